@@ -1,0 +1,82 @@
+#!/bin/bash
+# harness.sh - run shale's tests and count them.
+#
+#   harness.sh TEST...    each TEST is a unit test program or a shell script
+#
+# Starts the RGW test server once (tests/lib/rgw.sh) when it is installed and
+# we are root, runs every test with a time limit, its output in
+# tests/logs/NAME.log, and stops RGW by PID on the way out, whatever happens.
+# A test passes with exit 0, is skipped with 77 (its last line says why) and
+# fails otherwise. The last line is "N passed, N failed, N skipped"; the exit
+# status is 1 if anything failed.
+#
+# SHALE_TEST_TIMEOUT (seconds, default 900) bounds each test;
+# SHALE_TESTS="name1 name2" runs only the tests with those names.
+set -u
+
+: "${top_srcdir:?}" "${top_builddir:?}"
+export top_srcdir top_builddir
+export SHALE="$top_builddir/shale"
+logs="$top_builddir/tests/logs"
+tmp="$top_builddir/tests/tmp"
+rm -rf "$logs" "$tmp"
+mkdir -p "$logs" "$tmp"
+
+rgw_dir="$tmp/rgw"
+rgw_started=0
+cleanup() {
+	if [ "$rgw_started" = 1 ]; then
+		"$top_srcdir/tests/lib/rgw.sh" stop "$rgw_dir" || true
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! command -v radosgw >/dev/null 2>&1; then
+	export SHALE_TEST_RGW_MISSING="radosgw not installed (apt-get install ceph-mon ceph-osd radosgw)"
+elif [ "$(id -u)" != 0 ]; then
+	export SHALE_TEST_RGW_MISSING="the RGW test server needs root"
+else
+	t0=$(date +%s%N)
+	rgw_started=1
+	if "$top_srcdir/tests/lib/rgw.sh" start "$rgw_dir" >"$logs/rgw-start.log" 2>&1; then
+		. "$rgw_dir/env"
+		echo "rgw: started on $SHALE_TEST_S3_ENDPOINT in" \
+			"$(( ($(date +%s%N) - t0) / 1000000 )) ms"
+	else
+		echo "rgw: FAILED to start; tests that need it will fail (tests/logs/rgw-start.log):"
+		tail -5 "$logs/rgw-start.log" | sed 's/^/  /'
+	fi
+fi
+
+pass=0 failed=0 skipped=0 failed_names=""
+for t in "$@"; do
+	name=$(basename "$t")
+	name=${name%.sh}
+	if [ -n "${SHALE_TESTS:-}" ] && ! printf ' %s ' "$SHALE_TESTS" | grep -q " $name "; then
+		continue
+	fi
+	export TEST_TMP="$tmp/$name"
+	mkdir -p "$TEST_TMP"
+	start=$(date +%s)
+	case "$t" in
+	*.sh) timeout -k 10 "${SHALE_TEST_TIMEOUT:-900}" bash "$t" >"$logs/$name.log" 2>&1 ;;
+	*) timeout -k 10 "${SHALE_TEST_TIMEOUT:-900}" "$t" >"$logs/$name.log" 2>&1 ;;
+	esac
+	rc=$?
+	secs=$(($(date +%s) - start))
+	case $rc in
+	0)	pass=$((pass + 1)); printf 'PASS: %-28s %4ds\n' "$name" "$secs" ;;
+	77)	skipped=$((skipped + 1))
+		printf 'SKIP: %-28s (%s)\n' "$name" "$(tail -n 1 "$logs/$name.log" | sed 's/^SKIP: //')" ;;
+	*)	failed=$((failed + 1)); failed_names="$failed_names $name"
+		[ $rc = 124 ] && echo "timed out after ${SHALE_TEST_TIMEOUT:-900}s" >>"$logs/$name.log"
+		printf 'FAIL: %-28s %4ds (exit %d)\n' "$name" "$secs" "$rc"
+		tail -n 25 "$logs/$name.log" | sed 's/^/    /' ;;
+	esac
+	rm -rf "$TEST_TMP"
+done
+
+[ -n "$failed_names" ] && echo "failed:$failed_names (logs in tests/logs/)"
+echo "$pass passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

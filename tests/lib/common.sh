@@ -1,0 +1,87 @@
+# common.sh - sourced by every shell test: paths, skips, checks, RGW access.
+#
+# The harness exports top_srcdir, top_builddir, SHALE (the binary), TEST_TMP
+# (a fresh directory for this test) and, when the RGW test server runs, the
+# SHALE_TEST_S3_* variables; otherwise SHALE_TEST_RGW_MISSING says why.
+# Exit 77 skips a test, with the reason as its last line.
+
+set -u
+: "${top_srcdir:?run tests through tests/harness.sh}"
+: "${SHALE:=$top_builddir/shale}"
+: "${TEST_TMP:=$(mktemp -d)}"
+
+failures=0
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+# expect_match WHAT REGEX TEXT
+expect_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then
+		ok "$1"
+	else
+		fail "$1: '$3' does not match /$2/"
+	fi
+}
+
+finish() {
+	if [ "$failures" -ne 0 ]; then
+		echo "$failures check(s) failed"
+		exit 1
+	fi
+	exit 0
+}
+
+# Tests that need RGW: skip only when it is not installed; if it is
+# installed but did not start, fail loudly.
+need_rgw() {
+	if [ -n "${SHALE_TEST_RGW_MISSING:-}" ]; then
+		skip "$SHALE_TEST_RGW_MISSING"
+	fi
+	if [ -z "${SHALE_TEST_S3_ENDPOINT:-}" ]; then
+		echo "FAIL: the RGW test server is installed but did not start (see tests/logs/rgw-start.log)"
+		exit 1
+	fi
+	export AWS_ACCESS_KEY_ID=$SHALE_TEST_S3_ACCESS_KEY
+	export AWS_SECRET_ACCESS_KEY=$SHALE_TEST_S3_SECRET_KEY
+	export AWS_ENDPOINT_URL=$SHALE_TEST_S3_ENDPOINT
+	export AWS_REGION=us-east-1
+	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3 || true
+}
+
+# A fresh bucket, created with curl's own signing (a plain PUT, which it
+# signs right). Prints the bucket's name.
+new_bucket() {
+	local name="t-$(basename "$0" .sh | tr '_' '-')-$$-$RANDOM"
+	local code
+	code=$(curl -s -o "$TEST_TMP/mb.out" -w '%{http_code}' -X PUT \
+		--aws-sigv4 "aws:amz:us-east-1:s3" \
+		--user "$SHALE_TEST_S3_ACCESS_KEY:$SHALE_TEST_S3_SECRET_KEY" \
+		-H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+		"$SHALE_TEST_S3_ENDPOINT/$name")
+	if [ "$code" != 200 ]; then
+		echo "cannot create bucket $name: HTTP $code $(cat "$TEST_TMP/mb.out")" >&2
+		return 1
+	fi
+	echo "$name"
+}

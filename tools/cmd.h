@@ -1,0 +1,28 @@
+/*
+ * cmd.h - the shale command's subcommands, one file each, registered in
+ * cmd_table[] (cmd_table.c). A subcommand gets argv with its own name as
+ * argv[0] and returns the process's exit status: 0 success, 1 failure,
+ * 2 usage error.
+ */
+#ifndef SHALE_CMD_H
+#define SHALE_CMD_H
+
+struct cmd {
+	const char	*name;
+	const char	*args;		/* synopsis after the name */
+	const char	*summary;	/* one line for 'shale help' */
+	int		(*run)(int argc, char **argv);
+};
+
+extern const struct cmd cmd_table[];
+
+int	cmd_version(int argc, char **argv);
+int	cmd_store(int argc, char **argv);
+
+/* Print "shale: " and the message to stderr; returns 1 for 'return fail(...)'. */
+int	cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with the usage line of `cmd`; returns 2. */
+int	cmd_usage(const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif
