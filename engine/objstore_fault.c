@@ -19,6 +19,8 @@
  *                   the bytes asked for (a truncated body that went unnoticed)
  *   ops=O+O...      only these operations fail: get, put, put_if_absent,
  *                   head, list, delete, delete_batch (default all)
+ *   while=PATH      inject only while the file PATH exists, so a test can
+ *                   take the store away and give it back (an outage)
  *
  * Faults injected are counted in objstore_faults_injected_total{op,kind}.
  * Thread-safe: the random state is behind a mutex, so the sequence of
@@ -30,6 +32,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/objstore_int.h"
 #include "util/buf.h"
@@ -61,6 +64,7 @@ struct fault {
 	int		 latency_ms;
 	double		 short_rate;
 	unsigned	 ops;		/* 1 << op index */
+	char		*while_path;	/* NULL, or faults only while it exists */
 	struct metric	*injected;
 };
 
@@ -131,6 +135,9 @@ parse_spec(struct fault *f, const char *spec)
 				f->latency_ms = (int)d;
 		} else if (strcmp(t, "errors") == 0) {
 			rc = parse_list(eq, kind_names, F_MAX, &f->kinds);
+		} else if (strcmp(t, "while") == 0) {
+			free(f->while_path);
+			f->while_path = xstrdup(eq);
 		} else if (strcmp(t, "ops") == 0) {
 			rc = parse_list(eq, op_names, NOPS, &f->ops);
 		} else if (strcmp(t, "when") == 0) {
@@ -168,7 +175,8 @@ decide(struct fault *f, int op)
 
 	pthread_mutex_lock(&f->lock);
 	f->calls++;
-	if (f->ops & (1u << op)) {
+	if ((f->ops & (1u << op)) &&
+	    (f->while_path == NULL || access(f->while_path, F_OK) == 0)) {
 		d.fail = (f->nth && f->calls == f->nth) ||
 		    (f->every && f->calls % f->every == 0) ||
 		    (f->rate > 0 && erand48(f->rng) < f->rate);
@@ -310,6 +318,7 @@ fault_close(struct objstore *os)
 	if (os->inner != NULL)
 		os->inner->ops->close(os->inner);
 	pthread_mutex_destroy(&f->lock);
+	free(f->while_path);
 	free(os->uri);
 	free(f);
 }
@@ -333,15 +342,11 @@ objstore_fault_open(const char *spec, struct objstore *inner,
 	f->kinds = 1u << F_503;
 	f->ops = (1u << NOPS) - 1;
 	pthread_mutex_init(&f->lock, NULL);
-	if ((rc = parse_spec(f, spec)) != 0) {
-		pthread_mutex_destroy(&f->lock);
-		free(f);
+	if ((rc = parse_spec(f, spec)) == 0 && (f->kinds == 0 || f->ops == 0))
+		rc = err_set(SHALE_EURI, "fault: empty errors= or ops= list");
+	if (rc != 0) {
+		fault_close(&f->os);
 		return rc;
-	}
-	if (f->kinds == 0 || f->ops == 0) {
-		pthread_mutex_destroy(&f->lock);
-		free(f);
-		return err_set(SHALE_EURI, "fault: empty errors= or ops= list");
 	}
 	f->injected = metrics_counter(metrics_global(),
 	    "objstore_faults_injected_total",

@@ -484,7 +484,8 @@ walk_dir(struct walk *w, struct buf *dirpath, const char *keyprefix)
 		n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), dent_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), dent_cmp);
 	for (size_t i = 0; i < n && w->out->n < w->want; i++) {
 		mark = dirpath->len;
 		buf_putc(dirpath, '/');

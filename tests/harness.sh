@@ -56,7 +56,7 @@ for t in "$@"; do
 	if [ -n "${SHALE_TESTS:-}" ] && ! printf ' %s ' "$SHALE_TESTS" | grep -q " $name "; then
 		continue
 	fi
-	export TEST_TMP="$tmp/$name"
+	export TEST_TMP="$tmp/$name" XDG_CACHE_HOME="$tmp/$name/cache"
 	mkdir -p "$TEST_TMP"
 	start=$(date +%s)
 	case "$t" in

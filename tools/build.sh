@@ -37,4 +37,8 @@ if [ ! -f Makefile ] || [ "$(cat .configure-opts 2>/dev/null)" != "$opts" ] ||
 	run "$top/configure" "$@"
 	echo "$opts" >.configure-opts
 fi
-run make -j"$(nproc)" ${BUILD_TARGETS:-all}
+# one goal at a time: 'all' recurses into make, and two goals at once
+# would build libshale.a twice side by side
+for goal in ${BUILD_TARGETS:-all}; do
+	run make -j"$(nproc)" "$goal"
+done

@@ -22,7 +22,7 @@ suite() {	# DIR CONFIGURE-OPTIONS...
 		return
 	}
 	make -C "$dir" -s --no-print-directory check 2>&1 | tee "$dir/check.out" || status=1
-	set -- $(tail -n 1 "$dir/check.out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p')
+	set -- $(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$dir/check.out" | tail -n 1)
 	if [ $# -eq 3 ]; then
 		pass=$((pass + $1)) failed=$((failed + $2)) skipped=$((skipped + $3))
 	else

@@ -1,0 +1,1191 @@
+/*
+ * engine.c - the engine's write side: open and recovery, the write path,
+ * WAL uploads, L0 flushes, manifest commits and fencing.
+ *
+ * A batch's life:
+ *
+ *   engine_write()     memtable + walbuf (batches not yet in an object)
+ *        |  flush_interval passed, walbuf >= wal_max_bytes, or a flush
+ *        v  asked (sealer_main / seal)
+ *   sealed             a walobj on `queue`, no id yet
+ *        |  uploader_main: next_wal_id, put_if_absent of wal/<id>.wal
+ *        v
+ *   durable            durable_seq moves, waiters wake, subscribers called
+ *
+ * A memtable's life:
+ *
+ *   active --(l0_sst_size_bytes, freeze)--> frozen --(l0_main: build the
+ *   table, put it, commit a manifest listing it and moving the WAL replay
+ *   point past its records)--> gone, its records read from the table
+ *
+ * Fencing (one writer per store):
+ *
+ *   engine_open      manifest N+1 with writer_epoch + 1 (put_if_absent,
+ *                    reload and retry on conflict); replay the WAL from
+ *                    the replay point, filling any hole with a fence object
+ *                    so a late write of an older writer cannot land there;
+ *                    then a fence object at the first free id.
+ *   older writer     its next WAL put finds the id taken by an object of a
+ *                    higher epoch, or its next manifest commit finds the
+ *                    version taken, or poller_main sees a manifest of a
+ *                    higher epoch: fence() - sticky; every write and wait
+ *                    fails with SHALE_EFENCED, nothing more is written.
+ *   replay           takes WAL objects in id order and skips one whose
+ *                    epoch is below an earlier one's: a write of an older
+ *                    writer that lost the race, never acknowledged.
+ *
+ * Only one WAL object is uploaded at a time, so ids follow the order of the
+ * records, and durability is acknowledged in that order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_int.h"
+#include "engine/manifest_store.h"
+#include "engine/wal.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define MANIFEST_RETRIES	20
+#define UPLOAD_BACKOFF_MAX_MS	5000
+
+/* ---- tables and versions ---- */
+
+static struct table *
+table_new(struct sst *t)
+{
+	struct table *tb = xcalloc(1, sizeof(*tb));
+
+	atomic_init(&tb->refs, 1);
+	tb->sst = t;
+	return tb;
+}
+
+static void
+table_unref(struct table *tb)
+{
+	if (tb != NULL && atomic_fetch_sub(&tb->refs, 1) == 1) {
+		sst_close(tb->sst);
+		free(tb);
+	}
+}
+
+void
+version_ref(struct version *v)
+{
+	atomic_fetch_add(&v->refs, 1);
+}
+
+void
+version_unref(struct version *v)
+{
+	if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < v->m.nl0; i++)
+		table_unref(v->l0[i]);
+	free(v->l0);
+	manifest_release(&v->m);
+	free(v);
+}
+
+/* A version for manifest m (copied), opening its tables or reusing old's. */
+static int
+version_new(struct engine *e, const struct manifest *m, const struct version *old,
+    struct version **out)
+{
+	struct version *v = xcalloc(1, sizeof(*v));
+	struct sst *t;
+	size_t i, j;
+	int rc = 0;
+
+	atomic_init(&v->refs, 1);
+	manifest_init(&v->m);
+	manifest_copy(&v->m, m);
+	v->l0 = xcalloc(m->nl0 ? m->nl0 : 1, sizeof(*v->l0));
+	for (i = 0; i < m->nl0; i++) {
+		for (j = 0; old != NULL && j < old->m.nl0; j++) {
+			if (strcmp(old->m.l0[j].key, m->l0[i].key) == 0) {
+				v->l0[i] = old->l0[j];
+				atomic_fetch_add(&v->l0[i]->refs, 1);
+				break;
+			}
+		}
+		if (v->l0[i] != NULL)
+			continue;
+		if ((rc = sst_open(e->os, m->l0[i].key, m->l0[i].size, &t)) != 0)
+			break;
+		v->l0[i] = table_new(t);
+	}
+	if (rc != 0) {
+		version_unref(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- manifests ---- */
+
+/*
+ * Store `m` as version m->id with put_if_absent. 0, -EEXIST (another
+ * writer took the id), or an error. An unknown outcome is settled by
+ * reading the object back.
+ */
+static int
+manifest_put(struct engine *e, const struct manifest *m)
+{
+	struct buf enc, got;
+	char key[40];
+	int rc;
+
+	buf_init(&enc, 0);
+	buf_init(&got, 0);
+	manifest_key(m->id, key);
+	if ((rc = manifest_encode(m, &enc)) != 0)
+		goto out;
+	rc = objstore_put_if_absent(e->os, key, enc.data, enc.len);
+	if (rc == SHALE_EUNKNOWN) {
+		if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &got)) == 0)
+			rc = got.len == enc.len && memcmp(got.data, enc.data, enc.len) == 0 ?
+			    0 : -EEXIST;
+	}
+	if (rc == 0 && e->mirror != NULL &&
+	    mirror_record(e->mirror, m, enc.data, enc.len) != 0)
+		log_warn("cannot record manifest %llu in the mirror: %s",
+		    (unsigned long long)m->id, err_detail());
+out:
+	buf_release(&enc);
+	buf_release(&got);
+	return rc;
+}
+
+/* ---- fencing ---- */
+
+static void
+fence_locked(struct engine *e, const char *why)
+{
+	if (e->fenced)
+		return;
+	e->fenced = 1;
+	metric_set(e->m.fenced, 1);
+	log_error("'%s': fenced: %s; no more writes from this process", e->uri, why);
+	pthread_cond_broadcast(&e->cond);
+}
+
+static void
+fence(struct engine *e, const char *why)
+{
+	pthread_mutex_lock(&e->lock);
+	fence_locked(e, why);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* ---- metrics ---- */
+
+static void
+metrics_init(struct engine *e)
+{
+	struct metrics *r = metrics_global();
+
+	e->m.writes = metric_series(metrics_counter(r, "engine_write_batches_total",
+	    "Batches written.", NULL));
+	e->m.write_bytes = metric_series(metrics_counter(r, "engine_write_bytes_total",
+	    "Key and value bytes written.", NULL));
+	e->m.wal_objects = metric_series(metrics_counter(r, "engine_wal_objects_total",
+	    "WAL objects stored.", NULL));
+	e->m.wal_bytes = metric_series(metrics_counter(r, "engine_wal_bytes_total",
+	    "Bytes of WAL objects stored.", NULL));
+	e->m.wal_latency = metric_series(metrics_histogram(r,
+	    "engine_wal_flush_duration_seconds",
+	    "From sealing a WAL object to its being stored.", NULL,
+	    metrics_latency_bounds, metrics_latency_nbounds));
+	e->m.l0_flushes = metric_series(metrics_counter(r, "engine_l0_flushes_total",
+	    "Memtables written as L0 tables.", NULL));
+	e->m.l0_tables = metric_series(metrics_gauge(r, "engine_l0_tables",
+	    "L0 tables in the current manifest.", NULL));
+	e->m.unflushed = metric_series(metrics_gauge(r, "engine_unflushed_bytes",
+	    "Bytes written but not yet durable or not yet in a table.", NULL));
+	e->m.fenced = metric_series(metrics_gauge(r, "engine_fenced",
+	    "1 once another writer has taken the store.", NULL));
+	e->m.recovery = metric_series(metrics_gauge(r, "engine_recovery_seconds",
+	    "Time the last open took to replay the WAL.", NULL));
+	e->m.durable = metric_series(metrics_gauge(r, "engine_durable_seq",
+	    "The durable sequence number.", NULL));
+}
+
+/* ---- recovery ---- */
+
+struct replay {
+	struct engine	*e;
+	uint64_t	 max_seq;
+};
+
+static int
+replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
+{
+	struct replay *r = arg;
+	struct kv_entry x;
+
+	for (size_t i = 0; i < n; i++) {
+		x = v[i];
+		x.seq = first_seq + i;
+		if (x.seq > r->e->ver->m.last_seq)	/* else already in a table */
+			memtable_add(r->e->mem, &x);
+	}
+	if (n > 0 && first_seq + n - 1 > r->max_seq)
+		r->max_seq = first_seq + n - 1;
+	return 0;
+}
+
+/* Put a fence object at `id`: 0, -EEXIST, or an error. */
+static int
+put_fence(struct engine *e, uint64_t id)
+{
+	struct wal_header h = { id, e->epoch, 1 };
+	struct buf b;
+	char key[32];
+	int rc;
+
+	buf_init(&b, 0);
+	wal_encode_header(&b, &h);
+	wal_encode_end(&b);
+	wal_key(id, key);
+	rc = objstore_put_if_absent(e->os, key, b.data, b.len);
+	if (rc == SHALE_EUNKNOWN) {
+		struct buf got;
+
+		buf_init(&got, 0);
+		if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &got)) == 0)
+			rc = got.len == b.len && memcmp(got.data, b.data, b.len) == 0 ?
+			    0 : -EEXIST;
+		buf_release(&got);
+	}
+	buf_release(&b);
+	return rc;
+}
+
+/*
+ * Read WAL object `id` and apply it if its epoch is not below *epoch.
+ * -ENOENT if it does not exist.
+ */
+static int
+replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r)
+{
+	struct wal_header h;
+	struct buf b;
+	char key[32];
+	int rc;
+
+	wal_key(id, key);
+	buf_init(&b, 0);
+	if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b)) != 0)
+		goto out;
+	/* decode once to check it whole, then apply */
+	if ((rc = wal_decode(b.data, b.len, key, &h, NULL, NULL)) != 0)
+		goto out;
+	if (h.wal_id != id) {
+		rc = err_set(SHALE_ECORRUPT, "'%s': holds WAL id %llu", key,
+		    (unsigned long long)h.wal_id);
+		goto out;
+	}
+	if (h.epoch < *epoch) {
+		log_info("'%s': skipped, written by epoch %llu after epoch %llu took over",
+		    key, (unsigned long long)h.epoch, (unsigned long long)*epoch);
+		goto out;
+	}
+	*epoch = h.epoch;
+	rc = wal_decode(b.data, b.len, key, &h, replay_batch, r);
+out:
+	buf_release(&b);
+	return rc;
+}
+
+/*
+ * Replay the WAL from the manifest's replay point into the memtable; as a
+ * writer, fill holes and end with a fence object. Sets next_wal_id.
+ */
+static int
+replay(struct engine *e)
+{
+	struct objstore_list l = { 0 };
+	struct replay r = { e, e->ver->m.last_seq };
+	uint64_t *ids = NULL, id, next, epoch = 0;
+	size_t n = 0, cap = 0, i;
+	char *after = NULL, key[32];
+	int rc;
+
+	/* every WAL id at or after the replay point */
+	if (e->ver->m.wal_replay_from > 1) {
+		wal_key(e->ver->m.wal_replay_from - 1, key);
+		after = xstrdup(key);
+	}
+	do {
+		rc = objstore_list(e->os, "wal/", after, 0, &l);
+		free(after);
+		after = NULL;
+		if (rc != 0)
+			goto out;
+		for (i = 0; i < l.n; i++) {
+			if ((id = wal_key_id(l.entries[i].key)) == 0 ||
+			    id < e->ver->m.wal_replay_from)
+				continue;
+			ids = xgrow(ids, &cap, n + 1, sizeof(*ids));
+			ids[n++] = id;
+		}
+		if (l.next != NULL)
+			after = xstrdup(l.next);
+	} while (after != NULL);
+
+	next = e->ver->m.wal_replay_from;
+	for (i = 0; i < n; i++) {
+		/* a hole: nothing after it was acknowledged; close it */
+		while (next < ids[i]) {
+			if (e->mode == ENGINE_READER) {
+				next = ids[i];
+				epoch = UINT64_MAX;	/* nothing after a hole counts */
+				break;
+			}
+			rc = put_fence(e, next);
+			if (rc == 0) {
+				epoch = e->epoch;
+				next++;
+			} else if (rc == -EEXIST) {
+				/* an older writer's late object: take it */
+				if ((rc = replay_one(e, next, &epoch, &r)) != 0)
+					goto out;
+				next++;
+			} else {
+				goto out;
+			}
+		}
+		if ((rc = replay_one(e, ids[i], &epoch, &r)) != 0 && rc != -ENOENT)
+			goto out;
+		next = ids[i] + 1;
+	}
+	if (e->mode == ENGINE_WRITER) {
+		/* claim the first free id, taking any object that beats us to it */
+		for (int tries = 0; ; tries++) {
+			if ((rc = put_fence(e, next)) == 0)
+				break;
+			if (rc != -EEXIST || tries > 1000)
+				goto out;
+			if ((rc = replay_one(e, next, &epoch, &r)) != 0)
+				goto out;
+			next++;
+		}
+		e->last_uploaded_wal = next;
+		next++;
+	}
+	e->next_wal_id = next;
+	e->last_seq = e->durable_seq = r.max_seq > e->ver->m.last_seq ?
+	    r.max_seq : e->ver->m.last_seq;
+	rc = 0;
+out:
+	objstore_list_release(&l);
+	free(ids);
+	return rc;
+}
+
+/* Bump the writer epoch through the manifest; install the version. */
+static int
+claim(struct engine *e)
+{
+	struct manifest m;
+	int rc = 0;
+
+	manifest_init(&m);
+	for (int tries = 0; tries < MANIFEST_RETRIES; tries++) {
+		if ((rc = manifest_find_latest(e->os, e->mirror, &m)) != 0)
+			break;
+		if (e->mode == ENGINE_READER)
+			break;
+		m.id++;
+		m.writer_epoch++;
+		m.created_ms = clock_wall_ns() / 1000000;
+		if ((rc = manifest_put(e, &m)) != -EEXIST)
+			break;
+		log_info("'%s': manifest %llu taken by another writer, retrying", e->uri,
+		    (unsigned long long)m.id);
+	}
+	if (rc == -EEXIST)
+		rc = err_set(SHALE_EFENCED, "'%s': other writers keep taking the "
+		    "manifest", e->uri);
+	if (rc == 0) {
+		e->epoch = m.writer_epoch;
+		rc = version_new(e, &m, NULL, &e->ver);
+	}
+	manifest_release(&m);
+	return rc;
+}
+
+/* ---- the write path ---- */
+
+struct engine_batch {
+	struct kv_entry	*v;
+	size_t		 n, cap;
+	struct buf	 data;		/* keys and values; v points into it after seal */
+	size_t		*koff, *voff;	/* offsets in data, fixed up at write */
+};
+
+struct engine_batch *
+engine_batch_new(void)
+{
+	struct engine_batch *b = xcalloc(1, sizeof(*b));
+
+	buf_init(&b->data, 0);
+	return b;
+}
+
+void
+engine_batch_free(struct engine_batch *b)
+{
+	if (b == NULL)
+		return;
+	buf_release(&b->data);
+	free(b->v);
+	free(b->koff);
+	free(b->voff);
+	free(b);
+}
+
+void
+engine_batch_clear(struct engine_batch *b)
+{
+	b->n = 0;
+	buf_reset(&b->data);
+}
+
+size_t
+engine_batch_count(const struct engine_batch *b)
+{
+	return b->n;
+}
+
+static int
+batch_add(struct engine_batch *b, int kind, const void *key, size_t klen,
+    const void *val, size_t vlen, int64_t expire)
+{
+	size_t cap = b->cap;
+
+	if (klen > KV_KEY_MAX || vlen > KV_VALUE_MAX)
+		return err_set(-EINVAL, "key of %zu or value of %zu bytes is too long",
+		    klen, vlen);
+	b->v = xgrow(b->v, &cap, b->n + 1, sizeof(*b->v));
+	cap = b->cap;
+	b->koff = xgrow(b->koff, &cap, b->n + 1, sizeof(*b->koff));
+	cap = b->cap;
+	b->voff = xgrow(b->voff, &cap, b->n + 1, sizeof(*b->voff));
+	b->cap = cap;
+	b->koff[b->n] = b->data.len;
+	buf_append(&b->data, key, klen);
+	b->voff[b->n] = b->data.len;
+	if (vlen)
+		buf_append(&b->data, val, vlen);
+	b->v[b->n] = (struct kv_entry){ .klen = klen, .vlen = vlen,
+	    .kind = (uint8_t)kind, .expire = expire };
+	b->n++;
+	return 0;
+}
+
+int
+engine_batch_put(struct engine_batch *b, const void *key, size_t klen,
+    const void *val, size_t vlen, int64_t expire_ms)
+{
+	return batch_add(b, KV_PUT, key, klen, val, vlen, expire_ms);
+}
+
+int
+engine_batch_delete(struct engine_batch *b, const void *key, size_t klen)
+{
+	return batch_add(b, KV_DELETE, key, klen, NULL, 0, 0);
+}
+
+/* Point the entries into the batch's data (it may have moved while growing). */
+static void
+batch_fix(struct engine_batch *b, int64_t default_expire)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->v[i].key = (const uint8_t *)b->data.data + b->koff[i];
+		b->v[i].val = b->v[i].kind == KV_PUT ?
+		    (const uint8_t *)b->data.data + b->voff[i] : NULL;
+		if (b->v[i].kind == KV_PUT && b->v[i].expire == 0)
+			b->v[i].expire = default_expire;
+	}
+}
+
+/* Move walbuf to the upload queue. (L) */
+static void
+seal_locked(struct engine *e)
+{
+	struct walobj *w;
+
+	if (e->walbuf.len == 0)
+		return;
+	w = xcalloc(1, sizeof(*w));
+	w->body = e->walbuf;
+	w->last_seq = e->walbuf_last_seq;
+	buf_init(&e->walbuf, 0);
+	*e->qtail = w;
+	e->qtail = &w->next;
+	pthread_cond_broadcast(&e->cond);
+}
+
+/* Make the active memtable frozen and start a new one. (L) */
+static void
+freeze_locked(struct engine *e)
+{
+	struct frozen *f;
+	size_t cap = e->nfrozen;
+
+	if (memtable_entries(e->mem) == 0)
+		return;
+	seal_locked(e);
+	e->frozen = xgrow(e->frozen, &cap, e->nfrozen + 1, sizeof(*e->frozen));
+	f = &e->frozen[e->nfrozen++];
+	f->mem = e->mem;
+	f->max_seq = memtable_max_seq(e->mem);
+	f->bytes = memtable_bytes(e->mem);
+	/* everything sealed already stored: the newest object holds max_seq */
+	f->last_wal = e->queue == NULL && e->durable_seq >= f->max_seq ?
+	    e->last_uploaded_wal : 0;
+	e->unflushed += f->bytes;
+	metric_set(e->m.unflushed, (double)e->unflushed);
+	e->mem = memtable_new();
+	pthread_cond_broadcast(&e->cond);
+}
+
+int
+engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
+{
+	uint64_t first, bytes;
+	struct kv_entry x;
+	int rc;
+
+	if (b->n == 0)
+		return err_set(-EINVAL, "empty batch");
+	if (e->mode == ENGINE_READER)
+		return err_set(-EROFS, "'%s' is open read-only", e->uri);
+	batch_fix(b, e->set.default_ttl_ms > 0 ?
+	    clock_wall_ns() / 1000000 + e->set.default_ttl_ms : 0);
+	bytes = wal_batch_size(b->v, b->n);
+	pthread_mutex_lock(&e->lock);
+	while (!e->fenced && !e->stopping && e->unflushed > 0 &&
+	    e->unflushed + bytes > e->set.max_unflushed_bytes)
+		pthread_cond_wait(&e->cond, &e->lock);
+	if (e->fenced || e->stopping) {
+		rc = e->fenced ? err_set(SHALE_EFENCED, "'%s': fenced by a newer "
+		    "writer", e->uri) : err_set(-ESHUTDOWN, "'%s' is closing", e->uri);
+		pthread_mutex_unlock(&e->lock);
+		return rc;
+	}
+	first = e->last_seq + 1;
+	if (e->walbuf.len == 0) {
+		e->walbuf_since = clock_mono_ns();
+		pthread_cond_broadcast(&e->cond);	/* start the sealer's clock */
+	}
+	wal_encode_batch(&e->walbuf, first, b->v, b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		x = b->v[i];
+		x.seq = first + i;
+		memtable_add(e->mem, &x);
+	}
+	e->last_seq = first + b->n - 1;
+	e->walbuf_last_seq = e->last_seq;
+	e->unflushed += bytes;
+	metric_add(e->m.writes, 1);
+	metric_add(e->m.write_bytes, (double)b->data.len);
+	metric_set(e->m.unflushed, (double)e->unflushed);
+	if (e->walbuf.len >= e->set.wal_max_bytes)
+		seal_locked(e);
+	if (memtable_bytes(e->mem) >= e->set.l0_sst_size_bytes)
+		freeze_locked(e);
+	if (seqp != NULL)
+		*seqp = e->last_seq;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+/* ---- the sealer: cuts walbuf into objects on time ---- */
+
+static void *
+sealer_main(void *arg)
+{
+	struct engine *e = arg;
+	struct timespec ts;
+	int64_t due;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->stopping && !e->fenced) {
+		if (e->walbuf.len > 0) {
+			due = e->walbuf_since + e->set.flush_interval_ms * 1000000;
+			if (e->flush_asked || clock_mono_ns() >= due) {
+				seal_locked(e);
+				e->flush_asked = 0;
+				continue;
+			}
+			/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
+			ts.tv_sec = due / 1000000000;
+			ts.tv_nsec = due % 1000000000;
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		} else {
+			e->flush_asked = 0;
+			pthread_cond_wait(&e->cond, &e->lock);	/* idle: no timer */
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ---- the uploader: stores sealed objects in order ---- */
+
+/*
+ * Store one WAL object under some free id: 0 with *idp, SHALE_EFENCED, or
+ * an error worth retrying.
+ */
+static int
+upload(struct engine *e, struct walobj *w, uint64_t *idp)
+{
+	struct wal_header h;
+	struct buf obj, got;
+	char key[32];
+	uint64_t id;
+	int rc;
+
+	buf_init(&obj, 0);
+	buf_init(&got, 0);
+	for (;;) {
+		pthread_mutex_lock(&e->lock);
+		id = e->next_wal_id;
+		pthread_mutex_unlock(&e->lock);
+		h = (struct wal_header){ id, e->epoch, 0 };
+		buf_reset(&obj);
+		wal_encode_header(&obj, &h);
+		buf_append(&obj, w->body.data, w->body.len);
+		if ((rc = wal_encode_end(&obj)) != 0)
+			BUG("WAL object of %zu bytes does not end well: %d", obj.len, rc);
+		wal_key(id, key);
+		rc = objstore_put_if_absent(e->os, key, obj.data, obj.len);
+		if (rc == 0 || (rc != -EEXIST && rc != SHALE_EUNKNOWN))
+			break;
+		/* the id is taken: by us (unknown outcome), a newer writer, or an older one */
+		buf_reset(&got);
+		if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &got)) != 0)
+			break;
+		if (got.len == obj.len && memcmp(got.data, obj.data, obj.len) == 0) {
+			rc = 0;
+			break;
+		}
+		if (wal_decode(got.data, got.len, key, &h, NULL, NULL) == 0 &&
+		    h.epoch < e->epoch) {
+			/* a late write of an older writer: replay skips it; move on */
+			log_warn("'%s': taken by older epoch %llu, using the next id",
+			    key, (unsigned long long)h.epoch);
+			pthread_mutex_lock(&e->lock);
+			if (e->next_wal_id == id)
+				e->next_wal_id++;
+			pthread_mutex_unlock(&e->lock);
+			continue;
+		}
+		rc = err_set(SHALE_EFENCED, "'%s' written by a newer writer", key);
+		break;
+	}
+	if (rc == 0) {
+		*idp = id;
+		metric_add(e->m.wal_bytes, (double)obj.len);
+	}
+	buf_release(&obj);
+	buf_release(&got);
+	return rc;
+}
+
+static void *
+uploader_main(void *arg)
+{
+	struct engine *e = arg;
+	struct walobj *w;
+	uint64_t id;
+	int64_t t0, backoff = 50;
+	int rc;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		while (e->queue == NULL && !e->stopping && !e->fenced)
+			pthread_cond_wait(&e->cond, &e->lock);
+		if (e->fenced || (e->queue == NULL && e->stopping))
+			break;
+		w = e->queue;
+		pthread_mutex_unlock(&e->lock);
+		t0 = clock_mono_ns();
+		rc = upload(e, w, &id);
+		pthread_mutex_lock(&e->lock);
+		if (rc == SHALE_EFENCED) {
+			fence_locked(e, err_detail());
+			break;
+		}
+		if (rc != 0) {
+			/* the store is failing: keep the object and try again */
+			log_warn("'%s': cannot store WAL object: %s (retrying)", e->uri,
+			    err_message(rc));
+			pthread_mutex_unlock(&e->lock);
+			clock_sleep_ms(backoff);
+			backoff = backoff * 2 > UPLOAD_BACKOFF_MAX_MS ?
+			    UPLOAD_BACKOFF_MAX_MS : backoff * 2;
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		backoff = 50;
+		metric_observe(e->m.wal_latency, (double)(clock_mono_ns() - t0) / 1e9);
+		metric_add(e->m.wal_objects, 1);
+		e->queue = w->next;
+		if (e->queue == NULL)
+			e->qtail = &e->queue;
+		e->next_wal_id = id + 1;
+		e->last_uploaded_wal = id;
+		for (size_t i = 0; i < e->nfrozen; i++)
+			if (e->frozen[i].last_wal == 0 && e->frozen[i].max_seq <= w->last_seq)
+				e->frozen[i].last_wal = id;
+		e->durable_seq = w->last_seq;
+		e->unflushed -= w->body.len;
+		metric_set(e->m.unflushed, (double)e->unflushed);
+		metric_set(e->m.durable, (double)e->durable_seq);
+		for (size_t i = 0; i < e->nsubs; i++)
+			e->subs[i].fn(e->subs[i].arg, e->durable_seq);
+		pthread_cond_broadcast(&e->cond);
+		buf_release(&w->body);
+		free(w);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ---- L0 flushes ---- */
+
+static void
+sst_object_key(char out[64])
+{
+	snprintf(out, 64, "compacted/%012llx%08x%08x.sst",
+	    (unsigned long long)(clock_wall_ns() / 1000000), arc4random(),
+	    arc4random());
+}
+
+/* Write the oldest frozen memtable as a table: 0 and *t described. */
+static int
+build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt)
+{
+	struct sst_options so = { e->set.block_size, e->set.zstd_level,
+	    e->set.bloom_bits_per_key };
+	struct sst_builder *sb = sst_builder_new(&so);
+	struct iter *it = memtable_iter_new(mem);
+	struct sst_info info;
+	struct buf out;
+	char key[64];
+	int rc = 0;
+
+	buf_init(&out, 0);
+	sst_info_init(&info);
+	for (iter_seek_first(it); iter_valid(it) && rc == 0; iter_next(it))
+		rc = sst_builder_add(sb, iter_entry(it));
+	iter_free(it);
+	if (rc == 0)
+		rc = sst_builder_finish(sb, &out, &info);
+	sst_builder_free(sb);
+	if (rc != 0)
+		goto out;
+	sst_object_key(key);
+	if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0)
+		goto out;
+	memset(mt, 0, sizeof(*mt));
+	mt->key = xstrdup(key);
+	mt->size = out.len;
+	mt->entries = info.entries;
+	mt->min_seq = info.min_seq;
+	mt->max_seq = info.max_seq;
+	mt->min_expire = info.min_expire;
+	mt->max_expire = info.max_expire;
+	mt->first_klen = info.first_key.len;
+	mt->first_key = xmalloc(info.first_key.len + 1);
+	memcpy(mt->first_key, buf_str(&info.first_key), info.first_key.len);
+	mt->last_klen = info.last_key.len;
+	mt->last_key = xmalloc(info.last_key.len + 1);
+	memcpy(mt->last_key, buf_str(&info.last_key), info.last_key.len);
+out:
+	sst_info_release(&info);
+	buf_release(&out);
+	return rc;
+}
+
+/*
+ * Commit a manifest adding `mt` to L0; install the new version. If the
+ * next version is taken: by a newer epoch, we are fenced; by ours (an
+ * earlier attempt whose answer was lost), build on it; by an older epoch
+ * (a fenced writer that has not noticed yet), step over it.
+ */
+static int
+commit_l0(struct engine *e, struct manifest_table *mt, uint64_t last_wal,
+    uint64_t max_seq)
+{
+	struct version *v = NULL, *old;
+	struct manifest base, m, cur;
+	int rc = 0, tries;
+
+	manifest_init(&base);
+	manifest_init(&m);
+	manifest_init(&cur);
+	pthread_mutex_lock(&e->lock);
+	manifest_copy(&base, &e->ver->m);
+	pthread_mutex_unlock(&e->lock);
+	for (tries = 0; tries < MANIFEST_RETRIES; tries++) {
+		manifest_release(&m);
+		manifest_init(&m);
+		manifest_copy(&m, &base);
+		m.id++;
+		m.created_ms = clock_wall_ns() / 1000000;
+		if (last_wal + 1 > m.wal_replay_from)
+			m.wal_replay_from = last_wal + 1;
+		if (max_seq > m.last_seq)
+			m.last_seq = max_seq;
+		m.l0 = xrealloc(m.l0, (m.nl0 + 1) * sizeof(*m.l0));
+		memmove(m.l0 + 1, m.l0, m.nl0 * sizeof(*m.l0));
+		manifest_table_copy(&m.l0[0], mt);
+		m.nl0++;
+		if ((rc = manifest_put(e, &m)) != -EEXIST)
+			break;
+		if ((rc = manifest_read(e->os, m.id, &cur)) != 0)
+			break;
+		if (cur.writer_epoch > e->epoch) {
+			rc = err_set(SHALE_EFENCED, "'%s': manifest %llu written by "
+			    "epoch %llu", e->uri, (unsigned long long)m.id,
+			    (unsigned long long)cur.writer_epoch);
+			break;
+		}
+		if (cur.writer_epoch == e->epoch) {
+			manifest_release(&base);
+			manifest_init(&base);
+			manifest_copy(&base, &cur);
+		} else {
+			log_warn("'%s': manifest %llu written by older epoch %llu; "
+			    "stepping over it", e->uri, (unsigned long long)m.id,
+			    (unsigned long long)cur.writer_epoch);
+			base.id = cur.id;
+		}
+	}
+	if (rc == -EEXIST)
+		rc = err_set(SHALE_EFENCED, "'%s': cannot commit a manifest after "
+		    "%d tries", e->uri, tries);
+	/* only this thread installs versions, so e->ver is stable here */
+	if (rc == 0 && (rc = version_new(e, &m, e->ver, &v)) == 0) {
+		pthread_mutex_lock(&e->lock);
+		old = e->ver;
+		e->ver = v;
+		metric_set(e->m.l0_tables, (double)m.nl0);
+		pthread_mutex_unlock(&e->lock);
+		version_unref(old);
+	}
+	manifest_release(&base);
+	manifest_release(&m);
+	manifest_release(&cur);
+	return rc;
+}
+
+static void *
+l0_main(void *arg)
+{
+	struct engine *e = arg;
+	struct manifest_table mt;
+	struct frozen f;
+	int64_t backoff = 100;
+	int rc;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		while (e->nfrozen == 0 && !e->stopping && !e->fenced)
+			pthread_cond_wait(&e->cond, &e->lock);
+		if (e->nfrozen == 0 || e->fenced)
+			break;
+		f = e->frozen[0];
+		pthread_mutex_unlock(&e->lock);
+		rc = build_table(e, f.mem, &mt);
+		if (rc == 0) {
+			/* its records must be in stored WAL objects first */
+			pthread_mutex_lock(&e->lock);
+			while (e->frozen[0].last_wal == 0 && !e->fenced)
+				pthread_cond_wait(&e->cond, &e->lock);
+			f.last_wal = e->frozen[0].last_wal;
+			pthread_mutex_unlock(&e->lock);
+			rc = e->fenced ? SHALE_EFENCED :
+			    commit_l0(e, &mt, f.last_wal, f.max_seq);
+			manifest_table_release(&mt);
+		}
+		pthread_mutex_lock(&e->lock);
+		if (rc == SHALE_EFENCED) {
+			fence_locked(e, err_detail());
+			break;
+		}
+		if (rc != 0) {
+			log_warn("'%s': cannot write an L0 table: %s (retrying)", e->uri,
+			    err_message(rc));
+			pthread_mutex_unlock(&e->lock);
+			clock_sleep_ms(backoff);
+			backoff = backoff * 2 > UPLOAD_BACKOFF_MAX_MS ?
+			    UPLOAD_BACKOFF_MAX_MS : backoff * 2;
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		backoff = 100;
+		metric_add(e->m.l0_flushes, 1);
+		e->unflushed -= f.bytes;
+		metric_set(e->m.unflushed, (double)e->unflushed);
+		memmove(e->frozen, e->frozen + 1, --e->nfrozen * sizeof(*e->frozen));
+		memtable_unref(f.mem);
+		pthread_cond_broadcast(&e->cond);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ---- the manifest poller: notices a newer writer ---- */
+
+static void *
+poller_main(void *arg)
+{
+	struct engine *e = arg;
+	struct manifest m;
+	struct timespec ts;
+	struct buf b;
+	char key[40];
+	int64_t due;
+	uint64_t next;
+	int rc;
+
+	manifest_init(&m);
+	buf_init(&b, 0);
+	pthread_mutex_lock(&e->lock);
+	while (!e->stopping && !e->fenced) {
+		due = clock_mono_ns() + e->set.manifest_poll_interval_ms * 1000000;
+		ts.tv_sec = due / 1000000000;
+		ts.tv_nsec = due % 1000000000;
+		while (!e->stopping && !e->fenced && clock_mono_ns() < due)
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		if (e->stopping || e->fenced)
+			break;
+		next = e->ver->m.id + 1;
+		pthread_mutex_unlock(&e->lock);
+		manifest_key(next, key);
+		buf_reset(&b);
+		rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b);
+		if (rc == 0 && manifest_decode(b.data, b.len, key, &m) == 0 &&
+		    m.writer_epoch > e->epoch) {
+			fence(e, "a writer of a newer epoch committed a manifest");
+		}
+		manifest_release(&m);
+		manifest_init(&m);
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	buf_release(&b);
+	manifest_release(&m);
+	return NULL;
+}
+
+/* ---- open and close ---- */
+
+int
+engine_open(const char *uri, const struct objstore_opts *so,
+    const struct engine_settings *es, enum engine_mode mode, struct engine **out)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	pthread_condattr_t ca;
+	int64_t t0 = clock_mono_ns();
+	int rc;
+
+	*out = NULL;
+	e->mode = mode;
+	e->uri = xstrdup(uri);
+	engine_settings_default(&e->set);
+	if (es != NULL) {
+		e->set = *es;
+		e->set.cache_root_folder = es->cache_root_folder ?
+		    xstrdup(es->cache_root_folder) : NULL;
+	}
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	buf_init(&e->walbuf, 0);
+	e->qtail = &e->queue;
+	e->mem = memtable_new();
+	metrics_init(e);
+	if ((rc = objstore_open(uri, so, &e->os)) != 0)
+		goto fail;
+	e->mirror = manifest_mirror_open(e->set.cache_root_folder, uri);
+	if ((rc = claim(e)) != 0)
+		goto fail;
+	if ((rc = replay(e)) != 0)
+		goto fail;
+	metric_set(e->m.recovery, (double)(clock_mono_ns() - t0) / 1e9);
+	metric_set(e->m.l0_tables, (double)e->ver->m.nl0);
+	metric_set(e->m.durable, (double)e->durable_seq);
+	metric_set(e->m.fenced, 0);
+	log_info("'%s': open as %s, epoch %llu, manifest %llu, last seq %llu", uri,
+	    mode == ENGINE_WRITER ? "writer" : "reader",
+	    (unsigned long long)e->epoch, (unsigned long long)e->ver->m.id,
+	    (unsigned long long)e->last_seq);
+	if (mode == ENGINE_WRITER) {
+		pthread_create(&e->t_sealer, NULL, sealer_main, e);
+		pthread_create(&e->t_uploader, NULL, uploader_main, e);
+		pthread_create(&e->t_l0, NULL, l0_main, e);
+		pthread_create(&e->t_poller, NULL, poller_main, e);
+		e->threads = 1;
+	}
+	*out = e;
+	return 0;
+fail:
+	engine_close(e);
+	return rc;
+}
+
+int
+engine_flush(struct engine *e)
+{
+	uint64_t want;
+
+	if (e->mode == ENGINE_READER)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	want = e->last_seq;
+	if (e->walbuf.len > 0) {
+		e->flush_asked = 1;
+		seal_locked(e);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return engine_wait_durable(e, want, -1);
+}
+
+int
+engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms)
+{
+	struct timespec ts;
+	int64_t due = clock_mono_ns() + timeout_ms * 1000000;
+	int rc = 0;
+
+	ts.tv_sec = due / 1000000000;
+	ts.tv_nsec = due % 1000000000;
+	pthread_mutex_lock(&e->lock);
+	while (e->durable_seq < seq && !e->fenced && rc == 0) {
+		if (e->walbuf.len > 0 && e->walbuf_last_seq >= seq) {
+			/* a waiter should not wait for the timer */
+			seal_locked(e);
+		}
+		if (timeout_ms < 0)
+			pthread_cond_wait(&e->cond, &e->lock);
+		else if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT)
+			rc = -ETIMEDOUT;
+	}
+	/* once fenced, every wait fails: the caller must not go on as writer */
+	if (e->fenced)
+		rc = err_set(SHALE_EFENCED, "'%s': fenced by a newer writer", e->uri);
+	else if (e->durable_seq >= seq)
+		rc = 0;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+uint64_t
+engine_durable_seq(struct engine *e)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&e->lock);
+	s = e->durable_seq;
+	pthread_mutex_unlock(&e->lock);
+	return s;
+}
+
+uint64_t
+engine_last_seq(struct engine *e)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&e->lock);
+	s = e->last_seq;
+	pthread_mutex_unlock(&e->lock);
+	return s;
+}
+
+void
+engine_subscribe(struct engine *e, engine_durable_fn fn, void *arg)
+{
+	pthread_mutex_lock(&e->lock);
+	e->subs = xgrow(e->subs, &e->capsubs, e->nsubs + 1, sizeof(*e->subs));
+	e->subs[e->nsubs].fn = fn;
+	e->subs[e->nsubs].arg = arg;
+	e->nsubs++;
+	pthread_mutex_unlock(&e->lock);
+}
+
+void
+engine_status(struct engine *e, struct engine_status *st)
+{
+	pthread_mutex_lock(&e->lock);
+	st->epoch = e->epoch;
+	st->manifest_id = e->ver ? e->ver->m.id : 0;
+	st->last_seq = e->last_seq;
+	st->durable_seq = e->durable_seq;
+	st->unflushed_bytes = e->unflushed;
+	st->next_wal_id = e->next_wal_id;
+	st->l0_tables = e->ver ? e->ver->m.nl0 : 0;
+	st->frozen_memtables = e->nfrozen;
+	st->fenced = e->fenced;
+	st->reader = e->mode == ENGINE_READER;
+	pthread_mutex_unlock(&e->lock);
+}
+
+int
+engine_close(struct engine *e)
+{
+	struct walobj *w;
+	int rc = 0;
+
+	if (e == NULL)
+		return 0;
+	if (e->threads) {
+		rc = engine_flush(e);
+		pthread_mutex_lock(&e->lock);
+		e->stopping = 1;
+		pthread_cond_broadcast(&e->cond);
+		pthread_mutex_unlock(&e->lock);
+		pthread_join(e->t_sealer, NULL);
+		pthread_join(e->t_uploader, NULL);
+		pthread_join(e->t_l0, NULL);
+		pthread_join(e->t_poller, NULL);
+	}
+	while ((w = e->queue) != NULL) {
+		e->queue = w->next;
+		buf_release(&w->body);
+		free(w);
+	}
+	for (size_t i = 0; i < e->nfrozen; i++)
+		memtable_unref(e->frozen[i].mem);
+	free(e->frozen);
+	if (e->mem != NULL)
+		memtable_unref(e->mem);
+	version_unref(e->ver);
+	buf_release(&e->walbuf);
+	if (e->mirror != NULL)
+		mirror_close(e->mirror);
+	objstore_close(e->os);
+	engine_settings_release(&e->set);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cond);
+	free(e->subs);
+	free(e->uri);
+	free(e);
+	return rc;
+}

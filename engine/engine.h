@@ -1,0 +1,138 @@
+/*
+ * engine.h - shale's LSM engine: an ordered key-value store whose durable
+ * home is an object store. Everything above the engine (log streams,
+ * series, the mount, HTTP) uses only this header.
+ *
+ * Writes: a batch of puts and deletes is applied atomically, in memory,
+ * and given consecutive sequence numbers; engine_write returns at once.
+ * Every flush_interval (or when wal_max_bytes have gathered) what was
+ * written goes to the object store as one WAL object; a batch is durable
+ * when its WAL object and every earlier one are stored. engine_flush()
+ * waits for that; engine_wait_durable() and engine_subscribe() follow the
+ * durable watermark. A full memtable becomes an L0 table in the background;
+ * writers block while more than max_unflushed_bytes are not yet durable or
+ * not yet in tables.
+ *
+ * Reads see every write made before them (durable or not), or the state of
+ * a snapshot. Iterators run forwards and backwards over a key range.
+ *
+ * One writer per store: opening as writer fences any earlier writer, which
+ * then fails every write and durability wait with SHALE_EFENCED, for good.
+ * A reader (ENGINE_READER) sees the store as it was when opened.
+ *
+ * Memory: keys and values passed in are copied. Buffers returned point
+ * into the engine and are valid as stated at each function.
+ *
+ * Threading: every function may be called from any thread at the same
+ * time, except that one iterator or batch belongs to one thread, and
+ * engine_close() must not race other calls on the same engine.
+ */
+#ifndef SHALE_ENGINE_H
+#define SHALE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/objstore.h"
+#include "engine/settings.h"
+#include "util/buf.h"
+
+struct engine;
+struct engine_batch;
+struct engine_snapshot;
+struct engine_iter;
+
+enum engine_mode { ENGINE_WRITER, ENGINE_READER };
+
+/*
+ * Open the store at `uri`. `so` and `es` may be NULL for defaults. As a
+ * writer: bump the writer epoch in the manifest, replay the WAL, fence
+ * older writers. Fails with a detail in err_detail().
+ */
+int	engine_open(const char *uri, const struct objstore_opts *so,
+	    const struct engine_settings *es, enum engine_mode mode,
+	    struct engine **out);
+/* Flush (writer), stop, free. 0, or the flush's error (SHALE_EFENCED ...). */
+int	engine_close(struct engine *e);
+
+/* ---- writing ---- */
+
+struct engine_batch *engine_batch_new(void);
+void	engine_batch_free(struct engine_batch *b);
+void	engine_batch_clear(struct engine_batch *b);
+/* expire_ms: absolute expiry in ms since the epoch; 0 uses default_ttl. */
+int	engine_batch_put(struct engine_batch *b, const void *key, size_t klen,
+	    const void *val, size_t vlen, int64_t expire_ms);
+int	engine_batch_delete(struct engine_batch *b, const void *key, size_t klen);
+size_t	engine_batch_count(const struct engine_batch *b);
+
+/*
+ * Apply the batch atomically. *seq (if not NULL) is the sequence number of
+ * its last record. Blocks while the engine is over max_unflushed_bytes.
+ * -EROFS for a reader, SHALE_EFENCED once fenced, -EINVAL for an empty batch.
+ */
+int	engine_write(struct engine *e, struct engine_batch *b, uint64_t *seq);
+
+/* Wait until everything written before the call is durable. */
+int	engine_flush(struct engine *e);
+/* Wait until `seq` is durable: 0, -ETIMEDOUT, SHALE_EFENCED. timeout_ms < 0 waits for ever. */
+int	engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms);
+uint64_t engine_durable_seq(struct engine *e);
+uint64_t engine_last_seq(struct engine *e);
+
+/*
+ * Call fn(arg, durable_seq) each time the durable watermark moves, from the
+ * engine's upload thread: it must be quick and must not call the engine.
+ */
+typedef void (*engine_durable_fn)(void *arg, uint64_t durable_seq);
+void	engine_subscribe(struct engine *e, engine_durable_fn fn, void *arg);
+
+/* ---- reading ---- */
+
+struct engine_snapshot *engine_snapshot_new(struct engine *e);
+void	engine_snapshot_free(struct engine_snapshot *s);
+uint64_t engine_snapshot_seq(const struct engine_snapshot *s);
+
+/* The value of key (appended to val): 0, -ENOENT, or an error. snap may be NULL. */
+int	engine_get(struct engine *e, const struct engine_snapshot *snap,
+	    const void *key, size_t klen, struct buf *val);
+
+/*
+ * An iterator over keys in [lo, hi) (NULL for no bound) as of snap (NULL:
+ * now). It starts unpositioned: seek first. Key and value pointers are
+ * valid until the iterator moves or is freed.
+ */
+struct engine_iter *engine_iter_new(struct engine *e,
+	    const struct engine_snapshot *snap, const void *lo, size_t lolen,
+	    const void *hi, size_t hilen);
+void	engine_iter_seek(struct engine_iter *it, const void *key, size_t klen);
+void	engine_iter_seek_for_prev(struct engine_iter *it, const void *key,
+	    size_t klen);
+void	engine_iter_seek_first(struct engine_iter *it);
+void	engine_iter_seek_last(struct engine_iter *it);
+void	engine_iter_next(struct engine_iter *it);
+void	engine_iter_prev(struct engine_iter *it);
+int	engine_iter_valid(const struct engine_iter *it);
+const void *engine_iter_key(const struct engine_iter *it, size_t *klen);
+const void *engine_iter_value(const struct engine_iter *it, size_t *vlen);
+/* 0, or the error that stopped the iterator (a corrupt table ...). */
+int	engine_iter_status(const struct engine_iter *it);
+void	engine_iter_free(struct engine_iter *it);
+
+/* ---- state ---- */
+
+struct engine_status {
+	uint64_t	 epoch;
+	uint64_t	 manifest_id;
+	uint64_t	 last_seq;
+	uint64_t	 durable_seq;
+	uint64_t	 unflushed_bytes;
+	uint64_t	 next_wal_id;
+	size_t		 l0_tables;
+	size_t		 frozen_memtables;
+	int		 fenced;
+	int		 reader;
+};
+void	engine_status(struct engine *e, struct engine_status *st);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * engine_int.h - the engine's insides, shared by engine.c (writing,
+ * recovery, manifest, fencing) and engine_read.c (gets and iterators).
+ *
+ * Locking: `lock` protects every field marked (L). Lock order: engine lock
+ * before nothing else of ours; object store calls are never made with it
+ * held. Versions, memtables and tables are reference counted, so a reader
+ * takes references under the lock and reads without it.
+ */
+#ifndef SHALE_ENGINE_INT_H
+#define SHALE_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "engine/engine.h"
+#include "engine/kv.h"
+#include "engine/manifest.h"
+#include "engine/memtable.h"
+#include "engine/mirror.h"
+#include "engine/sst.h"
+#include "util/metrics.h"
+
+/* An open table, shared by the versions that list it. */
+struct table {
+	_Atomic int	 refs;
+	struct sst	*sst;
+};
+
+/* The tables of one manifest version; immutable once installed. */
+struct version {
+	_Atomic int	 refs;
+	struct manifest	 m;
+	struct table	**l0;		/* parallel to m.l0, newest first */
+};
+
+/* A memtable no longer written, waiting to become an L0 table. */
+struct frozen {
+	struct memtable	*mem;
+	uint64_t	 last_wal;	/* its records are in WAL objects <= this; 0 not yet known */
+	uint64_t	 max_seq;
+	uint64_t	 bytes;		/* counted in unflushed_bytes */
+};
+
+/* A sealed WAL object waiting for upload. */
+struct walobj {
+	struct walobj	*next;
+	struct buf	 body;		/* batches, without the header */
+	uint64_t	 last_seq;
+};
+
+struct engine_metrics {
+	struct metric_series *writes, *write_bytes, *wal_objects, *wal_bytes;
+	struct metric_series *wal_latency, *l0_flushes, *l0_tables;
+	struct metric_series *unflushed, *fenced, *recovery, *durable;
+};
+
+struct engine {
+	struct objstore		*os;
+	struct mirror		*mirror;	/* NULL if none; thread-safe */
+	struct engine_settings	 set;
+	enum engine_mode	 mode;
+	char			*uri;
+	struct engine_metrics	 m;
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* any state change (L) */
+	struct memtable		*mem;		/* (L) active */
+	struct frozen		*frozen;	/* (L) oldest first */
+	size_t			 nfrozen;
+	struct version		*ver;		/* (L) current */
+	uint64_t		 epoch;		/* fixed after open */
+	uint64_t		 last_seq;	/* (L) last assigned */
+	uint64_t		 durable_seq;	/* (L) */
+	uint64_t		 next_wal_id;	/* (L) */
+	uint64_t		 last_uploaded_wal; /* (L) id of the newest stored WAL object */
+	struct buf		 walbuf;	/* (L) batches not yet sealed */
+	uint64_t		 walbuf_last_seq; /* (L) */
+	int64_t			 walbuf_since;	/* (L) mono ns of its first batch */
+	struct walobj		*queue;		/* (L) sealed, oldest first */
+	struct walobj		**qtail;
+	uint64_t		 unflushed;	/* (L) bytes not durable or not in tables */
+	int			 flush_asked;	/* (L) seal now */
+	int			 fenced;	/* (L) sticky */
+	int			 stopping;	/* (L) threads exit */
+	struct {
+		engine_durable_fn fn;
+		void		*arg;
+	}			*subs;		/* (L) */
+	size_t			 nsubs, capsubs;
+
+	pthread_t		 t_sealer, t_uploader, t_l0, t_poller;
+	int			 threads;
+};
+
+void	version_ref(struct version *v);
+void	version_unref(struct version *v);
+
+#endif

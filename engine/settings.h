@@ -1,0 +1,72 @@
+/*
+ * settings.h - the engine's settings: defaults, a YAML file in the format
+ * of SlateDB's settings (as the seeds' Helm charts mount it), and SHALE_*
+ * environment variables, applied in that order.
+ *
+ * The YAML (libyaml) is a mapping; durations are strings like '100ms',
+ * '60s', '5m', '1h' (or a number of milliseconds); sizes are numbers of
+ * bytes or strings like '64MiB', '1GB', '512KiB'. Every key is known: an
+ * unknown key, a value of the wrong type or out of range is an error whose
+ * detail names the file, the line and the key path
+ * ('garbage_collector_options.wal_options.min_age'). Settings that later
+ * parts of the engine use (compaction, GC, caches) are parsed and checked
+ * now.
+ *
+ * Environment: SHALE_<KEY PATH IN UPPER CASE, dots as underscores>, e.g.
+ * SHALE_FLUSH_INTERVAL=50ms, SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_MIN_AGE=1m.
+ *
+ * Not thread-safe: load settings once, before the engine starts.
+ */
+#ifndef SHALE_SETTINGS_H
+#define SHALE_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gc_kind_settings {
+	int64_t		 interval_ms;	/* default 60 s */
+	int64_t		 min_age_ms;	/* default 24 h for manifests, 60 s otherwise */
+};
+
+struct engine_settings {
+	int64_t		 flush_interval_ms;		/* default 100 */
+	int64_t		 manifest_poll_interval_ms;	/* default 1000 */
+	uint64_t	 max_unflushed_bytes;		/* default 64 MiB */
+	uint64_t	 l0_sst_size_bytes;		/* default 16 MiB */
+	uint64_t	 wal_max_bytes;			/* a WAL object is cut here; default 4 MiB */
+	int64_t		 default_ttl_ms;		/* 0: records never expire */
+	/* tables */
+	uint64_t	 block_size;			/* default 4096 */
+	int		 zstd_level;			/* default 3 */
+	int		 bloom_bits_per_key;		/* default 10 */
+	/* compactor_options */
+	int		 max_concurrent_compactions;	/* default 2 */
+	uint64_t	 max_sst_size;			/* default 256 MiB */
+	int64_t		 compactor_poll_interval_ms;	/* default 5 s */
+	/* garbage_collector_options */
+	struct gc_kind_settings gc_manifest;
+	struct gc_kind_settings gc_wal;
+	struct gc_kind_settings gc_compacted;
+	struct gc_kind_settings gc_compactions;
+	/* object_store_cache_options */
+	char		*cache_root_folder;		/* NULL: no disk cache */
+	uint64_t	 cache_max_size_bytes;		/* default 16 GiB */
+	uint64_t	 block_cache_bytes;		/* in-memory; default 64 MiB */
+};
+
+void	engine_settings_default(struct engine_settings *s);
+void	engine_settings_release(struct engine_settings *s);
+/* Apply a YAML file over s. 0, or SHALE_EURI/-EINVAL/-ENOENT with a detail. */
+int	engine_settings_load_file(struct engine_settings *s, const char *path);
+/* The same from a string (tests, fuzzing); `name` stands for the file in errors. */
+int	engine_settings_load_yaml(struct engine_settings *s, const char *yaml,
+	    size_t n, const char *name);
+/* Apply SHALE_* variables from the environment over s. */
+int	engine_settings_load_env(struct engine_settings *s);
+
+/* "100ms", "60s", "5m", "1h", "2d", or a bare number of ms. */
+int	settings_parse_duration(const char *s, int64_t *ms);
+/* "4096", "64KiB", "64MiB", "1GiB", "1KB", "1MB", "1GB", "1TiB" ... */
+int	settings_parse_size(const char *s, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * wal.h - write-ahead log objects: how batches of records are written to
+ * the object store before they are in a table.
+ *
+ * One WAL object (wal/<20-digit id>.wal) is a header (magic, format
+ * version, flags, writer epoch, WAL id, CRC-32C) followed by batches; each
+ * batch has a length, a CRC-32C, its first sequence number, a count and its
+ * records (kind, expiry, key, value), whose sequence numbers follow one
+ * another; a trailer (the number of batches and a CRC-32C of everything
+ * before it) ends the object, so that an object cut short anywhere, even
+ * between batches, is detected. A fence object is a header with the FENCE
+ * flag and a trailer, and no batches. The byte format is in shale-format(5).
+ *
+ * Decoding checks everything: a bad header, a batch whose CRC does not
+ * match, a length past the end or a record that does not parse is
+ * SHALE_ECORRUPT with a detail naming the object and the offset, and no
+ * batch after the damage (nor the damaged one) is delivered: in fact the
+ * whole object is checked before the first batch is. Pure functions:
+ * thread-safe.
+ */
+#ifndef SHALE_WAL_H
+#define SHALE_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/kv.h"
+#include "util/buf.h"
+
+struct wal_header {
+	uint64_t	wal_id;
+	uint64_t	epoch;
+	int		fence;
+};
+
+/*
+ * An object is built in one buf, from its first byte: wal_encode_header(),
+ * wal_encode_batch() for each batch (none for a fence), wal_encode_end().
+ * Each returns -EFBIG, leaving `out` as it was, if the buf's ceiling
+ * refuses the bytes.
+ */
+/* Start an object: append its header to `out`. */
+int	wal_encode_header(struct buf *out, const struct wal_header *h);
+/*
+ * Append one batch of n records; their sequence numbers are first_seq,
+ * first_seq + 1, ... (the entries' own seq fields are ignored). In one
+ * object each batch's first_seq must be above the last seq of the batch
+ * before (gaps are allowed): wal_decode() refuses the object otherwise.
+ * -EINVAL for n == 0, a key or value over the limits in kv.h, a kind that
+ * is not KV_PUT or KV_DELETE, a negative expiry, a put with a NULL value
+ * and a non-zero vlen, or seqs outside 1..KV_SEQ_MAX; -EFBIG for a batch
+ * body over 4 GiB.
+ */
+int	wal_encode_batch(struct buf *out, uint64_t first_seq,
+	    const struct kv_entry *e, size_t n);
+/* Bytes wal_encode_batch would append for these (valid) records. */
+size_t	wal_batch_size(const struct kv_entry *e, size_t n);
+/*
+ * Finish the object, which must be the whole of `out`: append the trailer.
+ * -EINVAL if `out` is not a header followed by whole batches (or is a
+ * fence with batches).
+ */
+int	wal_encode_end(struct buf *out);
+/* Bytes of a header plus a trailer: the size of a fence object. */
+#define WAL_OVERHEAD	48
+
+/* Called for each batch in order; entries are valid during the call only. */
+typedef int (*wal_batch_fn)(void *arg, uint64_t first_seq,
+	    const struct kv_entry *e, size_t n);
+
+/*
+ * Decode a whole object: check all of it, fill *h, then call fn for every
+ * batch in order (the entries point into `data`). A non-zero return from
+ * fn stops decoding and is returned. h and fn may be NULL: with neither,
+ * the object is only checked. `name` is for errors.
+ */
+int	wal_decode(const void *data, size_t n, const char *name,
+	    struct wal_header *h, wal_batch_fn fn, void *arg);
+
+/* "wal/00000000000000000042.wal" */
+void	wal_key(uint64_t id, char out[32]);
+/* The id in a WAL key, or 0 if the key is not one. */
+uint64_t wal_key_id(const char *key);
+
+#endif

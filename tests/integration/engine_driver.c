@@ -1,0 +1,482 @@
+/*
+ * engine_driver.c - engine processes for the crash and fencing tests,
+ * driven by tests/integration/engine_crash.sh and engine_fence.sh.
+ *
+ *   engine_driver crashwrite URI LOG START
+ *       write batches START, START+1, ... for ever; batch i holds 1 + i % 5
+ *       records "b<i>-<j>" = value(i, j); after each batch is durable, append
+ *       "i" to LOG (fsync'd). Killed with SIGKILL by the test.
+ *   engine_driver crashcheck URI LOG
+ *       open as writer (replaying the WAL); every batch in LOG must be
+ *       present whole and right; every batch present must be whole (no
+ *       batch partly visible); print the counts.
+ *   engine_driver writer URI PREFIX MS LOG
+ *       write a batch "<PREFIX><n>" every 10 ms for MS milliseconds, each
+ *       waited durable and its number appended to LOG; when fenced, print
+ *       "fenced <wall ms>" and check that a flush fails with "fenced"
+ *   engine_driver check URI LOG PREFIX
+ *       open as reader: every key PREFIX<n> for n in LOG must be present
+ *   engine_driver faulty URI N
+ *       write N batches through URI (a fault: store), flushing every tenth;
+ *       then reopen and check that every one is there
+ *   engine_driver fill URI N
+ *       write N batches of 1000-byte values ("f<n>") and close
+ *   engine_driver scan URI
+ *       open as reader and read every record; print the first error
+ *   engine_driver outage URI FLAG
+ *       URI is fault:...,while=FLAG:...: write as fast as possible, create
+ *       FLAG (the store fails), check that writers block at
+ *       max_unflushed_bytes, remove FLAG, check that they resume and that
+ *       everything written is durable and readable after a reopen
+ *
+ * Settings are small (256 KiB memtables, 20 ms flush interval, 200 ms
+ * manifest poll) so L0 flushes and polls happen within a test's time.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/xmalloc.h"
+
+static void
+settings(struct engine_settings *es)
+{
+	engine_settings_default(es);
+	es->l0_sst_size_bytes = 256 << 10;
+	es->flush_interval_ms = 20;
+	es->manifest_poll_interval_ms = 200;
+	es->wal_max_bytes = 32 << 10;
+}
+
+static void
+value(struct buf *v, unsigned long i, unsigned j)
+{
+	buf_reset(v);
+	buf_printf(v, "value-%lu-%u-", i, j);
+	for (unsigned k = 0; k < (i * 7 + j) % 300; k++)
+		buf_putc(v, (char)('a' + (i + k) % 26));
+}
+
+static void
+log_line(int fd, unsigned long n)
+{
+	char line[32];
+	int len = snprintf(line, sizeof(line), "%lu\n", n);
+
+	if (write(fd, line, (size_t)len) != len || fsync(fd) != 0) {
+		perror("log");
+		exit(3);
+	}
+}
+
+static int
+open_engine(const char *uri, enum engine_mode mode, struct engine **e)
+{
+	struct engine_settings es;
+	int rc;
+
+	settings(&es);
+	if ((rc = engine_open(uri, NULL, &es, mode, e)) != 0)
+		printf("open '%s': %s\n", uri, err_message(rc));
+	return rc;
+}
+
+static int
+crashwrite(const char *uri, const char *logpath, unsigned long start)
+{
+	struct engine *e;
+	struct engine_batch *b = engine_batch_new();
+	struct buf v;
+	char key[64];
+	uint64_t seq;
+	int fd, rc;
+
+	if ((fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT, 0644)) < 0)
+		return 3;
+	if (open_engine(uri, ENGINE_WRITER, &e) != 0)
+		return 1;
+	buf_init(&v, 0);
+	for (unsigned long i = start; ; i++) {
+		engine_batch_clear(b);
+		for (unsigned j = 0; j < 1 + i % 5; j++) {
+			snprintf(key, sizeof(key), "b%010lu-%u", i, j);
+			value(&v, i, j);
+			engine_batch_put(b, key, strlen(key), v.data, v.len, 0);
+		}
+		if ((rc = engine_write(e, b, &seq)) != 0 ||
+		    (rc = engine_wait_durable(e, seq, -1)) != 0) {
+			printf("batch %lu: %s\n", i, err_message(rc));
+			return 1;
+		}
+		log_line(fd, i);
+	}
+}
+
+static unsigned long *
+read_log(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	unsigned long *v = NULL, x;
+	size_t cap = 0;
+
+	*n = 0;
+	if (f == NULL)
+		return NULL;
+	while (fscanf(f, "%lu", &x) == 1) {
+		v = xgrow(v, &cap, *n + 1, sizeof(*v));
+		v[(*n)++] = x;
+	}
+	fclose(f);
+	return v;
+}
+
+static int
+crashcheck(const char *uri, const char *logpath)
+{
+	struct engine *e;
+	struct engine_iter *it;
+	struct buf v, got;
+	unsigned long *acked, cur = 0, i;
+	size_t nacked, kl, vl, batches = 0, records = 0;
+	unsigned j, have = 0;
+	const char *k;
+	char key[64];
+	int bad = 0, rc;
+
+	acked = read_log(logpath, &nacked);
+	if (open_engine(uri, ENGINE_WRITER, &e) != 0)
+		return 1;
+	buf_init(&v, 0);
+	buf_init(&got, 0);
+	for (size_t a = 0; a < nacked; a++) {
+		i = acked[a];
+		for (j = 0; j < 1 + i % 5; j++) {
+			snprintf(key, sizeof(key), "b%010lu-%u", i, j);
+			buf_reset(&got);
+			value(&v, i, j);
+			rc = engine_get(e, NULL, key, strlen(key), &got);
+			if (rc != 0 || got.len != v.len || memcmp(got.data, v.data, v.len)) {
+				printf("acknowledged batch %lu: '%s' %s\n", i, key,
+				    rc ? err_message(rc) : "has the wrong value");
+				bad++;
+			}
+		}
+	}
+	/* every batch present is whole */
+	it = engine_iter_new(e, NULL, NULL, 0, NULL, 0);
+	for (engine_iter_seek_first(it); ; engine_iter_next(it)) {
+		int valid = engine_iter_valid(it);
+
+		if (valid) {
+			k = engine_iter_key(it, &kl);
+			engine_iter_value(it, &vl);
+			if (sscanf(k, "b%lu-%u", &i, &j) != 2) {
+				printf("stray key '%.*s'\n", (int)kl, k);
+				bad++;
+				continue;
+			}
+			records++;
+		}
+		if (!valid || (have > 0 && i != cur)) {
+			if (have > 0 && have != 1 + cur % 5) {
+				printf("batch %lu partly visible: %u of %lu records\n", cur,
+				    have, 1 + cur % 5);
+				bad++;
+			}
+			if (have > 0)
+				batches++;
+			have = 0;
+		}
+		if (!valid)
+			break;
+		cur = i;
+		have++;
+	}
+	if (engine_iter_status(it) != 0) {
+		printf("iterator: %s\n", err_message(engine_iter_status(it)));
+		bad++;
+	}
+	engine_iter_free(it);
+	printf("%zu acknowledged batches checked, %zu batches (%zu records) present, "
+	    "%d problems\n", nacked, batches, records, bad);
+	if ((rc = engine_close(e)) != 0) {
+		printf("close: %s\n", err_message(rc));
+		bad++;
+	}
+	free(acked);
+	buf_release(&v);
+	buf_release(&got);
+	return bad ? 1 : 0;
+}
+
+static int
+writer(const char *uri, const char *prefix, long ms, const char *logpath)
+{
+	struct engine *e;
+	struct engine_batch *b = engine_batch_new();
+	char key[64];
+	uint64_t seq;
+	int64_t end = clock_mono_ns() + ms * 1000000;
+	int fd, rc = 0;
+
+	if ((fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT, 0644)) < 0)
+		return 3;
+	if (open_engine(uri, ENGINE_WRITER, &e) != 0)
+		return 1;
+	printf("open %lld\n", (long long)(clock_wall_ns() / 1000000));
+	fflush(stdout);
+	for (unsigned long n = 0; clock_mono_ns() < end; n++) {
+		engine_batch_clear(b);
+		snprintf(key, sizeof(key), "%s%06lu", prefix, n);
+		engine_batch_put(b, key, strlen(key), key, strlen(key), 0);
+		if ((rc = engine_write(e, b, &seq)) == 0)
+			rc = engine_wait_durable(e, seq, -1);
+		if (rc == SHALE_EFENCED) {
+			printf("fenced %lld\n", (long long)(clock_wall_ns() / 1000000));
+			rc = engine_flush(e);
+			printf("flush after fencing: %s\n", rc == SHALE_EFENCED ?
+			    "fenced" : rc ? err_message(rc) : "succeeded");
+			rc = rc == SHALE_EFENCED ? 0 : 1;
+			goto out;
+		}
+		if (rc != 0) {
+			printf("write %lu: %s\n", n, err_message(rc));
+			goto out;
+		}
+		log_line(fd, n);
+		clock_sleep_ms(10);
+	}
+	printf("not fenced\n");
+out:
+	engine_batch_free(b);
+	if (engine_close(e) != 0 && rc == 0)
+		printf("close: %s\n", err_detail());
+	return rc ? 1 : 0;
+}
+
+static int
+check(const char *uri, const char *logpath, const char *prefix)
+{
+	struct engine *e;
+	struct buf got;
+	unsigned long *acked;
+	size_t n;
+	char key[64];
+	int bad = 0;
+
+	acked = read_log(logpath, &n);
+	if (open_engine(uri, ENGINE_READER, &e) != 0)
+		return 1;
+	buf_init(&got, 0);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s%06lu", prefix, acked[i]);
+		buf_reset(&got);
+		if (engine_get(e, NULL, key, strlen(key), &got) != 0) {
+			printf("acknowledged '%s' is missing\n", key);
+			bad++;
+		}
+	}
+	printf("%zu acknowledged writes of '%s' checked, %d missing\n", n, prefix, bad);
+	buf_release(&got);
+	engine_close(e);
+	free(acked);
+	return bad ? 1 : 0;
+}
+
+static int
+count_keys(const char *uri, const char *prefix, unsigned long n)
+{
+	struct engine *e;
+	struct buf got;
+	char key[64];
+	unsigned long missing = 0;
+
+	if (open_engine(uri, ENGINE_READER, &e) != 0)
+		return 1;
+	buf_init(&got, 0);
+	for (unsigned long i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s%08lu", prefix, i);
+		buf_reset(&got);
+		if (engine_get(e, NULL, key, strlen(key), &got) != 0 || got.len != 1000)
+			missing++;
+	}
+	printf("%lu of %lu written keys missing after reopen\n", missing, n);
+	buf_release(&got);
+	engine_close(e);
+	return missing ? 1 : 0;
+}
+
+static int
+put_numbered(struct engine *e, struct engine_batch *b, const char *prefix,
+    unsigned long i)
+{
+	char key[64], val[1000];
+
+	memset(val, 'v', sizeof(val));
+	snprintf(key, sizeof(key), "%s%08lu", prefix, i);
+	engine_batch_clear(b);
+	engine_batch_put(b, key, strlen(key), val, sizeof(val), 0);
+	return engine_write(e, b, NULL);
+}
+
+static int
+faulty(const char *uri, unsigned long n)
+{
+	struct engine *e;
+	struct engine_batch *b = engine_batch_new();
+	int rc = 0;
+
+	if (open_engine(uri, ENGINE_WRITER, &e) != 0)
+		return 1;
+	for (unsigned long i = 0; i < n && rc == 0; i++) {
+		rc = put_numbered(e, b, "f", i);
+		if (rc == 0 && i % 10 == 9)
+			rc = engine_flush(e);
+	}
+	if (rc != 0)
+		printf("write: %s\n", err_message(rc));
+	engine_batch_free(b);
+	if (engine_close(e) != 0 || rc != 0)
+		return 1;
+	return count_keys(uri, "f", n);
+}
+
+struct outage {
+	struct engine	*e;
+	_Atomic unsigned long n;
+	_Atomic int	 stop;
+};
+
+static void *
+outage_writer(void *arg)
+{
+	struct outage *o = arg;
+	struct engine_batch *b = engine_batch_new();
+
+	while (!o->stop && put_numbered(o->e, b, "o", o->n) == 0)
+		o->n++;
+	engine_batch_free(b);
+	return NULL;
+}
+
+static int
+outage(const char *uri, const char *flag)
+{
+	struct engine_settings es;
+	struct engine_status st;
+	struct outage o = { 0 };
+	pthread_t t;
+	unsigned long c1, c2;
+	int fd, bad = 0;
+
+	settings(&es);
+	es.max_unflushed_bytes = 256 << 10;
+	es.l0_sst_size_bytes = 128 << 10;
+	if (engine_open(uri, NULL, &es, ENGINE_WRITER, &o.e) != 0) {
+		printf("open: %s\n", err_detail());
+		return 1;
+	}
+	pthread_create(&t, NULL, outage_writer, &o);
+	clock_sleep_ms(300);
+	if ((fd = open(flag, O_CREAT | O_WRONLY, 0644)) >= 0)
+		close(fd);
+	clock_sleep_ms(1500);
+	c1 = o.n;
+	clock_sleep_ms(1000);
+	c2 = o.n;
+	engine_status(o.e, &st);
+	printf("store down: %lu writes, then %lu a second later; %llu bytes "
+	    "unflushed\n", c1, c2, (unsigned long long)st.unflushed_bytes);
+	/* a batch is let in below the bound; a freeze then adds one memtable */
+	if (c2 != c1 || st.unflushed_bytes > es.max_unflushed_bytes +
+	    es.l0_sst_size_bytes + (64 << 10)) {
+		printf("writers did not block at max_unflushed_bytes\n");
+		bad++;
+	}
+	unlink(flag);
+	for (int i = 0; i < 200 && o.n < c2 + 100; i++)
+		clock_sleep_ms(100);
+	printf("store back: %lu writes\n", (unsigned long)o.n);
+	if (o.n < c2 + 100) {
+		printf("writers did not resume\n");
+		bad++;
+	}
+	o.stop = 1;
+	pthread_join(t, NULL);
+	if (engine_close(o.e) != 0) {
+		printf("close: %s\n", err_detail());
+		bad++;
+	}
+	return bad ? 1 : count_keys(uri, "o", o.n);
+}
+
+static int
+fill(const char *uri, unsigned long n)
+{
+	struct engine *e;
+	struct engine_batch *b = engine_batch_new();
+	int rc = 0;
+
+	if (open_engine(uri, ENGINE_WRITER, &e) != 0)
+		return 1;
+	for (unsigned long i = 0; i < n && rc == 0; i++)
+		rc = put_numbered(e, b, "f", i);
+	if (rc != 0)
+		printf("write: %s\n", err_message(rc));
+	engine_batch_free(b);
+	return engine_close(e) != 0 || rc != 0;
+}
+
+static int
+scan(const char *uri)
+{
+	struct engine *e;
+	struct engine_iter *it;
+	unsigned long n = 0;
+	int rc;
+
+	if (open_engine(uri, ENGINE_READER, &e) != 0)
+		return 1;
+	it = engine_iter_new(e, NULL, NULL, 0, NULL, 0);
+	for (engine_iter_seek_first(it); engine_iter_valid(it); engine_iter_next(it))
+		n++;
+	rc = engine_iter_status(it);
+	printf("%lu records read%s%s\n", n, rc ? ": " : "", rc ? err_message(rc) : "");
+	engine_iter_free(it);
+	engine_close(e);
+	return rc ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "fill") == 0)
+		return fill(argv[2], strtoul(argv[3], NULL, 10));
+	if (argc == 3 && strcmp(argv[1], "scan") == 0)
+		return scan(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "faulty") == 0)
+		return faulty(argv[2], strtoul(argv[3], NULL, 10));
+	if (argc == 4 && strcmp(argv[1], "outage") == 0)
+		return outage(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "crashwrite") == 0)
+		return crashwrite(argv[2], argv[3], strtoul(argv[4], NULL, 10));
+	if (argc == 4 && strcmp(argv[1], "crashcheck") == 0)
+		return crashcheck(argv[2], argv[3]);
+	if (argc == 6 && strcmp(argv[1], "writer") == 0)
+		return writer(argv[2], argv[3], atol(argv[4]), argv[5]);
+	if (argc == 5 && strcmp(argv[1], "check") == 0)
+		return check(argv[2], argv[3], argv[4]);
+	fprintf(stderr, "usage: see the comment at the top of engine_driver.c\n");
+	return 2;
+}

@@ -1,0 +1,378 @@
+/*
+ * engine_model.c - the engine against an in-memory model.
+ *
+ *   engine_model URI SEED OPS
+ *
+ * Drives OPS random operations on a fresh store: batches of puts and
+ * deletes, gets, forward and backward scans over random ranges, seeks and
+ * floor lookups (seek_for_prev), snapshots read later, flushes, and
+ * close-and-reopen. Memtables are small, so L0 tables are written and read
+ * throughout. After every read the engine must agree with a sorted array
+ * that saw the same writes; the first difference is printed and fails the
+ * run.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/xmalloc.h"
+
+struct rec {
+	char	*k;
+	size_t	 klen;
+	char	*v;
+	size_t	 vlen;
+};
+
+struct model {
+	struct rec	*r;
+	size_t		 n, cap;
+};
+
+static unsigned long long rng;
+static int failures;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return n ? (unsigned)((rng >> 33) % n) : 0;
+}
+
+static int
+cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : al < bl ? -1 : al > bl;
+}
+
+/* Index of the first record with key >= k. */
+static size_t
+lower(const struct model *m, const char *k, size_t kl)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cmp(m->r[mid].k, m->r[mid].klen, k, kl) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+model_put(struct model *m, const char *k, size_t kl, const char *v, size_t vl)
+{
+	size_t i = lower(m, k, kl);
+
+	if (i < m->n && cmp(m->r[i].k, m->r[i].klen, k, kl) == 0) {
+		free(m->r[i].v);
+	} else {
+		m->r = xgrow(m->r, &m->cap, m->n + 1, sizeof(*m->r));
+		memmove(m->r + i + 1, m->r + i, (m->n - i) * sizeof(*m->r));
+		m->n++;
+		m->r[i].k = xstrndup(k, kl);
+		m->r[i].klen = kl;
+	}
+	m->r[i].v = xmalloc(vl + 1);
+	memcpy(m->r[i].v, v, vl);
+	m->r[i].vlen = vl;
+}
+
+static void
+model_del(struct model *m, const char *k, size_t kl)
+{
+	size_t i = lower(m, k, kl);
+
+	if (i < m->n && cmp(m->r[i].k, m->r[i].klen, k, kl) == 0) {
+		free(m->r[i].k);
+		free(m->r[i].v);
+		memmove(m->r + i, m->r + i + 1, (m->n - i - 1) * sizeof(*m->r));
+		m->n--;
+	}
+}
+
+static void
+model_copy(struct model *dst, const struct model *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->n; i++)
+		model_put(dst, src->r[i].k, src->r[i].klen, src->r[i].v, src->r[i].vlen);
+}
+
+static void
+model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->r[i].k);
+		free(m->r[i].v);
+	}
+	free(m->r);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+fail(int op, const char *what)
+{
+	printf("op %d: %s\n", op, what);
+	failures++;
+}
+
+static void
+random_key(char *k, size_t *kl)
+{
+	/* a few hundred keys, some prefixes of others */
+	unsigned i = rnd(400);
+
+	*kl = (size_t)snprintf(k, 32, "key%03u", i);
+	if (i % 7 == 0)
+		*kl = (size_t)snprintf(k, 32, "key%02u", i / 10);
+}
+
+static void
+random_value(struct buf *v, unsigned seq)
+{
+	size_t n = rnd(10) == 0 ? 2000 + rnd(6000) : rnd(120);
+
+	buf_reset(v);
+	for (size_t i = 0; i < n; i++)
+		buf_putc(v, (char)('a' + (seq + i) % 26));
+}
+
+static void
+check_get(struct engine *e, const struct engine_snapshot *s,
+    const struct model *m, int op)
+{
+	char k[32];
+	size_t kl, i;
+	struct buf v;
+	int rc, want;
+
+	random_key(k, &kl);
+	buf_init(&v, 0);
+	rc = engine_get(e, s, k, kl, &v);
+	i = lower(m, k, kl);
+	want = i < m->n && cmp(m->r[i].k, m->r[i].klen, k, kl) == 0;
+	if (want && rc != 0)
+		fail(op, "get: missing key");
+	else if (!want && rc != -ENOENT)
+		fail(op, "get: key should be absent");
+	else if (want && (v.len != m->r[i].vlen || memcmp(v.data, m->r[i].v, v.len)))
+		fail(op, "get: wrong value");
+	buf_release(&v);
+}
+
+static int
+same(struct engine_iter *it, const struct rec *r)
+{
+	size_t kl, vl;
+	const void *k = engine_iter_key(it, &kl), *v = engine_iter_value(it, &vl);
+
+	return kl == r->klen && vl == r->vlen && memcmp(k, r->k, kl) == 0 &&
+	    memcmp(v, r->v, vl) == 0;
+}
+
+static void
+check_scan(struct engine *e, const struct engine_snapshot *s,
+    const struct model *m, int op)
+{
+	char lo[32], hi[32], k[32];
+	size_t lol, hil, kl, a, b, i;
+	int bounded = rnd(2), reverse = rnd(2);
+	struct engine_iter *it;
+
+	random_key(lo, &lol);
+	random_key(hi, &hil);
+	if (cmp(lo, lol, hi, hil) > 0) {
+		char t[32];
+		size_t tl = lol;
+
+		memcpy(t, lo, 32);
+		memcpy(lo, hi, 32);
+		lol = hil;
+		memcpy(hi, t, 32);
+		hil = tl;
+	}
+	it = bounded ? engine_iter_new(e, s, lo, lol, hi, hil) :
+	    engine_iter_new(e, s, NULL, 0, NULL, 0);
+	a = bounded ? lower(m, lo, lol) : 0;
+	b = bounded ? lower(m, hi, hil) : m->n;
+	if (!reverse) {
+		engine_iter_seek_first(it);
+		for (i = a; i < b; i++, engine_iter_next(it))
+			if (!engine_iter_valid(it) || !same(it, &m->r[i]))
+				break;
+		if (i != b || engine_iter_valid(it))
+			fail(op, "forward scan differs");
+	} else {
+		engine_iter_seek_last(it);
+		for (i = b; i > a; i--, engine_iter_prev(it))
+			if (!engine_iter_valid(it) || !same(it, &m->r[i - 1]))
+				break;
+		if (i != a || engine_iter_valid(it))
+			fail(op, "reverse scan differs");
+	}
+	/* a floor lookup, then a step each way */
+	random_key(k, &kl);
+	engine_iter_seek_for_prev(it, k, kl);
+	i = lower(m, k, kl);
+	if (i < m->n && cmp(m->r[i].k, m->r[i].klen, k, kl) == 0)
+		i++;		/* floor is the key itself */
+	/* i now counts the keys <= k; the floor in range is i - 1 */
+	if (i > b)
+		i = b;
+	if (i > a) {
+		if (!engine_iter_valid(it) || !same(it, &m->r[i - 1]))
+			fail(op, "seek_for_prev differs");
+		else {
+			engine_iter_next(it);
+			if (i < b ? !engine_iter_valid(it) || !same(it, &m->r[i]) :
+			    engine_iter_valid(it))
+				fail(op, "next after seek_for_prev differs");
+		}
+	} else if (engine_iter_valid(it)) {
+		fail(op, "seek_for_prev should find nothing");
+	}
+	engine_iter_seek(it, k, kl);
+	i = lower(m, k, kl);
+	if (i < a)
+		i = a;
+	if (i < b) {
+		if (!engine_iter_valid(it) || !same(it, &m->r[i]))
+			fail(op, "seek differs");
+		else {
+			engine_iter_prev(it);
+			if (i > a ? !engine_iter_valid(it) || !same(it, &m->r[i - 1]) :
+			    engine_iter_valid(it))
+				fail(op, "prev after seek differs");
+		}
+	} else if (engine_iter_valid(it)) {
+		fail(op, "seek should find nothing");
+	}
+	if (engine_iter_status(it) != 0)
+		fail(op, "iterator error");
+	engine_iter_free(it);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct engine_settings es;
+	struct objstore_opts so = { 0 };
+	struct engine *e;
+	struct engine_batch *b;
+	struct engine_snapshot *snap = NULL;
+	struct model m = { 0 }, sm = { 0 };
+	struct buf v;
+	char k[32];
+	size_t kl;
+	int ops, rc, reopens = 0;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: engine_model URI SEED OPS\n");
+		return 2;
+	}
+	rng = strtoull(argv[2], NULL, 10);
+	ops = atoi(argv[3]);
+	engine_settings_default(&es);
+	es.l0_sst_size_bytes = 256 << 10;
+	es.flush_interval_ms = 5;
+	es.wal_max_bytes = 16 << 10;
+	/* small blocks where reads are cheap; there is no block cache yet */
+	es.block_size = strncmp(argv[1], "file:", 5) == 0 ? 512 : 4096;
+	so.no_fsync = 1;
+	if ((rc = engine_open(argv[1], &so, &es, ENGINE_WRITER, &e)) != 0) {
+		printf("open: %s\n", err_message(rc));
+		return 1;
+	}
+	b = engine_batch_new();
+	buf_init(&v, 0);
+	for (int op = 0; op < ops && failures == 0; op++) {
+		unsigned r = rnd(100);
+
+		if (r < 55) {
+			engine_batch_clear(b);
+			for (unsigned n = 1 + rnd(6); n > 0; n--) {
+				random_key(k, &kl);
+				if (rnd(4) == 0) {
+					engine_batch_delete(b, k, kl);
+					model_del(&m, k, kl);
+				} else {
+					random_value(&v, (unsigned)op);
+					engine_batch_put(b, k, kl, v.data, v.len, 0);
+					model_put(&m, k, kl, v.data, v.len);
+				}
+			}
+			if ((rc = engine_write(e, b, NULL)) != 0) {
+				printf("write: %s\n", err_message(rc));
+				failures++;
+			}
+		} else if (r < 70) {
+			check_get(e, NULL, &m, op);
+		} else if (r < 85) {
+			check_scan(e, NULL, &m, op);
+		} else if (r < 90) {
+			if (snap == NULL) {
+				snap = engine_snapshot_new(e);
+				model_copy(&sm, &m);
+			} else {
+				check_get(e, snap, &sm, op);
+				check_scan(e, snap, &sm, op);
+				if (rnd(3) == 0) {
+					engine_snapshot_free(snap);
+					snap = NULL;
+					model_free(&sm);
+				}
+			}
+		} else if (r < 93) {
+			if ((rc = engine_flush(e)) != 0) {
+				printf("flush: %s\n", err_message(rc));
+				failures++;
+			}
+		} else if (r < 94) {
+			engine_snapshot_free(snap);
+			snap = NULL;
+			model_free(&sm);
+			if ((rc = engine_close(e)) != 0) {
+				printf("close: %s\n", err_message(rc));
+				failures++;
+			}
+			if ((rc = engine_open(argv[1], &so, &es, ENGINE_WRITER, &e)) != 0) {
+				printf("reopen: %s\n", err_message(rc));
+				return 1;
+			}
+			reopens++;
+		} else {
+			check_scan(e, NULL, &m, op);
+		}
+	}
+	engine_snapshot_free(snap);
+	model_free(&sm);
+	if (failures == 0) {
+		struct engine_status st;
+
+		engine_status(e, &st);
+		printf("%d ops, %d reopens, %zu keys, %zu L0 tables, manifest %llu, "
+		    "epoch %llu, last seq %llu\n", ops, reopens, m.n, st.l0_tables,
+		    (unsigned long long)st.manifest_id, (unsigned long long)st.epoch,
+		    (unsigned long long)st.last_seq);
+	}
+	engine_batch_free(b);
+	buf_release(&v);
+	if ((rc = engine_close(e)) != 0) {
+		printf("close: %s\n", err_message(rc));
+		failures++;
+	}
+	model_free(&m);
+	return failures ? 1 : 0;
+}
