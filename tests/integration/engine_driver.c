@@ -23,6 +23,11 @@
  *       write N batches of 1000-byte values ("f<n>") and close
  *   engine_driver scan URI
  *       open as reader and read every record; print the first error
+ *   engine_driver threads URI
+ *       4 writer threads (25,000 records each at most) and 2 reader
+ *       threads on one engine for 3 s: each
+ *       writer's keys appear in order to readers (a reader never sees key
+ *       n of a writer without n-1), and every write is there after reopen
  *   engine_driver outage URI FLAG
  *       URI is fault:...,while=FLAG:...: write as fast as possible, create
  *       FLAG (the store fails), check that writers block at
@@ -458,9 +463,139 @@ scan(const char *uri)
 	return rc ? 1 : 0;
 }
 
+struct tshared {
+	struct engine	*e;
+	_Atomic int	 stop;
+	_Atomic unsigned long written[4];
+	_Atomic int	 bad;
+};
+
+struct targ {
+	struct tshared	*sh;
+	int		 id;
+};
+
+static void *
+t_writer(void *arg)
+{
+	struct targ *a = arg;
+	struct engine_batch *b = engine_batch_new();
+	char key[32], val[64];
+	int n;
+
+	for (unsigned long i = 0; !a->sh->stop && i < 25000; i++) {
+		engine_batch_clear(b);
+		snprintf(key, sizeof(key), "t%d-%08lu", a->id, i);
+		n = snprintf(val, sizeof(val), "v%d-%lu", a->id, i);
+		engine_batch_put(b, key, strlen(key), val, (size_t)n, 0);
+		if (engine_write(a->sh->e, b, NULL) != 0) {
+			a->sh->bad++;
+			break;
+		}
+		a->sh->written[a->id] = i + 1;
+	}
+	engine_batch_free(b);
+	return NULL;
+}
+
+static void *
+t_reader(void *arg)
+{
+	struct targ *a = arg;
+	struct buf v;
+	char key[32];
+
+	buf_init(&v, 0);
+	while (!a->sh->stop) {
+		for (int w = 0; w < 4; w++) {
+			/* what was written before this look must be visible */
+			unsigned long n = a->sh->written[w], seen = 0;
+			struct engine_iter *it;
+			size_t kl;
+
+			if (n == 0)
+				continue;
+			snprintf(key, sizeof(key), "t%d-%08lu", w, n - 1);
+			buf_reset(&v);
+			if (engine_get(a->sh->e, NULL, key, strlen(key), &v) != 0) {
+				printf("reader: '%s' written but not visible\n", key);
+				a->sh->bad++;
+			}
+			snprintf(key, sizeof(key), "t%d-", w);
+			it = engine_iter_new(a->sh->e, NULL, key, strlen(key), NULL, 0);
+			for (engine_iter_seek_first(it); engine_iter_valid(it);
+			    engine_iter_next(it)) {
+				const char *k = engine_iter_key(it, &kl);
+				char want[32];
+
+				if (kl < 2 || k[1] != '0' + w)
+					break;
+				snprintf(want, sizeof(want), "t%d-%08lu", w, seen);
+				if (kl != strlen(want) || memcmp(k, want, kl) != 0) {
+					printf("reader: expected '%s', found '%.*s'\n", want,
+					    (int)kl, k);
+					a->sh->bad++;
+					break;
+				}
+				seen++;
+			}
+			engine_iter_free(it);
+			if (seen < n) {
+				printf("reader: writer %d wrote %lu, scan saw %lu\n", w, n, seen);
+				a->sh->bad++;
+			}
+		}
+	}
+	buf_release(&v);
+	return NULL;
+}
+
+static int
+threads(const char *uri)
+{
+	struct tshared sh = { 0 };
+	struct targ a[6];
+	pthread_t t[6];
+	struct buf v;
+	char key[32];
+	unsigned long total = 0, missing = 0;
+
+	if (open_engine(uri, ENGINE_WRITER, &sh.e) != 0)
+		return 1;
+	for (int i = 0; i < 6; i++) {
+		a[i] = (struct targ){ &sh, i < 4 ? i : i - 4 };
+		pthread_create(&t[i], NULL, i < 4 ? t_writer : t_reader, &a[i]);
+	}
+	clock_sleep_ms(3000);
+	sh.stop = 1;
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	if (engine_close(sh.e) != 0)
+		sh.bad++;
+	if (open_engine(uri, ENGINE_READER, &sh.e) != 0)
+		return 1;
+	buf_init(&v, 0);
+	for (int w = 0; w < 4; w++) {
+		for (unsigned long i = 0; i < sh.written[w]; i++) {
+			snprintf(key, sizeof(key), "t%d-%08lu", w, i);
+			buf_reset(&v);
+			if (engine_get(sh.e, NULL, key, strlen(key), &v) != 0)
+				missing++;
+		}
+		total += sh.written[w];
+	}
+	buf_release(&v);
+	engine_close(sh.e);
+	printf("4 writers wrote %lu records, 2 readers checked them as they came; "
+	    "%d problems, %lu missing after reopen\n", total, (int)sh.bad, missing);
+	return sh.bad || missing || total == 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "threads") == 0)
+		return threads(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "fill") == 0)
 		return fill(argv[2], strtoul(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "scan") == 0)
