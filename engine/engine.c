@@ -611,6 +611,21 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 	return 0;
 }
 
+/*
+ * A background task failed on the store: log it, sleep without the lock
+ * (the delay doubling up to UPLOAD_BACKOFF_MAX_MS), and let it try again.
+ */
+static void
+pause_locked(struct engine *e, int64_t *backoff, const char *what, int rc)
+{
+	log_warn("'%s': cannot %s: %s (retrying)", e->uri, what, err_message(rc));
+	pthread_mutex_unlock(&e->lock);
+	clock_sleep_ms(*backoff);
+	*backoff = *backoff * 2 > UPLOAD_BACKOFF_MAX_MS ? UPLOAD_BACKOFF_MAX_MS :
+	    *backoff * 2;
+	pthread_mutex_lock(&e->lock);
+}
+
 /* ---- the sealer: cuts walbuf into objects on time ---- */
 
 static void *
@@ -730,13 +745,7 @@ uploader_main(void *arg)
 		}
 		if (rc != 0) {
 			/* the store is failing: keep the object and try again */
-			log_warn("'%s': cannot store WAL object: %s (retrying)", e->uri,
-			    err_message(rc));
-			pthread_mutex_unlock(&e->lock);
-			clock_sleep_ms(backoff);
-			backoff = backoff * 2 > UPLOAD_BACKOFF_MAX_MS ?
-			    UPLOAD_BACKOFF_MAX_MS : backoff * 2;
-			pthread_mutex_lock(&e->lock);
+			pause_locked(e, &backoff, "store WAL object", rc);
 			continue;
 		}
 		backoff = 50;
@@ -928,13 +937,7 @@ l0_main(void *arg)
 			break;
 		}
 		if (rc != 0) {
-			log_warn("'%s': cannot write an L0 table: %s (retrying)", e->uri,
-			    err_message(rc));
-			pthread_mutex_unlock(&e->lock);
-			clock_sleep_ms(backoff);
-			backoff = backoff * 2 > UPLOAD_BACKOFF_MAX_MS ?
-			    UPLOAD_BACKOFF_MAX_MS : backoff * 2;
-			pthread_mutex_lock(&e->lock);
+			pause_locked(e, &backoff, "write an L0 table", rc);
 			continue;
 		}
 		backoff = 100;

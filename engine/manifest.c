@@ -781,21 +781,12 @@ manifest_key(uint64_t id, char out[40])
 uint64_t
 manifest_key_id(const char *key)
 {
-	uint64_t id = 0;
-	unsigned d;
+	uint64_t id;
 
 	if (key == NULL || strncmp(key, "manifest/", 9) != 0)
 		return 0;
 	key += 9;
-	for (int i = 0; i < 20; i++) {
-		if (key[i] < '0' || key[i] > '9')
-			return 0;
-		d = (unsigned)(key[i] - '0');
-		if (id > (UINT64_MAX - d) / 10)
-			return 0;
-		id = id * 10 + d;
-	}
-	if (key[20] != '\0')
+	if ((id = kv_id20(key)) == 0 || key[20] != '\0')
 		return 0;
 	return id;
 }
