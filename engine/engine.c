@@ -7,8 +7,8 @@
  *   engine_write()     memtable + walbuf (batches not yet in an object)
  *        |  flush_interval passed, walbuf >= wal_max_bytes, or a flush
  *        v  asked (sealer_main / seal)
- *   sealed             a walobj on `queue`, no id yet
- *        |  uploader_main: next_wal_id, put_if_absent of wal/<id>.wal
+ *   sealed             a walobj on `queue`, with the next WAL id (seal_locked)
+ *        |  uploader_main: put_if_absent of wal/<id>.wal
  *        v
  *   durable            durable_seq moves, waiters wake, subscribers called
  *
@@ -34,8 +34,14 @@
  *                    epoch is below an earlier one's: a write of an older
  *                    writer that lost the race, never acknowledged.
  *
- * Only one WAL object is uploaded at a time, so ids follow the order of the
- * records, and durability is acknowledged in that order.
+ * A sealed object gets the next WAL id at once, so ids follow the order of
+ * the records. WAL_UPLOADERS threads store objects, several in flight, and
+ * durability is acknowledged in id order (advance_locked): an object
+ * stored early waits for those before it. A writer's first object comes
+ * WAL_JUMP ids after its opening fence, so the uploads still in flight
+ * from the writer it replaced land in the gap, where replay skips them
+ * for their lower epoch; that writer's next acknowledgement needs the id
+ * the fence took, so it acknowledges nothing more.
  */
 #include "config.h"
 
@@ -53,6 +59,12 @@
 #include "util/xmalloc.h"
 
 #define MANIFEST_RETRIES	20
+/*
+ * A writer's first WAL object comes this many ids after its opening fence,
+ * so the uploads still in flight from the writer it replaced (at most
+ * WAL_UPLOADERS ids past what it had stored) cannot take its ids.
+ */
+#define WAL_JUMP		((uint64_t)1 << 20)
 #define UPLOAD_BACKOFF_MAX_MS	5000
 
 /* ---- tables and versions ---- */
@@ -272,16 +284,19 @@ put_fence(struct engine *e, uint64_t id)
 
 /*
  * Read WAL object `id` and apply it if its epoch is not below *epoch.
- * -ENOENT if it does not exist.
+ * -ENOENT if it does not exist. *fence is set to 1 if it was a fence that
+ * counted, 0 otherwise.
  */
 static int
-replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r)
+replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r,
+    int *fence)
 {
 	struct wal_header h;
 	struct buf b;
 	char key[32];
 	int rc;
 
+	*fence = 0;
 	wal_key(id, key);
 	buf_init(&b, 0);
 	if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b)) != 0)
@@ -300,6 +315,7 @@ replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r)
 		goto out;
 	}
 	*epoch = h.epoch;
+	*fence = h.fence;
 	rc = wal_decode(b.data, b.len, key, &h, replay_batch, r);
 out:
 	buf_release(&b);
@@ -318,7 +334,7 @@ replay(struct engine *e)
 	uint64_t *ids = NULL, id, next, epoch = 0;
 	size_t n = 0, cap = 0, i;
 	char *after = NULL, key[32];
-	int rc;
+	int rc, fence;
 
 	/* every WAL id at or after the replay point */
 	if (e->ver->m.wal_replay_from > 1) {
@@ -354,33 +370,40 @@ replay(struct engine *e)
 			rc = put_fence(e, next);
 			if (rc == 0) {
 				epoch = e->epoch;
-				next++;
 			} else if (rc == -EEXIST) {
-				/* an older writer's late object: take it */
-				if ((rc = replay_one(e, next, &epoch, &r)) != 0)
+				/* a late object of the crashed writer: take it */
+				if ((rc = replay_one(e, next, &epoch, &r, &fence)) != 0)
 					goto out;
-				next++;
 			} else {
 				goto out;
 			}
+			next++;
 		}
-		if ((rc = replay_one(e, ids[i], &epoch, &r)) != 0 && rc != -ENOENT)
+		if ((rc = replay_one(e, ids[i], &epoch, &r, &fence)) != 0 &&
+		    rc != -ENOENT)
 			goto out;
-		next = ids[i] + 1;
+		/* after a writer's opening fence, its objects start WAL_JUMP on */
+		if (rc == 0 && fence && ids[i] + WAL_JUMP > next)
+			next = ids[i] + WAL_JUMP;
+		else if (ids[i] + 1 > next)
+			next = ids[i] + 1;
 	}
 	if (e->mode == ENGINE_WRITER) {
-		/* claim the first free id, taking any object that beats us to it */
+		/*
+		 * Fence where the last writer would write next, taking any
+		 * object that beats us to it; our own objects start WAL_JUMP
+		 * after the fence, out of reach of a late writer's uploads.
+		 */
 		for (int tries = 0; ; tries++) {
 			if ((rc = put_fence(e, next)) == 0)
 				break;
 			if (rc != -EEXIST || tries > 1000)
 				goto out;
-			if ((rc = replay_one(e, next, &epoch, &r)) != 0)
+			if ((rc = replay_one(e, next, &epoch, &r, &fence)) != 0)
 				goto out;
 			next++;
 		}
-		e->last_uploaded_wal = next;
-		next++;
+		next += WAL_JUMP;
 	}
 	e->next_wal_id = next;
 	e->last_seq = e->durable_seq = r.max_seq > e->ver->m.last_seq ?
@@ -528,6 +551,7 @@ seal_locked(struct engine *e)
 	if (e->walbuf.len == 0)
 		return;
 	w = xcalloc(1, sizeof(*w));
+	w->id = e->next_wal_id++;	/* ids follow the records' order */
 	w->body = e->walbuf;
 	w->last_seq = e->walbuf_last_seq;
 	buf_init(&e->walbuf, 0);
@@ -551,9 +575,8 @@ freeze_locked(struct engine *e)
 	f->mem = e->mem;
 	f->max_seq = memtable_max_seq(e->mem);
 	f->bytes = memtable_bytes(e->mem);
-	/* everything sealed already stored: the newest object holds max_seq */
-	f->last_wal = e->queue == NULL && e->durable_seq >= f->max_seq ?
-	    e->last_uploaded_wal : 0;
+	/* the object just sealed (or the last one) holds max_seq */
+	f->last_wal = e->next_wal_id - 1;
 	e->unflushed += f->bytes;
 	metric_set(e->m.unflushed, (double)e->unflushed);
 	e->mem = memtable_new();
@@ -660,114 +683,118 @@ sealer_main(void *arg)
 /* ---- the uploader: stores sealed objects in order ---- */
 
 /*
- * Store one WAL object under some free id: 0 with *idp, SHALE_EFENCED, or
- * an error worth retrying.
+ * Store one WAL object under its id: 0, SHALE_EFENCED, or an error worth
+ * retrying. A taken id is settled by reading it: our own bytes (an earlier
+ * attempt whose answer was lost) are success; anything else means another
+ * writer is at work here, and this one stops.
  */
 static int
-upload(struct engine *e, struct walobj *w, uint64_t *idp)
+upload(struct engine *e, struct walobj *w)
 {
-	struct wal_header h;
+	struct wal_header h = { w->id, e->epoch, 0 };
 	struct buf obj, got;
 	char key[32];
-	uint64_t id;
 	int rc;
 
 	buf_init(&obj, 0);
 	buf_init(&got, 0);
-	for (;;) {
-		pthread_mutex_lock(&e->lock);
-		id = e->next_wal_id;
-		pthread_mutex_unlock(&e->lock);
-		h = (struct wal_header){ id, e->epoch, 0 };
-		buf_reset(&obj);
-		wal_encode_header(&obj, &h);
-		buf_append(&obj, w->body.data, w->body.len);
-		if ((rc = wal_encode_end(&obj)) != 0)
-			BUG("WAL object of %zu bytes does not end well: %d", obj.len, rc);
-		wal_key(id, key);
-		rc = objstore_put_if_absent(e->os, key, obj.data, obj.len);
-		if (rc == 0 || (rc != -EEXIST && rc != SHALE_EUNKNOWN))
-			break;
-		/* the id is taken: by us (unknown outcome), a newer writer, or an older one */
-		buf_reset(&got);
+	wal_encode_header(&obj, &h);
+	buf_append(&obj, w->body.data, w->body.len);
+	if ((rc = wal_encode_end(&obj)) != 0)
+		BUG("WAL object of %zu bytes does not end well: %d", obj.len, rc);
+	wal_key(w->id, key);
+	rc = objstore_put_if_absent(e->os, key, obj.data, obj.len);
+	if (rc == -EEXIST || rc == SHALE_EUNKNOWN) {
 		if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &got)) != 0)
-			break;
-		if (got.len == obj.len && memcmp(got.data, obj.data, obj.len) == 0) {
-			rc = 0;
-			break;
-		}
-		if (wal_decode(got.data, got.len, key, &h, NULL, NULL) == 0 &&
-		    h.epoch < e->epoch) {
-			/* a late write of an older writer: replay skips it; move on */
-			log_warn("'%s': taken by older epoch %llu, using the next id",
-			    key, (unsigned long long)h.epoch);
-			pthread_mutex_lock(&e->lock);
-			if (e->next_wal_id == id)
-				e->next_wal_id++;
-			pthread_mutex_unlock(&e->lock);
-			continue;
-		}
-		rc = err_set(SHALE_EFENCED, "'%s' written by a newer writer", key);
-		break;
+			goto out;
+		if (got.len == obj.len && memcmp(got.data, obj.data, obj.len) == 0)
+			goto out;
+		if (wal_decode(got.data, got.len, key, &h, NULL, NULL) == 0)
+			rc = err_set(SHALE_EFENCED, "'%s' written by epoch %llu (this "
+			    "writer is %llu)", key, (unsigned long long)h.epoch,
+			    (unsigned long long)e->epoch);
+		else
+			rc = err_set(SHALE_EFENCED, "'%s' taken by another writer", key);
 	}
-	if (rc == 0) {
-		*idp = id;
+out:
+	if (rc == 0)
 		metric_add(e->m.wal_bytes, (double)obj.len);
-	}
 	buf_release(&obj);
 	buf_release(&got);
 	return rc;
 }
 
+/* Acknowledge the stored objects at the head of the queue, in order. (L) */
+static void
+advance_locked(struct engine *e)
+{
+	struct walobj *w;
+	int moved = 0;
+
+	while ((w = e->queue) != NULL && w->state == WAL_STORED) {
+		e->queue = w->next;
+		if (e->queue == NULL)
+			e->qtail = &e->queue;
+		e->durable_seq = w->last_seq;
+		e->unflushed -= w->body.len;
+		buf_release(&w->body);
+		free(w);
+		moved = 1;
+	}
+	if (!moved)
+		return;
+	metric_set(e->m.unflushed, (double)e->unflushed);
+	metric_set(e->m.durable, (double)e->durable_seq);
+	for (size_t i = 0; i < e->nsubs; i++)
+		e->subs[i].fn(e->subs[i].arg, e->durable_seq);
+	pthread_cond_broadcast(&e->cond);
+}
+
+/* The oldest sealed object no uploader has taken. (L) */
+static struct walobj *
+next_queued(struct engine *e)
+{
+	for (struct walobj *w = e->queue; w != NULL; w = w->next)
+		if (w->state == WAL_QUEUED)
+			return w;
+	return NULL;
+}
+
+/* WAL_UPLOADERS of these store sealed objects, several in flight. */
 static void *
 uploader_main(void *arg)
 {
 	struct engine *e = arg;
 	struct walobj *w;
-	uint64_t id;
 	int64_t t0, backoff = 50;
 	int rc;
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		while (e->queue == NULL && !e->stopping && !e->fenced)
+		while ((w = next_queued(e)) == NULL && !e->stopping && !e->fenced)
 			pthread_cond_wait(&e->cond, &e->lock);
-		if (e->fenced || (e->queue == NULL && e->stopping))
-			break;
-		w = e->queue;
+		if (e->fenced || w == NULL)
+			break;		/* stopping with nothing left to take */
+		w->state = WAL_UPLOADING;
 		pthread_mutex_unlock(&e->lock);
 		t0 = clock_mono_ns();
-		rc = upload(e, w, &id);
+		rc = upload(e, w);
 		pthread_mutex_lock(&e->lock);
 		if (rc == SHALE_EFENCED) {
 			fence_locked(e, err_detail());
 			break;
 		}
 		if (rc != 0) {
-			/* the store is failing: keep the object and try again */
+			/* the store is failing: put the object back and try again */
+			w->state = WAL_QUEUED;
 			pause_locked(e, &backoff, "store WAL object", rc);
 			continue;
 		}
 		backoff = 50;
 		metric_observe(e->m.wal_latency, (double)(clock_mono_ns() - t0) / 1e9);
 		metric_add(e->m.wal_objects, 1);
-		e->queue = w->next;
-		if (e->queue == NULL)
-			e->qtail = &e->queue;
-		e->next_wal_id = id + 1;
-		e->last_uploaded_wal = id;
-		for (size_t i = 0; i < e->nfrozen; i++)
-			if (e->frozen[i].last_wal == 0 && e->frozen[i].max_seq <= w->last_seq)
-				e->frozen[i].last_wal = id;
-		e->durable_seq = w->last_seq;
-		e->unflushed -= w->body.len;
-		metric_set(e->m.unflushed, (double)e->unflushed);
-		metric_set(e->m.durable, (double)e->durable_seq);
-		for (size_t i = 0; i < e->nsubs; i++)
-			e->subs[i].fn(e->subs[i].arg, e->durable_seq);
-		pthread_cond_broadcast(&e->cond);
-		buf_release(&w->body);
-		free(w);
+		w->state = WAL_STORED;
+		advance_locked(e);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
@@ -921,14 +948,7 @@ l0_main(void *arg)
 		pthread_mutex_unlock(&e->lock);
 		rc = build_table(e, f.mem, &mt);
 		if (rc == 0) {
-			/* its records must be in stored WAL objects first */
-			pthread_mutex_lock(&e->lock);
-			while (e->frozen[0].last_wal == 0 && !e->fenced)
-				pthread_cond_wait(&e->cond, &e->lock);
-			f.last_wal = e->frozen[0].last_wal;
-			pthread_mutex_unlock(&e->lock);
-			rc = e->fenced ? SHALE_EFENCED :
-			    commit_l0(e, &mt, f.last_wal, f.max_seq);
+			rc = commit_l0(e, &mt, f.last_wal, f.max_seq);
 			manifest_table_release(&mt);
 		}
 		pthread_mutex_lock(&e->lock);
@@ -1042,7 +1062,8 @@ engine_open(const char *uri, const struct objstore_opts *so,
 	    (unsigned long long)e->last_seq);
 	if (mode == ENGINE_WRITER) {
 		pthread_create(&e->t_sealer, NULL, sealer_main, e);
-		pthread_create(&e->t_uploader, NULL, uploader_main, e);
+		for (int i = 0; i < WAL_UPLOADERS; i++)
+			pthread_create(&e->t_uploader[i], NULL, uploader_main, e);
 		pthread_create(&e->t_l0, NULL, l0_main, e);
 		pthread_create(&e->t_poller, NULL, poller_main, e);
 		e->threads = 1;
@@ -1165,7 +1186,8 @@ engine_close(struct engine *e)
 		pthread_cond_broadcast(&e->cond);
 		pthread_mutex_unlock(&e->lock);
 		pthread_join(e->t_sealer, NULL);
-		pthread_join(e->t_uploader, NULL);
+		for (int i = 0; i < WAL_UPLOADERS; i++)
+			pthread_join(e->t_uploader[i], NULL);
 		pthread_join(e->t_l0, NULL);
 		pthread_join(e->t_poller, NULL);
 	}

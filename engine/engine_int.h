@@ -37,14 +37,19 @@ struct version {
 /* A memtable no longer written, waiting to become an L0 table. */
 struct frozen {
 	struct memtable	*mem;
-	uint64_t	 last_wal;	/* its records are in WAL objects <= this; 0 not yet known */
+	uint64_t	 last_wal;	/* its records are in WAL objects <= this */
 	uint64_t	 max_seq;
 	uint64_t	 bytes;		/* counted in unflushed_bytes */
 };
 
-/* A sealed WAL object waiting for upload. */
+#define WAL_UPLOADERS	4	/* WAL objects in flight at once */
+
+/* A sealed WAL object, from sealing until it and all before it are stored. */
+enum { WAL_QUEUED, WAL_UPLOADING, WAL_STORED };
 struct walobj {
 	struct walobj	*next;
+	uint64_t	 id;
+	int		 state;		/* (L) */
 	struct buf	 body;		/* batches, without the header */
 	uint64_t	 last_seq;
 };
@@ -72,8 +77,7 @@ struct engine {
 	uint64_t		 epoch;		/* fixed after open */
 	uint64_t		 last_seq;	/* (L) last assigned */
 	uint64_t		 durable_seq;	/* (L) */
-	uint64_t		 next_wal_id;	/* (L) */
-	uint64_t		 last_uploaded_wal; /* (L) id of the newest stored WAL object */
+	uint64_t		 next_wal_id;	/* (L) given to the next sealed object */
 	struct buf		 walbuf;	/* (L) batches not yet sealed */
 	uint64_t		 walbuf_last_seq; /* (L) */
 	int64_t			 walbuf_since;	/* (L) mono ns of its first batch */
@@ -89,7 +93,7 @@ struct engine {
 	}			*subs;		/* (L) */
 	size_t			 nsubs, capsubs;
 
-	pthread_t		 t_sealer, t_uploader, t_l0, t_poller;
+	pthread_t		 t_sealer, t_uploader[WAL_UPLOADERS], t_l0, t_poller;
 	int			 threads;
 };
 
