@@ -26,7 +26,6 @@
 
 #include "engine/engine.h"
 #include "tools/cmd.h"
-#include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/metrics.h"
@@ -57,23 +56,17 @@ on_durable(void *arg, uint64_t seq)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Object store PUTs so far (plain and conditional), from the registry. */
 static double
 put_requests(void)
 {
-	struct buf text;
-	const char *p;
-	double sum = 0;
+	struct metric *f = metrics_counter(metrics_global(),
+	    "objstore_requests_total",
+	    "Object store calls, by operation (retries inside a call not counted).",
+	    "op");
 
-	buf_init(&text, 0);
-	metrics_render(metrics_global(), &text);
-	for (p = text.data; (p = strstr(p, "objstore_requests_total{op=\"put")) != NULL; p++) {
-		const char *sp = strchr(p, ' ');
-
-		if (sp != NULL)
-			sum += strtod(sp + 1, NULL);
-	}
-	buf_release(&text);
-	return sum;
+	return metric_value(metric_series(f, "put")) +
+	    metric_value(metric_series(f, "put_if_absent"));
 }
 
 static long
