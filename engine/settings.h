@@ -56,7 +56,10 @@ struct engine_settings {
 
 void	engine_settings_default(struct engine_settings *s);
 void	engine_settings_release(struct engine_settings *s);
-/* Apply a YAML file over s. 0, or SHALE_EURI/-EINVAL/-ENOENT with a detail. */
+/*
+ * Apply a YAML file over s: 0, or -EINVAL (bad content), -ENOENT, -EFBIG
+ * or another -errno, with a detail.
+ */
 int	engine_settings_load_file(struct engine_settings *s, const char *path);
 /* The same from a string (tests, fuzzing); `name` stands for the file in errors. */
 int	engine_settings_load_yaml(struct engine_settings *s, const char *yaml,
