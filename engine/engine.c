@@ -24,7 +24,8 @@
  *                    reload and retry on conflict); replay the WAL from
  *                    the replay point, filling any hole with a fence object
  *                    so a late write of an older writer cannot land there;
- *                    then a fence object at the first free id.
+ *                    then a fence object where the replaced writer would
+ *                    write next (its own objects start WAL_JUMP later).
  *   older writer     its next WAL put finds the id taken by an object of a
  *                    higher epoch, or its next manifest commit finds the
  *                    version taken, or poller_main sees a manifest of a
@@ -236,6 +237,10 @@ metrics_init(struct engine *e)
 struct replay {
 	struct engine	*e;
 	uint64_t	 max_seq;
+	/* the object being applied: its header, filled before any batch */
+	const struct wal_header *h;
+	uint64_t	 id;		/* the id it must carry */
+	uint64_t	 epoch;		/* it is skipped below this epoch */
 };
 
 static int
@@ -244,6 +249,8 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 	struct replay *r = arg;
 	struct kv_entry x;
 
+	if (r->h->wal_id != r->id || r->h->epoch < r->epoch)
+		return 0;	/* replay_one reports or skips it */
 	for (size_t i = 0; i < n; i++) {
 		x = v[i];
 		x.seq = first_seq + i;
@@ -301,8 +308,11 @@ replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r,
 	buf_init(&b, 0);
 	if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b)) != 0)
 		goto out;
-	/* decode once to check it whole, then apply */
-	if ((rc = wal_decode(b.data, b.len, key, &h, NULL, NULL)) != 0)
+	/* wal_decode checks the whole object before it hands out a batch */
+	r->h = &h;
+	r->id = id;
+	r->epoch = *epoch;
+	if ((rc = wal_decode(b.data, b.len, key, &h, replay_batch, r)) != 0)
 		goto out;
 	if (h.wal_id != id) {
 		rc = err_set(SHALE_ECORRUPT, "'%s': holds WAL id %llu", key,
@@ -316,7 +326,6 @@ replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r,
 	}
 	*epoch = h.epoch;
 	*fence = h.fence;
-	rc = wal_decode(b.data, b.len, key, &h, replay_batch, r);
 out:
 	buf_release(&b);
 	return rc;
@@ -330,7 +339,7 @@ static int
 replay(struct engine *e)
 {
 	struct objstore_list l = { 0 };
-	struct replay r = { e, e->ver->m.last_seq };
+	struct replay r = { .e = e, .max_seq = e->ver->m.last_seq };
 	uint64_t *ids = NULL, id, next, epoch = 0;
 	size_t n = 0, cap = 0, i;
 	char *after = NULL, key[32];

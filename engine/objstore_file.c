@@ -88,7 +88,7 @@ dec_component(const char *name, struct buf *out)
 			buf_putc(out, name[i]);
 			continue;
 		}
-		if (i + 2 < n + 0 && strncmp(name + i, "%25", 3) == 0)
+		if (i + 2 < n && strncmp(name + i, "%25", 3) == 0)
 			buf_putc(out, '%');
 		else if (i == 0 && strncmp(name, "%2E", 3) == 0)
 			buf_putc(out, '.');

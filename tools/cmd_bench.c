@@ -9,7 +9,8 @@
  * the record being durable (p50, p99 over every 16th write, from the
  * durable watermark), the object store PUTs per second while writing,
  * then, once everything is durable and in tables, the PUTs per second of
- * an idle engine over --idle seconds (which must be 0), and the process's
+ * an idle engine over --idle seconds (which must be 0) and its reads (the
+ * manifest poll), and the process's
  * RSS. The writer runs flat out, so the latency includes waiting behind
  * max_unflushed_bytes. Settings: defaults, then --config FILE, then the
  * SHALE_* variables (shale-settings(5)).
@@ -56,18 +57,20 @@ on_durable(void *arg, uint64_t seq)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Object store PUTs so far (plain and conditional), from the registry. */
+/* Object store requests so far of the operations named, from the registry. */
 static double
-put_requests(void)
+requests(const char *const *ops)
 {
-	struct metric *f = metrics_counter(metrics_global(),
-	    "objstore_requests_total",
-	    "Object store calls, by operation (retries inside a call not counted).",
-	    "op");
+	struct metric *f = metrics_find(metrics_global(), "objstore_requests_total");
+	double sum = 0;
 
-	return metric_value(metric_series(f, "put")) +
-	    metric_value(metric_series(f, "put_if_absent"));
+	for (; f != NULL && *ops != NULL; ops++)
+		sum += metric_value(metric_series(f, *ops));
+	return sum;
 }
+
+static const char *const put_ops[] = { "put", "put_if_absent", NULL };
+static const char *const get_ops[] = { "get", "head", "list", NULL };
 
 static long
 rss_kib(const char *field)
@@ -104,7 +107,7 @@ bench_one(const char *uri, const struct engine_settings *es, size_t vsize,
 	uint64_t *ws = NULL, seq, n = 0, ns = 0;
 	struct engine_status st;
 	size_t cap = 0, cap2 = 0, j = 0, nlat = 0;
-	double puts0, puts1, puts2, secs, writing_puts;
+	double puts0, puts1, puts2, gets1, gets2, secs, writing_puts;
 	char key[32], *val = xmalloc(vsize);
 	int rc;
 
@@ -116,7 +119,7 @@ bench_one(const char *uri, const struct engine_settings *es, size_t vsize,
 		return cmd_fail("%s", err_message(rc));
 	}
 	engine_subscribe(e, on_durable, &mk);
-	puts0 = put_requests();
+	puts0 = requests(put_ops);
 	t0 = clock_mono_ns();
 	end = t0 + (int64_t)(seconds * 1e9);
 	while (clock_mono_ns() < end) {
@@ -135,7 +138,7 @@ bench_one(const char *uri, const struct engine_settings *es, size_t vsize,
 		n++;
 	}
 	secs = (double)(clock_mono_ns() - t0) / 1e9;
-	writing_puts = put_requests() - puts0;
+	writing_puts = requests(put_ops) - puts0;
 	if (rc == 0)
 		rc = engine_flush(e);
 	if (rc != 0) {
@@ -158,15 +161,17 @@ bench_one(const char *uri, const struct engine_settings *es, size_t vsize,
 		clock_sleep_ms(100);
 		engine_status(e, &st);
 	} while (st.frozen_memtables > 0);
-	puts1 = put_requests();
+	puts1 = requests(put_ops);
+	gets1 = requests(get_ops);
 	clock_sleep_ms((int64_t)(idle * 1000));
-	puts2 = put_requests();
+	puts2 = requests(put_ops);
+	gets2 = requests(get_ops);
 	printf("%-40s %5zu B  %9.0f puts/s %7.1f MB/s  durable p50 %6.1f ms p99 %6.1f ms"
-	    "  store PUTs/s %6.1f writing, %4.1f idle  RSS %ld KiB (peak %ld)\n",
+	    "  store PUTs/s %6.1f writing, %4.1f idle (GETs/s idle %.1f)  RSS %ld KiB (peak %ld)\n",
 	    uri, vsize, (double)n / secs, (double)n * (double)vsize / secs / 1e6,
 	    nlat ? (double)lat[nlat / 2] / 1e6 : 0,
 	    nlat ? (double)lat[nlat * 99 / 100] / 1e6 : 0,
-	    writing_puts / secs, (puts2 - puts1) / idle,
+	    writing_puts / secs, (puts2 - puts1) / idle, (gets2 - gets1) / idle,
 	    rss_kib("VmRSS:"), rss_kib("VmHWM:"));
 out:
 	engine_close(e);

@@ -167,6 +167,19 @@ family(struct metrics *m, enum metric_type type, const char *name,
 }
 
 struct metric *
+metrics_find(struct metrics *m, const char *name)
+{
+	struct metric *f;
+
+	pthread_mutex_lock(&m->lock);
+	for (f = m->families; f != NULL; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			break;
+	pthread_mutex_unlock(&m->lock);
+	return f;
+}
+
+struct metric *
 metrics_counter(struct metrics *m, const char *name, const char *help,
     const char *labels)
 {

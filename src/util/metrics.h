@@ -44,6 +44,9 @@ struct metric *metrics_histogram(struct metrics *m, const char *name,
 	    const char *help, const char *labels, const double *bounds,
 	    size_t nbounds);
 
+/* The family registered under `name`, or NULL. */
+struct metric *metrics_find(struct metrics *m, const char *name);
+
 /* Bounds for request latencies in seconds, 1 ms to 30 s. */
 extern const double metrics_latency_bounds[];
 extern const size_t metrics_latency_nbounds;
