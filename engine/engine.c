@@ -782,7 +782,7 @@ uploader_main(void *arg)
 	for (;;) {
 		while ((w = next_queued(e)) == NULL && !e->stopping && !e->fenced)
 			pthread_cond_wait(&e->cond, &e->lock);
-		if (e->fenced || w == NULL)
+		if (e->fenced || w == NULL || e->abandon)
 			break;		/* stopping with nothing left to take */
 		w->state = WAL_UPLOADING;
 		pthread_mutex_unlock(&e->lock);
@@ -951,7 +951,7 @@ l0_main(void *arg)
 	for (;;) {
 		while (e->nfrozen == 0 && !e->stopping && !e->fenced)
 			pthread_cond_wait(&e->cond, &e->lock);
-		if (e->nfrozen == 0 || e->fenced)
+		if (e->nfrozen == 0 || e->fenced || e->abandon)
 			break;
 		f = e->frozen[0];
 		pthread_mutex_unlock(&e->lock);
@@ -1085,6 +1085,41 @@ fail:
 }
 
 int
+engine_close_within(struct engine *e, int64_t timeout_ms)
+{
+	uint64_t want, left;
+	int rc = 0;
+
+	if (e == NULL)
+		return 0;
+	if (e->mode == ENGINE_WRITER && e->threads) {
+		pthread_mutex_lock(&e->lock);
+		want = e->last_seq;
+		if (e->walbuf.len > 0) {
+			e->flush_asked = 1;
+			seal_locked(e);
+		}
+		pthread_mutex_unlock(&e->lock);
+		rc = engine_wait_durable(e, want, timeout_ms);
+		if (rc == -ETIMEDOUT) {
+			pthread_mutex_lock(&e->lock);
+			left = e->last_seq - e->durable_seq;
+			e->abandon = 1;
+			pthread_cond_broadcast(&e->cond);
+			pthread_mutex_unlock(&e->lock);
+			rc = err_set(-ETIMEDOUT, "'%s': %llu records not stored "
+			    "after %lld ms", e->uri, (unsigned long long)left,
+			    (long long)timeout_ms);
+		}
+	}
+	if (rc != 0) {
+		engine_close(e);
+		return rc;
+	}
+	return engine_close(e);
+}
+
+int
 engine_flush(struct engine *e)
 {
 	uint64_t want;
@@ -1189,7 +1224,8 @@ engine_close(struct engine *e)
 	if (e == NULL)
 		return 0;
 	if (e->threads) {
-		rc = engine_flush(e);
+		if (!e->abandon)
+			rc = engine_flush(e);
 		pthread_mutex_lock(&e->lock);
 		e->stopping = 1;
 		pthread_cond_broadcast(&e->cond);

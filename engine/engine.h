@@ -54,6 +54,11 @@ int	engine_open(const char *uri, const struct objstore_opts *so,
 	    struct engine **out);
 /* Flush (writer), stop, free. 0, or the flush's error (SHALE_EFENCED ...). */
 int	engine_close(struct engine *e);
+/*
+ * The same, giving up on storing what is left after timeout_ms: then
+ * -ETIMEDOUT, and the writes not yet durable are lost.
+ */
+int	engine_close_within(struct engine *e, int64_t timeout_ms);
 
 /* ---- writing ---- */
 

@@ -87,6 +87,7 @@ struct engine {
 	int			 flush_asked;	/* (L) seal now */
 	int			 fenced;	/* (L) sticky */
 	int			 stopping;	/* (L) threads exit */
+	int			 abandon;	/* (L) closing gave up: stop retrying */
 	struct {
 		engine_durable_fn fn;
 		void		*arg;

@@ -20,6 +20,7 @@ int	cmd_version(int argc, char **argv);
 int	cmd_store(int argc, char **argv);
 int	cmd_inspect(int argc, char **argv);
 int	cmd_bench(int argc, char **argv);
+int	cmd_mount(int argc, char **argv);
 
 /* Print "shale: " and the message to stderr; returns 1 for 'return fail(...)'. */
 int	cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

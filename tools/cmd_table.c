@@ -10,6 +10,8 @@ const struct cmd cmd_table[] = {
 	    "measure the engine's writes on one or more stores", cmd_bench },
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
+	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [STORE] MOUNTPOINT",
+	    "mount a store's log streams as files", cmd_mount },
 	{ "store", "put|get|ls|rm|stat|bench [options] URI ...",
 	    "read and write objects of a store", cmd_store },
 	{ "version", "", "print the version", cmd_version },

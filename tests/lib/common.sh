@@ -85,3 +85,87 @@ new_bucket() {
 	fi
 	echo "$name"
 }
+
+# ---- mounts ----
+# Tests that mount: skip when FUSE cannot work here; every mount made with
+# mount_shale is stopped by PID when the test exits, whatever happens.
+MOUNT_PIDS=""
+MOUNT_DIRS=""
+
+need_fuse() {
+	[ -c /dev/fuse ] || skip "no /dev/fuse"
+	command -v fusermount3 >/dev/null 2>&1 || skip "fusermount3 not installed (apt-get install fuse3)"
+}
+
+# pid_gone PID: true once the process has exited (a zombie counts: its
+# parent, not us, reaps it).
+pid_gone() {
+	[ ! -e "/proc/$1" ] && return 0
+	grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# wait_gone PID SECONDS: wait for a process to exit; false if it did not.
+wait_gone() {
+	local i=0
+	while ! pid_gone "$1"; do
+		i=$((i + 1))
+		[ "$i" -gt $(($2 * 20)) ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# mount_pid MNT: the daemon's PID, from its status file.
+mount_pid() {
+	sed -n 's/^pid: //p' "$1/.shale/status" 2>/dev/null
+}
+
+# mount_shale STORE MNT [OPTIONS...]: mount (as a daemon) and remember
+# the daemon's PID. Returns the mount command's status.
+mount_shale() {
+	local store=$1 mnt=$2 pid
+	shift 2
+	mkdir -p "$mnt"
+	"$SHALE" mount --log-file "$TEST_TMP/mount.log" "$@" "$store" "$mnt" || return $?
+	pid=$(mount_pid "$mnt")
+	if [ -z "$pid" ]; then
+		echo "mounted $mnt but no pid in its status" >&2
+		return 1
+	fi
+	MOUNT_PIDS="$MOUNT_PIDS $pid"
+	MOUNT_DIRS="$MOUNT_DIRS $mnt"
+	return 0
+}
+
+# umount_shale MNT: stop the daemon with SIGTERM and wait (30 s) for it
+# to store everything and exit.
+umount_shale() {
+	local pid
+	pid=$(mount_pid "$1")
+	[ -n "$pid" ] || return 1
+	kill -TERM "$pid" 2>/dev/null
+	wait_gone "$pid" 30
+}
+
+# kill_shale MNT: SIGKILL the daemon, and clear the dead mount.
+kill_shale() {
+	local pid
+	pid=$(mount_pid "$1")
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait_gone "$pid" 10
+	fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+}
+
+cleanup_mounts() {
+	local p d
+	for p in $MOUNT_PIDS; do
+		pid_gone "$p" || kill -TERM "$p" 2>/dev/null
+	done
+	for p in $MOUNT_PIDS; do
+		wait_gone "$p" 30 || kill -KILL "$p" 2>/dev/null
+	done
+	for d in $MOUNT_DIRS; do
+		if grep -q " $d fuse" /proc/self/mounts 2>/dev/null; then
+			fusermount3 -u -z "$d" 2>/dev/null || umount -l "$d" 2>/dev/null || true
+		fi
+	done
+}

@@ -1,0 +1,946 @@
+/*
+ * fs.c - the FUSE low-level operations of the mount.
+ *
+ * Each operation translates a request into a call of src/model/logs.c and
+ * its result into a reply; nothing here decides what a stream is. Choices
+ * made for the kernel:
+ *
+ *  - Stream files are opened with direct_io: no page cache, so a read
+ *    always sees the stream as the engine has it, whoever appended, and
+ *    the kernel's idea of the size can never cut a read short. The
+ *    writeback cache is off: a write reaches us before write(2) returns.
+ *  - Names and attributes are cached by the kernel for entry_timeout and
+ *    attr_timeout (1 s by default). After every change made here the
+ *    notifier thread tells the kernel to drop the attributes of what
+ *    changed, so stat(2) and tail -f see a new size at once.
+ *  - max_write is 1 MiB, so dd bs=1M is one request per block.
+ *
+ * Threading: libfuse's multithreaded loop calls the operations from up to
+ * max_threads threads at once; struct logs is thread-safe, and a handle
+ * (struct fs_handle) is used by one request at a time except for reads of
+ * a directory or virtual file listing, which only read it.
+ */
+#include "config.h"
+
+#define FUSE_USE_VERSION 312
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+#include "fs/fs_int.h"
+#include "model/logs.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define FS_MAX_WRITE	(1024 * 1024)
+#define FS_BLKSIZE	(1024 * 1024)		/* st_blksize: big reads for cat */
+#define FS_CAPACITY	((uint64_t)1 << 50)	/* what statfs calls the size: 1 PiB */
+
+enum handle_kind { H_STREAM, H_VFILE, H_DIR };
+
+struct fs_handle;
+static void	handle_free(struct fs_handle *h);
+
+struct dirent_snap {
+	char		*name;
+	fuse_ino_t	 ino;
+	mode_t		 type;
+};
+
+struct fs_handle {
+	enum handle_kind	 kind;
+	struct logs_writer	*w;		/* stream opened for writing */
+	struct fs_handle	*prev, *next;	/* fs->hlock: open writers */
+	struct buf		 text;		/* virtual file */
+	struct dirent_snap	*ents;		/* directory, listed at opendir */
+	size_t			 nents, cap;
+};
+
+void
+fs_options_default(struct fs_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->entry_timeout = 1.0;
+	o->attr_timeout = 1.0;
+	o->max_threads = 16;
+}
+
+static struct fs *
+fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int
+vfile_index(fuse_ino_t ino)
+{
+	if (ino < FS_INO_VFILE || ino >= FS_INO_VFILE + fs_nvfiles)
+		return -1;
+	return (int)(ino - FS_INO_VFILE);
+}
+
+/* A stored directory or stream, as opposed to the virtual ones. */
+static int
+stored(fuse_ino_t ino)
+{
+	return ino >= LOGS_ROOT_ID;
+}
+
+/* ---- the notifier: attribute invalidations ---- */
+
+static void
+on_change(void *arg, uint64_t id)
+{
+	struct fs *fs = arg;
+
+	pthread_mutex_lock(&fs->nlock);
+	/* appends to one stream come in runs: keep one entry for a run */
+	if (fs->npending == 0 || fs->pending[fs->npending - 1] != id) {
+		fs->pending = xgrow(fs->pending, &fs->pcap, fs->npending + 1,
+		    sizeof(*fs->pending));
+		fs->pending[fs->npending++] = id;
+		if (fs->npending == 1)
+			pthread_cond_signal(&fs->ncond);
+	}
+	pthread_mutex_unlock(&fs->nlock);
+}
+
+static void *
+notifier_main(void *arg)
+{
+	struct fs *fs = arg;
+	uint64_t *batch = NULL;
+	size_t n, cap = 0;
+
+	pthread_mutex_lock(&fs->nlock);
+	for (;;) {
+		while (fs->npending == 0 && !fs->nstop)
+			pthread_cond_wait(&fs->ncond, &fs->nlock);
+		if (fs->npending == 0 && fs->nstop)
+			break;
+		batch = xgrow(batch, &cap, fs->npending, sizeof(*batch));
+		memcpy(batch, fs->pending, fs->npending * sizeof(*batch));
+		n = fs->npending;
+		fs->npending = 0;
+		pthread_mutex_unlock(&fs->nlock);
+		for (size_t i = 0; i < n; i++) {
+			/* skip repeats within the batch */
+			size_t j;
+			for (j = 0; j < i && batch[j] != batch[i]; j++)
+				;
+			if (j < i)
+				continue;
+			/* -ENOENT: the kernel does not know the inode: fine */
+			fuse_lowlevel_notify_inval_inode(fs->se,
+			    (fuse_ino_t)batch[i], -1, 0);
+		}
+		pthread_mutex_lock(&fs->nlock);
+	}
+	pthread_mutex_unlock(&fs->nlock);
+	free(batch);
+	return NULL;
+}
+
+/* ---- attributes ---- */
+
+static void
+fill_stat(struct fs *fs, fuse_ino_t ino, const struct logs_attr *a,
+    struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = FS_BLKSIZE;
+	if (a == NULL || a->type == LOGS_DIR) {
+		st->st_mode = S_IFDIR | (fs->o.read_only ? 0555 : 0755);
+		/* 1: "unknown", so find(1) does not count on it */
+		st->st_nlink = 1;
+	} else {
+		st->st_mode = S_IFREG | (fs->o.read_only ? 0444 : 0644);
+		st->st_nlink = 1;
+		st->st_size = (off_t)a->size;
+		st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	}
+	if (a != NULL) {
+		st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
+		st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
+		st->st_ctim = st->st_mtim;
+		st->st_atim = st->st_mtim;
+	} else {
+		st->st_mtim.tv_sec = fs->started_ns / 1000000000;
+		st->st_ctim = st->st_atim = st->st_mtim;
+	}
+}
+
+/* Attributes of any inode: 0 or -errno. */
+static int
+get_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	struct logs_attr a;
+	int rc, vf;
+
+	if (ino == FS_INO_ROOT || ino == FS_INO_META) {
+		fill_stat(fs, ino, NULL, st);
+		if (ino == FS_INO_META)
+			st->st_mode = S_IFDIR | 0555;
+		return 0;
+	}
+	if ((vf = vfile_index(ino)) >= 0) {
+		fill_stat(fs, ino, NULL, st);
+		st->st_mode = S_IFREG | 0444;	/* size 0, as in /proc */
+		return 0;
+	}
+	if (!stored(ino))
+		return -ENOENT;
+	if ((rc = logs_getattr(fs->l, ino, &a)) != 0)
+		return rc;
+	fill_stat(fs, ino, &a, st);
+	return 0;
+}
+
+static void
+reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
+    const struct logs_attr *a)
+{
+	struct fuse_entry_param e;
+	int rc = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = ino;
+	e.generation = 1;
+	e.attr_timeout = fs->o.attr_timeout;
+	e.entry_timeout = fs->o.entry_timeout;
+	if (a != NULL)
+		fill_stat(fs, ino, a, &e.attr);
+	else
+		rc = get_stat(fs, ino, &e.attr);
+	if (rc != 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void
+op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct logs_attr a;
+	int rc;
+
+	if (parent == FS_INO_ROOT) {
+		if (strcmp(name, "logs") == 0)
+			reply_entry(req, fs, LOGS_ROOT_ID, NULL);
+		else if (strcmp(name, ".shale") == 0)
+			reply_entry(req, fs, FS_INO_META, NULL);
+		else
+			fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (parent == FS_INO_META) {
+		for (size_t i = 0; i < fs_nvfiles; i++) {
+			if (strcmp(name, fs_vfiles[i].name) == 0) {
+				reply_entry(req, fs, FS_INO_VFILE + i, NULL);
+				return;
+			}
+		}
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!stored(parent)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	/* no negative entries: a follower's new streams must show at once */
+	if ((rc = logs_lookup(fs->l, parent, name, &a)) != 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, fs, a.id, &a);
+}
+
+static void
+op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct stat st;
+	int rc;
+
+	(void)fi;
+	if ((rc = get_stat(fs, ino, &st)) != 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, fs->o.attr_timeout);
+}
+
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct stat st;
+	int rc = 0;
+
+	(void)fi;
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		fuse_reply_err(req, EPERM);	/* modes and owners are fixed */
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (!stored(ino))
+			rc = -EPERM;
+		else if (fs->o.read_only)
+			rc = -EROFS;
+		else
+			rc = logs_truncate(fs->l, ino, (uint64_t)attr->st_size);
+	}
+	/* times: a stream's mtime is its last append; touch(1) succeeds */
+	if (rc == 0)
+		rc = get_stat(fs, ino, &st);
+	if (rc != 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, fs->o.attr_timeout);
+}
+
+/* ---- the namespace ---- */
+
+/* Changes are made only in stored directories. */
+static int
+check_parent(struct fs *fs, fuse_ino_t parent)
+{
+	if (fs->o.read_only)
+		return -EROFS;
+	if (!stored(parent))
+		return -EPERM;
+	return 0;
+}
+
+static void
+op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs *fs = fs_of(req);
+	struct logs_attr a;
+	int rc;
+
+	(void)mode;
+	if ((rc = check_parent(fs, parent)) == 0)
+		rc = logs_mkdir(fs->l, parent, name, &a);
+	if (rc != 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, fs, a.id, &a);
+}
+
+static void
+op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    dev_t rdev)
+{
+	struct fs *fs = fs_of(req);
+	struct logs_attr a;
+	int rc;
+
+	(void)rdev;
+	if (!S_ISREG(mode))
+		rc = -EPERM;		/* devices, fifos and sockets */
+	else if ((rc = check_parent(fs, parent)) == 0)
+		rc = logs_create(fs->l, parent, name, &a);
+	if (rc != 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, fs, a.id, &a);
+}
+
+static void
+op_refuse(fuse_req_t req)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void
+op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+    const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	op_refuse(req);
+}
+
+static void
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+    const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	op_refuse(req);
+}
+
+static void
+op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	int rc;
+
+	if ((rc = check_parent(fs, parent)) == 0)
+		rc = logs_unlink(fs->l, parent, name);
+	fuse_reply_err(req, -rc);
+}
+
+static void
+op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	int rc;
+
+	if ((rc = check_parent(fs, parent)) == 0)
+		rc = logs_rmdir(fs->l, parent, name);
+	fuse_reply_err(req, -rc);
+}
+
+static void
+op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+    fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	int rc;
+
+	if ((rc = check_parent(fs, parent)) == 0)
+		rc = check_parent(fs, newparent);
+	if (rc == 0 && (flags & ~RENAME_NOREPLACE) != 0)
+		rc = -EINVAL;		/* RENAME_EXCHANGE, RENAME_WHITEOUT */
+	if (rc == 0)
+		rc = logs_rename(fs->l, parent, name, newparent, newname,
+		    (flags & RENAME_NOREPLACE) ? LOGS_RENAME_NOREPLACE : 0);
+	fuse_reply_err(req, -rc);
+}
+
+/* ---- directories ---- */
+
+static void
+snap_add(struct fs_handle *h, const char *name, size_t len, fuse_ino_t ino,
+    mode_t type)
+{
+	h->ents = xgrow(h->ents, &h->cap, h->nents + 1, sizeof(*h->ents));
+	h->ents[h->nents].name = xstrndup(name, len);
+	h->ents[h->nents].ino = ino;
+	h->ents[h->nents].type = type;
+	h->nents++;
+}
+
+static int
+snap_entry(void *arg, const char *name, size_t len, const struct logs_attr *a)
+{
+	snap_add(arg, name, len, a->id, a->type == LOGS_DIR ? S_IFDIR : S_IFREG);
+	return 0;
+}
+
+/* Close a handle: commit what its writer holds, and free it. */
+static int
+handle_close(struct fs *fs, struct fs_handle *h)
+{
+	int rc = 0;
+
+	if (h->w != NULL) {
+		pthread_mutex_lock(&fs->hlock);
+		if (h->prev != NULL)
+			h->prev->next = h->next;
+		else
+			fs->writers = h->next;
+		if (h->next != NULL)
+			h->next->prev = h->prev;
+		pthread_mutex_unlock(&fs->hlock);
+		if ((rc = logs_writer_flush(h->w)) != 0)
+			log_error("%zu bytes of a partial line lost at close: %s",
+			    logs_writer_held(h->w), strerror(-rc));
+		logs_writer_free(h->w);
+		h->w = NULL;
+	}
+	handle_free(h);
+	return rc;
+}
+
+static void
+handle_free(struct fs_handle *h)
+{
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < h->nents; i++)
+		free(h->ents[i].name);
+	free(h->ents);
+	buf_release(&h->text);
+	free(h);
+}
+
+static void
+op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = xcalloc(1, sizeof(*h));
+	struct logs_attr a;
+	int rc = 0;
+
+	h->kind = H_DIR;
+	buf_init(&h->text, 0);
+	if (ino == FS_INO_ROOT) {
+		snap_add(h, ".", 1, FS_INO_ROOT, S_IFDIR);
+		snap_add(h, "..", 2, FS_INO_ROOT, S_IFDIR);
+		snap_add(h, ".shale", 6, FS_INO_META, S_IFDIR);
+		snap_add(h, "logs", 4, LOGS_ROOT_ID, S_IFDIR);
+	} else if (ino == FS_INO_META) {
+		snap_add(h, ".", 1, FS_INO_META, S_IFDIR);
+		snap_add(h, "..", 2, FS_INO_ROOT, S_IFDIR);
+		for (size_t i = 0; i < fs_nvfiles; i++)
+			snap_add(h, fs_vfiles[i].name, strlen(fs_vfiles[i].name),
+			    FS_INO_VFILE + i, S_IFREG);
+	} else if (!stored(ino)) {
+		rc = -ENOTDIR;
+	} else if ((rc = logs_getattr(fs->l, ino, &a)) == 0) {
+		snap_add(h, ".", 1, ino, S_IFDIR);
+		snap_add(h, "..", 2, ino == LOGS_ROOT_ID ? FS_INO_ROOT :
+		    a.parent, S_IFDIR);
+		rc = logs_readdir(fs->l, ino, snap_entry, h);
+	}
+	if (rc != 0) {
+		handle_free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->cache_readdir = 0;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(h);
+}
+
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct stat st;
+	char *out = xmalloc(size);
+	size_t used = 0, need;
+
+	(void)ino;
+	memset(&st, 0, sizeof(st));
+	for (size_t i = (size_t)off; i < h->nents; i++) {
+		st.st_ino = h->ents[i].ino;
+		st.st_mode = h->ents[i].type;
+		need = fuse_add_direntry(req, out + used, size - used,
+		    h->ents[i].name, &st, (off_t)(i + 1));
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, out, used);
+	free(out);
+}
+
+static void
+op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	handle_free((struct fs_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files ---- */
+
+static int
+wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* Make the handle of an open stream or virtual file: 0 or -errno. */
+static int
+open_handle(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct fs_handle **out)
+{
+	struct fs_handle *h;
+	unsigned wflags = 0;
+	int vf, rc;
+
+	*out = NULL;
+	h = xcalloc(1, sizeof(*h));
+	buf_init(&h->text, 0);
+	if ((vf = vfile_index(ino)) >= 0) {
+		h->kind = H_VFILE;
+		if (wants_write(fi->flags))
+			rc = -EACCES;
+		else
+			rc = fs_vfiles[vf].render(fs, &h->text);
+		if (rc != 0)
+			goto fail;
+		*out = h;
+		return 0;
+	}
+	h->kind = H_STREAM;
+	if (!stored(ino)) {
+		rc = -EISDIR;
+		goto fail;
+	}
+	if (wants_write(fi->flags)) {
+		if (fs->o.read_only) {
+			rc = -EROFS;
+			goto fail;
+		}
+		if ((fi->flags & O_TRUNC) &&
+		    (rc = logs_truncate(fs->l, ino, 0)) != 0)
+			goto fail;
+		if (fi->flags & O_APPEND)
+			wflags |= LOGS_W_APPEND;
+		if ((fi->flags & (O_SYNC | O_DSYNC)) || fs->o.sync)
+			wflags |= LOGS_W_SYNC;
+		if ((h->w = logs_writer_new(fs->l, ino, wflags)) == NULL) {
+			rc = -ENOENT;
+			goto fail;
+		}
+		pthread_mutex_lock(&fs->hlock);
+		h->next = fs->writers;
+		if (h->next != NULL)
+			h->next->prev = h;
+		fs->writers = h;
+		pthread_mutex_unlock(&fs->hlock);
+	}
+	*out = h;
+	return 0;
+fail:
+	handle_free(h);
+	return rc;
+}
+
+static void
+set_open_flags(struct fuse_file_info *fi, struct fs_handle *h)
+{
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h;
+	int rc;
+
+	if ((rc = open_handle(fs, ino, fi, &h)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	set_open_flags(fi, h);
+	if (fuse_reply_open(req, fi) != 0)
+		handle_close(fs, h);
+}
+
+static void
+op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct fs_handle *h;
+	struct logs_attr a;
+	int rc;
+
+	(void)mode;
+	if ((rc = check_parent(fs, parent)) == 0) {
+		rc = logs_create(fs->l, parent, name, &a);
+		/* two creators raced: the loser opens what the winner made */
+		if (rc == -EEXIST && !(fi->flags & O_EXCL))
+			rc = logs_lookup(fs->l, parent, name, &a);
+		if (rc == 0 && a.type != LOGS_STREAM)
+			rc = -EISDIR;
+	}
+	if (rc == 0)
+		rc = open_handle(fs, a.id, fi, &h);
+	if (rc != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = a.id;
+	e.generation = 1;
+	e.attr_timeout = fs->o.attr_timeout;
+	e.entry_timeout = fs->o.entry_timeout;
+	if ((rc = get_stat(fs, a.id, &e.attr)) != 0) {
+		handle_close(fs, h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	set_open_flags(fi, h);
+	if (fuse_reply_create(req, &e, fi) != 0)
+		handle_close(fs, h);
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	ssize_t n;
+	char *out;
+
+	if (h->kind == H_VFILE) {
+		if ((size_t)off >= h->text.len)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_buf(req, h->text.data + off,
+			    h->text.len - (size_t)off < size ?
+			    h->text.len - (size_t)off : size);
+		return;
+	}
+	out = xmalloc(size > 0 ? size : 1);
+	n = logs_read(fs->l, ino, (uint64_t)off, out, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, out, (size_t)n);
+	free(out);
+}
+
+static void
+op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	ssize_t n;
+
+	(void)ino;
+	if (h->kind != H_STREAM || h->w == NULL) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	n = logs_writer_write(h->w, (uint64_t)off, data, size);
+	if (n < 0) {
+		if (n == -EPERM)
+			log_info("refused a write at offset %lld of stream %llu "
+			    "(not its end)", (long long)off,
+			    (unsigned long long)ino);
+		fuse_reply_err(req, (int)-n);
+	} else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void
+op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	(void)ino;
+	if (h->kind == H_STREAM && h->w != NULL)
+		rc = logs_writer_flush(h->w);
+	fuse_reply_err(req, -rc);
+}
+
+static void
+op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	handle_close(fs_of(req), h);
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc;
+
+	(void)ino;
+	(void)datasync;
+	if (h->kind == H_STREAM && h->w != NULL)
+		rc = logs_writer_sync(h->w);
+	else
+		rc = logs_sync(fs->l);	/* sync FILE opens read-only */
+	fuse_reply_err(req, -rc);
+}
+
+static void
+op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, -logs_sync(fs_of(req)->l));
+}
+
+static void
+op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct logs_usage u;
+	struct statvfs sv;
+	uint64_t used;
+
+	(void)ino;
+	logs_usage(fs->l, &u);
+	used = (u.bytes + 4095) / 4096;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = FS_CAPACITY / 4096;
+	sv.f_bfree = sv.f_bavail = sv.f_blocks > used ? sv.f_blocks - used : 0;
+	sv.f_files = u.streams + u.dirs + (1u << 30);
+	sv.f_ffree = sv.f_favail = 1u << 30;
+	sv.f_namemax = LOGS_NAME_MAX;
+	if (fs->o.read_only)
+		sv.f_flag |= ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void
+op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	conn->max_write = FS_MAX_WRITE;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.create = op_create,
+};
+
+/* ---- mounting ---- */
+
+int
+fs_mount(struct logs *l, const struct fs_options *o, struct fs **out)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fs *fs = xcalloc(1, sizeof(*fs));
+	char *opts;
+	int rc;
+
+	fs->l = l;
+	fs->o = *o;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	fs->started_ns = clock_wall_ns();
+	pthread_mutex_init(&fs->nlock, NULL);
+	pthread_cond_init(&fs->ncond, NULL);
+	pthread_mutex_init(&fs->hlock, NULL);
+
+	opts = xasprintf("fsname=shale,subtype=shale%s%s%s",
+	    o->read_only ? ",ro" : "", o->fuse_opts != NULL ? "," : "",
+	    o->fuse_opts != NULL ? o->fuse_opts : "");
+	if (fuse_opt_add_arg(&args, "shale") != 0 ||
+	    fuse_opt_add_arg(&args, "-o") != 0 ||
+	    fuse_opt_add_arg(&args, opts) != 0)
+		BUG("out of memory");
+	free(opts);
+	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	fuse_opt_free_args(&args);
+	if (fs->se == NULL) {
+		rc = err_set(-EINVAL, "cannot start FUSE (options '%s'?)",
+		    o->fuse_opts != NULL ? o->fuse_opts : "");
+		goto fail;
+	}
+	if (fuse_session_mount(fs->se, o->mountpoint) != 0) {
+		rc = err_set(-EIO, "cannot mount on '%s' (is it an empty "
+		    "directory, and is /dev/fuse usable?)", o->mountpoint);
+		goto fail;
+	}
+	fs->mounted = 1;
+	logs_on_change(l, on_change, fs);
+	if (pthread_create(&fs->notifier, NULL, notifier_main, fs) != 0)
+		BUG("cannot start a thread");
+	fs->nstarted = 1;
+	*out = fs;
+	return 0;
+fail:
+	fs_free(fs);
+	return rc;
+}
+
+int
+fs_run(struct fs *fs)
+{
+	struct fuse_loop_config *cfg;
+	int rc;
+
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		return err_set(-EIO, "cannot set signal handlers");
+	cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, (unsigned)fs->o.max_threads);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	rc = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_remove_signal_handlers(fs->se);
+	return rc < 0 ? err_set(rc, "the FUSE loop failed") : 0;
+}
+
+void
+fs_free(struct fs *fs)
+{
+	if (fs == NULL)
+		return;
+	if (fs->nstarted) {
+		pthread_mutex_lock(&fs->nlock);
+		fs->nstop = 1;
+		pthread_cond_signal(&fs->ncond);
+		pthread_mutex_unlock(&fs->nlock);
+		pthread_join(fs->notifier, NULL);
+		logs_on_change(fs->l, NULL, NULL);
+	}
+	if (fs->se != NULL) {
+		if (fs->mounted)
+			fuse_session_unmount(fs->se);
+		fuse_session_destroy(fs->se);
+	}
+	/* handles the kernel never released (stopped by a signal) */
+	while (fs->writers != NULL)
+		handle_close(fs, fs->writers);
+	pthread_mutex_destroy(&fs->hlock);
+	free(fs->pending);
+	pthread_mutex_destroy(&fs->nlock);
+	pthread_cond_destroy(&fs->ncond);
+	free(fs);
+}

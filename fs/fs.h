@@ -1,0 +1,40 @@
+/*
+ * fs.h - the mount: a FUSE file system (low-level API) that shows the log
+ * streams of a struct logs under /logs, and a few read-only virtual files
+ * under /.shale. It knows nothing of the engine's insides and never
+ * touches the object store; every decision about a stream is made in
+ * src/model/logs.c.
+ *
+ * Lifecycle: fs_mount() mounts and returns once the kernel routes the
+ * mount point to us; fs_run() serves requests until the file system is
+ * unmounted (fusermount3 -u, umount) or SIGINT, SIGTERM or SIGHUP arrive;
+ * fs_free() unmounts if still mounted. Writes still held by open handles
+ * are committed when the kernel releases them, before fs_run() returns.
+ */
+#ifndef SHALE_FS_H
+#define SHALE_FS_H
+
+struct logs;
+struct fs;
+
+struct fs_options {
+	const char	*mountpoint;
+	const char	*store;		/* shown in /.shale/status */
+	const char	*fuse_opts;	/* -o options passed to FUSE, or NULL */
+	int		 read_only;
+	int		 sync;		/* every write waits until stored */
+	double		 entry_timeout;	/* seconds the kernel may keep a name */
+	double		 attr_timeout;	/* ... and attributes */
+	int		 max_threads;	/* FUSE worker threads */
+};
+
+void	fs_options_default(struct fs_options *o);
+
+/* Mount: 0, or -errno with a detail in err_detail(). */
+int	fs_mount(struct logs *l, const struct fs_options *o, struct fs **out);
+/* Serve until unmounted or told to stop: 0, or -errno. */
+int	fs_run(struct fs *fs);
+/* Unmount (if still mounted) and free. */
+void	fs_free(struct fs *fs);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * logs.h - log streams: named, append-only byte sequences kept in the
+ * engine, in a tree of directories under /logs. This is the one place
+ * where a stream is given meaning; the mount (fs/) and the HTTP API use
+ * only this header, so they can never disagree about one.
+ *
+ * A stream is made of records. A record is a run of whole lines from one
+ * write (at most LOGS_RECORD_MAX bytes; a longer line is cut into several
+ * records, all in one batch), keyed by the stream's data id and the byte
+ * offset of its first byte, and carrying an ingest timestamp that never
+ * goes backwards within a stream. Every append is one engine batch: its
+ * records, a time-index entry when the second has changed, and nothing
+ * else, so it is atomic and costs no read.
+ *
+ * Keys (all integers big-endian, so order in the engine is order in the
+ * stream; see shale-format(5)):
+ *
+ *	01 01 'D' parent(8) name	directory entry -> id(8) type(1)
+ *	01 01 'I' id(8)			inode -> type(1) data_id(8) parent(8)
+ *					ctime_ns(8) mtime_ns(8)
+ *	01 01 'R' data_id(8) offset(8)	record -> ts_ns(8) bytes
+ *	01 01 'T' data_id(8) ts_ns(8) offset(8)	time index -> (empty)
+ *	01 01 'C'			the next free id (8)
+ *
+ * Truncating a stream to zero gives it a fresh data id: its old records
+ * are left to the compaction filter (as are those of a removed stream),
+ * and its offsets start again at 0.
+ *
+ * Writers: a struct logs_writer is one open handle. It holds a trailing
+ * partial line until its next write, logs_writer_flush() or
+ * logs_writer_sync(), so lines of two writers never interleave. Handles
+ * opened for append ignore the offset they are given; others must write
+ * at the end the stream has from their point of view (its length plus
+ * what they hold), or get -EPERM and change nothing.
+ *
+ * Threading: every function may be called from any thread; a writer
+ * belongs to one thread at a time. Locks: the namespace lock (directory
+ * operations), then one stream's lock, then the table of streams' lock.
+ */
+#ifndef SHALE_LOGS_H
+#define SHALE_LOGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct engine;
+struct logs;
+struct logs_writer;
+
+#define LOGS_ROOT_ID	16		/* the /logs directory; ids below are not stored */
+#define LOGS_NAME_MAX	255
+#define LOGS_RECORD_MAX	(64 * 1024)
+#define LOGS_LINE_HOLD_MAX (1024 * 1024) /* a partial line longer than this is committed */
+
+enum logs_type { LOGS_DIR = 1, LOGS_STREAM = 2 };
+
+struct logs_attr {
+	uint64_t	 id;
+	enum logs_type	 type;
+	uint64_t	 parent;
+	uint64_t	 size;		/* a stream's length in bytes; 0 for a directory */
+	int64_t		 mtime_ns;	/* last append, or last change of a directory */
+	int64_t		 ctime_ns;	/* creation */
+};
+
+/*
+ * Called after a stream or directory changed (from the thread that made
+ * the change, or from the thread that noticed it): must be quick and must
+ * not call back into logs.
+ */
+typedef void (*logs_change_fn)(void *arg, uint64_t id);
+
+/* Streams over an open engine (writer or reader); the engine stays the caller's. */
+int	logs_open(struct engine *e, struct logs **out);
+void	logs_close(struct logs *l);
+int	logs_read_only(const struct logs *l);
+struct engine *logs_engine(struct logs *l);
+void	logs_on_change(struct logs *l, logs_change_fn fn, void *arg);
+
+/* Check a name: 0, -EINVAL ("", ".", "..", '/' or NUL inside), -ENAMETOOLONG. */
+int	logs_name_check(const char *name, size_t len);
+
+/* ---- the namespace: 0 or -errno (-ENOENT, -EEXIST, -ENOTDIR, -EISDIR ...) ---- */
+
+int	logs_getattr(struct logs *l, uint64_t id, struct logs_attr *a);
+int	logs_lookup(struct logs *l, uint64_t parent, const char *name,
+	    struct logs_attr *a);
+int	logs_mkdir(struct logs *l, uint64_t parent, const char *name,
+	    struct logs_attr *a);
+/* Create a stream; -EEXIST if the name is taken. */
+int	logs_create(struct logs *l, uint64_t parent, const char *name,
+	    struct logs_attr *a);
+int	logs_unlink(struct logs *l, uint64_t parent, const char *name);
+/* -ENOTEMPTY unless the directory is empty. */
+int	logs_rmdir(struct logs *l, uint64_t parent, const char *name);
+
+#define LOGS_RENAME_NOREPLACE	(1 << 0)
+/*
+ * Move an entry, replacing the target as rename(2) does (a stream by a
+ * stream, an empty directory by a directory). -EINVAL for a directory into
+ * its own subtree.
+ */
+int	logs_rename(struct logs *l, uint64_t parent, const char *name,
+	    uint64_t newparent, const char *newname, unsigned flags);
+
+/* fn is called for each entry in name order; a non-zero return stops. */
+typedef int (*logs_dir_fn)(void *arg, const char *name, size_t len,
+	    const struct logs_attr *a);
+int	logs_readdir(struct logs *l, uint64_t dir, logs_dir_fn fn, void *arg);
+
+/* Totals for statfs. */
+struct logs_usage {
+	uint64_t	 streams;
+	uint64_t	 dirs;
+	uint64_t	 bytes;
+};
+int	logs_usage(struct logs *l, struct logs_usage *u);
+
+/* ---- streams ---- */
+
+/* Read up to n bytes at off: the count (0 at the end) or -errno. */
+ssize_t	logs_read(struct logs *l, uint64_t id, uint64_t off, void *buf, size_t n);
+/* Shorten to 0 (a fresh start) or keep the length; any other size is -EPERM. */
+int	logs_truncate(struct logs *l, uint64_t id, uint64_t size);
+/* The offset of the first record at or after ts_ns (the length if none). */
+int	logs_offset_at(struct logs *l, uint64_t id, int64_t ts_ns, uint64_t *off);
+/* Append whole records as they are (no line handling): 0 or -errno. */
+int	logs_append(struct logs *l, uint64_t id, const void *data, size_t n,
+	    uint64_t *seq);
+/* Wait until everything written so far is in the object store. */
+int	logs_sync(struct logs *l);
+
+#define LOGS_W_APPEND	(1 << 0)	/* ignore offsets: always the end */
+#define LOGS_W_SYNC	(1 << 1)	/* every write waits until stored */
+
+struct logs_writer *logs_writer_new(struct logs *l, uint64_t id, unsigned flags);
+/*
+ * Write n bytes at off (ignored with LOGS_W_APPEND): n, or -EPERM (not at
+ * the end), -EROFS (read-only or fenced), -EIO, -ENOENT (stream removed).
+ */
+ssize_t	logs_writer_write(struct logs_writer *w, uint64_t off,
+	    const void *data, size_t n);
+/* Commit what the writer holds. */
+int	logs_writer_flush(struct logs_writer *w);
+/* Commit, then wait until all of this writer's records are stored. */
+int	logs_writer_sync(struct logs_writer *w);
+/* Bytes held back (a partial line). */
+size_t	logs_writer_held(const struct logs_writer *w);
+/* Free without committing: flush first. */
+void	logs_writer_free(struct logs_writer *w);
+
+#endif

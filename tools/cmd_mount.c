@@ -1,0 +1,459 @@
+/*
+ * cmd_mount.c - 'shale mount [STORE] MOUNTPOINT': open the store, mount
+ * the file system and serve it until it is unmounted or signalled.
+ *
+ * Without -f the command returns once the mount is usable: it forks
+ * first (before any thread exists), the child opens the store and
+ * mounts, and tells the parent over a pipe whether it worked; errors are
+ * printed by the child while its stderr is still the terminal. After
+ * that the daemon's log goes to --log-file.
+ *
+ * Shutdown (the states, and who moves between them):
+ *
+ *	SERVING --SIGINT/SIGTERM/SIGHUP, or unmounted--> fs_run() returns
+ *	  --> fs_free(): unmount, commit every partial line still held
+ *	  --> engine_close_within(): store everything written, for at most
+ *	      --shutdown-timeout --> exit 0 (all stored) or 1 (not)
+ *
+ * A signal that arrives after SERVING only logs that the daemon is still
+ * storing: writes already acknowledged are never given up on a signal
+ * (SIGKILL is the way to abandon them).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "fs/fs.h"
+#include "model/logs.h"
+#include "tools/cmd.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+struct mount_args {
+	const char	*store;
+	const char	*mountpoint;
+	const char	*config;
+	const char	*log_file;
+	int		 foreground;
+	int64_t		 shutdown_ms;
+	struct fs_options fo;
+	char		*fuse_opts;	/* what -o had that is not ours */
+};
+
+/* $XDG_<what>_HOME/shale/<leaf>, or ~/<fallback>/shale/<leaf> */
+static char *
+xdg_path(const char *var, const char *fallback, const char *leaf)
+{
+	const char *v = getenv(var), *home = getenv("HOME");
+
+	if (v != NULL && v[0] == '/')
+		return xasprintf("%s/shale/%s", v, leaf);
+	return xasprintf("%s/%s/shale/%s", home != NULL ? home : "/",
+	    fallback, leaf);
+}
+
+/* mkdir -p */
+static int
+make_dirs(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			rc = -errno;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/* Split -o: ours (ro, rw, sync, async) are taken, the rest go to FUSE. */
+static void
+parse_o(struct mount_args *a, const char *list)
+{
+	char *copy = xstrdup(list), *tok, *save = NULL;
+	struct buf rest;
+
+	buf_init(&rest, 0);
+	if (a->fuse_opts != NULL)
+		buf_puts(&rest, a->fuse_opts);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "ro") == 0)
+			a->fo.read_only = 1;
+		else if (strcmp(tok, "rw") == 0)
+			a->fo.read_only = 0;
+		else if (strcmp(tok, "sync") == 0)
+			a->fo.sync = 1;
+		else if (strcmp(tok, "async") == 0)
+			a->fo.sync = 0;
+		else {
+			if (rest.len > 0)
+				buf_putc(&rest, ',');
+			buf_puts(&rest, tok);
+		}
+	}
+	free(a->fuse_opts);
+	a->fuse_opts = rest.len > 0 ? buf_detach(&rest, NULL) : NULL;
+	buf_release(&rest);
+	free(copy);
+}
+
+/* Is `path` mounted now, and with which file system type? */
+static int
+mounted_as(const char *path, char *type, size_t tlen)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char line[4096], dev[1024], dir[2048], fstype[256];
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%1023s %2047s %255s", dev, dir, fstype) != 3)
+			continue;
+		if (strcmp(dir, path) == 0) {
+			found = 1;
+			snprintf(type, tlen, "%s", fstype);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int
+run_wait(char *const argv[])
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A mount point whose daemon died answers every call with ENOTCONN
+ * ("Transport endpoint is not connected"): unmount it, and say so.
+ */
+static int
+check_mountpoint(const char *mnt)
+{
+	char type[256];
+	struct stat st;
+
+	if (stat(mnt, &st) != 0 && errno == ENOTCONN) {
+		char fm[] = "fusermount3", u[] = "-u", z[] = "-z";
+		char *path = xstrdup(mnt);
+		char *argv[] = { fm, u, z, path, NULL };
+		int rc = run_wait(argv);
+
+		free(path);
+		if (rc != 0 && umount2(mnt, MNT_DETACH) != 0)
+			return cmd_fail("'%s' is a stale mount (its daemon has "
+			    "exited) and cannot be unmounted: %s", mnt,
+			    strerror(errno));
+		fprintf(stderr, "shale: '%s' was a stale mount (its daemon "
+		    "had exited): unmounted it\n", mnt);
+	}
+	if (stat(mnt, &st) != 0)
+		return cmd_fail("cannot use '%s' as a mount point: %s", mnt,
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return cmd_fail("cannot use '%s' as a mount point: not a "
+		    "directory", mnt);
+	if (mounted_as(mnt, type, sizeof(type)) &&
+	    strcmp(type, "fuse.shale") == 0)
+		return cmd_fail("'%s' is already a shale mount (unmount it "
+		    "first: fusermount3 -u %s)", mnt, mnt);
+	return 0;
+}
+
+static void
+still_storing(int sig)
+{
+	static const char msg[] = "shale: still storing what was written; "
+	    "it is not given up on a signal (SIGKILL abandons it)\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		return;
+}
+
+/* Tell the waiting parent how the start went; then become a daemon. */
+static void
+detach(int fd, int ok, const char *log_file)
+{
+	char c = ok ? '0' : '1';
+	int nul, lfd;
+
+	if (fd < 0)
+		return;
+	if (write(fd, &c, 1) != 1)
+		log_warn("cannot tell the parent process: %s", strerror(errno));
+	close(fd);
+	if (!ok)
+		return;
+	if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		if (nul > 2)
+			close(nul);
+	}
+	if ((lfd = open(log_file, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0) {
+		dup2(lfd, 2);
+		if (lfd > 2)
+			close(lfd);
+	}
+	if (chdir("/") != 0)
+		log_warn("cannot change to '/': %s", strerror(errno));
+}
+
+static int
+serve(struct mount_args *a, int notify_fd)
+{
+	struct engine_settings es;
+	struct engine *e = NULL;
+	struct logs *l = NULL;
+	struct fs *fs = NULL;
+	struct sigaction sa;
+	int rc, ret = 1;
+
+	engine_settings_default(&es);
+	if ((a->config != NULL &&
+	    (rc = engine_settings_load_file(&es, a->config)) != 0) ||
+	    (rc = engine_settings_load_env(&es)) != 0) {
+		cmd_fail("%s", err_message(rc));
+		goto out;
+	}
+	rc = engine_open(a->store, NULL, &es, a->fo.read_only ? ENGINE_READER :
+	    ENGINE_WRITER, &e);
+	if (rc != 0) {
+		cmd_fail("cannot open '%s': %s", a->store, err_message(rc));
+		goto out;
+	}
+	if ((rc = logs_open(e, &l)) != 0) {
+		cmd_fail("cannot read the streams of '%s': %s", a->store,
+		    err_message(rc));
+		goto out;
+	}
+	a->fo.fuse_opts = a->fuse_opts;
+	if ((rc = fs_mount(l, &a->fo, &fs)) != 0) {
+		cmd_fail("%s", err_message(rc));
+		goto out;
+	}
+	detach(notify_fd, 1, a->log_file);
+	notify_fd = -1;
+	log_info("mounted '%s' on '%s'%s", a->store, a->mountpoint,
+	    a->fo.read_only ? " read-only" : "");
+	if ((rc = fs_run(fs)) != 0)
+		log_error("%s", err_message(rc));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = still_storing;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fs_free(fs);
+	fs = NULL;
+	ret = 0;
+out:
+	fs_free(fs);
+	logs_close(l);
+	if (e != NULL) {
+		rc = engine_close_within(e, a->shutdown_ms);
+		if (rc != 0) {
+			log_error("'%s': not everything written was stored: %s",
+			    a->store, err_message(rc));
+			ret = 1;
+		} else if (ret == 0)
+			log_info("unmounted '%s': everything written is stored",
+			    a->mountpoint);
+	}
+	engine_settings_release(&es);
+	detach(notify_fd, 0, NULL);
+	return ret;
+}
+
+int
+cmd_mount(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "sync", no_argument, NULL, 'S' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-file", required_argument, NULL, 'l' },
+		{ "attr-timeout", required_argument, NULL, 'A' },
+		{ "entry-timeout", required_argument, NULL, 'E' },
+		{ "shutdown-timeout", required_argument, NULL, 'T' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mount_args a;
+	char mnt[PATH_MAX], *store = NULL, *dir = NULL, *conf = NULL;
+	char *logdir = NULL;
+	int c, fds[2], ret;
+	pid_t pid;
+	char status;
+
+	memset(&a, 0, sizeof(a));
+	fs_options_default(&a.fo);
+	a.shutdown_ms = 30000;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fo:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			a.foreground = 1;
+			break;
+		case 'o':
+			parse_o(&a, optarg);
+			break;
+		case 'r':
+			a.fo.read_only = 1;
+			break;
+		case 'S':
+			a.fo.sync = 1;
+			break;
+		case 'c':
+			a.config = optarg;
+			break;
+		case 'l':
+			a.log_file = optarg;
+			break;
+		case 'A':
+			a.fo.attr_timeout = atof(optarg);
+			break;
+		case 'E':
+			a.fo.entry_timeout = atof(optarg);
+			break;
+		case 'T':
+			a.shutdown_ms = (int64_t)(atof(optarg) * 1000);
+			break;
+		case 'h':
+			cmd_usage("mount", NULL);
+			free(a.fuse_opts);
+			return 0;
+		default:
+			free(a.fuse_opts);
+			return cmd_usage("mount", NULL);
+		}
+	}
+	if (a.fo.attr_timeout < 0 || a.fo.entry_timeout < 0 || a.shutdown_ms <= 0) {
+		free(a.fuse_opts);
+		return cmd_usage("mount", "timeouts must be positive");
+	}
+	if (argc - optind == 1) {
+		/* the embedded default store: a directory of the user's */
+		dir = xdg_path("XDG_DATA_HOME", ".local/share", "store");
+		if ((ret = make_dirs(dir)) != 0) {
+			cmd_fail("cannot make '%s': %s", dir, strerror(-ret));
+			goto out;
+		}
+		store = xasprintf("file://%s", dir);
+		a.store = store;
+		a.mountpoint = argv[optind];
+	} else if (argc - optind == 2) {
+		a.store = argv[optind];
+		a.mountpoint = argv[optind + 1];
+		if (strstr(a.store, "://") == NULL && strchr(a.store, ':') == NULL) {
+			/* a bare path is a local directory store */
+			if (realpath(a.store, mnt) == NULL) {
+				ret = cmd_fail("cannot use '%s' as a store: %s",
+				    a.store, strerror(errno));
+				goto out;
+			}
+			store = xasprintf("file://%s", mnt);
+			a.store = store;
+		}
+	} else {
+		free(a.fuse_opts);
+		return cmd_usage("mount", "expected [STORE] MOUNTPOINT");
+	}
+	if ((ret = check_mountpoint(a.mountpoint)) != 0)
+		goto out;
+	if (realpath(a.mountpoint, mnt) == NULL) {
+		ret = cmd_fail("cannot use '%s' as a mount point: %s",
+		    a.mountpoint, strerror(errno));
+		goto out;
+	}
+	a.mountpoint = mnt;
+	a.fo.mountpoint = mnt;
+	a.fo.store = a.store;
+	if (a.config == NULL) {
+		conf = xdg_path("XDG_CONFIG_HOME", ".config", "shale.yaml");
+		if (access(conf, R_OK) == 0)
+			a.config = conf;
+	}
+	if (a.log_file == NULL) {
+		logdir = xdg_path("XDG_STATE_HOME", ".local/state", "");
+		make_dirs(logdir);
+		free(logdir);
+		logdir = xdg_path("XDG_STATE_HOME", ".local/state", "shale.log");
+		a.log_file = logdir;
+	}
+	if (a.foreground) {
+		ret = serve(&a, -1);
+		goto out;
+	}
+	if (pipe(fds) != 0) {
+		ret = cmd_fail("pipe: %s", strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		ret = cmd_fail("fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		setsid();
+		ret = serve(&a, fds[1]);
+		goto out;
+	}
+	close(fds[1]);
+	/* the child answers once mounted, or fails (and has said why) */
+	while ((c = (int)read(fds[0], &status, 1)) < 0 && errno == EINTR)
+		;
+	close(fds[0]);
+	ret = c == 1 && status == '0' ? 0 : 1;
+	if (c != 1)
+		waitpid(pid, NULL, 0);
+out:
+	free(a.fuse_opts);
+	free(store);
+	free(dir);
+	free(conf);
+	free(logdir);
+	return ret;
+}

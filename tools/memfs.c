@@ -1,0 +1,2 @@
+#include "config.h"
+extern int shale_placeholder_memfs;
