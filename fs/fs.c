@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ struct dirent_snap {
 struct fs_handle {
 	enum handle_kind	 kind;
 	struct logs_writer	*w;		/* stream opened for writing */
+	struct logs_reader	*r;		/* stream: its reads and fstat */
 	struct fs_handle	*prev, *next;	/* fs->hlock: open writers */
 	struct buf		 text;		/* virtual file */
 	struct dirent_snap	*ents;		/* directory, listed at opendir */
@@ -280,8 +282,18 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int rc;
 
-	(void)fi;
-	if ((rc = get_stat(fs, ino, &st)) != 0)
+	struct fs_handle *h = fi != NULL ? (struct fs_handle *)(uintptr_t)fi->fh :
+	    NULL;
+	struct logs_attr a;
+
+	if (h != NULL && h->kind == H_STREAM && h->r != NULL) {
+		/* fstat: the open stream, even if no name leads to it now */
+		logs_reader_getattr(h->r, &a);
+		fill_stat(fs, ino, &a, &st);
+		rc = 0;
+	} else
+		rc = get_stat(fs, ino, &st);
+	if (rc != 0)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &st, fs->o.attr_timeout);
@@ -484,6 +496,7 @@ handle_free(struct fs_handle *h)
 		free(h->ents[i].name);
 	free(h->ents);
 	buf_release(&h->text);
+	logs_reader_free(h->r);
 	free(h);
 }
 
@@ -595,6 +608,14 @@ open_handle(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
 		rc = -EISDIR;
 		goto fail;
 	}
+	/*
+	 * made now, so an open file keeps its stream (to read it, or to
+	 * fstat it) after rm or mv over it
+	 */
+	if ((h->r = logs_reader_new(fs->l, ino)) == NULL) {
+		rc = -ENOENT;
+		goto fail;
+	}
 	if (wants_write(fi->flags)) {
 		if (fs->o.read_only) {
 			rc = -EROFS;
@@ -693,11 +714,11 @@ static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	struct fs *fs = fs_of(req);
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	ssize_t n;
 	char *out;
 
+	(void)ino;
 	if (h->kind == H_VFILE) {
 		if ((size_t)off >= h->text.len)
 			fuse_reply_buf(req, NULL, 0);
@@ -708,7 +729,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	out = xmalloc(size > 0 ? size : 1);
-	n = logs_read(fs->l, ino, (uint64_t)off, out, size);
+	n = logs_reader_read(h->r, (uint64_t)off, out, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -899,21 +920,51 @@ fail:
 	return rc;
 }
 
+static struct fuse_session *volatile stop_se;
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	if (stop_se != NULL)
+		fuse_session_exit(stop_se);
+}
+
 int
 fs_run(struct fs *fs)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct fuse_loop_config *cfg;
+	struct sigaction sa;
+	sigset_t set;
 	int rc;
 
-	if (fuse_set_signal_handlers(fs->se) != 0)
-		return err_set(-EIO, "cannot set signal handlers");
+	/*
+	 * Our own handlers, set whatever the disposition was: a daemon
+	 * started in the background of a script has SIGINT ignored, and
+	 * libfuse would leave it so. Other threads (the engine's) block
+	 * these signals, so they reach a FUSE thread, whose read(2) they
+	 * interrupt.
+	 */
+	stop_se = fs->se;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&set, sigs[i]);
+	}
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, (unsigned)fs->o.max_threads);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
 	rc = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	fuse_remove_signal_handlers(fs->se);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	stop_se = NULL;
 	return rc < 0 ? err_set(rc, "the FUSE loop failed") : 0;
 }
 

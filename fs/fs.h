@@ -32,7 +32,12 @@ void	fs_options_default(struct fs_options *o);
 
 /* Mount: 0, or -errno with a detail in err_detail(). */
 int	fs_mount(struct logs *l, const struct fs_options *o, struct fs **out);
-/* Serve until unmounted or told to stop: 0, or -errno. */
+/*
+ * Serve until unmounted or told to stop (SIGINT, SIGTERM, SIGHUP): 0, or
+ * -errno. The caller blocks those signals before it starts any thread
+ * (engine_open); fs_run unblocks them in the serving threads only, and
+ * blocks them again before it returns.
+ */
 int	fs_run(struct fs *fs);
 /* Unmount (if still mounted) and free. */
 void	fs_free(struct fs *fs);

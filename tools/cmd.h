@@ -20,6 +20,8 @@ int	cmd_version(int argc, char **argv);
 int	cmd_store(int argc, char **argv);
 int	cmd_inspect(int argc, char **argv);
 int	cmd_bench(int argc, char **argv);
+int	cmd_bench_fs(int argc, char **argv);
+int	cmd_bench_memfs(int argc, char **argv);
 int	cmd_mount(int argc, char **argv);
 
 /* Print "shale: " and the message to stderr; returns 1 for 'return fail(...)'. */

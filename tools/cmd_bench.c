@@ -14,6 +14,9 @@
  * RSS. The writer runs flat out, so the latency includes waiting behind
  * max_unflushed_bytes. Settings: defaults, then --config FILE, then the
  * SHALE_* variables (shale-settings(5)).
+ *
+ * 'shale bench fs' (cmd_bench_fs.c) and 'shale bench memfs' (memfs.c)
+ * measure the mount instead.
  */
 #include "config.h"
 
@@ -201,6 +204,10 @@ cmd_bench(int argc, char **argv)
 	double seconds = 5, idle = 3;
 	int c, rc, ret = 0;
 
+	if (argc >= 2 && strcmp(argv[1], "fs") == 0)
+		return cmd_bench_fs(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "memfs") == 0)
+		return cmd_bench_memfs(argc - 1, argv + 1);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -223,7 +230,8 @@ cmd_bench(int argc, char **argv)
 	if (seconds <= 0 || idle <= 0)
 		return cmd_usage("bench", "--seconds and --idle must be positive");
 	if (optind + 1 >= argc || strcmp(argv[optind], "engine") != 0)
-		return cmd_usage("bench", "expected: engine URI...");
+		return cmd_usage("bench",
+		    "expected: engine URI..., fs [options] or memfs [-f] MOUNTPOINT");
 	engine_settings_default(&es);
 	if ((config != NULL && (rc = engine_settings_load_file(&es, config)) != 0) ||
 	    (rc = engine_settings_load_env(&es)) != 0) {

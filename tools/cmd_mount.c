@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,8 +249,15 @@ serve(struct mount_args *a, int notify_fd)
 	struct logs *l = NULL;
 	struct fs *fs = NULL;
 	struct sigaction sa;
+	sigset_t set;
 	int rc, ret = 1;
 
+	/* no thread but the serving ones may take a stop signal (fs_run) */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	engine_settings_default(&es);
 	if ((a->config != NULL &&
 	    (rc = engine_settings_load_file(&es, a->config)) != 0) ||
@@ -284,6 +292,7 @@ serve(struct mount_args *a, int notify_fd)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	fs_free(fs);
 	fs = NULL;
 	ret = 0;
@@ -293,8 +302,8 @@ out:
 	if (e != NULL) {
 		rc = engine_close_within(e, a->shutdown_ms);
 		if (rc != 0) {
-			log_error("'%s': not everything written was stored: %s",
-			    a->store, err_message(rc));
+			log_error("not everything written was stored: %s",
+			    err_message(rc));
 			ret = 1;
 		} else if (ret == 0)
 			log_info("unmounted '%s': everything written is stored",
@@ -323,7 +332,7 @@ cmd_mount(int argc, char **argv)
 	struct mount_args a;
 	char mnt[PATH_MAX], *store = NULL, *dir = NULL, *conf = NULL;
 	char *logdir = NULL;
-	int c, fds[2], ret;
+	int c, fds[2], ret, log_given = 0;
 	pid_t pid;
 	char status;
 
@@ -350,6 +359,7 @@ cmd_mount(int argc, char **argv)
 			break;
 		case 'l':
 			a.log_file = optarg;
+			log_given = 1;
 			break;
 		case 'A':
 			a.fo.attr_timeout = atof(optarg);
@@ -423,6 +433,12 @@ cmd_mount(int argc, char **argv)
 		a.log_file = logdir;
 	}
 	if (a.foreground) {
+		/* in the foreground the log stays on stderr unless told */
+		if (log_given && (c = open(a.log_file, O_WRONLY | O_CREAT |
+		    O_APPEND, 0644)) >= 0) {
+			dup2(c, 2);
+			close(c);
+		}
 		ret = serve(&a, -1);
 		goto out;
 	}

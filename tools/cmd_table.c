@@ -6,8 +6,10 @@
 #include "tools/cmd.h"
 
 const struct cmd cmd_table[] = {
-	{ "bench", "engine [--seconds N] [--idle N] [--config FILE] URI...",
-	    "measure the engine's writes on one or more stores", cmd_bench },
+	{ "bench", "engine [--seconds N] [--idle N] [--config FILE] URI... | "
+	    "fs [--size MIB] [--lines N] [--s3 URI] [--no-s3fs] [--dir DIR]",
+	    "measure the engine, or the mount against other file systems",
+	    cmd_bench },
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
 	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [STORE] MOUNTPOINT",

@@ -52,8 +52,9 @@ struct node {
 	size_t		 namelen;		/* ns */
 	int64_t		 ctime_ns;
 	int64_t		 mtime_ns;		/* ns (directories) */
-	int		 refs;			/* atomic: the namespace's + users' */
+	int		 refs;			/* atomic, under ns: the namespace's + users' */
 	int		 linked;		/* ns: reachable by name */
+	int		 gone;			/* ns: removed; forgotten at the last put */
 
 	struct node	*id_next;		/* ns: chains of the tables */
 	struct node	*name_next;
@@ -62,6 +63,7 @@ struct node {
 
 	pthread_mutex_t	 lock;
 	int		 loaded;		/* lock: end and last_ts read */
+	int		 removed;		/* lock: no name leads here any more */
 	uint64_t	 data_id;		/* lock (and ns to change) */
 	uint64_t	 end;			/* lock */
 	int64_t		 last_ts;		/* lock */
@@ -309,19 +311,36 @@ node_unlink(struct logs *l, struct node *n)
 	n->linked = 0;
 }
 
-/* Drop n from the id table and the namespace's reference. (ns) */
+/* Drop n from the id table with the namespace's reference. (ns, write) */
 static void
-node_remove(struct logs *l, struct node *n)
+node_forget(struct logs *l, struct node *n)
 {
 	struct node **p = id_slot(&l->by_id, n->id);
 
-	if (n->linked)
-		node_unlink(l, n);
 	BUG_ON(*p != n);
 	*p = n->id_next;
 	n->id_next = NULL;
 	l->by_id.n--;
 	node_unref(n);
+}
+
+/*
+ * Take n out of the namespace: no name leads to it any more. While files
+ * hold it open it stays findable by id (fstat, reads); the last of them
+ * to let go forgets it (stream_put). (ns, write)
+ */
+static void
+node_remove(struct logs *l, struct node *n)
+{
+	pthread_mutex_lock(&n->lock);
+	n->removed = 1;		/* its open writers now fail */
+	pthread_mutex_unlock(&n->lock);
+	if (n->linked)
+		node_unlink(l, n);
+	n->gone = 1;
+	/* refs only change under ns here: read or write held */
+	if (n->refs == 1)
+		node_forget(l, n);
 }
 
 /* ---- errors ---- */
@@ -962,11 +981,25 @@ out:
 	return rc;
 }
 
+static int
+name_cmp(const void *a, const void *b)
+{
+	const struct node *x = *(struct node *const *)a;
+	const struct node *y = *(struct node *const *)b;
+	size_t n = x->namelen < y->namelen ? x->namelen : y->namelen;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c != 0)
+		return c;
+	return x->namelen < y->namelen ? -1 : x->namelen > y->namelen;
+}
+
 int
 logs_readdir(struct logs *l, uint64_t id, logs_dir_fn fn, void *arg)
 {
 	struct logs_attr a;
-	struct node *dir, *n;
+	struct node *dir, *n, **v = NULL;
+	size_t k = 0;
 	int rc = 0;
 
 	pthread_rwlock_rdlock(&l->ns);
@@ -974,13 +1007,20 @@ logs_readdir(struct logs *l, uint64_t id, logs_dir_fn fn, void *arg)
 		rc = -ENOENT;
 	else if (dir->type != LOGS_DIR)
 		rc = -ENOTDIR;
-	for (n = rc == 0 ? dir->child : NULL; n != NULL; n = n->sib_next) {
+	if (rc == 0 && dir->nchildren > 0) {
+		v = xcalloc(dir->nchildren, sizeof(*v));
+		for (n = dir->child; n != NULL; n = n->sib_next)
+			v[k++] = n;
+		qsort(v, k, sizeof(*v), name_cmp);
+	}
+	for (size_t i = 0; i < k; i++) {
 		/* sizes are not needed to list: no stream is loaded here */
-		fill_attr(n, &a);
-		if (fn(arg, n->name, n->namelen, &a) != 0)
+		fill_attr(v[i], &a);
+		if (fn(arg, v[i]->name, v[i]->namelen, &a) != 0)
 			break;
 	}
 	pthread_rwlock_unlock(&l->ns);
+	free(v);
 	return rc;
 }
 
@@ -993,6 +1033,8 @@ logs_usage(struct logs *l, struct logs_usage *u)
 	pthread_rwlock_rdlock(&l->ns);
 	for (size_t i = 0; i < l->by_id.cap; i++) {
 		for (n = l->by_id.v[i]; n != NULL; n = n->id_next) {
+			if (n->gone)
+				continue;	/* removed, still open */
 			if (n->type == LOGS_DIR) {
 				u->dirs++;
 				continue;
@@ -1009,6 +1051,8 @@ logs_usage(struct logs *l, struct logs_usage *u)
 }
 
 /* ---- streams ---- */
+
+static void	stream_put(struct logs *l, struct node *n);
 
 /* The stream `id`, referenced, loaded: release with stream_put(). */
 static int
@@ -1031,7 +1075,7 @@ stream_get(struct logs *l, uint64_t id, struct node **out)
 	rc = stream_load(l, n);
 	pthread_mutex_unlock(&n->lock);
 	if (rc != 0) {
-		node_unref(n);
+		stream_put(l, n);
 		return rc;
 	}
 	*out = n;
@@ -1041,43 +1085,121 @@ stream_get(struct logs *l, uint64_t id, struct node **out)
 static void
 stream_put(struct logs *l, struct node *n)
 {
-	(void)l;
-	node_unref(n);	/* the namespace's reference is dropped under ns */
+	pthread_rwlock_rdlock(&l->ns);
+	if (!n->gone) {
+		node_unref(n);	/* never the last: the namespace holds one */
+		pthread_rwlock_unlock(&l->ns);
+		return;
+	}
+	pthread_rwlock_unlock(&l->ns);
+	pthread_rwlock_wrlock(&l->ns);
+	node_unref(n);
+	if (n->refs == 1)
+		node_forget(l, n);
+	pthread_rwlock_unlock(&l->ns);
+}
+
+/*
+ * A reader keeps one engine iterator between reads, so reading a stream
+ * from start to end seeks once, not once per read(2); it makes a new one
+ * when asked for another offset or for records its iterator was made
+ * too early to see.
+ */
+struct logs_reader {
+	struct logs		*l;
+	struct node		*n;
+	pthread_mutex_t		 lock;
+	struct engine_iter	*it;		/* lock */
+	uint64_t		 data_id;	/* lock: of it */
+	uint64_t		 seen;		/* lock: stream end when it was made */
+	uint64_t		 pos;		/* lock: where the next read starts */
+	unsigned char		 lo[19], hi[19];
+};
+
+struct logs_reader *
+logs_reader_new(struct logs *l, uint64_t id)
+{
+	struct logs_reader *r;
+	struct node *s;
+
+	if (stream_get(l, id, &s) != 0)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	r->l = l;
+	r->n = s;
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void
+logs_reader_getattr(struct logs_reader *r, struct logs_attr *a)
+{
+	struct node *n = r->n;
+
+	fill_attr(n, a);
+	pthread_mutex_lock(&n->lock);
+	a->size = n->end;
+	a->mtime_ns = n->last_ts;
+	pthread_mutex_unlock(&n->lock);
+}
+
+void
+logs_reader_free(struct logs_reader *r)
+{
+	if (r == NULL)
+		return;
+	engine_iter_free(r->it);
+	pthread_mutex_destroy(&r->lock);
+	stream_put(r->l, r->n);
+	free(r);
+}
+
+/* Position a fresh iterator on the record holding `off`. (r->lock) */
+static void
+reader_seek(struct logs_reader *r, uint64_t data_id, uint64_t end,
+    uint64_t off)
+{
+	unsigned char key[19];
+
+	engine_iter_free(r->it);
+	r->data_id = data_id;
+	r->seen = end;
+	key_record(r->lo, data_id, 0);
+	key_record(r->hi, data_id + 1, 0);
+	r->it = engine_iter_new(r->l->e, NULL, r->lo, 19, r->hi, 19);
+	key_record(key, data_id, off);
+	engine_iter_seek_for_prev(r->it, key, 19);
+	if (!engine_iter_valid(r->it))
+		engine_iter_seek_first(r->it);
+	r->pos = off;
 }
 
 ssize_t
-logs_read(struct logs *l, uint64_t id, uint64_t off, void *buf, size_t n)
+logs_reader_read(struct logs_reader *r, uint64_t off, void *buf, size_t n)
 {
-	unsigned char key[19], lo[19], hi[19];
-	struct engine_iter *it;
+	struct logs *l = r->l;
+	struct node *s = r->n;
 	const unsigned char *k, *v;
 	size_t klen, vlen, got = 0, len, skip;
 	uint64_t data_id, end, roff, records = 0;
-	struct node *s;
 	int rc;
 
-	if ((rc = stream_get(l, id, &s)) != 0)
-		return rc;
 	pthread_mutex_lock(&s->lock);
 	data_id = s->data_id;
 	end = s->end;
 	pthread_mutex_unlock(&s->lock);
-	stream_put(l, s);
 	if (off >= end || n == 0)
 		return 0;
 	if (n > end - off)
 		n = (size_t)(end - off);
 
-	key_record(lo, data_id, 0);
-	key_record(hi, data_id + 1, 0);
-	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
-	key_record(key, data_id, off);
-	engine_iter_seek_for_prev(it, key, 19);
-	if (!engine_iter_valid(it))
-		engine_iter_seek_first(it);
-	for (; engine_iter_valid(it) && got < n; engine_iter_next(it)) {
-		k = engine_iter_key(it, &klen);
-		v = engine_iter_value(it, &vlen);
+	pthread_mutex_lock(&r->lock);
+	if (r->it == NULL || r->data_id != data_id || r->pos != off ||
+	    off + n > r->seen)
+		reader_seek(r, data_id, end, off);
+	for (; engine_iter_valid(r->it) && got < n; engine_iter_next(r->it)) {
+		k = engine_iter_key(r->it, &klen);
+		v = engine_iter_value(r->it, &vlen);
 		if (klen != 19 || vlen < TS_LEN)
 			continue;
 		roff = get_be64(k + 11);
@@ -1093,14 +1215,41 @@ logs_read(struct logs *l, uint64_t id, uint64_t off, void *buf, size_t n)
 		memcpy((char *)buf + got, v + TS_LEN + skip, len);
 		got += len;
 		records++;
+		if (skip + len < vlen - TS_LEN)
+			break;		/* stay on a record not read to its end */
 	}
-	rc = engine_iter_status(it);
-	engine_iter_free(it);
+	r->pos = off + got;
+	rc = engine_iter_status(r->it);
+	if (rc != 0 || r->pos >= r->seen) {
+		/*
+		 * At the end of what it can see the iterator is of no more use,
+		 * and a reader left open (tail -f) must not pin memtables.
+		 */
+		engine_iter_free(r->it);
+		r->it = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
 	if (rc != 0)
 		return engine_errno(l, rc);
 	metric_add(l->m_scan_records, (double)records);
 	metric_add(l->m_scan_bytes, (double)got);
 	return (ssize_t)got;
+}
+
+ssize_t
+logs_read(struct logs *l, uint64_t id, uint64_t off, void *buf, size_t n)
+{
+	struct logs_reader *r;
+	ssize_t got;
+
+	if ((r = logs_reader_new(l, id)) == NULL) {
+		struct logs_attr a;
+		int rc = logs_getattr(l, id, &a);
+		return rc != 0 ? rc : -EISDIR;
+	}
+	got = logs_reader_read(r, off, buf, n);
+	logs_reader_free(r);
+	return got;
 }
 
 int
@@ -1221,6 +1370,8 @@ commit(struct logs *l, struct node *s, const void *p1, size_t n1,
 		return 0;
 	if (l->ro)
 		return -EROFS;
+	if (s->removed)
+		return -ENOENT;	/* bytes nothing could read back */
 	if (ts < s->last_ts)
 		ts = s->last_ts;	/* never backwards within a stream */
 	val = xmalloc(TS_LEN + LOGS_RECORD_MAX);
@@ -1355,10 +1506,14 @@ logs_writer_write(struct logs_writer *w, uint64_t off, const void *data,
 		whole = n;		/* the caller wants it stored now */
 	else if (nl != NULL)
 		whole = (size_t)(nl - (const char *)data) + 1;
-	else if (w->held.len + n > LOGS_LINE_HOLD_MAX)
-		whole = n;		/* too long to hold: a line in pieces */
 	else
 		whole = 0;
+	if ((whole > 0 ? 0 : w->held.len) + (n - whole) > LOGS_LINE_HOLD_MAX)
+		whole = n;		/* too long to hold: a line in pieces */
+	if (s->removed) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
 	if (whole > 0) {
 		rc = commit(l, s, w->held.data, w->held.len, data, whole,
 		    &w->last_seq);

@@ -109,7 +109,11 @@ typedef int (*logs_dir_fn)(void *arg, const char *name, size_t len,
 	    const struct logs_attr *a);
 int	logs_readdir(struct logs *l, uint64_t dir, logs_dir_fn fn, void *arg);
 
-/* Totals for statfs. */
+/*
+ * Totals for statfs. A stream's length is read at its first use, not at
+ * open (that would be a seek per stream): `bytes` counts the streams used
+ * since logs_open().
+ */
 struct logs_usage {
 	uint64_t	 streams;
 	uint64_t	 dirs;
@@ -121,6 +125,18 @@ int	logs_usage(struct logs *l, struct logs_usage *u);
 
 /* Read up to n bytes at off: the count (0 at the end) or -errno. */
 ssize_t	logs_read(struct logs *l, uint64_t id, uint64_t off, void *buf, size_t n);
+
+/*
+ * The same through a reader that keeps its place: reading on from where
+ * the last read ended costs no seek. One reader may be shared by threads.
+ */
+struct logs_reader;
+struct logs_reader *logs_reader_new(struct logs *l, uint64_t id);
+ssize_t	logs_reader_read(struct logs_reader *r, uint64_t off, void *buf,
+	    size_t n);
+/* The attributes of the reader's stream, even once it is removed. */
+void	logs_reader_getattr(struct logs_reader *r, struct logs_attr *a);
+void	logs_reader_free(struct logs_reader *r);
 /* Shorten to 0 (a fresh start) or keep the length; any other size is -EPERM. */
 int	logs_truncate(struct logs *l, uint64_t id, uint64_t size);
 /* The offset of the first record at or after ts_ns (the length if none). */

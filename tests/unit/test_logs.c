@@ -1,0 +1,2211 @@
+/*
+ * test_logs.c - log streams (src/model/logs.c) over a file:// engine.
+ *
+ * Exercises: names ("", ".", "..", '/', 255 and 256 bytes) through
+ * logs_name_check, create, mkdir, lookup and rename; the namespace
+ * (mkdir, create, lookup, getattr, readdir with names, types and each
+ * entry once, nested directories, -EEXIST, -ENOENT, -ENOTDIR, unlink and
+ * rmdir with -EISDIR, -ENOTDIR, -ENOTEMPTY); readdir in name order and
+ * stopping early; rename (in a directory, across, replacing a stream,
+ * NOREPLACE, over a non-empty and an empty directory, into its own
+ * subtree, stream over directory and back, onto itself) and its
+ * persistence; logs_usage counts, also after reopening; persistence of the
+ * whole tree (ids, types, sizes, contents, times) across a writer reopen,
+ * ids never reused, and a reader reopen where every change is -EROFS;
+ * writers: LOGS_W_APPEND ignoring offsets, a positioned writer refused
+ * (-EPERM, nothing changed) off the end, partial lines held and flushed,
+ * two writers never interleaving inside a line, LOGS_LINE_HOLD_MAX,
+ * LOGS_W_SYNC, a writer of a removed stream; records longer than
+ * LOGS_RECORD_MAX (a 200 KiB line, 1 MiB of short lines) through writers
+ * and logs_append, read back exactly, their records in the engine laid
+ * out as logs.h says (contiguous, none over LOGS_RECORD_MAX, whole lines
+ * unless a line is longer than a record); logs_read at every kind of offset and size; readers
+ * reading on sequentially, at random offsets, and seeing later appends
+ * and truncations; logs_truncate (to 0, to the size, refused otherwise,
+ * also across a reopen); logs_offset_at across a second boundary, at
+ * record timestamps and after a reopen; mtime; change callbacks; and four
+ * appending writer threads cutting lines while one thread follows the
+ * stream and another reads at random offsets through the same reader:
+ * every line whole, each writer's lines once and in order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "engine/engine.h"
+#include "engine/objstore.h"
+#include "engine/settings.h"
+#include "model/logs.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define ROOT		LOGS_ROOT_ID
+#define NOID		((uint64_t)999999999)
+#define SEC		((int64_t)1000000000)
+
+static char	scratch[PATH_MAX];
+static int	nstores;
+
+struct store {
+	char		 uri[PATH_MAX + 32];
+	struct engine	*e;
+	struct logs	*l;
+};
+
+/* ---- helpers ---- */
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static void
+store_open(struct store *s, enum engine_mode mode)
+{
+	struct engine_settings es;
+	struct objstore_opts so;
+
+	engine_settings_default(&es);
+	es.flush_interval_ms = 10;
+	memset(&so, 0, sizeof(so));
+	so.no_fsync = 1;
+	assert_int_equal(engine_open(s->uri, &so, &es, mode, &s->e), 0);
+	engine_settings_release(&es);
+	assert_int_equal(logs_open(s->e, &s->l), 0);
+	assert_int_equal(logs_read_only(s->l), mode == ENGINE_READER);
+	assert_ptr_equal(logs_engine(s->l), s->e);
+}
+
+/* A fresh store file://scratch/storeN, open as writer. */
+static void
+store_new(struct store *s)
+{
+	snprintf(s->uri, sizeof(s->uri), "file://%s/store%d", scratch,
+	    nstores++);
+	store_open(s, ENGINE_WRITER);
+}
+
+static void
+store_close(struct store *s)
+{
+	logs_close(s->l);
+	s->l = NULL;
+	assert_int_equal(engine_close(s->e), 0);
+	s->e = NULL;
+}
+
+static void
+store_reopen(struct store *s, enum engine_mode mode)
+{
+	store_close(s);
+	store_open(s, mode);
+}
+
+static uint64_t
+mk(struct logs *l, uint64_t parent, const char *name, enum logs_type type)
+{
+	struct logs_attr a;
+
+	if (type == LOGS_DIR)
+		assert_int_equal(logs_mkdir(l, parent, name, &a), 0);
+	else
+		assert_int_equal(logs_create(l, parent, name, &a), 0);
+	assert_int_equal(a.type, type);
+	assert_int_equal(a.parent, parent);
+	assert_int_equal(a.size, 0);
+	assert_true(a.id > ROOT);
+	return a.id;
+}
+
+static uint64_t
+look(struct logs *l, uint64_t parent, const char *name)
+{
+	struct logs_attr a;
+
+	assert_int_equal(logs_lookup(l, parent, name, &a), 0);
+	assert_int_equal(a.parent, parent);
+	return a.id;
+}
+
+static uint64_t
+size_of(struct logs *l, uint64_t id)
+{
+	struct logs_attr a;
+
+	assert_int_equal(logs_getattr(l, id, &a), 0);
+	assert_int_equal(a.type, LOGS_STREAM);
+	return a.size;
+}
+
+static void
+put(struct logs *l, uint64_t id, const void *p, size_t n)
+{
+	uint64_t seq = 0;
+
+	assert_int_equal(logs_append(l, id, p, n, &seq), 0);
+	assert_true(seq > 0);
+}
+
+static void
+puts_(struct logs *l, uint64_t id, const char *s)
+{
+	put(l, id, s, strlen(s));
+}
+
+static void
+read_all(struct logs *l, uint64_t id, struct buf *b)
+{
+	static char tmp[65536];
+	uint64_t off = 0;
+	ssize_t got;
+
+	buf_reset(b);
+	while ((got = logs_read(l, id, off, tmp, sizeof(tmp))) > 0) {
+		assert_int_equal(buf_append(b, tmp, (size_t)got), 0);
+		off += (uint64_t)got;
+	}
+	assert_int_equal(got, 0);
+}
+
+/* The stream's size and every byte are these. */
+static void
+assert_content(struct logs *l, uint64_t id, const void *p, size_t n)
+{
+	struct buf b;
+
+	assert_int_equal(size_of(l, id), n);
+	buf_init(&b, 0);
+	read_all(l, id, &b);
+	assert_int_equal(b.len, n);
+	if (n > 0)
+		assert_memory_equal(b.data, p, n);
+	buf_release(&b);
+}
+
+static void
+assert_str(struct logs *l, uint64_t id, const char *s)
+{
+	assert_content(l, id, s, strlen(s));
+}
+
+/* Lines of 1..maxlen bytes (newline included) of printable bytes. */
+static void
+gen_lines(struct buf *b, size_t n, size_t maxlen, uint64_t *seed)
+{
+	while (b->len < n) {
+		size_t len = 1 + rnd(seed) % maxlen;
+
+		if (len > n - b->len)
+			len = n - b->len;
+		for (size_t i = 0; i + 1 < len; i++)
+			buf_putc(b, (char)('!' + rnd(seed) % 90));
+		buf_putc(b, '\n');
+	}
+}
+
+/* ---- readdir ---- */
+
+struct entries {
+	char		**name;
+	size_t		 *len;
+	struct logs_attr *a;
+	size_t		 n;
+	size_t		 stop;		/* return 1 after this many; 0: never */
+};
+
+static int
+collect(void *arg, const char *name, size_t len, const struct logs_attr *a)
+{
+	struct entries *en = arg;
+
+	en->name = xrealloc(en->name, (en->n + 1) * sizeof(*en->name));
+	en->len = xrealloc(en->len, (en->n + 1) * sizeof(*en->len));
+	en->a = xrealloc(en->a, (en->n + 1) * sizeof(*en->a));
+	en->name[en->n] = xstrndup(name, len);
+	en->len[en->n] = len;
+	en->a[en->n] = *a;
+	en->n++;
+	return en->stop != 0 && en->n >= en->stop;
+}
+
+static void
+entries_free(struct entries *en)
+{
+	for (size_t i = 0; i < en->n; i++)
+		free(en->name[i]);
+	free(en->name);
+	free(en->len);
+	free(en->a);
+	memset(en, 0, sizeof(*en));
+}
+
+static void
+list(struct logs *l, uint64_t dir, struct entries *en)
+{
+	memset(en, 0, sizeof(*en));
+	assert_int_equal(logs_readdir(l, dir, collect, en), 0);
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The directory holds exactly these names (a NULL-terminated list of
+ * "name" for a stream and "name/" for a directory), each once.
+ */
+static void
+assert_dir(struct logs *l, uint64_t dir, const char **want)
+{
+	struct entries en;
+	struct logs_attr a;
+	char **got, **exp;
+	size_t n = 0;
+
+	while (want[n] != NULL)
+		n++;
+	list(l, dir, &en);
+	assert_int_equal(en.n, n);
+	got = xcalloc(n + 1, sizeof(*got));
+	exp = xcalloc(n + 1, sizeof(*exp));
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(strlen(en.name[i]), en.len[i]);
+		assert_int_equal(en.a[i].parent, dir);
+		assert_int_equal(logs_lookup(l, dir, en.name[i], &a), 0);
+		assert_int_equal(a.id, en.a[i].id);
+		assert_int_equal(a.type, en.a[i].type);
+		got[i] = xasprintf("%s%s", en.name[i],
+		    en.a[i].type == LOGS_DIR ? "/" : "");
+		exp[i] = xstrdup(want[i]);
+	}
+	qsort(got, n, sizeof(*got), strp_cmp);
+	qsort(exp, n, sizeof(*exp), strp_cmp);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(got[i], exp[i]);
+	for (size_t i = 0; i < n; i++) {
+		free(got[i]);
+		free(exp[i]);
+	}
+	free(got);
+	free(exp);
+	entries_free(&en);
+}
+
+/*
+ * The whole tree under dir as sorted lines "path type id parent size
+ * hash times", each name checked once per directory and against lookup.
+ */
+struct tree {
+	char	**line;
+	size_t	 n;
+};
+
+static void
+tree_add(struct tree *t, char *line)
+{
+	t->line = xrealloc(t->line, (t->n + 1) * sizeof(*t->line));
+	t->line[t->n++] = line;
+}
+
+static void
+walk(struct logs *l, uint64_t dir, const char *path, struct tree *t)
+{
+	struct entries en;
+	struct logs_attr a;
+	struct buf b;
+	char *p;
+
+	list(l, dir, &en);
+	buf_init(&b, 0);
+	for (size_t i = 0; i < en.n; i++) {
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(en.name[i], en.name[j]);
+		assert_int_equal(logs_lookup(l, dir, en.name[i], &a), 0);
+		assert_int_equal(a.id, en.a[i].id);
+		assert_int_equal(a.type, en.a[i].type);
+		assert_int_equal(a.parent, dir);
+		p = xasprintf("%s/%s", path, en.name[i]);
+		if (a.type == LOGS_STREAM) {
+			read_all(l, a.id, &b);
+			assert_int_equal(b.len, a.size);
+			/* an empty stream's mtime is not an append's */
+			tree_add(t, xasprintf("%s S %llu %llu %llu %016llx "
+			    "%lld %lld", p, (unsigned long long)a.id,
+			    (unsigned long long)a.parent,
+			    (unsigned long long)a.size,
+			    (unsigned long long)XXH3_64bits(b.data, b.len),
+			    (long long)a.ctime_ns,
+			    a.size > 0 ? (long long)a.mtime_ns : 0LL));
+		} else {
+			assert_int_equal(a.type, LOGS_DIR);
+			tree_add(t, xasprintf("%s D %llu %llu %lld %lld", p,
+			    (unsigned long long)a.id,
+			    (unsigned long long)a.parent,
+			    (long long)a.ctime_ns, (long long)a.mtime_ns));
+			walk(l, a.id, p, t);
+		}
+		free(p);
+	}
+	buf_release(&b);
+	entries_free(&en);
+}
+
+static void
+tree_get(struct logs *l, struct tree *t)
+{
+	struct logs_attr a;
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(logs_getattr(l, ROOT, &a), 0);
+	assert_int_equal(a.type, LOGS_DIR);
+	tree_add(t, xasprintf("/ D %llu %lld %lld", (unsigned long long)a.id,
+	    (long long)a.ctime_ns, (long long)a.mtime_ns));
+	walk(l, ROOT, "", t);
+	qsort(t->line, t->n, sizeof(*t->line), strp_cmp);
+}
+
+static void
+tree_free(struct tree *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->line[i]);
+	free(t->line);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
+assert_tree_equal(const struct tree *a, const struct tree *b)
+{
+	for (size_t i = 0; i < a->n && i < b->n; i++)
+		assert_string_equal(a->line[i], b->line[i]);
+	assert_int_equal(a->n, b->n);
+}
+
+/* ---- names ---- */
+
+static void
+test_names(void **state)
+{
+	struct store s;
+	struct logs_attr a;
+	char n255[LOGS_NAME_MAX + 1], n256[LOGS_NAME_MAX + 2];
+	const char *bad[] = { "", ".", "..", "a/b", "/", "/a", "a/", NULL };
+	uint64_t id;
+
+	(void)state;
+	memset(n255, 'n', LOGS_NAME_MAX);
+	n255[LOGS_NAME_MAX] = '\0';
+	memset(n256, 'n', LOGS_NAME_MAX + 1);
+	n256[LOGS_NAME_MAX + 1] = '\0';
+
+	assert_int_equal(logs_name_check("", 0), -EINVAL);
+	assert_int_equal(logs_name_check(".", 1), -EINVAL);
+	assert_int_equal(logs_name_check("..", 2), -EINVAL);
+	assert_int_equal(logs_name_check("a/b", 3), -EINVAL);
+	assert_int_equal(logs_name_check("a\0b", 3), -EINVAL);
+	assert_int_equal(logs_name_check("...", 3), 0);
+	assert_int_equal(logs_name_check(".a", 2), 0);
+	assert_int_equal(logs_name_check("a b\t\xff", 5), 0);
+	assert_int_equal(logs_name_check(n255, LOGS_NAME_MAX), 0);
+	assert_int_equal(logs_name_check(n256, LOGS_NAME_MAX + 1),
+	    -ENAMETOOLONG);
+
+	store_new(&s);
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		assert_int_equal(logs_create(s.l, ROOT, bad[i], &a), -EINVAL);
+		assert_int_equal(logs_mkdir(s.l, ROOT, bad[i], &a), -EINVAL);
+	}
+	assert_int_equal(logs_create(s.l, ROOT, n256, &a), -ENAMETOOLONG);
+	assert_int_equal(logs_mkdir(s.l, ROOT, n256, &a), -ENAMETOOLONG);
+	assert_int_equal(logs_lookup(s.l, ROOT, n256, &a), -ENAMETOOLONG);
+	assert_dir(s.l, ROOT, (const char *[]){ NULL });
+
+	id = mk(s.l, ROOT, n255, LOGS_STREAM);
+	assert_int_equal(look(s.l, ROOT, n255), id);
+	assert_int_equal(logs_lookup(s.l, ROOT, "", &a), -ENOENT);
+	mk(s.l, ROOT, "...", LOGS_DIR);
+	mk(s.l, ROOT, ".hidden", LOGS_STREAM);
+
+	/* renaming to a bad name changes nothing */
+	for (size_t i = 0; bad[i] != NULL; i++)
+		assert_int_equal(logs_rename(s.l, ROOT, n255, ROOT, bad[i], 0),
+		    -EINVAL);
+	assert_int_equal(logs_rename(s.l, ROOT, n255, ROOT, n256, 0),
+	    -ENAMETOOLONG);
+	assert_int_equal(logs_rename(s.l, ROOT, n256, ROOT, "x", 0),
+	    -ENAMETOOLONG);
+	assert_int_equal(look(s.l, ROOT, n255), id);
+	assert_int_equal(logs_rename(s.l, ROOT, n255, ROOT, "short", 0), 0);
+	assert_int_equal(logs_rename(s.l, ROOT, "short", ROOT, n255, 0), 0);
+
+	/* a 255-byte name survives a reopen */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(look(s.l, ROOT, n255), id);
+	assert_dir(s.l, ROOT, (const char *[]){ n255, ".../", ".hidden",
+	    NULL });
+	store_close(&s);
+}
+
+/* ---- the namespace ---- */
+
+static void
+test_namespace(void **state)
+{
+	struct store s;
+	struct logs_attr a, b;
+	uint64_t da, db, dc, s1, deep, id, big = ROOT, ids[300];
+	int64_t t0 = clock_wall_ns();
+	char buf[16], buf2[16];
+
+	(void)state;
+	store_new(&s);
+	assert_int_equal(logs_getattr(s.l, ROOT, &a), 0);
+	assert_int_equal(a.id, ROOT);
+	assert_int_equal(a.type, LOGS_DIR);
+	assert_int_equal(a.size, 0);
+	assert_dir(s.l, ROOT, (const char *[]){ NULL });
+
+	da = mk(s.l, ROOT, "a", LOGS_DIR);
+	s1 = mk(s.l, da, "s1", LOGS_STREAM);
+	db = mk(s.l, da, "b", LOGS_DIR);
+	dc = mk(s.l, db, "c", LOGS_DIR);
+	deep = mk(s.l, dc, "deep", LOGS_STREAM);
+	/* every id new and above the root */
+	{
+		uint64_t v[] = { da, s1, db, dc, deep };
+
+		for (size_t i = 0; i < 5; i++)
+			for (size_t j = 0; j < i; j++)
+				assert_int_not_equal(v[i], v[j]);
+	}
+
+	assert_int_equal(look(s.l, ROOT, "a"), da);
+	assert_int_equal(look(s.l, da, "s1"), s1);
+	assert_int_equal(look(s.l, da, "b"), db);
+	assert_int_equal(look(s.l, db, "c"), dc);
+	assert_int_equal(look(s.l, dc, "deep"), deep);
+	assert_int_equal(logs_getattr(s.l, deep, &a), 0);
+	assert_int_equal(a.id, deep);
+	assert_int_equal(a.type, LOGS_STREAM);
+	assert_int_equal(a.parent, dc);
+	assert_int_equal(a.size, 0);
+	assert_true(a.ctime_ns >= t0 - 2 * SEC &&
+	    a.ctime_ns <= clock_wall_ns() + 2 * SEC);
+	assert_int_equal(logs_getattr(s.l, db, &a), 0);
+	assert_int_equal(a.type, LOGS_DIR);
+	assert_int_equal(a.parent, da);
+
+	assert_dir(s.l, ROOT, (const char *[]){ "a/", NULL });
+	assert_dir(s.l, da, (const char *[]){ "s1", "b/", NULL });
+	assert_dir(s.l, db, (const char *[]){ "c/", NULL });
+	assert_dir(s.l, dc, (const char *[]){ "deep", NULL });
+
+	/* taken names: nothing changes */
+	assert_int_equal(logs_mkdir(s.l, ROOT, "a", &b), -EEXIST);
+	assert_int_equal(logs_create(s.l, ROOT, "a", &b), -EEXIST);
+	assert_int_equal(logs_mkdir(s.l, da, "s1", &b), -EEXIST);
+	assert_int_equal(logs_create(s.l, da, "s1", &b), -EEXIST);
+	assert_int_equal(look(s.l, da, "s1"), s1);
+	assert_int_equal(look(s.l, ROOT, "a"), da);
+
+	/* missing */
+	assert_int_equal(logs_lookup(s.l, da, "nope", &b), -ENOENT);
+	assert_int_equal(logs_lookup(s.l, NOID, "a", &b), -ENOENT);
+	assert_int_equal(logs_getattr(s.l, NOID, &b), -ENOENT);
+	assert_int_equal(logs_mkdir(s.l, NOID, "x", &b), -ENOENT);
+	assert_int_equal(logs_create(s.l, NOID, "x", &b), -ENOENT);
+	assert_int_equal(logs_readdir(s.l, NOID, collect, NULL), -ENOENT);
+	assert_int_equal(logs_unlink(s.l, da, "nope"), -ENOENT);
+	assert_int_equal(logs_rmdir(s.l, da, "nope"), -ENOENT);
+	assert_int_equal(logs_unlink(s.l, NOID, "s1"), -ENOENT);
+	assert_int_equal(logs_append(s.l, NOID, "x\n", 2, NULL), -ENOENT);
+	assert_int_equal(logs_read(s.l, NOID, 0, buf, sizeof(buf)), -ENOENT);
+	assert_null(logs_writer_new(s.l, NOID, 0));
+	assert_null(logs_reader_new(s.l, NOID));
+
+	/* a stream is not a directory, a directory not a stream */
+	assert_int_equal(logs_lookup(s.l, s1, "x", &b), -ENOTDIR);
+	assert_int_equal(logs_mkdir(s.l, s1, "x", &b), -ENOTDIR);
+	assert_int_equal(logs_create(s.l, s1, "x", &b), -ENOTDIR);
+	assert_int_equal(logs_readdir(s.l, s1, collect, NULL), -ENOTDIR);
+	assert_int_equal(logs_read(s.l, da, 0, buf, sizeof(buf)), -EISDIR);
+	assert_int_equal(logs_append(s.l, da, "x\n", 2, NULL), -EISDIR);
+	assert_int_equal(logs_truncate(s.l, da, 0), -EISDIR);
+	assert_null(logs_writer_new(s.l, da, LOGS_W_APPEND));
+	assert_null(logs_reader_new(s.l, da));
+
+	/* unlink and rmdir refuse the other kind and non-empty directories */
+	assert_int_equal(logs_unlink(s.l, da, "b"), -EISDIR);
+	assert_int_equal(logs_rmdir(s.l, da, "s1"), -ENOTDIR);
+	assert_int_equal(logs_rmdir(s.l, da, "b"), -ENOTEMPTY);
+	assert_int_equal(logs_rmdir(s.l, db, "c"), -ENOTEMPTY);
+	assert_int_equal(logs_rmdir(s.l, ROOT, "a"), -ENOTEMPTY);
+	assert_dir(s.l, da, (const char *[]){ "s1", "b/", NULL });
+
+	puts_(s.l, deep, "deep\n");
+	assert_int_equal(logs_unlink(s.l, dc, "deep"), 0);
+	assert_int_equal(logs_lookup(s.l, dc, "deep", &b), -ENOENT);
+	assert_int_equal(logs_getattr(s.l, deep, &b), -ENOENT);
+	assert_int_equal(logs_append(s.l, deep, "x\n", 2, NULL), -ENOENT);
+	assert_int_equal(logs_read(s.l, deep, 0, buf, sizeof(buf)), -ENOENT);
+	assert_dir(s.l, dc, (const char *[]){ NULL });
+	assert_int_equal(logs_rmdir(s.l, db, "c"), 0);
+	assert_int_equal(logs_getattr(s.l, dc, &b), -ENOENT);
+	assert_int_equal(logs_rmdir(s.l, da, "b"), 0);
+	assert_dir(s.l, da, (const char *[]){ "s1", NULL });
+
+	/* a name made again is a new entry, with a new id, empty */
+	puts_(s.l, s1, "old\n");
+	assert_int_equal(logs_unlink(s.l, da, "s1"), 0);
+	id = mk(s.l, da, "s1", LOGS_STREAM);
+	assert_int_not_equal(id, s1);
+	assert_content(s.l, id, "", 0);
+	id = mk(s.l, da, "b", LOGS_STREAM);
+	assert_int_not_equal(id, db);
+	assert_dir(s.l, da, (const char *[]){ "s1", "b", NULL });
+
+	/*
+	 * Many entries (the tables grow), ids only growing; then some
+	 * renamed and some removed, before and after a reopen.
+	 */
+	for (int i = 0; i < 300; i++) {
+		snprintf(buf, sizeof(buf), "n%d", i);
+		ids[i] = mk(s.l, i % 2 ? da : ROOT, buf,
+		    i % 3 ? LOGS_STREAM : LOGS_DIR);
+		assert_true(ids[i] > big);
+		big = ids[i];
+	}
+	for (int i = 0; i < 300; i += 4) {
+		snprintf(buf, sizeof(buf), "n%d", i);
+		snprintf(buf2, sizeof(buf2), "m%d", i);
+		assert_int_equal(logs_rename(s.l, ROOT, buf, da, buf2, 0), 0);
+	}
+	for (int i = 1; i < 300; i += 6) {
+		snprintf(buf, sizeof(buf), "n%d", i);
+		assert_int_equal(i % 3 ? logs_unlink(s.l, da, buf) :
+		    logs_rmdir(s.l, da, buf), 0);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		size_t nroot = 0, nda = 0;
+		struct entries en;
+
+		for (int i = 0; i < 300; i++) {
+			snprintf(buf, sizeof(buf), "n%d", i);
+			snprintf(buf2, sizeof(buf2), "m%d", i);
+			if (i % 4 == 0) {
+				assert_int_equal(look(s.l, da, buf2), ids[i]);
+				assert_int_equal(logs_lookup(s.l, ROOT, buf,
+				    &b), -ENOENT);
+				nda++;
+			} else if (i % 6 == 1) {
+				assert_int_equal(logs_lookup(s.l, da, buf, &b),
+				    -ENOENT);
+				assert_int_equal(logs_getattr(s.l, ids[i], &b),
+				    -ENOENT);
+			} else {
+				assert_int_equal(look(s.l, i % 2 ? da : ROOT,
+				    buf), ids[i]);
+				if (i % 2)
+					nda++;
+				else
+					nroot++;
+			}
+		}
+		list(s.l, ROOT, &en);
+		assert_int_equal(en.n, nroot + 1);	/* and "a" */
+		entries_free(&en);
+		list(s.l, da, &en);
+		assert_int_equal(en.n, nda + 2);	/* and "s1", "b" */
+		entries_free(&en);
+		store_reopen(&s, ENGINE_WRITER);
+	}
+	store_close(&s);
+}
+
+/* readdir calls fn in name order; a non-zero return stops it. */
+static void
+test_readdir_order(void **state)
+{
+	struct store s;
+	struct entries en;
+	uint64_t seed = 7;
+	char name[32];
+	uint64_t d;
+
+	(void)state;
+	store_new(&s);
+	d = mk(s.l, ROOT, "d", LOGS_DIR);
+	/* names made in random order, some prefixes of others */
+	for (int i = 0; i < 60; i++) {
+		snprintf(name, sizeof(name), "%c%llu",
+		    'a' + (int)(rnd(&seed) % 26),
+		    (unsigned long long)(rnd(&seed) % 1000));
+		if (logs_create(s.l, d, name, &(struct logs_attr){ 0 }) != 0)
+			continue;
+		if (i % 4 == 0) {
+			name[1] = '\0';
+			(void)logs_mkdir(s.l, d, name,
+			    &(struct logs_attr){ 0 });
+		}
+	}
+
+	for (int pass = 0; pass < 2; pass++) {
+		list(s.l, d, &en);
+		assert_true(en.n > 40);
+		for (size_t i = 1; i < en.n; i++) {
+			size_t m = en.len[i - 1] < en.len[i] ? en.len[i - 1] :
+			    en.len[i];
+			int c = memcmp(en.name[i - 1], en.name[i], m);
+
+			if (c > 0 || (c == 0 && en.len[i - 1] >= en.len[i]))
+				fail_msg("readdir: '%s' before '%s' (pass %d)",
+				    en.name[i - 1], en.name[i], pass);
+		}
+		entries_free(&en);
+
+		/* stop after 3 */
+		memset(&en, 0, sizeof(en));
+		en.stop = 3;
+		assert_int_equal(logs_readdir(s.l, d, collect, &en), 0);
+		assert_int_equal(en.n, 3);
+		entries_free(&en);
+		store_reopen(&s, ENGINE_WRITER);
+	}
+	store_close(&s);
+}
+
+/* ---- rename ---- */
+
+static void
+test_rename(void **state)
+{
+	struct store s;
+	struct logs_attr a;
+	struct logs_usage u0, u1;
+	uint64_t d1, d2, sub, subsub, full, empty, st, tt, ut, vt;
+
+	(void)state;
+	store_new(&s);
+	d1 = mk(s.l, ROOT, "d1", LOGS_DIR);
+	d2 = mk(s.l, ROOT, "d2", LOGS_DIR);
+	sub = mk(s.l, d1, "sub", LOGS_DIR);
+	subsub = mk(s.l, sub, "subsub", LOGS_DIR);
+	st = mk(s.l, d1, "s", LOGS_STREAM);
+	tt = mk(s.l, d1, "t", LOGS_STREAM);
+	ut = mk(s.l, d2, "u", LOGS_STREAM);
+	puts_(s.l, st, "s\n");
+	puts_(s.l, tt, "t\n");
+	puts_(s.l, ut, "u\n");
+
+	/* in one directory */
+	assert_int_equal(logs_rename(s.l, d1, "s", d1, "s2", 0), 0);
+	assert_int_equal(logs_lookup(s.l, d1, "s", &a), -ENOENT);
+	assert_int_equal(look(s.l, d1, "s2"), st);
+	assert_str(s.l, st, "s\n");
+	assert_dir(s.l, d1, (const char *[]){ "sub/", "s2", "t", NULL });
+
+	/* across directories */
+	assert_int_equal(logs_rename(s.l, d1, "s2", d2, "s3", 0), 0);
+	assert_int_equal(logs_lookup(s.l, d1, "s2", &a), -ENOENT);
+	assert_int_equal(look(s.l, d2, "s3"), st);
+	assert_int_equal(logs_getattr(s.l, st, &a), 0);
+	assert_int_equal(a.parent, d2);
+	assert_str(s.l, st, "s\n");
+	puts_(s.l, st, "more\n");
+	assert_str(s.l, st, "s\nmore\n");
+	assert_dir(s.l, d1, (const char *[]){ "sub/", "t", NULL });
+	assert_dir(s.l, d2, (const char *[]){ "u", "s3", NULL });
+
+	/* replacing a stream: the old one is gone */
+	assert_int_equal(logs_usage(s.l, &u0), 0);
+	assert_int_equal(logs_rename(s.l, d1, "t", d2, "u", 0), 0);
+	assert_int_equal(look(s.l, d2, "u"), tt);
+	assert_str(s.l, tt, "t\n");
+	assert_int_equal(logs_getattr(s.l, ut, &a), -ENOENT);
+	assert_int_equal(logs_lookup(s.l, d1, "t", &a), -ENOENT);
+	assert_int_equal(logs_usage(s.l, &u1), 0);
+	assert_int_equal(u1.streams, u0.streams - 1);
+	assert_int_equal(u1.dirs, u0.dirs);
+	assert_dir(s.l, d2, (const char *[]){ "u", "s3", NULL });
+
+	/* NOREPLACE */
+	vt = mk(s.l, d1, "v", LOGS_STREAM);
+	assert_int_equal(logs_rename(s.l, d1, "v", d2, "u",
+	    LOGS_RENAME_NOREPLACE), -EEXIST);
+	assert_int_equal(look(s.l, d1, "v"), vt);
+	assert_int_equal(look(s.l, d2, "u"), tt);
+	assert_str(s.l, tt, "t\n");
+	assert_int_equal(logs_rename(s.l, d1, "v", d2, "v",
+	    LOGS_RENAME_NOREPLACE), 0);
+	assert_int_equal(look(s.l, d2, "v"), vt);
+
+	/* a directory over a non-empty directory */
+	full = mk(s.l, d2, "full", LOGS_DIR);
+	mk(s.l, full, "x", LOGS_STREAM);
+	assert_int_equal(logs_rename(s.l, d1, "sub", d2, "full", 0),
+	    -ENOTEMPTY);
+	assert_int_equal(look(s.l, d1, "sub"), sub);
+	assert_int_equal(look(s.l, d2, "full"), full);
+
+	/* ... and over an empty one, taking its subtree along */
+	empty = mk(s.l, d2, "empty", LOGS_DIR);
+	assert_int_equal(logs_rename(s.l, d1, "sub", d2, "empty", 0), 0);
+	assert_int_equal(look(s.l, d2, "empty"), sub);
+	assert_int_equal(logs_getattr(s.l, empty, &a), -ENOENT);
+	assert_int_equal(logs_lookup(s.l, d1, "sub", &a), -ENOENT);
+	assert_int_equal(look(s.l, sub, "subsub"), subsub);
+	assert_int_equal(logs_getattr(s.l, sub, &a), 0);
+	assert_int_equal(a.parent, d2);
+	assert_dir(s.l, d1, (const char *[]){ NULL });
+	assert_dir(s.l, d2, (const char *[]){ "u", "s3", "v", "full/",
+	    "empty/", NULL });
+
+	/* into its own subtree */
+	assert_int_equal(logs_rename(s.l, ROOT, "d2", subsub, "x", 0),
+	    -EINVAL);
+	assert_int_equal(logs_rename(s.l, ROOT, "d2", d2, "x", 0), -EINVAL);
+	assert_int_equal(logs_rename(s.l, d2, "empty", subsub, "y", 0),
+	    -EINVAL);
+	assert_int_equal(logs_rename(s.l, d2, "empty", sub, "y", 0), -EINVAL);
+	assert_int_equal(look(s.l, ROOT, "d2"), d2);
+	assert_int_equal(look(s.l, d2, "empty"), sub);
+	assert_int_equal(look(s.l, sub, "subsub"), subsub);
+	assert_dir(s.l, subsub, (const char *[]){ NULL });
+
+	/* a stream over a directory, a directory over a stream */
+	assert_int_equal(logs_rename(s.l, d2, "u", d2, "full", 0), -EISDIR);
+	assert_int_equal(logs_rename(s.l, d2, "u", d2, "empty", 0), -EISDIR);
+	assert_int_equal(logs_rename(s.l, d2, "empty", d2, "u", 0), -ENOTDIR);
+	assert_int_equal(look(s.l, d2, "u"), tt);
+	assert_int_equal(look(s.l, d2, "empty"), sub);
+	assert_int_equal(look(s.l, d2, "full"), full);
+
+	/* onto itself: nothing happens */
+	assert_int_equal(logs_rename(s.l, d2, "u", d2, "u", 0), 0);
+	assert_int_equal(logs_rename(s.l, d2, "empty", d2, "empty", 0), 0);
+	assert_int_equal(look(s.l, d2, "u"), tt);
+	assert_str(s.l, tt, "t\n");
+	assert_int_equal(look(s.l, d2, "empty"), sub);
+	assert_dir(s.l, d2, (const char *[]){ "u", "s3", "v", "full/",
+	    "empty/", NULL });
+
+	/* missing and wrong kinds of parent */
+	assert_int_equal(logs_rename(s.l, d2, "nope", d2, "x", 0), -ENOENT);
+	assert_int_equal(logs_rename(s.l, NOID, "u", d2, "x", 0), -ENOENT);
+	assert_int_equal(logs_rename(s.l, d2, "u", NOID, "x", 0), -ENOENT);
+	assert_int_equal(logs_rename(s.l, d2, "u", tt, "x", 0), -ENOTDIR);
+	assert_int_equal(look(s.l, d2, "u"), tt);
+
+	/* a moved directory can be emptied and removed where it is now */
+	assert_int_equal(logs_rmdir(s.l, d2, "empty"), -ENOTEMPTY);
+	assert_int_equal(logs_rename(s.l, sub, "subsub", ROOT, "top", 0), 0);
+	assert_int_equal(look(s.l, ROOT, "top"), subsub);
+	assert_int_equal(logs_rmdir(s.l, d2, "empty"), 0);
+
+	/* and it all persists */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_dir(s.l, ROOT, (const char *[]){ "d1/", "d2/", "top/", NULL });
+	assert_dir(s.l, d1, (const char *[]){ NULL });
+	assert_dir(s.l, d2, (const char *[]){ "u", "s3", "v", "full/", NULL });
+	assert_int_equal(look(s.l, d2, "u"), tt);
+	assert_int_equal(look(s.l, d2, "s3"), st);
+	assert_int_equal(look(s.l, ROOT, "top"), subsub);
+	assert_int_equal(logs_getattr(s.l, ut, &a), -ENOENT);
+	assert_int_equal(logs_getattr(s.l, sub, &a), -ENOENT);
+	assert_int_equal(logs_getattr(s.l, st, &a), 0);
+	assert_int_equal(a.parent, d2);
+	assert_str(s.l, tt, "t\n");
+	assert_str(s.l, st, "s\nmore\n");
+	store_close(&s);
+}
+
+/* ---- usage ---- */
+
+static void
+test_usage(void **state)
+{
+	struct store s;
+	struct logs_usage u0, u;
+	struct logs_attr a;
+	uint64_t d, x, y, z;
+
+	(void)state;
+	store_new(&s);
+	assert_int_equal(logs_usage(s.l, &u0), 0);
+	assert_int_equal(u0.streams, 0);
+	assert_int_equal(u0.bytes, 0);
+
+	d = mk(s.l, ROOT, "d", LOGS_DIR);
+	mk(s.l, d, "e", LOGS_DIR);
+	x = mk(s.l, ROOT, "x", LOGS_STREAM);
+	y = mk(s.l, d, "y", LOGS_STREAM);
+	z = mk(s.l, d, "z", LOGS_STREAM);
+	puts_(s.l, x, "0123456789");
+	puts_(s.l, y, "01234567890123456789");
+	assert_int_equal(logs_append(s.l, z, "", 0, NULL), 0);
+	assert_int_equal(logs_usage(s.l, &u), 0);
+	assert_int_equal(u.dirs, u0.dirs + 2);
+	assert_int_equal(u.streams, 3);
+	assert_int_equal(u.bytes, 30);
+
+	assert_int_equal(logs_unlink(s.l, ROOT, "x"), 0);
+	assert_int_equal(logs_rmdir(s.l, d, "e"), 0);
+	assert_int_equal(logs_usage(s.l, &u), 0);
+	assert_int_equal(u.dirs, u0.dirs + 1);
+	assert_int_equal(u.streams, 2);
+	assert_int_equal(u.bytes, 20);
+
+	assert_int_equal(logs_truncate(s.l, y, 0), 0);
+	puts_(s.l, z, "abc");
+	assert_int_equal(logs_usage(s.l, &u), 0);
+	assert_int_equal(u.streams, 2);
+	assert_int_equal(u.bytes, 3);
+	puts_(s.l, y, "12345");
+
+	/*
+	 * After a reopen the counts are the same at once; a stream's length
+	 * counts once it has been used (logs.h: no seek per stream at open)
+	 */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_usage(s.l, &u), 0);
+	assert_int_equal(u.dirs, u0.dirs + 1);
+	assert_int_equal(u.streams, 2);
+	assert_int_equal(u.bytes, 0);
+	assert_int_equal(logs_getattr(s.l, y, &a), 0);
+	assert_int_equal(logs_getattr(s.l, z, &a), 0);
+	assert_int_equal(logs_usage(s.l, &u), 0);
+	assert_int_equal(u.bytes, 8);
+	store_close(&s);
+}
+
+/* ---- persistence ---- */
+
+static void
+test_persistence(void **state)
+{
+	struct store s;
+	struct tree t1, t2;
+	struct logs_attr a;
+	struct logs_writer *w;
+	struct buf big, b;
+	uint64_t da, db, dc, top, as, deep, tr, tr0, mv, gone, id, maxid = 0;
+	uint64_t seed = 42;
+	char n255[LOGS_NAME_MAX + 1];
+
+	(void)state;
+	memset(n255, 'z', LOGS_NAME_MAX);
+	n255[LOGS_NAME_MAX] = '\0';
+	buf_init(&big, 0);
+	buf_init(&b, 0);
+#define MAXID(x)	do {						\
+	uint64_t x_ = (x);						\
+	if (x_ > maxid)							\
+		maxid = x_;						\
+} while (0)
+	store_new(&s);
+	da = mk(s.l, ROOT, "a", LOGS_DIR);
+	db = mk(s.l, da, "b", LOGS_DIR);
+	dc = mk(s.l, db, "c", LOGS_DIR);
+	MAXID(mk(s.l, ROOT, "e", LOGS_DIR));
+	top = mk(s.l, ROOT, "top", LOGS_STREAM);
+	as = mk(s.l, da, "s", LOGS_STREAM);
+	deep = mk(s.l, dc, n255, LOGS_STREAM);
+	tr = mk(s.l, da, "trunc", LOGS_STREAM);
+	tr0 = mk(s.l, da, "trunc0", LOGS_STREAM);
+	MAXID(mk(s.l, da, "empty", LOGS_STREAM));
+	mv = mk(s.l, da, "moved", LOGS_STREAM);
+	MAXID(da); MAXID(db); MAXID(dc); MAXID(top); MAXID(as); MAXID(deep);
+	MAXID(tr); MAXID(tr0); MAXID(mv);
+
+	gen_lines(&big, 300000, 100, &seed);
+	w = logs_writer_new(s.l, top, LOGS_W_APPEND);
+	assert_non_null(w);
+	for (size_t off = 0; off < big.len; off += 777)
+		assert_int_equal(logs_writer_write(w, 0, big.data + off,
+		    big.len - off < 777 ? big.len - off : 777),
+		    big.len - off < 777 ? big.len - off : 777);
+	assert_int_equal(logs_writer_flush(w), 0);
+	logs_writer_free(w);
+	assert_content(s.l, top, big.data, big.len);
+
+	buf_reset(&b);
+	for (int i = 0; i < 200 * 1024 - 1; i++)
+		buf_putc(&b, (char)('a' + i % 26));
+	buf_putc(&b, '\n');
+	buf_puts(&b, "after the long line\n");
+	put(s.l, as, b.data, b.len);
+	puts_(s.l, deep, "deep\n");
+	puts_(s.l, tr, "old content that must not come back\n");
+	assert_int_equal(logs_truncate(s.l, tr, 0), 0);
+	puts_(s.l, tr, "after\n");
+	puts_(s.l, tr0, "old\n");
+	assert_int_equal(logs_truncate(s.l, tr0, 0), 0);
+	puts_(s.l, mv, "moving\n");
+	assert_int_equal(logs_rename(s.l, da, "moved", ROOT, "moved", 0), 0);
+	/* the newest id is removed before the reopen */
+	gone = mk(s.l, db, "gone", LOGS_DIR);
+	MAXID(gone);
+	assert_int_equal(logs_rmdir(s.l, db, "gone"), 0);
+
+	tree_get(s.l, &t1);
+	assert_int_equal(t1.n, 12);
+
+	/* a writer reopen sees the same */
+	store_reopen(&s, ENGINE_WRITER);
+	tree_get(s.l, &t2);
+	assert_tree_equal(&t1, &t2);
+	tree_free(&t2);
+	assert_str(s.l, tr, "after\n");
+	assert_str(s.l, tr0, "");
+	assert_int_equal(logs_lookup(s.l, db, "gone", &a), -ENOENT);
+	assert_int_equal(logs_getattr(s.l, gone, &a), -ENOENT);
+
+	/* ids are not reused */
+	id = mk(s.l, ROOT, "new", LOGS_STREAM);
+	assert_true(id > maxid);
+	maxid = id;
+	id = mk(s.l, db, "gone", LOGS_DIR);
+	assert_true(id > maxid);
+	maxid = id;
+	puts_(s.l, tr, "again\n");
+	assert_str(s.l, tr, "after\nagain\n");
+	puts_(s.l, tr0, "x\n");
+	assert_str(s.l, tr0, "x\n");
+	assert_int_equal(logs_truncate(s.l, tr0, 0), 0);
+	tree_free(&t1);
+	tree_get(s.l, &t1);
+
+	/* a reader sees the same and can change nothing */
+	store_reopen(&s, ENGINE_READER);
+	tree_get(s.l, &t2);
+	assert_tree_equal(&t1, &t2);
+	tree_free(&t2);
+	assert_int_equal(logs_mkdir(s.l, ROOT, "r", &a), -EROFS);
+	assert_int_equal(logs_create(s.l, ROOT, "r", &a), -EROFS);
+	assert_int_equal(logs_create(s.l, da, "s", &a), -EROFS);
+	assert_int_equal(logs_unlink(s.l, da, "s"), -EROFS);
+	assert_int_equal(logs_rmdir(s.l, ROOT, "e"), -EROFS);
+	assert_int_equal(logs_rename(s.l, da, "s", da, "s9", 0), -EROFS);
+	assert_int_equal(logs_rename(s.l, ROOT, "e", da, "e", 0), -EROFS);
+	assert_int_equal(logs_truncate(s.l, as, 0), -EROFS);
+	assert_int_equal(logs_append(s.l, as, "x\n", 2, NULL), -EROFS);
+	w = logs_writer_new(s.l, as, LOGS_W_APPEND);
+	if (w != NULL) {
+		assert_int_equal(logs_writer_write(w, 0, "x\n", 2), -EROFS);
+		assert_int_equal(logs_writer_write(w, 0, "x", 1), -EROFS);
+		assert_int_equal(logs_writer_held(w), 0);
+		assert_int_equal(logs_writer_flush(w), 0);
+		logs_writer_free(w);
+	}
+	w = logs_writer_new(s.l, top, 0);
+	if (w != NULL) {
+		assert_int_equal(logs_writer_write(w, big.len, "x\n", 2),
+		    -EROFS);
+		logs_writer_free(w);
+	}
+	assert_int_equal(logs_sync(s.l), 0);
+	tree_get(s.l, &t2);
+	assert_tree_equal(&t1, &t2);
+	tree_free(&t2);
+
+	/* and the writer after it too */
+	store_reopen(&s, ENGINE_WRITER);
+	tree_get(s.l, &t2);
+	assert_tree_equal(&t1, &t2);
+	tree_free(&t2);
+	id = mk(s.l, ROOT, "newer", LOGS_STREAM);
+	assert_true(id > maxid);
+	store_close(&s);
+	tree_free(&t1);
+	buf_release(&big);
+	buf_release(&b);
+#undef MAXID
+}
+
+/* ---- writers ---- */
+
+static void
+test_writer_offsets(void **state)
+{
+	struct store s;
+	struct logs_writer *wa, *w;
+	uint64_t id;
+
+	(void)state;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+
+	/* append ignores the offset */
+	wa = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(wa);
+	assert_int_equal(logs_writer_write(wa, 12345, "one\n", 4), 4);
+	assert_int_equal(logs_writer_write(wa, 0, "two\n", 4), 4);
+	assert_int_equal(logs_writer_write(wa, UINT64_MAX, "three\n", 6), 6);
+	assert_str(s.l, id, "one\ntwo\nthree\n");
+	assert_int_equal(logs_writer_write(wa, 0, "", 0), 0);
+
+	/* a positioned writer: only at the end, held bytes included */
+	w = logs_writer_new(s.l, id, 0);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, "x\n", 2), -EPERM);
+	assert_int_equal(logs_writer_write(w, 13, "x\n", 2), -EPERM);
+	assert_int_equal(logs_writer_write(w, 15, "x\n", 2), -EPERM);
+	assert_int_equal(logs_writer_held(w), 0);
+	assert_str(s.l, id, "one\ntwo\nthree\n");
+	assert_int_equal(logs_writer_write(w, 14, "ab", 2), 2);
+	assert_int_equal(logs_writer_held(w), 2);
+	assert_int_equal(size_of(s.l, id), 14);
+	assert_int_equal(logs_writer_write(w, 14, "c\n", 2), -EPERM);
+	assert_int_equal(logs_writer_write(w, 15, "c\n", 2), -EPERM);
+	assert_int_equal(logs_writer_held(w), 2);
+	assert_str(s.l, id, "one\ntwo\nthree\n");
+	assert_int_equal(logs_writer_write(w, 16, "c\n", 2), 2);
+	assert_int_equal(logs_writer_held(w), 0);
+	assert_str(s.l, id, "one\ntwo\nthree\nabc\n");
+
+	/* another writer moves the end: the old one must follow */
+	assert_int_equal(logs_writer_write(wa, 0, "zz\n", 3), 3);
+	assert_int_equal(logs_writer_write(w, 18, "q\n", 2), -EPERM);
+	assert_str(s.l, id, "one\ntwo\nthree\nabc\nzz\n");
+	assert_int_equal(logs_writer_write(w, 21, "q\n", 2), 2);
+	puts_(s.l, id, "app\n");
+	assert_int_equal(logs_writer_write(w, 23, "r\n", 2), -EPERM);
+	assert_int_equal(logs_writer_write(w, 27, "r\n", 2), 2);
+	assert_str(s.l, id, "one\ntwo\nthree\nabc\nzz\nq\napp\nr\n");
+	assert_int_equal(logs_writer_flush(w), 0);
+	assert_int_equal(logs_writer_flush(wa), 0);
+	logs_writer_free(w);
+	logs_writer_free(wa);
+
+	/* a positioned writer on an empty stream starts at 0 */
+	id = mk(s.l, ROOT, "t", LOGS_STREAM);
+	w = logs_writer_new(s.l, id, 0);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 1, "x\n", 2), -EPERM);
+	assert_int_equal(logs_writer_write(w, 0, "x\n", 2), 2);
+	assert_str(s.l, id, "x\n");
+	logs_writer_free(w);
+	store_close(&s);
+}
+
+static void
+test_writer_lines(void **state)
+{
+	struct store s;
+	struct logs_writer *w, *w1, *w2;
+	struct buf b, got;
+	uint64_t id, off;
+	char tmp[8];
+	size_t chunk = 64 * 1024;
+
+	(void)state;
+	buf_init(&b, 0);
+	buf_init(&got, 0);
+	store_new(&s);
+
+	/* a partial line is held until flushed */
+	id = mk(s.l, ROOT, "held", LOGS_STREAM);
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, "partial", 7), 7);
+	assert_int_equal(logs_writer_held(w), 7);
+	assert_int_equal(size_of(s.l, id), 0);
+	assert_int_equal(logs_read(s.l, id, 0, tmp, sizeof(tmp)), 0);
+	assert_int_equal(logs_writer_write(w, 0, " more", 5), 5);
+	assert_int_equal(logs_writer_held(w), 12);
+	assert_int_equal(size_of(s.l, id), 0);
+	assert_int_equal(logs_writer_flush(w), 0);
+	assert_int_equal(logs_writer_held(w), 0);
+	assert_str(s.l, id, "partial more");
+	assert_int_equal(logs_writer_flush(w), 0);
+	assert_str(s.l, id, "partial more");
+	/* whole lines go at once, the rest waits */
+	assert_int_equal(logs_writer_write(w, 0, "\nl1\nl2\npar", 10), 10);
+	assert_int_equal(logs_writer_held(w), 3);
+	assert_str(s.l, id, "partial more\nl1\nl2\n");
+	assert_int_equal(logs_writer_sync(w), 0);
+	assert_int_equal(logs_writer_held(w), 0);
+	assert_str(s.l, id, "partial more\nl1\nl2\npar");
+	logs_writer_free(w);
+
+	/* two writers never interleave inside a line */
+	id = mk(s.l, ROOT, "two", LOGS_STREAM);
+	w1 = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	w2 = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w1);
+	assert_non_null(w2);
+	assert_int_equal(logs_writer_write(w1, 0, "aa", 2), 2);
+	assert_int_equal(logs_writer_write(w2, 0, "bb\n", 3), 3);
+	assert_str(s.l, id, "bb\n");
+	assert_int_equal(logs_writer_write(w1, 0, "cc\n", 3), 3);
+	assert_str(s.l, id, "bb\naacc\n");
+	assert_int_equal(logs_writer_write(w2, 0, "d", 1), 1);
+	assert_int_equal(logs_writer_write(w1, 0, "e", 1), 1);
+	assert_int_equal(logs_writer_write(w2, 0, "d\n", 2), 2);
+	assert_int_equal(logs_writer_write(w1, 0, "e\nf", 3), 3);
+	assert_str(s.l, id, "bb\naacc\ndd\nee\n");
+	assert_int_equal(logs_writer_flush(w2), 0);
+	assert_int_equal(logs_writer_flush(w1), 0);
+	assert_str(s.l, id, "bb\naacc\ndd\nee\nf");
+	logs_writer_free(w1);
+	logs_writer_free(w2);
+
+	/* LOGS_W_SYNC: stored at once, even a partial line */
+	id = mk(s.l, ROOT, "sync", LOGS_STREAM);
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND | LOGS_W_SYNC);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, "nolf", 4), 4);
+	assert_int_equal(logs_writer_held(w), 0);
+	assert_str(s.l, id, "nolf");
+	assert_int_equal(logs_writer_write(w, 0, "\nx\ny", 4), 4);
+	assert_int_equal(logs_writer_held(w), 0);
+	assert_str(s.l, id, "nolf\nx\ny");
+	logs_writer_free(w);
+	w = logs_writer_new(s.l, id, LOGS_W_SYNC);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, "z", 1), -EPERM);
+	assert_int_equal(logs_writer_write(w, 8, "z", 1), 1);
+	assert_int_equal(logs_writer_held(w), 0);
+	assert_str(s.l, id, "nolf\nx\nyz");
+	logs_writer_free(w);
+
+	/* a partial line longer than LOGS_LINE_HOLD_MAX is committed */
+	id = mk(s.l, ROOT, "long", LOGS_STREAM);
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w);
+	buf_reset(&b);
+	for (size_t i = 0; i < chunk; i++)
+		buf_putc(&b, (char)('A' + i % 7));
+	for (off = 0; off < LOGS_LINE_HOLD_MAX; off += chunk) {
+		assert_int_equal(logs_writer_write(w, 0, b.data, chunk), chunk);
+		assert_int_equal(logs_writer_held(w), off + chunk);
+		assert_int_equal(size_of(s.l, id), 0);
+	}
+	assert_int_equal(logs_writer_write(w, 0, b.data, chunk), chunk);
+	assert_true(logs_writer_held(w) <= LOGS_LINE_HOLD_MAX);
+	assert_int_equal(size_of(s.l, id) + logs_writer_held(w),
+	    LOGS_LINE_HOLD_MAX + chunk);
+	assert_int_equal(logs_writer_write(w, 0, "\n", 1), 1);
+	assert_int_equal(logs_writer_held(w), 0);
+	read_all(s.l, id, &got);
+	assert_int_equal(got.len, LOGS_LINE_HOLD_MAX + chunk + 1);
+	for (off = 0; off < got.len - 1; off += chunk)
+		assert_memory_equal(got.data + off, b.data, chunk);
+	assert_int_equal(got.data[got.len - 1], '\n');
+	logs_writer_free(w);
+
+	store_close(&s);
+	buf_release(&b);
+	buf_release(&got);
+}
+
+/*
+ * The same limit when the write also ends a line: what is left after its
+ * last newline is a partial line longer than LOGS_LINE_HOLD_MAX.
+ */
+static void
+test_writer_hold_max(void **state)
+{
+	struct store s;
+	struct logs_writer *w;
+	struct buf b;
+	uint64_t id;
+
+	(void)state;
+	buf_init(&b, 0);
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w);
+	buf_puts(&b, "a\n");
+	for (size_t i = 0; i < LOGS_LINE_HOLD_MAX + 1000; i++)
+		buf_putc(&b, 'x');
+	assert_int_equal(logs_writer_write(w, 0, b.data, b.len), b.len);
+	assert_true(logs_writer_held(w) <= LOGS_LINE_HOLD_MAX);
+	assert_int_equal(size_of(s.l, id) + logs_writer_held(w), b.len);
+	assert_int_equal(logs_writer_flush(w), 0);
+	assert_content(s.l, id, b.data, b.len);
+	logs_writer_free(w);
+	store_close(&s);
+	buf_release(&b);
+}
+
+/* A writer of a removed stream gets -ENOENT (logs.h). */
+static void
+test_writer_removed(void **state)
+{
+	struct store s;
+	struct logs_writer *w;
+	uint64_t id;
+
+	(void)state;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, "one\n", 4), 4);
+	assert_int_equal(logs_unlink(s.l, ROOT, "s"), 0);
+	assert_int_equal(logs_append(s.l, id, "x\n", 2, NULL), -ENOENT);
+	assert_int_equal(logs_writer_write(w, 0, "two\n", 4), -ENOENT);
+	logs_writer_free(w);
+	store_close(&s);
+}
+
+/* ---- big records ---- */
+
+static uint64_t
+be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * The stream's records as logs.h lays them out: contiguous from 0 to the
+ * size, none empty or over LOGS_RECORD_MAX, timestamps not going back,
+ * and each a run of whole lines or a piece of a line longer than a
+ * record (for streams written in whole lines).
+ */
+static void
+check_records(struct engine *e, uint64_t id, uint64_t size)
+{
+	unsigned char k[19], lo[11], hi[11];
+	const unsigned char *key, *v;
+	struct engine_iter *it;
+	struct buf val;
+	uint64_t data_id, off = 0;
+	int64_t ts = 0;
+	size_t klen, vlen, n, nrec = 0;
+
+	buf_init(&val, 0);
+	k[0] = 0x01;
+	k[1] = 0x01;
+	k[2] = 'I';
+	for (int i = 0; i < 8; i++)
+		k[3 + i] = (unsigned char)(id >> (56 - 8 * i));
+	assert_int_equal(engine_get(e, NULL, k, 11, &val), 0);
+	assert_int_equal(val.len, 33);
+	assert_int_equal((unsigned char)val.data[0], LOGS_STREAM);
+	data_id = be64((const unsigned char *)val.data + 1);
+	buf_release(&val);
+
+	memcpy(lo, k, 3);
+	lo[2] = 'R';
+	for (int i = 0; i < 8; i++)
+		lo[3 + i] = (unsigned char)(data_id >> (56 - 8 * i));
+	memcpy(hi, lo, 11);
+	for (int i = 10; i >= 3 && ++hi[i] == 0; i--)
+		;
+	it = engine_iter_new(e, NULL, lo, 11, hi, 11);
+	for (engine_iter_seek_first(it); engine_iter_valid(it);
+	    engine_iter_next(it)) {
+		key = engine_iter_key(it, &klen);
+		v = engine_iter_value(it, &vlen);
+		assert_int_equal(klen, 19);
+		assert_int_equal(be64(key + 11), off);
+		assert_true(vlen > 8);
+		n = vlen - 8;
+		assert_true(n <= LOGS_RECORD_MAX);
+		assert_true((int64_t)be64(v) >= ts);
+		ts = (int64_t)be64(v);
+		if (v[vlen - 1] != '\n' && (n != LOGS_RECORD_MAX ||
+		    memchr(v + 8, '\n', n) != NULL))
+			fail_msg("record at %llu (%zu bytes): not whole lines",
+			    (unsigned long long)off, n);
+		off += n;
+		nrec++;
+	}
+	assert_int_equal(engine_iter_status(it), 0);
+	engine_iter_free(it);
+	assert_int_equal(off, size);
+	assert_true(nrec >= (size + LOGS_RECORD_MAX - 1) / LOGS_RECORD_MAX);
+}
+
+static void
+check_big(struct logs *l, uint64_t id, const struct buf *want)
+{
+	check_records(logs_engine(l), id, want->len);
+	struct logs_reader *r;
+	char *p = xmalloc(want->len + 100);
+	uint64_t off;
+	ssize_t got;
+
+	assert_int_equal(size_of(l, id), want->len);
+	/* in one read, larger than the stream */
+	assert_int_equal(logs_read(l, id, 0, p, want->len + 100), want->len);
+	assert_memory_equal(p, want->data, want->len);
+	/* in pieces that cross LOGS_RECORD_MAX boundaries */
+	r = logs_reader_new(l, id);
+	assert_non_null(r);
+	for (off = 0; off < want->len; off += (uint64_t)got) {
+		got = logs_reader_read(r, off, p, 10007);
+		assert_true(got > 0);
+		assert_memory_equal(p, want->data + off, (size_t)got);
+	}
+	assert_int_equal(logs_reader_read(r, off, p, 10), 0);
+	for (off = LOGS_RECORD_MAX - 3; off < want->len;
+	    off += LOGS_RECORD_MAX) {
+		got = logs_read(l, id, off, p, 6);
+		assert_int_equal(got,
+		    want->len - off < 6 ? want->len - off : 6);
+		assert_memory_equal(p, want->data + off, (size_t)got);
+	}
+	logs_reader_free(r);
+	free(p);
+}
+
+static void
+test_big_records(void **state)
+{
+	struct store s;
+	struct logs_writer *w;
+	struct buf line, lines, b;
+	uint64_t seed = 1, a, bb, c, d, e;
+
+	(void)state;
+	buf_init(&line, 0);
+	buf_init(&lines, 0);
+	buf_init(&b, 0);
+	for (size_t i = 0; i + 1 < 200 * 1024; i++)
+		buf_putc(&line, (char)('!' + rnd(&seed) % 90));
+	buf_putc(&line, '\n');
+	gen_lines(&lines, 1024 * 1024, 120, &seed);
+
+	store_new(&s);
+	a = mk(s.l, ROOT, "line-w", LOGS_STREAM);
+	bb = mk(s.l, ROOT, "lines-w", LOGS_STREAM);
+	c = mk(s.l, ROOT, "line-a", LOGS_STREAM);
+	d = mk(s.l, ROOT, "lines-a", LOGS_STREAM);
+	e = mk(s.l, ROOT, "edges", LOGS_STREAM);
+
+	w = logs_writer_new(s.l, a, LOGS_W_APPEND);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, line.data, line.len),
+	    line.len);
+	assert_int_equal(logs_writer_held(w), 0);
+	logs_writer_free(w);
+	check_big(s.l, a, &line);
+
+	w = logs_writer_new(s.l, bb, 0);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, lines.data, lines.len),
+	    lines.len);
+	assert_int_equal(logs_writer_held(w), 0);
+	logs_writer_free(w);
+	check_big(s.l, bb, &lines);
+
+	put(s.l, c, line.data, line.len);
+	check_big(s.l, c, &line);
+	put(s.l, d, lines.data, lines.len);
+	check_big(s.l, d, &lines);
+
+	/* lines of exactly LOGS_RECORD_MAX and one more, then short ones */
+	for (size_t i = 0; i + 1 < LOGS_RECORD_MAX; i++)
+		buf_putc(&b, 'r');
+	buf_putc(&b, '\n');
+	for (size_t i = 0; i < LOGS_RECORD_MAX; i++)
+		buf_putc(&b, 's');
+	buf_putc(&b, '\n');
+	buf_puts(&b, "short\nlines\n");
+	put(s.l, e, b.data, b.len);
+	put(s.l, e, b.data, b.len);
+	{
+		size_t n = b.len;
+		char *copy = xmalloc(n);
+
+		memcpy(copy, b.data, n);
+		buf_append(&b, copy, n);
+		free(copy);
+	}
+	check_big(s.l, e, &b);
+
+	store_reopen(&s, ENGINE_WRITER);
+	check_big(s.l, a, &line);
+	check_big(s.l, bb, &lines);
+	check_big(s.l, c, &line);
+	check_big(s.l, d, &lines);
+	check_big(s.l, e, &b);
+	store_close(&s);
+	buf_release(&line);
+	buf_release(&lines);
+	buf_release(&b);
+}
+
+/* ---- reads ---- */
+
+static void
+test_read(void **state)
+{
+	static const size_t sizes[] = { 1, 2, 7, 100, 4096, 70000, 0 };
+	struct store s;
+	struct buf want;
+	uint64_t id, seed = 3, *bound, nb = 0, offs[16];
+	char *p;
+	size_t no;
+
+	(void)state;
+	buf_init(&want, 0);
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	bound = xcalloc(100, sizeof(*bound));
+	for (int i = 0; i < 60; i++) {
+		size_t before = want.len;
+
+		bound[nb++] = want.len;
+		if (i == 30)
+			gen_lines(&want, want.len + 150000, 200, &seed);
+		else
+			gen_lines(&want, want.len + 1 + rnd(&seed) % 300, 50,
+			    &seed);
+		put(s.l, id, want.data + before, want.len - before);
+	}
+	bound[nb++] = want.len;
+	assert_int_equal(size_of(s.l, id), want.len);
+	p = xmalloc(want.len + 200);
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t bi = 0; bi < nb; bi++) {
+			no = 0;
+			offs[no++] = bound[bi];
+			offs[no++] = bound[bi] + 1;
+			if (bound[bi] > 0)
+				offs[no++] = bound[bi] - 1;
+			if (bi + 1 < nb)
+				offs[no++] = (bound[bi] + bound[bi + 1]) / 2;
+			for (size_t oi = 0; oi < no; oi++) {
+				uint64_t off = offs[oi];
+
+				for (size_t si = 0; si <= 6; si++) {
+					size_t n = sizes[si] ? sizes[si] :
+					    want.len + 100;
+					size_t exp = off >= want.len ? 0 :
+					    want.len - off < n ?
+					    want.len - off : n;
+					ssize_t got = logs_read(s.l, id, off,
+					    p, n);
+
+					assert_int_equal(got, exp);
+					if (exp > 0)
+						assert_memory_equal(p,
+						    want.data + off, exp);
+				}
+			}
+		}
+		assert_int_equal(logs_read(s.l, id, 0, p, 0), 0);
+		assert_int_equal(logs_read(s.l, id, want.len, p, 10), 0);
+		assert_int_equal(logs_read(s.l, id, want.len + 1000, p, 10), 0);
+		assert_int_equal(logs_read(s.l, id, UINT64_MAX, p, 10), 0);
+		assert_int_equal(logs_read(s.l, id, UINT64_MAX - 5, p, 10), 0);
+		store_reopen(&s, ENGINE_WRITER);
+	}
+	free(p);
+	free(bound);
+	store_close(&s);
+	buf_release(&want);
+}
+
+static void
+test_reader(void **state)
+{
+	static const size_t steps[] = { 1000, 4096, LOGS_RECORD_MAX + 7, 1,
+	    333 };
+	struct store s;
+	struct logs_reader *r, *r2;
+	struct logs_writer *w;
+	struct buf want;
+	uint64_t id, seed = 9, off;
+	char *p;
+	ssize_t got;
+	size_t k = 0;
+
+	(void)state;
+	buf_init(&want, 0);
+	store_new(&s);
+	id = mk(s.l, ROOT, "big", LOGS_STREAM);
+	gen_lines(&want, 3 * 1024 * 1024, 200, &seed);
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w);
+	for (off = 0; off < want.len; ) {
+		size_t n = 1 + rnd(&seed) % 20000;
+
+		if (n > want.len - off)
+			n = want.len - off;
+		assert_int_equal(logs_writer_write(w, 0, want.data + off, n),
+		    n);
+		off += n;
+	}
+	assert_int_equal(logs_writer_flush(w), 0);
+	logs_writer_free(w);
+	p = xmalloc(want.len + 100);
+
+	/* sequentially, in pieces of several sizes */
+	r = logs_reader_new(s.l, id);
+	assert_non_null(r);
+	for (off = 0; ; off += (uint64_t)got) {
+		got = logs_reader_read(r, off, p, steps[k++ % 5]);
+		assert_true(got >= 0);
+		if (got == 0)
+			break;
+		assert_memory_equal(p, want.data + off, (size_t)got);
+	}
+	assert_int_equal(off, want.len);
+	/* at random offsets, through the same reader */
+	for (int i = 0; i < 400; i++) {
+		uint64_t o = rnd(&seed) % (want.len + 10);
+		size_t n = 1 + rnd(&seed) % (i % 10 == 0 ? 300000 : 5000);
+		size_t exp = o >= want.len ? 0 : want.len - o < n ?
+		    want.len - o : n;
+
+		got = logs_reader_read(r, o, p, n);
+		assert_int_equal(got, exp);
+		if (exp > 0)
+			assert_memory_equal(p, want.data + o, exp);
+	}
+	logs_reader_free(r);
+
+	/* a reader sees what is appended after its first read */
+	id = mk(s.l, ROOT, "grow", LOGS_STREAM);
+	r = logs_reader_new(s.l, id);
+	assert_non_null(r);
+	assert_int_equal(logs_reader_read(r, 0, p, 100), 0);
+	puts_(s.l, id, "first\n");
+	assert_int_equal(logs_reader_read(r, 0, p, 100), 6);
+	assert_memory_equal(p, "first\n", 6);
+	puts_(s.l, id, "second\n");
+	assert_int_equal(logs_reader_read(r, 6, p, 100), 7);
+	assert_memory_equal(p, "second\n", 7);
+	assert_int_equal(logs_reader_read(r, 13, p, 100), 0);
+	/* stopped inside the stream, then more comes */
+	assert_int_equal(logs_reader_read(r, 0, p, 3), 3);
+	assert_memory_equal(p, "fir", 3);
+	puts_(s.l, id, "third\n");
+	assert_int_equal(logs_reader_read(r, 3, p, 100), 16);
+	assert_memory_equal(p, "st\nsecond\nthird\n", 16);
+	assert_int_equal(logs_reader_read(r, 8, p, 2), 2);
+	puts_(s.l, id, "4\n");
+	assert_int_equal(logs_reader_read(r, 10, p, 100), 11);
+	assert_memory_equal(p, "nd\nthird\n4\n", 11);
+	/* many small appends, each read as it comes */
+	r2 = logs_reader_new(s.l, id);
+	assert_non_null(r2);
+	off = 21;
+	assert_int_equal(logs_reader_read(r2, 0, p, 21), 21);
+	for (int i = 0; i < 300; i++) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "line %d\n", i);
+
+		puts_(s.l, id, line);
+		assert_int_equal(logs_reader_read(r2, off, p, 100), n);
+		assert_memory_equal(p, line, (size_t)n);
+		off += (uint64_t)n;
+		assert_int_equal(logs_reader_read(r2, off, p, 100), 0);
+	}
+	/* and after a truncation, only the new bytes */
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	assert_int_equal(logs_reader_read(r, 0, p, 100), 0);
+	puts_(s.l, id, "new\n");
+	assert_int_equal(logs_reader_read(r, 0, p, 100), 4);
+	assert_memory_equal(p, "new\n", 4);
+	assert_int_equal(logs_reader_read(r2, 0, p, 100), 4);
+	assert_memory_equal(p, "new\n", 4);
+	assert_int_equal(logs_reader_read(r2, 4, p, 100), 0);
+	logs_reader_free(r2);
+	logs_reader_free(r);
+	free(p);
+	store_close(&s);
+	buf_release(&want);
+}
+
+/* ---- truncate ---- */
+
+static void
+test_truncate(void **state)
+{
+	struct store s;
+	struct buf want;
+	struct logs_attr a;
+	uint64_t id, e, f, seed = 5, off;
+	char *p;
+
+	(void)state;
+	buf_init(&want, 0);
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	gen_lines(&want, 200000, 100, &seed);
+	put(s.l, id, want.data, want.len);
+	put(s.l, id, "tail\n", 5);
+	buf_puts(&want, "tail\n");
+	p = xmalloc(want.len);
+
+	/* to the same size: nothing happens */
+	assert_int_equal(logs_truncate(s.l, id, want.len), 0);
+	assert_content(s.l, id, want.data, want.len);
+	/* to any other size but 0: refused, unchanged */
+	assert_int_equal(logs_truncate(s.l, id, want.len - 1), -EPERM);
+	assert_int_equal(logs_truncate(s.l, id, want.len + 1), -EPERM);
+	assert_int_equal(logs_truncate(s.l, id, 1), -EPERM);
+	assert_int_equal(logs_truncate(s.l, id, UINT64_MAX), -EPERM);
+	assert_content(s.l, id, want.data, want.len);
+	assert_int_equal(logs_truncate(s.l, NOID, 0), -ENOENT);
+
+	/* to 0 */
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	assert_content(s.l, id, "", 0);
+	for (off = 0; off < want.len; off += 10007)
+		assert_int_equal(logs_read(s.l, id, off, p, 100), 0);
+	assert_int_equal(logs_offset_at(s.l, id, 0, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(logs_offset_at(s.l, id, INT64_MAX, &off), 0);
+	assert_int_equal(off, 0);
+	puts_(s.l, id, "new\n");
+	assert_str(s.l, id, "new\n");
+	assert_int_equal(logs_read(s.l, id, 4, p, 100), 0);
+	assert_int_equal(logs_read(s.l, id, 1, p, 100), 3);
+	assert_memory_equal(p, "ew\n", 3);
+	assert_int_equal(logs_offset_at(s.l, id, INT64_MAX, &off), 0);
+	assert_int_equal(off, 4);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.id, id);
+	assert_int_equal(look(s.l, ROOT, "s"), id);
+
+	/* an empty stream to 0, and truncating twice */
+	e = mk(s.l, ROOT, "e", LOGS_STREAM);
+	assert_int_equal(logs_truncate(s.l, e, 0), 0);
+	assert_int_equal(logs_truncate(s.l, e, 1), -EPERM);
+	assert_str(s.l, e, "");
+	puts_(s.l, e, "x\n");
+	assert_int_equal(logs_truncate(s.l, e, 0), 0);
+	assert_int_equal(logs_truncate(s.l, e, 0), 0);
+	assert_str(s.l, e, "");
+
+	/* after a reopen the old content stays away */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_str(s.l, id, "new\n");
+	assert_str(s.l, e, "");
+	/* and a new stream shares nothing with them */
+	f = mk(s.l, ROOT, "f", LOGS_STREAM);
+	assert_str(s.l, f, "");
+	puts_(s.l, f, "fff\n");
+	assert_str(s.l, f, "fff\n");
+	assert_str(s.l, id, "new\n");
+	assert_str(s.l, e, "");
+	puts_(s.l, id, "more\n");
+	puts_(s.l, e, "y\n");
+	assert_str(s.l, id, "new\nmore\n");
+	assert_str(s.l, e, "y\n");
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	store_reopen(&s, ENGINE_WRITER);
+	assert_str(s.l, id, "");
+	assert_str(s.l, e, "y\n");
+	puts_(s.l, id, "last\n");
+	assert_str(s.l, id, "last\n");
+	store_reopen(&s, ENGINE_READER);
+	assert_str(s.l, id, "last\n");
+	assert_int_equal(logs_truncate(s.l, id, 5), 0);
+	assert_int_equal(logs_truncate(s.l, id, 0), -EROFS);
+	assert_str(s.l, id, "last\n");
+	store_close(&s);
+	free(p);
+	buf_release(&want);
+}
+
+/* ---- time ---- */
+
+static void
+test_offset_at(void **state)
+{
+	enum { N = 24 };
+	struct store s;
+	struct logs_attr a;
+	int64_t t[N], ts[N], now;
+	uint64_t id, off[N], end, got;
+	char line[64];
+
+	(void)state;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	assert_int_equal(logs_offset_at(s.l, id, 0, &got), 0);
+	assert_int_equal(got, 0);
+	assert_int_equal(logs_offset_at(s.l, id, clock_wall_ns(), &got), 0);
+	assert_int_equal(got, 0);
+	assert_int_equal(logs_offset_at(s.l, id, INT64_MAX, &got), 0);
+	assert_int_equal(got, 0);
+
+	for (int i = 0; i < N; i++) {
+		if (i == N / 2) {
+			/* cross into the next second */
+			now = clock_wall_ns();
+			clock_sleep_ms((SEC - now % SEC) / 1000000 + 2);
+		}
+		clock_sleep_ms(1);
+		t[i] = clock_wall_ns();
+		clock_sleep_ms(1);
+		off[i] = size_of(s.l, id);
+		snprintf(line, sizeof(line), "record %d %s\n", i,
+		    i % 3 ? "" : "with some more bytes in it");
+		puts_(s.l, id, line);
+		assert_int_equal(logs_getattr(s.l, id, &a), 0);
+		ts[i] = a.mtime_ns;
+		assert_true(ts[i] >= t[i]);
+	}
+	assert_true(ts[N - 1] / SEC > ts[0] / SEC);
+	end = size_of(s.l, id);
+
+	for (int pass = 0; pass < 2; pass++) {
+		assert_int_equal(logs_offset_at(s.l, id, 0, &got), 0);
+		assert_int_equal(got, 0);
+		assert_int_equal(logs_offset_at(s.l, id, INT64_MAX, &got), 0);
+		assert_int_equal(got, end);
+		assert_int_equal(logs_offset_at(s.l, id, ts[N - 1] + 1, &got),
+		    0);
+		assert_int_equal(got, end);
+		for (int i = 0; i < N; i++) {
+			assert_int_equal(logs_offset_at(s.l, id, t[i], &got),
+			    0);
+			assert_int_equal(got, off[i]);
+			assert_int_equal(logs_offset_at(s.l, id, ts[i], &got),
+			    0);
+			assert_int_equal(got, off[i]);
+			assert_int_equal(logs_offset_at(s.l, id, ts[i] + 1,
+			    &got), 0);
+			assert_int_equal(got, i + 1 < N ? off[i + 1] : end);
+		}
+		store_reopen(&s, ENGINE_WRITER);
+	}
+	assert_int_equal(logs_offset_at(s.l, NOID, 0, &got), -ENOENT);
+	assert_int_equal(logs_offset_at(s.l, ROOT, 0, &got), -EISDIR);
+	store_close(&s);
+}
+
+static void
+test_mtime(void **state)
+{
+	struct store s;
+	struct logs_attr a, d0, d1;
+	int64_t prev, t0, t1;
+	uint64_t id;
+
+	(void)state;
+	store_new(&s);
+	assert_int_equal(logs_getattr(s.l, ROOT, &d0), 0);
+	clock_sleep_ms(20);
+	t0 = clock_wall_ns();
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	t1 = clock_wall_ns();
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_true(a.ctime_ns >= t0 - 2 * SEC && a.ctime_ns <= t1 + 2 * SEC);
+	assert_true(a.mtime_ns >= a.ctime_ns);
+	/* the directory's mtime moved with the new entry */
+	assert_int_equal(logs_getattr(s.l, ROOT, &d1), 0);
+	assert_true(d1.mtime_ns > d0.mtime_ns);
+	assert_true(d1.mtime_ns >= t0 - 2 * SEC && d1.mtime_ns <= t1 + 2 * SEC);
+
+	prev = a.mtime_ns;
+	for (int i = 0; i < 40; i++) {
+		if (i % 10 == 0)
+			clock_sleep_ms(3);
+		t0 = clock_wall_ns();
+		puts_(s.l, id, "line\n");
+		t1 = clock_wall_ns();
+		assert_int_equal(logs_getattr(s.l, id, &a), 0);
+		assert_true(a.mtime_ns >= prev);
+		assert_true(a.mtime_ns >= t0 - 2 * SEC &&
+		    a.mtime_ns <= t1 + 2 * SEC);
+		prev = a.mtime_ns;
+	}
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.mtime_ns, prev);
+	store_close(&s);
+}
+
+/* ---- change callbacks ---- */
+
+struct changes {
+	uint64_t	 id[64];
+	size_t		 n;
+};
+
+static void
+on_change(void *arg, uint64_t id)
+{
+	struct changes *c = arg;
+
+	if (c->n < 64)
+		c->id[c->n] = id;
+	c->n++;
+}
+
+/* Since the last call, exactly these ids were reported (0-terminated). */
+static void
+assert_changes(struct changes *c, const uint64_t *want)
+{
+	size_t n = 0;
+
+	while (want[n] != 0)
+		n++;
+	assert_int_equal(c->n, n);
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < c->n && c->id[j] != want[i]; j++)
+			;
+		if (j == c->n)
+			fail_msg("no change reported for %llu",
+			    (unsigned long long)want[i]);
+	}
+	c->n = 0;
+}
+
+static void
+test_on_change(void **state)
+{
+	struct store s;
+	struct changes c = { .n = 0 };
+	struct logs_writer *w;
+	uint64_t d, e, id;
+
+	(void)state;
+	store_new(&s);
+	logs_on_change(s.l, on_change, &c);
+	d = mk(s.l, ROOT, "d", LOGS_DIR);
+	assert_changes(&c, (uint64_t[]){ ROOT, 0 });
+	e = mk(s.l, ROOT, "e", LOGS_DIR);
+	id = mk(s.l, d, "s", LOGS_STREAM);
+	assert_changes(&c, (uint64_t[]){ ROOT, d, 0 });
+	puts_(s.l, id, "x\n");
+	assert_changes(&c, (uint64_t[]){ id, 0 });
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w);
+	assert_int_equal(logs_writer_write(w, 0, "part", 4), 4);
+	assert_changes(&c, (uint64_t[]){ 0 });
+	assert_int_equal(logs_writer_flush(w), 0);
+	assert_changes(&c, (uint64_t[]){ id, 0 });
+	assert_int_equal(logs_writer_write(w, 0, "a\nb", 3), 3);
+	assert_changes(&c, (uint64_t[]){ id, 0 });
+	logs_writer_free(w);
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	assert_changes(&c, (uint64_t[]){ id, 0 });
+	assert_int_equal(logs_rename(s.l, d, "s", e, "s", 0), 0);
+	assert_changes(&c, (uint64_t[]){ d, e, 0 });
+	assert_int_equal(logs_unlink(s.l, e, "s"), 0);
+	assert_changes(&c, (uint64_t[]){ e, 0 });
+	/* refused changes are not reported */
+	assert_int_equal(logs_mkdir(s.l, ROOT, "d", &(struct logs_attr){ 0 }),
+	    -EEXIST);
+	assert_int_equal(logs_rmdir(s.l, ROOT, "x"), -ENOENT);
+	assert_changes(&c, (uint64_t[]){ 0 });
+	logs_on_change(s.l, NULL, NULL);
+	mk(s.l, ROOT, "f", LOGS_DIR);
+	assert_int_equal(c.n, 0);
+	store_close(&s);
+}
+
+/* ---- concurrency ---- */
+
+#define CC_WRITERS	4
+#define CC_LINES	5000
+
+#define CC_SAMPLES	2000
+
+struct cc_sample {
+	uint64_t	 off;
+	size_t		 len;
+	char		 data[64];
+};
+
+struct cc {
+	struct logs	*l;
+	uint64_t	 id;
+	struct logs_reader *r;		/* shared by the two reading threads */
+	int		 done;		/* atomic: the writers have finished */
+	int		 err;		/* atomic: the first failure, or 0 */
+	struct buf	 seen;		/* the follower's copy */
+	struct cc_sample samples[CC_SAMPLES];	/* the peeker's reads */
+	size_t		 nsamples;
+};
+
+struct cc_writer {
+	struct cc	*cc;
+	int		 tid;
+};
+
+static void
+cc_fail(struct cc *cc, int code)
+{
+	int zero = 0;
+
+	__atomic_compare_exchange_n(&cc->err, &zero, code, 0,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static void *
+cc_write(void *arg)
+{
+	struct cc_writer *cw = arg;
+	struct cc *cc = cw->cc;
+	struct logs_writer *w;
+	struct buf b;
+	uint64_t seed = 0x1234 + (uint64_t)cw->tid;
+	size_t off, n;
+	ssize_t rc;
+
+	buf_init(&b, 0);
+	for (int i = 0; i < CC_LINES; i++)
+		buf_printf(&b, "t%d %d\n", cw->tid, i);
+	if ((w = logs_writer_new(cc->l, cc->id, LOGS_W_APPEND)) == NULL) {
+		cc_fail(cc, 1);
+		goto out;
+	}
+	for (off = 0; off < b.len; off += n) {
+		n = 1 + rnd(&seed) % 23;
+		if (n > b.len - off)
+			n = b.len - off;
+		if ((rc = logs_writer_write(w, rnd(&seed), b.data + off, n)) !=
+		    (ssize_t)n) {
+			cc_fail(cc, 2);
+			break;
+		}
+	}
+	if (logs_writer_held(w) != 0 || logs_writer_flush(w) != 0)
+		cc_fail(cc, 3);
+	logs_writer_free(w);
+out:
+	buf_release(&b);
+	return NULL;
+}
+
+/* Follow the stream from its start as it grows. */
+static void *
+cc_read(void *arg)
+{
+	struct cc *cc = arg;
+	char tmp[4096];
+	uint64_t off = 0;
+	ssize_t got;
+	int done;
+
+	for (;;) {
+		done = __atomic_load_n(&cc->done, __ATOMIC_ACQUIRE);
+		got = logs_reader_read(cc->r, off, tmp, sizeof(tmp));
+		if (got < 0) {
+			cc_fail(cc, 11);
+			break;
+		}
+		buf_append(&cc->seen, tmp, (size_t)got);
+		off += (uint64_t)got;
+		/* a short read ends at the stream's end: a line's end */
+		if ((size_t)got < sizeof(tmp) && cc->seen.len > 0 &&
+		    cc->seen.data[cc->seen.len - 1] != '\n') {
+			cc_fail(cc, 12);
+			break;
+		}
+		if (got == 0 && done)
+			break;
+		if (got == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Read at random offsets below the size, through the same reader. */
+static void *
+cc_peek(void *arg)
+{
+	struct cc *cc = arg;
+	struct cc_sample *sm;
+	struct logs_attr a;
+	uint64_t seed = 99;
+	ssize_t got;
+	int done;
+
+	while (cc->nsamples < CC_SAMPLES) {
+		done = __atomic_load_n(&cc->done, __ATOMIC_ACQUIRE);
+		if (logs_getattr(cc->l, cc->id, &a) != 0) {
+			cc_fail(cc, 20);
+			break;
+		}
+		if (a.size > 0) {
+			sm = &cc->samples[cc->nsamples];
+			sm->off = rnd(&seed) % a.size;
+			got = logs_reader_read(cc->r, sm->off, sm->data,
+			    sizeof(sm->data));
+			if (got <= 0) {
+				cc_fail(cc, 21);
+				break;
+			}
+			sm->len = (size_t)got;
+			cc->nsamples++;
+		}
+		if (done)
+			break;
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void
+test_concurrent(void **state)
+{
+	struct store s;
+	struct cc cc;
+	struct cc_writer cw[CC_WRITERS];
+	pthread_t tw[CC_WRITERS], tr, tp;
+	struct buf all;
+	int next[CC_WRITERS] = { 0 };
+	size_t lines = 0, expect = 0;
+	char line[32];
+
+	(void)state;
+	store_new(&s);
+	memset(&cc, 0, sizeof(cc));
+	cc.l = s.l;
+	cc.id = mk(s.l, ROOT, "shared", LOGS_STREAM);
+	cc.r = logs_reader_new(s.l, cc.id);
+	assert_non_null(cc.r);
+	buf_init(&cc.seen, 0);
+	assert_int_equal(pthread_create(&tr, NULL, cc_read, &cc), 0);
+	assert_int_equal(pthread_create(&tp, NULL, cc_peek, &cc), 0);
+	for (int i = 0; i < CC_WRITERS; i++) {
+		cw[i].cc = &cc;
+		cw[i].tid = i;
+		assert_int_equal(pthread_create(&tw[i], NULL, cc_write, &cw[i]),
+		    0);
+	}
+	for (int i = 0; i < CC_WRITERS; i++)
+		pthread_join(tw[i], NULL);
+	__atomic_store_n(&cc.done, 1, __ATOMIC_RELEASE);
+	pthread_join(tr, NULL);
+	pthread_join(tp, NULL);
+	logs_reader_free(cc.r);
+	assert_int_equal(cc.err, 0);
+
+	for (int t = 0; t < CC_WRITERS; t++)
+		for (int i = 0; i < CC_LINES; i++)
+			expect += (size_t)snprintf(line, sizeof(line),
+			    "t%d %d\n", t, i);
+	buf_init(&all, 0);
+	read_all(s.l, cc.id, &all);
+	assert_int_equal(all.len, expect);
+	assert_int_equal(size_of(s.l, cc.id), expect);
+	assert_int_equal(cc.seen.len, all.len);
+	assert_memory_equal(cc.seen.data, all.data, all.len);
+	assert_true(cc.nsamples > 0);
+	for (size_t i = 0; i < cc.nsamples; i++) {
+		struct cc_sample *sm = &cc.samples[i];
+
+		assert_true(sm->off + sm->len <= all.len);
+		assert_memory_equal(sm->data, all.data + sm->off, sm->len);
+	}
+
+	/* every line whole, each writer's in order, each once */
+	for (size_t pos = 0; pos < all.len; ) {
+		const char *nl = memchr(all.data + pos, '\n', all.len - pos);
+		size_t len;
+		int tid, n;
+
+		assert_non_null(nl);
+		len = (size_t)(nl - (all.data + pos)) + 1;
+		tid = len > 1 ? all.data[pos + 1] - '0' : -1;
+		if (all.data[pos] != 't' || tid < 0 || tid >= CC_WRITERS)
+			fail_msg("line %zu: '%.*s'", lines, (int)len - 1,
+			    all.data + pos);
+		n = snprintf(line, sizeof(line), "t%d %d\n", tid, next[tid]);
+		if ((size_t)n != len || memcmp(line, all.data + pos, len) != 0)
+			fail_msg("line %zu: '%.*s', want '%.*s'", lines,
+			    (int)len - 1, all.data + pos, n - 1, line);
+		next[tid]++;
+		pos += len;
+		lines++;
+	}
+	for (int t = 0; t < CC_WRITERS; t++)
+		assert_int_equal(next[t], CC_LINES);
+	assert_int_equal(lines, CC_WRITERS * CC_LINES);
+
+	/* and the same after a reopen */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_content(s.l, cc.id, all.data, all.len);
+	store_close(&s);
+	buf_release(&all);
+	buf_release(&cc.seen);
+}
+
+/* ---- main ---- */
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_namespace),
+		cmocka_unit_test(test_readdir_order),
+		cmocka_unit_test(test_rename),
+		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_persistence),
+		cmocka_unit_test(test_writer_offsets),
+		cmocka_unit_test(test_writer_lines),
+		cmocka_unit_test(test_writer_hold_max),
+		cmocka_unit_test(test_writer_removed),
+		cmocka_unit_test(test_big_records),
+		cmocka_unit_test(test_read),
+		cmocka_unit_test(test_reader),
+		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_offset_at),
+		cmocka_unit_test(test_mtime),
+		cmocka_unit_test(test_on_change),
+		cmocka_unit_test(test_concurrent),
+	};
+	const char *tmp = getenv("TEST_TMP");
+	int rc;
+
+	snprintf(scratch, sizeof(scratch), "%s/shale-test-logs.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(scratch) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	setenv("XDG_CACHE_HOME", scratch, 1);
+	log_set_level(LOG_WARN);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
