@@ -230,6 +230,9 @@ metrics_init(struct engine *e)
 	    "Time the last open took to replay the WAL.", NULL));
 	e->m.durable = metric_series(metrics_gauge(r, "engine_durable_seq",
 	    "The durable sequence number.", NULL));
+	e->m.follow_lag = metric_series(metrics_gauge(r,
+	    "engine_follow_lag_seconds", "A reader: the age of the newest WAL "
+	    "object it applied when it applied it (1 s resolution).", NULL));
 }
 
 /* ---- recovery ---- */
@@ -239,6 +242,8 @@ struct replay {
 	uint64_t	 max_seq;
 	/* the object being applied: its header, filled before any batch */
 	const struct wal_header *h;
+	engine_apply_fn	 apply_fn;	/* following: tell about each record */
+	void		*apply_arg;
 	uint64_t	 id;		/* the id it must carry */
 	uint64_t	 epoch;		/* it is skipped below this epoch */
 };
@@ -254,8 +259,12 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		x = v[i];
 		x.seq = first_seq + i;
-		if (x.seq > r->e->ver->m.last_seq)	/* else already in a table */
-			memtable_add(r->e->mem, &x);
+		if (x.seq <= r->e->ver->m.last_seq)
+			continue;	/* already in a table */
+		memtable_add(r->e->mem, &x);
+		if (r->apply_fn != NULL)
+			r->apply_fn(r->apply_arg, x.key, x.klen, x.val,
+			    x.kind == KV_PUT ? x.vlen : 0);
 	}
 	if (n > 0 && first_seq + n - 1 > r->max_seq)
 		r->max_seq = first_seq + n - 1;
@@ -345,6 +354,8 @@ replay(struct engine *e)
 	char *after = NULL, key[32];
 	int rc, fence;
 
+	e->follow_last = e->ver->m.wal_replay_from > 0 ?
+	    e->ver->m.wal_replay_from - 1 : 0;
 	/* every WAL id at or after the replay point */
 	if (e->ver->m.wal_replay_from > 1) {
 		wal_key(e->ver->m.wal_replay_from - 1, key);
@@ -370,12 +381,9 @@ replay(struct engine *e)
 	next = e->ver->m.wal_replay_from;
 	for (i = 0; i < n; i++) {
 		/* a hole: nothing after it was acknowledged; close it */
+		if (next < ids[i] && e->mode == ENGINE_READER)
+			break;		/* a hole: wait for it (follow_main) */
 		while (next < ids[i]) {
-			if (e->mode == ENGINE_READER) {
-				next = ids[i];
-				epoch = UINT64_MAX;	/* nothing after a hole counts */
-				break;
-			}
 			rc = put_fence(e, next);
 			if (rc == 0) {
 				epoch = e->epoch;
@@ -391,6 +399,7 @@ replay(struct engine *e)
 		if ((rc = replay_one(e, ids[i], &epoch, &r, &fence)) != 0 &&
 		    rc != -ENOENT)
 			goto out;
+		e->follow_last = ids[i];
 		/* after a writer's opening fence, its objects start WAL_JUMP on */
 		if (rc == 0 && fence && ids[i] + WAL_JUMP > next)
 			next = ids[i] + WAL_JUMP;
@@ -415,6 +424,8 @@ replay(struct engine *e)
 		next += WAL_JUMP;
 	}
 	e->next_wal_id = next;
+	e->follow_epoch = epoch;
+	e->mem_last_wal = e->follow_last;
 	e->last_seq = e->durable_seq = r.max_seq > e->ver->m.last_seq ?
 	    r.max_seq : e->ver->m.last_seq;
 	rc = 0;
@@ -1027,6 +1038,201 @@ poller_main(void *arg)
 
 /* ---- open and close ---- */
 
+/* ---- a reader following the writer ---- */
+
+/*
+ * Install manifest m if it is newer, and drop the memtables whose records
+ * it holds in tables (all WAL objects before its replay point).
+ */
+static void
+follow_manifest(struct engine *e, const struct manifest *m)
+{
+	struct version *nv, *old;
+	struct memtable *drop = NULL;
+	size_t i, k;
+	int rc;
+
+	if ((rc = version_new(e, m, e->ver, &nv)) != 0) {
+		log_warn("'%s': cannot open the tables of manifest %llu: %s "
+		    "(retrying)", e->uri, (unsigned long long)m->id,
+		    err_message(rc));
+		return;
+	}
+	pthread_mutex_lock(&e->lock);
+	old = e->ver;
+	e->ver = nv;
+	for (i = k = 0; i < e->nfrozen; i++) {
+		if (e->frozen[i].last_wal < m->wal_replay_from)
+			memtable_unref(e->frozen[i].mem);
+		else
+			e->frozen[k++] = e->frozen[i];
+	}
+	e->nfrozen = k;
+	if (memtable_entries(e->mem) > 0 && e->mem_last_wal < m->wal_replay_from) {
+		drop = e->mem;
+		e->mem = memtable_new();
+	}
+	if (e->next_wal_id < m->wal_replay_from) {
+		e->next_wal_id = m->wal_replay_from;
+		if (e->follow_last + 1 < m->wal_replay_from)
+			e->follow_last = m->wal_replay_from - 1;
+	}
+	if (m->last_seq > e->last_seq)
+		e->last_seq = e->durable_seq = m->last_seq;
+	metric_set(e->m.l0_tables, (double)nv->m.nl0);
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	version_unref(old);
+	if (drop != NULL)
+		memtable_unref(drop);
+}
+
+/* Apply the WAL objects stored after the last one applied, up to a hole. */
+static void
+follow_wal(struct engine *e)
+{
+	struct objstore_list l = { 0 };
+	struct replay r = { .e = e };
+	struct frozen *f;
+	char after[32];
+	uint64_t id, next = e->next_wal_id, epoch = e->follow_epoch;
+	int64_t mtime = 0;
+	size_t cap;
+	int rc, fence, more = 1;
+
+	pthread_mutex_lock(&e->lock);
+	r.apply_fn = e->apply_fn;
+	r.apply_arg = e->apply_arg;
+	r.max_seq = e->last_seq;
+	pthread_mutex_unlock(&e->lock);
+	while (more) {
+		wal_key(e->follow_last, after);
+		if ((rc = objstore_list(e->os, "wal/", after, 0, &l)) != 0) {
+			log_warn("'%s': cannot list the WAL: %s (retrying)", e->uri,
+			    err_message(rc));
+			break;
+		}
+		more = l.next != NULL;
+		for (size_t i = 0; i < l.n; i++) {
+			if ((id = wal_key_id(l.entries[i].key)) == 0 ||
+			    id <= e->follow_last)
+				continue;
+			if (id > next) {
+				more = 0;	/* a hole: what follows it waits */
+				break;
+			}
+			rc = replay_one(e, id, &epoch, &r, &fence);
+			if (rc != 0 && rc != -ENOENT) {
+				log_warn("'%s': cannot apply WAL object %llu: %s "
+				    "(retrying)", e->uri, (unsigned long long)id,
+				    err_message(rc));
+				more = 0;
+				break;
+			}
+			mtime = l.entries[i].mtime;
+			e->follow_last = id;
+			e->mem_last_wal = id;
+			if (rc == 0 && fence && id + WAL_JUMP > next)
+				next = id + WAL_JUMP;
+			else if (id + 1 > next)
+				next = id + 1;
+			pthread_mutex_lock(&e->lock);
+			e->next_wal_id = next;
+			e->follow_epoch = epoch;
+			if (r.max_seq > e->last_seq)
+				e->last_seq = e->durable_seq = r.max_seq;
+			/* a full memtable is set aside until a manifest covers it */
+			if (memtable_bytes(e->mem) >= e->set.l0_sst_size_bytes) {
+				cap = e->nfrozen;
+				e->frozen = xgrow(e->frozen, &cap, e->nfrozen + 1,
+				    sizeof(*e->frozen));
+				f = &e->frozen[e->nfrozen++];
+				memset(f, 0, sizeof(*f));
+				f->mem = e->mem;
+				f->last_wal = id;
+				f->max_seq = memtable_max_seq(e->mem);
+				e->mem = memtable_new();
+			}
+			pthread_mutex_unlock(&e->lock);
+		}
+		objstore_list_release(&l);
+		memset(&l, 0, sizeof(l));
+	}
+	objstore_list_release(&l);
+	if (mtime > 0) {
+		pthread_mutex_lock(&e->lock);
+		e->follow_lag_ms = clock_wall_ns() / 1000000 - mtime * 1000;
+		if (e->follow_lag_ms < 0)
+			e->follow_lag_ms = 0;
+		metric_set(e->m.follow_lag, (double)e->follow_lag_ms / 1000);
+		metric_set(e->m.durable, (double)e->durable_seq);
+		pthread_mutex_unlock(&e->lock);
+	}
+}
+
+/* Every manifest_poll_interval: a newer manifest, then new WAL objects. */
+static void *
+follow_main(void *arg)
+{
+	struct engine *e = arg;
+	struct manifest m;
+	struct timespec ts;
+	struct buf b;
+	char key[40];
+	uint64_t id;
+	int64_t due;
+	int found;
+
+	buf_init(&b, 0);
+	pthread_mutex_lock(&e->lock);
+	while (!e->stopping) {
+		due = clock_mono_ns() + e->set.manifest_poll_interval_ms * 1000000;
+		ts.tv_sec = due / 1000000000;
+		ts.tv_nsec = due % 1000000000;
+		while (!e->stopping && clock_mono_ns() < due)
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		if (e->stopping)
+			break;
+		id = e->ver->m.id;
+		pthread_mutex_unlock(&e->lock);
+		/* the newest manifest: the ids after ours, one GET each */
+		manifest_init(&m);
+		for (found = 0; ; id++) {
+			struct manifest next;
+
+			manifest_key(id + 1, key);
+			buf_reset(&b);
+			if (objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b) != 0)
+				break;
+			manifest_init(&next);
+			if (manifest_decode(b.data, b.len, key, &next) != 0) {
+				manifest_release(&next);
+				break;
+			}
+			manifest_release(&m);
+			m = next;
+			found = 1;
+		}
+		if (found)
+			follow_manifest(e, &m);
+		manifest_release(&m);
+		follow_wal(e);
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	buf_release(&b);
+	return NULL;
+}
+
+void
+engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg)
+{
+	pthread_mutex_lock(&e->lock);
+	e->apply_fn = fn;
+	e->apply_arg = arg;
+	pthread_mutex_unlock(&e->lock);
+}
+
 int
 engine_open(const char *uri, const struct objstore_opts *so,
     const struct engine_settings *es, enum engine_mode mode, struct engine **out)
@@ -1076,6 +1282,9 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		pthread_create(&e->t_l0, NULL, l0_main, e);
 		pthread_create(&e->t_poller, NULL, poller_main, e);
 		e->threads = 1;
+	} else {
+		pthread_create(&e->t_follow, NULL, follow_main, e);
+		e->following = 1;
 	}
 	*out = e;
 	return 0;
@@ -1212,6 +1421,7 @@ engine_status(struct engine *e, struct engine_status *st)
 	st->frozen_memtables = e->nfrozen;
 	st->fenced = e->fenced;
 	st->reader = e->mode == ENGINE_READER;
+	st->follow_lag_ms = e->follow_lag_ms;
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -1235,6 +1445,13 @@ engine_close(struct engine *e)
 			pthread_join(e->t_uploader[i], NULL);
 		pthread_join(e->t_l0, NULL);
 		pthread_join(e->t_poller, NULL);
+	}
+	if (e->following) {
+		pthread_mutex_lock(&e->lock);
+		e->stopping = 1;
+		pthread_cond_broadcast(&e->cond);
+		pthread_mutex_unlock(&e->lock);
+		pthread_join(e->t_follow, NULL);
 	}
 	while ((w = e->queue) != NULL) {
 		e->queue = w->next;

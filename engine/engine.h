@@ -18,7 +18,11 @@
  *
  * One writer per store: opening as writer fences any earlier writer, which
  * then fails every write and durability wait with SHALE_EFENCED, for good.
- * A reader (ENGINE_READER) sees the store as it was when opened.
+ * A reader (ENGINE_READER) sees the store as it was when opened, then
+ * follows it: every manifest_poll_interval it installs a newer manifest's
+ * tables and applies the WAL objects stored since, never writing to the
+ * store. It stops at a missing WAL id (a hole: what comes after it was not
+ * acknowledged by the writer) until the hole is filled.
  *
  * Memory: keys and values passed in are copied. Buffers returned point
  * into the engine and are valid as stated at each function.
@@ -124,6 +128,17 @@ const void *engine_iter_value(const struct engine_iter *it, size_t *vlen);
 int	engine_iter_status(const struct engine_iter *it);
 void	engine_iter_free(struct engine_iter *it);
 
+/*
+ * A reader calls fn(arg, key, klen, val, vlen) for each record it applies
+ * while following (val NULL for a delete), from its follow thread, after
+ * the record is readable; it must be quick and must not call the engine.
+ * Records a newer manifest brings in tables are not reported one by one:
+ * they were reported as WAL records before, or came before the reader.
+ */
+typedef void (*engine_apply_fn)(void *arg, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+void	engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg);
+
 /* ---- state ---- */
 
 struct engine_status {
@@ -137,6 +152,7 @@ struct engine_status {
 	size_t		 frozen_memtables;
 	int		 fenced;
 	int		 reader;
+	int64_t		 follow_lag_ms;	/* reader: age of the newest WAL object it applied */
 };
 void	engine_status(struct engine *e, struct engine_status *st);
 

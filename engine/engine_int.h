@@ -58,6 +58,7 @@ struct engine_metrics {
 	struct metric_series *writes, *write_bytes, *wal_objects, *wal_bytes;
 	struct metric_series *wal_latency, *l0_flushes, *l0_tables;
 	struct metric_series *unflushed, *fenced, *recovery, *durable;
+	struct metric_series *follow_lag;
 };
 
 struct engine {
@@ -96,6 +97,16 @@ struct engine {
 
 	pthread_t		 t_sealer, t_uploader[WAL_UPLOADERS], t_l0, t_poller;
 	int			 threads;
+
+	/* a reader following the writer (follow_main); only it changes these */
+	pthread_t		 t_follow;
+	int			 following;
+	uint64_t		 follow_last;	/* last WAL id applied */
+	uint64_t		 follow_epoch;	/* objects below it are skipped */
+	uint64_t		 mem_last_wal;	/* newest WAL id in mem */
+	engine_apply_fn		 apply_fn;	/* (L) to set; read by follow_main */
+	void			*apply_arg;
+	int64_t			 follow_lag_ms;	/* (L) */
 };
 
 void	version_ref(struct version *v);

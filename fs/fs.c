@@ -106,16 +106,22 @@ stored(fuse_ino_t ino)
 /* ---- the notifier: attribute invalidations ---- */
 
 static void
-on_change(void *arg, uint64_t id)
+on_change(void *arg, uint64_t id, const char *name, size_t namelen)
 {
 	struct fs *fs = arg;
+	struct fs_inval *last;
 
 	pthread_mutex_lock(&fs->nlock);
+	last = fs->npending > 0 ? &fs->pending[fs->npending - 1] : NULL;
 	/* appends to one stream come in runs: keep one entry for a run */
-	if (fs->npending == 0 || fs->pending[fs->npending - 1] != id) {
+	if (name != NULL || last == NULL || last->name != NULL ||
+	    last->ino != id) {
 		fs->pending = xgrow(fs->pending, &fs->pcap, fs->npending + 1,
 		    sizeof(*fs->pending));
-		fs->pending[fs->npending++] = id;
+		last = &fs->pending[fs->npending++];
+		last->ino = id;
+		last->name = name != NULL ? xstrndup(name, namelen) : NULL;
+		last->namelen = namelen;
 		if (fs->npending == 1)
 			pthread_cond_signal(&fs->ncond);
 	}
@@ -126,8 +132,8 @@ static void *
 notifier_main(void *arg)
 {
 	struct fs *fs = arg;
-	uint64_t *batch = NULL;
-	size_t n, cap = 0;
+	struct fs_inval *batch = NULL, *x;
+	size_t n, cap = 0, j;
 
 	pthread_mutex_lock(&fs->nlock);
 	for (;;) {
@@ -141,15 +147,24 @@ notifier_main(void *arg)
 		fs->npending = 0;
 		pthread_mutex_unlock(&fs->nlock);
 		for (size_t i = 0; i < n; i++) {
-			/* skip repeats within the batch */
-			size_t j;
-			for (j = 0; j < i && batch[j] != batch[i]; j++)
+			x = &batch[i];
+			/*
+			 * -ENOENT only means the kernel does not know the
+			 * inode or name: nothing to drop
+			 */
+			if (x->name != NULL) {
+				fuse_lowlevel_notify_inval_entry(fs->se,
+				    (fuse_ino_t)x->ino, x->name, x->namelen);
+				free(x->name);
+				continue;
+			}
+			for (j = 0; j < i && (batch[j].ino != x->ino ||
+			    batch[j].name != NULL); j++)
 				;
 			if (j < i)
-				continue;
-			/* -ENOENT: the kernel does not know the inode: fine */
+				continue;	/* a repeat within the batch */
 			fuse_lowlevel_notify_inval_inode(fs->se,
-			    (fuse_ino_t)batch[i], -1, 0);
+			    (fuse_ino_t)x->ino, -1, 0);
 		}
 		pthread_mutex_lock(&fs->nlock);
 	}
@@ -990,6 +1005,8 @@ fs_free(struct fs *fs)
 	while (fs->writers != NULL)
 		handle_close(fs, fs->writers);
 	pthread_mutex_destroy(&fs->hlock);
+	for (size_t i = 0; i < fs->npending; i++)
+		free(fs->pending[i].name);
 	free(fs->pending);
 	pthread_mutex_destroy(&fs->nlock);
 	pthread_cond_destroy(&fs->ncond);

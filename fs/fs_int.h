@@ -17,6 +17,13 @@
 
 struct buf;
 struct fs_handle;
+
+/* An invalidation for the kernel: an inode's attributes, or a name in it. */
+struct fs_inval {
+	uint64_t	 ino;
+	char		*name;		/* NULL: the attributes */
+	size_t		 namelen;
+};
 struct fuse_session;
 
 #define FS_INO_ROOT	1
@@ -40,7 +47,7 @@ struct fs {
 	pthread_t		 notifier;
 	pthread_mutex_t		 nlock;
 	pthread_cond_t		 ncond;
-	uint64_t		*pending;	/* nlock */
+	struct fs_inval		*pending;	/* nlock */
 	size_t			 npending, pcap;	/* nlock */
 	int			 nstop;		/* nlock */
 	int			 nstarted;

@@ -37,6 +37,7 @@ vfile_status(struct fs *fs, struct buf *out)
 	    "unflushed_bytes: %" PRIu64 "\n"
 	    "l0_tables: %zu\n"
 	    "fenced: %s\n"
+	    "follow_lag_ms: %" PRId64 "\n"
 	    "streams: %" PRIu64 "\n"
 	    "directories: %" PRIu64 "\n",
 	    fs->o.store, fs->o.mountpoint,
@@ -44,7 +45,7 @@ vfile_status(struct fs *fs, struct buf *out)
 	    (clock_wall_ns() - fs->started_ns) / 1000000000,
 	    st.epoch, st.manifest_id, st.last_seq, st.durable_seq,
 	    st.unflushed_bytes, st.l0_tables, st.fenced ? "yes" : "no",
-	    u.streams, u.dirs);
+	    st.follow_lag_ms, u.streams, u.dirs);
 }
 
 /* metrics: the process's registry in the Prometheus text format */

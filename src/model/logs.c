@@ -59,6 +59,8 @@ struct node {
 	struct node	*id_next;		/* ns: chains of the tables */
 	struct node	*name_next;
 	struct node	*child, *sib_prev, *sib_next;	/* ns: directories */
+	struct node	*moved_next;		/* ns: on l->moved */
+	int		 on_moved;		/* ns */
 	size_t		 nchildren;		/* ns */
 
 	pthread_mutex_t	 lock;
@@ -83,6 +85,8 @@ struct logs {
 	struct table	 by_id;
 	struct table	 by_name;
 	uint64_t	 next_id;		/* ns */
+	struct node	*moved;			/* ns: streams whose data id is not their id */
+	struct node	*last_data;		/* ns: the follower's last record's stream */
 	logs_change_fn	 change_fn;
 	void		*change_arg;
 	int		 fenced_said;
@@ -311,11 +315,49 @@ node_unlink(struct logs *l, struct node *n)
 	n->linked = 0;
 }
 
+/* Keep l->moved right after n's data id changed. (ns, write) */
+static void
+node_moved(struct logs *l, struct node *n)
+{
+	if (n->on_moved || n->data_id == n->id || n->type != LOGS_STREAM)
+		return;
+	n->moved_next = l->moved;
+	l->moved = n;
+	n->on_moved = 1;
+}
+
+/* The stream whose records carry data id `d`, or NULL. (ns) */
+static struct node *
+data_find(struct logs *l, uint64_t d)
+{
+	struct node *n;
+
+	if (l->last_data != NULL && l->last_data->data_id == d)
+		return l->last_data;
+	if ((n = node_find(l, d)) != NULL && n->data_id == d)
+		return n;
+	for (n = l->moved; n != NULL; n = n->moved_next)
+		if (n->data_id == d)
+			return n;
+	return NULL;
+}
+
 /* Drop n from the id table with the namespace's reference. (ns, write) */
 static void
 node_forget(struct logs *l, struct node *n)
 {
 	struct node **p = id_slot(&l->by_id, n->id);
+
+	if (n->on_moved) {
+		struct node **m = &l->moved;
+
+		while (*m != n)
+			m = &(*m)->moved_next;
+		*m = n->moved_next;
+		n->on_moved = 0;
+	}
+	if (l->last_data == n)
+		l->last_data = NULL;
 
 	BUG_ON(*p != n);
 	*p = n->id_next;
@@ -367,7 +409,14 @@ static void
 changed(struct logs *l, uint64_t id)
 {
 	if (l->change_fn != NULL)
-		l->change_fn(l->change_arg, id);
+		l->change_fn(l->change_arg, id, NULL, 0);
+}
+
+static void
+changed_name(struct logs *l, uint64_t dir, const char *name, size_t len)
+{
+	if (l->change_fn != NULL)
+		l->change_fn(l->change_arg, dir, name, len);
 }
 
 /* ---- opening ---- */
@@ -401,6 +450,7 @@ load_inodes(struct logs *l)
 		n->parent = get_be64(v + 9);
 		n->ctime_ns = (int64_t)get_be64(v + 17);
 		n->mtime_ns = (int64_t)get_be64(v + 25);
+		node_moved(l, n);
 		if (n->id >= l->next_id)
 			l->next_id = n->id + 1;
 		if (n->data_id >= l->next_id)
@@ -443,6 +493,109 @@ load_dirents(struct logs *l)
 	rc = engine_iter_status(it);
 	engine_iter_free(it);
 	return rc;
+}
+
+/* ---- following a writer (read-only) ---- */
+
+/*
+ * The engine of a read-only mount applies what the writer stored and
+ * tells us each record: bring memory up to date with it, as the writer's
+ * own calls did there. Records come in the writer's batch order, so an
+ * inode is seen before the entry that names it.
+ */
+static void
+apply_record(struct logs *l, const unsigned char *k, size_t klen,
+    const unsigned char *v, size_t vlen)
+{
+	uint64_t end, id = 0, dir = 0;
+	const char *gone_name = NULL;
+	size_t gone_len = 0;
+	struct node *n;
+	int64_t ts;
+
+	pthread_rwlock_wrlock(&l->ns);
+	switch (k[2]) {
+	case K_RECORD:
+		if (klen != 19 || v == NULL || vlen < TS_LEN)
+			break;
+		if ((n = data_find(l, get_be64(k + 3))) == NULL)
+			break;
+		l->last_data = n;
+		end = get_be64(k + 11) + (vlen - TS_LEN);
+		ts = (int64_t)get_be64(v);
+		pthread_mutex_lock(&n->lock);
+		if (n->loaded && end > n->end) {
+			n->end = end;
+			n->last_ts = ts;
+		}
+		pthread_mutex_unlock(&n->lock);
+		id = n->id;
+		break;
+	case K_INODE:
+		if (klen != 11)
+			break;
+		id = get_be64(k + 3);
+		n = node_find(l, id);
+		if (v == NULL) {
+			if (n != NULL && id != LOGS_ROOT_ID)
+				node_remove(l, n);
+			break;
+		}
+		if (vlen != INODE_LEN || (v[0] != LOGS_DIR && v[0] != LOGS_STREAM))
+			break;
+		if (n == NULL)
+			n = node_new(l, id, (enum logs_type)v[0]);
+		pthread_mutex_lock(&n->lock);
+		if (n->data_id != get_be64(v + 1))
+			n->loaded = 0;	/* truncated: read its end again */
+		n->data_id = get_be64(v + 1);
+		n->ctime_ns = (int64_t)get_be64(v + 17);
+		n->mtime_ns = (int64_t)get_be64(v + 25);
+		pthread_mutex_unlock(&n->lock);
+		node_moved(l, n);
+		break;
+	case K_DIRENT:
+		if (klen <= 11 || klen > 11 + LOGS_NAME_MAX)
+			break;
+		dir = get_be64(k + 3);
+		n = name_find(l, dir, (const char *)k + 11, klen - 11);
+		/* the kernel may keep the name: tell it */
+		gone_name = (const char *)k + 11;
+		gone_len = klen - 11;
+		if (v == NULL) {
+			if (n != NULL)
+				node_unlink(l, n);
+			break;
+		}
+		if (vlen != 9 || node_find(l, dir) == NULL)
+			break;
+		if (n != NULL && n->id != get_be64(v))
+			node_unlink(l, n);	/* replaced */
+		if ((n = node_find(l, get_be64(v))) == NULL || n->id == LOGS_ROOT_ID)
+			break;
+		if (n->linked)
+			node_unlink(l, n);	/* renamed */
+		node_link(l, n, dir, (const char *)k + 11, klen - 11);
+		break;
+	default:
+		break;		/* the counter and the time index */
+	}
+	pthread_rwlock_unlock(&l->ns);
+	if (id != 0)
+		changed(l, id);
+	if (dir != 0)
+		changed(l, dir);
+	if (gone_name != NULL)
+		changed_name(l, dir, gone_name, gone_len);
+}
+
+static void
+on_apply(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	const unsigned char *k = key;
+
+	if (klen >= 3 && k[0] == KEY_LOGS && k[1] == KEY_VERSION)
+		apply_record(arg, k, klen, val, vlen);
 }
 
 int
@@ -514,6 +667,8 @@ logs_open(struct engine *e, struct logs **out)
 		if (rc != 0)
 			goto fail;
 	}
+	if (l->ro)
+		engine_on_apply(e, on_apply, l);
 	*out = l;
 	return 0;
 fail:
@@ -528,6 +683,8 @@ logs_close(struct logs *l)
 
 	if (l == NULL)
 		return;
+	if (l->ro)
+		engine_on_apply(l->e, NULL, NULL);
 	for (size_t i = 0; i < l->by_id.cap; i++) {
 		for (n = l->by_id.v[i]; n != NULL; n = next) {
 			next = n->id_next;
@@ -1272,6 +1429,7 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 	data_id = l->next_id++;
 	pthread_rwlock_unlock(&l->ns);
 
+	pthread_rwlock_wrlock(&l->ns);
 	pthread_mutex_lock(&s->lock);
 	b = engine_batch_new();
 	batch_inode(b, s, data_id);
@@ -1284,9 +1442,11 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 		s->end = 0;
 		s->last_ts = clock_wall_ns();
 		s->indexed_sec = -1;
+		node_moved(l, s);
 	} else
 		rc = engine_errno(l, rc);
 	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&l->ns);
 	if (rc == 0)
 		changed(l, id);
 out:

@@ -67,9 +67,11 @@ struct logs_attr {
 /*
  * Called after a stream or directory changed (from the thread that made
  * the change, or from the thread that noticed it): must be quick and must
- * not call back into logs.
+ * not call back into logs. `name` is NULL, or (on a read-only follower) a
+ * name in directory `id` that no longer leads where it did.
  */
-typedef void (*logs_change_fn)(void *arg, uint64_t id);
+typedef void (*logs_change_fn)(void *arg, uint64_t id, const char *name,
+	    size_t namelen);
 
 /* Streams over an open engine (writer or reader); the engine stays the caller's. */
 int	logs_open(struct engine *e, struct logs **out);

@@ -1857,10 +1857,12 @@ struct changes {
 };
 
 static void
-on_change(void *arg, uint64_t id)
+on_change(void *arg, uint64_t id, const char *name, size_t namelen)
 {
 	struct changes *c = arg;
 
+	(void)namelen;
+	assert_null(name);	/* names are only for a follower */
 	if (c->n < 64)
 		c->id[c->n] = id;
 	c->n++;

@@ -1,0 +1,95 @@
+# fs_follow.sh - a read-only mount follows a writer mount of the same
+# store: tail -f on the follower shows every line the writer appends,
+# once and in order; new directories and streams, renames, removals and
+# truncations show there within a few poll intervals; the follower
+# refuses changes with EROFS, makes no PUTs and never fences the writer.
+# On file:// and RGW.
+. "$top_srcdir/tests/lib/common.sh"
+need_fuse
+trap cleanup_mounts EXIT
+
+# wait_for WHAT SECONDS COMMAND...: until the command succeeds
+wait_for() {
+	local what=$1 limit=$2 i=0
+	shift 2
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt $((limit * 10)) ]; then
+			fail "$what: not within $limit s"
+			return 1
+		fi
+		sleep 0.1
+	done
+	ok "$what"
+}
+
+same() {	# FILE EXPECTED-TEXT
+	[ "$(cat "$1" 2>/dev/null)" = "$2" ]
+}
+
+metric() {	# MNT NAME LABELS: the value, 0 if absent
+	awk -v n="$2{$3}" '$1 == n { v = $2 } END { print v + 0 }' "$1/.shale/metrics"
+}
+
+follow_pair() {	# STORE
+	local store=$1 w="$TEST_TMP/w" r="$TEST_TMP/r" i tpid
+	mount_shale "$store" "$w" || { fail "$store: writer mount"; return; }
+	mkdir -p "$w/logs/app"
+	echo "before the follower" >>"$w/logs/app/s"
+	sync "$w/logs/app/s"
+	mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
+	expect_eq "$store: the follower sees what was stored before it" \
+		"before the follower" "$(cat "$r/logs/app/s")"
+
+	tail -n +1 -f "$r/logs/app/s" >"$TEST_TMP/tail.out" 2>/dev/null &
+	tpid=$!
+	i=0
+	while [ $i -lt 50 ]; do
+		echo "line $i" >>"$w/logs/app/s"
+		sleep 0.05
+		i=$((i + 1))
+	done
+	expected=$( (echo "before the follower"; i=0; while [ $i -lt 50 ]; do echo "line $i"; i=$((i + 1)); done) )
+	wait_for "$store: tail -f on the follower shows all 50 lines" 15 same "$TEST_TMP/tail.out" "$expected"
+	kill "$tpid" 2>/dev/null
+	wait "$tpid" 2>/dev/null
+	expect_eq "$store: each line once, in order" "$expected" "$(cat "$TEST_TMP/tail.out")"
+
+	mkdir -p "$w/logs/new/deep"
+	printf 'one\ntwo\n' >>"$w/logs/new/deep/x"
+	wait_for "$store: a new directory and stream show on the follower" 10 \
+		same "$r/logs/new/deep/x" "$(printf 'one\ntwo')"
+	mv "$w/logs/new/deep/x" "$w/logs/app/x2"
+	wait_for "$store: a rename shows on the follower" 10 same "$r/logs/app/x2" "$(printf 'one\ntwo')"
+	[ -e "$r/logs/new/deep/x" ] && fail "$store: the old name is still there" ||
+		ok "$store: the old name is gone"
+	: >"$w/logs/app/x2"
+	echo "after truncation" >>"$w/logs/app/x2"
+	wait_for "$store: a truncation shows on the follower" 10 same "$r/logs/app/x2" "after truncation"
+	rm "$w/logs/app/x2"
+	rmdir "$w/logs/new/deep"
+	wait_for "$store: a removal shows on the follower" 10 test ! -e "$r/logs/app/x2"
+	wait_for "$store: an rmdir shows on the follower" 10 test ! -e "$r/logs/new/deep"
+
+	out=$(echo no 2>&1 >>"$r/logs/app/s")
+	expect_match "$store: the follower refuses appends" "Read-only file system" "$out"
+	out=$(mkdir "$r/logs/nope" 2>&1)
+	expect_match "$store: the follower refuses mkdir" "Read-only file system" "$out"
+	expect_eq "$store: the follower made no PUTs" 0 \
+		"$(($(metric "$r" objstore_requests_total 'op="put"') + $(metric "$r" objstore_requests_total 'op="put_if_absent"')))"
+	expect_eq "$store: the writer is not fenced" "fenced: no" "$(grep '^fenced:' "$w/.shale/status")"
+	echo "still writing" >>"$w/logs/app/s" && ok "$store: the writer still appends" ||
+		fail "$store: the writer cannot append"
+	umount_shale "$r" || fail "$store: unmount the follower"
+	umount_shale "$w" || fail "$store: unmount the writer"
+}
+
+follow_pair "file://$TEST_TMP/store"
+if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
+	need_rgw
+	b=$(new_bucket) || { fail "create bucket"; finish; }
+	follow_pair "s3://$b/follow"
+else
+	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
+fi
+finish
