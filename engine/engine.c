@@ -1293,23 +1293,34 @@ fail:
 	return rc;
 }
 
+/* Seal what is written and wait (timeout_ms < 0: for ever) until it is stored. */
+static int
+flush_within(struct engine *e, int64_t timeout_ms)
+{
+	uint64_t want;
+
+	if (e->mode == ENGINE_READER)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	want = e->last_seq;
+	if (e->walbuf.len > 0) {
+		e->flush_asked = 1;
+		seal_locked(e);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return engine_wait_durable(e, want, timeout_ms);
+}
+
 int
 engine_close_within(struct engine *e, int64_t timeout_ms)
 {
-	uint64_t want, left;
+	uint64_t left;
 	int rc = 0;
 
 	if (e == NULL)
 		return 0;
 	if (e->mode == ENGINE_WRITER && e->threads) {
-		pthread_mutex_lock(&e->lock);
-		want = e->last_seq;
-		if (e->walbuf.len > 0) {
-			e->flush_asked = 1;
-			seal_locked(e);
-		}
-		pthread_mutex_unlock(&e->lock);
-		rc = engine_wait_durable(e, want, timeout_ms);
+		rc = flush_within(e, timeout_ms);
 		if (rc == -ETIMEDOUT) {
 			pthread_mutex_lock(&e->lock);
 			left = e->last_seq - e->durable_seq;
@@ -1331,18 +1342,7 @@ engine_close_within(struct engine *e, int64_t timeout_ms)
 int
 engine_flush(struct engine *e)
 {
-	uint64_t want;
-
-	if (e->mode == ENGINE_READER)
-		return 0;
-	pthread_mutex_lock(&e->lock);
-	want = e->last_seq;
-	if (e->walbuf.len > 0) {
-		e->flush_asked = 1;
-		seal_locked(e);
-	}
-	pthread_mutex_unlock(&e->lock);
-	return engine_wait_durable(e, want, -1);
+	return flush_within(e, -1);
 }
 
 int

@@ -342,6 +342,26 @@ data_find(struct logs *l, uint64_t d)
 	return NULL;
 }
 
+/*
+ * Would naming n in `dir` make a directory its own ancestor? A store can
+ * say anything: a damaged or hostile one must not make a walk up the tree
+ * loop. (ns)
+ */
+static int
+would_cycle(struct logs *l, const struct node *n, uint64_t dir)
+{
+	const struct node *up = node_find(l, dir);
+
+	for (size_t steps = 0; up != NULL; steps++) {
+		if (up == n || steps > l->by_id.n)
+			return 1;
+		if (up->id == LOGS_ROOT_ID)
+			return 0;
+		up = node_find(l, up->parent);
+	}
+	return 0;
+}
+
 /* Drop n from the id table with the namespace's reference. (ns, write) */
 static void
 node_forget(struct logs *l, struct node *n)
@@ -377,6 +397,12 @@ node_remove(struct logs *l, struct node *n)
 	pthread_mutex_lock(&n->lock);
 	n->removed = 1;		/* its open writers now fail */
 	pthread_mutex_unlock(&n->lock);
+	/*
+	 * Only a damaged store removes a directory that still has entries
+	 * (logs_rmdir refuses): they lose their names with it
+	 */
+	while (n->child != NULL)
+		node_unlink(l, n->child);
 	if (n->linked)
 		node_unlink(l, n);
 	n->gone = 1;
@@ -477,7 +503,8 @@ load_dirents(struct logs *l)
 	for (engine_iter_seek_first(it); engine_iter_valid(it); engine_iter_next(it)) {
 		k = engine_iter_key(it, &klen);
 		v = engine_iter_value(it, &vlen);
-		if (klen <= 11 || klen > 11 + LOGS_NAME_MAX || vlen != 9) {
+		if (klen <= 11 || vlen != 9 ||
+		    logs_name_check((const char *)k + 11, klen - 11) != 0) {
 			log_warn("skipping a malformed directory entry");
 			continue;
 		}
@@ -486,6 +513,10 @@ load_dirents(struct logs *l)
 		if (n == NULL || dir == NULL || dir->type != LOGS_DIR ||
 		    n->linked || n->id == LOGS_ROOT_ID) {
 			log_warn("skipping a directory entry without its inode");
+			continue;
+		}
+		if (n->type == LOGS_DIR && would_cycle(l, n, dir->id)) {
+			log_warn("skipping a directory entry that makes a cycle");
 			continue;
 		}
 		node_link(l, n, dir->id, (const char *)k + 11, klen - 11);
@@ -510,7 +541,7 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 	uint64_t end, id = 0, dir = 0;
 	const char *gone_name = NULL;
 	size_t gone_len = 0;
-	struct node *n;
+	struct node *n, *up;
 	int64_t ts;
 
 	pthread_rwlock_wrlock(&l->ns);
@@ -555,7 +586,8 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 		node_moved(l, n);
 		break;
 	case K_DIRENT:
-		if (klen <= 11 || klen > 11 + LOGS_NAME_MAX)
+		if (klen <= 11 ||
+		    logs_name_check((const char *)k + 11, klen - 11) != 0)
 			break;
 		dir = get_be64(k + 3);
 		n = name_find(l, dir, (const char *)k + 11, klen - 11);
@@ -567,11 +599,14 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 				node_unlink(l, n);
 			break;
 		}
-		if (vlen != 9 || node_find(l, dir) == NULL)
+		if (vlen != 9 || (up = node_find(l, dir)) == NULL ||
+		    up->type != LOGS_DIR)
 			break;
 		if (n != NULL && n->id != get_be64(v))
 			node_unlink(l, n);	/* replaced */
 		if ((n = node_find(l, get_be64(v))) == NULL || n->id == LOGS_ROOT_ID)
+			break;
+		if (n->type == LOGS_DIR && would_cycle(l, n, dir))
 			break;
 		if (n->linked)
 			node_unlink(l, n);	/* renamed */
@@ -589,8 +624,9 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 		changed_name(l, dir, gone_name, gone_len);
 }
 
-static void
-on_apply(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+void
+logs_apply(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
 {
 	const unsigned char *k = key;
 
@@ -668,7 +704,7 @@ logs_open(struct engine *e, struct logs **out)
 			goto fail;
 	}
 	if (l->ro)
-		engine_on_apply(e, on_apply, l);
+		engine_on_apply(e, logs_apply, l);
 	*out = l;
 	return 0;
 fail:
@@ -1043,7 +1079,7 @@ logs_rename(struct logs *l, uint64_t parent, const char *name,
 {
 	size_t len = strlen(name), newlen = strlen(newname);
 	struct engine_batch *b;
-	struct node *dir, *newdir, *n, *old, *up;
+	struct node *dir, *newdir, *n, *old;
 	int64_t now = clock_wall_ns(), saved1, saved2 = 0;
 	uint64_t oldparent;
 	int rc;
@@ -1093,15 +1129,9 @@ logs_rename(struct logs *l, uint64_t parent, const char *name,
 		}
 	}
 	/* a directory cannot move into itself or below */
-	if (n->type == LOGS_DIR) {
-		for (up = newdir; ; up = node_find(l, up->parent)) {
-			if (up == n) {
-				rc = -EINVAL;
-				goto out;
-			}
-			if (up == NULL || up->id == LOGS_ROOT_ID)
-				break;
-		}
+	if (n->type == LOGS_DIR && would_cycle(l, n, newparent)) {
+		rc = -EINVAL;
+		goto out;
 	}
 	b = engine_batch_new();
 	batch_undirent(b, parent, name, len);

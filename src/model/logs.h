@@ -80,6 +80,15 @@ int	logs_read_only(const struct logs *l);
 struct engine *logs_engine(struct logs *l);
 void	logs_on_change(struct logs *l, logs_change_fn fn, void *arg);
 
+/*
+ * A read-only logs follows its store's writer: logs_open() registers this
+ * with engine_on_apply(), and it brings memory up to date with each record
+ * the engine applies (arg is the struct logs). Whatever the bytes, it
+ * keeps the tree a tree. Also the entry point of the fuzz harness.
+ */
+void	logs_apply(void *arg, const void *key, size_t klen, const void *val,
+	    size_t vlen);
+
 /* Check a name: 0, -EINVAL ("", ".", "..", '/' or NUL inside), -ENAMETOOLONG. */
 int	logs_name_check(const char *name, size_t len);
 

@@ -15,15 +15,6 @@
 need_fuse
 trap cleanup_mounts EXIT
 
-# log_clean WHAT: the daemons' log has no error or warning
-log_clean() {
-	if grep -E ' shale (error|warn): ' "$TEST_TMP/mount.log" 2>/dev/null; then
-		fail "$1: the daemon logged errors or warnings (above)"
-	else
-		ok "$1: nothing logged as an error or warning"
-	fi
-}
-
 # gen W N: writer W's N lines
 gen() {
 	awk -v w="$1" -v n="$2" 'BEGIN {

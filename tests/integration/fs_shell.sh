@@ -16,15 +16,6 @@
 need_fuse
 trap cleanup_mounts EXIT
 
-# log_clean WHAT: the daemons' log has no error or warning
-log_clean() {
-	if grep -E ' shale (error|warn): ' "$TEST_TMP/mount.log" 2>/dev/null; then
-		fail "$1: the daemon logged errors or warnings (above)"
-	else
-		ok "$1: nothing logged as an error or warning"
-	fi
-}
-
 # gen_text FILE BYTES SEED: lines of 1 to ~300 bytes, some ERROR, until
 # the file has about BYTES bytes; the same arguments give the same file.
 gen_text() {

@@ -5,7 +5,7 @@
 # libFuzzer programs.
 . "$top_srcdir/tests/lib/common.sh"
 
-for h in s3_xml uri sst wal manifest settings; do
+for h in s3_xml uri sst wal manifest settings logs; do
 	out=$("$top_builddir/tests/fuzz/replay_$h" "$top_srcdir/tests/fuzz/corpus/$h") ||
 		fail "replay of $h corpus"
 	expect_match "$h corpus replayed" "replayed [1-9][0-9]* inputs" "$out"

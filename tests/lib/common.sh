@@ -45,6 +45,15 @@ expect_match() {
 }
 
 finish() {
+	# daemons log to files: a sanitizer's report there fails the test too
+	local f
+	for f in "$TEST_TMP"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$f"; then
+			fail "a sanitizer reported in $(basename "$f"):"
+			grep -E -A20 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$f" | head -40
+		fi
+	done
 	if [ "$failures" -ne 0 ]; then
 		echo "$failures check(s) failed"
 		exit 1
@@ -153,6 +162,15 @@ kill_shale() {
 	pid=$(mount_pid "$1")
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait_gone "$pid" 10
 	fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+}
+
+# log_clean WHAT: the daemons' log has no error or warning
+log_clean() {
+	if grep -E ' shale (error|warn): ' "$TEST_TMP/mount.log" 2>/dev/null; then
+		fail "$1: the daemon logged errors or warnings (above)"
+	else
+		ok "$1: nothing logged as an error or warning"
+	fi
 }
 
 cleanup_mounts() {
