@@ -1,6 +1,6 @@
 # fuzz_replay.sh - every fuzz harness over its seed corpus (the S3 XML
 # parsers, the store URI parser, tables, WAL objects, manifests and
-# settings files), so the harnesses build and the seeds
+# settings files, the stream model's records), so the harnesses build and the seeds
 # stay clean in every build; 'configure --enable-fuzzing' builds the real
 # libFuzzer programs.
 . "$top_srcdir/tests/lib/common.sh"
