@@ -49,6 +49,7 @@
 #include "util/xmalloc.h"
 
 #define FS_MAX_WRITE	(1024 * 1024)
+#define FS_INVAL_GATHER_MS 5			/* see notifier_main */
 #define FS_BLKSIZE	(1024 * 1024)		/* st_blksize: big reads for cat */
 #define FS_CAPACITY	((uint64_t)1 << 50)	/* what statfs calls the size: 1 PiB */
 
@@ -141,6 +142,15 @@ notifier_main(void *arg)
 			pthread_cond_wait(&fs->ncond, &fs->nlock);
 		if (fs->npending == 0 && fs->nstop)
 			break;
+		if (!fs->nstop) {
+			/*
+			 * Let a burst of appends gather: one message for many,
+			 * and no thread switch per append
+			 */
+			pthread_mutex_unlock(&fs->nlock);
+			clock_sleep_ms(FS_INVAL_GATHER_MS);
+			pthread_mutex_lock(&fs->nlock);
+		}
 		batch = xgrow(batch, &cap, fs->npending, sizeof(*batch));
 		memcpy(batch, fs->pending, fs->npending * sizeof(*batch));
 		n = fs->npending;

@@ -1564,7 +1564,7 @@ commit(struct logs *l, struct node *s, const void *p1, size_t n1,
 		return -ENOENT;	/* bytes nothing could read back */
 	if (ts < s->last_ts)
 		ts = s->last_ts;	/* never backwards within a stream */
-	val = xmalloc(TS_LEN + LOGS_RECORD_MAX);
+	val = xmalloc(TS_LEN + (total < LOGS_RECORD_MAX ? total : LOGS_RECORD_MAX));
 	put_be64(val, (uint64_t)ts);
 	b = engine_batch_new();
 	while (pos < total) {
