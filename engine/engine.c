@@ -275,7 +275,7 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 static int
 put_fence(struct engine *e, uint64_t id)
 {
-	struct wal_header h = { id, e->epoch, 1 };
+	struct wal_header h = { id, e->epoch, 1, 0 };
 	struct buf b;
 	char key[32];
 	int rc;
@@ -711,7 +711,7 @@ sealer_main(void *arg)
 static int
 upload(struct engine *e, struct walobj *w)
 {
-	struct wal_header h = { w->id, e->epoch, 0 };
+	struct wal_header h = { w->id, e->epoch, 0, e->set.wal_zstd_level > 0 };
 	struct buf obj, got;
 	char key[32];
 	int rc;
@@ -722,6 +722,8 @@ upload(struct engine *e, struct walobj *w)
 	buf_append(&obj, w->body.data, w->body.len);
 	if ((rc = wal_encode_end(&obj)) != 0)
 		BUG("WAL object of %zu bytes does not end well: %d", obj.len, rc);
+	if (h.zstd && (rc = wal_compress(&obj, e->set.wal_zstd_level)) != 0)
+		BUG("cannot compress a WAL object of %zu bytes: %d", obj.len, rc);
 	wal_key(w->id, key);
 	rc = objstore_put_if_absent(e->os, key, obj.data, obj.len);
 	if (rc == -EEXIST || rc == SHALE_EUNKNOWN) {

@@ -111,6 +111,8 @@ static const struct setting settings[] = {
 	    512, MIB, 0 },
 	{ "zstd_level", ST_INT, OFF(zstd_level),
 	    1, 19, 0 },
+	{ "wal_zstd_level", ST_INT, OFF(wal_zstd_level),
+	    0, 19, 0 },
 	{ "bloom_bits_per_key", ST_INT, OFF(bloom_bits_per_key),
 	    0, 30, 0 },
 	{ "block_cache_bytes", ST_SIZE, OFF(block_cache_bytes),
@@ -739,6 +741,7 @@ engine_settings_default(struct engine_settings *s)
 	s->default_ttl_ms = 0;
 	s->block_size = 4096;
 	s->zstd_level = 3;
+	s->wal_zstd_level = 1;
 	s->bloom_bits_per_key = 10;
 	s->max_concurrent_compactions = 2;
 	s->max_sst_size = 256 * MIB;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "engine/kv.h"
 #include "engine/wal.h"
@@ -38,7 +39,8 @@
 #define WAL_MAGIC_LEN		8
 #define WAL_VERSION		1
 #define WAL_F_FENCE		0x0001
-#define WAL_F_KNOWN		WAL_F_FENCE
+#define WAL_F_ZSTD		0x0002
+#define WAL_F_KNOWN		(WAL_F_FENCE | WAL_F_ZSTD)
 
 #define WAL_HEADER_SIZE		36	/* magic to crc */
 #define WAL_BATCH_HEAD		8	/* len, crc */
@@ -115,7 +117,7 @@ wal_encode_header(struct buf *out, const struct wal_header *h)
 
 	memcpy(b, WAL_MAGIC, WAL_MAGIC_LEN);
 	put16(b + 8, WAL_VERSION);
-	put16(b + 10, h->fence ? WAL_F_FENCE : 0);
+	put16(b + 10, (h->fence ? WAL_F_FENCE : 0) | (h->zstd ? WAL_F_ZSTD : 0));
 	put32(b + 12, 0);
 	put64(b + 16, h->epoch);
 	put64(b + 24, h->wal_id);
@@ -275,6 +277,7 @@ walk_header(const struct wal_walk *w, struct wal_header *h)
 	if (get32(d + 12) != 0)
 		return walk_corrupt(w, 12, "reserved field not zero");
 	h->fence = (flags & WAL_F_FENCE) != 0;
+	h->zstd = (flags & WAL_F_ZSTD) != 0;
 	h->epoch = get64(d + 16);
 	h->wal_id = get64(d + 24);
 	return 0;
@@ -425,20 +428,95 @@ walk_batches(struct wal_walk *w, wal_batch_fn fn, void *arg)
 }
 
 int
+wal_compress(struct buf *obj, int level)
+{
+	struct buf out;
+	ZSTD_CCtx *cctx;
+	size_t bound, r;
+	int rc;
+
+	if (obj->len < WAL_HEADER_SIZE + WAL_TRAILER_SIZE ||
+	    !(get16((const uint8_t *)obj->data + 10) & WAL_F_ZSTD))
+		return -EINVAL;
+	bound = ZSTD_compressBound(obj->len - WAL_HEADER_SIZE);
+	buf_init(&out, 0);
+	if ((rc = buf_reserve(&out, WAL_HEADER_SIZE + bound)) != 0)
+		return rc;
+	memcpy(out.data, obj->data, WAL_HEADER_SIZE);
+	if ((cctx = ZSTD_createCCtx()) == NULL) {
+		buf_release(&out);
+		return -ENOMEM;
+	}
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+	r = ZSTD_compress2(cctx, out.data + WAL_HEADER_SIZE, bound,
+	    obj->data + WAL_HEADER_SIZE, obj->len - WAL_HEADER_SIZE);
+	ZSTD_freeCCtx(cctx);
+	if (ZSTD_isError(r)) {
+		buf_release(&out);
+		return -EIO;
+	}
+	out.len = WAL_HEADER_SIZE + r;
+	out.data[out.len] = '\0';
+	buf_release(obj);
+	*obj = out;
+	return 0;
+}
+
+/* The plain form of a compressed object, in *plain. */
+static int
+decompress(const struct wal_walk *w, struct buf *plain)
+{
+	const uint8_t *f = w->d + WAL_HEADER_SIZE;
+	size_t fn = w->n - WAL_HEADER_SIZE, r;
+	unsigned long long cs;
+
+	cs = ZSTD_getFrameContentSize(f, fn);
+	if (cs == ZSTD_CONTENTSIZE_UNKNOWN || cs == ZSTD_CONTENTSIZE_ERROR ||
+	    cs > WAL_PLAIN_MAX - WAL_HEADER_SIZE)
+		return walk_corrupt(w, WAL_HEADER_SIZE, "bad compressed frame header");
+	r = ZSTD_findFrameCompressedSize(f, fn);
+	if (ZSTD_isError(r) || r != fn)
+		return walk_corrupt(w, WAL_HEADER_SIZE, "not one compressed frame");
+	if (buf_reserve(plain, WAL_HEADER_SIZE + (size_t)cs) != 0)
+		return -ENOMEM;
+	memcpy(plain->data, w->d, WAL_HEADER_SIZE);
+	r = ZSTD_decompress(plain->data + WAL_HEADER_SIZE, (size_t)cs, f, fn);
+	if (ZSTD_isError(r) || r != cs)
+		return walk_corrupt(w, WAL_HEADER_SIZE, "cannot decompress");
+	plain->len = WAL_HEADER_SIZE + (size_t)cs;
+	return 0;
+}
+
+int
 wal_decode(const void *data, size_t n, const char *name,
     struct wal_header *h, wal_batch_fn fn, void *arg)
 {
 	struct wal_walk w;
 	struct wal_header hdr;
+	struct buf plain;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
+	buf_init(&plain, 0);
 	w.d = data;
 	w.n = data != NULL ? n : 0;
 	w.name = name != NULL ? name : "(wal)";
 
 	if ((rc = walk_header(&w, &hdr)) != 0)
 		goto fail;
+	if (hdr.zstd) {
+		if (hdr.fence) {
+			rc = walk_corrupt(&w, 10, "compressed fence object");
+			goto fail;
+		}
+		if ((rc = decompress(&w, &plain)) != 0)
+			goto fail;
+		/* offsets in errors are now those of the plain form */
+		w.d = (const uint8_t *)plain.data;
+		w.n = plain.len;
+	}
 	w.fence = hdr.fence;
 	if ((rc = walk_batches(&w, NULL, NULL)) != 0)
 		goto fail;
@@ -450,6 +528,7 @@ wal_decode(const void *data, size_t n, const char *name,
 
 fail:
 	free(w.e);
+	buf_release(&plain);
 	return rc;
 }
 

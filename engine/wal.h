@@ -9,7 +9,9 @@
  * another; a trailer (the number of batches and a CRC-32C of everything
  * before it) ends the object, so that an object cut short anywhere, even
  * between batches, is detected. A fence object is a header with the FENCE
- * flag and a trailer, and no batches. The byte format is in shale-format(5).
+ * flag and a trailer, and no batches. With the ZSTD flag, what follows the
+ * header is one zstd frame holding the batches and the trailer (whose CRC
+ * covers the header as stored). The byte format is in shale-format(5).
  *
  * Decoding checks everything: a bad header, a batch whose CRC does not
  * match, a length past the end or a record that does not parse is
@@ -31,6 +33,7 @@ struct wal_header {
 	uint64_t	wal_id;
 	uint64_t	epoch;
 	int		fence;
+	int		zstd;		/* batches and trailer stored as one zstd frame */
 };
 
 /*
@@ -61,6 +64,14 @@ size_t	wal_batch_size(const struct kv_entry *e, size_t n);
  * fence with batches).
  */
 int	wal_encode_end(struct buf *out);
+/*
+ * Compress a finished object whose header has the zstd flag: everything
+ * after the header becomes one zstd frame (with its content size and
+ * checksum) at `level`. wal_decode() reads either form.
+ */
+int	wal_compress(struct buf *obj, int level);
+/* The most an object may hold once decompressed. */
+#define WAL_PLAIN_MAX	((size_t)1 << 30)
 /* Bytes of a header plus a trailer: the size of a fence object. */
 #define WAL_OVERHEAD	48
 

@@ -7,7 +7,8 @@
  * another and grow from batch to batch, kinds are put or delete, lengths
  * are within kv.h's limits, a delete has no value. A decode that fails
  * must be SHALE_ECORRUPT and must not have delivered any batch; one that
- * succeeds is encoded again and must give back the same bytes.
+ * succeeds is encoded again and must give back the same bytes (for a
+ * compressed object: compressed again, the same batches).
  *
  * A mutated input almost never has the right CRCs, which would keep the
  * fuzzer out of the record parser; so each input is decoded twice, as it
@@ -38,6 +39,7 @@ struct seen {
 	size_t		 batches;
 	uint32_t	 sum;
 	struct buf	 again;		/* the batches encoded again */
+	int		 plain;		/* compressed: entries are in a copy */
 };
 
 static void
@@ -62,7 +64,8 @@ batch(void *arg, uint64_t first_seq, const struct kv_entry *e, size_t n)
 			abort();
 		if (e[i].klen > KV_KEY_MAX || e[i].expire < 0)
 			abort();
-		inside(s, e[i].key, e[i].klen);
+		if (!s->plain)
+			inside(s, e[i].key, e[i].klen);
 		for (size_t j = 0; j < e[i].klen; j++)
 			s->sum += e[i].key[j];
 		if (e[i].kind == KV_DELETE) {
@@ -72,7 +75,8 @@ batch(void *arg, uint64_t first_seq, const struct kv_entry *e, size_t n)
 		}
 		if (e[i].vlen > KV_VALUE_MAX)
 			abort();
-		inside(s, e[i].val, e[i].vlen);
+		if (!s->plain)
+			inside(s, e[i].val, e[i].vlen);
 		for (size_t j = 0; j < e[i].vlen; j++)
 			s->sum += e[i].val[j];
 	}
@@ -132,6 +136,7 @@ check(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.data = data;
 	s.size = size;
+	s.plain = size > 10 && (data[10] & 2);	/* the zstd flag */
 	buf_init(&s.again, 0);
 	rc = wal_decode(data, size, "fuzz", &h, batch, &s);
 	if (rc != 0) {
@@ -142,13 +147,30 @@ check(const uint8_t *data, size_t size)
 	if (h.fence && s.batches != 0)
 		abort();
 
-	/* Encoding what was decoded gives back the same object. */
+	/*
+	 * Encoding what was decoded gives back the same object; compressed,
+	 * the same batches (another compressor may pick other bytes).
+	 */
 	buf_init(&again, 0);
 	if (wal_encode_header(&again, &h) != 0 ||
 	    buf_append(&again, s.again.data, s.again.len) != 0 ||
 	    wal_encode_end(&again) != 0)
 		abort();
-	if (again.len != size || memcmp(again.data, data, size) != 0)
+	if (h.zstd) {
+		struct seen t;
+
+		if (wal_compress(&again, 1) != 0)
+			abort();
+		memset(&t, 0, sizeof(t));
+		t.plain = 1;
+		buf_init(&t.again, 0);
+		if (wal_decode(again.data, again.len, "again", NULL, batch,
+		    &t) != 0 || t.batches != s.batches || t.sum != s.sum ||
+		    t.again.len != s.again.len ||
+		    memcmp(t.again.data, s.again.data, s.again.len) != 0)
+			abort();
+		buf_release(&t.again);
+	} else if (again.len != size || memcmp(again.data, data, size) != 0)
 		abort();
 	buf_release(&again);
 out:

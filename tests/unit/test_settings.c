@@ -56,6 +56,7 @@ static const char full_yaml[] =
     "wal_max_bytes: 8MiB\n"
     "block_size: 16KiB\n"
     "zstd_level: 9\n"
+    "wal_zstd_level: 0\n"
     "bloom_bits_per_key: 0\n"
     "block_cache_bytes: 1GiB\n";
 
@@ -73,6 +74,7 @@ assert_settings_equal(const struct engine_settings *a,
 	assert_int_equal(a->default_ttl_ms, b->default_ttl_ms);
 	assert_int_equal(a->block_size, b->block_size);
 	assert_int_equal(a->zstd_level, b->zstd_level);
+	assert_int_equal(a->wal_zstd_level, b->wal_zstd_level);
 	assert_int_equal(a->bloom_bits_per_key, b->bloom_bits_per_key);
 	assert_int_equal(a->max_concurrent_compactions,
 	    b->max_concurrent_compactions);
@@ -158,6 +160,7 @@ test_defaults(void **state)
 	assert_int_equal(s.default_ttl_ms, 0);
 	assert_int_equal(s.block_size, 4096);
 	assert_int_equal(s.zstd_level, 3);
+	assert_int_equal(s.wal_zstd_level, 1);
 	assert_int_equal(s.bloom_bits_per_key, 10);
 	assert_int_equal(s.max_concurrent_compactions, 2);
 	assert_int_equal(s.max_sst_size, 256 * MIB);
@@ -509,7 +512,7 @@ test_file(void **state)
 	rc = engine_settings_load_file(&s, path);
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(err_detail(), path));
-	assert_non_null(strstr(err_detail(), ":24: unknown key 'zstd_levels'"));
+	assert_non_null(strstr(err_detail(), ":25: unknown key 'zstd_levels'"));
 	assert_int_equal(s.zstd_level, 3);
 
 	assert_non_null(f = fopen(path, "w"));
