@@ -1450,7 +1450,8 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 	if ((rc = stream_get(l, id, &s)) != 0)
 		return rc;
 	pthread_mutex_lock(&s->lock);
-	rc = size == s->end ? 1 : size != 0 ? -EPERM : l->ro ? -EROFS : 0;
+	rc = size == s->end ? 1 : size != 0 ? -EPERM : l->ro ? -EROFS :
+	    s->removed ? -ENOENT : 0;
 	pthread_mutex_unlock(&s->lock);
 	if (rc != 0)
 		goto out;
