@@ -393,6 +393,7 @@ test_compressed(void **state)
 	decode_corrupt(bad.data, bad.len, "not one compressed frame");
 
 	/* the plain object has no flag: compressing it is refused */
+	buf_release(&bad);
 	begin(&bad, 1, 1, 0);
 	assert_int_equal(wal_encode_end(&bad), 0);
 	assert_int_equal(wal_compress(&bad, 1), -EINVAL);
