@@ -60,8 +60,9 @@ stamp() {
 	while IFS= read -r l; do echo "$l ^$(date +%s%N)"; done
 }
 
-# lag WHAT FILE: from each append to tail's output, in ms: the longest
-# must stay under 3 s (a poll of tail's each second, plus slack)
+# lag WHAT FILE: from each append to tail's output, in ms, reported; the
+# longest must stay under 10 s, far above tail's one-second poll, so a
+# busy machine does not fail it but a stream that stops being followed does
 lag() {
 	local max
 	max=$(awk '/ @[0-9]+ \^[0-9]+$/ {
@@ -69,7 +70,7 @@ lag() {
 		d = (r - w) / 1000000; if (d > max) max = d
 	} END { printf "%d\n", max }' "$2")
 	echo "$1: tail printed each line at most $max ms after it was written"
-	[ "$max" -lt 3000 ] && ok "$1: every line within 3 s" ||
+	[ "$max" -lt 10000 ] && ok "$1: every line within 10 s" ||
 		fail "$1: a line took $max ms to reach tail's output"
 }
 
