@@ -331,7 +331,10 @@ struct engine_iter {
 	int64_t		 now;
 	int		 valid;
 	int		 fwd;
-	struct buf	 key, val;	/* the current record, copied */
+	struct buf	 key, val;	/* the current key, copied; a value found backwards */
+	const void	*vp;		/* the current value: in the merge's entry
+					 * (valid until it moves) or in val */
+	size_t		 vn;
 	int		 err;
 };
 
@@ -381,13 +384,18 @@ at_or_above_hi(const struct engine_iter *it, const struct kv_entry *x)
 	return it->has_hi && kv_key_cmp(x->key, x->klen, it->hi.data, it->hi.len) >= 0;
 }
 
+/*
+ * The merge stays on x until the caller moves on, so its value is used
+ * where it is (a log record is tens of kilobytes: no copy); the key is
+ * copied, the next step compares with it after the merge moved.
+ */
 static void
 set_current(struct engine_iter *it, const struct kv_entry *x)
 {
 	buf_reset(&it->key);
-	buf_reset(&it->val);
 	buf_append(&it->key, x->key, x->klen);
-	buf_append(&it->val, x->val, x->vlen);
+	it->vp = x->val;
+	it->vn = x->vlen;
 	it->valid = 1;
 }
 
@@ -471,10 +479,13 @@ find_prev(struct engine_iter *it)
 		have = 1;
 	}
 	if (have && live) {
+		/* the merge has moved past the answer: keep copies */
 		buf_reset(&it->key);
 		buf_reset(&it->val);
 		buf_append(&it->key, k.data, k.len);
 		buf_append(&it->val, val.data, val.len);
+		it->vp = it->val.data;
+		it->vn = it->val.len;
 		it->valid = 1;
 	}
 	buf_release(&k);
@@ -567,8 +578,8 @@ engine_iter_key(const struct engine_iter *it, size_t *klen)
 const void *
 engine_iter_value(const struct engine_iter *it, size_t *vlen)
 {
-	*vlen = it->val.len;
-	return buf_str(&it->val);
+	*vlen = it->vn;
+	return it->vp != NULL ? it->vp : "";
 }
 
 int

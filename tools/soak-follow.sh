@@ -14,10 +14,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 shale=${SHALE:-$top/build/shale}
 minutes=10
 rate=20
-while getopts m:r: o; do
+bulk=0
+bpid=
+while getopts m:r:b: o; do
 	case $o in
 	m) minutes=$OPTARG ;;
 	r) rate=$OPTARG ;;
+	b) bulk=$OPTARG ;;
 	*) echo "usage: $0 [-m MINUTES] [-r LINES_PER_SECOND] STORE" >&2; exit 2 ;;
 	esac
 done
@@ -33,6 +36,7 @@ wpid=
 cleanup() {
 	[ -n "$tpid" ] && kill "$tpid" 2>/dev/null || true
 	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null || true
+	[ -n "$bpid" ] && kill "$bpid" 2>/dev/null || true
 	for m in "$r" "$w"; do
 		p=$(sed -n 's/^pid: //p' "$m/.shale/status" 2>/dev/null || true)
 		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
@@ -69,6 +73,15 @@ awk -v n="$total" -v rate="$rate" 'BEGIN {
 	}
 }' >>"$w/logs/soak/s" &
 wpid=$!
+if [ "$bulk" -gt 0 ]; then
+	(i=0; while [ $i -lt "$minutes" ]; do
+		yes "a bulk line of the soak, to make tables and manifests $i" |
+			head -c $((bulk * 1048576)) >>"$w/logs/soak/bulk"
+		sleep 60
+		i=$((i + 1))
+	done) &
+	bpid=$!
+fi
 echo "soak: $total lines over $minutes min on $store; follower status every minute"
 m=0
 while [ -e "/proc/$wpid" ] && ! grep -q '^State:.*Z' "/proc/$wpid/status" 2>/dev/null; do
@@ -77,9 +90,17 @@ while [ -e "/proc/$wpid" ] && ! grep -q '^State:.*Z' "/proc/$wpid/status" 2>/dev
 	echo "after $m min: $(wc -l <"$work/seen") lines seen; $(grep -E '^(follow_lag_ms|manifest|l0_tables)' "$r/.shale/status" | tr '\n' ' ')"
 done
 wpid=
+[ -n "$bpid" ] && wait "$bpid" 2>/dev/null || true
+bpid=
 sleep 10
 kill "$tpid" 2>/dev/null || true
 tpid=
+if [ "$bulk" -gt 0 ]; then
+	a=$(md5sum <"$w/logs/soak/bulk")
+	b=$(md5sum <"$r/logs/soak/bulk")
+	echo "bulk stream: $(stat -c %s "$w/logs/soak/bulk") bytes on the writer, $(stat -c %s "$r/logs/soak/bulk") on the follower, $([ "$a" = "$b" ] && echo same || echo DIFFERENT)"
+	[ "$a" = "$b" ] || bulkbad=1
+fi
 awk -v n="$total" '
 	$2 == "line" {
 		if ($3 != next_i) { bad++; printf "out of order or missing at %d (got %d)\n", next_i, $3 }
@@ -95,4 +116,5 @@ awk '$2 == "line" { print ($1 - $4) / 1e6 }' "$work/seen" | sort -n | awk '
 	END { if (NR) printf "delay append -> follower tail: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 	    v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[NR] }'
 grep -E ' (error|warn): ' "$work/mount.log" | head -5 || true
+[ -n "${bulkbad:-}" ] && status=1
 exit $status
