@@ -897,14 +897,12 @@ static const struct fuse_lowlevel_ops fs_ops = {
 /* ---- mounting ---- */
 
 int
-fs_mount(struct logs *l, const struct fs_options *o, struct fs **out)
+fs_new(const struct fs_options *o, struct fs **out)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fs *fs = xcalloc(1, sizeof(*fs));
 	char *opts;
-	int rc;
 
-	fs->l = l;
 	fs->o = *o;
 	fs->uid = getuid();
 	fs->gid = getgid();
@@ -924,25 +922,27 @@ fs_mount(struct logs *l, const struct fs_options *o, struct fs **out)
 	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	fuse_opt_free_args(&args);
 	if (fs->se == NULL) {
-		rc = err_set(-EINVAL, "cannot start FUSE (options '%s'?)",
+		fs_free(fs);
+		return err_set(-EINVAL, "cannot start FUSE (options '%s'?)",
 		    o->fuse_opts != NULL ? o->fuse_opts : "");
-		goto fail;
 	}
-	if (fuse_session_mount(fs->se, o->mountpoint) != 0) {
-		rc = err_set(-EIO, "cannot mount on '%s' (is it an empty "
-		    "directory, and is /dev/fuse usable?)", o->mountpoint);
-		goto fail;
-	}
+	*out = fs;
+	return 0;
+}
+
+int
+fs_mount(struct fs *fs, struct logs *l)
+{
+	if (fuse_session_mount(fs->se, fs->o.mountpoint) != 0)
+		return err_set(-EIO, "cannot mount on '%s' (is it a directory, "
+		    "and is /dev/fuse usable?)", fs->o.mountpoint);
+	fs->l = l;
 	fs->mounted = 1;
 	logs_on_change(l, on_change, fs);
 	if (pthread_create(&fs->notifier, NULL, notifier_main, fs) != 0)
 		BUG("cannot start a thread");
 	fs->nstarted = 1;
-	*out = fs;
 	return 0;
-fail:
-	fs_free(fs);
-	return rc;
 }
 
 static struct fuse_session *volatile stop_se;

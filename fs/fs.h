@@ -5,8 +5,8 @@
  * touches the object store; every decision about a stream is made in
  * src/model/logs.c.
  *
- * Lifecycle: fs_mount() mounts and returns once the kernel routes the
- * mount point to us; fs_run() serves requests until the file system is
+ * Lifecycle: fs_new() checks the options, fs_mount() mounts and returns
+ * once the kernel routes the mount point to us; fs_run() serves requests until the file system is
  * unmounted (fusermount3 -u, umount) or SIGINT, SIGTERM or SIGHUP arrive;
  * fs_free() unmounts if still mounted. Writes still held by open handles
  * are committed when the kernel releases them, before fs_run() returns.
@@ -30,8 +30,14 @@ struct fs_options {
 
 void	fs_options_default(struct fs_options *o);
 
-/* Mount: 0, or -errno with a detail in err_detail(). */
-int	fs_mount(struct logs *l, const struct fs_options *o, struct fs **out);
+/*
+ * Check the options and make the FUSE session, mounting nothing yet (so a
+ * mistake in them is found before the store is opened and a writer
+ * fenced): 0, or -errno with a detail in err_detail().
+ */
+int	fs_new(const struct fs_options *o, struct fs **out);
+/* Mount, showing l: 0, or -errno with a detail. */
+int	fs_mount(struct fs *fs, struct logs *l);
 /*
  * Serve until unmounted or told to stop (SIGINT, SIGTERM, SIGHUP): 0, or
  * -errno. The caller blocks those signals before it starts any thread

@@ -259,6 +259,12 @@ serve(struct mount_args *a, int notify_fd)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	engine_settings_default(&es);
+	/* a mistake in the FUSE options is found before any writer is fenced */
+	a->fo.fuse_opts = a->fuse_opts;
+	if ((rc = fs_new(&a->fo, &fs)) != 0) {
+		cmd_fail("%s", err_message(rc));
+		goto out;
+	}
 	if ((a->config != NULL &&
 	    (rc = engine_settings_load_file(&es, a->config)) != 0) ||
 	    (rc = engine_settings_load_env(&es)) != 0) {
@@ -276,8 +282,7 @@ serve(struct mount_args *a, int notify_fd)
 		    err_message(rc));
 		goto out;
 	}
-	a->fo.fuse_opts = a->fuse_opts;
-	if ((rc = fs_mount(l, &a->fo, &fs)) != 0) {
+	if ((rc = fs_mount(fs, l)) != 0) {
 		cmd_fail("%s", err_message(rc));
 		goto out;
 	}

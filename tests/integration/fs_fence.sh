@@ -1,5 +1,6 @@
-# fs_fence.sh - two writer mounts of one store: the second mount fences
-# the first, whose status then says "fenced: yes", whose appends fail
+# fs_fence.sh - two writer mounts of one store: a mount that fails on a
+# bad option fences nobody; the second mount fences the first, whose
+# status then says "fenced: yes", whose appends fail
 # with EROFS and change nothing, and which stays readable; nothing either
 # mount acknowledged with fsync before (the first) or after (the second)
 # is lost. On RGW, and on file://.
@@ -18,6 +19,15 @@ fence_pair() {	# STORE
 	mkdir -p "$a/logs/app"
 	lines first 500 | dd of="$a/logs/app/s" oflag=append conv=notrunc,fsync status=none ||
 		fail "$store: fsynced append on the first mount"
+	# a second mount that fails on its options must not fence the first
+	if "$SHALE" mount --log-file "$TEST_TMP/bad.log" -o no_such_option "$store" "$b" 2>/dev/null; then
+		fail "$store: a mount with an unknown option succeeded"
+	else
+		ok "$store: a mount with an unknown option fails"
+	fi
+	echo "still the writer" | dd of="$a/logs/app/t" oflag=append conv=notrunc,fsync status=none &&
+	    grep -q '^fenced: no' "$a/.shale/status" &&
+	    ok "$store: the failed mount fenced nobody" || fail "$store: the failed mount fenced the first"
 	mount_shale "$store" "$b" || { fail "$store: mount b"; return; }
 	expect_eq "$store: the second mount sees the first's fsynced lines" \
 		"$(lines first 500 | md5sum)" "$(md5sum <"$b/logs/app/s")"
