@@ -996,29 +996,36 @@ l0_main(void *arg)
 
 /* ---- the manifest poller: notices a newer writer ---- */
 
+/*
+ * Sleep one manifest_poll_interval, or less if the engine stops (or is
+ * fenced): 1 to go on, 0 to stop. (L)
+ */
+static int
+poll_wait_locked(struct engine *e)
+{
+	int64_t due = clock_mono_ns() + e->set.manifest_poll_interval_ms * 1000000;
+	struct timespec ts = { due / 1000000000, due % 1000000000 };
+
+	while (!e->stopping && !e->fenced && clock_mono_ns() < due)
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+	return !e->stopping && !e->fenced;
+}
+
+
 static void *
 poller_main(void *arg)
 {
 	struct engine *e = arg;
 	struct manifest m;
-	struct timespec ts;
 	struct buf b;
 	char key[40];
-	int64_t due;
 	uint64_t next;
 	int rc;
 
 	manifest_init(&m);
 	buf_init(&b, 0);
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping && !e->fenced) {
-		due = clock_mono_ns() + e->set.manifest_poll_interval_ms * 1000000;
-		ts.tv_sec = due / 1000000000;
-		ts.tv_nsec = due % 1000000000;
-		while (!e->stopping && !e->fenced && clock_mono_ns() < due)
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-		if (e->stopping || e->fenced)
-			break;
+	while (poll_wait_locked(e)) {
 		next = e->ver->m.id + 1;
 		pthread_mutex_unlock(&e->lock);
 		manifest_key(next, key);
@@ -1178,23 +1185,14 @@ follow_main(void *arg)
 {
 	struct engine *e = arg;
 	struct manifest m;
-	struct timespec ts;
 	struct buf b;
 	char key[40];
 	uint64_t id;
-	int64_t due;
 	int found;
 
 	buf_init(&b, 0);
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping) {
-		due = clock_mono_ns() + e->set.manifest_poll_interval_ms * 1000000;
-		ts.tv_sec = due / 1000000000;
-		ts.tv_nsec = due % 1000000000;
-		while (!e->stopping && clock_mono_ns() < due)
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-		if (e->stopping)
-			break;
+	while (poll_wait_locked(e)) {
 		id = e->ver->m.id;
 		pthread_mutex_unlock(&e->lock);
 		/* the newest manifest: the ids after ours, one GET each */

@@ -7,6 +7,8 @@
 #ifndef SHALE_CMD_H
 #define SHALE_CMD_H
 
+#include <sys/types.h>
+
 struct cmd {
 	const char	*name;
 	const char	*args;		/* synopsis after the name */
@@ -23,6 +25,9 @@ int	cmd_bench(int argc, char **argv);
 int	cmd_bench_fs(int argc, char **argv);
 int	cmd_bench_memfs(int argc, char **argv);
 int	cmd_mount(int argc, char **argv);
+
+/* VmRSS and VmHWM of process pid in MiB; left as they were if unreadable. */
+void	cmd_proc_mem(pid_t pid, double *rss_mib, double *hwm_mib);
 
 /* Print "shale: " and the message to stderr; returns 1 for 'return fail(...)'. */
 int	cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

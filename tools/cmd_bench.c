@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "tools/cmd.h"
@@ -75,22 +76,6 @@ requests(const char *const *ops)
 static const char *const put_ops[] = { "put", "put_if_absent", NULL };
 static const char *const get_ops[] = { "get", "head", "list", NULL };
 
-static long
-rss_kib(const char *field)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, strlen(field)) == 0)
-			v = strtol(line + strlen(field) + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static int
 cmp_i64(const void *a, const void *b)
 {
@@ -111,6 +96,7 @@ bench_one(const char *uri, const struct engine_settings *es, size_t vsize,
 	struct engine_status st;
 	size_t cap = 0, cap2 = 0, j = 0, nlat = 0;
 	double puts0, puts1, puts2, gets1, gets2, secs, writing_puts;
+	double rss = -1, hwm = -1;
 	char key[32], *val = xmalloc(vsize);
 	int rc;
 
@@ -169,13 +155,14 @@ bench_one(const char *uri, const struct engine_settings *es, size_t vsize,
 	clock_sleep_ms((int64_t)(idle * 1000));
 	puts2 = requests(put_ops);
 	gets2 = requests(get_ops);
+	cmd_proc_mem(getpid(), &rss, &hwm);
 	printf("%-40s %5zu B  %9.0f puts/s %7.1f MB/s  durable p50 %6.1f ms p99 %6.1f ms"
-	    "  store PUTs/s %6.1f writing, %4.1f idle (GETs/s idle %.1f)  RSS %ld KiB (peak %ld)\n",
+	    "  store PUTs/s %6.1f writing, %4.1f idle (GETs/s idle %.1f)  RSS %.0f MiB (peak %.0f)\n",
 	    uri, vsize, (double)n / secs, (double)n * (double)vsize / secs / 1e6,
 	    nlat ? (double)lat[nlat / 2] / 1e6 : 0,
 	    nlat ? (double)lat[nlat * 99 / 100] / 1e6 : 0,
 	    writing_puts / secs, (puts2 - puts1) / idle, (gets2 - gets1) / idle,
-	    rss_kib("VmRSS:"), rss_kib("VmHWM:"));
+	    rss, hwm);
 out:
 	engine_close(e);
 	engine_batch_free(b);

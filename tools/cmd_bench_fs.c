@@ -391,9 +391,8 @@ store_counters(struct target *t, double *puts, double *bytes)
 	return rc;
 }
 
-/* VmRSS and VmHWM of pid in MiB. */
-static void
-proc_mem(pid_t pid, double *rss, double *hwm)
+void
+cmd_proc_mem(pid_t pid, double *rss, double *hwm)
 {
 	char path[64], line[256];
 	FILE *f;
@@ -762,7 +761,7 @@ target_run(struct bench *b, struct target *t)
 	printf("cat %.1f MB/s warm, ", t->warm_mbs);
 	fflush(stdout);
 	if (t->kind == TK_SHALE || t->kind == TK_MEMFS || t->kind == TK_S3FS)
-		proc_mem(t->kind == TK_SHALE ? status_pid(t) : t->pid, &t->rss_mib,
+		cmd_proc_mem(t->kind == TK_SHALE ? status_pid(t) : t->pid, &t->rss_mib,
 		    &t->hwm_mib);
 
 	if (t->kind == TK_MEMFS) {

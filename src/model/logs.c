@@ -86,7 +86,8 @@ struct logs {
 	struct table	 by_name;
 	uint64_t	 next_id;		/* ns */
 	struct node	*moved;			/* ns: streams whose data id is not their id */
-	struct node	*last_data;		/* ns: the follower's last record's stream */
+	struct node	*last_data;		/* atomic, cleared under ns (write): the
+						 * follower's last record's stream */
 	logs_change_fn	 change_fn;
 	void		*change_arg;
 	int		 fenced_said;
@@ -332,8 +333,10 @@ data_find(struct logs *l, uint64_t d)
 {
 	struct node *n;
 
-	if (l->last_data != NULL && l->last_data->data_id == d)
-		return l->last_data;
+	/* nodes are forgotten only under the write lock: n stays valid */
+	n = __atomic_load_n(&l->last_data, __ATOMIC_RELAXED);
+	if (n != NULL && n->data_id == d)
+		return n;
 	if ((n = node_find(l, d)) != NULL && n->data_id == d)
 		return n;
 	for (n = l->moved; n != NULL; n = n->moved_next)
@@ -544,14 +547,18 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 	struct node *n, *up;
 	int64_t ts;
 
-	pthread_rwlock_wrlock(&l->ns);
+	/* records, by far the most, only read the namespace */
+	if (k[2] == K_RECORD)
+		pthread_rwlock_rdlock(&l->ns);
+	else
+		pthread_rwlock_wrlock(&l->ns);
 	switch (k[2]) {
 	case K_RECORD:
 		if (klen != 19 || v == NULL || vlen < TS_LEN)
 			break;
 		if ((n = data_find(l, get_be64(k + 3))) == NULL)
 			break;
-		l->last_data = n;
+		__atomic_store_n(&l->last_data, n, __ATOMIC_RELAXED);
 		end = get_be64(k + 11) + (vlen - TS_LEN);
 		ts = (int64_t)get_be64(v);
 		pthread_mutex_lock(&n->lock);
@@ -1455,12 +1462,9 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 	pthread_mutex_unlock(&s->lock);
 	if (rc != 0)
 		goto out;
-	/* a fresh data id, taken first (lock order): a failed write wastes it */
+	/* a fresh data id (a failed write wastes it) */
 	pthread_rwlock_wrlock(&l->ns);
 	data_id = l->next_id++;
-	pthread_rwlock_unlock(&l->ns);
-
-	pthread_rwlock_wrlock(&l->ns);
 	pthread_mutex_lock(&s->lock);
 	b = engine_batch_new();
 	batch_inode(b, s, data_id);

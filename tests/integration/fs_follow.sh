@@ -75,6 +75,10 @@ follow_pair() {	# STORE
 	expect_match "$store: the follower refuses appends" "Read-only file system" "$out"
 	out=$(mkdir "$r/logs/nope" 2>&1)
 	expect_match "$store: the follower refuses mkdir" "Read-only file system" "$out"
+	# the same lookup finds the follower's reads, so a zero below means no PUTs
+	[ "$(metric "$r" objstore_requests_total 'op="get"')" -gt 0 ] &&
+		ok "$store: the follower's GETs are counted" ||
+		fail "$store: no GETs counted for the follower (metric name?)"
 	expect_eq "$store: the follower made no PUTs" 0 \
 		"$(($(metric "$r" objstore_requests_total 'op="put"') + $(metric "$r" objstore_requests_total 'op="put_if_absent"')))"
 	expect_eq "$store: the writer is not fenced" "fenced: no" "$(grep '^fenced:' "$w/.shale/status")"
