@@ -744,17 +744,21 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *out;
 
 	(void)ino;
-	if (h->kind == H_VFILE) {
-		if ((size_t)off >= h->text.len)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_buf(req, h->text.data + off,
-			    h->text.len - (size_t)off < size ?
-			    h->text.len - (size_t)off : size);
-		return;
-	}
+	/*
+	 * The reply is sent from memory this request owns: once the kernel
+	 * has it, the reader may close and a release on another thread free
+	 * the handle while fuse_reply_buf is still returning.
+	 */
 	out = xmalloc(size > 0 ? size : 1);
-	n = logs_reader_read(h->r, (uint64_t)off, out, size);
+	if (h->kind == H_VFILE) {
+		n = 0;
+		if ((size_t)off < h->text.len) {
+			n = (ssize_t)(h->text.len - (size_t)off < size ?
+			    h->text.len - (size_t)off : size);
+			memcpy(out, h->text.data + off, (size_t)n);
+		}
+	} else
+		n = logs_reader_read(h->r, (uint64_t)off, out, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else

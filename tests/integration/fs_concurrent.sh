@@ -9,7 +9,8 @@
 # exactly once and in its order (the lines of wN are its input, byte for
 # byte), and the size is the sum of the inputs; again after unmounting
 # with fusermount3 -u and mounting again. A reader that cats the stream over and over while it
-# grows sees only whole lines each time. On file:// with 8 x 10,000 lines, on RGW with 8 x 2,000.
+# grows sees only whole lines each time; two more read .shale/status and
+# .shale/metrics a few bytes at a time meanwhile. On file:// with 8 x 10,000 lines, on RGW with 8 x 2,000.
 . "$top_srcdir/tests/lib/common.sh"
 
 need_fuse
@@ -86,7 +87,7 @@ verify() {
 # run STORE LABEL N PERLINE
 run() {
 	local store=$1 label=$2 n=$3 perline=$4 mnt="$TEST_TMP/mnt-$2"
-	local f pids="" p rc t0 t1
+	local f pids="" vpids="" p rc t0 t1
 	for w in 1 2 3 4 5 6 7 8; do gen "$w" "$n" >"$TEST_TMP/in.$w"; done
 	mount_shale "$store" "$mnt" || { fail "$label: mount"; return; }
 	mkdir -p "$mnt/logs/app" || fail "$label: mkdir"
@@ -138,6 +139,22 @@ run() {
 		echo "$reads $torn" >"$TEST_TMP/reader.out"
 	) &
 	rpid=$!
+	# and two that read the mount's own files in small pieces, closing
+	# each at once: every read is whole, and the daemon lives through it
+	for r in 1 2; do
+		(
+			vreads=0 vbad=0
+			while [ ! -e "$TEST_TMP/done" ]; do
+				vreads=$((vreads + 1))
+				[ "$(head -c 6 "$mnt/.shale/status")" = "store:" ] ||
+					vbad=$((vbad + 1))
+				head -c 100 "$mnt/.shale/metrics" | grep -q '^# HELP ' ||
+					vbad=$((vbad + 1))
+			done
+			echo "$vreads $vbad" >"$TEST_TMP/vreader.$r"
+		) &
+		vpids="$vpids $!"
+	done
 	rc=0
 	for p in $pids; do
 		wait "$p" || { rc=$?; fail "$label: writer $p exited with $rc"; }
@@ -149,6 +166,13 @@ run() {
 	read -r reads torn <"$TEST_TMP/reader.out"
 	echo "$label: the reader read the stream $reads times while it grew"
 	expect_eq "$label: no read while writing saw a partial line" 0 "$torn"
+	for p in $vpids; do wait "$p"; done
+	for r in 1 2; do
+		read -r vreads vbad <"$TEST_TMP/vreader.$r"
+		echo "$label: reader $r of .shale/ read it $vreads times"
+		expect_eq "$label: every read of .shale/status and metrics was right" \
+			0 "$vbad"
+	done
 	verify "$f" "$n" "$label"
 	# stopped the other way: fusermount3 -u, and the daemon exits
 	p=$(mount_pid "$mnt")
