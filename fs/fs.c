@@ -68,7 +68,7 @@ struct fs_handle {
 	enum handle_kind	 kind;
 	struct logs_writer	*w;		/* stream opened for writing */
 	struct logs_reader	*r;		/* stream: its reads and fstat */
-	struct fs_handle	*prev, *next;	/* fs->hlock: open writers */
+	struct fs_handle	*prev, *next;	/* fs->hlock: every open handle */
 	struct buf		 text;		/* virtual file */
 	struct dirent_snap	*ents;		/* directory, listed at opendir */
 	size_t			 nents, cap;
@@ -487,21 +487,43 @@ snap_entry(void *arg, const char *name, size_t len, const struct logs_attr *a)
 	return 0;
 }
 
+/*
+ * Every open handle is on fs->handles, so that those the kernel never
+ * releases (the mount stopped by a signal) are closed at the end.
+ */
+static void
+handle_track(struct fs *fs, struct fs_handle *h)
+{
+	pthread_mutex_lock(&fs->hlock);
+	h->prev = NULL;
+	h->next = fs->handles;
+	if (h->next != NULL)
+		h->next->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->hlock);
+}
+
+static void
+handle_untrack(struct fs *fs, struct fs_handle *h)
+{
+	pthread_mutex_lock(&fs->hlock);
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->hlock);
+}
+
 /* Close a handle: commit what its writer holds, and free it. */
 static int
 handle_close(struct fs *fs, struct fs_handle *h)
 {
 	int rc = 0;
 
+	handle_untrack(fs, h);
 	if (h->w != NULL) {
-		pthread_mutex_lock(&fs->hlock);
-		if (h->prev != NULL)
-			h->prev->next = h->next;
-		else
-			fs->writers = h->next;
-		if (h->next != NULL)
-			h->next->prev = h->prev;
-		pthread_mutex_unlock(&fs->hlock);
 		if ((rc = logs_writer_flush(h->w)) != 0)
 			log_error("%zu bytes of a partial line lost at close: %s",
 			    logs_writer_held(h->w), strerror(-rc));
@@ -561,8 +583,9 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->cache_readdir = 0;
+	handle_track(fs, h);
 	if (fuse_reply_open(req, fi) != 0)
-		handle_free(h);
+		handle_close(fs, h);
 }
 
 static void
@@ -593,7 +616,7 @@ static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	handle_free((struct fs_handle *)(uintptr_t)fi->fh);
+	handle_close(fs_of(req), (struct fs_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -625,6 +648,7 @@ open_handle(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
 			rc = fs_vfiles[vf].render(fs, &h->text);
 		if (rc != 0)
 			goto fail;
+		handle_track(fs, h);
 		*out = h;
 		return 0;
 	}
@@ -657,13 +681,8 @@ open_handle(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
 			rc = -ENOENT;
 			goto fail;
 		}
-		pthread_mutex_lock(&fs->hlock);
-		h->next = fs->writers;
-		if (h->next != NULL)
-			h->next->prev = h;
-		fs->writers = h;
-		pthread_mutex_unlock(&fs->hlock);
 	}
+	handle_track(fs, h);
 	*out = h;
 	return 0;
 fail:
@@ -1016,8 +1035,8 @@ fs_free(struct fs *fs)
 		fuse_session_destroy(fs->se);
 	}
 	/* handles the kernel never released (stopped by a signal) */
-	while (fs->writers != NULL)
-		handle_close(fs, fs->writers);
+	while (fs->handles != NULL)
+		handle_close(fs, fs->handles);
 	pthread_mutex_destroy(&fs->hlock);
 	for (size_t i = 0; i < fs->npending; i++)
 		free(fs->pending[i].name);

@@ -53,7 +53,7 @@ struct fs {
 	int			 nstarted;
 
 	pthread_mutex_t		 hlock;
-	struct fs_handle	*writers;	/* hlock: open for writing */
+	struct fs_handle	*handles;	/* hlock: every open file and directory */
 };
 
 /* A read-only virtual file of /.shale: its content, made at open. */

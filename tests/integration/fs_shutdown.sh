@@ -1,8 +1,10 @@
 # fs_shutdown.sh - stopping the daemon stores what was written: SIGTERM,
 # SIGINT and 'fusermount3 -u' each end 'shale mount -f' with status 0
 # after appends that were never fsynced, and they are all there after a
-# remount, including a partial line still held by an open handle; more
-# signals during a slow flush do not cut it short; with the store gone
+# remount, including a partial line still held by an open handle (a
+# reader, a directory and a .shale file left open are closed too, no
+# leak); more signals during a slow flush do not cut it short; with the
+# store gone
 # the daemon gives up after --shutdown-timeout with status 1 and says so
 # instead of hanging.
 . "$top_srcdir/tests/lib/common.sh"
@@ -46,10 +48,12 @@ for how in TERM INT umount; do
 		# a partial line held by a handle still open at the signal
 		exec 3>>"$mnt/logs/held"
 		printf 'no newline yet' >&3
+		# and a reader, a directory and a file of .shale/ left open
+		exec 4<"$mnt/logs/$how" 5<"$mnt/logs" 6<"$mnt/.shale/status"
 	fi
 	stop_with "$how"
 	expect_eq "$how: the daemon stored everything and exited 0" 0 "$fg_status"
-	[ "$how" = TERM ] && exec 3>&-
+	[ "$how" = TERM ] && exec 3>&- 4<&- 5<&- 6<&-
 	start_fg "$store" || { fail "remount after $how"; continue; }
 	cmp -s "$TEST_TMP/text" "$mnt/logs/$how" && ok "$how: all appends are there" ||
 		fail "$how: the stream differs from what was appended"
