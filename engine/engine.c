@@ -70,23 +70,63 @@
 
 /* ---- tables and versions ---- */
 
+/* An open table, listed in e->open_tables until its last reference goes. */
 static struct table *
-table_new(struct sst *t)
+table_new(struct engine *e, struct sst *t)
 {
 	struct table *tb = xcalloc(1, sizeof(*tb));
 
 	atomic_init(&tb->refs, 1);
 	tb->sst = t;
+	tb->e = e;
+	pthread_mutex_lock(&e->tables_lock);
+	tb->next = e->open_tables;
+	if (tb->next != NULL)
+		tb->next->prev = tb;
+	e->open_tables = tb;
+	pthread_mutex_unlock(&e->tables_lock);
 	return tb;
 }
 
 static void
 table_unref(struct table *tb)
 {
-	if (tb != NULL && atomic_fetch_sub(&tb->refs, 1) == 1) {
-		sst_close(tb->sst);
-		free(tb);
+	struct engine *e;
+
+	if (tb == NULL || atomic_fetch_sub(&tb->refs, 1) != 1)
+		return;
+	e = tb->e;
+	pthread_mutex_lock(&e->tables_lock);
+	if (tb->prev != NULL)
+		tb->prev->next = tb->next;
+	else
+		e->open_tables = tb->next;
+	if (tb->next != NULL)
+		tb->next->prev = tb->prev;
+	pthread_mutex_unlock(&e->tables_lock);
+	sst_close(tb->sst);
+	free(tb);
+}
+
+/*
+ * The keys of every table some version in this process still holds (a
+ * snapshot, an iterator, a compaction reading it): the garbage collector
+ * keeps them whatever the manifests say. The caller frees each and *keys.
+ */
+size_t
+open_table_keys(struct engine *e, char ***keys)
+{
+	struct table *tb;
+	size_t n = 0, cap = 0;
+
+	*keys = NULL;
+	pthread_mutex_lock(&e->tables_lock);
+	for (tb = e->open_tables; tb != NULL; tb = tb->next) {
+		*keys = xgrow(*keys, &cap, n + 1, sizeof(**keys));
+		(*keys)[n++] = xstrdup(sst_name(tb->sst));
 	}
+	pthread_mutex_unlock(&e->tables_lock);
+	return n;
 }
 
 void
@@ -98,13 +138,57 @@ version_ref(struct version *v)
 void
 version_unref(struct version *v)
 {
+	size_t i, j;
+
 	if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
 		return;
-	for (size_t i = 0; i < v->m.nl0; i++)
+	for (i = 0; i < v->m.nl0; i++)
 		table_unref(v->l0[i]);
 	free(v->l0);
+	for (i = 0; v->runs != NULL && i < v->m.nruns; i++) {
+		for (j = 0; v->runs[i] != NULL && j < v->m.runs[i].ntables; j++)
+			table_unref(v->runs[i][j]);
+		free(v->runs[i]);
+	}
+	free(v->runs);
 	manifest_release(&v->m);
 	free(v);
+}
+
+/* The open table of `old` stored at key, referenced; NULL if none. */
+static struct table *
+version_find(const struct version *old, const char *key)
+{
+	struct table *tb = NULL;
+	size_t i, j;
+
+	if (old == NULL)
+		return NULL;
+	for (i = 0; i < old->m.nl0 && tb == NULL; i++)
+		if (strcmp(old->m.l0[i].key, key) == 0)
+			tb = old->l0[i];
+	for (i = 0; i < old->m.nruns && tb == NULL; i++)
+		for (j = 0; j < old->m.runs[i].ntables && tb == NULL; j++)
+			if (strcmp(old->m.runs[i].tables[j].key, key) == 0)
+				tb = old->runs[i][j];
+	if (tb != NULL)
+		atomic_fetch_add(&tb->refs, 1);
+	return tb;
+}
+
+static int
+version_table(struct engine *e, const struct version *old,
+    const struct manifest_table *mt, struct table **out)
+{
+	struct sst *t;
+	int rc;
+
+	if ((*out = version_find(old, mt->key)) != NULL)
+		return 0;
+	if ((rc = sst_open(e->os, mt->key, mt->size, &t)) != 0)
+		return rc;
+	*out = table_new(e, t);
+	return 0;
 }
 
 /* A version for manifest m (copied), opening its tables or reusing old's. */
@@ -113,7 +197,6 @@ version_new(struct engine *e, const struct manifest *m, const struct version *ol
     struct version **out)
 {
 	struct version *v = xcalloc(1, sizeof(*v));
-	struct sst *t;
 	size_t i, j;
 	int rc = 0;
 
@@ -121,19 +204,15 @@ version_new(struct engine *e, const struct manifest *m, const struct version *ol
 	manifest_init(&v->m);
 	manifest_copy(&v->m, m);
 	v->l0 = xcalloc(m->nl0 ? m->nl0 : 1, sizeof(*v->l0));
-	for (i = 0; i < m->nl0; i++) {
-		for (j = 0; old != NULL && j < old->m.nl0; j++) {
-			if (strcmp(old->m.l0[j].key, m->l0[i].key) == 0) {
-				v->l0[i] = old->l0[j];
-				atomic_fetch_add(&v->l0[i]->refs, 1);
-				break;
-			}
-		}
-		if (v->l0[i] != NULL)
-			continue;
-		if ((rc = sst_open(e->os, m->l0[i].key, m->l0[i].size, &t)) != 0)
-			break;
-		v->l0[i] = table_new(t);
+	v->runs = xcalloc(m->nruns ? m->nruns : 1, sizeof(*v->runs));
+	for (i = 0; i < m->nl0 && rc == 0; i++)
+		rc = version_table(e, old, &m->l0[i], &v->l0[i]);
+	for (i = 0; i < m->nruns && rc == 0; i++) {
+		v->runs[i] = xcalloc(m->runs[i].ntables ? m->runs[i].ntables : 1,
+		    sizeof(**v->runs));
+		for (j = 0; j < m->runs[i].ntables && rc == 0; j++)
+			rc = version_table(e, old, &m->runs[i].tables[j],
+			    &v->runs[i][j]);
 	}
 	if (rc != 0) {
 		version_unref(v);
@@ -180,7 +259,7 @@ out:
 
 /* ---- fencing ---- */
 
-static void
+void
 fence_locked(struct engine *e, const char *why)
 {
 	if (e->fenced)
@@ -233,6 +312,25 @@ metrics_init(struct engine *e)
 	e->m.follow_lag = metric_series(metrics_gauge(r,
 	    "engine_follow_lag_seconds", "A reader: the age of the newest WAL "
 	    "object it applied when it applied it (1 s resolution).", NULL));
+	e->m.compactions = metric_series(metrics_counter(r,
+	    "engine_compactions_total", "Compactions committed.", NULL));
+	e->m.compact_in = metric_series(metrics_counter(r,
+	    "engine_compaction_read_bytes_total",
+	    "Bytes of the tables compactions merged.", NULL));
+	e->m.compact_out = metric_series(metrics_counter(r,
+	    "engine_compaction_written_bytes_total",
+	    "Bytes of the tables compactions wrote.", NULL));
+	e->m.compact_time = metric_series(metrics_histogram(r,
+	    "engine_compaction_duration_seconds",
+	    "From picking a compaction to committing it.", NULL,
+	    metrics_latency_bounds, metrics_latency_nbounds));
+	e->m.runs = metric_series(metrics_gauge(r, "engine_sorted_runs",
+	    "Sorted runs in the current manifest.", NULL));
+	e->m.expired_tables = metric_series(metrics_counter(r,
+	    "engine_expired_tables_dropped_total",
+	    "Tables dropped whole, unread, because every record expired.", NULL));
+	e->m.l0_stalls = metric_series(metrics_counter(r, "engine_l0_stalls_total",
+	    "Times an L0 table waited for the compactor (l0_max_ssts).", NULL));
 }
 
 /* ---- recovery ---- */
@@ -559,6 +657,8 @@ batch_fix(struct engine_batch *b, int64_t default_expire)
 		    (const uint8_t *)b->data.data + b->voff[i] : NULL;
 		if (b->v[i].kind == KV_PUT && b->v[i].expire == 0)
 			b->v[i].expire = default_expire;
+		else if (b->v[i].expire < 0)
+			b->v[i].expire = 0;	/* ENGINE_NO_EXPIRY */
 	}
 }
 
@@ -601,6 +701,25 @@ freeze_locked(struct engine *e)
 	metric_set(e->m.unflushed, (double)e->unflushed);
 	e->mem = memtable_new();
 	pthread_cond_broadcast(&e->cond);
+}
+
+/* Make every memtable an L0 table: 0, or SHALE_EFENCED / -ESHUTDOWN. */
+int
+flush_memtables(struct engine *e)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&e->lock);
+	freeze_locked(e);
+	while (e->nfrozen > 0 && !e->fenced && !e->stopping)
+		pthread_cond_wait(&e->cond, &e->lock);
+	if (e->fenced)
+		rc = err_set(SHALE_EFENCED, "'%s': fenced by a newer writer",
+		    e->uri);
+	else if (e->nfrozen > 0)
+		rc = err_set(-ESHUTDOWN, "'%s' is closing", e->uri);
+	pthread_mutex_unlock(&e->lock);
+	return rc;
 }
 
 int
@@ -824,12 +943,33 @@ uploader_main(void *arg)
 
 /* ---- L0 flushes ---- */
 
-static void
+void
 sst_object_key(char out[64])
 {
 	snprintf(out, 64, "compacted/%012llx%08x%08x.sst",
 	    (unsigned long long)(clock_wall_ns() / 1000000), arc4random(),
 	    arc4random());
+}
+
+/* Fill mt (overwritten) for the table of `size` bytes stored at key. */
+void
+table_describe(struct manifest_table *mt, const char *key, size_t size,
+    const struct sst_info *info)
+{
+	memset(mt, 0, sizeof(*mt));
+	mt->key = xstrdup(key);
+	mt->size = size;
+	mt->entries = info->entries;
+	mt->min_seq = info->min_seq;
+	mt->max_seq = info->max_seq;
+	mt->min_expire = info->min_expire;
+	mt->max_expire = info->max_expire;
+	mt->first_klen = info->first_key.len;
+	mt->first_key = xmalloc(info->first_key.len + 1);
+	memcpy(mt->first_key, buf_str(&info->first_key), info->first_key.len);
+	mt->last_klen = info->last_key.len;
+	mt->last_key = xmalloc(info->last_key.len + 1);
+	memcpy(mt->last_key, buf_str(&info->last_key), info->last_key.len);
 }
 
 /* Write the oldest frozen memtable as a table: 0 and *t described. */
@@ -858,35 +998,30 @@ build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt)
 	sst_object_key(key);
 	if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0)
 		goto out;
-	memset(mt, 0, sizeof(*mt));
-	mt->key = xstrdup(key);
-	mt->size = out.len;
-	mt->entries = info.entries;
-	mt->min_seq = info.min_seq;
-	mt->max_seq = info.max_seq;
-	mt->min_expire = info.min_expire;
-	mt->max_expire = info.max_expire;
-	mt->first_klen = info.first_key.len;
-	mt->first_key = xmalloc(info.first_key.len + 1);
-	memcpy(mt->first_key, buf_str(&info.first_key), info.first_key.len);
-	mt->last_klen = info.last_key.len;
-	mt->last_key = xmalloc(info.last_key.len + 1);
-	memcpy(mt->last_key, buf_str(&info.last_key), info.last_key.len);
+	table_describe(mt, key, out.len, &info);
 out:
 	sst_info_release(&info);
 	buf_release(&out);
 	return rc;
 }
 
+static void
+set_shape_metrics_locked(struct engine *e)
+{
+	metric_set(e->m.l0_tables, (double)e->ver->m.nl0);
+	metric_set(e->m.runs, (double)e->ver->m.nruns);
+}
+
 /*
- * Commit a manifest adding `mt` to L0; install the new version. If the
- * next version is taken: by a newer epoch, we are fenced; by ours (an
- * earlier attempt whose answer was lost), build on it; by an older epoch
- * (a fenced writer that has not noticed yet), step over it.
+ * Commit the manifest edit() makes of the current one, and install the
+ * new version. Commits are made one at a time (commit_lock), so the
+ * current version is the newest this writer committed. If the next id is
+ * taken: by a newer epoch, we are fenced; by ours (an earlier attempt
+ * whose answer was lost), apply the edit to it; by an older epoch (a
+ * fenced writer that has not noticed yet), step over it.
  */
-static int
-commit_l0(struct engine *e, struct manifest_table *mt, uint64_t last_wal,
-    uint64_t max_seq)
+int
+commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 {
 	struct version *v = NULL, *old;
 	struct manifest base, m, cur;
@@ -895,6 +1030,7 @@ commit_l0(struct engine *e, struct manifest_table *mt, uint64_t last_wal,
 	manifest_init(&base);
 	manifest_init(&m);
 	manifest_init(&cur);
+	pthread_mutex_lock(&e->commit_lock);
 	pthread_mutex_lock(&e->lock);
 	manifest_copy(&base, &e->ver->m);
 	pthread_mutex_unlock(&e->lock);
@@ -904,14 +1040,8 @@ commit_l0(struct engine *e, struct manifest_table *mt, uint64_t last_wal,
 		manifest_copy(&m, &base);
 		m.id++;
 		m.created_ms = clock_wall_ns() / 1000000;
-		if (last_wal + 1 > m.wal_replay_from)
-			m.wal_replay_from = last_wal + 1;
-		if (max_seq > m.last_seq)
-			m.last_seq = max_seq;
-		m.l0 = xrealloc(m.l0, (m.nl0 + 1) * sizeof(*m.l0));
-		memmove(m.l0 + 1, m.l0, m.nl0 * sizeof(*m.l0));
-		manifest_table_copy(&m.l0[0], mt);
-		m.nl0++;
+		if ((rc = edit(arg, &m)) != 0)
+			break;
 		if ((rc = manifest_put(e, &m)) != -EEXIST)
 			break;
 		if ((rc = manifest_read(e->os, m.id, &cur)) != 0)
@@ -932,23 +1062,49 @@ commit_l0(struct engine *e, struct manifest_table *mt, uint64_t last_wal,
 			    (unsigned long long)cur.writer_epoch);
 			base.id = cur.id;
 		}
+		manifest_release(&cur);
+		manifest_init(&cur);
 	}
 	if (rc == -EEXIST)
 		rc = err_set(SHALE_EFENCED, "'%s': cannot commit a manifest after "
 		    "%d tries", e->uri, tries);
-	/* only this thread installs versions, so e->ver is stable here */
 	if (rc == 0 && (rc = version_new(e, &m, e->ver, &v)) == 0) {
 		pthread_mutex_lock(&e->lock);
 		old = e->ver;
 		e->ver = v;
-		metric_set(e->m.l0_tables, (double)m.nl0);
+		set_shape_metrics_locked(e);
+		pthread_cond_broadcast(&e->cond);
 		pthread_mutex_unlock(&e->lock);
 		version_unref(old);
 	}
+	pthread_mutex_unlock(&e->commit_lock);
 	manifest_release(&base);
 	manifest_release(&m);
 	manifest_release(&cur);
 	return rc;
+}
+
+struct l0_edit {
+	const struct manifest_table *mt;
+	uint64_t	 last_wal;
+	uint64_t	 max_seq;
+};
+
+/* Add a new table in front of L0 and move the WAL replay point past it. */
+static int
+l0_edit(void *arg, struct manifest *m)
+{
+	struct l0_edit *x = arg;
+
+	if (x->last_wal + 1 > m->wal_replay_from)
+		m->wal_replay_from = x->last_wal + 1;
+	if (x->max_seq > m->last_seq)
+		m->last_seq = x->max_seq;
+	m->l0 = xrealloc(m->l0, (m->nl0 + 1) * sizeof(*m->l0));
+	memmove(m->l0 + 1, m->l0, m->nl0 * sizeof(*m->l0));
+	manifest_table_copy(&m->l0[0], x->mt);
+	m->nl0++;
+	return 0;
 }
 
 static void *
@@ -969,8 +1125,25 @@ l0_main(void *arg)
 		f = e->frozen[0];
 		pthread_mutex_unlock(&e->lock);
 		rc = build_table(e, f.mem, &mt);
+		pthread_mutex_lock(&e->lock);
+		/*
+		 * Backpressure: while L0 is full the table waits for the
+		 * compactor; memtables pile up, and writers wait at
+		 * max_unflushed_bytes. A closing engine stores its tables
+		 * regardless.
+		 */
+		if (rc == 0 && e->ncompactors > 0 &&
+		    e->ver->m.nl0 >= (size_t)e->set.l0_max_ssts) {
+			metric_add(e->m.l0_stalls, 1);
+			while (e->ver->m.nl0 >= (size_t)e->set.l0_max_ssts &&
+			    !e->stopping && !e->fenced)
+				pthread_cond_wait(&e->cond, &e->lock);
+		}
+		pthread_mutex_unlock(&e->lock);
 		if (rc == 0) {
-			rc = commit_l0(e, &mt, f.last_wal, f.max_seq);
+			struct l0_edit x = { &mt, f.last_wal, f.max_seq };
+
+			rc = commit_edit(e, l0_edit, &x);
 			manifest_table_release(&mt);
 		}
 		pthread_mutex_lock(&e->lock);
@@ -1088,7 +1261,7 @@ follow_manifest(struct engine *e, const struct manifest *m)
 	}
 	if (m->last_seq > e->last_seq)
 		e->last_seq = e->durable_seq = m->last_seq;
-	metric_set(e->m.l0_tables, (double)nv->m.nl0);
+	set_shape_metrics_locked(e);
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	version_unref(old);
@@ -1252,6 +1425,9 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		    xstrdup(es->cache_root_folder) : NULL;
 	}
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->commit_lock, NULL);
+	pthread_mutex_init(&e->tables_lock, NULL);
+	pthread_rwlock_init(&e->filter_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cond, &ca);
@@ -1268,7 +1444,7 @@ engine_open(const char *uri, const struct objstore_opts *so,
 	if ((rc = replay(e)) != 0)
 		goto fail;
 	metric_set(e->m.recovery, (double)(clock_mono_ns() - t0) / 1e9);
-	metric_set(e->m.l0_tables, (double)e->ver->m.nl0);
+	set_shape_metrics_locked(e);
 	metric_set(e->m.durable, (double)e->durable_seq);
 	metric_set(e->m.fenced, 0);
 	log_info("'%s': open as %s, epoch %llu, manifest %llu, last seq %llu", uri,
@@ -1282,6 +1458,7 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		pthread_create(&e->t_l0, NULL, l0_main, e);
 		pthread_create(&e->t_poller, NULL, poller_main, e);
 		e->threads = 1;
+		compactor_start(e);
 	} else {
 		pthread_create(&e->t_follow, NULL, follow_main, e);
 		e->following = 1;
@@ -1418,6 +1595,17 @@ engine_status(struct engine *e, struct engine_status *st)
 	st->unflushed_bytes = e->unflushed;
 	st->next_wal_id = e->next_wal_id;
 	st->l0_tables = e->ver ? e->ver->m.nl0 : 0;
+	st->compacting = (size_t)e->jobs;
+	st->runs = st->run_tables = 0;
+	st->table_bytes = 0;
+	for (size_t i = 0; e->ver != NULL && i < e->ver->m.nl0; i++)
+		st->table_bytes += e->ver->m.l0[i].size;
+	for (size_t i = 0; e->ver != NULL && i < e->ver->m.nruns; i++) {
+		st->runs++;
+		st->run_tables += e->ver->m.runs[i].ntables;
+		for (size_t j = 0; j < e->ver->m.runs[i].ntables; j++)
+			st->table_bytes += e->ver->m.runs[i].tables[j].size;
+	}
 	st->frozen_memtables = e->nfrozen;
 	st->fenced = e->fenced;
 	st->reader = e->mode == ENGINE_READER;
@@ -1445,6 +1633,7 @@ engine_close(struct engine *e)
 			pthread_join(e->t_uploader[i], NULL);
 		pthread_join(e->t_l0, NULL);
 		pthread_join(e->t_poller, NULL);
+		compactor_stop(e);
 	}
 	if (e->following) {
 		pthread_mutex_lock(&e->lock);
@@ -1470,8 +1659,12 @@ engine_close(struct engine *e)
 	objstore_close(e->os);
 	engine_settings_release(&e->set);
 	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->commit_lock);
+	pthread_mutex_destroy(&e->tables_lock);
+	pthread_rwlock_destroy(&e->filter_lock);
 	pthread_cond_destroy(&e->cond);
 	free(e->subs);
+	free(e->busy_runs);
 	free(e->uri);
 	free(e);
 	return rc;

@@ -69,7 +69,11 @@ int	engine_close_within(struct engine *e, int64_t timeout_ms);
 struct engine_batch *engine_batch_new(void);
 void	engine_batch_free(struct engine_batch *b);
 void	engine_batch_clear(struct engine_batch *b);
-/* expire_ms: absolute expiry in ms since the epoch; 0 uses default_ttl. */
+/*
+ * expire_ms: absolute expiry in ms since the epoch; 0 uses default_ttl;
+ * ENGINE_NO_EXPIRY never expires whatever default_ttl says.
+ */
+#define ENGINE_NO_EXPIRY	((int64_t)-1)
 int	engine_batch_put(struct engine_batch *b, const void *key, size_t klen,
 	    const void *val, size_t vlen, int64_t expire_ms);
 int	engine_batch_delete(struct engine_batch *b, const void *key, size_t klen);
@@ -139,6 +143,28 @@ typedef void (*engine_apply_fn)(void *arg, const void *key, size_t klen,
 	    const void *val, size_t vlen);
 void	engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg);
 
+/* ---- compaction ---- */
+
+/*
+ * Called by the compactor for each live record it rewrites (the newest
+ * version of a key, not expired): 1 keeps it, 0 drops it, as if deleted.
+ * From compactor threads, several at once: it must be quick, thread-safe,
+ * and must not call the engine. Records in memtables are never offered.
+ * Setting another filter (or NULL) waits for calls of the old one in
+ * progress, and no more are made: then its arg may be freed.
+ */
+typedef int (*engine_filter_fn)(void *arg, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+void	engine_set_compaction_filter(struct engine *e, engine_filter_fn fn,
+	    void *arg);
+
+/*
+ * Write what is in memtables as L0 tables, then merge every table into
+ * one sorted run, dropping deleted, expired and filtered records. Waits
+ * for compactions already running. -EROFS for a reader.
+ */
+int	engine_compact(struct engine *e);
+
 /* ---- state ---- */
 
 struct engine_status {
@@ -149,6 +175,10 @@ struct engine_status {
 	uint64_t	 unflushed_bytes;
 	uint64_t	 next_wal_id;
 	size_t		 l0_tables;
+	size_t		 compacting;	/* compactions running */
+	size_t		 runs;		/* sorted runs */
+	size_t		 run_tables;	/* tables in them */
+	uint64_t	 table_bytes;	/* bytes of every table in the manifest */
 	size_t		 frozen_memtables;
 	int		 fenced;
 	int		 reader;

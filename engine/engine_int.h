@@ -25,6 +25,8 @@
 struct table {
 	_Atomic int	 refs;
 	struct sst	*sst;
+	struct engine	*e;
+	struct table	*prev, *next;	/* e->tables_lock: e->open_tables */
 };
 
 /* The tables of one manifest version; immutable once installed. */
@@ -32,6 +34,7 @@ struct version {
 	_Atomic int	 refs;
 	struct manifest	 m;
 	struct table	**l0;		/* parallel to m.l0, newest first */
+	struct table	***runs;	/* runs[i][j] parallel to m.runs[i].tables[j] */
 };
 
 /* A memtable no longer written, waiting to become an L0 table. */
@@ -59,7 +62,17 @@ struct engine_metrics {
 	struct metric_series *wal_latency, *l0_flushes, *l0_tables;
 	struct metric_series *unflushed, *fenced, *recovery, *durable;
 	struct metric_series *follow_lag;
+	struct metric_series *compactions, *compact_in, *compact_out;
+	struct metric_series *compact_time, *runs, *expired_tables, *l0_stalls;
 };
+
+#define COMPACTORS_MAX	8	/* compactor threads at most */
+
+/*
+ * A change to the manifest: edit() makes it on a copy of the current one
+ * (under the commit lock): 0 to commit, or an error to give up.
+ */
+typedef int (*manifest_edit_fn)(void *arg, struct manifest *m);
 
 struct engine {
 	struct objstore		*os;
@@ -98,6 +111,26 @@ struct engine {
 	pthread_t		 t_sealer, t_uploader[WAL_UPLOADERS], t_l0, t_poller;
 	int			 threads;
 
+	/* manifest commits, one at a time; held across the store call */
+	pthread_mutex_t		 commit_lock;
+
+	pthread_mutex_t		 tables_lock;
+	struct table		*open_tables;	/* tables_lock */
+
+	/* the compactor (compact.c) */
+	pthread_t		 t_compact[COMPACTORS_MAX];
+	int			 ncompactors;
+	int			 l0_busy;	/* (L) a job is compacting L0 */
+	uint64_t		*busy_runs;	/* (L) run ids in jobs */
+	size_t			 nbusy, capbusy;
+	int			 jobs;		/* (L) running */
+	int			 full_asked;	/* (L) engine_compact waits */
+	int			 full_done;	/* (L) bumped when one finishes */
+	int			 full_rc;	/* (L) */
+	pthread_rwlock_t	 filter_lock;	/* held around each call */
+	engine_filter_fn	 filter_fn;	/* filter_lock */
+	void			*filter_arg;
+
 	/* a reader following the writer (follow_main); only it changes these */
 	pthread_t		 t_follow;
 	int			 following;
@@ -111,5 +144,23 @@ struct engine {
 
 void	version_ref(struct version *v);
 void	version_unref(struct version *v);
+
+/* engine.c */
+int	commit_edit(struct engine *e, manifest_edit_fn edit, void *arg);
+void	sst_object_key(char out[64]);
+void	table_describe(struct manifest_table *mt, const char *key, size_t size,
+	    const struct sst_info *info);
+void	fence_locked(struct engine *e, const char *why);
+int	flush_memtables(struct engine *e);
+size_t	open_table_keys(struct engine *e, char ***keys);
+
+/* engine_read.c: iterators the compactor merges with */
+struct iter *merge_iter_new(struct iter **c, size_t n);
+/* The tables of one sorted run, one open at a time. */
+struct iter *run_iter_new(struct table **t, const struct manifest_run *r);
+
+/* compact.c */
+void	compactor_start(struct engine *e);
+void	compactor_stop(struct engine *e);
 
 #endif

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "engine/engine_int.h"
 #include "util/clock.h"
@@ -111,6 +112,40 @@ engine_snapshot_seq(const struct engine_snapshot *s)
 	return s->v.seq;
 }
 
+/* The first table of run r whose last key is >= key (r->ntables if none). */
+static size_t
+run_lower(const struct manifest_run *r, const void *key, size_t klen)
+{
+	size_t lo = 0, hi = r->ntables, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (kv_key_cmp(r->tables[mid].last_key, r->tables[mid].last_klen,
+		    key, klen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The last table of run r whose first key is <= key, or -1. */
+static ssize_t
+run_upper(const struct manifest_run *r, const void *key, size_t klen)
+{
+	size_t lo = 0, hi = r->ntables, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (kv_key_cmp(r->tables[mid].first_key,
+		    r->tables[mid].first_klen, key, klen) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
 static int
 expired(const struct kv_entry *x, int64_t now_ms)
 {
@@ -133,6 +168,15 @@ engine_get(struct engine *e, const struct engine_snapshot *snap,
 		rc = memtable_get(v.mems[i], key, klen, v.seq, &x);
 	for (i = 0; i < v.ver->m.nl0 && rc == -ENOENT; i++)
 		rc = sst_get(v.ver->l0[i]->sst, key, klen, v.seq, &x, &scratch);
+	for (i = 0; i < v.ver->m.nruns && rc == -ENOENT; i++) {
+		const struct manifest_run *r = &v.ver->m.runs[i];
+		size_t j = run_lower(r, key, klen);
+
+		if (j < r->ntables && kv_key_cmp(r->tables[j].first_key,
+		    r->tables[j].first_klen, key, klen) <= 0)
+			rc = sst_get(v.ver->runs[i][j]->sst, key, klen, v.seq,
+			    &x, &scratch);
+	}
 	if (rc == 0) {
 		if (x.kind != KV_PUT || expired(&x, clock_wall_ns() / 1000000))
 			rc = -ENOENT;
@@ -305,20 +349,198 @@ static const struct iter_ops merge_ops = {
 	merge_next, merge_prev, merge_valid, merge_entry, merge_status, merge_free
 };
 
+/* A merge of the children c[0..n) (taken over, freed with it). */
+struct iter *
+merge_iter_new(struct iter **c, size_t n)
+{
+	struct merge *m = xcalloc(1, sizeof(*m));
+
+	m->it.ops = &merge_ops;
+	m->n = n;
+	m->c = c;
+	return &m->it;
+}
+
 static struct iter *
 merge_new(const struct view *v)
 {
-	struct merge *m = xcalloc(1, sizeof(*m));
-	size_t i, k = 0;
+	const struct manifest *mf = &v->ver->m;
+	size_t i, k = 0, n = v->nmems + mf->nl0 + mf->nruns;
+	struct iter **c = xcalloc(n ? n : 1, sizeof(*c));
 
-	m->it.ops = &merge_ops;
-	m->n = v->nmems + v->ver->m.nl0;
-	m->c = xcalloc(m->n ? m->n : 1, sizeof(*m->c));
 	for (i = 0; i < v->nmems; i++)
-		m->c[k++] = memtable_iter_new(v->mems[i]);
-	for (i = 0; i < v->ver->m.nl0; i++)
-		m->c[k++] = sst_iter_new(v->ver->l0[i]->sst);
-	return &m->it;
+		c[k++] = memtable_iter_new(v->mems[i]);
+	for (i = 0; i < mf->nl0; i++)
+		c[k++] = sst_iter_new(v->ver->l0[i]->sst);
+	for (i = 0; i < mf->nruns; i++)
+		c[k++] = run_iter_new(v->ver->runs[i], &mf->runs[i]);
+	return merge_iter_new(c, n);
+}
+
+/* ---- a sorted run: its tables end to end ---- */
+
+struct run_iter {
+	struct iter	 it;
+	struct table	**t;
+	const struct manifest_run *r;
+	ssize_t		 cur;		/* table of sub, or -1 */
+	struct iter	*sub;
+	int		 err;
+};
+
+/* Make table i current (its iterator unpositioned): 0, or 1 if out of range. */
+static int
+run_open(struct run_iter *ri, ssize_t i)
+{
+	if (i < 0 || (size_t)i >= ri->r->ntables) {
+		if (ri->sub != NULL)
+			iter_free(ri->sub);
+		ri->sub = NULL;
+		ri->cur = -1;
+		return 1;
+	}
+	if (i != ri->cur || ri->sub == NULL) {
+		if (ri->sub != NULL)
+			iter_free(ri->sub);
+		ri->sub = sst_iter_new(ri->t[i]->sst);
+		ri->cur = i;
+	}
+	return 0;
+}
+
+/* After a move: step to the next table while this one is used up. */
+static void
+run_settle(struct run_iter *ri, int fwd)
+{
+	while (ri->sub != NULL && !iter_valid(ri->sub)) {
+		if ((ri->err = iter_status(ri->sub)) != 0) {
+			run_open(ri, -1);
+			return;
+		}
+		if (run_open(ri, ri->cur + (fwd ? 1 : -1)) != 0)
+			return;
+		if (fwd)
+			iter_seek_first(ri->sub);
+		else
+			iter_seek_last(ri->sub);
+	}
+}
+
+static void
+run_seek(struct iter *it, const void *k, size_t n)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	ri->err = 0;
+	if (run_open(ri, (ssize_t)run_lower(ri->r, k, n)) == 0) {
+		iter_seek(ri->sub, k, n);
+		run_settle(ri, 1);
+	}
+}
+
+static void
+run_seek_for_prev(struct iter *it, const void *k, size_t n)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	ri->err = 0;
+	if (run_open(ri, run_upper(ri->r, k, n)) == 0) {
+		iter_seek_for_prev(ri->sub, k, n);
+		run_settle(ri, 0);
+	}
+}
+
+static void
+run_seek_first(struct iter *it)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	ri->err = 0;
+	if (run_open(ri, 0) == 0) {
+		iter_seek_first(ri->sub);
+		run_settle(ri, 1);
+	}
+}
+
+static void
+run_seek_last(struct iter *it)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	ri->err = 0;
+	if (run_open(ri, (ssize_t)ri->r->ntables - 1) == 0) {
+		iter_seek_last(ri->sub);
+		run_settle(ri, 0);
+	}
+}
+
+static void
+run_next(struct iter *it)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	if (ri->sub != NULL && iter_valid(ri->sub)) {
+		iter_next(ri->sub);
+		run_settle(ri, 1);
+	}
+}
+
+static void
+run_prev(struct iter *it)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	if (ri->sub != NULL && iter_valid(ri->sub)) {
+		iter_prev(ri->sub);
+		run_settle(ri, 0);
+	}
+}
+
+static int
+run_valid(struct iter *it)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	return ri->sub != NULL && iter_valid(ri->sub);
+}
+
+static const struct kv_entry *
+run_entry(struct iter *it)
+{
+	return iter_entry(((struct run_iter *)it)->sub);
+}
+
+static int
+run_status(struct iter *it)
+{
+	return ((struct run_iter *)it)->err;
+}
+
+static void
+run_free(struct iter *it)
+{
+	struct run_iter *ri = (struct run_iter *)it;
+
+	if (ri->sub != NULL)
+		iter_free(ri->sub);
+	free(ri);
+}
+
+static const struct iter_ops run_ops = {
+	run_seek, run_seek_for_prev, run_seek_first, run_seek_last,
+	run_next, run_prev, run_valid, run_entry, run_status, run_free
+};
+
+struct iter *
+run_iter_new(struct table **t, const struct manifest_run *r)
+{
+	struct run_iter *ri = xcalloc(1, sizeof(*ri));
+
+	ri->it.ops = &run_ops;
+	ri->t = t;
+	ri->r = r;
+	ri->cur = -1;
+	return &ri->it;
 }
 
 /* ---- the user's iterator ---- */

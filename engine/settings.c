@@ -103,6 +103,8 @@ static const struct setting settings[] = {
 	    64 * KIB, TIB, 0 },
 	{ "l0_sst_size_bytes", ST_SIZE, OFF(l0_sst_size_bytes),
 	    64 * KIB, 4 * GIB, 0 },
+	{ "l0_max_ssts", ST_INT, OFF(l0_max_ssts),
+	    2, 1024, 0 },
 	{ "wal_max_bytes", ST_SIZE, OFF(wal_max_bytes),
 	    64 * KIB, GIB, 0 },
 	{ "default_ttl", ST_DURATION, OFF(default_ttl_ms),
@@ -737,6 +739,7 @@ engine_settings_default(struct engine_settings *s)
 	s->manifest_poll_interval_ms = 1000;
 	s->max_unflushed_bytes = 64 * MIB;
 	s->l0_sst_size_bytes = 16 * MIB;
+	s->l0_max_ssts = 8;
 	s->wal_max_bytes = 4 * MIB;
 	s->default_ttl_ms = 0;
 	s->block_size = 4096;

@@ -33,6 +33,7 @@ struct engine_settings {
 	int64_t		 manifest_poll_interval_ms;	/* default 1000 */
 	uint64_t	 max_unflushed_bytes;		/* default 64 MiB */
 	uint64_t	 l0_sst_size_bytes;		/* default 16 MiB */
+	int		 l0_max_ssts;			/* L0 tables before writers wait; default 8 */
 	uint64_t	 wal_max_bytes;			/* a WAL object is cut here; default 4 MiB */
 	int64_t		 default_ttl_ms;		/* 0: records never expire */
 	/* tables */

@@ -25,6 +25,7 @@ int	cmd_bench(int argc, char **argv);
 int	cmd_bench_fs(int argc, char **argv);
 int	cmd_bench_memfs(int argc, char **argv);
 int	cmd_mount(int argc, char **argv);
+int	cmd_compact(int argc, char **argv);
 
 /* VmRSS and VmHWM of process pid in MiB; left as they were if unreadable. */
 void	cmd_proc_mem(pid_t pid, double *rss_mib, double *hwm_mib);

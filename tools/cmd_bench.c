@@ -145,11 +145,16 @@ bench_one(const char *uri, const struct engine_settings *es, size_t vsize,
 	}
 	pthread_mutex_unlock(&mk.lock);
 	qsort(lat, nlat, sizeof(*lat), cmp_i64);
-	/* idle means nothing left to do: let the L0 flushes finish first */
-	do {
+	/*
+	 * idle means nothing left to do: let the L0 flushes and the
+	 * compactions they start finish first (quiet twice in a row)
+	 */
+	for (int quiet = 0; quiet < 2;) {
 		clock_sleep_ms(100);
 		engine_status(e, &st);
-	} while (st.frozen_memtables > 0);
+		quiet = st.frozen_memtables > 0 || st.compacting > 0 ? 0 :
+		    quiet + 1;
+	}
 	puts1 = requests(put_ops);
 	gets1 = requests(get_ops);
 	clock_sleep_ms((int64_t)(idle * 1000));

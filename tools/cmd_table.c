@@ -10,6 +10,8 @@ const struct cmd cmd_table[] = {
 	    "fs [--size MIB] [--lines N] [--s3 URI] [--no-s3fs] [--dir DIR]",
 	    "measure the engine, or the mount against other file systems",
 	    cmd_bench },
+	{ "compact", "[--config FILE] STORE",
+	    "merge every table of a store nothing is mounted on", cmd_compact },
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
 	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [STORE] MOUNTPOINT",

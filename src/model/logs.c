@@ -641,6 +641,30 @@ logs_apply(void *arg, const void *key, size_t klen, const void *val,
 		apply_record(arg, k, klen, val, vlen);
 }
 
+/*
+ * The compactor's question: keep this record? A stream's records and time
+ * index entries stay while some node, named or removed but still open,
+ * has their data id; those of removed and truncated streams go.
+ */
+static int
+logs_keep(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	struct logs *l = arg;
+	const unsigned char *k = key;
+	int keep;
+
+	(void)val;
+	(void)vlen;
+	if (klen < 11 || k[0] != KEY_LOGS || k[1] != KEY_VERSION ||
+	    (k[2] != K_RECORD && k[2] != K_TIME))
+		return 1;
+	pthread_rwlock_rdlock(&l->ns);
+	keep = data_find(l, get_be64(k + 3)) != NULL;
+	pthread_rwlock_unlock(&l->ns);
+	return keep;
+}
+
 int
 logs_open(struct engine *e, struct logs **out)
 {
@@ -700,7 +724,7 @@ logs_open(struct engine *e, struct logs **out)
 
 		key_id(k, K_INODE, LOGS_ROOT_ID);
 		inode_encode(v, root, 0);
-		engine_batch_put(b, k, 11, v, INODE_LEN, 0);
+		engine_batch_put(b, k, 11, v, INODE_LEN, ENGINE_NO_EXPIRY);
 		rc = 0;
 		buf_init(&val, 0);
 		if (engine_get(e, NULL, k, 11, &val) == -ENOENT)
@@ -712,6 +736,8 @@ logs_open(struct engine *e, struct logs **out)
 	}
 	if (l->ro)
 		engine_on_apply(e, logs_apply, l);
+	else
+		engine_set_compaction_filter(e, logs_keep, l);
 	*out = l;
 	return 0;
 fail:
@@ -728,6 +754,8 @@ logs_close(struct logs *l)
 		return;
 	if (l->ro)
 		engine_on_apply(l->e, NULL, NULL);
+	else
+		engine_set_compaction_filter(l->e, NULL, NULL);
 	for (size_t i = 0; i < l->by_id.cap; i++) {
 		for (n = l->by_id.v[i]; n != NULL; n = next) {
 			next = n->id_next;
@@ -885,7 +913,7 @@ batch_inode(struct engine_batch *b, const struct node *n, uint64_t data_id)
 
 	key_id(k, K_INODE, n->id);
 	inode_encode(v, n, data_id);
-	engine_batch_put(b, k, 11, v, INODE_LEN, 0);
+	engine_batch_put(b, k, 11, v, INODE_LEN, ENGINE_NO_EXPIRY);
 }
 
 static void
@@ -896,7 +924,7 @@ batch_dirent(struct engine_batch *b, uint64_t parent, const char *name,
 
 	put_be64(v, n->id);
 	v[8] = (unsigned char)n->type;
-	engine_batch_put(b, k, key_dirent(k, parent, name, len), v, 9, 0);
+	engine_batch_put(b, k, key_dirent(k, parent, name, len), v, 9, ENGINE_NO_EXPIRY);
 }
 
 static void
@@ -923,7 +951,7 @@ batch_counter(struct engine_batch *b, uint64_t next)
 
 	key_head(k, K_COUNTER);
 	put_be64(v, next);
-	engine_batch_put(b, k, 3, v, 8, 0);
+	engine_batch_put(b, k, 3, v, 8, ENGINE_NO_EXPIRY);
 }
 
 /* A directory's mtime moves with its entries; written with the change. (ns) */

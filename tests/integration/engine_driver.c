@@ -58,10 +58,14 @@ static void
 settings(struct engine_settings *es)
 {
 	engine_settings_default(es);
-	es->l0_sst_size_bytes = 256 << 10;
+	es->l0_sst_size_bytes = 160 << 10;	/* 64 KiB arena chunks */
 	es->flush_interval_ms = 20;
 	es->manifest_poll_interval_ms = 200;
 	es->wal_max_bytes = 32 << 10;
+	/* the compactor merges small tables often, under every test here */
+	es->max_sst_size = 32 << 10;
+	es->compactor_poll_interval_ms = 50;
+	es->l0_max_ssts = 4;
 }
 
 static void

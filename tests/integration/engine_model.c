@@ -6,10 +6,20 @@
  * Drives OPS random operations on a fresh store: batches of puts and
  * deletes, gets, forward and backward scans over random ranges, seeks and
  * floor lookups (seek_for_prev), snapshots read later, flushes, and
- * close-and-reopen. Memtables are small, so L0 tables are written and read
- * throughout. After every read the engine must agree with a sorted array
- * that saw the same writes; the first difference is printed and fails the
- * run.
+ * close-and-reopen, full compactions, and puts that expire. Memtables and
+ * tables are small and the compactor polls often, so L0 tables, sorted
+ * runs of several tables, merges and whole expired tables being dropped
+ * happen throughout, concurrently with the operations. After every read
+ * the engine must agree with a sorted array that saw the same writes; the
+ * first difference is printed and fails the run.
+ *
+ * Expiry: a put may expire at the next "instant" (every EXPIRE_EVERY_MS
+ * from the start). No operation runs within EXPIRE_GUARD_MS of an
+ * instant; after it, the model forgets the records that expired there.
+ *
+ * At the end, a compaction filter that drops keys ending in an odd digit,
+ * a full compaction, and the model without those keys, before and after a
+ * reopen; the store is then one sorted run.
  */
 #include "config.h"
 
@@ -20,6 +30,7 @@
 
 #include "engine/engine.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/xmalloc.h"
 
@@ -28,7 +39,11 @@ struct rec {
 	size_t	 klen;
 	char	*v;
 	size_t	 vlen;
+	int64_t	 expire;	/* ms; 0 never */
 };
+
+#define EXPIRE_EVERY_MS	1500
+#define EXPIRE_GUARD_MS	150
 
 struct model {
 	struct rec	*r;
@@ -71,7 +86,8 @@ lower(const struct model *m, const char *k, size_t kl)
 }
 
 static void
-model_put(struct model *m, const char *k, size_t kl, const char *v, size_t vl)
+model_put(struct model *m, const char *k, size_t kl, const char *v, size_t vl,
+    int64_t expire)
 {
 	size_t i = lower(m, k, kl);
 
@@ -87,6 +103,7 @@ model_put(struct model *m, const char *k, size_t kl, const char *v, size_t vl)
 	m->r[i].v = xmalloc(vl + 1);
 	memcpy(m->r[i].v, v, vl);
 	m->r[i].vlen = vl;
+	m->r[i].expire = expire;
 }
 
 static void
@@ -107,7 +124,27 @@ model_copy(struct model *dst, const struct model *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	for (size_t i = 0; i < src->n; i++)
-		model_put(dst, src->r[i].k, src->r[i].klen, src->r[i].v, src->r[i].vlen);
+		model_put(dst, src->r[i].k, src->r[i].klen, src->r[i].v,
+		    src->r[i].vlen, src->r[i].expire);
+}
+
+/* Forget what expired by now, or that pred() says to drop. */
+static size_t
+model_prune(struct model *m, int64_t now, int (*pred)(const struct rec *))
+{
+	size_t i, k, n = 0;
+
+	for (i = k = 0; i < m->n; i++) {
+		if ((m->r[i].expire != 0 && m->r[i].expire <= now) ||
+		    (pred != NULL && pred(&m->r[i]))) {
+			free(m->r[i].k);
+			free(m->r[i].v);
+			n++;
+		} else
+			m->r[k++] = m->r[i];
+	}
+	m->n = k;
+	return n;
 }
 
 static void
@@ -264,6 +301,67 @@ check_scan(struct engine *e, const struct engine_snapshot *s,
 	engine_iter_free(it);
 }
 
+/* The compaction filter of the last phase: keys ending in an odd digit go. */
+static int
+odd_key(const void *k, size_t kl)
+{
+	return kl > 0 && (((const char *)k)[kl - 1] - '0') % 2 == 1;
+}
+
+static int
+rec_odd(const struct rec *r)
+{
+	return odd_key(r->k, r->klen);
+}
+
+static int
+keep_even(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	(void)arg;
+	(void)v;
+	(void)vl;
+	return !odd_key(k, kl);
+}
+
+/*
+ * Keep clear of the expiry instant: sleep past it if it is near, then let
+ * the models forget what expired. Returns the next instant.
+ */
+static int64_t
+expiry_step(int64_t instant, struct model *m, struct model *sm)
+{
+	int64_t now = clock_wall_ns() / 1000000;
+
+	if (now >= instant - EXPIRE_GUARD_MS) {
+		if (now <= instant + EXPIRE_GUARD_MS)
+			clock_sleep_ms(instant + EXPIRE_GUARD_MS + 1 - now);
+		now = clock_wall_ns() / 1000000;
+		model_prune(m, now, NULL);
+		model_prune(sm, now, NULL);
+		while (instant - EXPIRE_GUARD_MS <= now)
+			instant += EXPIRE_EVERY_MS;
+	}
+	return instant;
+}
+
+static void
+check_all(struct engine *e, const struct model *m, const char *when)
+{
+	struct engine_iter *it = engine_iter_new(e, NULL, NULL, 0, NULL, 0);
+	size_t i = 0;
+
+	for (engine_iter_seek_first(it); engine_iter_valid(it) && i < m->n;
+	    engine_iter_next(it), i++)
+		if (!same(it, &m->r[i]))
+			break;
+	if (i != m->n || engine_iter_valid(it) || engine_iter_status(it) != 0) {
+		printf("%s: the store differs from the model at key %zu of %zu\n",
+		    when, i, m->n);
+		failures++;
+	}
+	engine_iter_free(it);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -276,7 +374,8 @@ main(int argc, char **argv)
 	struct buf v;
 	char k[32];
 	size_t kl;
-	int ops, rc, reopens = 0;
+	int ops, rc, reopens = 0, compactions = 0;
+	int64_t instant, expire;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: engine_model URI SEED OPS\n");
@@ -285,12 +384,22 @@ main(int argc, char **argv)
 	rng = strtoull(argv[2], NULL, 10);
 	ops = atoi(argv[3]);
 	engine_settings_default(&es);
-	es.l0_sst_size_bytes = 256 << 10;
+	/*
+	 * odd seeds: a table per batch (a memtable's first 64 KiB arena
+	 * chunk fills it), so compactions never stop; even: a few dozen
+	 * batches per table
+	 */
+	es.l0_sst_size_bytes = rng % 2 ? 24 << 10 : 128 << 10;
 	es.flush_interval_ms = 5;
 	es.wal_max_bytes = 16 << 10;
 	/* small blocks where reads are cheap; there is no block cache yet */
 	es.block_size = strncmp(argv[1], "file:", 5) == 0 ? 512 : 4096;
+	/* runs of several tables, merged often */
+	es.max_sst_size = 12 << 10;
+	es.compactor_poll_interval_ms = 50;
+	es.l0_max_ssts = 4;
 	so.no_fsync = 1;
+	instant = clock_wall_ns() / 1000000 + EXPIRE_EVERY_MS;
 	if ((rc = engine_open(argv[1], &so, &es, ENGINE_WRITER, &e)) != 0) {
 		printf("open: %s\n", err_message(rc));
 		return 1;
@@ -299,6 +408,8 @@ main(int argc, char **argv)
 	buf_init(&v, 0);
 	for (int op = 0; op < ops && failures == 0; op++) {
 		unsigned r = rnd(100);
+
+		instant = expiry_step(instant, &m, &sm);
 
 		if (r < 55) {
 			engine_batch_clear(b);
@@ -309,8 +420,10 @@ main(int argc, char **argv)
 					model_del(&m, k, kl);
 				} else {
 					random_value(&v, (unsigned)op);
-					engine_batch_put(b, k, kl, v.data, v.len, 0);
-					model_put(&m, k, kl, v.data, v.len);
+					expire = rnd(8) == 0 ? instant : 0;
+					engine_batch_put(b, k, kl, v.data, v.len,
+					    expire);
+					model_put(&m, k, kl, v.data, v.len, expire);
 				}
 			}
 			if ((rc = engine_write(e, b, NULL)) != 0) {
@@ -339,6 +452,12 @@ main(int argc, char **argv)
 				printf("flush: %s\n", err_message(rc));
 				failures++;
 			}
+		} else if (r < 94 && rnd(4) == 0) {
+			if ((rc = engine_compact(e)) != 0) {
+				printf("compact: %s\n", err_message(rc));
+				failures++;
+			}
+			compactions++;
 		} else if (r < 94) {
 			engine_snapshot_free(snap);
 			snap = NULL;
@@ -362,10 +481,42 @@ main(int argc, char **argv)
 		struct engine_status st;
 
 		engine_status(e, &st);
-		printf("%d ops, %d reopens, %zu keys, %zu L0 tables, manifest %llu, "
-		    "epoch %llu, last seq %llu\n", ops, reopens, m.n, st.l0_tables,
-		    (unsigned long long)st.manifest_id, (unsigned long long)st.epoch,
-		    (unsigned long long)st.last_seq);
+		printf("%d ops, %d reopens, %d full compactions, %zu keys, "
+		    "%zu L0 tables, %zu runs of %zu tables, manifest %llu, "
+		    "epoch %llu, last seq %llu\n", ops, reopens, compactions,
+		    m.n, st.l0_tables, st.runs, st.run_tables,
+		    (unsigned long long)st.manifest_id,
+		    (unsigned long long)st.epoch, (unsigned long long)st.last_seq);
+	}
+	if (failures == 0) {
+		struct engine_status st;
+		size_t gone;
+
+		/* the filter drops what the layer above no longer wants */
+		engine_set_compaction_filter(e, keep_even, NULL);
+		instant = expiry_step(instant, &m, &sm);
+		gone = model_prune(&m, 0, rec_odd);
+		if ((rc = engine_compact(e)) != 0) {
+			printf("compact: %s\n", err_message(rc));
+			failures++;
+		}
+		instant = expiry_step(instant, &m, &sm);
+		check_all(e, &m, "after a filtered compaction");
+		engine_status(e, &st);
+		printf("filtered compaction: %zu keys dropped, %zu left; %zu L0 "
+		    "tables, %zu runs\n", gone, m.n, st.l0_tables, st.runs);
+		if (st.l0_tables != 0 || st.runs > 1) {
+			printf("a full compaction left %zu L0 tables and %zu runs\n",
+			    st.l0_tables, st.runs);
+			failures++;
+		}
+		if ((rc = engine_close(e)) != 0 ||
+		    (rc = engine_open(argv[1], &so, &es, ENGINE_WRITER, &e)) != 0) {
+			printf("reopen: %s\n", err_message(rc));
+			return 1;
+		}
+		instant = expiry_step(instant, &m, &sm);
+		check_all(e, &m, "after reopening");
 	}
 	engine_batch_free(b);
 	buf_release(&v);

@@ -11,12 +11,12 @@ run() {
 	expect_eq "model agrees: $1 seed $2" 0 "$rc"
 }
 for seed in 1 2 3; do
-	run "file://$TEST_TMP/f$seed" "$seed" 4000
+	run "file://$TEST_TMP/f$seed" "$seed" 12000
 done
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	b=$(new_bucket) || { fail "create bucket"; finish; }
-	run "s3://$b/model" 7 1000
+	run "s3://$b/model" 7 1500
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi

@@ -15,7 +15,9 @@
  * writers: LOGS_W_APPEND ignoring offsets, a positioned writer refused
  * (-EPERM, nothing changed) off the end, partial lines held and flushed,
  * two writers never interleaving inside a line, LOGS_LINE_HOLD_MAX,
- * LOGS_W_SYNC, a writer of a removed stream; records longer than
+ * LOGS_W_SYNC, a writer of a removed stream; the compaction filter
+ * (records of removed and truncated streams dropped, of a removed stream
+ * still open kept until it closes); records longer than
  * LOGS_RECORD_MAX (a 200 KiB line, 1 MiB of short lines) through writers
  * and logs_append, read back exactly, their records in the engine laid
  * out as logs.h says (contiguous, none over LOGS_RECORD_MAX, whole lines
@@ -1278,6 +1280,96 @@ test_writer_removed(void **state)
 	store_close(&s);
 }
 
+/* ---- compaction ---- */
+
+/* Records ('R') and time index entries ('T') the engine holds for data id d. */
+static size_t
+count_keys(struct engine *e, char kind, uint64_t d)
+{
+	unsigned char lo[11] = { 0x01, 0x01, (unsigned char)kind };
+	unsigned char hi[11] = { 0x01, 0x01, (unsigned char)kind };
+	struct engine_iter *it;
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		lo[3 + i] = (unsigned char)(d >> (56 - 8 * i));
+		hi[3 + i] = (unsigned char)((d + 1) >> (56 - 8 * i));
+	}
+	it = engine_iter_new(e, NULL, lo, sizeof(lo), hi, sizeof(hi));
+	for (engine_iter_seek_first(it); engine_iter_valid(it);
+	    engine_iter_next(it))
+		n++;
+	assert_int_equal(engine_iter_status(it), 0);
+	engine_iter_free(it);
+	return n;
+}
+
+static void
+fill_stream(struct logs *l, uint64_t id, const char *tag)
+{
+	char line[64];
+	int n;
+
+	for (int i = 0; i < 50; i++) {
+		n = snprintf(line, sizeof(line), "%s line %d\n", tag, i);
+		assert_int_equal(logs_append(l, id, line, (size_t)n, NULL), 0);
+	}
+}
+
+/*
+ * The compaction filter: the records of removed streams and the old
+ * records of truncated ones go; those of a removed stream still open stay
+ * until it is closed; everything else stays and reads back.
+ */
+static void
+test_compaction_filter(void **state)
+{
+	struct store s;
+	struct logs_reader *r;
+	uint64_t a, b, c, d;
+	char got[64];
+
+	(void)state;
+	store_new(&s);
+	a = mk(s.l, ROOT, "a", LOGS_STREAM);
+	b = mk(s.l, ROOT, "b", LOGS_STREAM);
+	c = mk(s.l, ROOT, "c", LOGS_STREAM);
+	d = mk(s.l, ROOT, "d", LOGS_STREAM);
+	fill_stream(s.l, a, "a");
+	fill_stream(s.l, b, "b");
+	fill_stream(s.l, c, "c");
+	fill_stream(s.l, d, "d");
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', a), 50);
+	assert_true(count_keys(s.e, 'T', a) > 0);
+	r = logs_reader_new(s.l, c);
+	assert_non_null(r);
+	assert_int_equal(logs_unlink(s.l, ROOT, "a"), 0);
+	assert_int_equal(logs_unlink(s.l, ROOT, "c"), 0);
+	assert_int_equal(logs_truncate(s.l, b, 0), 0);
+	assert_int_equal(logs_append(s.l, b, "new\n", 4, NULL), 0);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', a), 0);
+	assert_int_equal(count_keys(s.e, 'T', a), 0);
+	assert_int_equal(count_keys(s.e, 'R', b), 0);	/* b's first data id */
+	assert_int_equal(count_keys(s.e, 'R', c), 50);
+	assert_int_equal(count_keys(s.e, 'R', d), 50);
+	assert_int_equal(logs_reader_read(r, 0, got, 11), 11);
+	assert_memory_equal(got, "c line 0\nc ", 11);
+	assert_int_equal(logs_read(s.l, b, 0, got, sizeof(got)), 4);
+	assert_memory_equal(got, "new\n", 4);
+	assert_int_equal(logs_read(s.l, d, 0, got, 9), 9);
+	assert_memory_equal(got, "d line 0\n", 9);
+	logs_reader_free(r);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', c), 0);
+	assert_int_equal(count_keys(s.e, 'R', d), 50);
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_read(s.l, b, 0, got, sizeof(got)), 4);
+	assert_int_equal(count_keys(s.e, 'R', d), 50);
+	store_close(&s);
+}
+
 /* ---- big records ---- */
 
 static uint64_t
@@ -2187,6 +2279,7 @@ main(void)
 		cmocka_unit_test(test_writer_lines),
 		cmocka_unit_test(test_writer_hold_max),
 		cmocka_unit_test(test_writer_removed),
+		cmocka_unit_test(test_compaction_filter),
 		cmocka_unit_test(test_big_records),
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_reader),
