@@ -1615,6 +1615,12 @@ sst_name(const struct sst *t)
 	return t->name;
 }
 
+size_t
+sst_blocks(const struct sst *t)
+{
+	return t->nidx;
+}
+
 /*
  * The iterator: the data block it is in (blk, SIZE_MAX for none) and a
  * biter over it. A failure is kept in status and stops it for good.

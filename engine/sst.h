@@ -78,6 +78,8 @@ int	sst_open_mem(const void *data, size_t n, const char *name,
 void	sst_close(struct sst *t);
 const struct sst_info *sst_info(const struct sst *t);
 const char *sst_name(const struct sst *t);
+/* The number of data blocks. */
+size_t	sst_blocks(const struct sst *t);
 
 /* 0 if the filter says the key is certainly absent, 1 if it may be there. */
 int	sst_may_contain(const struct sst *t, const void *key, size_t klen);

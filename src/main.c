@@ -9,7 +9,23 @@
 #include <string.h>
 
 #include "tools/cmd.h"
+#include "util/buf.h"
 #include "util/log.h"
+
+const char *
+cmd_key_text(struct buf *b, const void *k, size_t n)
+{
+	const unsigned char *p = k;
+
+	buf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			buf_putc(b, (char)p[i]);
+		else
+			buf_printf(b, "\\x%02x", p[i]);
+	}
+	return buf_str(b);
+}
 
 int
 cmd_fail(const char *fmt, ...)

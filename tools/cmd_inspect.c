@@ -5,8 +5,8 @@
  *   shale inspect STORE [manifest]     the newest manifest, summarised
  *   shale inspect STORE tables         one line per table
  *   shale inspect STORE wal            the WAL objects past the replay point
- *   shale inspect STORE check          read every table and WAL object in
- *                                      full; exit 1 naming any damage
+ *   shale inspect STORE check          the same as 'shale fsck STORE'
+ *                                      (tools/fsck.c)
  *   shale inspect STORE sql 'SELECT …' bring the mirror up to date with
  *                                      every manifest version, then query it
  */
@@ -20,26 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/kv.h"
 #include "engine/manifest_store.h"
-#include "engine/sst.h"
-#include "engine/wal.h"
 #include "tools/cmd.h"
+#include "tools/fsck.h"
 #include "util/buf.h"
 #include "util/error.h"
-#include "util/xmalloc.h"
-
-/* A key for people: printable bytes as they are, others as \xNN. */
-static void
-put_key(FILE *f, const uint8_t *k, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\')
-			fputc(k[i], f);
-		else
-			fprintf(f, "\\x%02x", k[i]);
-	}
-}
 
 static void
 put_time(FILE *f, int64_t ms)
@@ -84,143 +69,61 @@ show_manifest(const struct manifest *m)
 }
 
 static void
-show_table(const char *level, const struct manifest_table *t)
+show_table(const char *level, const struct manifest_table *t, struct buf *k1,
+    struct buf *k2)
 {
 	printf("%-6s %s  %" PRIu64 " B  %" PRIu64 " records  seq %" PRIu64 "-%"
-	    PRIu64 "  keys '", level, t->key, t->size, t->entries, t->min_seq,
-	    t->max_seq);
-	put_key(stdout, t->first_key, t->first_klen);
-	printf("' .. '");
-	put_key(stdout, t->last_key, t->last_klen);
-	printf("'\n");
+	    PRIu64 "  keys '%s' .. '%s'\n", level, t->key, t->size, t->entries,
+	    t->min_seq, t->max_seq, cmd_key_text(k1, t->first_key, t->first_klen),
+	    cmd_key_text(k2, t->last_key, t->last_klen));
 }
 
 static void
 show_tables(const struct manifest *m)
 {
+	struct buf k1, k2;
 	char level[32];
 
+	buf_init(&k1, 0);
+	buf_init(&k2, 0);
 	for (size_t i = 0; i < m->nl0; i++)
-		show_table("l0", &m->l0[i]);
+		show_table("l0", &m->l0[i], &k1, &k2);
 	for (size_t r = 0; r < m->nruns; r++) {
 		snprintf(level, sizeof(level), "run%" PRIu64, m->runs[r].id);
 		for (size_t i = 0; i < m->runs[r].ntables; i++)
-			show_table(level, &m->runs[r].tables[i]);
+			show_table(level, &m->runs[r].tables[i], &k1, &k2);
 	}
+	buf_release(&k1);
+	buf_release(&k2);
 }
 
-struct wal_count {
-	uint64_t batches, records;
-};
-
+/* One WAL object of the 'wal' view; a damaged one is said and counted. */
 static int
-count_batch(void *arg, uint64_t first_seq, const struct kv_entry *e, size_t n)
+show_wal(void *arg, const struct fsck_wal *w, int rc)
 {
-	struct wal_count *c = arg;
+	int *bad = arg;
 
-	(void)first_seq;
-	(void)e;
-	c->batches++;
-	c->records += n;
+	if (rc == SHALE_ECORRUPT) {
+		cmd_fail("%s", err_message(rc));
+		(*bad)++;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	printf("%s  %zu B  epoch %" PRIu64 "  %s%" PRIu64 " batches, %" PRIu64
+	    " records\n", w->key, w->size, w->h.epoch, w->h.fence ? "fence, " : "",
+	    w->batches, w->records);
 	return 0;
 }
 
-/* Show (and check) the WAL objects from the replay point. */
 static int
-walk_wal(struct objstore *os, const struct manifest *m, int quiet)
-{
-	struct objstore_list l = { 0 };
-	struct wal_header h;
-	struct buf b;
-	char *after = NULL, key[32];
-	uint64_t id;
-	int rc, bad = 0;
-
-	if (m->wal_replay_from > 1) {
-		wal_key(m->wal_replay_from - 1, key);
-		after = xstrdup(key);
-	}
-	buf_init(&b, 0);
-	do {
-		rc = objstore_list(os, "wal/", after, 0, &l);
-		free(after);
-		after = NULL;
-		if (rc != 0) {
-			cmd_fail("%s", err_message(rc));
-			bad++;
-			break;
-		}
-		for (size_t i = 0; i < l.n; i++) {
-			struct wal_count c = { 0, 0 };
-
-			if ((id = wal_key_id(l.entries[i].key)) == 0)
-				continue;
-			buf_reset(&b);
-			rc = objstore_get(os, l.entries[i].key, 0, OBJSTORE_TO_END, &b);
-			if (rc == 0)
-				rc = wal_decode(b.data, b.len, l.entries[i].key, &h,
-				    count_batch, &c);
-			if (rc != 0) {
-				cmd_fail("%s", err_message(rc));
-				bad++;
-				continue;
-			}
-			if (!quiet)
-				printf("%s  %zu B  epoch %" PRIu64 "  %s%" PRIu64 " batches, %"
-				    PRIu64 " records\n", l.entries[i].key, b.len, h.epoch,
-				    h.fence ? "fence, " : "", c.batches, c.records);
-		}
-		if (l.next != NULL)
-			after = xstrdup(l.next);
-	} while (after != NULL);
-	buf_release(&b);
-	objstore_list_release(&l);
-	return bad;
-}
-
-/* Read one table in full, both ways: 0 or an error naming the object. */
-static int
-check_table(struct objstore *os, const struct manifest_table *t)
-{
-	struct sst *s;
-	struct iter *it;
-	uint64_t n = 0;
-	int rc;
-
-	if ((rc = sst_open(os, t->key, t->size, &s)) != 0)
-		return rc;
-	it = sst_iter_new(s);
-	for (iter_seek_first(it); iter_valid(it); iter_next(it))
-		n++;
-	if ((rc = iter_status(it)) == 0 && n != t->entries)
-		rc = err_set(SHALE_ECORRUPT, "'%s': %" PRIu64 " records, the manifest "
-		    "says %" PRIu64, t->key, n, t->entries);
-	iter_free(it);
-	sst_close(s);
-	return rc;
-}
-
-static int
-check_store(struct objstore *os, const struct manifest *m)
+show_wals(struct objstore *os, const struct manifest *m)
 {
 	int bad = 0, rc;
 
-	for (size_t i = 0; i < m->nl0; i++)
-		if ((rc = check_table(os, &m->l0[i])) != 0) {
-			cmd_fail("%s", err_message(rc));
-			bad++;
-		}
-	for (size_t r = 0; r < m->nruns; r++)
-		for (size_t i = 0; i < m->runs[r].ntables; i++)
-			if ((rc = check_table(os, &m->runs[r].tables[i])) != 0) {
-				cmd_fail("%s", err_message(rc));
-				bad++;
-			}
-	bad += walk_wal(os, m, 1);
-	if (bad == 0)
-		printf("manifest %" PRIu64 ": every table and WAL object reads back "
-		    "whole\n", m->id);
-	return bad;
+	if ((rc = fsck_wal_walk(os, m->wal_replay_from, show_wal, &bad)) != 0)
+		return cmd_fail("%s", err_message(rc));
+	return bad != 0;
 }
 
 /* Record every version in the store in the mirror, then run the query. */
@@ -297,8 +200,12 @@ cmd_inspect(int argc, char **argv)
 		return cmd_usage("inspect", "unknown view '%s'", what);
 	if ((rc = objstore_open(argv[optind], NULL, &os)) != 0)
 		return cmd_fail("%s", err_message(rc));
-	mi = manifest_mirror_open(cache, argv[optind]);
 	manifest_init(&m);
+	if (strcmp(what, "check") == 0) {
+		ret = cmd_fsck_check(os, 0);
+		goto out;
+	}
+	mi = manifest_mirror_open(cache, argv[optind]);
 	if ((rc = manifest_find_latest(os, mi, &m)) != 0) {
 		cmd_fail("%s", err_message(rc));
 		goto out;
@@ -315,9 +222,7 @@ cmd_inspect(int argc, char **argv)
 		show_tables(&m);
 		ret = 0;
 	} else if (strcmp(what, "wal") == 0) {
-		ret = walk_wal(os, &m, 0) ? 1 : 0;
-	} else if (strcmp(what, "check") == 0) {
-		ret = check_store(os, &m) ? 1 : 0;
+		ret = show_wals(os, &m);
 	} else {
 		ret = run_sql(os, mi, argv[optind + 2]);
 	}
