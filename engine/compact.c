@@ -650,6 +650,27 @@ engine_set_compaction_filter(struct engine *e, engine_filter_fn fn, void *arg)
 	pthread_rwlock_unlock(&e->filter_lock);
 }
 
+/* With no compactor threads, the caller runs the full compaction itself. */
+static int
+compact_here(struct engine *e)
+{
+	struct job *j;
+	int rc;
+
+	pthread_mutex_lock(&e->lock);
+	e->full_asked = 1;
+	j = pick_locked(e);	/* nothing else runs jobs: it is the full one */
+	pthread_mutex_unlock(&e->lock);
+	rc = job_do(e, j);
+	pthread_mutex_lock(&e->lock);
+	mark_locked(e, j, 0);
+	job_free(j);
+	if (rc == SHALE_EFENCED)
+		fence_locked(e, err_detail());
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
 int
 engine_compact(struct engine *e)
 {
@@ -659,6 +680,8 @@ engine_compact(struct engine *e)
 		return err_set(-EROFS, "'%s' is open read-only", e->uri);
 	if ((rc = flush_memtables(e)) != 0)
 		return rc;
+	if (e->ncompactors == 0)
+		return compact_here(e);
 	pthread_mutex_lock(&e->lock);
 	done = e->full_done;
 	e->full_asked = 1;

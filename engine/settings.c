@@ -120,7 +120,7 @@ static const struct setting settings[] = {
 	{ "block_cache_bytes", ST_SIZE, OFF(block_cache_bytes),
 	    0, TIB, 0 },
 	{ "compactor_options.max_concurrent_compactions", ST_INT,
-	    OFF(max_concurrent_compactions), 1, 256, 0 },
+	    OFF(max_concurrent_compactions), 0, 256, 0 },
 	{ "compactor_options.max_sst_size", ST_SIZE, OFF(max_sst_size),
 	    MIB, 64 * GIB, 0 },
 	{ "compactor_options.poll_interval", ST_DURATION,

@@ -66,6 +66,11 @@ settings(struct engine_settings *es)
 	es->max_sst_size = 32 << 10;
 	es->compactor_poll_interval_ms = 50;
 	es->l0_max_ssts = 4;
+	/* a test may change any of them (SHALE_* as in shale-settings(5)) */
+	if (engine_settings_load_env(es) != 0) {
+		fprintf(stderr, "engine_driver: %s\n", err_message(-EINVAL));
+		exit(2);
+	}
 }
 
 static void

@@ -37,7 +37,9 @@ garbage_tables() {
 # directly), empty for S3 (damage goes through 'shale store')
 check_store() {
 	local st=$1 dir=$2 out table wal tables key n base
-	"$drv" fill "$st" 3000 >/dev/null || { fail "$st: fill"; return; }
+	# no compactor: the tables stay in L0, for the runs made by hand below
+	SHALE_COMPACTOR_OPTIONS_MAX_CONCURRENT_COMPACTIONS=0 \
+		"$drv" fill "$st" 3000 >/dev/null || { fail "$st: fill"; return; }
 
 	out=$("$SHALE" fsck "$st" 2>&1)
 	expect_eq "$st: a clean store: exit 0" 0 $?
@@ -157,7 +159,7 @@ pin_2() { sed 's/"checkpoints":\[\]/"checkpoints":[{"id":"c","manifest_id":2,"ex
 pin_missing() { sed 's/"checkpoints":\[\]/"checkpoints":[{"id":"c","manifest_id":99999,"expire_ms":9000000000000}]/'; }
 pin_expired() { sed 's/"checkpoints":\[\]/"checkpoints":[{"id":"c","manifest_id":99999,"expire_ms":1}]/'; }
 
-# manifests the engine does not write yet: runs and checkpoints
+# manifests made by hand: runs in and out of key order, checkpoints
 check_manifests() {
 	local st=$1 id out tables
 	id=$("$SHALE" inspect "$st" | sed -n 's/^manifest: *//p')
