@@ -27,6 +27,7 @@ int	cmd_bench(int argc, char **argv);
 int	cmd_bench_fs(int argc, char **argv);
 int	cmd_bench_memfs(int argc, char **argv);
 int	cmd_mount(int argc, char **argv);
+int	cmd_gc(int argc, char **argv);
 
 /*
  * $<var>/shale/<leaf> (var: "XDG_CONFIG_HOME" ...) when the variable holds

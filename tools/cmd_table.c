@@ -10,6 +10,8 @@ const struct cmd cmd_table[] = {
 	    "fs [--size MIB] [--lines N] [--s3 URI] [--no-s3fs] [--dir DIR]",
 	    "measure the engine, or the mount against other file systems",
 	    cmd_bench },
+	{ "gc", "[--dry-run] [--config FILE] STORE",
+	    "delete what no reader of a store may still need", cmd_gc },
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
 	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [STORE] MOUNTPOINT",
