@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+struct engine_settings;
+
 struct cmd {
 	const char	*name;
 	const char	*args;		/* synopsis after the name */
@@ -37,6 +39,19 @@ struct objstore;
  * problem or an error of the store (said on standard error).
  */
 int	cmd_fsck_check(struct objstore *os, int flags);
+int	cmd_gc(int argc, char **argv);
+
+/*
+ * $<var>/shale/<leaf> (var: "XDG_CONFIG_HOME" ...) when the variable holds
+ * an absolute path, else ~/<fallback>/shale/<leaf>; freed by the caller.
+ */
+char	*cmd_xdg_path(const char *var, const char *fallback, const char *leaf);
+/*
+ * Apply the settings file over *es (which holds the defaults): `config`,
+ * or when NULL $XDG_CONFIG_HOME/shale/shale.yaml if it is there, then the
+ * SHALE_* variables. 0, or an error with its detail (settings.h).
+ */
+int	cmd_settings_load(struct engine_settings *es, const char *config);
 
 /* VmRSS and VmHWM of process pid in MiB; left as they were if unreadable. */
 void	cmd_proc_mem(pid_t pid, double *rss_mib, double *hwm_mib);

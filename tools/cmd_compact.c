@@ -6,7 +6,8 @@
  * tables, merges every table into one sorted run through the log streams'
  * filter (so the records of removed and truncated streams go), and says
  * what the store's tables were before and after. The tables it replaced
- * stay until the garbage collector finds them old enough.
+ * stay until the garbage collector finds them old enough. Settings as
+ * for 'shale mount' (cmd_settings_load).
  */
 #include "config.h"
 
@@ -60,9 +61,7 @@ cmd_compact(int argc, char **argv)
 	if (optind != argc - 1)
 		return cmd_usage("compact", "one store, please");
 	engine_settings_default(&es);
-	if ((config != NULL &&
-	    (rc = engine_settings_load_file(&es, config)) != 0) ||
-	    (rc = engine_settings_load_env(&es)) != 0) {
+	if ((rc = cmd_settings_load(&es, config)) != 0) {
 		engine_settings_release(&es);
 		return cmd_fail("%s", err_message(rc));
 	}

@@ -54,18 +54,6 @@ struct mount_args {
 	char		*fuse_opts;	/* what -o had that is not ours */
 };
 
-/* $XDG_<what>_HOME/shale/<leaf>, or ~/<fallback>/shale/<leaf> */
-static char *
-xdg_path(const char *var, const char *fallback, const char *leaf)
-{
-	const char *v = getenv(var), *home = getenv("HOME");
-
-	if (v != NULL && v[0] == '/')
-		return xasprintf("%s/shale/%s", v, leaf);
-	return xasprintf("%s/%s/shale/%s", home != NULL ? home : "/",
-	    fallback, leaf);
-}
-
 /* mkdir -p */
 static int
 make_dirs(const char *path)
@@ -265,9 +253,7 @@ serve(struct mount_args *a, int notify_fd)
 		cmd_fail("%s", err_message(rc));
 		goto out;
 	}
-	if ((a->config != NULL &&
-	    (rc = engine_settings_load_file(&es, a->config)) != 0) ||
-	    (rc = engine_settings_load_env(&es)) != 0) {
+	if ((rc = cmd_settings_load(&es, a->config)) != 0) {
 		cmd_fail("%s", err_message(rc));
 		goto out;
 	}
@@ -335,7 +321,7 @@ cmd_mount(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mount_args a;
-	char mnt[PATH_MAX], *store = NULL, *dir = NULL, *conf = NULL;
+	char mnt[PATH_MAX], *store = NULL, *dir = NULL;
 	char *logdir = NULL;
 	int c, fds[2], ret, log_given = 0;
 	pid_t pid;
@@ -390,7 +376,7 @@ cmd_mount(int argc, char **argv)
 	}
 	if (argc - optind == 1) {
 		/* the embedded default store: a directory of the user's */
-		dir = xdg_path("XDG_DATA_HOME", ".local/share", "store");
+		dir = cmd_xdg_path("XDG_DATA_HOME", ".local/share", "store");
 		if ((ret = make_dirs(dir)) != 0) {
 			cmd_fail("cannot make '%s': %s", dir, strerror(-ret));
 			goto out;
@@ -425,16 +411,11 @@ cmd_mount(int argc, char **argv)
 	a.mountpoint = mnt;
 	a.fo.mountpoint = mnt;
 	a.fo.store = a.store;
-	if (a.config == NULL) {
-		conf = xdg_path("XDG_CONFIG_HOME", ".config", "shale.yaml");
-		if (access(conf, R_OK) == 0)
-			a.config = conf;
-	}
 	if (a.log_file == NULL) {
-		logdir = xdg_path("XDG_STATE_HOME", ".local/state", "");
+		logdir = cmd_xdg_path("XDG_STATE_HOME", ".local/state", "");
 		make_dirs(logdir);
 		free(logdir);
-		logdir = xdg_path("XDG_STATE_HOME", ".local/state", "shale.log");
+		logdir = cmd_xdg_path("XDG_STATE_HOME", ".local/state", "shale.log");
 		a.log_file = logdir;
 	}
 	if (a.foreground) {
@@ -474,7 +455,6 @@ out:
 	free(a.fuse_opts);
 	free(store);
 	free(dir);
-	free(conf);
 	free(logdir);
 	return ret;
 }

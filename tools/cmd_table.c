@@ -14,6 +14,8 @@ const struct cmd cmd_table[] = {
 	    "merge every table of a store nothing is mounted on", cmd_compact },
 	{ "fsck", "[-v] [--quick] STORE",
 	    "check a store's tables and WAL, reading only", cmd_fsck },
+	{ "gc", "[--dry-run] [--config FILE] STORE",
+	    "delete what no reader of a store may still need", cmd_gc },
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
 	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [STORE] MOUNTPOINT",

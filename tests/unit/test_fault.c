@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +31,7 @@
 
 #include "engine/objstore.h"
 #include "engine/objstore_int.h"
+#include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/metrics.h"
@@ -40,7 +40,7 @@ enum { RETRIES_OFF, RETRIES_ON };
 
 /* Per test: a temporary directory, removed afterwards. */
 struct fixture {
-	char	dir[64];
+	char	dir[160];
 };
 
 static int
@@ -50,8 +50,7 @@ setup(void **state)
 
 	if (fx == NULL)
 		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/shale-test-fault.XXXXXX");
-	if (mkdtemp(fx->dir) == NULL) {
+	if (scratch_make(fx->dir, sizeof(fx->dir), "fault") != 0) {
 		free(fx);
 		return -1;
 	}
@@ -60,21 +59,12 @@ setup(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 teardown(void **state)
 {
 	struct fixture *fx = *state;
 	int rc;
 
-	rc = nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = scratch_remove(fx->dir);
 	free(fx);
 	return rc;
 }

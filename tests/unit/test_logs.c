@@ -33,7 +33,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -54,6 +53,7 @@
 #include "engine/objstore.h"
 #include "engine/settings.h"
 #include "model/logs.h"
+#include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -2256,15 +2256,6 @@ test_concurrent(void **state)
 
 /* ---- main ---- */
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -2289,18 +2280,15 @@ main(void)
 		cmocka_unit_test(test_on_change),
 		cmocka_unit_test(test_concurrent),
 	};
-	const char *tmp = getenv("TEST_TMP");
 	int rc;
 
-	snprintf(scratch, sizeof(scratch), "%s/shale-test-logs.XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(scratch) == NULL) {
+	if (scratch_make(scratch, sizeof(scratch), "logs") != 0) {
 		perror("mkdtemp");
 		return 1;
 	}
 	setenv("XDG_CACHE_HOME", scratch, 1);
 	log_set_level(LOG_WARN);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(scratch);
 	return rc;
 }

@@ -22,7 +22,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +37,7 @@
 #include "engine/objstore.h"
 #include "engine/sst.h"
 #include "engine/sst_format.h"
+#include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/metrics.h"
@@ -530,64 +530,11 @@ check_table(struct sst *t, const struct tset *s, size_t every)
 	check_seeks(t, s, every);
 }
 
-/* Per test: a temporary directory and a file:// store in it. */
-struct fixture {
-	char		 dir[256];
-	struct metrics	*m;
-	struct objstore	*os;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	struct objstore_opts o;
-	const char *tmp = getenv("TEST_TMP");
-	char uri[300];
-
-	snprintf(fx->dir, sizeof(fx->dir), "%s/shale-test-sst.XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(fx->dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	fx->m = metrics_new();
-	memset(&o, 0, sizeof(o));
-	o.no_fsync = 1;
-	o.max_retries = -1;
-	o.metrics = fx->m;
-	snprintf(uri, sizeof(uri), "file://%s", fx->dir);
-	if (objstore_open(uri, &o, &fx->os) != 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-	int rc;
-
-	objstore_close(fx->os);
-	metrics_free(fx->m);
-	rc = nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx);
-	return rc;
-}
+/* Per test: a temporary directory and a file:// store in it (scratch.h). */
 
 /* Requests of kind `op` the fixture's store has seen. */
 static unsigned long
-requests(const struct fixture *fx, const char *op)
+requests(const struct scratch *fx, const char *op)
 {
 	struct buf b;
 	char pat[96];
@@ -676,7 +623,7 @@ test_roundtrip_options(void **state)
 static void
 test_roundtrip_store(void **state)
 {
-	struct fixture *fx = *state;
+	struct scratch *fx = *state;
 	struct sst_options o = { .block_size = 2048, .zstd_level = 3,
 	    .bloom_bits_per_key = 10 };
 	struct tset s;
@@ -728,7 +675,7 @@ test_roundtrip_store(void **state)
 static void
 test_large_meta(void **state)
 {
-	struct fixture *fx = *state;
+	struct scratch *fx = *state;
 	struct sst_options o = { .block_size = 256, .zstd_level = 1,
 	    .bloom_bits_per_key = 40 };
 	struct tset s;
@@ -1188,7 +1135,7 @@ test_corruption(void **state)
 static void
 test_store_damage(void **state)
 {
-	struct fixture *fx = *state;
+	struct scratch *fx = *state;
 	struct sst_options o = { .block_size = 512, .zstd_level = 3,
 	    .bloom_bits_per_key = 10 };
 	struct objstore_opts oo;
@@ -1301,7 +1248,7 @@ reader_main(void *arg)
 static void
 test_threads(void **state)
 {
-	struct fixture *fx = *state;
+	struct scratch *fx = *state;
 	struct sst_options o = { .block_size = 1024, .zstd_level = 3,
 	    .bloom_bits_per_key = 10 };
 	struct reader r[4];
@@ -1364,10 +1311,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_mem),
 		cmocka_unit_test(test_roundtrip_options),
-		cmocka_unit_test_setup_teardown(test_roundtrip_store, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_large_meta, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_roundtrip_store,
+		    scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_large_meta,
+		    scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_bloom),
 		cmocka_unit_test(test_builder_rejects),
 		cmocka_unit_test(test_builder_after_finish),
@@ -1375,9 +1322,10 @@ main(void)
 		cmocka_unit_test(test_empty_table),
 		cmocka_unit_test(test_big_value),
 		cmocka_unit_test(test_corruption),
-		cmocka_unit_test_setup_teardown(test_store_damage, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_damage,
+		    scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_threads, scratch_setup,
+		    scratch_teardown),
 		cmocka_unit_test(test_garbage),
 	};
 
