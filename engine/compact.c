@@ -203,7 +203,9 @@ job_emit(struct engine *e, struct job *j, struct sst_builder **sb)
 	*sb = NULL;
 	if (rc == 0) {
 		sst_object_key(key);
-		rc = objstore_put(e->os, key, out.data, out.len);
+		pending_add(e, key);	/* until job_do commits or gives up */
+		if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0)
+			pending_remove(e, key);
 	}
 	if (rc == 0) {
 		j->out.tables = xrealloc(j->out.tables,
@@ -543,6 +545,8 @@ job_do(struct engine *e, struct job *j)
 
 	if ((rc = job_run(e, j)) == 0)
 		rc = commit_edit(e, job_edit, j);
+	for (size_t i = 0; i < j->out.ntables; i++)
+		pending_remove(e, j->out.tables[i].key);
 	if (rc == 0) {
 		metric_add(e->m.compactions, 1);
 		metric_add(e->m.compact_in, (double)j->bytes_in);

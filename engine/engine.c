@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include "engine/engine_int.h"
+#include "engine/gc.h"
 #include "engine/manifest_store.h"
 #include "engine/wal.h"
 #include "util/clock.h"
@@ -109,24 +110,54 @@ table_unref(struct table *tb)
 }
 
 /*
- * The keys of every table some version in this process still holds (a
- * snapshot, an iterator, a compaction reading it): the garbage collector
- * keeps them whatever the manifests say. The caller frees each and *keys.
+ * Whether this process still needs the table at key: a version holds it
+ * open (a snapshot, an iterator, a compaction reading it), or it is
+ * stored and not yet committed. The garbage collector asks (gc_pin.held)
+ * at the moment it would delete it, so nothing slips in between.
  */
-size_t
-open_table_keys(struct engine *e, char ***keys)
+static int
+table_held(void *arg, const char *key)
 {
+	struct engine *e = arg;
 	struct table *tb;
-	size_t n = 0, cap = 0;
+	int held = 0;
 
-	*keys = NULL;
 	pthread_mutex_lock(&e->tables_lock);
-	for (tb = e->open_tables; tb != NULL; tb = tb->next) {
-		*keys = xgrow(*keys, &cap, n + 1, sizeof(**keys));
-		(*keys)[n++] = xstrdup(sst_name(tb->sst));
+	for (tb = e->open_tables; tb != NULL && !held; tb = tb->next)
+		held = strcmp(sst_name(tb->sst), key) == 0;
+	for (size_t i = 0; i < e->npending && !held; i++)
+		held = strcmp(e->pending[i], key) == 0;
+	pthread_mutex_unlock(&e->tables_lock);
+	return held;
+}
+
+/*
+ * A table stored but not yet in a committed manifest (an L0 flush or a
+ * compaction between upload and commit): pinned against the collector.
+ */
+void
+pending_add(struct engine *e, const char *key)
+{
+	pthread_mutex_lock(&e->tables_lock);
+	e->pending = xgrow(e->pending, &e->cappending, e->npending + 1,
+	    sizeof(*e->pending));
+	e->pending[e->npending++] = xstrdup(key);
+	pthread_mutex_unlock(&e->tables_lock);
+}
+
+/* Committed, or given up on (then it is garbage). */
+void
+pending_remove(struct engine *e, const char *key)
+{
+	pthread_mutex_lock(&e->tables_lock);
+	for (size_t i = 0; i < e->npending; i++) {
+		if (strcmp(e->pending[i], key) == 0) {
+			free(e->pending[i]);
+			e->pending[i] = e->pending[--e->npending];
+			break;
+		}
 	}
 	pthread_mutex_unlock(&e->tables_lock);
-	return n;
 }
 
 void
@@ -996,8 +1027,11 @@ build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt)
 	if (rc != 0)
 		goto out;
 	sst_object_key(key);
-	if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0)
+	pending_add(e, key);
+	if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0) {
+		pending_remove(e, key);
 		goto out;
+	}
 	table_describe(mt, key, out.len, &info);
 out:
 	sst_info_release(&info);
@@ -1144,6 +1178,7 @@ l0_main(void *arg)
 			struct l0_edit x = { &mt, f.last_wal, f.max_seq };
 
 			rc = commit_edit(e, l0_edit, &x);
+			pending_remove(e, mt.key);
 			manifest_table_release(&mt);
 		}
 		pthread_mutex_lock(&e->lock);
@@ -1215,6 +1250,64 @@ poller_main(void *arg)
 	pthread_mutex_unlock(&e->lock);
 	buf_release(&b);
 	manifest_release(&m);
+	return NULL;
+}
+
+/* ---- the garbage collector ---- */
+
+static int64_t
+gc_interval(const struct engine_settings *s)
+{
+	int64_t t = s->gc_manifest.interval_ms;
+
+	if (s->gc_wal.interval_ms < t)
+		t = s->gc_wal.interval_ms;
+	if (s->gc_compacted.interval_ms < t)
+		t = s->gc_compacted.interval_ms;
+	return t > 0 ? t : 1;
+}
+
+/*
+ * A writer collects its store every interval (the shortest of the
+ * three), keeping what its own versions and uploads still need (gc.h).
+ */
+static void *
+gc_main(void *arg)
+{
+	struct engine *e = arg;
+	int64_t every = gc_interval(&e->set), due;
+	struct gc_report r;
+	struct gc_pin pin;
+	struct timespec ts;
+	int rc;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		due = clock_mono_ns() + every * 1000000;
+		ts.tv_sec = due / 1000000000;
+		ts.tv_nsec = due % 1000000000;
+		while (!e->stopping && !e->fenced && clock_mono_ns() < due)
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		if (e->stopping || e->fenced)
+			break;
+		pthread_mutex_unlock(&e->lock);
+		memset(&pin, 0, sizeof(pin));
+		pin.held = table_held;
+		pin.held_arg = e;
+		rc = gc_run(e->os, &e->set, 0, &pin, 0, NULL, NULL, &r);
+		if (rc != 0)
+			log_warn("'%s': garbage collection: %s", e->uri,
+			    err_message(rc));
+		else if (r.manifests + r.wals + r.tables > 0)
+			log_debug("'%s': collected %llu manifests, %llu WAL "
+			    "objects, %llu tables (%llu bytes)", e->uri,
+			    (unsigned long long)r.manifests,
+			    (unsigned long long)r.wals,
+			    (unsigned long long)r.tables,
+			    (unsigned long long)r.bytes);
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
 	return NULL;
 }
 
@@ -1459,6 +1552,8 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		pthread_create(&e->t_poller, NULL, poller_main, e);
 		e->threads = 1;
 		compactor_start(e);
+		pthread_create(&e->t_gc, NULL, gc_main, e);
+		e->gc_running = 1;
 	} else {
 		pthread_create(&e->t_follow, NULL, follow_main, e);
 		e->following = 1;
@@ -1634,6 +1729,9 @@ engine_close(struct engine *e)
 		pthread_join(e->t_l0, NULL);
 		pthread_join(e->t_poller, NULL);
 		compactor_stop(e);
+		if (e->gc_running)
+			pthread_join(e->t_gc, NULL);
+		e->gc_running = 0;
 	}
 	if (e->following) {
 		pthread_mutex_lock(&e->lock);
@@ -1665,6 +1763,9 @@ engine_close(struct engine *e)
 	pthread_cond_destroy(&e->cond);
 	free(e->subs);
 	free(e->busy_runs);
+	for (size_t i = 0; i < e->npending; i++)
+		free(e->pending[i]);
+	free(e->pending);
 	free(e->uri);
 	free(e);
 	return rc;

@@ -116,6 +116,12 @@ struct engine {
 
 	pthread_mutex_t		 tables_lock;
 	struct table		*open_tables;	/* tables_lock */
+	char			**pending;	/* tables_lock: stored, not committed */
+	size_t			 npending, cappending;
+
+	/* the garbage collector (a writer's) */
+	pthread_t		 t_gc;
+	int			 gc_running;
 
 	/* the compactor (compact.c) */
 	pthread_t		 t_compact[COMPACTORS_MAX];
@@ -152,7 +158,8 @@ void	table_describe(struct manifest_table *mt, const char *key, size_t size,
 	    const struct sst_info *info);
 void	fence_locked(struct engine *e, const char *why);
 int	flush_memtables(struct engine *e);
-size_t	open_table_keys(struct engine *e, char ***keys);
+void	pending_add(struct engine *e, const char *key);
+void	pending_remove(struct engine *e, const char *key);
 
 /* engine_read.c: iterators the compactor merges with */
 struct iter *merge_iter_new(struct iter **c, size_t n);

@@ -450,6 +450,9 @@ gc_table_entry(struct gc *g, const struct objstore_entry *e)
 	    bsearch(&e->key, g->live, g->nlive, sizeof(*g->live),
 	    gc_cmp_key) != NULL))
 		return 0;
+	if (g->pin != NULL && g->pin->held != NULL &&
+	    g->pin->held(g->pin->held_arg, e->key))
+		return 0;
 	if (gc_young(e, g->cut[GC_TABLE]))
 		g->r->kept_young++;
 	else

@@ -78,6 +78,14 @@ struct gc_pin {
 	char		**tables;	/* table keys held open by live versions */
 	size_t		  ntables;
 	uint64_t	  wal_from;	/* keep WAL ids >= this; 0: no pin */
+	/*
+	 * Asked, if not NULL, about each table that would be deleted, at
+	 * that moment (after the manifests were read and the table listed):
+	 * non-zero keeps it. A process that uploads tables before it commits
+	 * them answers for those in between, so min_age need not cover it.
+	 */
+	int		(*held)(void *arg, const char *key);
+	void		 *held_arg;
 };
 
 /* One run, added up: deleted (or, with dry_run, to be deleted). */

@@ -9,7 +9,8 @@
  * close-and-reopen, full compactions, and puts that expire. Memtables and
  * tables are small and the compactor polls often, so L0 tables, sorted
  * runs of several tables, merges and whole expired tables being dropped
- * happen throughout, concurrently with the operations. After every read
+ * happen throughout, concurrently with the operations; so does garbage
+ * collection, with every min_age 0. After every read
  * the engine must agree with a sorted array that saw the same writes; the
  * first difference is printed and fails the run.
  *
@@ -398,6 +399,15 @@ main(int argc, char **argv)
 	es.max_sst_size = 12 << 10;
 	es.compactor_poll_interval_ms = 50;
 	es.l0_max_ssts = 4;
+	/*
+	 * and the collector deletes whatever no manifest lists the moment it
+	 * can: only what this process still reads (snapshots, iterators,
+	 * compactions, uploads not yet committed) keeps a table
+	 */
+	es.gc_manifest.min_age_ms = es.gc_wal.min_age_ms = 0;
+	es.gc_compacted.min_age_ms = 0;
+	es.gc_manifest.interval_ms = es.gc_wal.interval_ms = 50;
+	es.gc_compacted.interval_ms = 50;
 	so.no_fsync = 1;
 	instant = clock_wall_ns() / 1000000 + EXPIRE_EVERY_MS;
 	if ((rc = engine_open(argv[1], &so, &es, ENGINE_WRITER, &e)) != 0) {

@@ -52,7 +52,7 @@ collect() {	# NAME STORE
 	expect_match "$name: --dry-run lists old manifests" \
 		'^would delete manifest/00000000000000000001 [0-9]+ superseded by manifest 2$' "$dry"
 	expect_match "$name: --dry-run sums up" \
-		'^would delete [1-9][0-9]* manifests, [1-9][0-9]* WAL objects, 1 tables, [0-9]+ bytes; kept 0 too young; 0 errors$' "$dry"
+		'^would delete [1-9][0-9]* manifests, [1-9][0-9]* WAL objects, [1-9][0-9]* tables, [0-9]+ bytes; kept 0 too young; 0 errors$' "$dry"
 
 	# the default settings file, as 'shale mount' reads it
 	mkdir -p "$XDG_CONFIG_HOME/shale"
