@@ -90,7 +90,7 @@ struct setting {
 #define OFF(f)		offsetof(struct engine_settings, f)
 #define GC(kind)							\
 	{ "garbage_collector_options." #kind "_options.interval",	\
-	    ST_DURATION, OFF(gc_ ## kind.interval_ms), SEC, 30 * DAY, 0 }, \
+	    ST_DURATION, OFF(gc_ ## kind.interval_ms), 1, 30 * DAY, 0 }, \
 	{ "garbage_collector_options." #kind "_options.min_age",	\
 	    ST_DURATION, OFF(gc_ ## kind.min_age_ms), 0, 3650 * DAY, 0 }
 

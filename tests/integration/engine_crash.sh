@@ -2,10 +2,18 @@
 # batches and logs each one acknowledged durable; it is killed with SIGKILL
 # at a random moment, 20 times in a row on the same store; after each kill
 # a reopen must show every acknowledged batch, whole and exactly once, and
-# no batch partly. On file://, then 10 times on RGW.
+# no batch partly. The writer compacts small tables and collects garbage
+# with every min_age 0 meanwhile. On file://, then 10 times on RGW.
 . "$top_srcdir/tests/lib/common.sh"
 
 drv="$top_builddir/tests/integration/engine_driver"
+# the writers collect garbage as soon as they may, between the kills
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_MANIFEST_OPTIONS_MIN_AGE=0s
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_MIN_AGE=0s
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_COMPACTED_OPTIONS_MIN_AGE=0s
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_MANIFEST_OPTIONS_INTERVAL=100ms
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_INTERVAL=100ms
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_COMPACTED_OPTIONS_INTERVAL=100ms
 crash_loop() {	# URI ROUNDS
 	local uri=$1 rounds=$2 log="$TEST_TMP/acked-$RANDOM" pid out
 	: >"$log"

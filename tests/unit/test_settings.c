@@ -407,14 +407,14 @@ test_errors(void **state)
 	    "is out of range (64KiB to 4GiB)", NULL);
 	load_bad("compactor_options: {max_sst_size: 0}\n",
 	    "compactor_options.max_sst_size: '0' is out of range", NULL);
-	load_bad("compactor_options: {max_concurrent_compactions: 0}\n",
-	    "out of range (1 to 256)", NULL);
+	load_bad("compactor_options: {max_concurrent_compactions: 257}\n",
+	    "out of range (0 to 256)", NULL);
 	load_bad("default_ttl: 36501d\n", "'36501d' is out of range "
 	    "(0 to 36500d, or null)", NULL);
 	load_bad("garbage_collector_options:\n"
 	    "  compactions_options: {interval: 0}\n", "settings.yaml:2: "
 	    "garbage_collector_options.compactions_options.interval: '0' is "
-	    "out of range (1s to 30d)", NULL);
+	    "out of range (1ms to 30d)", NULL);
 	/* the rule across keys names the key set in this file */
 	load_bad("max_unflushed_bytes: 8MiB\n", "settings.yaml:1: "
 	    "max_unflushed_bytes: l0_sst_size_bytes (16MiB) must not be more "
