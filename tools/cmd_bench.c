@@ -16,7 +16,8 @@
  * SHALE_* variables (shale-settings(5)).
  *
  * 'shale bench fs' (cmd_bench_fs.c) and 'shale bench memfs' (memfs.c)
- * measure the mount instead.
+ * measure the mount instead; 'shale bench lsm' (cmd_bench_lsm.c) the
+ * engine under a log-shaped load with compaction and collection running.
  */
 #include "config.h"
 
@@ -200,6 +201,8 @@ cmd_bench(int argc, char **argv)
 		return cmd_bench_fs(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "memfs") == 0)
 		return cmd_bench_memfs(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "lsm") == 0)
+		return cmd_bench_lsm(argc - 1, argv + 1);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
