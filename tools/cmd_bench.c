@@ -12,8 +12,7 @@
  * an idle engine over --idle seconds (which must be 0) and its reads (the
  * manifest poll), and the process's
  * RSS. The writer runs flat out, so the latency includes waiting behind
- * max_unflushed_bytes. Settings: defaults, then --config FILE, then the
- * SHALE_* variables (shale-settings(5)).
+ * max_unflushed_bytes. Settings as for 'shale mount' (cmd_settings_load).
  *
  * 'shale bench fs' (cmd_bench_fs.c) and 'shale bench memfs' (memfs.c)
  * measure the mount instead; 'shale bench lsm' (cmd_bench_lsm.c) the
@@ -228,8 +227,7 @@ cmd_bench(int argc, char **argv)
 		return cmd_usage("bench",
 		    "expected: engine URI..., fs [options] or memfs [-f] MOUNTPOINT");
 	engine_settings_default(&es);
-	if ((config != NULL && (rc = engine_settings_load_file(&es, config)) != 0) ||
-	    (rc = engine_settings_load_env(&es)) != 0) {
+	if ((rc = cmd_settings_load(&es, config)) != 0) {
 		engine_settings_release(&es);
 		return cmd_fail("%s", err_message(rc));
 	}
