@@ -36,6 +36,10 @@ vfile_status(struct fs *fs, struct buf *out)
 	    "durable_seq: %" PRIu64 "\n"
 	    "unflushed_bytes: %" PRIu64 "\n"
 	    "l0_tables: %zu\n"
+	    "sorted_runs: %zu\n"
+	    "run_tables: %zu\n"
+	    "table_bytes: %" PRIu64 "\n"
+	    "compacting: %zu\n"
 	    "fenced: %s\n"
 	    "follow_lag_ms: %" PRId64 "\n"
 	    "streams: %" PRIu64 "\n"
@@ -44,7 +48,8 @@ vfile_status(struct fs *fs, struct buf *out)
 	    st.reader ? "read-only" : "writer", (long)getpid(),
 	    (clock_wall_ns() - fs->started_ns) / 1000000000,
 	    st.epoch, st.manifest_id, st.last_seq, st.durable_seq,
-	    st.unflushed_bytes, st.l0_tables, st.fenced ? "yes" : "no",
+	    st.unflushed_bytes, st.l0_tables, st.runs, st.run_tables,
+	    st.table_bytes, st.compacting, st.fenced ? "yes" : "no",
 	    st.follow_lag_ms, u.streams, u.dirs);
 }
 

@@ -61,6 +61,8 @@ run() {	# STORE LABEL COMPACTORS
 	echo "$label: $n compactions while writing, $(metric "$mnt" engine_sorted_runs) sorted runs, $(metric "$mnt" engine_l0_tables) L0 tables"
 	[ "$n" -ge 1 ] && ok "$label: the mount compacted while it was written" ||
 		fail "$label: no compaction while writing"
+	expect_match "$label: .shale/status shows the sorted runs" \
+		"^sorted_runs: [1-9]" "$(cat "$mnt/.shale/status")"
 	[ "$(metric "$mnt" engine_l0_tables)" -le 8 ] &&
 		ok "$label: L0 stays within l0_max_ssts" ||
 		fail "$label: $(metric "$mnt" engine_l0_tables) L0 tables"
