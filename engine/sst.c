@@ -666,10 +666,16 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 	if ((rc = buf_append(&b->tbl, footer, sizeof(footer))) != 0)
 		goto fail;
 
-	if ((rc = buf_append(out, b->tbl.data, b->tbl.len)) != 0)
+	info->size = b->tbl.len;
+	if (out->len == 0 && out->max == b->tbl.max) {
+		/* the table moves, not copied: big ones are hundreds of MiB */
+		struct buf t = *out;
+
+		*out = b->tbl;
+		b->tbl = t;
+	} else if ((rc = buf_append(out, b->tbl.data, b->tbl.len)) != 0)
 		goto fail;
 	info->entries = b->entries;
-	info->size = b->tbl.len;
 	info->min_seq = b->min_seq;
 	info->max_seq = b->max_seq;
 	info->min_expire = b->min_expire;
