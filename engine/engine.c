@@ -579,7 +579,8 @@ claim(struct engine *e)
 			break;
 		m.id++;
 		m.writer_epoch++;
-		m.created_ms = clock_wall_ns() / 1000000;
+		if (clock_wall_ns() / 1000000 > m.created_ms)
+			m.created_ms = clock_wall_ns() / 1000000;
 		if ((rc = manifest_put(e, &m)) != -EEXIST)
 			break;
 		log_info("'%s': manifest %llu taken by another writer, retrying", e->uri,
@@ -1073,7 +1074,10 @@ commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 		manifest_init(&m);
 		manifest_copy(&m, &base);
 		m.id++;
+		/* never before the version it follows: gc reads ages from it */
 		m.created_ms = clock_wall_ns() / 1000000;
+		if (m.created_ms < base.created_ms)
+			m.created_ms = base.created_ms;
 		if ((rc = edit(arg, &m)) != 0)
 			break;
 		if ((rc = manifest_put(e, &m)) != -EEXIST)
