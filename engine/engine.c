@@ -68,6 +68,7 @@
  */
 #define WAL_JUMP		((uint64_t)1 << 20)
 #define UPLOAD_BACKOFF_MAX_MS	5000
+#define FOLLOW_LIST_EVERY	30	/* quiet polls between listings */
 
 /* ---- tables and versions ---- */
 
@@ -1458,7 +1459,7 @@ follow_main(void *arg)
 	struct buf b;
 	char key[40];
 	uint64_t id;
-	int found;
+	int found, quiet = 0;
 
 	buf_init(&b, 0);
 	pthread_mutex_lock(&e->lock);
@@ -1483,6 +1484,26 @@ follow_main(void *arg)
 			m = next;
 			found = 1;
 		}
+		/*
+		 * A follower far behind may find the version after its own
+		 * collected: every FOLLOW_LIST_EVERY quiet polls, a listing
+		 * says whether a newer one is there all the same.
+		 */
+		if (!found && ++quiet >= FOLLOW_LIST_EVERY) {
+			quiet = 0;
+			manifest_release(&m);
+			manifest_init(&m);
+			found = manifest_find_latest(e->os, NULL, &m) == 0 &&
+			    m.id > id;
+			if (found)
+				log_warn("'%s': manifests %llu to %llu were "
+				    "collected before this reader read them; "
+				    "going on from %llu", e->uri,
+				    (unsigned long long)id + 1,
+				    (unsigned long long)m.id - 1,
+				    (unsigned long long)m.id);
+		} else if (found)
+			quiet = 0;
 		if (found)
 			follow_manifest(e, &m);
 		manifest_release(&m);
