@@ -86,6 +86,8 @@ rnd(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+static int64_t	ttl_ms;		/* default_ttl of the stores opened */
+
 static void
 store_open(struct store *s, enum engine_mode mode)
 {
@@ -94,6 +96,7 @@ store_open(struct store *s, enum engine_mode mode)
 
 	engine_settings_default(&es);
 	es.flush_interval_ms = 10;
+	es.default_ttl_ms = ttl_ms;
 	memset(&so, 0, sizeof(so));
 	so.no_fsync = 1;
 	assert_int_equal(engine_open(s->uri, &so, &es, mode, &s->e), 0);
@@ -1370,6 +1373,54 @@ test_compaction_filter(void **state)
 	store_close(&s);
 }
 
+/*
+ * default_ttl: the records of a stream expire, its name, size and
+ * offsets stay; a read in the expired part returns 0, after it the bytes;
+ * a stream whose every record expired is empty once opened again.
+ */
+static void
+test_expiry(void **state)
+{
+	struct store s;
+	struct logs_attr a;
+	uint64_t id;
+	char got[16];
+
+	(void)state;
+	ttl_ms = 1000;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	assert_int_equal(logs_append(s.l, id, "old\n", 4, NULL), 0);
+	clock_sleep_ms(1100);
+	assert_int_equal(logs_append(s.l, id, "new\n", 4, NULL), 0);
+	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 0);
+	assert_int_equal(logs_read(s.l, id, 4, got, sizeof(got)), 4);
+	assert_memory_equal(got, "new\n", 4);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 8);
+	/* and after the records are in tables and compacted */
+	assert_int_equal(engine_compact(s.e), 0);
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_lookup(s.l, ROOT, "s", &a), 0);
+	assert_int_equal(a.size, 8);
+	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 0);
+	assert_int_equal(logs_read(s.l, id, 4, got, sizeof(got)), 4);
+	assert_memory_equal(got, "new\n", 4);
+	/*
+	 * every record expired: the stream is still there and, once opened
+	 * again, empty; it starts again at offset 0
+	 */
+	clock_sleep_ms(1100);
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_lookup(s.l, ROOT, "s", &a), 0);
+	assert_int_equal(a.size, 0);
+	assert_int_equal(logs_append(s.l, id, "again\n", 6, NULL), 0);
+	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 6);
+	assert_memory_equal(got, "again\n", 6);
+	store_close(&s);
+	ttl_ms = 0;
+}
+
 /* ---- big records ---- */
 
 static uint64_t
@@ -2271,6 +2322,7 @@ main(void)
 		cmocka_unit_test(test_writer_hold_max),
 		cmocka_unit_test(test_writer_removed),
 		cmocka_unit_test(test_compaction_filter),
+		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_big_records),
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_reader),
