@@ -1352,11 +1352,6 @@ follow_manifest(struct engine *e, const struct manifest *m)
 		drop = e->mem;
 		e->mem = memtable_new();
 	}
-	if (e->next_wal_id < m->wal_replay_from) {
-		e->next_wal_id = m->wal_replay_from;
-		if (e->follow_last + 1 < m->wal_replay_from)
-			e->follow_last = m->wal_replay_from - 1;
-	}
 	if (m->last_seq > e->last_seq)
 		e->last_seq = e->durable_seq = m->last_seq;
 	set_shape_metrics_locked(e);
@@ -1367,6 +1362,31 @@ follow_manifest(struct engine *e, const struct manifest *m)
 		memtable_unref(drop);
 }
 
+/*
+ * A hole from `next` up to `id` that the current manifest's tables cover
+ * (below its replay point) was collected before this reader applied it:
+ * go on from the replay point. Its records are in the tables, but were
+ * never reported to engine_on_apply. Returns where to go on, or next.
+ */
+static uint64_t
+wal_skip(struct engine *e, uint64_t next, uint64_t id)
+{
+	uint64_t from;
+
+	pthread_mutex_lock(&e->lock);
+	from = e->ver->m.wal_replay_from;
+	pthread_mutex_unlock(&e->lock);
+	if (from <= next)
+		return next;
+	if (from > id)
+		from = id;
+	log_warn("'%s': WAL objects %llu to %llu were collected before this "
+	    "reader applied them; what they changed is read from tables, but "
+	    "was not reported", e->uri, (unsigned long long)next,
+	    (unsigned long long)from - 1);
+	return from;
+}
+
 /* Apply the WAL objects stored after the last one applied, up to a hole. */
 static void
 follow_wal(struct engine *e)
@@ -1375,7 +1395,7 @@ follow_wal(struct engine *e)
 	struct replay r = { .e = e };
 	struct frozen *f;
 	char after[32];
-	uint64_t id, next = e->next_wal_id, epoch = e->follow_epoch;
+	uint64_t id, next = e->next_wal_id, epoch = e->follow_epoch, jump;
 	int64_t mtime = 0;
 	size_t cap;
 	int rc, fence, more = 1;
@@ -1397,6 +1417,8 @@ follow_wal(struct engine *e)
 			if ((id = wal_key_id(l.entries[i].key)) == 0 ||
 			    id <= e->follow_last)
 				continue;
+			if (id > next && (jump = wal_skip(e, next, id)) > next)
+				next = jump;
 			if (id > next) {
 				more = 0;	/* a hole: what follows it waits */
 				break;
@@ -1464,6 +1486,14 @@ follow_main(void *arg)
 	buf_init(&b, 0);
 	pthread_mutex_lock(&e->lock);
 	while (poll_wait_locked(e)) {
+		pthread_mutex_unlock(&e->lock);
+		/*
+		 * The WAL first: a manifest that moved the replay point past
+		 * objects not yet applied would skip them, and their records
+		 * would never be reported (engine_on_apply) though in tables.
+		 */
+		follow_wal(e);
+		pthread_mutex_lock(&e->lock);
 		id = e->ver->m.id;
 		pthread_mutex_unlock(&e->lock);
 		/* the newest manifest: the ids after ours, one GET each */
@@ -1507,7 +1537,6 @@ follow_main(void *arg)
 		if (found)
 			follow_manifest(e, &m);
 		manifest_release(&m);
-		follow_wal(e);
 		pthread_mutex_lock(&e->lock);
 	}
 	pthread_mutex_unlock(&e->lock);
