@@ -217,7 +217,8 @@ version_table(struct engine *e, const struct version *old,
 
 	if ((*out = version_find(old, mt->key)) != NULL)
 		return 0;
-	if ((rc = sst_open(e->os, mt->key, mt->size, &t)) != 0)
+	if ((rc = sst_open_cached(e->os, mt->key, mt->size, e->bcache,
+	    &t)) != 0)
 		return rc;
 	*out = table_new(e, t);
 	return 0;
@@ -1582,6 +1583,7 @@ engine_open(const char *uri, const struct objstore_opts *so,
 	buf_init(&e->walbuf, 0);
 	e->qtail = &e->queue;
 	e->mem = memtable_new();
+	e->bcache = block_cache_new(e->set.block_cache_bytes);
 	metrics_init(e);
 	if ((rc = objstore_open(uri, so, &e->os)) != 0)
 		goto fail;
@@ -1805,6 +1807,7 @@ engine_close(struct engine *e)
 	if (e->mem != NULL)
 		memtable_unref(e->mem);
 	version_unref(e->ver);
+	block_cache_free(e->bcache);	/* after the last table */
 	buf_release(&e->walbuf);
 	if (e->mirror != NULL)
 		mirror_close(e->mirror);

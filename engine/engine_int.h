@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "engine/block_cache.h"
 #include "engine/engine.h"
 #include "engine/kv.h"
 #include "engine/manifest.h"
@@ -81,6 +82,7 @@ struct engine {
 	enum engine_mode	 mode;
 	char			*uri;
 	struct engine_metrics	 m;
+	struct block_cache	*bcache;	/* data blocks; NULL: none */
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;		/* any state change (L) */

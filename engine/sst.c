@@ -19,6 +19,12 @@
  * the index, a restart point inside a record are SHALE_ECORRUPT. Walking
  * a block (struct biter) checks the same things again as it goes.
  *
+ * With a block cache, a data block is looked up there first (data_cached:
+ * by the table's id, unique to this open, and the block's offset), and one
+ * read from the store is copied there once it passed data_check
+ * (data_use), so a cached block needs no check. Point gets, iterators and
+ * the blocks a scan reads ahead all go through these two.
+ *
  * Building with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION defined ignores
  * checksum mismatches, so a fuzzer can reach the decoders behind them.
  */
@@ -27,6 +33,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +41,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "engine/block_cache.h"
 #include "engine/kv.h"
 #include "engine/objstore.h"
 #include "engine/sst.h"
@@ -41,6 +49,7 @@
 #include "util/buf.h"
 #include "util/crc32c.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define SST_DEFAULT_BLOCK_SIZE	4096
@@ -732,6 +741,9 @@ struct sst {
 	char			*name;
 	sst_read_fn		 read;
 	struct objstore		*os;		/* read_store */
+	struct block_cache	*cache;		/* of data blocks; NULL for none */
+	uint64_t		 id;		/* names its blocks in the cache */
+	_Atomic int		 cached;	/* it put some there */
 	const uint8_t		*mem;		/* read_mem */
 	uint64_t		 size;
 	struct sst_info		 info;
@@ -779,11 +791,12 @@ read_store(struct sst *t, uint64_t off, size_t len, struct buf *out)
 	return 0;
 }
 
-/* A block's contents, read and decompressed. */
+/* A block's contents, read and decompressed, or from the cache. */
 struct block {
 	struct buf	 io;		/* stored bytes and trailer */
 	struct buf	 plain;		/* contents of a compressed block */
-	const uint8_t	*p;		/* the contents: in io, plain, ... */
+	struct cblock	*cb;		/* a cached block, referenced */
+	const uint8_t	*p;		/* the contents: in io, plain, cb ... */
 	size_t		 n;
 };
 
@@ -792,8 +805,17 @@ block_init(struct block *b)
 {
 	buf_init(&b->io, 0);
 	buf_init(&b->plain, 0);
+	b->cb = NULL;
 	b->p = NULL;
 	b->n = 0;
+}
+
+/* Let go of a cached block (before b holds other contents). */
+static void
+block_uncache(struct block *b)
+{
+	cblock_unref(b->cb);
+	b->cb = NULL;
 }
 
 static void
@@ -801,6 +823,7 @@ block_release(struct block *b)
 {
 	buf_release(&b->io);
 	buf_release(&b->plain);
+	block_uncache(b);
 }
 
 /*
@@ -1222,21 +1245,69 @@ data_check(const struct sst *t, size_t i, struct biter *bi)
 	return 0;
 }
 
-/* Read data block i into b, check it and point bi at it. */
+/*
+ * Data block i from the cache into b, bi pointed at it: 1, or 0 when it is
+ * not there, and then b and bi hold nothing. A cached block was checked
+ * whole (data_use) before it was put there.
+ */
 static int
-data_load(struct sst *t, size_t i, struct block *b, struct biter *bi)
+data_cached(struct sst *t, size_t i, struct block *b, struct biter *bi)
 {
-	int rc;
+	struct cblock *cb;
 
 	bi_clear(bi);
-	if ((rc = block_read(t, t->idx[i].off, t->idx[i].size,
-	    SST_DATA_RAW_MAX, b)) != 0)
-		return rc;
+	block_uncache(b);
+	if ((cb = block_cache_get(t->cache, t->id, t->idx[i].off)) == NULL)
+		return 0;
+	b->cb = cb;
+	b->p = cblock_data(cb);
+	b->n = cblock_size(cb);
+	BUG_ON(bi_set(bi, b->p, b->n) != 0);
+	return 1;
+}
+
+/*
+ * Data block i is decoded in b: check it, point bi at it and give the
+ * cache a copy.
+ */
+static int
+data_use(struct sst *t, size_t i, struct block *b, struct biter *bi)
+{
+	struct cblock *cb;
+
 	if (bi_set(bi, b->p, b->n) != 0 || data_check(t, i, bi) != 0) {
 		bi_clear(bi);
 		return corrupt(t, t->idx[i].off, "bad records");
 	}
+	if (t->cache != NULL) {
+		cb = cblock_new(b->n);
+		memcpy(cblock_data(cb), b->p, b->n);
+		block_cache_put(t->cache, t->id, t->idx[i].off, cb);
+		cblock_unref(cb);
+		atomic_store(&t->cached, 1);
+	}
 	return 0;
+}
+
+/* Read data block i into b (not from the cache), check it, point bi at it. */
+static int
+data_read(struct sst *t, size_t i, struct block *b, struct biter *bi)
+{
+	int rc;
+
+	if ((rc = block_read(t, t->idx[i].off, t->idx[i].size,
+	    SST_DATA_RAW_MAX, b)) != 0)
+		return rc;
+	return data_use(t, i, b, bi);
+}
+
+/* Data block i into b, from the cache or read, and bi pointed at it. */
+static int
+data_load(struct sst *t, size_t i, struct block *b, struct biter *bi)
+{
+	if (data_cached(t, i, b, bi))
+		return 0;
+	return data_read(t, i, b, bi);
 }
 
 int
@@ -1552,6 +1623,8 @@ sst_close(struct sst *t)
 {
 	if (t == NULL)
 		return;
+	if (atomic_load(&t->cached))
+		block_cache_drop(t->cache, t->id);
 	sst_info_release(&t->info);
 	buf_release(&t->ikeys);
 	free(t->idx);
@@ -1563,6 +1636,13 @@ sst_close(struct sst *t)
 int
 sst_open(struct objstore *os, const char *key, uint64_t size,
     struct sst **out)
+{
+	return sst_open_cached(os, key, size, NULL, out);
+}
+
+int
+sst_open_cached(struct objstore *os, const char *key, uint64_t size,
+    struct block_cache *cache, struct sst **out)
 {
 	struct objstore_meta meta;
 	struct sst *t;
@@ -1578,6 +1658,8 @@ sst_open(struct objstore *os, const char *key, uint64_t size,
 	t->name = xstrdup(key);
 	t->read = read_store;
 	t->os = os;
+	t->cache = cache;
+	t->id = block_cache_table_id();
 	t->size = size;
 	if ((rc = sst_load(t)) != 0) {
 		sst_close(t);
@@ -1696,19 +1778,13 @@ si_load_ahead(struct sst_iter *si, size_t i)
 	const uint8_t *s;
 	int rc;
 
-	bi_clear(&si->bi);
 	if ((rc = si_readahead(si, i)) != 0)
 		return rc;
 	s = (const uint8_t *)si->ra.data + (t->idx[i].off - t->idx[si->ra_first].off);
 	if ((rc = block_decode(t, t->idx[i].off, s, (size_t)t->idx[i].size,
 	    SST_DATA_RAW_MAX, &si->b)) != 0)
 		return rc;
-	if (bi_set(&si->bi, si->b.p, si->b.n) != 0 ||
-	    data_check(t, i, &si->bi) != 0) {
-		bi_clear(&si->bi);
-		return corrupt(t, t->idx[i].off, "bad records");
-	}
-	return 0;
+	return data_use(t, i, &si->b, &si->bi);
 }
 
 static int
@@ -1720,11 +1796,13 @@ si_load(struct sst_iter *si, size_t i)
 		return 0;
 	si->run = si->blk != SIZE_MAX && i == si->blk + 1 ? si->run + 1 : 0;
 	si->blk = SIZE_MAX;
-	if (si->t->mem == NULL && (si->run >= 2 ||
+	if (data_cached(si->t, i, &si->b, &si->bi))
+		rc = 0;
+	else if (si->t->mem == NULL && (si->run >= 2 ||
 	    (i >= si->ra_first && i < si->ra_end)))
 		rc = si_load_ahead(si, i);
 	else
-		rc = data_load(si->t, i, &si->b, &si->bi);
+		rc = data_read(si->t, i, &si->b, &si->bi);
 	if (rc != 0) {
 		si_fail(si, rc);
 		return rc;

@@ -9,6 +9,11 @@
  * a bloom filter over the user keys (xxhash); a properties block; and a
  * fixed-size footer with a magic number and the format version.
  *
+ * A table opened with a block cache (block_cache.h) looks there for a data
+ * block before reading it, and puts every data block it reads and checks
+ * there; closing it drops its blocks. The index and filter stay decoded in
+ * the table as long as it is open, cache or not.
+ *
  * Errors: a block that fails its checksum, will not decompress or does not
  * parse is SHALE_ECORRUPT with a detail naming the object and the block's
  * offset. Never garbage, never a crash.
@@ -64,6 +69,7 @@ int	sst_builder_finish(struct sst_builder *b, struct buf *out, struct sst_info *
 void	sst_builder_free(struct sst_builder *b);
 
 struct sst;
+struct block_cache;
 
 /*
  * Open the table stored at `key`: read its footer, index, filter and
@@ -72,6 +78,12 @@ struct sst;
  */
 int	sst_open(struct objstore *os, const char *key, uint64_t size,
 	    struct sst **out);
+/*
+ * The same, with data blocks kept in `cache` (NULL: none), which must
+ * outlive the table.
+ */
+int	sst_open_cached(struct objstore *os, const char *key, uint64_t size,
+	    struct block_cache *cache, struct sst **out);
 /* Open a table held in memory; `data` must outlive it. `name` is for errors. */
 int	sst_open_mem(const void *data, size_t n, const char *name,
 	    struct sst **out);

@@ -18,6 +18,12 @@
  * through; a short GET is SHALE_ECORRUPT; opening reads a small table in
  * one GET and a large one in two. Four threads read one open table at
  * once.
+ *
+ * With a block cache: a table reads the same records as without, with the
+ * cache cold, warm, and too small to hold it (evicting as it goes); a
+ * second get of a key and a second scan make no GET and count as hits;
+ * two opens of one object keep apart; closing drops the table's blocks;
+ * four threads read a cached table while its blocks are evicted.
  */
 #include "config.h"
 
@@ -33,6 +39,7 @@
 
 #include <cmocka.h>
 
+#include "engine/block_cache.h"
 #include "engine/kv.h"
 #include "engine/objstore.h"
 #include "engine/sst.h"
@@ -1283,6 +1290,177 @@ test_threads(void **state)
 	tset_free(&s);
 }
 
+static struct sst *
+open_cached(struct objstore *os, const char *key, uint64_t size,
+    struct block_cache *c)
+{
+	struct sst *t;
+	int rc;
+
+	if ((rc = sst_open_cached(os, key, size, c, &t)) != 0)
+		fail_msg("open '%s': %d (%s)", key, rc, err_detail());
+	return t;
+}
+
+/* Build a table of s and store it at key; its size. */
+static uint64_t
+store_table(struct scratch *fx, const struct tset *s, size_t block_size,
+    const char *key)
+{
+	struct sst_options o = { .block_size = block_size, .zstd_level = 3,
+	    .bloom_bits_per_key = 10 };
+	struct sst_info info;
+	struct buf tbl;
+	uint64_t size;
+
+	buf_init(&tbl, 0);
+	sst_info_init(&info);
+	build(s, &o, &tbl, &info);
+	assert_int_equal(objstore_put(fx->os, key, tbl.data, tbl.len), 0);
+	size = tbl.len;
+	sst_info_release(&info);
+	buf_release(&tbl);
+	return size;
+}
+
+/* A get of r's key that must find it. */
+static void
+get_found(struct sst *t, const struct trec *r)
+{
+	struct kv_entry e;
+	struct buf scratch;
+
+	buf_init(&scratch, 0);
+	assert_int_equal(sst_get(t, r->key, r->klen, KV_SEQ_MAX, &e,
+	    &scratch), 0);
+	assert_int_equal(e.klen, r->klen);
+	assert_memory_equal(e.key, r->key, r->klen);
+	buf_release(&scratch);
+}
+
+static void
+test_cache_reads(void **state)
+{
+	struct scratch *fx = *state;
+	struct block_cache *c = block_cache_new(16 << 20);
+	struct block_cache_stats st, st2;
+	struct tset s;
+	struct sst *t, *t2;
+	const struct trec *r;
+	unsigned long gets;
+	uint64_t size;
+
+	gen(&s, 2500, 1, 1);
+	size = store_table(fx, &s, 1024, "c.sst");
+	t = open_cached(fx->os, "c.sst", size, c);
+	assert_true(sst_blocks(t) > 50);
+
+	/* a get: one GET, a miss; again: no GET, a hit */
+	r = &s.r[s.n / 2];
+	gets = requests(fx, "get");
+	get_found(t, r);
+	assert_int_equal(requests(fx, "get"), gets + 1);
+	block_cache_stats(c, &st);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(st.blocks, 1);
+	get_found(t, r);
+	assert_int_equal(requests(fx, "get"), gets + 1);
+	block_cache_stats(c, &st);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.hits, 1);
+
+	/* a scan both ways: GETs (read ahead), then every block cached */
+	check_scan(t, &s);
+	assert_true(requests(fx, "get") > gets + 1);
+	block_cache_stats(c, &st);
+	assert_int_equal(st.blocks, sst_blocks(t));
+	/* again: no GET, only hits */
+	gets = requests(fx, "get");
+	check_scan(t, &s);
+	assert_int_equal(requests(fx, "get"), gets);
+	block_cache_stats(c, &st2);
+	assert_int_equal(st2.misses, st.misses);
+	/* each block entered forward, then back (the last one is kept) */
+	assert_int_equal(st2.hits, st.hits + 2 * sst_blocks(t) - 1);
+	/* gets and seeks of everything, from the cache alone */
+	check_table(t, &s, 2);
+	assert_int_equal(requests(fx, "get"), gets);
+
+	/* another open of the object has blocks of its own */
+	t2 = open_cached(fx->os, "c.sst", size, c);
+	gets = requests(fx, "get");
+	get_found(t2, r);
+	assert_int_equal(requests(fx, "get"), gets + 1);
+	block_cache_stats(c, &st);
+	assert_int_equal(st.blocks, sst_blocks(t) + 1);
+	/* closing drops a table's blocks, not the other's */
+	sst_close(t);
+	block_cache_stats(c, &st);
+	assert_int_equal(st.blocks, 1);
+	get_found(t2, r);
+	assert_int_equal(requests(fx, "get"), gets + 1);
+	sst_close(t2);
+	block_cache_stats(c, &st);
+	assert_int_equal(st.blocks, 0);
+	assert_int_equal(st.bytes, 0);
+	block_cache_free(c);
+
+	/* a cache much smaller than the table: still the same records */
+	c = block_cache_new(64 << 10);
+	t = open_cached(fx->os, "c.sst", size, c);
+	check_table(t, &s, 1);
+	check_table(t, &s, 3);
+	block_cache_stats(c, &st);
+	assert_true(st.hits > 0 && st.evictions > 0);
+	assert_true(st.bytes <= 64 << 10);
+	sst_close(t);
+	block_cache_free(c);
+
+	/* no cache (a budget of 0): every read is a GET */
+	c = block_cache_new(0);
+	t = open_cached(fx->os, "c.sst", size, c);
+	gets = requests(fx, "get");
+	get_found(t, r);
+	get_found(t, r);
+	assert_int_equal(requests(fx, "get"), gets + 2);
+	sst_close(t);
+	tset_free(&s);
+}
+
+/* Four readers of one cached table, with its blocks evicted meanwhile. */
+static void
+test_cache_threads(void **state)
+{
+	struct scratch *fx = *state;
+	struct block_cache *c = block_cache_new(256 << 10);
+	struct block_cache_stats st;
+	struct reader r[4];
+	pthread_t tid[4];
+	struct tset s;
+	struct sst *t;
+	uint64_t size;
+	size_t i;
+
+	gen(&s, 1500, 1, 0);
+	size = store_table(fx, &s, 1024, "shared.sst");
+	t = open_cached(fx->os, "shared.sst", size, c);
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct reader){ t, &s, 0 };
+		assert_int_equal(pthread_create(&tid[i], NULL, reader_main,
+		    &r[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(r[i].failures, 0);
+	}
+	block_cache_stats(c, &st);
+	assert_true(st.hits > 0);
+	sst_close(t);
+	block_cache_free(c);
+	tset_free(&s);
+}
+
 /* Not a table at all. */
 static void
 test_garbage(void **state)
@@ -1327,6 +1505,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_threads, scratch_setup,
 		    scratch_teardown),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test_setup_teardown(test_cache_reads,
+		    scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_threads,
+		    scratch_setup, scratch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
