@@ -269,11 +269,11 @@ job_run(struct engine *e, struct job *j)
 
 	/* L0's oldest tables are at its end */
 	for (i = m->nl0 - j->nl0; i < m->nl0; i++) {
-		c[k++] = sst_iter_new(j->v->l0[i]->sst);
+		c[k++] = sst_iter_new_fill(j->v->l0[i]->sst, 0);
 		j->bytes_in += m->l0[i].size;
 	}
 	for (i = j->run0; i < j->run0 + j->nruns; i++) {
-		c[k++] = run_iter_new(j->v->runs[i], &m->runs[i]);
+		c[k++] = run_iter_new(j->v->runs[i], &m->runs[i], 0);
 		j->bytes_in += run_bytes(&m->runs[i]);
 	}
 	it = merge_iter_new(c, n);

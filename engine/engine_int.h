@@ -165,8 +165,9 @@ void	pending_remove(struct engine *e, const char *key);
 
 /* engine_read.c: iterators the compactor merges with */
 struct iter *merge_iter_new(struct iter **c, size_t n);
-/* The tables of one sorted run, one open at a time. */
-struct iter *run_iter_new(struct table **t, const struct manifest_run *r);
+/* The tables of one sorted run, one open at a time (fill: sst_iter_new_fill). */
+struct iter *run_iter_new(struct table **t, const struct manifest_run *r,
+	    int fill);
 
 /* compact.c */
 void	compactor_start(struct engine *e);

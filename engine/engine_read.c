@@ -373,7 +373,7 @@ merge_new(const struct view *v)
 	for (i = 0; i < mf->nl0; i++)
 		c[k++] = sst_iter_new(v->ver->l0[i]->sst);
 	for (i = 0; i < mf->nruns; i++)
-		c[k++] = run_iter_new(v->ver->runs[i], &mf->runs[i]);
+		c[k++] = run_iter_new(v->ver->runs[i], &mf->runs[i], 1);
 	return merge_iter_new(c, n);
 }
 
@@ -384,6 +384,7 @@ struct run_iter {
 	struct table	**t;
 	const struct manifest_run *r;
 	ssize_t		 cur;		/* table of sub, or -1 */
+	int		 fill;		/* sst_iter_new_fill */
 	struct iter	*sub;
 	int		 err;
 };
@@ -402,7 +403,7 @@ run_open(struct run_iter *ri, ssize_t i)
 	if (i != ri->cur || ri->sub == NULL) {
 		if (ri->sub != NULL)
 			iter_free(ri->sub);
-		ri->sub = sst_iter_new(ri->t[i]->sst);
+		ri->sub = sst_iter_new_fill(ri->t[i]->sst, ri->fill);
 		ri->cur = i;
 	}
 	return 0;
@@ -532,13 +533,14 @@ static const struct iter_ops run_ops = {
 };
 
 struct iter *
-run_iter_new(struct table **t, const struct manifest_run *r)
+run_iter_new(struct table **t, const struct manifest_run *r, int fill)
 {
 	struct run_iter *ri = xcalloc(1, sizeof(*ri));
 
 	ri->it.ops = &run_ops;
 	ri->t = t;
 	ri->r = r;
+	ri->fill = fill;
 	ri->cur = -1;
 	return &ri->it;
 }

@@ -1267,11 +1267,11 @@ data_cached(struct sst *t, size_t i, struct block *b, struct biter *bi)
 }
 
 /*
- * Data block i is decoded in b: check it, point bi at it and give the
- * cache a copy.
+ * Data block i is decoded in b: check it, point bi at it and, if `fill`,
+ * give the cache a copy.
  */
 static int
-data_use(struct sst *t, size_t i, struct block *b, struct biter *bi)
+data_use(struct sst *t, size_t i, struct block *b, struct biter *bi, int fill)
 {
 	struct cblock *cb;
 
@@ -1279,7 +1279,7 @@ data_use(struct sst *t, size_t i, struct block *b, struct biter *bi)
 		bi_clear(bi);
 		return corrupt(t, t->idx[i].off, "bad records");
 	}
-	if (t->cache != NULL) {
+	if (t->cache != NULL && fill) {
 		cb = cblock_new(b->n);
 		memcpy(cblock_data(cb), b->p, b->n);
 		block_cache_put(t->cache, t->id, t->idx[i].off, cb);
@@ -1291,14 +1291,14 @@ data_use(struct sst *t, size_t i, struct block *b, struct biter *bi)
 
 /* Read data block i into b (not from the cache), check it, point bi at it. */
 static int
-data_read(struct sst *t, size_t i, struct block *b, struct biter *bi)
+data_read(struct sst *t, size_t i, struct block *b, struct biter *bi, int fill)
 {
 	int rc;
 
 	if ((rc = block_read(t, t->idx[i].off, t->idx[i].size,
 	    SST_DATA_RAW_MAX, b)) != 0)
 		return rc;
-	return data_use(t, i, b, bi);
+	return data_use(t, i, b, bi, fill);
 }
 
 /* Data block i into b, from the cache or read, and bi pointed at it. */
@@ -1307,7 +1307,7 @@ data_load(struct sst *t, size_t i, struct block *b, struct biter *bi)
 {
 	if (data_cached(t, i, b, bi))
 		return 0;
-	return data_read(t, i, b, bi);
+	return data_read(t, i, b, bi, 1);
 }
 
 int
@@ -1730,6 +1730,7 @@ struct sst_iter {
 	int		 status;
 	struct kv_entry	 e;
 	int		 run;		/* blocks entered forward in a row */
+	int		 fill;		/* blocks read go into the cache */
 	struct buf	 ra;		/* blocks [ra_first, ra_end) as stored */
 	size_t		 ra_first, ra_end;
 };
@@ -1784,7 +1785,7 @@ si_load_ahead(struct sst_iter *si, size_t i)
 	if ((rc = block_decode(t, t->idx[i].off, s, (size_t)t->idx[i].size,
 	    SST_DATA_RAW_MAX, &si->b)) != 0)
 		return rc;
-	return data_use(t, i, &si->b, &si->bi);
+	return data_use(t, i, &si->b, &si->bi, si->fill);
 }
 
 static int
@@ -1802,7 +1803,7 @@ si_load(struct sst_iter *si, size_t i)
 	    (i >= si->ra_first && i < si->ra_end)))
 		rc = si_load_ahead(si, i);
 	else
-		rc = data_read(si->t, i, &si->b, &si->bi);
+		rc = data_read(si->t, i, &si->b, &si->bi, si->fill);
 	if (rc != 0) {
 		si_fail(si, rc);
 		return rc;
@@ -1990,10 +1991,17 @@ static const struct iter_ops sst_iter_ops = {
 struct iter *
 sst_iter_new(struct sst *t)
 {
+	return sst_iter_new_fill(t, 1);
+}
+
+struct iter *
+sst_iter_new_fill(struct sst *t, int fill)
+{
 	struct sst_iter *si = xcalloc(1, sizeof(*si));
 
 	si->it.ops = &sst_iter_ops;
 	si->t = t;
+	si->fill = fill;
 	si->blk = SIZE_MAX;
 	block_init(&si->b);
 	bi_init(&si->bi);

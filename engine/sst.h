@@ -104,5 +104,11 @@ int	sst_get(struct sst *t, const void *key, size_t klen, uint64_t max_seq,
 	    struct kv_entry *out, struct buf *scratch);
 /* An iterator over every record; the table must outlive it. */
 struct iter *sst_iter_new(struct sst *t);
+/*
+ * The same; with fill 0 the blocks it reads are not put in the block
+ * cache (a compaction reads each block once: it should not push out hot
+ * ones), though it uses those already there.
+ */
+struct iter *sst_iter_new_fill(struct sst *t, int fill);
 
 #endif

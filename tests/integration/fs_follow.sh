@@ -2,7 +2,8 @@
 # store: tail -f on the follower shows every line the writer appends,
 # once and in order; new directories and streams, renames, removals and
 # truncations show there within a few poll intervals; the follower
-# refuses changes with EROFS, makes no PUTs and never fences the writer.
+# refuses changes with EROFS, makes no PUTs and never fences the writer;
+# streams made while the writer flushes a table every few writes all show.
 # On file:// and RGW.
 . "$top_srcdir/tests/lib/common.sh"
 need_fuse
@@ -89,7 +90,32 @@ follow_pair() {	# STORE
 	umount_shale "$w" || fail "$store: unmount the writer"
 }
 
+# streams made while the writer flushes a table every few writes: each
+# shows on the follower, also when a flush lands between two of its polls
+flushing_pair() {	# STORE
+	local store=$1 w="$TEST_TMP/w2" r="$TEST_TMP/r2" i n
+	SHALE_L0_SST_SIZE_BYTES=128KiB mount_shale "$store" "$w" ||
+		{ fail "$store: writer mount"; return; }
+	mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
+	for i in $(seq 1 20); do
+		head -c 200000 /dev/urandom | base64 >>"$w/logs/bulk"
+		echo "stream $i" >>"$w/logs/s$i"
+	done
+	wait_for "$store: 20 streams made between flushes show on the follower" 15 \
+		same "$r/logs/s20" "stream 20"
+	n=0
+	for i in $(seq 1 20); do
+		same "$r/logs/s$i" "stream $i" && n=$((n + 1))
+	done
+	expect_eq "$store: every one of them is there" 20 "$n"
+	expect_eq "$store: and the bulk stream whole" "$(md5sum <"$w/logs/bulk")" \
+		"$(md5sum <"$r/logs/bulk")"
+	umount_shale "$r" || fail "$store: unmount the follower"
+	umount_shale "$w" || fail "$store: unmount the writer"
+}
+
 follow_pair "file://$TEST_TMP/store"
+flushing_pair "file://$TEST_TMP/store2"
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	b=$(new_bucket) || { fail "create bucket"; finish; }

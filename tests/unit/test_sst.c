@@ -1355,6 +1355,25 @@ test_cache_reads(void **state)
 	t = open_cached(fx->os, "c.sst", size, c);
 	assert_true(sst_blocks(t) > 50);
 
+	/* a scan that does not fill (a compaction's) leaves a cache empty */
+	{
+		struct block_cache *c2 = block_cache_new(16 << 20);
+		struct sst *t3 = open_cached(fx->os, "c.sst", size, c2);
+		struct iter *it = sst_iter_new_fill(t3, 0);
+		size_t n = 0;
+
+		for (iter_seek_first(it); iter_valid(it); iter_next(it))
+			n++;
+		assert_int_equal(iter_status(it), 0);
+		assert_int_equal(n, s.n);
+		iter_free(it);
+		block_cache_stats(c2, &st);
+		assert_int_equal(st.blocks, 0);
+		assert_int_equal(st.bytes, 0);
+		sst_close(t3);
+		block_cache_free(c2);
+	}
+
 	/* a get: one GET, a miss; again: no GET, a hit */
 	r = &s.r[s.n / 2];
 	gets = requests(fx, "get");
