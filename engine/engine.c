@@ -1762,6 +1762,13 @@ engine_status(struct engine *e, struct engine_status *st)
 	st->reader = e->mode == ENGINE_READER;
 	st->follow_lag_ms = e->follow_lag_ms;
 	pthread_mutex_unlock(&e->lock);
+	{
+		struct objstore_health oh;
+
+		objstore_health(e->os, &oh);
+		st->store_last_ok_ns = oh.last_ok_ns;
+		st->store_failing_since_ns = oh.failing_since_ns;
+	}
 }
 
 int

@@ -183,6 +183,8 @@ struct engine_status {
 	int		 fenced;
 	int		 reader;
 	int64_t		 follow_lag_ms;	/* reader: age of the newest WAL object it applied */
+	int64_t		 store_last_ok_ns;	/* objstore_health(): wall clock ns, */
+	int64_t		 store_failing_since_ns; /* 0 while the store answers */
 };
 void	engine_status(struct engine *e, struct engine_status *st);
 

@@ -134,4 +134,17 @@ int	objstore_delete_batch(struct objstore *os, const char *const *keys,
 /* Check a key: 0, -EINVAL (empty) or -ENAMETOOLONG, with a detail. */
 int	objstore_key_check(const char *key);
 
+/*
+ * How the store has answered lately, from the counting layer: the wall
+ * clock times (ns) of the last call that got an answer (a missing or
+ * existing key counts as one) and of the first call that failed since
+ * then (0 while the last call got one). Both 0 for a store not opened
+ * with objstore_open().
+ */
+struct objstore_health {
+	int64_t		 last_ok_ns;
+	int64_t		 failing_since_ns;
+};
+void	objstore_health(struct objstore *os, struct objstore_health *h);
+
 #endif

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,8 @@ struct count {
 	struct metric_series	*latency[OP_MAX];
 	struct metric_series	*bytes_in;
 	struct metric_series	*bytes_out;
+	_Atomic int64_t		 last_ok_ns;	/* objstore_health */
+	_Atomic int64_t		 failing_since_ns;
 };
 
 static const char *
@@ -252,6 +255,20 @@ error_kind(int rc)
 	return "other";
 }
 
+/* A missing or existing key is an answer; anything else is a failure. */
+static void
+note_health(struct count *c, int rc)
+{
+	int64_t zero = 0;
+
+	if (rc == 0 || rc == -ENOENT || rc == -EEXIST || rc == SHALE_ECORRUPT) {
+		atomic_store(&c->last_ok_ns, clock_wall_ns());
+		atomic_store(&c->failing_since_ns, 0);
+	} else
+		atomic_compare_exchange_strong(&c->failing_since_ns, &zero,
+		    clock_wall_ns());
+}
+
 static int
 counted(struct count *c, enum op op, int64_t t0, int rc)
 {
@@ -261,6 +278,7 @@ counted(struct count *c, enum op op, int64_t t0, int rc)
 	metric_observe(c->latency[op], secs);
 	if (rc != 0)
 		metric_add(metric_series(c->errors, op_names[op], error_kind(rc)), 1);
+	note_health(c, rc);
 	return rc;
 }
 
@@ -346,6 +364,21 @@ static const struct objstore_ops count_ops = {
 	"count", count_get, count_put, count_put_if_absent, count_head,
 	count_list, count_delete, count_delete_batch, layer_close
 };
+
+void
+objstore_health(struct objstore *os, struct objstore_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (; os != NULL; os = os->inner) {
+		if (os->ops == &count_ops) {
+			struct count *c = (struct count *)os;
+
+			h->last_ok_ns = atomic_load(&c->last_ok_ns);
+			h->failing_since_ns = atomic_load(&c->failing_since_ns);
+			return;
+		}
+	}
+}
 
 int
 objstore_count_open(struct objstore *inner, const struct objstore_opts *o,

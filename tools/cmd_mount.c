@@ -8,9 +8,14 @@
  * printed by the child while its stderr is still the terminal. After
  * that the daemon's log goes to --log-file.
  *
+ * With --listen the HTTP endpoint (src/http/) starts before the store is
+ * opened, so that /-/ready can say "opening the store" meanwhile (a long
+ * WAL replay), and is told when the store is open (http_set_ready).
+ *
  * Shutdown (the states, and who moves between them):
  *
  *	SERVING --SIGINT/SIGTERM/SIGHUP, or unmounted--> fs_run() returns
+ *	  --> http_stop(): no new connections, requests in flight finish
  *	  --> fs_free(): unmount, commit every partial line still held
  *	  --> engine_close_within(): store everything written, for at most
  *	      --shutdown-timeout --> exit 0 (all stored) or 1 (not)
@@ -31,12 +36,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
 #include "fs/fs.h"
+#include "http/http.h"
 #include "model/logs.h"
 #include "tools/cmd.h"
 #include "util/error.h"
@@ -50,6 +57,7 @@ struct mount_args {
 	const char	*log_file;
 	int		 foreground;
 	int64_t		 shutdown_ms;
+	struct http_options ho;		/* ho.listen NULL: no HTTP endpoint */
 	struct fs_options fo;
 	char		*fuse_opts;	/* what -o had that is not ours */
 };
@@ -236,6 +244,7 @@ serve(struct mount_args *a, int notify_fd)
 	struct engine *e = NULL;
 	struct logs *l = NULL;
 	struct fs *fs = NULL;
+	struct http *h = NULL;
 	struct sigaction sa;
 	sigset_t set;
 	int rc, ret = 1;
@@ -257,6 +266,10 @@ serve(struct mount_args *a, int notify_fd)
 		cmd_fail("%s", err_message(rc));
 		goto out;
 	}
+	if (a->ho.listen != NULL && (rc = http_start(&a->ho, NULL, &h)) != 0) {
+		cmd_fail("%s", err_message(rc));
+		goto out;
+	}
 	rc = engine_open(a->store, NULL, &es, a->fo.read_only ? ENGINE_READER :
 	    ENGINE_WRITER, &e);
 	if (rc != 0) {
@@ -268,6 +281,7 @@ serve(struct mount_args *a, int notify_fd)
 		    err_message(rc));
 		goto out;
 	}
+	http_set_ready(h, l);
 	if ((rc = fs_mount(fs, l)) != 0) {
 		cmd_fail("%s", err_message(rc));
 		goto out;
@@ -278,6 +292,8 @@ serve(struct mount_args *a, int notify_fd)
 	    a->fo.read_only ? " read-only" : "");
 	if ((rc = fs_run(fs)) != 0)
 		log_error("%s", err_message(rc));
+	http_stop(h);
+	h = NULL;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = still_storing;
 	sigaction(SIGINT, &sa, NULL);
@@ -288,6 +304,7 @@ serve(struct mount_args *a, int notify_fd)
 	fs = NULL;
 	ret = 0;
 out:
+	http_stop(h);
 	fs_free(fs);
 	logs_close(l);
 	if (e != NULL) {
@@ -305,6 +322,29 @@ out:
 	return ret;
 }
 
+/* The HTTP token: from --token-file, else $SHALE_HTTP_TOKEN, else none. */
+static int
+http_token(struct mount_args *a, const char *file, char **token)
+{
+	struct sockaddr_storage ss;
+	const char *env = getenv("SHALE_HTTP_TOKEN");
+	int rc;
+
+	if (a->ho.listen == NULL) {
+		if (file != NULL)
+			return cmd_usage("mount", "--token-file needs --listen");
+		return 0;
+	}
+	if ((rc = http_parse_listen(a->ho.listen, &ss)) != 0)
+		return cmd_fail("%s", err_message(rc));
+	if (file != NULL && (rc = http_read_token(file, token)) != 0)
+		return cmd_fail("%s", err_message(rc));
+	if (file == NULL && env != NULL && *env != '\0')
+		*token = xstrdup(env);
+	a->ho.token = *token;
+	return 0;
+}
+
 int
 cmd_mount(int argc, char **argv)
 {
@@ -316,13 +356,16 @@ cmd_mount(int argc, char **argv)
 		{ "attr-timeout", required_argument, NULL, 'A' },
 		{ "entry-timeout", required_argument, NULL, 'E' },
 		{ "shutdown-timeout", required_argument, NULL, 'T' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "token-file", required_argument, NULL, 'K' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mount_args a;
 	char mnt[PATH_MAX], *store = NULL, *dir = NULL;
-	char *logdir = NULL;
+	char *logdir = NULL, *token = NULL;
+	const char *token_file = NULL;
 	int c, fds[2], ret, log_given = 0;
 	pid_t pid;
 	char status;
@@ -361,6 +404,12 @@ cmd_mount(int argc, char **argv)
 		case 'T':
 			a.shutdown_ms = (int64_t)(atof(optarg) * 1000);
 			break;
+		case 'L':
+			a.ho.listen = optarg;
+			break;
+		case 'K':
+			token_file = optarg;
+			break;
 		case 'h':
 			cmd_usage("mount", NULL);
 			free(a.fuse_opts);
@@ -374,6 +423,8 @@ cmd_mount(int argc, char **argv)
 		free(a.fuse_opts);
 		return cmd_usage("mount", "timeouts must be positive");
 	}
+	if ((ret = http_token(&a, token_file, &token)) != 0)
+		goto out;
 	if (argc - optind == 1) {
 		/* the embedded default store: a directory of the user's */
 		dir = cmd_xdg_path("XDG_DATA_HOME", ".local/share", "store");
@@ -453,6 +504,7 @@ cmd_mount(int argc, char **argv)
 		waitpid(pid, NULL, 0);
 out:
 	free(a.fuse_opts);
+	free(token);
 	free(store);
 	free(dir);
 	free(logdir);

@@ -19,7 +19,7 @@ const struct cmd cmd_table[] = {
 	    "delete what no reader of a store may still need", cmd_gc },
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
-	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [STORE] MOUNTPOINT",
+	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [--listen ADDR:PORT] [STORE] MOUNTPOINT",
 	    "mount a store's log streams as files", cmd_mount },
 	{ "store", "put|get|ls|rm|stat|bench [options] URI ...",
 	    "read and write objects of a store", cmd_store },

@@ -11,6 +11,7 @@ set -u
 : "${TEST_TMP:=$(mktemp -d)}"
 
 failures=0
+. "$top_srcdir/tests/lib/ports.sh"
 
 skip() {
 	echo "SKIP: $*"

@@ -13,19 +13,7 @@ set -eu
 cmd=${1:?usage: rgw.sh start|stop DIR}
 D=${2:?usage: rgw.sh start|stop DIR}
 
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-pick_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 20000))
-		port_free "$p" && port_free $((p + 1)) && { echo "$p"; return 0; }
-	done
-	echo "rgw.sh: no free port found" >&2
-	return 1
-}
+. "$(dirname "$0")/ports.sh"
 
 stop() {
 	local n f p
