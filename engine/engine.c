@@ -1559,6 +1559,7 @@ engine_open(const char *uri, const struct objstore_opts *so,
     const struct engine_settings *es, enum engine_mode mode, struct engine **out)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
+	struct objstore_opts o = { 0 };
 	pthread_condattr_t ca;
 	int64_t t0 = clock_mono_ns();
 	int rc;
@@ -1585,7 +1586,13 @@ engine_open(const char *uri, const struct objstore_opts *so,
 	e->mem = memtable_new();
 	e->bcache = block_cache_new(e->set.block_cache_bytes);
 	metrics_init(e);
-	if ((rc = objstore_open(uri, so, &e->os)) != 0)
+	if (so != NULL)
+		o = *so;
+	if (e->set.cache_root_folder != NULL) {
+		o.cache_dir = e->set.cache_root_folder;
+		o.cache_max_bytes = e->set.cache_max_size_bytes;
+	}
+	if ((rc = objstore_open(uri, &o, &e->os)) != 0)
 		goto fail;
 	e->mirror = manifest_mirror_open(e->set.cache_root_folder, uri);
 	if ((rc = claim(e)) != 0)

@@ -1,6 +1,6 @@
 /*
  * objstore.c - the public object store calls: argument checks, opening a
- * store by URI and stacking its layers.
+ * store by URI and stacking its layers (the disk cache outermost).
  */
 #include "config.h"
 
@@ -83,6 +83,12 @@ objstore_open(const char *uri, const struct objstore_opts *opts,
 	be = NULL;
 	if ((rc = objstore_count_open(retry, opts, out)) != 0)
 		goto fail;
+	if (opts->cache_dir != NULL && *opts->cache_dir != '\0' &&
+	    (rc = objstore_cache_open(*out, opts, uri, out)) != 0) {
+		(*out)->ops->close(*out);
+		*out = NULL;
+		return rc;
+	}
 	(*out)->uri = xstrdup(uri);
 	return 0;
 fail:

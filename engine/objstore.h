@@ -11,11 +11,15 @@
  *
  * objstore_open() stacks layers over the backend:
  *
- *   caller -> counting (metrics) -> retrying -> [fault] -> backend
+ *   caller -> [disk cache] -> counting (metrics) -> retrying -> [fault]
+ *          -> backend
  *
  * so that every request is counted once per call, and transient failures
  * (5xx, 429, timeouts, resets) are retried with capped exponential backoff
- * and full jitter. What this layer does not do: caching, ordering across
+ * and full jitter. With opts->cache_dir, the disk cache
+ * (objstore_cache.c) keeps 64 KiB pages of the tables (keys under
+ * `compacted/`) on local disk, so a table read again, also after a
+ * restart, costs no request. What this layer does not do: ordering across
  * keys, or anything that knows what an object means.
  *
  * Errors: 0 or a negative code (util/error.h). -ENOENT for a missing key,
@@ -63,6 +67,9 @@ struct objstore_opts {
 	int		 retry_max_ms;	/* default 5000 */
 	/* file backend */
 	int		 no_fsync;	/* skip fsync (tests and benchmarks only) */
+	/* disk cache: pages of the tables under cache_dir/objects; NULL: none */
+	const char	*cache_dir;
+	uint64_t	 cache_max_bytes; /* the page files' total; default 16 GiB */
 	/* where calls are counted; default metrics_global() */
 	struct metrics	*metrics;
 };

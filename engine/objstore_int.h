@@ -43,6 +43,9 @@ int	objstore_retry_open(struct objstore *inner, const struct objstore_opts *o,
 	    struct objstore **out);
 int	objstore_count_open(struct objstore *inner, const struct objstore_opts *o,
 	    struct objstore **out);
+/* The disk cache (objstore_cache.c); a directory it cannot use turns it off. */
+int	objstore_cache_open(struct objstore *inner, const struct objstore_opts *o,
+	    const char *uri, struct objstore **out);
 
 /* Append an entry to a listing page. */
 void	objstore_list_add(struct objstore_list *l, const char *key,

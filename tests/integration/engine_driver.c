@@ -21,12 +21,18 @@
  *       then reopen and check that every one is there
  *   engine_driver fill URI N
  *       write N batches of 1000-byte values ("f<n>") and close
+ *   engine_driver fillrand URI N
+ *       write N batches of 1000 pseudo-random bytes ("r<n>"), values that
+ *       do not compress, so tables span many 64 KiB pages; and close
  *   engine_driver scan URI
  *       open as reader and read every record; print the first error
- *   engine_driver scan2 URI
- *       open as reader and read every record twice; print the records
- *       and the object store GETs of each scan, and the block cache's
- *       hits and misses
+ *   engine_driver scanstat URI
+ *       open as reader and read every record twice; print the object
+ *       store GETs (objstore_requests_total, process wide) that the open
+ *       and each scan made, a CRC of the keys and values read, and the
+ *       block cache's and the disk cache's counters (shale-settings(5): the
+ *       disk cache is on when SHALE_OBJECT_STORE_CACHE_OPTIONS_ROOT_FOLDER
+ *       is set)
  *   engine_driver threads URI
  *       4 writer threads (25,000 records each at most) and 2 reader
  *       threads on one engine for 3 s: each
@@ -55,6 +61,7 @@
 #include "engine/engine.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/crc32c.h"
 #include "util/error.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"
@@ -108,6 +115,7 @@ open_engine(const char *uri, enum engine_mode mode, struct engine **e)
 	settings(&es);
 	if ((rc = engine_open(uri, NULL, &es, mode, e)) != 0)
 		printf("open '%s': %s\n", uri, err_message(rc));
+	engine_settings_release(&es);	/* the engine keeps a copy */
 	return rc;
 }
 
@@ -458,6 +466,36 @@ fill(const char *uri, unsigned long n)
 }
 
 static int
+fillrand(const char *uri, unsigned long n)
+{
+	struct engine *e;
+	struct engine_batch *b = engine_batch_new();
+	char key[64], val[1000];
+	uint64_t x;
+	int rc = 0;
+
+	if (open_engine(uri, ENGINE_WRITER, &e) != 0)
+		return 1;
+	for (unsigned long i = 0; i < n && rc == 0; i++) {
+		x = i * 0x9e3779b97f4a7c15ULL + 1;
+		for (size_t j = 0; j < sizeof(val); j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			val[j] = (char)x;
+		}
+		snprintf(key, sizeof(key), "r%08lu", i);
+		engine_batch_clear(b);
+		engine_batch_put(b, key, strlen(key), val, sizeof(val), 0);
+		rc = engine_write(e, b, NULL);
+	}
+	if (rc != 0)
+		printf("write: %s\n", err_message(rc));
+	engine_batch_free(b);
+	return engine_close(e) != 0 || rc != 0;
+}
+
+static int
 scan(const char *uri)
 {
 	struct engine *e;
@@ -477,42 +515,59 @@ scan(const char *uri)
 	return rc ? 1 : 0;
 }
 
-/* The global registry's count of a series: 0 if absent. */
+/* A counter of the global registry (the series with that label), 0 if none. */
 static double
-counter(const char *family, const char *label)
+counter(const char *name, const char *label)
 {
-	struct metric *f = metrics_find(metrics_global(), family);
+	struct metric *f = metrics_find(metrics_global(), name);
 
-	return f == NULL ? 0 : metric_value(metric_series(f, label));
+	return f != NULL ? metric_value(metric_series(f, label)) : 0;
+}
+
+static double
+store_gets(void)
+{
+	return counter("objstore_requests_total", "get");
 }
 
 static int
-scan2(const char *uri)
+scanstat(const char *uri)
 {
 	struct engine *e;
 	struct engine_iter *it;
-	unsigned long n;
-	double gets;
+	double g0 = store_gets(), g1;
+	const void *k, *v;
+	size_t kl, vl;
 	int rc = 0;
 
 	if (open_engine(uri, ENGINE_READER, &e) != 0)
 		return 1;
+	printf("open: %.0f gets\n", store_gets() - g0);
 	for (int pass = 1; pass <= 2 && rc == 0; pass++) {
-		gets = counter("objstore_requests_total", "get");
-		n = 0;
+		unsigned long n = 0;
+		uint32_t crc = 0;
+
+		g1 = store_gets();
 		it = engine_iter_new(e, NULL, NULL, 0, NULL, 0);
 		for (engine_iter_seek_first(it); engine_iter_valid(it);
-		    engine_iter_next(it))
-			n++;
+		    engine_iter_next(it), n++) {
+			k = engine_iter_key(it, &kl);
+			v = engine_iter_value(it, &vl);
+			crc = crc32c(crc32c(crc, k, kl), v, vl);
+		}
 		rc = engine_iter_status(it);
 		engine_iter_free(it);
-		printf("scan %d: %lu records, %.0f gets%s%s\n", pass, n,
-		    counter("objstore_requests_total", "get") - gets,
-		    rc ? ": " : "", rc ? err_message(rc) : "");
+		printf("scan %d: %lu records, crc %08x, %.0f gets%s%s\n", pass, n,
+		    crc, store_gets() - g1, rc ? ": " : "", rc ? err_message(rc) : "");
 	}
 	printf("block cache: %.0f hits, %.0f misses\n",
 	    counter("engine_cache_hits_total", "block"),
 	    counter("engine_cache_misses_total", "block"));
+	printf("disk cache: %.0f hits, %.0f misses, %.0f errors, %.0f bytes\n",
+	    counter("engine_cache_hits_total", "disk"),
+	    counter("engine_cache_misses_total", "disk"),
+	    counter("engine_cache_errors_total", "disk"),
+	    counter("engine_cache_bytes", "disk"));
 	engine_close(e);
 	return rc ? 1 : 0;
 }
@@ -654,8 +709,10 @@ main(int argc, char **argv)
 		return fill(argv[2], strtoul(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "scan") == 0)
 		return scan(argv[2]);
-	if (argc == 3 && strcmp(argv[1], "scan2") == 0)
-		return scan2(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "fillrand") == 0)
+		return fillrand(argv[2], strtoul(argv[3], NULL, 10));
+	if (argc == 3 && strcmp(argv[1], "scanstat") == 0)
+		return scanstat(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "faulty") == 0)
 		return faulty(argv[2], strtoul(argv[3], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "outage") == 0)
