@@ -8,9 +8,9 @@
  * bytes or strings like '64MiB', '1GB', '512KiB'. Every key is known: an
  * unknown key, a value of the wrong type or out of range is an error whose
  * detail names the file, the line and the key path
- * ('garbage_collector_options.wal_options.min_age'). Settings that later
- * parts of the engine use (compaction, GC, caches) are parsed and checked
- * now.
+ * ('garbage_collector_options.wal_options.min_age'). SlateDB's
+ * compactions_options are accepted and have no effect (no compaction
+ * state objects here).
  *
  * Environment: SHALE_<KEY PATH IN UPPER CASE, dots as underscores>, e.g.
  * SHALE_FLUSH_INTERVAL=50ms, SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_MIN_AGE=1m.

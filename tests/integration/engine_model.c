@@ -393,7 +393,7 @@ main(int argc, char **argv)
 	es.l0_sst_size_bytes = rng % 2 ? 24 << 10 : 128 << 10;
 	es.flush_interval_ms = 5;
 	es.wal_max_bytes = 16 << 10;
-	/* small blocks where reads are cheap; there is no block cache yet */
+	/* small blocks where reads are cheap (the block cache holds more) */
 	es.block_size = strncmp(argv[1], "file:", 5) == 0 ? 512 : 4096;
 	/* runs of several tables, merged often */
 	es.max_sst_size = 12 << 10;
