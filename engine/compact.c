@@ -303,8 +303,12 @@ job_run(struct engine *e, struct job *j)
 			y.vlen = 0;
 			y.expire = 0;
 		}
-		if (sb == NULL)
+		if (sb == NULL) {
 			sb = sst_builder_new(&so);
+			/* cut at max_sst_size: at most a block and the index over */
+			sst_builder_reserve(sb, e->set.max_sst_size +
+			    e->set.max_sst_size / 64 + 2 * e->set.block_size);
+		}
 		if ((rc = sst_builder_add(sb, &y)) != 0)
 			break;
 		if (sst_builder_size(sb) >= e->set.max_sst_size)

@@ -548,6 +548,12 @@ sst_builder_entries(const struct sst_builder *b)
 	return b->entries;
 }
 
+int
+sst_builder_reserve(struct sst_builder *b, size_t n)
+{
+	return buf_reserve(&b->tbl, n);
+}
+
 uint64_t
 sst_builder_size(const struct sst_builder *b)
 {

@@ -61,6 +61,12 @@ struct sst_builder *sst_builder_new(const struct sst_options *o);
  * order (-EINVAL otherwise, and the builder is unchanged). Bytes are copied.
  */
 int	sst_builder_add(struct sst_builder *b, const struct kv_entry *e);
+/*
+ * Make room for a table of n bytes at once, so that a big one is not
+ * grown by doubling (which holds one and a half times its size while it
+ * copies). The room is only address space until it is written.
+ */
+int	sst_builder_reserve(struct sst_builder *b, size_t n);
 /* Bytes the table would have if finished now (approximate). */
 uint64_t sst_builder_size(const struct sst_builder *b);
 uint64_t sst_builder_entries(const struct sst_builder *b);
