@@ -46,6 +46,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 #define FS_MAX_WRITE	(1024 * 1024)
@@ -263,12 +264,53 @@ reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 		fuse_reply_entry(req, &e);
 }
 
+/* ---- metrics of the operations ---- */
+
+/*
+ * fuse_operations_total{op} and fuse_operation_duration_seconds{op}: each
+ * operation starts OP_TIMED(name), and the count and the time from its
+ * start to its return (it has replied by then) are taken as it returns,
+ * whichever way it does.
+ */
+struct op_timer {
+	const char	*op;
+	int64_t		 t0;
+};
+
+static struct metric *op_count, *op_latency;
+static pthread_once_t op_metrics_once = PTHREAD_ONCE_INIT;
+
+static void
+op_metrics_init(void)
+{
+	struct metrics *m = metrics_global();
+
+	op_count = metrics_counter(m, "fuse_operations_total",
+	    "FUSE operations answered, by operation.", "op");
+	op_latency = metrics_histogram(m, "fuse_operation_duration_seconds",
+	    "FUSE operation latency, from the request to the reply.", "op",
+	    metrics_latency_bounds, metrics_latency_nbounds);
+}
+
+static void
+op_done(struct op_timer *t)
+{
+	metric_add(metric_series(op_count, t->op), 1);
+	metric_observe(metric_series(op_latency, t->op),
+	    (double)(clock_mono_ns() - t->t0) / 1e9);
+}
+
+#define OP_TIMED(name) \
+	struct op_timer op_timer_ __attribute__((cleanup(op_done))) = \
+	    { (name), clock_mono_ns() }
+
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct logs_attr a;
 	int rc;
+	OP_TIMED("lookup");
 
 	if (parent == FS_INO_ROOT) {
 		if (strcmp(name, "logs") == 0)
@@ -306,6 +348,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs *fs = fs_of(req);
 	struct stat st;
 	int rc;
+	OP_TIMED("getattr");
 
 	struct fs_handle *h = fi != NULL ? (struct fs_handle *)(uintptr_t)fi->fh :
 	    NULL;
@@ -331,6 +374,7 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct fs *fs = fs_of(req);
 	struct stat st;
 	int rc = 0;
+	OP_TIMED("setattr");
 
 	(void)fi;
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
@@ -373,6 +417,7 @@ op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	struct fs *fs = fs_of(req);
 	struct logs_attr a;
 	int rc;
+	OP_TIMED("mkdir");
 
 	(void)mode;
 	if ((rc = check_parent(fs, parent)) == 0)
@@ -390,6 +435,7 @@ op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct fs *fs = fs_of(req);
 	struct logs_attr a;
 	int rc;
+	OP_TIMED("mknod");
 
 	(void)rdev;
 	if (!S_ISREG(mode))
@@ -412,6 +458,8 @@ static void
 op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
     const char *name)
 {
+	OP_TIMED("symlink");
+
 	(void)link;
 	(void)parent;
 	(void)name;
@@ -422,6 +470,8 @@ static void
 op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     const char *newname)
 {
+	OP_TIMED("link");
+
 	(void)ino;
 	(void)newparent;
 	(void)newname;
@@ -433,6 +483,7 @@ op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	int rc;
+	OP_TIMED("unlink");
 
 	if ((rc = check_parent(fs, parent)) == 0)
 		rc = logs_unlink(fs->l, parent, name);
@@ -444,6 +495,7 @@ op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	int rc;
+	OP_TIMED("rmdir");
 
 	if ((rc = check_parent(fs, parent)) == 0)
 		rc = logs_rmdir(fs->l, parent, name);
@@ -456,6 +508,7 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fs *fs = fs_of(req);
 	int rc;
+	OP_TIMED("rename");
 
 	if ((rc = check_parent(fs, parent)) == 0)
 		rc = check_parent(fs, newparent);
@@ -554,6 +607,7 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_handle *h = xcalloc(1, sizeof(*h));
 	struct logs_attr a;
 	int rc = 0;
+	OP_TIMED("opendir");
 
 	h->kind = H_DIR;
 	buf_init(&h->text, 0);
@@ -596,6 +650,7 @@ op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct stat st;
 	char *out = xmalloc(size);
 	size_t used = 0, need;
+	OP_TIMED("readdir");
 
 	(void)ino;
 	memset(&st, 0, sizeof(st));
@@ -615,6 +670,8 @@ op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	OP_TIMED("releasedir");
+
 	(void)ino;
 	handle_close(fs_of(req), (struct fs_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
@@ -704,6 +761,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs *fs = fs_of(req);
 	struct fs_handle *h;
 	int rc;
+	OP_TIMED("open");
 
 	if ((rc = open_handle(fs, ino, fi, &h)) != 0) {
 		fuse_reply_err(req, -rc);
@@ -723,6 +781,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct fs_handle *h;
 	struct logs_attr a;
 	int rc;
+	OP_TIMED("create");
 
 	(void)mode;
 	if ((rc = check_parent(fs, parent)) == 0) {
@@ -761,6 +820,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	ssize_t n;
 	char *out;
+	OP_TIMED("read");
 
 	(void)ino;
 	/*
@@ -791,6 +851,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 {
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	ssize_t n;
+	OP_TIMED("write");
 
 	(void)ino;
 	if (h->kind != H_STREAM || h->w == NULL) {
@@ -813,6 +874,7 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	int rc = 0;
+	OP_TIMED("flush");
 
 	(void)ino;
 	if (h->kind == H_STREAM && h->w != NULL)
@@ -824,6 +886,7 @@ static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	OP_TIMED("release");
 
 	(void)ino;
 	handle_close(fs_of(req), h);
@@ -837,6 +900,7 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct fs *fs = fs_of(req);
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	int rc;
+	OP_TIMED("fsync");
 
 	(void)ino;
 	(void)datasync;
@@ -851,6 +915,8 @@ static void
 op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
     struct fuse_file_info *fi)
 {
+	OP_TIMED("fsyncdir");
+
 	(void)ino;
 	(void)datasync;
 	(void)fi;
@@ -864,6 +930,7 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct logs_usage u;
 	struct statvfs sv;
 	uint64_t used;
+	OP_TIMED("statfs");
 
 	(void)ino;
 	logs_usage(fs->l, &u);
@@ -926,6 +993,7 @@ fs_new(const struct fs_options *o, struct fs **out)
 	struct fs *fs = xcalloc(1, sizeof(*fs));
 	char *opts;
 
+	pthread_once(&op_metrics_once, op_metrics_init);
 	fs->o = *o;
 	fs->uid = getuid();
 	fs->gid = getgid();

@@ -41,6 +41,23 @@ struct objstore;
  */
 int	cmd_fsck_check(struct objstore *os, int flags);
 int	cmd_gc(int argc, char **argv);
+int	cmd_serve(int argc, char **argv);
+
+/*
+ * The store a command was given: NULL for the embedded default store (a
+ * directory under $XDG_DATA_HOME, made if missing), a bare path for a
+ * local directory store, else the URI as it is. 0 and *out (freed by the
+ * caller), or 1 having said why.
+ */
+int	cmd_store_uri(const char *arg, char **out);
+/*
+ * Check ho->listen and set ho->token: from the token file when given,
+ * else $SHALE_HTTP_TOKEN, else none (*token is what to free). 0, or 1
+ * having said why.
+ */
+struct http_options;
+int	cmd_http_options(struct http_options *ho, const char *file,
+	    char **token);
 
 /*
  * $<var>/shale/<leaf> (var: "XDG_CONFIG_HOME" ...) when the variable holds

@@ -62,28 +62,6 @@ struct mount_args {
 	char		*fuse_opts;	/* what -o had that is not ours */
 };
 
-/* mkdir -p */
-static int
-make_dirs(const char *path)
-{
-	char *p = xstrdup(path), *s;
-	int rc = 0;
-
-	for (s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			rc = -errno;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 /* Split -o: ours (ro, rw, sync, async) are taken, the rest go to FUSE. */
 static void
 parse_o(struct mount_args *a, const char *list)
@@ -322,26 +300,84 @@ out:
 	return ret;
 }
 
-/* The HTTP token: from --token-file, else $SHALE_HTTP_TOKEN, else none. */
 static int
 http_token(struct mount_args *a, const char *file, char **token)
+{
+	if (a->ho.listen == NULL) {
+		if (file != NULL)
+			return cmd_usage("mount", "--token-file needs --listen "
+			    "or --port");
+		return 0;
+	}
+	return cmd_http_options(&a->ho, file, token);
+}
+
+/* mkdir -p */
+static int
+make_dirs(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			rc = -errno;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int
+cmd_http_options(struct http_options *ho, const char *file, char **token)
 {
 	struct sockaddr_storage ss;
 	const char *env = getenv("SHALE_HTTP_TOKEN");
 	int rc;
 
-	if (a->ho.listen == NULL) {
-		if (file != NULL)
-			return cmd_usage("mount", "--token-file needs --listen");
-		return 0;
-	}
-	if ((rc = http_parse_listen(a->ho.listen, &ss)) != 0)
+	if ((rc = http_parse_listen(ho->listen, &ss)) != 0)
 		return cmd_fail("%s", err_message(rc));
 	if (file != NULL && (rc = http_read_token(file, token)) != 0)
 		return cmd_fail("%s", err_message(rc));
 	if (file == NULL && env != NULL && *env != '\0')
 		*token = xstrdup(env);
-	a->ho.token = *token;
+	ho->token = *token;
+	return 0;
+}
+
+int
+cmd_store_uri(const char *arg, char **out)
+{
+	char path[PATH_MAX], *dir;
+	int rc;
+
+	if (arg == NULL) {
+		/* the embedded default store: a directory of the user's */
+		dir = cmd_xdg_path("XDG_DATA_HOME", ".local/share", "store");
+		if ((rc = make_dirs(dir)) != 0) {
+			rc = cmd_fail("cannot make '%s': %s", dir, strerror(-rc));
+			free(dir);
+			return rc;
+		}
+		*out = xasprintf("file://%s", dir);
+		free(dir);
+		return 0;
+	}
+	if (strstr(arg, "://") != NULL || strchr(arg, ':') != NULL) {
+		*out = xstrdup(arg);
+		return 0;
+	}
+	/* a bare path is a local directory store */
+	if (realpath(arg, path) == NULL)
+		return cmd_fail("cannot use '%s' as a store: %s", arg,
+		    strerror(errno));
+	*out = xasprintf("file://%s", path);
 	return 0;
 }
 
@@ -357,15 +393,16 @@ cmd_mount(int argc, char **argv)
 		{ "entry-timeout", required_argument, NULL, 'E' },
 		{ "shutdown-timeout", required_argument, NULL, 'T' },
 		{ "listen", required_argument, NULL, 'L' },
+		{ "port", required_argument, NULL, 'P' },
 		{ "token-file", required_argument, NULL, 'K' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mount_args a;
-	char mnt[PATH_MAX], *store = NULL, *dir = NULL;
-	char *logdir = NULL, *token = NULL;
-	const char *token_file = NULL;
+	char mnt[PATH_MAX], *store = NULL;
+	char *logdir = NULL, *token = NULL, *listen = NULL;
+	const char *token_file = NULL, *listen_arg = NULL, *port = NULL;
 	int c, fds[2], ret, log_given = 0;
 	pid_t pid;
 	char status;
@@ -405,7 +442,10 @@ cmd_mount(int argc, char **argv)
 			a.shutdown_ms = (int64_t)(atof(optarg) * 1000);
 			break;
 		case 'L':
-			a.ho.listen = optarg;
+			listen_arg = optarg;
+			break;
+		case 'P':
+			port = optarg;
 			break;
 		case 'K':
 			token_file = optarg;
@@ -423,35 +463,25 @@ cmd_mount(int argc, char **argv)
 		free(a.fuse_opts);
 		return cmd_usage("mount", "timeouts must be positive");
 	}
+	/* an endpoint only when asked: mounts run side by side */
+	if ((listen_arg != NULL || port != NULL) &&
+	    (ret = http_listen_spec(listen_arg, port, &listen)) != 0) {
+		ret = cmd_usage("mount", "%s", err_message(ret));
+		goto out;
+	}
+	a.ho.listen = listen;
 	if ((ret = http_token(&a, token_file, &token)) != 0)
 		goto out;
-	if (argc - optind == 1) {
-		/* the embedded default store: a directory of the user's */
-		dir = cmd_xdg_path("XDG_DATA_HOME", ".local/share", "store");
-		if ((ret = make_dirs(dir)) != 0) {
-			cmd_fail("cannot make '%s': %s", dir, strerror(-ret));
-			goto out;
-		}
-		store = xasprintf("file://%s", dir);
-		a.store = store;
-		a.mountpoint = argv[optind];
-	} else if (argc - optind == 2) {
-		a.store = argv[optind];
-		a.mountpoint = argv[optind + 1];
-		if (strstr(a.store, "://") == NULL && strchr(a.store, ':') == NULL) {
-			/* a bare path is a local directory store */
-			if (realpath(a.store, mnt) == NULL) {
-				ret = cmd_fail("cannot use '%s' as a store: %s",
-				    a.store, strerror(errno));
-				goto out;
-			}
-			store = xasprintf("file://%s", mnt);
-			a.store = store;
-		}
-	} else {
+	if (argc - optind != 1 && argc - optind != 2) {
 		free(a.fuse_opts);
+		free(listen);
 		return cmd_usage("mount", "expected [STORE] MOUNTPOINT");
 	}
+	if ((ret = cmd_store_uri(argc - optind == 2 ? argv[optind] : NULL,
+	    &store)) != 0)
+		goto out;
+	a.store = store;
+	a.mountpoint = argv[argc - 1];
 	if ((ret = check_mountpoint(a.mountpoint)) != 0)
 		goto out;
 	if (realpath(a.mountpoint, mnt) == NULL) {
@@ -505,8 +535,8 @@ cmd_mount(int argc, char **argv)
 out:
 	free(a.fuse_opts);
 	free(token);
+	free(listen);
 	free(store);
-	free(dir);
 	free(logdir);
 	return ret;
 }

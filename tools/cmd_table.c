@@ -19,8 +19,13 @@ const struct cmd cmd_table[] = {
 	    "delete what no reader of a store may still need", cmd_gc },
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
-	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] [--listen ADDR:PORT] [STORE] MOUNTPOINT",
+	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] "
+	    "[--listen ADDR[:PORT]] [--port PORT] [--token-file FILE] [STORE] "
+	    "MOUNTPOINT",
 	    "mount a store's log streams as files", cmd_mount },
+	{ "serve", "[--read-only] [--config FILE] [--listen ADDR[:PORT]] "
+	    "[--port PORT] [--token-file FILE] [--shutdown-timeout S] [STORE]",
+	    "serve a store's log streams over HTTP, without a mount", cmd_serve },
 	{ "store", "put|get|ls|rm|stat|bench [options] URI ...",
 	    "read and write objects of a store", cmd_store },
 	{ "version", "", "print the version", cmd_version },

@@ -1,6 +1,6 @@
 /*
- * http.c - the HTTP server: libmicrohttpd in its internal thread-pool
- * mode, and everything a route does not do itself (see http_int.h).
+ * http.c - the HTTP server: libmicrohttpd with a thread per connection,
+ * and everything a route does not do itself (see http_int.h).
  *
  * A request is seen by on_request() several times: first with no state
  * (make a struct request, find the route, check Content-Length), then
@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -24,11 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "http/http.h"
 #include "http/http_int.h"
+#include "model/logs.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -45,6 +48,7 @@ struct request {
 	struct buf		 body;
 	int			 too_big;
 	int			 status;	/* 0 until a reply is queued */
+	int			 stopping;	/* the reply closes the connection */
 };
 
 int
@@ -94,6 +98,51 @@ http_parse_listen(const char *spec, struct sockaddr_storage *ss)
 bad:
 	return err_set(-EINVAL, "cannot listen on '%s': expected ADDRESS:PORT, "
 	    "[IPV6]:PORT or PORT, with a numeric address", spec);
+}
+
+static int
+is_port(const char *s)
+{
+	char *end;
+	unsigned long p;
+
+	errno = 0;
+	p = strtoul(s, &end, 10);
+	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 &&
+	    p > 0 && p <= 65535;
+}
+
+int
+http_listen_spec(const char *listen, const char *port, char **out)
+{
+	const char *colon;
+	int has_port, port_given = port != NULL;
+
+	if (port != NULL && !is_port(port))
+		return err_set(-EINVAL, "'%s' is not a port (1 to 65535)", port);
+	if (port == NULL)
+		port = HTTP_DEFAULT_PORT;
+	if (listen == NULL) {
+		*out = xasprintf("127.0.0.1:%s", port);
+		return 0;
+	}
+	/* "PORT", "ADDR:PORT", "[ADDR6]:PORT"; else an address alone */
+	colon = strrchr(listen, ':');
+	if (listen[0] == '[')
+		has_port = strstr(listen, "]:") != NULL;
+	else
+		has_port = is_port(listen) || (colon != NULL &&
+		    strchr(listen, ':') == colon);
+	if (has_port) {
+		if (port_given)
+			return err_set(-EINVAL, "--listen '%s' has a port, and "
+			    "--port names another", listen);
+		*out = xstrdup(listen);
+	} else if (listen[0] != '[' && colon != NULL)
+		*out = xasprintf("[%s]:%s", listen, port);
+	else
+		*out = xasprintf("%s:%s", listen, port);
+	return 0;
 }
 
 int
@@ -147,10 +196,17 @@ http_auth_ok(const char *header, const char *token)
 void
 http_reply_error(struct http_reply *r, int status, const char *msg)
 {
+	json_t *j = json_pack("{s:s, s:s}", "status", "error", "message", msg);
+	char *t = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
 	r->status = status;
 	r->content_type = "application/json";
 	buf_reset(&r->body);
-	buf_printf(&r->body, "{\"status\":\"error\",\"message\":\"%s\"}\n", msg);
+	/* a message that is not UTF-8 (a key's bytes) is not sent */
+	buf_puts(&r->body, t != NULL ? t : "{\"status\":\"error\"}");
+	buf_putc(&r->body, '\n');
+	free(t);
+	json_decref(j);
 }
 
 static void
@@ -169,7 +225,8 @@ method_of(const char *m, struct request *rq)
 }
 
 static enum MHD_Result
-send_reply(struct MHD_Connection *c, struct request *rq, struct http_reply *r)
+send_reply(struct http *h, struct MHD_Connection *c, struct request *rq,
+    struct http_reply *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -178,6 +235,7 @@ send_reply(struct MHD_Connection *c, struct request *rq, struct http_reply *r)
 	char *body;
 
 	body = buf_detach(&r->body, &len);
+	rq->stopping = __atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST);
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(body);
@@ -185,6 +243,9 @@ send_reply(struct MHD_Connection *c, struct request *rq, struct http_reply *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    r->content_type);
+	if (rq->stopping)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
 	if (r->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer");
@@ -202,6 +263,23 @@ send_reply(struct MHD_Connection *c, struct request *rq, struct http_reply *r)
 	return ret;
 }
 
+static enum MHD_Result
+add_arg(void *cls, enum MHD_ValueKind kind, const char *name,
+    const char *value)
+{
+	struct http_req *req = cls;
+
+	(void)kind;
+	if (req->nargs == HTTP_ARGS_MAX) {
+		req->nargs++;	/* too many: told apart by the count */
+		return MHD_NO;
+	}
+	req->args[req->nargs].name = name;
+	req->args[req->nargs].value = value;
+	req->nargs++;
+	return MHD_YES;
+}
+
 static void
 dispatch(struct http *h, struct MHD_Connection *c, const char *url,
     struct request *rq, struct http_reply *r)
@@ -211,6 +289,13 @@ dispatch(struct http *h, struct MHD_Connection *c, const char *url,
 	if (rq->too_big) {
 		http_reply_error(r, 413,
 		    "the request body is over 1 MiB");
+		return;
+	}
+	if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST) && (rq->route ==
+	    NULL || !(rq->route->flags & HTTP_PUBLIC))) {
+		/* a request on a connection kept open: the drain ends */
+		http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "shutting down");
 		return;
 	}
 	if (rq->route == NULL) {
@@ -227,6 +312,18 @@ dispatch(struct http *h, struct MHD_Connection *c, const char *url,
 	if (!(rq->route->flags & rq->method)) {
 		http_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "method not allowed");
+		return;
+	}
+	if ((rq->route->flags & HTTP_STORE) && atomic_load(&h->l) == NULL) {
+		http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "opening the store");
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);
+	if (req.nargs > HTTP_ARGS_MAX) {
+		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
+		    "too many query parameters");
 		return;
 	}
 	req.method = rq->method;
@@ -275,7 +372,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	dispatch(h, c, url, rq, &r);
-	ret = send_reply(c, rq, &r);
+	ret = send_reply(h, c, rq, &r);
 	buf_release(&r.body);
 	return ret;
 }
@@ -346,6 +443,26 @@ listen_on(const char *spec, int *out)
 	return 0;
 }
 
+/*
+ * A connection is a descriptor and a thread: let the soft limit of
+ * descriptors rise to the hard one, so HTTP_MAX_CONNECTIONS fit beside
+ * the store's own.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max ||
+	    rl.rlim_cur >= HTTP_MAX_CONNECTIONS + 1024)
+		return;
+	rl.rlim_cur = rl.rlim_max < HTTP_MAX_CONNECTIONS + 1024 ?
+	    rl.rlim_max : HTTP_MAX_CONNECTIONS + 1024;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("http: cannot raise the limit of open files: %s",
+		    strerror(errno));
+}
+
 int
 http_start(const struct http_options *o, struct logs *l, struct http **out)
 {
@@ -369,10 +486,12 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	    "method,endpoint", metrics_latency_bounds, metrics_latency_nbounds);
 	h->in_flight_gauge = metric_series(metrics_gauge(m,
 	    "http_requests_in_flight", "HTTP requests being served.", NULL));
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+	raise_fd_limit();
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -402,6 +521,7 @@ http_set_ready(struct http *h, struct logs *l)
 void
 http_stop(struct http *h)
 {
+	struct logs *l;
 	int64_t deadline;
 	MHD_socket fd;
 
@@ -409,6 +529,10 @@ http_stop(struct http *h)
 		return;
 	/* the socket is ours again, to close once no thread can use it */
 	fd = MHD_quiesce_daemon(h->d);
+	/* long polls answer with what they have */
+	__atomic_store_n(&h->stopping, 1, __ATOMIC_SEQ_CST);
+	if ((l = atomic_load(&h->l)) != NULL)
+		logs_wake(l);
 	deadline = clock_mono_ns() + (int64_t)HTTP_DRAIN_MS * 1000000;
 	while (atomic_load(&h->in_flight) > 0 && clock_mono_ns() < deadline)
 		clock_sleep_ms(10);

@@ -15,9 +15,10 @@
  * The caller stops the server before it closes `l` and its engine: a
  * request handler may be using them until http_stop() returns.
  *
- * Threading: requests are served by a pool of HTTP_THREADS threads, which
- * inherit the caller's signal mask (start the server with the stop
- * signals blocked). http_set_ready() may be called from any thread.
+ * Threading: each connection has its own thread (a long poll or an
+ * append that waits to be stored only holds its own), which inherits the
+ * caller's signal mask (start the server with the stop signals blocked).
+ * http_set_ready() may be called from any thread.
  */
 #ifndef SHALE_HTTP_H
 #define SHALE_HTTP_H
@@ -27,12 +28,12 @@
 struct http;
 struct logs;
 
-#define HTTP_THREADS		4
-#define HTTP_MAX_CONNECTIONS	256	/* more wait in the listen backlog */
+#define HTTP_MAX_CONNECTIONS	2048	/* a thread each; more are closed at once */
+#define HTTP_STACK_SIZE		(512 * 1024)	/* of each connection's thread */
 #define HTTP_TIMEOUT_S		30	/* an idle or stalled connection is closed */
 #define HTTP_BODY_MAX		(1024 * 1024)	/* a request body past this: 413 */
 #define HTTP_DRAIN_MS		5000	/* http_stop waits this long for requests */
-#define HTTP_DEFAULT_PORT	8080
+#define HTTP_DEFAULT_PORT	"8080"
 
 struct http_options {
 	const char	*listen;	/* "ADDR:PORT", "[ADDR6]:PORT" or "PORT" */
@@ -45,6 +46,16 @@ struct http_options {
  */
 struct sockaddr_storage;
 int	http_parse_listen(const char *spec, struct sockaddr_storage *ss);
+
+/*
+ * The address to listen on from --listen and --port, either of which may
+ * be NULL: --port alone is 127.0.0.1:PORT; --listen is ADDR:PORT,
+ * [ADDR6]:PORT or PORT as http_parse_listen() takes it, or an address
+ * alone, then on --port or HTTP_DEFAULT_PORT. Both NULL: the default,
+ * 127.0.0.1:8080. 0 and *out (freed by the caller), or -EINVAL with a
+ * detail (a port given twice, or not a port).
+ */
+int	http_listen_spec(const char *listen, const char *port, char **out);
 
 /*
  * Read a token file: its first line, without surrounding blanks. 0 and

@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 
@@ -24,6 +25,14 @@ enum {
 	HTTP_GET = 1 << 0,	/* HEAD is answered as GET, without the body */
 	HTTP_POST = 1 << 1,
 	HTTP_PUBLIC = 1 << 8,	/* route flag: no token needed (the probes) */
+	HTTP_STORE = 1 << 9,	/* route flag: 503 until the store is open */
+};
+
+#define HTTP_ARGS_MAX	16	/* query parameters looked at; more: 400 */
+
+struct http_arg {
+	const char	*name;
+	const char	*value;		/* NULL for "?name" without '=' */
 };
 
 /* What a handler is given; valid for the call. */
@@ -32,6 +41,8 @@ struct http_req {
 	const char	*path;
 	const char	*body;		/* HTTP_BODY_MAX at most */
 	size_t		 body_len;
+	struct http_arg	 args[HTTP_ARGS_MAX];	/* the query, decoded */
+	size_t		 nargs;
 };
 
 /* What it fills in: a status, a body and its type (static strings). */
@@ -52,12 +63,15 @@ struct http_route {
 
 extern const struct http_route http_routes[];
 extern const size_t http_nroutes;
+extern const struct http_route http_log_routes[];	/* http_log.c */
+extern const size_t http_log_nroutes;
 
 struct http {
 	struct MHD_Daemon	*d;
 	int			 fd;		/* the listening socket */
 	char			*token;		/* NULL: no token needed */
 	_Atomic(struct logs *)	 l;		/* NULL while the store opens */
+	int			 stopping;	/* atomic: long polls end now */
 	atomic_int		 in_flight;
 	struct metric		*requests;	/* http_requests_total */
 	struct metric		*duration;	/* http_request_duration_seconds */
@@ -76,5 +90,50 @@ int	http_auth_ok(const char *header, const char *token);
 void	http_reply_error(struct http_reply *r, int status, const char *msg);
 /* Append the process_* families, read from /proc/self now. */
 void	http_render_process(struct buf *out);
+
+/* ---- the log API's parsing (http_log.c), apart for the fuzz harness ---- */
+
+/* The value of query parameter `name` ("" for a bare "?name"), or NULL. */
+const char *http_arg(const struct http_req *req, const char *name);
+/* Decimal digits only, no sign, no overflow: 0 or -EINVAL. */
+int	http_parse_u64(const char *s, uint64_t *v);
+/* true/false/1/0, or "" (a bare "?follow") for true: 0 or -EINVAL. */
+int	http_parse_bool(const char *s, int *v);
+/* Standard base64, padded or not, into out (replaced): 0 or -EINVAL. */
+int	http_b64_decode(const char *s, size_t n, struct buf *out);
+/* Paths in the order /api/v1/log/keys lists them (depth first). */
+int	http_path_cmp(const char *a, const char *b);
+
+struct http_record {
+	char		*key;		/* a stream's path, checked */
+	size_t		 klen;
+	struct buf	 value;		/* decoded, ending in '\n' */
+};
+
+struct http_append {
+	struct http_record *v;
+	size_t		 n;
+	int		 await_durable;
+};
+
+/*
+ * An append's body: {"records":[{"key":K,"value":B64}...],
+ * "awaitDurable":bool}, or (with ?key=) text. 0 and *a, which the caller
+ * releases; or -EINVAL and a one-line reason in msg, *a empty.
+ */
+int	http_parse_append_json(const char *body, size_t len,
+	    struct http_append *a, char *msg, size_t msglen);
+int	http_parse_append_text(const char *key, const char *body, size_t len,
+	    struct http_append *a, char *msg, size_t msglen);
+void	http_append_release(struct http_append *a);
+
+/* The parameters of scan and count. */
+struct http_range {
+	const char	*key;
+	uint64_t	 start, end, limit, timeout_ms;
+	int		 follow;
+};
+int	http_parse_range(const struct http_req *req, struct http_range *g,
+	    char *msg, size_t msglen);
 
 #endif

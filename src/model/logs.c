@@ -92,6 +92,12 @@ struct logs {
 	void		*change_arg;
 	int		 fenced_said;
 
+	/* logs_wait(): woken by every change while someone waits */
+	pthread_mutex_t	 wait_lock;
+	pthread_cond_t	 wait_cond;
+	uint64_t	 wait_gen;		/* wait_lock */
+	int		 waiters;		/* atomic */
+
 	struct metric_series *m_app_records, *m_app_bytes;
 	struct metric_series *m_scan_records, *m_scan_bytes;
 };
@@ -434,11 +440,24 @@ engine_errno(struct logs *l, int rc)
 	return -EIO;
 }
 
+/* Wake every logs_wait(): the wait lock is taken by nothing else. */
+static void
+wake_waiters(struct logs *l)
+{
+	if (__atomic_load_n(&l->waiters, __ATOMIC_SEQ_CST) == 0)
+		return;
+	pthread_mutex_lock(&l->wait_lock);
+	l->wait_gen++;
+	pthread_cond_broadcast(&l->wait_cond);
+	pthread_mutex_unlock(&l->wait_lock);
+}
+
 static void
 changed(struct logs *l, uint64_t id)
 {
 	if (l->change_fn != NULL)
 		l->change_fn(l->change_arg, id, NULL, 0);
+	wake_waiters(l);
 }
 
 static void
@@ -669,6 +688,7 @@ int
 logs_open(struct engine *e, struct logs **out)
 {
 	struct logs *l = xcalloc(1, sizeof(*l));
+	pthread_condattr_t ca;
 	struct engine_status st;
 	struct metrics *m = metrics_global();
 	struct node *root, *n, *next;
@@ -680,6 +700,11 @@ logs_open(struct engine *e, struct logs **out)
 	engine_status(e, &st);
 	l->ro = st.reader;
 	pthread_rwlock_init(&l->ns, NULL);
+	pthread_mutex_init(&l->wait_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->wait_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	table_init(&l->by_id);
 	table_init(&l->by_name);
 	l->next_id = LOGS_ROOT_ID + 1;
@@ -765,6 +790,8 @@ logs_close(struct logs *l)
 	free(l->by_id.v);
 	free(l->by_name.v);
 	pthread_rwlock_destroy(&l->ns);
+	pthread_mutex_destroy(&l->wait_lock);
+	pthread_cond_destroy(&l->wait_cond);
 	free(l);
 }
 
@@ -1652,6 +1679,13 @@ int
 logs_append(struct logs *l, uint64_t id, const void *data, size_t n,
     uint64_t *seq)
 {
+	return logs_append_at(l, id, data, n, seq, NULL);
+}
+
+int
+logs_append_at(struct logs *l, uint64_t id, const void *data, size_t n,
+    uint64_t *seq, uint64_t *off)
+{
 	struct node *s;
 	uint64_t dummy;
 	int rc;
@@ -1659,6 +1693,8 @@ logs_append(struct logs *l, uint64_t id, const void *data, size_t n,
 	if ((rc = stream_get(l, id, &s)) != 0)
 		return rc;
 	pthread_mutex_lock(&s->lock);
+	if (off != NULL)
+		*off = s->end;
 	rc = commit(l, s, data, n, NULL, 0, seq != NULL ? seq : &dummy);
 	pthread_mutex_unlock(&s->lock);
 	if (rc == 0)
@@ -1803,4 +1839,186 @@ logs_writer_free(struct logs_writer *w)
 	buf_release(&w->held);
 	stream_put(w->l, w->n);
 	free(w);
+}
+
+/* ---- for the HTTP API: paths, scans and waits ---- */
+
+int
+logs_path_check(const char *path, size_t len)
+{
+	const char *p = path, *end = path + len, *slash;
+	int rc;
+
+	if (len == 0 || len > LOGS_PATH_MAX || path[0] == '/' ||
+	    path[len - 1] == '/')
+		return -EINVAL;
+	while (p < end) {
+		if ((slash = memchr(p, '/', (size_t)(end - p))) == NULL)
+			slash = end;
+		if ((rc = logs_name_check(p, (size_t)(slash - p))) != 0)
+			return rc;
+		p = slash + 1;
+	}
+	return 0;
+}
+
+int
+logs_resolve(struct logs *l, const char *path, size_t len, int create,
+    struct logs_attr *a)
+{
+	char name[LOGS_NAME_MAX + 1];
+	const char *p = path, *end = path + len, *slash;
+	uint64_t dir = LOGS_ROOT_ID;
+	size_t n;
+	int rc, last;
+
+	if ((rc = logs_path_check(path, len)) != 0)
+		return rc;
+	for (;;) {
+		if ((slash = memchr(p, '/', (size_t)(end - p))) == NULL)
+			slash = end;
+		n = (size_t)(slash - p);
+		memcpy(name, p, n);
+		name[n] = '\0';
+		last = slash == end;
+		rc = logs_lookup(l, dir, name, a);
+		if (rc == -ENOENT && create) {
+			rc = last ? logs_create(l, dir, name, a) :
+			    logs_mkdir(l, dir, name, a);
+			if (rc == -EEXIST)	/* made meanwhile by another */
+				rc = logs_lookup(l, dir, name, a);
+		}
+		if (rc != 0)
+			return rc;
+		if (last)
+			return a->type == LOGS_STREAM ? 0 : -EISDIR;
+		if (a->type != LOGS_DIR)
+			return -ENOTDIR;
+		dir = a->id;
+		p = slash + 1;
+	}
+}
+
+int
+logs_scan(struct logs *l, uint64_t id, uint64_t start, uint64_t end,
+    size_t limit, size_t max_bytes, logs_scan_fn fn, void *arg,
+    uint64_t *next)
+{
+	unsigned char lo[19], hi[19], key[19];
+	const unsigned char *k, *v;
+	struct engine_iter *it;
+	struct node *s;
+	uint64_t data_id, len, roff, records = 0, bytes = 0, skip;
+	size_t klen, vlen;
+	int rc;
+
+	*next = start;
+	if ((rc = stream_get(l, id, &s)) != 0)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	data_id = s->data_id;
+	if (end > s->end)
+		end = s->end;
+	pthread_mutex_unlock(&s->lock);
+	if (start >= end || limit == 0) {
+		stream_put(l, s);
+		return 0;
+	}
+	key_record(lo, data_id, 0);
+	key_record(hi, data_id + 1, 0);
+	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
+	key_record(key, data_id, start);
+	engine_iter_seek_for_prev(it, key, 19);
+	if (!engine_iter_valid(it))
+		engine_iter_seek_first(it);
+	rc = 0;
+	for (; engine_iter_valid(it); engine_iter_next(it)) {
+		k = engine_iter_key(it, &klen);
+		v = engine_iter_value(it, &vlen);
+		if (klen != 19 || vlen < TS_LEN)
+			continue;
+		roff = get_be64(k + 11);
+		len = vlen - TS_LEN;
+		if (roff >= end)
+			break;
+		if (roff + len <= start)
+			continue;
+		/* the part of the record inside [start, end) */
+		skip = roff < start ? start - roff : 0;
+		if (roff + len > end)
+			len = end - roff;
+		len -= skip;
+		if (records > 0 && bytes + len > max_bytes)
+			break;
+		if ((rc = fn(arg, roff + skip, v + TS_LEN + skip, (size_t)len,
+		    (int64_t)get_be64(v))) != 0)
+			break;
+		records++;
+		bytes += len;
+		*next = roff + skip + len;
+		if (records >= limit)
+			break;
+	}
+	if (rc == 0 && (rc = engine_iter_status(it)) != 0)
+		rc = engine_errno(l, rc);
+	else if (rc > 0)
+		rc = 0;
+	engine_iter_free(it);
+	stream_put(l, s);
+	metric_add(l->m_scan_records, (double)records);
+	metric_add(l->m_scan_bytes, (double)bytes);
+	return rc;
+}
+
+int
+logs_wait(struct logs *l, uint64_t id, uint64_t have, int64_t deadline_ns,
+    const int *stop)
+{
+	struct logs_attr a;
+	struct timespec ts;
+	uint64_t gen;
+	int rc;
+
+	__atomic_add_fetch(&l->waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		pthread_mutex_lock(&l->wait_lock);
+		gen = l->wait_gen;
+		pthread_mutex_unlock(&l->wait_lock);
+		/* looked at without the wait lock: getattr takes others */
+		if ((rc = logs_getattr(l, id, &a)) != 0)
+			break;
+		if (a.size > have) {
+			rc = 0;
+			break;
+		}
+		if (__atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
+			rc = -ECANCELED;
+			break;
+		}
+		if (clock_mono_ns() >= deadline_ns) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		ts.tv_sec = deadline_ns / 1000000000;	/* the monotonic clock */
+		ts.tv_nsec = deadline_ns % 1000000000;
+		pthread_mutex_lock(&l->wait_lock);
+		while (l->wait_gen == gen && !__atomic_load_n(stop,
+		    __ATOMIC_SEQ_CST)) {
+			if (pthread_cond_timedwait(&l->wait_cond, &l->wait_lock,
+			    &ts) == ETIMEDOUT)
+				break;
+		}
+		pthread_mutex_unlock(&l->wait_lock);
+	}
+	__atomic_sub_fetch(&l->waiters, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+void
+logs_wake(struct logs *l)
+{
+	pthread_mutex_lock(&l->wait_lock);
+	l->wait_gen++;
+	pthread_cond_broadcast(&l->wait_cond);
+	pthread_mutex_unlock(&l->wait_lock);
 }

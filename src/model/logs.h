@@ -50,6 +50,7 @@ struct logs_writer;
 
 #define LOGS_ROOT_ID	16		/* the /logs directory; ids below are not stored */
 #define LOGS_NAME_MAX	255
+#define LOGS_PATH_MAX	4096		/* a stream's path under /logs, as the API names it */
 #define LOGS_RECORD_MAX	(64 * 1024)
 #define LOGS_LINE_HOLD_MAX (1024 * 1024) /* a partial line longer than this is committed */
 
@@ -155,6 +156,9 @@ int	logs_offset_at(struct logs *l, uint64_t id, int64_t ts_ns, uint64_t *off);
 /* Append whole records as they are (no line handling): 0 or -errno. */
 int	logs_append(struct logs *l, uint64_t id, const void *data, size_t n,
 	    uint64_t *seq);
+/* The same, and *off is the offset its first byte got. */
+int	logs_append_at(struct logs *l, uint64_t id, const void *data, size_t n,
+	    uint64_t *seq, uint64_t *off);
 /* Wait until everything written so far is in the object store. */
 int	logs_sync(struct logs *l);
 
@@ -176,5 +180,49 @@ int	logs_writer_sync(struct logs_writer *w);
 size_t	logs_writer_held(const struct logs_writer *w);
 /* Free without committing: flush first. */
 void	logs_writer_free(struct logs_writer *w);
+
+/* ---- by path, for the HTTP API ---- */
+
+/*
+ * A stream's path under /logs, "dir/sub/name": names as logs_name_check()
+ * wants them, joined by single slashes, no slash first or last, at most
+ * LOGS_PATH_MAX bytes. 0 or -EINVAL / -ENAMETOOLONG.
+ */
+int	logs_path_check(const char *path, size_t len);
+/*
+ * The stream at `path` (not NUL-terminated): 0 and its attributes, or
+ * -ENOENT, -EISDIR (a directory), -ENOTDIR, -EINVAL. With `create`, the
+ * missing directories and the stream are made first (mkdir -p; a name
+ * made meanwhile by someone else is used as it is).
+ */
+int	logs_resolve(struct logs *l, const char *path, size_t len, int create,
+	    struct logs_attr *a);
+
+/*
+ * The records of stream `id` that hold bytes of [start, end), in order:
+ * fn gets each one's offset and bytes, cut to the range (so the first may
+ * start inside a record), and its ingest time. At most `limit` records,
+ * and no more once max_bytes are given (the first is always given whole).
+ * A non-zero return from fn stops the scan (then 0 is returned if it was
+ * positive, its value if negative). *next is the offset after the last
+ * byte given, or start. Expired records are skipped: the first record
+ * given may start after `start`.
+ */
+typedef int (*logs_scan_fn)(void *arg, uint64_t off, const void *data,
+	    size_t len, int64_t ts_ns);
+int	logs_scan(struct logs *l, uint64_t id, uint64_t start, uint64_t end,
+	    size_t limit, size_t max_bytes, logs_scan_fn fn, void *arg,
+	    uint64_t *next);
+
+/*
+ * Wait until stream `id` is longer than `have` bytes: 0, or -ETIMEDOUT at
+ * deadline_ns (the monotonic clock), -ENOENT once it is removed, or
+ * -ECANCELED once *stop is set and logs_wake() called. Appends on this
+ * side and records applied from the writer (a follower) both wake it.
+ */
+int	logs_wait(struct logs *l, uint64_t id, uint64_t have,
+	    int64_t deadline_ns, const int *stop);
+/* Wake every logs_wait() to look at its stop flag. */
+void	logs_wake(struct logs *l);
 
 #endif
