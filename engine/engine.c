@@ -174,6 +174,18 @@ version_unref(struct version *v)
 
 	if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
 		return;
+	if (v->e != NULL && v->e->mode == ENGINE_READER) {
+		pthread_mutex_lock(&v->e->tables_lock);
+		if (v->retired) {
+			if (v->rprev != NULL)
+				v->rprev->rnext = v->rnext;
+			else
+				v->e->retired = v->rnext;
+			if (v->rnext != NULL)
+				v->rnext->rprev = v->rprev;
+		}
+		pthread_mutex_unlock(&v->e->tables_lock);
+	}
 	for (i = 0; i < v->m.nl0; i++)
 		table_unref(v->l0[i]);
 	free(v->l0);
@@ -185,6 +197,27 @@ version_unref(struct version *v)
 	free(v->runs);
 	manifest_release(&v->m);
 	free(v);
+}
+
+/*
+ * A reader's version stops being current (it was superseded at
+ * superseded_ms, wall clock): while a snapshot or an iterator still holds
+ * it, it is listed in e->retired for checkpoint.c. Drops the reference
+ * e->ver held.
+ */
+static void
+version_retire(struct engine *e, struct version *v, int64_t superseded_ms)
+{
+	pthread_mutex_lock(&e->tables_lock);
+	v->retired = 1;
+	v->superseded_ms = superseded_ms;
+	v->rprev = NULL;
+	v->rnext = e->retired;
+	if (v->rnext != NULL)
+		v->rnext->rprev = v;
+	e->retired = v;
+	pthread_mutex_unlock(&e->tables_lock);
+	version_unref(v);
 }
 
 /* The open table of `old` stored at key, referenced; NULL if none. */
@@ -234,6 +267,7 @@ version_new(struct engine *e, const struct manifest *m, const struct version *ol
 	int rc = 0;
 
 	atomic_init(&v->refs, 1);
+	v->e = e;
 	manifest_init(&v->m);
 	manifest_copy(&v->m, m);
 	v->l0 = xcalloc(m->nl0 ? m->nl0 : 1, sizeof(*v->l0));
@@ -259,10 +293,10 @@ version_new(struct engine *e, const struct manifest *m, const struct version *ol
 
 /*
  * Store `m` as version m->id with put_if_absent. 0, -EEXIST (another
- * writer took the id), or an error. An unknown outcome is settled by
- * reading the object back.
+ * writer, or a reader's checkpoints, took the id), or an error. An
+ * unknown outcome is settled by reading the object back.
  */
-static int
+int
 manifest_put(struct engine *e, const struct manifest *m)
 {
 	struct buf enc, got;
@@ -364,6 +398,12 @@ metrics_init(struct engine *e)
 	    "Tables dropped whole, unread, because every record expired.", NULL));
 	e->m.l0_stalls = metric_series(metrics_counter(r, "engine_l0_stalls_total",
 	    "Times an L0 table waited for the compactor (l0_max_ssts).", NULL));
+	e->m.checkpoints = metric_series(metrics_gauge(r, "engine_checkpoints",
+	    "A reader: checkpoints it holds in the manifest, one per old "
+	    "version it still reads.", NULL));
+	e->m.checkpoint_writes = metric_series(metrics_counter(r,
+	    "engine_checkpoint_writes_total", "A reader: manifest versions it "
+	    "wrote to add, refresh or remove its checkpoints.", NULL));
 }
 
 /* ---- recovery ---- */
@@ -583,6 +623,7 @@ claim(struct engine *e)
 		m.writer_epoch++;
 		if (clock_wall_ns() / 1000000 > m.created_ms)
 			m.created_ms = clock_wall_ns() / 1000000;
+		manifest_expire_checkpoints(&m, clock_wall_ns() / 1000000);
 		if ((rc = manifest_put(e, &m)) != -EEXIST)
 			break;
 		log_info("'%s': manifest %llu taken by another writer, retrying", e->uri,
@@ -1050,23 +1091,66 @@ set_shape_metrics_locked(struct engine *e)
 }
 
 /*
+ * Version `id` was taken under us: walk from it to the newest version,
+ * making *base the one to build on. A version of a newer epoch fences
+ * us. One of ours is built upon: an earlier attempt whose answer was
+ * lost, or a reader's copy of our version with its checkpoints
+ * (checkpoint.c), of which there may be several in a row. One of an
+ * older epoch (a fenced writer that has not noticed yet) is stepped over.
+ */
+static int
+rebase(struct engine *e, uint64_t id, struct manifest *base)
+{
+	struct manifest cur;
+	uint64_t taken = id;
+	int rc;
+
+	manifest_init(&cur);
+	for (;; id++) {
+		if ((rc = manifest_read(e->os, id, &cur)) != 0) {
+			if (rc == -ENOENT && id > taken)
+				rc = 0;		/* base is the newest */
+			break;
+		}
+		if (cur.writer_epoch > e->epoch) {
+			rc = err_set(SHALE_EFENCED, "'%s': manifest %llu written by "
+			    "epoch %llu", e->uri, (unsigned long long)id,
+			    (unsigned long long)cur.writer_epoch);
+			break;
+		}
+		if (cur.writer_epoch == e->epoch) {
+			manifest_release(base);
+			manifest_init(base);
+			manifest_copy(base, &cur);
+		} else {
+			log_warn("'%s': manifest %llu written by older epoch %llu; "
+			    "stepping over it", e->uri, (unsigned long long)id,
+			    (unsigned long long)cur.writer_epoch);
+			base->id = cur.id;
+		}
+	}
+	manifest_release(&cur);
+	return rc;
+}
+
+/*
  * Commit the manifest edit() makes of the current one, and install the
  * new version. Commits are made one at a time (commit_lock), so the
- * current version is the newest this writer committed. If the next id is
- * taken: by a newer epoch, we are fenced; by ours (an earlier attempt
- * whose answer was lost), apply the edit to it; by an older epoch (a
- * fenced writer that has not noticed yet), step over it.
+ * current version is the newest this writer committed, but for the
+ * versions readers wrote after it to hold their checkpoints. If the next
+ * id is taken, rebase() finds what to build on (or that we are fenced),
+ * and the edit is made again on it. Expired checkpoints are dropped.
  */
 int
 commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 {
 	struct version *v = NULL, *old;
-	struct manifest base, m, cur;
+	struct manifest base, m;
+	int64_t now;
 	int rc = 0, tries;
 
 	manifest_init(&base);
 	manifest_init(&m);
-	manifest_init(&cur);
 	pthread_mutex_lock(&e->commit_lock);
 	pthread_mutex_lock(&e->lock);
 	manifest_copy(&base, &e->ver->m);
@@ -1077,33 +1161,16 @@ commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 		manifest_copy(&m, &base);
 		m.id++;
 		/* never before the version it follows: gc reads ages from it */
-		m.created_ms = clock_wall_ns() / 1000000;
-		if (m.created_ms < base.created_ms)
-			m.created_ms = base.created_ms;
+		now = clock_wall_ns() / 1000000;
+		m.created_ms = now < base.created_ms ? base.created_ms : now;
+		manifest_expire_checkpoints(&m, now);
 		if ((rc = edit(arg, &m)) != 0)
 			break;
 		if ((rc = manifest_put(e, &m)) != -EEXIST)
 			break;
-		if ((rc = manifest_read(e->os, m.id, &cur)) != 0)
+		if ((rc = rebase(e, m.id, &base)) != 0)
 			break;
-		if (cur.writer_epoch > e->epoch) {
-			rc = err_set(SHALE_EFENCED, "'%s': manifest %llu written by "
-			    "epoch %llu", e->uri, (unsigned long long)m.id,
-			    (unsigned long long)cur.writer_epoch);
-			break;
-		}
-		if (cur.writer_epoch == e->epoch) {
-			manifest_release(&base);
-			manifest_init(&base);
-			manifest_copy(&base, &cur);
-		} else {
-			log_warn("'%s': manifest %llu written by older epoch %llu; "
-			    "stepping over it", e->uri, (unsigned long long)m.id,
-			    (unsigned long long)cur.writer_epoch);
-			base.id = cur.id;
-		}
-		manifest_release(&cur);
-		manifest_init(&cur);
+		rc = -EEXIST;
 	}
 	if (rc == -EEXIST)
 		rc = err_set(SHALE_EFENCED, "'%s': cannot commit a manifest after "
@@ -1120,7 +1187,6 @@ commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 	pthread_mutex_unlock(&e->commit_lock);
 	manifest_release(&base);
 	manifest_release(&m);
-	manifest_release(&cur);
 	return rc;
 }
 
@@ -1226,6 +1292,12 @@ poll_wait_locked(struct engine *e)
 }
 
 
+/*
+ * Reads the versions after the current one: a newer epoch's fences us.
+ * Versions of our epoch there are readers' copies of ours with their
+ * checkpoints (or our own, committed a moment ago): passed over, and
+ * remembered in `seen` so the next poll starts after them.
+ */
 static void *
 poller_main(void *arg)
 {
@@ -1233,8 +1305,8 @@ poller_main(void *arg)
 	struct manifest m;
 	struct buf b;
 	char key[40];
-	uint64_t next;
-	int rc;
+	uint64_t next, seen = 0;
+	int newer = 0;
 
 	manifest_init(&m);
 	buf_init(&b, 0);
@@ -1242,15 +1314,25 @@ poller_main(void *arg)
 	while (poll_wait_locked(e)) {
 		next = e->ver->m.id + 1;
 		pthread_mutex_unlock(&e->lock);
-		manifest_key(next, key);
-		buf_reset(&b);
-		rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b);
-		if (rc == 0 && manifest_decode(b.data, b.len, key, &m) == 0 &&
-		    m.writer_epoch > e->epoch) {
-			fence(e, "a writer of a newer epoch committed a manifest");
+		if (seen >= next)
+			next = seen + 1;
+		for (;; next++) {
+			manifest_key(next, key);
+			buf_reset(&b);
+			if (objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b) != 0 ||
+			    manifest_decode(b.data, b.len, key, &m) != 0)
+				break;
+			newer = m.writer_epoch > e->epoch;
+			manifest_release(&m);
+			manifest_init(&m);
+			if (newer)
+				break;
+			seen = next;
 		}
 		manifest_release(&m);
 		manifest_init(&m);
+		if (newer)
+			fence(e, "a writer of a newer epoch committed a manifest");
 		pthread_mutex_lock(&e->lock);
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -1323,10 +1405,12 @@ gc_main(void *arg)
 
 /*
  * Install manifest m if it is newer, and drop the memtables whose records
- * it holds in tables (all WAL objects before its replay point).
+ * it holds in tables (all WAL objects before its replay point). The
+ * version it replaces was superseded at superseded_ms.
  */
 static void
-follow_manifest(struct engine *e, const struct manifest *m)
+follow_manifest(struct engine *e, const struct manifest *m,
+    int64_t superseded_ms)
 {
 	struct version *nv, *old;
 	struct memtable *drop = NULL;
@@ -1358,7 +1442,7 @@ follow_manifest(struct engine *e, const struct manifest *m)
 	set_shape_metrics_locked(e);
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
-	version_unref(old);
+	version_retire(e, old, superseded_ms);
 	if (drop != NULL)
 		memtable_unref(drop);
 }
@@ -1482,6 +1566,7 @@ follow_main(void *arg)
 	struct buf b;
 	char key[40];
 	uint64_t id;
+	int64_t superseded;
 	int found, quiet = 0;
 
 	buf_init(&b, 0);
@@ -1497,8 +1582,13 @@ follow_main(void *arg)
 		pthread_mutex_lock(&e->lock);
 		id = e->ver->m.id;
 		pthread_mutex_unlock(&e->lock);
-		/* the newest manifest: the ids after ours, one GET each */
+		/*
+		 * The newest manifest: the ids after ours, one GET each. Ours
+		 * was superseded when the first of them was written, or when
+		 * we found it if our clock is behind the writer's.
+		 */
 		manifest_init(&m);
+		superseded = clock_wall_ns() / 1000000;
 		for (found = 0; ; id++) {
 			struct manifest next;
 
@@ -1511,6 +1601,8 @@ follow_main(void *arg)
 				manifest_release(&next);
 				break;
 			}
+			if (!found && next.created_ms < superseded)
+				superseded = next.created_ms;
 			manifest_release(&m);
 			m = next;
 			found = 1;
@@ -1526,6 +1618,7 @@ follow_main(void *arg)
 			manifest_init(&m);
 			found = manifest_find_latest(e->os, NULL, &m) == 0 &&
 			    m.id > id;
+			superseded = 0;		/* long ago: not known when */
 			if (found)
 				log_warn("'%s': manifests %llu to %llu were "
 				    "collected before this reader read them; "
@@ -1536,8 +1629,9 @@ follow_main(void *arg)
 		} else if (found)
 			quiet = 0;
 		if (found)
-			follow_manifest(e, &m);
+			follow_manifest(e, &m, superseded);
 		manifest_release(&m);
+		ckpt_update(e);
 		pthread_mutex_lock(&e->lock);
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -1618,6 +1712,7 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		pthread_create(&e->t_gc, NULL, gc_main, e);
 		e->gc_running = 1;
 	} else {
+		ckpt_init(e);
 		pthread_create(&e->t_follow, NULL, follow_main, e);
 		e->following = 1;
 	}
@@ -1809,6 +1904,7 @@ engine_close(struct engine *e)
 		pthread_cond_broadcast(&e->cond);
 		pthread_mutex_unlock(&e->lock);
 		pthread_join(e->t_follow, NULL);
+		ckpt_close(e);
 	}
 	while ((w = e->queue) != NULL) {
 		e->queue = w->next;

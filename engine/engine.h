@@ -20,9 +20,13 @@
  * then fails every write and durability wait with SHALE_EFENCED, for good.
  * A reader (ENGINE_READER) sees the store as it was when opened, then
  * follows it: every manifest_poll_interval it installs a newer manifest's
- * tables and applies the WAL objects stored since, never writing to the
- * store. It stops at a missing WAL id (a hole: what comes after it was not
- * acknowledged by the writer) until the hole is filled.
+ * tables and applies the WAL objects stored since. It stops at a missing
+ * WAL id (a hole: what comes after it was not acknowledged by the writer)
+ * until the hole is filled. A reader never fences the writer, and writes
+ * to the store only to pin an old version that a snapshot or an iterator
+ * still reads, so that the writer's garbage collector keeps its tables:
+ * a checkpoint in the manifest, for checkpoint_lifetime at a time,
+ * renewed while needed and removed at close (checkpoint.c).
  *
  * Memory: keys and values passed in are copied. Buffers returned point
  * into the engine and are valid as stated at each function.

@@ -30,12 +30,29 @@ struct table {
 	struct table	*prev, *next;	/* e->tables_lock: e->open_tables */
 };
 
-/* The tables of one manifest version; immutable once installed. */
+/*
+ * The tables of one manifest version; immutable once installed. A
+ * reader's version that stops being current while something still holds
+ * it (a snapshot, an iterator) is listed in e->retired until its last
+ * reference goes, so the follower can pin it with a checkpoint
+ * (checkpoint.c).
+ */
 struct version {
 	_Atomic int	 refs;
 	struct manifest	 m;
 	struct table	**l0;		/* parallel to m.l0, newest first */
 	struct table	***runs;	/* runs[i][j] parallel to m.runs[i].tables[j] */
+	struct engine	*e;
+	int		 retired;	/* listed in e->retired; fixed once set */
+	int64_t		 superseded_ms;	/* wall clock; fixed once retired */
+	int		 late;		/* tables_lock: too old to pin, said so */
+	struct version	*rprev, *rnext;	/* tables_lock: e->retired */
+};
+
+/* A checkpoint this reader holds in the store (checkpoint.c). */
+struct ckpt {
+	uint64_t	 manifest_id;
+	int64_t		 expire_ms;
 };
 
 /* A memtable no longer written, waiting to become an L0 table. */
@@ -65,6 +82,7 @@ struct engine_metrics {
 	struct metric_series *follow_lag;
 	struct metric_series *compactions, *compact_in, *compact_out;
 	struct metric_series *compact_time, *runs, *expired_tables, *l0_stalls;
+	struct metric_series *checkpoints, *checkpoint_writes;
 };
 
 #define COMPACTORS_MAX	8	/* compactor threads at most */
@@ -118,6 +136,7 @@ struct engine {
 
 	pthread_mutex_t		 tables_lock;
 	struct table		*open_tables;	/* tables_lock */
+	struct version		*retired;	/* tables_lock: a reader's, not current, live */
 	char			**pending;	/* tables_lock: stored, not committed */
 	size_t			 npending, cappending;
 
@@ -148,6 +167,14 @@ struct engine {
 	engine_apply_fn		 apply_fn;	/* (L) to set; read by follow_main */
 	void			*apply_arg;
 	int64_t			 follow_lag_ms;	/* (L) */
+
+	/* a reader's checkpoints (checkpoint.c); only follow_main, then close */
+	char			 ckpt_prefix[32]; /* "reader-<16 hex>-" */
+	struct ckpt		*ckpts;		/* in the store, as last written */
+	size_t			 nckpts, capckpts;
+	uint64_t		 ckpt_version;	/* the version that wrote them */
+	int64_t			 ckpt_retry_ms;	/* after a failure: not before */
+	int			 ckpt_failing;	/* the failure was logged */
 };
 
 void	version_ref(struct version *v);
@@ -155,6 +182,7 @@ void	version_unref(struct version *v);
 
 /* engine.c */
 int	commit_edit(struct engine *e, manifest_edit_fn edit, void *arg);
+int	manifest_put(struct engine *e, const struct manifest *m);
 void	sst_object_key(char out[64]);
 void	table_describe(struct manifest_table *mt, const char *key, size_t size,
 	    const struct sst_info *info);
@@ -168,6 +196,11 @@ struct iter *merge_iter_new(struct iter **c, size_t n);
 /* The tables of one sorted run, one open at a time (fill: sst_iter_new_fill). */
 struct iter *run_iter_new(struct table **t, const struct manifest_run *r,
 	    int fill);
+
+/* checkpoint.c: a reader pins the versions it still reads */
+void	ckpt_init(struct engine *e);
+void	ckpt_update(struct engine *e);
+void	ckpt_close(struct engine *e);
 
 /* compact.c */
 void	compactor_start(struct engine *e);

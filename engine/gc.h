@@ -40,7 +40,7 @@
  *
  * A reader outside this process is protected for min_age after the
  * version it uses was superseded; one that keeps a version longer must
- * hold a checkpoint. Likewise a table must be committed within min_age of
+ * hold a checkpoint (an engine reader does: checkpoint.c). Likewise a table must be committed within min_age of
  * its upload. Within the calling process, `pin` names what its live
  * versions still read.
  *

@@ -248,6 +248,21 @@ manifest_copy(struct manifest *dst, const struct manifest *src)
 	}
 }
 
+size_t
+manifest_expire_checkpoints(struct manifest *m, int64_t now_ms)
+{
+	size_t i, k;
+
+	for (i = k = 0; i < m->ncheckpoints; i++) {
+		if (m->checkpoints[i].expire_ms <= now_ms)
+			free(m->checkpoints[i].id);
+		else
+			m->checkpoints[k++] = m->checkpoints[i];
+	}
+	m->ncheckpoints = k;
+	return i - k;
+}
+
 /*
  * Encoding. Each helper sets a detail and returns -EINVAL for a value JSON
  * cannot hold (a u64 over INT64_MAX, a string that is not UTF-8), -ENOMEM

@@ -74,6 +74,12 @@ int	manifest_encode(const struct manifest *m, struct buf *out);
 int	manifest_decode(const void *data, size_t n, const char *name,
 	    struct manifest *m);
 
+/*
+ * Drop the checkpoints that have expired by now_ms (expire_ms <= now_ms),
+ * keeping the others in order. Returns how many went.
+ */
+size_t	manifest_expire_checkpoints(struct manifest *m, int64_t now_ms);
+
 /* Deep copy of one table description. */
 void	manifest_table_copy(struct manifest_table *dst, const struct manifest_table *src);
 void	manifest_table_release(struct manifest_table *t);

@@ -99,6 +99,8 @@ static const struct setting settings[] = {
 	    1, HOUR, 0 },
 	{ "manifest_poll_interval", ST_DURATION, OFF(manifest_poll_interval_ms),
 	    1, HOUR, 0 },
+	{ "checkpoint_lifetime", ST_DURATION, OFF(checkpoint_lifetime_ms),
+	    SEC, 30 * DAY, 0 },
 	{ "max_unflushed_bytes", ST_SIZE, OFF(max_unflushed_bytes),
 	    64 * KIB, TIB, 0 },
 	{ "l0_sst_size_bytes", ST_SIZE, OFF(l0_sst_size_bytes),
@@ -737,6 +739,7 @@ engine_settings_default(struct engine_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->flush_interval_ms = 100;
 	s->manifest_poll_interval_ms = 1000;
+	s->checkpoint_lifetime_ms = 60 * SEC;
 	s->max_unflushed_bytes = 64 * MIB;
 	s->l0_sst_size_bytes = 16 * MIB;
 	s->l0_max_ssts = 8;

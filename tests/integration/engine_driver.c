@@ -38,6 +38,18 @@
  *       threads on one engine for 3 s: each
  *       writer's keys appear in order to readers (a reader never sees key
  *       n of a writer without n-1), and every write is there after reopen
+ *   engine_driver churn URI DIR
+ *       open as writer, compact everything into tables, create DIR/ready;
+ *       once DIR/scanning exists, until DIR/done does (60 s at most):
+ *       write 200 records "c<n>" and compact everything again, so every
+ *       table the store had is replaced (and collected, with small
+ *       min_ages) every round; print the rounds and close
+ *   engine_driver pinscan URI DIR N MS
+ *       open as reader, make an iterator over the keys "r..." (fillrand's),
+ *       create DIR/scanning, and read them taking MS milliseconds; print
+ *       "<n> records read" and the first error, then the checkpoints this
+ *       reader wrote (engine_checkpoint_writes_total); exit 1 unless all N
+ *       were read without error
  *   engine_driver outage URI FLAG
  *       URI is fault:...,while=FLAG:...: write as fast as possible, create
  *       FLAG (the store fails), check that writers block at
@@ -524,6 +536,99 @@ counter(const char *name, const char *label)
 	return f != NULL ? metric_value(metric_series(f, label)) : 0;
 }
 
+static void
+touch(const char *dir, const char *name)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT, 0644)) < 0) {
+		perror(path);
+		exit(3);
+	}
+	close(fd);
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static int
+churn(const char *uri, const char *dir)
+{
+	struct engine *e;
+	struct engine_batch *b = engine_batch_new();
+	int64_t t0;
+	char key[64];
+	unsigned long rounds = 0, n = 0;
+	int rc;
+
+	if (open_engine(uri, ENGINE_WRITER, &e) != 0)
+		return 1;
+	if ((rc = engine_compact(e)) != 0)
+		goto out;
+	touch(dir, "ready");
+	t0 = clock_mono_ns();
+	while (!exists(dir, "scanning") && clock_mono_ns() - t0 < 60000000000LL)
+		clock_sleep_ms(20);
+	while (!exists(dir, "done") && clock_mono_ns() - t0 < 60000000000LL) {
+		engine_batch_clear(b);
+		for (int i = 0; i < 200; i++, n++) {
+			snprintf(key, sizeof(key), "c%08lu", n);
+			engine_batch_put(b, key, strlen(key), "churn", 5, 0);
+		}
+		if ((rc = engine_write(e, b, NULL)) != 0 ||
+		    (rc = engine_compact(e)) != 0)
+			goto out;
+		rounds++;
+		clock_sleep_ms(50);
+	}
+	printf("%lu rounds of writes and compaction\n", rounds);
+out:
+	if (rc != 0)
+		printf("churn: %s\n", err_message(rc));
+	engine_batch_free(b);
+	return engine_close(e) != 0 || rc != 0;
+}
+
+static int
+pinscan(const char *uri, const char *dir, unsigned long want, long ms)
+{
+	struct engine *e;
+	struct engine_iter *it;
+	int64_t t0, due;
+	unsigned long n = 0;
+	int rc;
+
+	if (open_engine(uri, ENGINE_READER, &e) != 0)
+		return 1;
+	it = engine_iter_new(e, NULL, "r", 1, "s", 1);
+	engine_iter_seek_first(it);
+	touch(dir, "scanning");
+	t0 = clock_mono_ns();
+	for (; engine_iter_valid(it); engine_iter_next(it)) {
+		n++;
+		due = t0 + (int64_t)ms * 1000000 / (int64_t)want * (int64_t)n;
+		if (clock_mono_ns() < due)
+			clock_sleep_ms((due - clock_mono_ns()) / 1000000 + 1);
+	}
+	rc = engine_iter_status(it);
+	printf("%lu records read in %lld ms%s%s\n", n,
+	    (long long)((clock_mono_ns() - t0) / 1000000), rc ? ": " : "",
+	    rc ? err_message(rc) : "");
+	engine_iter_free(it);
+	engine_close(e);
+	printf("%.0f checkpoint writes\n",
+	    counter("engine_checkpoint_writes_total", NULL));
+	return rc != 0 || n != want;
+}
+
 static double
 store_gets(void)
 {
@@ -715,6 +820,11 @@ main(int argc, char **argv)
 		return scanstat(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "faulty") == 0)
 		return faulty(argv[2], strtoul(argv[3], NULL, 10));
+	if (argc == 4 && strcmp(argv[1], "churn") == 0)
+		return churn(argv[2], argv[3]);
+	if (argc == 6 && strcmp(argv[1], "pinscan") == 0)
+		return pinscan(argv[2], argv[3], strtoul(argv[4], NULL, 10),
+		    atol(argv[5]));
 	if (argc == 4 && strcmp(argv[1], "outage") == 0)
 		return outage(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "crashwrite") == 0)

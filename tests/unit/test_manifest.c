@@ -5,7 +5,8 @@
  * table; a round trip of a manifest with l0 tables, runs and checkpoints,
  * binary keys (NUL, 0xff, empty, every length 0..70 and the longest key)
  * and extreme integers, encoding twice to the same bytes;
- * manifest_copy being deep; manifest_key and the strict manifest_key_id;
+ * manifest_copy being deep; manifest_expire_checkpoints dropping exactly
+ * the expired ones, in order; manifest_key and the strict manifest_key_id;
  * what manifest_encode refuses; and decoding of damaged JSON (not JSON,
  * wrong root, wrong types, missing, unknown and duplicate fields, unknown
  * format, negative and huge numbers, bad base64) each giving
@@ -290,6 +291,25 @@ test_roundtrip(void **state)
 	manifest_copy(&c, &m);
 	assert_manifest_equal(&m, &c);
 	manifest_release(&c);
+}
+
+static void
+test_expire_checkpoints(void **state)
+{
+	struct manifest m;
+
+	(void)state;
+	sample(&m);	/* expire_ms 1763900000000 and -1 */
+	assert_int_equal(manifest_expire_checkpoints(&m, -2), 0);
+	assert_int_equal(m.ncheckpoints, 2);
+	assert_int_equal(manifest_expire_checkpoints(&m, -1), 1);
+	assert_int_equal(m.ncheckpoints, 1);
+	assert_string_equal(m.checkpoints[0].id, "backup-2026-11-22");
+	assert_int_equal(manifest_expire_checkpoints(&m, 1763899999999), 0);
+	assert_int_equal(manifest_expire_checkpoints(&m, 1763900000000), 1);
+	assert_int_equal(m.ncheckpoints, 0);
+	assert_int_equal(manifest_expire_checkpoints(&m, INT64_MAX), 0);
+	manifest_release(&m);
 }
 
 /* Every key length 0..70 with every byte value, and the longest key. */
@@ -667,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_expire_checkpoints),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_decode_damaged),
 	};
