@@ -467,6 +467,7 @@ int
 http_start(const struct http_options *o, struct logs *l, struct http **out)
 {
 	struct metrics *m = metrics_global();
+	const char *pool;
 	struct http *h;
 	int rc;
 
@@ -487,16 +488,32 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	h->in_flight_gauge = metric_series(metrics_gauge(m,
 	    "http_requests_in_flight", "HTTP requests being served.", NULL));
 	raise_fd_limit();
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-	    MHD_OPTION_END);
+	if ((pool = getenv("SHALE_HTTP_POOL")) != NULL && atoi(pool) > 0) {
+		/*
+		 * For measurement only: a pool of threads on epoll, where a
+		 * long poll or an awaitDurable append holds a pool thread.
+		 */
+		h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+		    MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+		    NULL, on_request, h,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)atoi(pool),
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+		    MHD_OPTION_END);
+	} else
+		h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+		    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+		    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
+		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+		    MHD_OPTION_END);
 	if (h->d == NULL) {
 		rc = err_set(-EIO, "cannot start the HTTP server on '%s'",
 		    o->listen);

@@ -353,7 +353,7 @@ do_append(struct http *h, struct logs *l, struct http_append *a,
 {
 	struct logs_attr at;
 	const char *last = NULL;
-	uint64_t seq, off, first = 0;
+	uint64_t seq = 0, off, first = 0;
 	size_t i;
 	int rc = 0;
 	char msg[160];
@@ -389,12 +389,21 @@ do_append(struct http *h, struct logs *l, struct http_append *a,
 		}
 		return;
 	}
-	if (a->await_durable && (rc = logs_sync(l)) != 0) {
-		http_reply_error(r, 503, "appended, but not yet stored: the "
-		    "object store is failing");
+	/*
+	 * Stored: wait in slices, so that a stop does not wait on a store
+	 * that does not answer (the records are then stored at the close,
+	 * or reported lost in the log).
+	 */
+	while (a->await_durable && (rc = logs_sync_seq(l, seq, 100)) ==
+	    -ETIMEDOUT && !__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST))
+		;
+	if (a->await_durable && rc != 0) {
+		http_reply_error(r, 503, rc == -ETIMEDOUT ? "appended, but not "
+		    "yet stored: shutting down" : rc == -EROFS ? "appended, but "
+		    "not stored: fenced by another writer" : "appended, but not "
+		    "yet stored: the object store is failing");
 		return;
 	}
-	(void)h;
 	r->content_type = "application/json";
 	buf_printf(&r->body, "{\"status\":\"success\",\"recordsAppended\":%zu,"
 	    "\"startSequence\":%" PRIu64 "}\n", a->n, first);

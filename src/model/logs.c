@@ -1725,6 +1725,19 @@ logs_sync(struct logs *l)
 	return wait_durable(l, engine_last_seq(l->e));
 }
 
+int
+logs_sync_seq(struct logs *l, uint64_t seq, int64_t timeout_ms)
+{
+	int rc;
+
+	if (l->ro || seq == 0)
+		return 0;
+	rc = engine_wait_durable(l->e, seq, timeout_ms);
+	if (rc == 0 || rc == -ETIMEDOUT)
+		return rc;
+	return engine_errno(l, rc) == -EROFS ? -EROFS : -EIO;
+}
+
 struct logs_writer *
 logs_writer_new(struct logs *l, uint64_t id, unsigned flags)
 {

@@ -161,6 +161,12 @@ int	logs_append_at(struct logs *l, uint64_t id, const void *data, size_t n,
 	    uint64_t *seq, uint64_t *off);
 /* Wait until everything written so far is in the object store. */
 int	logs_sync(struct logs *l);
+/*
+ * Wait at most timeout_ms (< 0: for ever) until the append that got
+ * sequence `seq` is in the object store: 0, -ETIMEDOUT, -EROFS (fenced)
+ * or -EIO (the store failed).
+ */
+int	logs_sync_seq(struct logs *l, uint64_t seq, int64_t timeout_ms);
 
 #define LOGS_W_APPEND	(1 << 0)	/* ignore offsets: always the end */
 #define LOGS_W_SYNC	(1 << 1)	/* every write waits until stored */

@@ -52,7 +52,7 @@ values() {
 serve() {
 	local store=$1 port=$2 i
 	shift 2
-	"$SHALE" serve --port "$port" "$@" "$store" >>"$TEST_TMP/serve.log" 2>&1 &
+	"$SHALE" serve --port "$port" "$@" "$store" >>"$TEST_TMP/${SERVE_LOG:-serve.log}" 2>&1 &
 	SERVE_PID=$!
 	SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
 	for i in $(seq 1 300); do
@@ -353,6 +353,25 @@ states() {
 		fail "states: never saw 503 while the store opened"
 	expect_eq "states: then they serve" 200 "$(code "$u/scan?key=t")"
 	kill -TERM "$pid" && wait_gone "$pid" 30 || fail "states: stop the slow one"
+
+	# a stop while an awaitDurable append waits on a store that is down
+	SERVE_LOG=dead.log serve "fault:rate=1,errors=eio,while=$TEST_TMP/down:$store" "$p" \
+		--shutdown-timeout 2 || { fail "states: serve on a fault store"; return; }
+	touch "$TEST_TMP/down"
+	curl -s -o "$TEST_TMP/stuck" -w '%{http_code}' -X POST -d stuck \
+		"$u/append?key=t&awaitDurable=true" >"$TEST_TMP/stuck.code" &
+	i=$!
+	sleep 1
+	kill -TERM "$SERVE_PID"
+	wait_gone "$SERVE_PID" 20 && ok "states: a stop does not wait for ever on a dead store" ||
+		fail "states: still running 20 s after SIGTERM with the store down"
+	wait "$i"
+	expect_eq "states: the waiting append is told it is not stored" \
+		"503 appended, but not yet stored: shutting down" \
+		"$(cat "$TEST_TMP/stuck.code") $(jq -r .message "$TEST_TMP/stuck")"
+	rm -f "$TEST_TMP/down"
+	grep -q 'not everything written was stored' "$TEST_TMP/dead.log" &&
+		ok "states: the loss is logged" || fail "states: the loss is not logged"
 }
 
 # SIGTERM while 16 clients append with awaitDurable (the text form, one
