@@ -1099,7 +1099,7 @@ set_shape_metrics_locked(struct engine *e)
  * older epoch (a fenced writer that has not noticed yet) is stepped over.
  */
 static int
-rebase(struct engine *e, uint64_t id, struct manifest *base)
+rebase(struct engine *e, uint64_t id, struct manifest *base, int *learned)
 {
 	struct manifest cur;
 	uint64_t taken = id;
@@ -1122,6 +1122,7 @@ rebase(struct engine *e, uint64_t id, struct manifest *base)
 			manifest_release(base);
 			manifest_init(base);
 			manifest_copy(base, &cur);
+			*learned = 1;
 		} else {
 			log_warn("'%s': manifest %llu written by older epoch %llu; "
 			    "stepping over it", e->uri, (unsigned long long)id,
@@ -1137,17 +1138,23 @@ rebase(struct engine *e, uint64_t id, struct manifest *base)
  * Commit the manifest edit() makes of the current one, and install the
  * new version. Commits are made one at a time (commit_lock), so the
  * current version is the newest this writer committed, but for the
- * versions readers wrote after it to hold their checkpoints. If the next
- * id is taken, rebase() finds what to build on (or that we are fenced),
- * and the edit is made again on it. Expired checkpoints are dropped.
+ * versions readers wrote after it to hold their checkpoints, and for one
+ * of ours whose answer was lost (the store failed to say it was stored).
+ * If the next id is taken, rebase() finds what to build on (or that we
+ * are fenced), and the edit is made again on it. Even if the edit then
+ * fails (a compaction whose sources that lost commit already replaced),
+ * the version found is installed, so the engine goes on from what the
+ * store holds instead of failing on the same id for ever. Expired
+ * checkpoints are dropped.
  */
 int
 commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 {
 	struct version *v = NULL, *old;
 	struct manifest base, m;
+	const struct manifest *install;
 	int64_t now;
-	int rc = 0, tries;
+	int rc = 0, vrc, tries, learned = 0;
 
 	manifest_init(&base);
 	manifest_init(&m);
@@ -1168,14 +1175,20 @@ commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 			break;
 		if ((rc = manifest_put(e, &m)) != -EEXIST)
 			break;
-		if ((rc = rebase(e, m.id, &base)) != 0)
+		if ((rc = rebase(e, m.id, &base, &learned)) != 0)
 			break;
 		rc = -EEXIST;
 	}
 	if (rc == -EEXIST)
 		rc = err_set(SHALE_EFENCED, "'%s': cannot commit a manifest after "
 		    "%d tries", e->uri, tries);
-	if (rc == 0 && (rc = version_new(e, &m, e->ver, &v)) == 0) {
+	install = rc == 0 ? &m : learned && rc != SHALE_EFENCED ? &base : NULL;
+	if (install != NULL && (vrc = version_new(e, install, e->ver, &v)) != 0) {
+		if (rc == 0)
+			rc = vrc;
+		install = NULL;
+	}
+	if (install != NULL) {
 		pthread_mutex_lock(&e->lock);
 		old = e->ver;
 		e->ver = v;
@@ -1196,7 +1209,11 @@ struct l0_edit {
 	uint64_t	 max_seq;
 };
 
-/* Add a new table in front of L0 and move the WAL replay point past it. */
+/*
+ * Add a new table in front of L0 and move the WAL replay point past it.
+ * A table already there (its commit stored, though the store's answer
+ * was lost) is not added twice.
+ */
 static int
 l0_edit(void *arg, struct manifest *m)
 {
@@ -1206,6 +1223,9 @@ l0_edit(void *arg, struct manifest *m)
 		m->wal_replay_from = x->last_wal + 1;
 	if (x->max_seq > m->last_seq)
 		m->last_seq = x->max_seq;
+	for (size_t i = 0; i < m->nl0; i++)
+		if (strcmp(m->l0[i].key, x->mt->key) == 0)
+			return 0;
 	m->l0 = xrealloc(m->l0, (m->nl0 + 1) * sizeof(*m->l0));
 	memmove(m->l0 + 1, m->l0, m->nl0 * sizeof(*m->l0));
 	manifest_table_copy(&m->l0[0], x->mt);

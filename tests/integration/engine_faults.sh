@@ -20,4 +20,10 @@ out=$("$drv" outage "fault:rate=1,errors=eio,while=$TEST_TMP/down:file://$TEST_T
 rc=$?
 echo "$out" | grep -v 'retrying)$' | tail -5
 expect_eq "writers block during an outage and resume after it" 0 "$rc"
+# the same where every put lands though the store answers with an error:
+# commits whose answer was lost are found again, not made twice
+out=$("$drv" outage "fault:rate=1,errors=eio,when=after,while=$TEST_TMP/down2:file://$TEST_TMP/outage2" "$TEST_TMP/down2" 2>&1)
+rc=$?
+echo "$out" | grep -v 'retrying)$' | tail -5
+expect_eq "... also when the store stored what it said it did not" 0 "$rc"
 finish
