@@ -10,6 +10,8 @@
 #   /metrics latency p50/p99 while 16 clients append;
 #   scan MB/s: a stream read from its start by pages (limit=1000,
 #   following nextSequence), one client;
+#   /metrics latency while 8 long polls wait (what a pool's threads do
+#   when each is held by one);
 #   the server's peak RSS.
 # Run by hand; not part of the suite.
 #
@@ -113,11 +115,22 @@ bench() {	# STORE MODE
 	t0=$(date +%s%N)
 	while [ "$seq" -lt "$total" ]; do
 		curl -s "$u/api/v1/log/scan?key=bench/text&start_seq=$seq&limit=1000" >"$work/page"
-		seq=$(jq .nextSequence "$work/page")
+		seq=$(tail -c 40 "$work/page" | sed -n 's/.*"nextSequence":\([0-9]*\)}/\1/p')
 	done
 	t1=$(date +%s%N)
 	printf '%-28s %-7s %-34s %s\n' "$store" "$mode" "scan by pages, 1 client" \
 		"$(awk -v b="$total" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f MB/s (%.0f MB in %.2f s)", b / ns * 1e3, b / 1e6, ns / 1e9 }')"
+	# /metrics while 8 long polls wait (5 s) on a stream nobody appends to
+	curl -s -o /dev/null -X POST -d idle "$u/api/v1/log/append?key=bench/idle"
+	local polls=""
+	for _ in 1 2 3 4 5 6 7 8; do
+		curl -s -o /dev/null "$u/api/v1/log/scan?key=bench/idle&start_seq=5&follow=true&timeout_ms=5000" &
+		polls="$polls $!"
+	done
+	sleep 0.5
+	r=$(ab_run 0 -n 20 -c 1 -s 30 "$u/metrics")
+	wait $polls
+	printf '%-28s %-7s %-34s %s\n' "$store" "$mode" "/metrics beside 8 long polls" "$r"
 	printf '%-28s %-7s %-34s %s MiB\n' "$store" "$mode" "server peak RSS" "$(rss_peak "$pid")"
 	kill -TERM "$pid"
 	wait "$pid" || echo "serve exited $?" >&2

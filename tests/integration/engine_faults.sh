@@ -3,7 +3,8 @@
 # then EIO on table uploads, which the engine itself must retry), a write
 # and flush loop loses nothing and the process stays up; with the store
 # gone, writers block at max_unflushed_bytes, and resume when it comes
-# back, with everything durable.
+# back, with everything durable; also when the store kept what it said
+# it failed to store (commits whose answer was lost).
 . "$top_srcdir/tests/lib/common.sh"
 
 drv="$top_builddir/tests/integration/engine_driver"
