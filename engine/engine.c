@@ -430,9 +430,14 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		x = v[i];
 		x.seq = first_seq + i;
-		if (x.seq <= r->e->ver->m.last_seq)
-			continue;	/* already in a table */
-		memtable_add(r->e->mem, &x);
+		/* a record already in a table needs no place in memory */
+		if (x.seq > r->e->ver->m.last_seq)
+			memtable_add(r->e->mem, &x);
+		/*
+		 * but a follower reports it all the same: the manifest it
+		 * installed may be newer than the WAL it had applied, and
+		 * what the tables hold was never reported.
+		 */
 		if (r->apply_fn != NULL)
 			r->apply_fn(r->apply_arg, x.key, x.klen, x.val,
 			    x.kind == KV_PUT ? x.vlen : 0);
