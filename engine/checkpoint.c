@@ -203,14 +203,8 @@ ckpt_write(struct engine *e, const struct ckpt *want, size_t n,
 	for (tries = 0; tries < CKPT_RETRIES && rc == -EEXIST; tries++) {
 		if ((rc = ckpt_newest(e, &base)) != 0)
 			break;
-		manifest_release(&m);
-		manifest_init(&m);
-		manifest_copy(&m, &base);
-		m.id++;
-		/* as the writer does: never before the version it follows */
 		now = clock_wall_ns() / 1000000;
-		m.created_ms = now < base.created_ms ? base.created_ms : now;
-		manifest_expire_checkpoints(&m, now);
+		manifest_successor(&m, &base, now);
 		ckpt_replace(e, &m, want, n);
 		rc = manifest_put(e, &m);
 	}

@@ -1158,7 +1158,6 @@ commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 	struct version *v = NULL, *old;
 	struct manifest base, m;
 	const struct manifest *install;
-	int64_t now;
 	int rc = 0, vrc, tries, learned = 0;
 
 	manifest_init(&base);
@@ -1168,14 +1167,7 @@ commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 	manifest_copy(&base, &e->ver->m);
 	pthread_mutex_unlock(&e->lock);
 	for (tries = 0; tries < MANIFEST_RETRIES; tries++) {
-		manifest_release(&m);
-		manifest_init(&m);
-		manifest_copy(&m, &base);
-		m.id++;
-		/* never before the version it follows: gc reads ages from it */
-		now = clock_wall_ns() / 1000000;
-		m.created_ms = now < base.created_ms ? base.created_ms : now;
-		manifest_expire_checkpoints(&m, now);
+		manifest_successor(&m, &base, clock_wall_ns() / 1000000);
 		if ((rc = edit(arg, &m)) != 0)
 			break;
 		if ((rc = manifest_put(e, &m)) != -EEXIST)

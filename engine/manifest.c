@@ -263,6 +263,18 @@ manifest_expire_checkpoints(struct manifest *m, int64_t now_ms)
 	return i - k;
 }
 
+void
+manifest_successor(struct manifest *m, const struct manifest *base,
+    int64_t now_ms)
+{
+	manifest_release(m);
+	manifest_init(m);
+	manifest_copy(m, base);
+	m->id++;
+	m->created_ms = now_ms < base->created_ms ? base->created_ms : now_ms;
+	manifest_expire_checkpoints(m, now_ms);
+}
+
 /*
  * Encoding. Each helper sets a detail and returns -EINVAL for a value JSON
  * cannot hold (a u64 over INT64_MAX, a string that is not UTF-8), -ENOMEM

@@ -79,6 +79,13 @@ int	manifest_decode(const void *data, size_t n, const char *name,
  * keeping the others in order. Returns how many went.
  */
 size_t	manifest_expire_checkpoints(struct manifest *m, int64_t now_ms);
+/*
+ * Make m (released first) the version after `base`: a copy of it with the
+ * next id, created at now_ms but never before base (the collector reads
+ * ages from the ids' order), expired checkpoints dropped.
+ */
+void	manifest_successor(struct manifest *m, const struct manifest *base,
+	    int64_t now_ms);
 
 /* Deep copy of one table description. */
 void	manifest_table_copy(struct manifest_table *dst, const struct manifest_table *src);
