@@ -1706,15 +1706,8 @@ logs_append_at(struct logs *l, uint64_t id, const void *data, size_t n,
 static int
 wait_durable(struct logs *l, uint64_t seq)
 {
-	int rc;
-
-	if (l->ro || seq == 0)
-		return 0;
-	if ((rc = engine_wait_durable(l->e, seq, -1)) != 0) {
-		engine_errno(l, rc);
-		return -EIO;	/* fsync's word for data that may be lost */
-	}
-	return 0;
+	/* -EIO: fsync's word for data that may be lost, fenced or not */
+	return logs_sync_seq(l, seq, -1) == 0 ? 0 : -EIO;
 }
 
 int
