@@ -9,6 +9,16 @@
  *    always sees the stream as the engine has it, whoever appended, and
  *    the kernel's idea of the size can never cut a read short. The
  *    writeback cache is off: a write reaches us before write(2) returns.
+ *  - With -o page_cache (a writer mount), streams opened only to read use
+ *    the kernel's page cache instead, which keeps what was read, and
+ *    what was appended here (on_data), for the next reader. The kernel
+ *    is told to leave the cache alone when sizes and times change
+ *    (FUSE_CAP_EXPLICIT_INVAL_DATA): every change of a stream's bytes
+ *    goes through on_data before anyone can see the new size. It is not
+ *    the default because of partial lines: a write(2) of this mount that
+ *    ends inside a line makes the kernel's size count the bytes its
+ *    handle holds back, and a cached reader racing it can be given zeros
+ *    for them (see INTERNALS.md).
  *  - Names and attributes are cached by the kernel for entry_timeout and
  *    attr_timeout (1 s by default). After every change made here the
  *    notifier thread tells the kernel to drop the attributes of what
@@ -51,6 +61,8 @@
 
 #define FS_MAX_WRITE	(1024 * 1024)
 #define FS_INVAL_GATHER_MS 5			/* see notifier_main */
+#define FS_STORE_MAX	(32 * 1024 * 1024)	/* see on_data */
+#define FS_READ_AHEAD_KB 1024			/* see set_read_ahead */
 #define FS_BLKSIZE	(1024 * 1024)		/* st_blksize: big reads for cat */
 #define FS_CAPACITY	((uint64_t)1 << 50)	/* what statfs calls the size: 1 PiB */
 
@@ -105,7 +117,101 @@ stored(fuse_ino_t ino)
 	return ino >= LOGS_ROOT_ID;
 }
 
-/* ---- the notifier: attribute invalidations ---- */
+/* ---- the page cache ---- */
+
+static struct metric_series *cache_stored, *cache_skipped;	/* op_metrics_init */
+
+/*
+ * logs' data callback: a stream's bytes from `off` on changed. Called in
+ * the changing thread with the stream locked (logs.h), so what is done
+ * here is done before stat(2) can show the new size and before a write(2)
+ * of this mount returns (and the kernel grows its own idea of the size).
+ *
+ * What the kernel kept of [off, off + n) can only be zeros: the part of
+ * the old last page past the old end, or pages a short read filled. They
+ * are dropped now, or a reader would take them for the new bytes. Then a
+ * copy of the bytes waits for the notifier, which puts them into the page
+ * cache, so the next reader finds them there: not now, because the kernel
+ * drops the pages of a direct write's range once the write returns. The
+ * copies are bounded by FS_STORE_MAX bytes; past it they are skipped (a
+ * reader then asks us, as for any page not cached).
+ *
+ * A truncation drops all the inode's pages and the copies still waiting,
+ * under store_lock, so none of its old bytes reach the cache afterwards.
+ * -ENOENT from the kernel: it has no such inode, so no pages either.
+ */
+static void
+on_data(void *arg, uint64_t id, uint64_t off, const void *p1, size_t n1,
+    const void *p2, size_t n2)
+{
+	struct fs *fs = arg;
+	struct fs_store *st;
+	size_t n = n1 + n2, i, j;
+
+	if (!__atomic_load_n(&fs->page_cache, __ATOMIC_RELAXED))
+		return;
+	if (n == 0) {
+		pthread_mutex_lock(&fs->store_lock);
+		pthread_mutex_lock(&fs->nlock);
+		for (i = j = 0; i < fs->nstores; i++) {
+			if (fs->stores[i].ino == id) {
+				fs->sbytes -= fs->stores[i].len;
+				free(fs->stores[i].data);
+			} else
+				fs->stores[j++] = fs->stores[i];
+		}
+		fs->nstores = j;
+		pthread_mutex_unlock(&fs->nlock);
+		fuse_lowlevel_notify_inval_inode(fs->se, (fuse_ino_t)id,
+		    (off_t)off, 0);
+		pthread_mutex_unlock(&fs->store_lock);
+		return;
+	}
+	fuse_lowlevel_notify_inval_inode(fs->se, (fuse_ino_t)id, (off_t)off,
+	    (off_t)n);
+	pthread_mutex_lock(&fs->nlock);
+	if (fs->sbytes + n > FS_STORE_MAX) {
+		pthread_mutex_unlock(&fs->nlock);
+		metric_add(cache_skipped, (double)n);
+		return;
+	}
+	st = fs->nstores > 0 ? &fs->stores[fs->nstores - 1] : NULL;
+	/* appends to one stream come in runs: one copy for a run */
+	if (st == NULL || st->ino != id || st->off + st->len != off) {
+		fs->stores = xgrow(fs->stores, &fs->scap, fs->nstores + 1,
+		    sizeof(*fs->stores));
+		st = &fs->stores[fs->nstores++];
+		memset(st, 0, sizeof(*st));
+		st->ino = id;
+		st->off = off;
+	}
+	st->data = xgrow(st->data, &st->cap, st->len + n, 1);
+	memcpy(st->data + st->len, p1, n1);
+	memcpy(st->data + st->len + n1, p2, n2);
+	st->len += n;
+	fs->sbytes += n;
+	if (fs->nstores == 1 && fs->npending == 0)
+		pthread_cond_signal(&fs->ncond);
+	pthread_mutex_unlock(&fs->nlock);
+}
+
+/* Put the waiting copies into the page cache. (store_lock) */
+static void
+send_stores(struct fs *fs, struct fs_store *v, size_t n)
+{
+	struct fuse_bufvec bv;
+
+	for (size_t i = 0; i < n; i++) {
+		bv = FUSE_BUFVEC_INIT(v[i].len);
+		bv.buf[0].mem = v[i].data;
+		if (fuse_lowlevel_notify_store(fs->se, (fuse_ino_t)v[i].ino,
+		    (off_t)v[i].off, &bv, 0) == 0)
+			metric_add(cache_stored, (double)v[i].len);
+		free(v[i].data);
+	}
+}
+
+/* ---- the notifier: attribute invalidations, page cache stores ---- */
 
 static void
 on_change(void *arg, uint64_t id, const char *name, size_t namelen)
@@ -135,11 +241,12 @@ notifier_main(void *arg)
 {
 	struct fs *fs = arg;
 	struct fs_inval *batch = NULL, *x;
-	size_t n, cap = 0, j;
+	struct fs_store *stores = NULL;
+	size_t n, cap = 0, j, nst, scap = 0;
 
 	pthread_mutex_lock(&fs->nlock);
 	for (;;) {
-		while (fs->npending == 0 && !fs->nstop)
+		while (fs->npending == 0 && fs->nstores == 0 && !fs->nstop)
 			pthread_cond_wait(&fs->ncond, &fs->nlock);
 		if (fs->npending == 0 && fs->nstop)
 			break;
@@ -157,6 +264,17 @@ notifier_main(void *arg)
 		n = fs->npending;
 		fs->npending = 0;
 		pthread_mutex_unlock(&fs->nlock);
+		/* under store_lock: a truncation waits, then drops them */
+		pthread_mutex_lock(&fs->store_lock);
+		pthread_mutex_lock(&fs->nlock);
+		stores = xgrow(stores, &scap, fs->nstores, sizeof(*stores));
+		memcpy(stores, fs->stores, fs->nstores * sizeof(*stores));
+		nst = fs->nstores;
+		fs->nstores = 0;
+		fs->sbytes = 0;
+		pthread_mutex_unlock(&fs->nlock);
+		send_stores(fs, stores, nst);
+		pthread_mutex_unlock(&fs->store_lock);
 		for (size_t i = 0; i < n; i++) {
 			x = &batch[i];
 			/*
@@ -181,6 +299,7 @@ notifier_main(void *arg)
 	}
 	pthread_mutex_unlock(&fs->nlock);
 	free(batch);
+	free(stores);
 	return NULL;
 }
 
@@ -290,6 +409,14 @@ op_metrics_init(void)
 	op_latency = metrics_histogram(m, "fuse_operation_duration_seconds",
 	    "FUSE operation latency, from the request to the reply.", "op",
 	    metrics_latency_bounds, metrics_latency_nbounds);
+	cache_stored = metric_series(metrics_counter(m,
+	    "fuse_page_cache_stored_bytes_total",
+	    "Appended bytes put into the kernel's page cache for readers.",
+	    NULL));
+	cache_skipped = metric_series(metrics_counter(m,
+	    "fuse_page_cache_skipped_bytes_total",
+	    "Appended bytes not put into the page cache: more were waiting "
+	    "than the mount keeps copies of.", NULL));
 }
 
 static void
@@ -748,11 +875,50 @@ fail:
 }
 
 static void
-set_open_flags(struct fuse_file_info *fi, struct fs_handle *h)
+set_open_flags(struct fs *fs, struct fuse_file_info *fi, struct fs_handle *h)
 {
+	int cached = h->kind == H_STREAM && h->w == NULL &&
+	    __atomic_load_n(&fs->page_cache, __ATOMIC_RELAXED);
+
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	fi->direct_io = !cached;
+	fi->keep_cache = cached;
+}
+
+/*
+ * The kernel reads a FUSE file ahead 128 KiB at a time; through the page
+ * cache that makes a cold cat a third slower than the 1 MiB reads of
+ * direct I/O. Raise the mount's read-ahead where we may (as root, in
+ * sysfs), else leave it: once, at the first open, since the kernel sets
+ * it again from our answer to FUSE_INIT. The device is found in
+ * mountinfo, not by a stat(2), which would be a request to ourselves.
+ */
+static void
+set_read_ahead(struct fs *fs)
+{
+	char line[4096], dir[2048], path[64];
+	unsigned maj = 0, min = 0;
+	int found = 0;
+	FILE *f;
+
+	if (!__atomic_load_n(&fs->page_cache, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&fs->read_ahead_set, 1, __ATOMIC_RELAXED) ||
+	    (f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*u %*u %u:%u %*s %2047s", &maj, &min, dir) == 3 &&
+		    strcmp(dir, fs->o.mountpoint) == 0)
+			found = 1;
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+	    maj, min);
+	if ((f = fopen(path, "we")) == NULL)
+		return;
+	fprintf(f, "%d\n", FS_READ_AHEAD_KB);
+	if (fclose(f) != 0)
+		log_debug("cannot set %s", path);
 }
 
 static void
@@ -763,11 +929,12 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 	OP_TIMED("open");
 
+	set_read_ahead(fs);
 	if ((rc = open_handle(fs, ino, fi, &h)) != 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	set_open_flags(fi, h);
+	set_open_flags(fs, fi, h);
 	if (fuse_reply_open(req, fi) != 0)
 		handle_close(fs, h);
 }
@@ -808,7 +975,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	set_open_flags(fi, h);
+	set_open_flags(fs, fi, h);
 	if (fuse_reply_create(req, &e, fi) != 0)
 		handle_close(fs, h);
 }
@@ -951,11 +1118,19 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct fs *fs = userdata;
+
 	conn->max_write = FS_MAX_WRITE;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* the page cache only where on_data hears of every change */
+	if (!fs->o.read_only && fs->o.page_cache &&
+	    (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)) {
+		conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
+		conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+		__atomic_store_n(&fs->page_cache, 1, __ATOMIC_RELAXED);
+	}
 }
 
 static const struct fuse_lowlevel_ops fs_ops = {
@@ -999,6 +1174,7 @@ fs_new(const struct fs_options *o, struct fs **out)
 	fs->gid = getgid();
 	fs->started_ns = clock_wall_ns();
 	pthread_mutex_init(&fs->nlock, NULL);
+	pthread_mutex_init(&fs->store_lock, NULL);
 	pthread_cond_init(&fs->ncond, NULL);
 	pthread_mutex_init(&fs->hlock, NULL);
 
@@ -1030,6 +1206,8 @@ fs_mount(struct fs *fs, struct logs *l)
 	fs->l = l;
 	fs->mounted = 1;
 	logs_on_change(l, on_change, fs);
+	if (!logs_read_only(l))
+		logs_on_data(l, on_data, fs);
 	if (pthread_create(&fs->notifier, NULL, notifier_main, fs) != 0)
 		BUG("cannot start a thread");
 	fs->nstarted = 1;
@@ -1095,13 +1273,21 @@ fs_free(struct fs *fs)
 		pthread_cond_signal(&fs->ncond);
 		pthread_mutex_unlock(&fs->nlock);
 		pthread_join(fs->notifier, NULL);
+	}
+	if (fs->se != NULL && fs->mounted) {
+		/*
+		 * First: a data callback waiting for a page that a read no
+		 * thread serves any more locked is let go
+		 */
+		fuse_session_unmount(fs->se);
+		fs->mounted = 0;
+	}
+	if (fs->l != NULL) {
+		logs_on_data(fs->l, NULL, NULL);
 		logs_on_change(fs->l, NULL, NULL);
 	}
-	if (fs->se != NULL) {
-		if (fs->mounted)
-			fuse_session_unmount(fs->se);
+	if (fs->se != NULL)
 		fuse_session_destroy(fs->se);
-	}
 	/* handles the kernel never released (stopped by a signal) */
 	while (fs->handles != NULL)
 		handle_close(fs, fs->handles);
@@ -1109,6 +1295,10 @@ fs_free(struct fs *fs)
 	for (size_t i = 0; i < fs->npending; i++)
 		free(fs->pending[i].name);
 	free(fs->pending);
+	for (size_t i = 0; i < fs->nstores; i++)
+		free(fs->stores[i].data);
+	free(fs->stores);
+	pthread_mutex_destroy(&fs->store_lock);
 	pthread_mutex_destroy(&fs->nlock);
 	pthread_cond_destroy(&fs->ncond);
 	free(fs);

@@ -23,6 +23,7 @@ struct fs_options {
 	const char	*fuse_opts;	/* -o options passed to FUSE, or NULL */
 	int		 read_only;
 	int		 sync;		/* every write waits until stored */
+	int		 page_cache;	/* readers use the kernel's page cache */
 	double		 entry_timeout;	/* seconds the kernel may keep a name */
 	double		 attr_timeout;	/* ... and attributes */
 	int		 max_threads;	/* FUSE worker threads */

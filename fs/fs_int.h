@@ -24,6 +24,14 @@ struct fs_inval {
 	char		*name;		/* NULL: the attributes */
 	size_t		 namelen;
 };
+/* Appended bytes to put into the kernel's page cache (see on_data). */
+struct fs_store {
+	uint64_t	 ino;
+	uint64_t	 off;
+	char		*data;
+	size_t		 len, cap;
+};
+
 struct fuse_session;
 
 #define FS_INO_ROOT	1
@@ -38,6 +46,8 @@ struct fs {
 	gid_t			 gid;
 	int64_t			 started_ns;
 	int			 mounted;
+	int			 page_cache;	/* atomic: set at FUSE_INIT */
+	int			 read_ahead_set;	/* atomic: set_read_ahead */
 
 	/*
 	 * Attribute invalidations: streams and directories whose size or
@@ -50,6 +60,10 @@ struct fs {
 	struct fs_inval		*pending;	/* nlock */
 	size_t			 npending, pcap;	/* nlock */
 	int			 nstop;		/* nlock */
+	struct fs_store		*stores;	/* nlock: for the page cache */
+	size_t			 nstores, scap;	/* nlock */
+	size_t			 sbytes;	/* nlock: bytes in stores */
+	pthread_mutex_t		 store_lock;	/* held over the stores' sending */
 	int			 nstarted;
 
 	pthread_mutex_t		 hlock;

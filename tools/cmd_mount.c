@@ -62,7 +62,10 @@ struct mount_args {
 	char		*fuse_opts;	/* what -o had that is not ours */
 };
 
-/* Split -o: ours (ro, rw, sync, async) are taken, the rest go to FUSE. */
+/*
+ * Split -o: ours (ro, rw, sync, async, page_cache, direct_io) are taken,
+ * the rest go to FUSE.
+ */
 static void
 parse_o(struct mount_args *a, const char *list)
 {
@@ -82,6 +85,10 @@ parse_o(struct mount_args *a, const char *list)
 			a->fo.sync = 1;
 		else if (strcmp(tok, "async") == 0)
 			a->fo.sync = 0;
+		else if (strcmp(tok, "page_cache") == 0)
+			a->fo.page_cache = 1;
+		else if (strcmp(tok, "direct_io") == 0)
+			a->fo.page_cache = 0;
 		else {
 			if (rest.len > 0)
 				buf_putc(&rest, ',');

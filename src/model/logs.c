@@ -66,8 +66,12 @@ struct node {
 	pthread_mutex_t	 lock;
 	int		 loaded;		/* lock: end and last_ts read */
 	int		 removed;		/* lock: no name leads here any more */
-	uint64_t	 data_id;		/* lock (and ns to change) */
-	uint64_t	 end;			/* lock */
+	/*
+	 * Changed under lock (and data_id under ns too) with atomic stores,
+	 * so that logs_reader_read can load them without the lock
+	 */
+	uint64_t	 data_id;
+	uint64_t	 end;
 	int64_t		 last_ts;		/* lock */
 	int64_t		 indexed_sec;		/* lock */
 	uint64_t	 last_seq;		/* lock: of the last append */
@@ -90,6 +94,9 @@ struct logs {
 						 * follower's last record's stream */
 	logs_change_fn	 change_fn;
 	void		*change_arg;
+	pthread_rwlock_t data_lock;		/* data_fn, data_arg: held over calls */
+	logs_data_fn	 data_fn;
+	void		*data_arg;
 	int		 fenced_said;
 
 	/* logs_wait(): woken by every change while someone waits */
@@ -582,7 +589,7 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 		ts = (int64_t)get_be64(v);
 		pthread_mutex_lock(&n->lock);
 		if (n->loaded && end > n->end) {
-			n->end = end;
+			__atomic_store_n(&n->end, end, __ATOMIC_RELEASE);
 			n->last_ts = ts;
 		}
 		pthread_mutex_unlock(&n->lock);
@@ -605,7 +612,7 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 		pthread_mutex_lock(&n->lock);
 		if (n->data_id != get_be64(v + 1))
 			n->loaded = 0;	/* truncated: read its end again */
-		n->data_id = get_be64(v + 1);
+		__atomic_store_n(&n->data_id, get_be64(v + 1), __ATOMIC_RELEASE);
 		n->ctime_ns = (int64_t)get_be64(v + 17);
 		n->mtime_ns = (int64_t)get_be64(v + 25);
 		pthread_mutex_unlock(&n->lock);
@@ -700,6 +707,7 @@ logs_open(struct engine *e, struct logs **out)
 	engine_status(e, &st);
 	l->ro = st.reader;
 	pthread_rwlock_init(&l->ns, NULL);
+	pthread_rwlock_init(&l->data_lock, NULL);
 	pthread_mutex_init(&l->wait_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -790,6 +798,7 @@ logs_close(struct logs *l)
 	free(l->by_id.v);
 	free(l->by_name.v);
 	pthread_rwlock_destroy(&l->ns);
+	pthread_rwlock_destroy(&l->data_lock);
 	pthread_mutex_destroy(&l->wait_lock);
 	pthread_cond_destroy(&l->wait_cond);
 	free(l);
@@ -812,6 +821,26 @@ logs_on_change(struct logs *l, logs_change_fn fn, void *arg)
 {
 	l->change_arg = arg;
 	l->change_fn = fn;
+}
+
+void
+logs_on_data(struct logs *l, logs_data_fn fn, void *arg)
+{
+	pthread_rwlock_wrlock(&l->data_lock);
+	l->data_arg = arg;
+	l->data_fn = fn;
+	pthread_rwlock_unlock(&l->data_lock);
+}
+
+/* Tell data_fn that s holds `n1 + n2` new bytes from `off` on. (s->lock) */
+static void
+data_changed(struct logs *l, struct node *s, uint64_t off, const void *p1,
+    size_t n1, const void *p2, size_t n2)
+{
+	pthread_rwlock_rdlock(&l->data_lock);
+	if (l->data_fn != NULL)
+		l->data_fn(l->data_arg, s->id, off, p1, n1, p2, n2);
+	pthread_rwlock_unlock(&l->data_lock);
 }
 
 int
@@ -845,13 +874,14 @@ stream_load(struct logs *l, struct node *n)
 	key_record(hi, n->data_id + 1, 0);
 	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
 	engine_iter_seek_last(it);
-	n->end = 0;
+	__atomic_store_n(&n->end, 0, __ATOMIC_RELEASE);
 	n->last_ts = n->ctime_ns;
 	if (engine_iter_valid(it)) {
 		k = engine_iter_key(it, &klen);
 		const unsigned char *v = engine_iter_value(it, &vlen);
 		if (klen == 19 && vlen >= TS_LEN) {
-			n->end = get_be64(k + 11) + (vlen - TS_LEN);
+			__atomic_store_n(&n->end, get_be64(k + 11) +
+			    (vlen - TS_LEN), __ATOMIC_RELEASE);
 			n->last_ts = (int64_t)get_be64(v);
 		}
 	}
@@ -1433,10 +1463,14 @@ logs_reader_read(struct logs_reader *r, uint64_t off, void *buf, size_t n)
 	uint64_t data_id, end, roff, records = 0;
 	int rc;
 
-	pthread_mutex_lock(&s->lock);
-	data_id = s->data_id;
-	end = s->end;
-	pthread_mutex_unlock(&s->lock);
+	/*
+	 * Not under s->lock: a commit holds it while the data callback
+	 * runs, and that may wait for the page the kernel locked for the
+	 * read this serves (the end first: a truncation changes data_id
+	 * first, so a read racing one finds no bytes rather than old ones)
+	 */
+	end = __atomic_load_n(&s->end, __ATOMIC_ACQUIRE);
+	data_id = __atomic_load_n(&s->data_id, __ATOMIC_ACQUIRE);
 	if (off >= end || n == 0)
 		return 0;
 	if (n > end - off)
@@ -1528,11 +1562,12 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 	engine_batch_free(b);
 	if (rc == 0) {
 		/* the old records are left to compaction */
-		s->data_id = data_id;
-		s->end = 0;
+		__atomic_store_n(&s->data_id, data_id, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->end, 0, __ATOMIC_RELEASE);
 		s->last_ts = clock_wall_ns();
 		s->indexed_sec = -1;
 		node_moved(l, s);
+		data_changed(l, s, 0, NULL, 0, NULL, 0);
 	} else
 		rc = engine_errno(l, rc);
 	pthread_mutex_unlock(&s->lock);
@@ -1667,9 +1702,10 @@ commit(struct logs *l, struct node *s, const void *p1, size_t n1,
 		return engine_errno(l, rc);
 	if (ts / 1000000000 != s->indexed_sec)
 		s->indexed_sec = ts / 1000000000;
-	s->end = off;
+	__atomic_store_n(&s->end, off, __ATOMIC_RELEASE);
 	s->last_ts = ts;
 	s->last_seq = *seq;
+	data_changed(l, s, off - total, p1, n1, p2, n2);
 	metric_add(l->m_app_records, (double)nrec);
 	metric_add(l->m_app_bytes, (double)total);
 	return 0;

@@ -74,12 +74,26 @@ struct logs_attr {
 typedef void (*logs_change_fn)(void *arg, uint64_t id, const char *name,
 	    size_t namelen);
 
+/*
+ * Called when a stream's bytes from `off` on are new: the stream now ends
+ * at off + n1 + n2, and those bytes are p1 then p2. With no bytes (a
+ * truncation) whatever was from `off` on is gone. Called from the thread
+ * that made the change, holding the stream's lock, so that nobody sees
+ * the new size before it returns; it may wait, but not for anything that
+ * needs that lock (logs_reader_read does not take it). Only a writer's
+ * changes are told.
+ */
+typedef void (*logs_data_fn)(void *arg, uint64_t id, uint64_t off,
+	    const void *p1, size_t n1, const void *p2, size_t n2);
+
 /* Streams over an open engine (writer or reader); the engine stays the caller's. */
 int	logs_open(struct engine *e, struct logs **out);
 void	logs_close(struct logs *l);
 int	logs_read_only(const struct logs *l);
 struct engine *logs_engine(struct logs *l);
 void	logs_on_change(struct logs *l, logs_change_fn fn, void *arg);
+/* Set or (NULL) clear it; once this returns no call of the old one runs. */
+void	logs_on_data(struct logs *l, logs_data_fn fn, void *arg);
 
 /*
  * A read-only logs follows its store's writer: logs_open() registers this

@@ -9,8 +9,10 @@
 #   mount; an open tail -f on the mount shows an HTTP append; a
 #   follower ('serve --read-only') sees the writer's appends by long poll;
 #   keys: every stream once, depth first, in pages;
-#   bad input: each refusal has its status and message, stores nothing,
-#   and the daemon serves on; 1,000 connections at once, each answered;
+#   bad input (on file:// only: the HTTP layer's refusals do not depend
+#   on the store): each refusal has its status and message, stores
+#   nothing, and the daemon serves on; 1,000 connections at once, each
+#   answered;
 #   the token guards the log routes; 503 while the store opens;
 #   shutdown: SIGTERM while 16 clients append with awaitDurable, and
 #   every append that got a 200 is there after a restart.
@@ -215,7 +217,10 @@ roundtrip() {	# STORE
 	curl -s "$u/keys?prefix=x/" | jq -r '.keys[].key' | tr '\n' ' ' >"$TEST_TMP/px"
 	expect_eq "$store: keys with a prefix" "x/w x/y/z1 x/y/z2 " "$(cat "$TEST_TMP/px")"
 
-	bad_input "$store" "$u" "$m" "$p"
+	# the refusals are the HTTP layer's, the same whatever the store
+	case $store in
+	file://*) bad_input "$store" "$u" "$m" "$p" ;;
+	esac
 	umount_shale "$m" || fail "$store: unmount"
 	log_clean "$store"
 }
