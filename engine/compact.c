@@ -52,6 +52,7 @@
 #define COMPACT_SIZE_RATIO	2
 #define COMPACT_BACKOFF_MAX_MS	30000
 #define COMPACT_CHECK_EVERY	1024	/* records between looks at stopping */
+#define COMPACT_CUT_PREFIX	3	/* see job_run */
 
 /* Nothing to commit: the edit found no change to make. */
 #define EDIT_NOTHING		(-EALREADY)
@@ -62,7 +63,8 @@ struct job {
 	struct version	*v;		/* the sources are in it (referenced) */
 	size_t		 nl0;		/* the oldest nl0 tables of v's L0 */
 	size_t		 run0, nruns;	/* v's runs [run0, run0 + nruns) */
-	struct manifest_run out;	/* tables written */
+	struct manifest_run out;	/* tables written, or moved */
+	int		 moved;		/* job_move: out is the sources */
 	uint64_t	 bytes_in, bytes_out;
 	int64_t		 t0;
 };
@@ -249,7 +251,95 @@ filter_keeps(struct engine *e, const struct kv_entry *x)
 	return keep;
 }
 
-/* Merge the sources into new tables (j->out). */
+/* Whether the filter keeps all of t (filter_range_fn). */
+static int
+filter_keeps_table(struct engine *e, const struct manifest_table *t)
+{
+	int keep = 1;
+
+	pthread_rwlock_rdlock(&e->filter_lock);
+	if (e->filter_fn != NULL)
+		keep = e->filter_range_fn != NULL &&
+		    e->filter_range_fn(e->filter_arg, t->first_key,
+		    t->first_klen, t->last_key, t->last_klen);
+	pthread_rwlock_unlock(&e->filter_lock);
+	return keep;
+}
+
+static int
+table_cmp(const void *a, const void *b)
+{
+	const struct manifest_table *x = *(const struct manifest_table *const *)a;
+	const struct manifest_table *y = *(const struct manifest_table *const *)b;
+
+	return kv_key_cmp(x->first_key, x->first_klen, y->first_key,
+	    y->first_klen);
+}
+
+/*
+ * A move: when the source tables' key ranges are disjoint, no record in
+ * them expires and the filter keeps each whole, a merge would only write
+ * the same records again. Then the output run is the tables themselves,
+ * in key order, and nothing is read or written. Merges of an append-only
+ * stream's runs are moves (see COMPACT_CUT_PREFIX in job_run), so its
+ * bytes are compressed twice, not once per tier. Deletes in the tables
+ * stay, as in any merge that is not at the bottom. 1 if moved, else 0.
+ */
+static int
+job_move(struct engine *e, struct job *j)
+{
+	const struct manifest *m = &j->v->m;
+	const struct manifest_table **t;
+	size_t i, k, n = j->nl0;
+	int ok = 1;
+
+	if (j->full)
+		return 0;	/* engine_compact: drop all that can go */
+	for (i = j->run0; i < j->run0 + j->nruns; i++)
+		n += m->runs[i].ntables;
+	if (n < 2)
+		return 0;
+	t = xcalloc(n, sizeof(*t));
+	k = 0;
+	for (i = m->nl0 - j->nl0; i < m->nl0; i++)
+		t[k++] = &m->l0[i];
+	for (i = j->run0; i < j->run0 + j->nruns; i++)
+		for (size_t r = 0; r < m->runs[i].ntables; r++)
+			t[k++] = &m->runs[i].tables[r];
+	qsort(t, n, sizeof(*t), table_cmp);
+	for (i = 0; i < n && ok; i++) {
+		if (t[i]->min_expire != 0 || t[i]->first_key == NULL ||
+		    t[i]->last_key == NULL)
+			ok = 0;		/* records that expire, or no range */
+		else if (i > 0 && kv_key_cmp(t[i - 1]->last_key,
+		    t[i - 1]->last_klen, t[i]->first_key, t[i]->first_klen) >= 0)
+			ok = 0;		/* ranges that overlap */
+	}
+	for (i = 0; i < n && ok; i++)
+		ok = filter_keeps_table(e, t[i]);
+	if (ok) {
+		j->out.tables = xcalloc(n, sizeof(*j->out.tables));
+		for (i = 0; i < n; i++) {
+			manifest_table_copy(&j->out.tables[i], t[i]);
+			j->bytes_in += t[i]->size;
+		}
+		j->out.ntables = n;
+		j->moved = 1;
+	}
+	free(t);
+	return ok;
+}
+
+/*
+ * Merge the sources into new tables (j->out), or move them (job_move).
+ * An output table is cut at max_sst_size, and where the first
+ * COMPACT_CUT_PREFIX bytes of the key change: the subsystem, its version
+ * and the subsystem's first byte of its own (for logs, the kind: records,
+ * time index, inodes). A table then holds one kind of key, and the
+ * tables of kinds written in key order (a stream's records and time
+ * index) follow each other from one merge to the next instead of
+ * overlapping, so the next merge of them can be a move.
+ */
 static int
 job_run(struct engine *e, struct job *j)
 {
@@ -266,7 +356,13 @@ job_run(struct engine *e, struct job *j)
 	int64_t now = clock_wall_ns() / 1000000;
 	uint64_t seen = 0;
 	int rc = 0, have_prev = 0, live;
+	unsigned char cut[COMPACT_CUT_PREFIX];
+	size_t cutlen = 0;
 
+	if (job_move(e, j)) {
+		free(c);
+		return 0;
+	}
 	/* L0's oldest tables are at its end */
 	for (i = m->nl0 - j->nl0; i < m->nl0; i++) {
 		c[k++] = sst_iter_new_fill(j->v->l0[i]->sst, 0);
@@ -303,7 +399,14 @@ job_run(struct engine *e, struct job *j)
 			y.vlen = 0;
 			y.expire = 0;
 		}
+		if (sb != NULL && (y.klen < cutlen ||
+		    memcmp(y.key, cut, cutlen) != 0) &&
+		    (rc = job_emit(e, j, &sb)) != 0)
+			break;
 		if (sb == NULL) {
+			cutlen = y.klen < COMPACT_CUT_PREFIX ? y.klen :
+			    COMPACT_CUT_PREFIX;
+			memcpy(cut, y.key, cutlen);
 			sb = sst_builder_new(&so);
 			/* cut at max_sst_size: at most a block and the index over */
 			sst_builder_reserve(sb, e->set.max_sst_size +
@@ -549,9 +652,14 @@ job_do(struct engine *e, struct job *j)
 
 	if ((rc = job_run(e, j)) == 0)
 		rc = commit_edit(e, job_edit, j);
-	for (size_t i = 0; i < j->out.ntables; i++)
+	for (size_t i = 0; i < j->out.ntables && !j->moved; i++)
 		pending_remove(e, j->out.tables[i].key);
-	if (rc == 0) {
+	if (rc == 0 && j->moved) {
+		metric_add(e->m.compaction_moves, 1);
+		log_debug("'%s': moved %zu L0 tables and %zu runs (%zu tables, "
+		    "%llu bytes) into one run", e->uri, j->nl0, j->nruns,
+		    j->out.ntables, (unsigned long long)j->bytes_in);
+	} else if (rc == 0) {
 		metric_add(e->m.compactions, 1);
 		metric_add(e->m.compact_in, (double)j->bytes_in);
 		metric_add(e->m.compact_out, (double)j->bytes_out);
@@ -650,10 +758,12 @@ compactor_stop(struct engine *e)
 }
 
 void
-engine_set_compaction_filter(struct engine *e, engine_filter_fn fn, void *arg)
+engine_set_compaction_filter(struct engine *e, engine_filter_fn fn,
+    engine_filter_range_fn range_fn, void *arg)
 {
 	pthread_rwlock_wrlock(&e->filter_lock);
 	e->filter_fn = fn;
+	e->filter_range_fn = range_fn;
 	e->filter_arg = arg;
 	pthread_rwlock_unlock(&e->filter_lock);
 }

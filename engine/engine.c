@@ -381,6 +381,9 @@ metrics_init(struct engine *e)
 	    "object it applied when it applied it (1 s resolution).", NULL));
 	e->m.compactions = metric_series(metrics_counter(r,
 	    "engine_compactions_total", "Compactions committed.", NULL));
+	e->m.compaction_moves = metric_series(metrics_counter(r,
+	    "engine_compaction_moves_total", "Compactions committed by taking "
+	    "the sources into the run as they are.", NULL));
 	e->m.compact_in = metric_series(metrics_counter(r,
 	    "engine_compaction_read_bytes_total",
 	    "Bytes of the tables compactions merged.", NULL));

@@ -159,12 +159,24 @@ void	engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg);
  */
 typedef int (*engine_filter_fn)(void *arg, const void *key, size_t klen,
 	    const void *val, size_t vlen);
+
+/*
+ * Optional, beside a filter: 1 if the filter keeps every record with a
+ * key in [lo, hi], whatever its value; 0 if it may drop some. A
+ * compaction whose source tables do not overlap, expire nothing and are
+ * each kept whole takes them into its run as they are, without reading
+ * them (a move); with a filter and no range_fn it never moves. Called
+ * like the filter, under the same lock.
+ */
+typedef int (*engine_filter_range_fn)(void *arg, const void *lo, size_t lolen,
+	    const void *hi, size_t hilen);
 void	engine_set_compaction_filter(struct engine *e, engine_filter_fn fn,
-	    void *arg);
+	    engine_filter_range_fn range_fn, void *arg);
 
 /*
  * Write what is in memtables as L0 tables, then merge every table into
- * one sorted run, dropping deleted, expired and filtered records. Waits
+ * one sorted run, dropping deleted, expired and filtered records (every
+ * table is read and written again: nothing is moved). Waits
  * for compactions already running. -EROFS for a reader.
  */
 int	engine_compact(struct engine *e);

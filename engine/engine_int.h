@@ -80,7 +80,7 @@ struct engine_metrics {
 	struct metric_series *wal_latency, *l0_flushes, *l0_tables;
 	struct metric_series *unflushed, *fenced, *recovery, *durable;
 	struct metric_series *follow_lag;
-	struct metric_series *compactions, *compact_in, *compact_out;
+	struct metric_series *compactions, *compaction_moves, *compact_in, *compact_out;
 	struct metric_series *compact_time, *runs, *expired_tables, *l0_stalls;
 	struct metric_series *checkpoints, *checkpoint_writes;
 };
@@ -156,6 +156,7 @@ struct engine {
 	int			 full_rc;	/* (L) */
 	pthread_rwlock_t	 filter_lock;	/* held around each call */
 	engine_filter_fn	 filter_fn;	/* filter_lock */
+	engine_filter_range_fn	 filter_range_fn;	/* filter_lock */
 	void			*filter_arg;
 
 	/* a reader following the writer (follow_main); only it changes these */

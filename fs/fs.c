@@ -62,6 +62,7 @@
 #define FS_MAX_WRITE	(1024 * 1024)
 #define FS_INVAL_GATHER_MS 5			/* see notifier_main */
 #define FS_STORE_MAX	(32 * 1024 * 1024)	/* see on_data */
+#define FS_STORE_DELAY_MS 2			/* see notifier_main */
 #define FS_READ_AHEAD_KB 1024			/* see set_read_ahead */
 #define FS_BLKSIZE	(1024 * 1024)		/* st_blksize: big reads for cat */
 #define FS_CAPACITY	((uint64_t)1 << 50)	/* what statfs calls the size: 1 PiB */
@@ -132,9 +133,10 @@ static struct metric_series *cache_stored, *cache_skipped;	/* op_metrics_init */
  * are dropped now, or a reader would take them for the new bytes. Then a
  * copy of the bytes waits for the notifier, which puts them into the page
  * cache, so the next reader finds them there: not now, because the kernel
- * drops the pages of a direct write's range once the write returns. The
- * copies are bounded by FS_STORE_MAX bytes; past it they are skipped (a
- * reader then asks us, as for any page not cached).
+ * drops the pages of a direct write's range once the write returns (and
+ * only whole pages, see send_stores). The copies are bounded by
+ * FS_STORE_MAX bytes; past it they are skipped (a reader then asks us, as
+ * for any page not cached).
  *
  * A truncation drops all the inode's pages and the copies still waiting,
  * under store_lock, so none of its old bytes reach the cache afterwards.
@@ -195,18 +197,29 @@ on_data(void *arg, uint64_t id, uint64_t off, const void *p1, size_t n1,
 	pthread_mutex_unlock(&fs->nlock);
 }
 
-/* Put the waiting copies into the page cache. (store_lock) */
+/*
+ * Put the waiting copies into the page cache, whole pages only: a page
+ * the kernel is given in part, it fills with zeros past the stream's end
+ * as it is then, which bytes committed since (their pages already
+ * dropped by on_data) would find. A whole page holds bytes that never
+ * change but by a truncation, which waits for store_lock. (store_lock)
+ */
 static void
 send_stores(struct fs *fs, struct fs_store *v, size_t n)
 {
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), from, to;
 	struct fuse_bufvec bv;
 
 	for (size_t i = 0; i < n; i++) {
-		bv = FUSE_BUFVEC_INIT(v[i].len);
-		bv.buf[0].mem = v[i].data;
-		if (fuse_lowlevel_notify_store(fs->se, (fuse_ino_t)v[i].ino,
-		    (off_t)v[i].off, &bv, 0) == 0)
-			metric_add(cache_stored, (double)v[i].len);
+		from = (v[i].off + page - 1) / page * page;
+		to = (v[i].off + v[i].len) / page * page;
+		if (to > from) {
+			bv = FUSE_BUFVEC_INIT(to - from);
+			bv.buf[0].mem = v[i].data + (from - v[i].off);
+			if (fuse_lowlevel_notify_store(fs->se,
+			    (fuse_ino_t)v[i].ino, (off_t)from, &bv, 0) == 0)
+				metric_add(cache_stored, (double)(to - from));
+		}
 		free(v[i].data);
 	}
 }
@@ -243,6 +256,7 @@ notifier_main(void *arg)
 	struct fs_inval *batch = NULL, *x;
 	struct fs_store *stores = NULL;
 	size_t n, cap = 0, j, nst, scap = 0;
+	int stopping;
 
 	pthread_mutex_lock(&fs->nlock);
 	for (;;) {
@@ -263,7 +277,16 @@ notifier_main(void *arg)
 		memcpy(batch, fs->pending, fs->npending * sizeof(*batch));
 		n = fs->npending;
 		fs->npending = 0;
+		nst = fs->nstores;
+		stopping = fs->nstop;
 		pthread_mutex_unlock(&fs->nlock);
+		/*
+		 * A copy may be of a write whose answer the kernel has not
+		 * taken yet; once it has, it drops that range's pages, a
+		 * store made before included
+		 */
+		if (nst > 0 && !stopping)
+			clock_sleep_ms(FS_STORE_DELAY_MS);
 		/* under store_lock: a truncation waits, then drops them */
 		pthread_mutex_lock(&fs->store_lock);
 		pthread_mutex_lock(&fs->nlock);

@@ -691,6 +691,28 @@ logs_keep(void *arg, const void *key, size_t klen, const void *val,
 	return keep;
 }
 
+/*
+ * The compactor's other question: does logs_keep keep every key in
+ * [lo, hi]? Yes when both are of one kind that is neither records nor
+ * time index (it keeps all those), or records (or index entries) of one
+ * data id that it keeps: every key between has the same prefix.
+ */
+static int
+logs_keep_range(void *arg, const void *lo, size_t lolen, const void *hi,
+    size_t hilen)
+{
+	const unsigned char *a = lo, *b = hi;
+
+	if (lolen < 3 || hilen < 3 || memcmp(a, b, 3) != 0 ||
+	    a[0] != KEY_LOGS || a[1] != KEY_VERSION)
+		return 0;
+	if (a[2] != K_RECORD && a[2] != K_TIME)
+		return 1;
+	if (lolen < 11 || hilen < 11 || memcmp(a, b, 11) != 0)
+		return 0;
+	return logs_keep(arg, lo, lolen, NULL, 0);
+}
+
 int
 logs_open(struct engine *e, struct logs **out)
 {
@@ -770,7 +792,7 @@ logs_open(struct engine *e, struct logs **out)
 	if (l->ro)
 		engine_on_apply(e, logs_apply, l);
 	else
-		engine_set_compaction_filter(e, logs_keep, l);
+		engine_set_compaction_filter(e, logs_keep, logs_keep_range, l);
 	*out = l;
 	return 0;
 fail:
@@ -788,7 +810,7 @@ logs_close(struct logs *l)
 	if (l->ro)
 		engine_on_apply(l->e, NULL, NULL);
 	else
-		engine_set_compaction_filter(l->e, NULL, NULL);
+		engine_set_compaction_filter(l->e, NULL, NULL, NULL);
 	for (size_t i = 0; i < l->by_id.cap; i++) {
 		for (n = l->by_id.v[i]; n != NULL; n = next) {
 			next = n->id_next;

@@ -503,7 +503,7 @@ main(int argc, char **argv)
 		size_t gone;
 
 		/* the filter drops what the layer above no longer wants */
-		engine_set_compaction_filter(e, keep_even, NULL);
+		engine_set_compaction_filter(e, keep_even, NULL, NULL);
 		instant = expiry_step(instant, &m, &sm);
 		gone = model_prune(&m, 0, rec_odd);
 		if ((rc = engine_compact(e)) != 0) {
