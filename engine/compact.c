@@ -53,6 +53,7 @@
 #define COMPACT_BACKOFF_MAX_MS	30000
 #define COMPACT_CHECK_EVERY	1024	/* records between looks at stopping */
 #define COMPACT_CUT_PREFIX	3	/* see job_run */
+#define COMPACT_MOVE_MAX_TABLES	64	/* see job_move */
 
 /* Nothing to commit: the edit found no change to make. */
 #define EDIT_NOTHING		(-EALREADY)
@@ -281,9 +282,11 @@ table_cmp(const void *a, const void *b)
  * them expires and the filter keeps each whole, a merge would only write
  * the same records again. Then the output run is the tables themselves,
  * in key order, and nothing is read or written. Merges of an append-only
- * stream's runs are moves (see COMPACT_CUT_PREFIX in job_run), so its
- * bytes are compressed twice, not once per tier. Deletes in the tables
- * stay, as in any merge that is not at the bottom. 1 if moved, else 0.
+ * stream's runs are moves (see COMPACT_CUT_PREFIX in job_run) until a
+ * run would hold more than COMPACT_MOVE_MAX_TABLES tables, so its bytes
+ * are compressed again once per few tiers, not at each. Deletes in the
+ * tables stay, as in any merge that is not at the bottom. 1 if moved,
+ * else 0.
  */
 static int
 job_move(struct engine *e, struct job *j)
@@ -297,7 +300,12 @@ job_move(struct engine *e, struct job *j)
 		return 0;	/* engine_compact: drop all that can go */
 	for (i = j->run0; i < j->run0 + j->nruns; i++)
 		n += m->runs[i].ntables;
-	if (n < 2)
+	/*
+	 * Past COMPACT_MOVE_MAX_TABLES, merge: that makes tables of up to
+	 * max_sst_size again, and keeps the manifest, which lists every
+	 * table, from growing with each move
+	 */
+	if (n < 2 || n > COMPACT_MOVE_MAX_TABLES)
 		return 0;
 	t = xcalloc(n, sizeof(*t));
 	k = 0;
