@@ -5,7 +5,8 @@
  * Targets, in order: shale-file (shale on file://WORKDIR/store),
  * shale-rgw (shale on --s3), memfs (memfs.c: the bare FUSE filesystem
  * with the mount's FUSE settings, the ceiling FUSE sets on this machine),
- * local (a directory on local disk) and s3fs (on the --s3 bucket). On
+ * local (a directory on local disk), s3fs (on the --s3 bucket) and
+ * shale-pc (shale on file://WORKDIR/store-pc with -o page_cache). On
  * each: (a) --lines small appends from a shell loop, one open per line;
  * (b) a --size MiB append by dd of log text generated once beforehand;
  * (c) cat right after; (d) cat cold (shale and s3fs remounted, local with
@@ -50,7 +51,7 @@
 #define TAIL_LINES	20
 #define TAIL_GAP_MS	200
 #define TAIL_WAIT_MS	5000	/* the last line may take this long */
-#define NTARGETS	5
+#define NTARGETS	6
 
 enum target_kind { TK_SHALE, TK_MEMFS, TK_LOCAL, TK_S3FS };
 
@@ -58,6 +59,7 @@ struct target {
 	const char	*name;
 	enum target_kind kind;
 	char		*store;		/* shale: the store URI */
+	char		*opts;		/* shale: -o for the mount, or NULL */
 	char		*mnt;		/* mountpoint; local: the directory */
 	char		*dir;		/* where the files go */
 	char		*log;		/* the daemon's stdout and stderr */
@@ -278,9 +280,9 @@ log_tail(struct target *t)
 static char *
 target_start(struct bench *b, struct target *t)
 {
-	char a1[] = "mount", a2[] = "-f", m1[] = "bench", m2[] = "memfs";
+	char a1[] = "mount", a2[] = "-f", a3[] = "-o", m1[] = "bench", m2[] = "memfs";
 	char s0[] = "s3fs", so[] = "-o", s3[] = "use_path_request_style", s5[] = "-f";
-	char *shale_argv[] = { b->self, a1, a2, t->store, t->mnt, NULL };
+	char *shale_argv[] = { b->self, a1, a2, t->store, t->mnt, NULL, NULL, NULL };
 	char *memfs_argv[] = { b->self, m1, m2, a2, t->mnt, NULL };
 	char *s3fs_argv[] = { s0, NULL, t->mnt, so, NULL, so, s3, so, NULL, s5, NULL };
 	char **argv = t->kind == TK_SHALE ? shale_argv :
@@ -292,6 +294,12 @@ target_start(struct bench *b, struct target *t)
 	int fd, rc, ready = 0, status;
 
 	buf_init(&st, 0);
+	if (t->kind == TK_SHALE && t->opts != NULL) {
+		shale_argv[3] = a3;
+		shale_argv[4] = t->opts;
+		shale_argv[5] = t->store;
+		shale_argv[6] = t->mnt;
+	}
 	if (t->kind == TK_LOCAL) {
 		if (mkdir(t->dir, 0755) != 0 && errno != EEXIST)
 			why = xasprintf("cannot make '%s': %s", t->dir, strerror(errno));
@@ -943,8 +951,10 @@ report(struct bench *b)
 		if (t->notes.len)
 			printf("%s: %s\n", t->name, buf_str(&t->notes));
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < NTARGETS; i++) {
 		t = &b->t[i];
+		if (t->kind != TK_SHALE)
+			continue;
 		v[0] = t->appends;
 		v[1] = t->append_mbs;
 		v[2] = t->warm_mbs;
@@ -1009,10 +1019,11 @@ s3fs_passwd(struct bench *b)
 static void
 targets_init(struct bench *b)
 {
+	static char page_cache[] = "page_cache";
 	static const char *const names[] = { "shale-file", "shale-rgw", "memfs",
-	    "local", "s3fs" };
+	    "local", "s3fs", "shale-pc" };
 	static const enum target_kind kinds[] = { TK_SHALE, TK_SHALE, TK_MEMFS,
-	    TK_LOCAL, TK_S3FS };
+	    TK_LOCAL, TK_S3FS, TK_SHALE };
 	struct target *t;
 
 	for (int i = 0; i < NTARGETS; i++) {
@@ -1035,6 +1046,8 @@ targets_init(struct bench *b)
 			t->dir = xstrdup(t->mnt);
 	}
 	b->t[0].store = xasprintf("file://%s/store", b->work);
+	b->t[5].store = xasprintf("file://%s/store-pc", b->work);
+	b->t[5].opts = page_cache;
 	if (b->s3 != NULL)
 		b->t[1].store = xstrdup(b->s3);
 	else
