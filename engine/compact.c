@@ -366,6 +366,7 @@ job_run(struct engine *e, struct job *j)
 	int rc = 0, have_prev = 0, live;
 	unsigned char cut[COMPACT_CUT_PREFIX];
 	size_t cutlen = 0;
+	uint64_t reserve;
 
 	if (job_move(e, j)) {
 		free(c);
@@ -416,9 +417,15 @@ job_run(struct engine *e, struct job *j)
 			    COMPACT_CUT_PREFIX;
 			memcpy(cut, y.key, cutlen);
 			sb = sst_builder_new(&so);
-			/* cut at max_sst_size: at most a block and the index over */
-			sst_builder_reserve(sb, e->set.max_sst_size +
-			    e->set.max_sst_size / 64 + 2 * e->set.block_size);
+			/*
+			 * cut at max_sst_size: at most a block and the index
+			 * over; no more than the sources hold, as a job cut by
+			 * kind makes some small tables
+			 */
+			reserve = e->set.max_sst_size + e->set.max_sst_size / 64;
+			if (reserve > j->bytes_in + j->bytes_in / 64)
+				reserve = j->bytes_in + j->bytes_in / 64;
+			sst_builder_reserve(sb, (size_t)reserve + 2 * e->set.block_size);
 		}
 		if ((rc = sst_builder_add(sb, &y)) != 0)
 			break;

@@ -188,8 +188,10 @@ on_data(void *arg, uint64_t id, uint64_t off, const void *p1, size_t n1,
 		st->off = off;
 	}
 	st->data = xgrow(st->data, &st->cap, st->len + n, 1);
-	memcpy(st->data + st->len, p1, n1);
-	memcpy(st->data + st->len + n1, p2, n2);
+	if (n1 > 0)
+		memcpy(st->data + st->len, p1, n1);
+	if (n2 > 0)
+		memcpy(st->data + st->len + n1, p2, n2);
 	st->len += n;
 	fs->sbytes += n;
 	if (fs->nstores == 1 && fs->npending == 0)
@@ -273,9 +275,11 @@ notifier_main(void *arg)
 			clock_sleep_ms(FS_INVAL_GATHER_MS);
 			pthread_mutex_lock(&fs->nlock);
 		}
-		batch = xgrow(batch, &cap, fs->npending, sizeof(*batch));
-		memcpy(batch, fs->pending, fs->npending * sizeof(*batch));
 		n = fs->npending;
+		if (n > 0) {
+			batch = xgrow(batch, &cap, n, sizeof(*batch));
+			memcpy(batch, fs->pending, n * sizeof(*batch));
+		}
 		fs->npending = 0;
 		nst = fs->nstores;
 		stopping = fs->nstop;
@@ -290,9 +294,11 @@ notifier_main(void *arg)
 		/* under store_lock: a truncation waits, then drops them */
 		pthread_mutex_lock(&fs->store_lock);
 		pthread_mutex_lock(&fs->nlock);
-		stores = xgrow(stores, &scap, fs->nstores, sizeof(*stores));
-		memcpy(stores, fs->stores, fs->nstores * sizeof(*stores));
 		nst = fs->nstores;
+		if (nst > 0) {
+			stores = xgrow(stores, &scap, nst, sizeof(*stores));
+			memcpy(stores, fs->stores, nst * sizeof(*stores));
+		}
 		fs->nstores = 0;
 		fs->sbytes = 0;
 		pthread_mutex_unlock(&fs->nlock);
