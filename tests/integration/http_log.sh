@@ -57,7 +57,7 @@ serve() {
 	"$SHALE" serve --port "$port" "$@" "$store" >>"$TEST_TMP/${SERVE_LOG:-serve.log}" 2>&1 &
 	SERVE_PID=$!
 	SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
-	for i in $(seq 1 300); do
+	for i in $(seq 1 600); do	# 60 s: a sanitizer build replaying a WAL
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/ready")" = 200 ] &&
 			return 0
 		pid_gone "$SERVE_PID" && return 1
@@ -401,7 +401,11 @@ shutdown_load() {	# STORE
 	kill -TERM "$pid"
 	wait_gone "$pid" 60 && ok "$store: stops under load" || fail "$store: did not stop under load"
 	wait $cpids
-	serve "$store" "$p" || { fail "$store: serve again"; return; }
+	serve "$store" "$p" || {
+		fail "$store: serve again"
+		tail -n 20 "$TEST_TMP/serve.log"
+		return
+	}
 	acked=0 got=0
 	for c in $(seq 1 16); do
 		# the 200s come first, then the refusals once it stopped
