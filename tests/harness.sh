@@ -72,7 +72,10 @@ for t in "$@"; do
 	*)	failed=$((failed + 1)); failed_names="$failed_names $name"
 		[ $rc = 124 ] && echo "timed out after ${SHALE_TEST_TIMEOUT:-900}s" >>"$logs/$name.log"
 		printf 'FAIL: %-28s %4ds (exit %d)\n' "$name" "$secs" "$rc"
-		tail -n 25 "$logs/$name.log" | sed 's/^/    /' ;;
+		# the failed checks first, then how the log ends
+		grep -m 10 '^FAIL: ' "$logs/$name.log" | sed 's/^/    /'
+		echo "    ... the log's last lines:"
+		tail -n 20 "$logs/$name.log" | sed 's/^/    /' ;;
 	esac
 	rm -rf "$TEST_TMP"
 done

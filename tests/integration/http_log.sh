@@ -43,11 +43,10 @@ code() {	# URL [CURL-OPTIONS...]: the HTTP status; the body in $TEST_TMP/body
 
 b64() { printf '%s' "$1" | base64 -w0; }
 
-# values FILE: the values of a scan answer, decoded and joined
+# values FILE: the values of a scan answer, decoded and joined (base64
+# decodes padded pieces one after another)
 values() {
-	jq -r '.values[].value' "$1" | while read -r v; do
-		printf '%s' "$v" | base64 -d
-	done
+	jq -r '.values[].value' "$1" | base64 -d
 }
 
 # serve STORE PORT [OPTIONS...]: 'shale serve' in the background, until ready
@@ -60,9 +59,11 @@ serve() {
 	for i in $(seq 1 600); do	# 60 s: a sanitizer build replaying a WAL
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/ready")" = 200 ] &&
 			return 0
-		pid_gone "$SERVE_PID" && return 1
+		pid_gone "$SERVE_PID" && break
 		sleep 0.1
 	done
+	echo "serve $store on port $port did not become ready; its log ends:"
+	tail -n 8 "$TEST_TMP/${SERVE_LOG:-serve.log}" | sed 's/^/  /'
 	return 1
 }
 
@@ -401,11 +402,7 @@ shutdown_load() {	# STORE
 	kill -TERM "$pid"
 	wait_gone "$pid" 60 && ok "$store: stops under load" || fail "$store: did not stop under load"
 	wait $cpids
-	serve "$store" "$p" || {
-		fail "$store: serve again"
-		tail -n 20 "$TEST_TMP/serve.log"
-		return
-	}
+	serve "$store" "$p" || { fail "$store: serve again"; return; }
 	acked=0 got=0
 	for c in $(seq 1 16); do
 		# the 200s come first, then the refusals once it stopped
