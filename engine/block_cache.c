@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine/block_cache.h"
 #include "util/metrics.h"
@@ -98,6 +99,18 @@ struct cblock *
 cblock_new(size_t n)
 {
 	struct cblock *b = xmalloc(sizeof(*b) + n);
+#ifdef MADV_POPULATE_WRITE
+	/*
+	 * A big block is usually new memory (the cache grows into it):
+	 * its pages in one call rather than a fault each. Only pages wholly
+	 * inside it; an old kernel says EINVAL and faults as before.
+	 */
+	uintptr_t lo = ((uintptr_t)b->data + 4095) & ~(uintptr_t)4095;
+	uintptr_t hi = ((uintptr_t)b->data + n) & ~(uintptr_t)4095;
+
+	if (hi > lo + 4096)
+		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#endif
 
 	memset(b, 0, sizeof(*b));
 	atomic_init(&b->refs, 1);

@@ -194,6 +194,7 @@ job_emit(struct engine *e, struct job *j, struct sst_builder **sb)
 {
 	struct sst_info info;
 	struct buf out;
+	uint64_t cache_id = sst_builder_cache_id(*sb);
 	char key[64];
 	int rc;
 
@@ -206,7 +207,8 @@ job_emit(struct engine *e, struct job *j, struct sst_builder **sb)
 	*sb = NULL;
 	if (rc == 0) {
 		sst_object_key(key);
-		pending_add(e, key);	/* until job_do commits or gives up */
+		/* until job_do commits or gives up */
+		pending_add(e, key, cache_id);
 		if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0)
 			pending_remove(e, key);
 	}
@@ -417,6 +419,8 @@ job_run(struct engine *e, struct job *j)
 			    COMPACT_CUT_PREFIX;
 			memcpy(cut, y.key, cutlen);
 			sb = sst_builder_new(&so);
+			if (e->set.block_cache_prepopulate)
+				sst_builder_cache(sb, e->bcache);
 			/*
 			 * cut at max_sst_size: at most a block and the index
 			 * over; no more than the sources hold, as a job cut by

@@ -127,7 +127,7 @@ table_held(void *arg, const char *key)
 	for (tb = e->open_tables; tb != NULL && !held; tb = tb->next)
 		held = strcmp(sst_name(tb->sst), key) == 0;
 	for (size_t i = 0; i < e->npending && !held; i++)
-		held = strcmp(e->pending[i], key) == 0;
+		held = strcmp(e->pending[i].key, key) == 0;
 	pthread_mutex_unlock(&e->tables_lock);
 	return held;
 }
@@ -135,30 +135,63 @@ table_held(void *arg, const char *key)
 /*
  * A table stored but not yet in a committed manifest (an L0 flush or a
  * compaction between upload and commit): pinned against the collector.
+ * cache_id is the block cache id its builder put its blocks under, or 0.
  */
 void
-pending_add(struct engine *e, const char *key)
+pending_add(struct engine *e, const char *key, uint64_t cache_id)
 {
+	struct pending_table *p;
+
 	pthread_mutex_lock(&e->tables_lock);
 	e->pending = xgrow(e->pending, &e->cappending, e->npending + 1,
 	    sizeof(*e->pending));
-	e->pending[e->npending++] = xstrdup(key);
+	p = &e->pending[e->npending++];
+	p->key = xstrdup(key);
+	p->cache_id = cache_id;
+	p->opened = 0;
 	pthread_mutex_unlock(&e->tables_lock);
 }
 
-/* Committed, or given up on (then it is garbage). */
+/* The cache id a pending table is to be opened with (0: a new one). */
+uint64_t
+pending_cache_id(struct engine *e, const char *key)
+{
+	uint64_t id = 0;
+
+	pthread_mutex_lock(&e->tables_lock);
+	for (size_t i = 0; i < e->npending; i++) {
+		if (strcmp(e->pending[i].key, key) == 0) {
+			id = e->pending[i].cache_id;
+			e->pending[i].opened = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&e->tables_lock);
+	return id;
+}
+
+/*
+ * Committed, or given up on (then it is garbage, and so are the blocks
+ * its builder cached, unless a version opened it after all).
+ */
 void
 pending_remove(struct engine *e, const char *key)
 {
+	uint64_t drop = 0;
+
 	pthread_mutex_lock(&e->tables_lock);
 	for (size_t i = 0; i < e->npending; i++) {
-		if (strcmp(e->pending[i], key) == 0) {
-			free(e->pending[i]);
+		if (strcmp(e->pending[i].key, key) == 0) {
+			if (!e->pending[i].opened)
+				drop = e->pending[i].cache_id;
+			free(e->pending[i].key);
 			e->pending[i] = e->pending[--e->npending];
 			break;
 		}
 	}
 	pthread_mutex_unlock(&e->tables_lock);
+	if (drop != 0)
+		block_cache_drop(e->bcache, drop);
 }
 
 void
@@ -250,8 +283,8 @@ version_table(struct engine *e, const struct version *old,
 
 	if ((*out = version_find(old, mt->key)) != NULL)
 		return 0;
-	if ((rc = sst_open_cached(e->os, mt->key, mt->size, e->bcache,
-	    &t)) != 0)
+	if ((rc = sst_open_built(e->os, mt->key, mt->size, e->bcache,
+	    pending_cache_id(e, mt->key), &t)) != 0)
 		return rc;
 	*out = table_new(e, t);
 	return 0;
@@ -1065,11 +1098,15 @@ build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt)
 	struct iter *it = memtable_iter_new(mem);
 	struct sst_info info;
 	struct buf out;
+	uint64_t cache_id;
 	char key[64];
 	int rc = 0;
 
 	buf_init(&out, 0);
 	sst_info_init(&info);
+	if (e->set.block_cache_prepopulate)
+		sst_builder_cache(sb, e->bcache);
+	cache_id = sst_builder_cache_id(sb);
 	for (iter_seek_first(it); iter_valid(it) && rc == 0; iter_next(it))
 		rc = sst_builder_add(sb, iter_entry(it));
 	iter_free(it);
@@ -1079,7 +1116,7 @@ build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt)
 	if (rc != 0)
 		goto out;
 	sst_object_key(key);
-	pending_add(e, key);
+	pending_add(e, key, cache_id);
 	if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0) {
 		pending_remove(e, key);
 		goto out;
@@ -1950,8 +1987,11 @@ engine_close(struct engine *e)
 	pthread_cond_destroy(&e->cond);
 	free(e->subs);
 	free(e->busy_runs);
-	for (size_t i = 0; i < e->npending; i++)
-		free(e->pending[i]);
+	for (size_t i = 0; i < e->npending; i++) {
+		if (!e->pending[i].opened && e->pending[i].cache_id != 0)
+			block_cache_drop(e->bcache, e->pending[i].cache_id);
+		free(e->pending[i].key);
+	}
 	free(e->pending);
 	free(e->uri);
 	free(e);

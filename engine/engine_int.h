@@ -93,6 +93,16 @@ struct engine_metrics {
  */
 typedef int (*manifest_edit_fn)(void *arg, struct manifest *m);
 
+/*
+ * A table stored but not yet in a committed manifest, and the block cache
+ * id its builder filled under (0: none) until a version opens it.
+ */
+struct pending_table {
+	char		*key;
+	uint64_t	 cache_id;
+	int		 opened;
+};
+
 struct engine {
 	struct objstore		*os;
 	struct mirror		*mirror;	/* NULL if none; thread-safe */
@@ -137,7 +147,7 @@ struct engine {
 	pthread_mutex_t		 tables_lock;
 	struct table		*open_tables;	/* tables_lock */
 	struct version		*retired;	/* tables_lock: a reader's, not current, live */
-	char			**pending;	/* tables_lock: stored, not committed */
+	struct pending_table	*pending;	/* tables_lock: stored, not committed */
 	size_t			 npending, cappending;
 
 	/* the garbage collector (a writer's) */
@@ -189,7 +199,8 @@ void	table_describe(struct manifest_table *mt, const char *key, size_t size,
 	    const struct sst_info *info);
 void	fence_locked(struct engine *e, const char *why);
 int	flush_memtables(struct engine *e);
-void	pending_add(struct engine *e, const char *key);
+void	pending_add(struct engine *e, const char *key, uint64_t cache_id);
+uint64_t pending_cache_id(struct engine *e, const char *key);
 void	pending_remove(struct engine *e, const char *key);
 
 /* engine_read.c: iterators the compactor merges with */

@@ -72,6 +72,7 @@ enum setting_type {
 	ST_SIZE,		/* uint64_t bytes */
 	ST_INT,			/* int */
 	ST_STRING,		/* char *, owned by the settings */
+	ST_BOOL,		/* int, 0 or 1: true or false */
 };
 
 enum {
@@ -121,6 +122,8 @@ static const struct setting settings[] = {
 	    0, 30, 0 },
 	{ "block_cache_bytes", ST_SIZE, OFF(block_cache_bytes),
 	    0, TIB, 0 },
+	{ "block_cache_prepopulate", ST_BOOL, OFF(block_cache_prepopulate),
+	    0, 1, 0 },
 	{ "compactor_options.max_concurrent_compactions", ST_INT,
 	    OFF(max_concurrent_compactions), 0, 256, 0 },
 	{ "compactor_options.max_sst_size", ST_SIZE, OFF(max_sst_size),
@@ -464,6 +467,9 @@ format_value(const struct setting *st, uint64_t v, char *buf, size_t sz)
 	case ST_STRING:
 		snprintf(buf, sz, "%llu", (unsigned long long)v);
 		break;
+	case ST_BOOL:
+		snprintf(buf, sz, "%s", v ? "true" : "false");
+		break;
 	}
 }
 
@@ -501,6 +507,7 @@ type_name(enum setting_type t)
 	case ST_SIZE:		return "a size";
 	case ST_INT:		return "an integer";
 	case ST_STRING:		return "a string";
+	case ST_BOOL:		return "true or false";
 	}
 	return "a value";
 }
@@ -571,6 +578,12 @@ parse_value(const struct setting *st, const char *text, size_t len,
 		}
 		*v = len;
 		return 0;
+	case ST_BOOL:
+		if (strcmp(text, "true") == 0)
+			n = 1;
+		else if (strcmp(text, "false") != 0)
+			goto bad;
+		break;
 	}
 	if (n < st->min || n > st->max) {
 		range_msg(st, text, msg, sz);
@@ -602,6 +615,7 @@ get_value(struct engine_settings *s, const struct setting *st)
 	case ST_SIZE:
 		return *(uint64_t *)f;
 	case ST_INT:
+	case ST_BOOL:
 		return (uint64_t)*(int *)f;
 	case ST_STRING:
 		break;
@@ -625,6 +639,7 @@ set_value(struct engine_settings *s, const struct setting *st, uint64_t v,
 		*(uint64_t *)f = v;
 		break;
 	case ST_INT:
+	case ST_BOOL:
 		*(int *)f = (int)v;
 		break;
 	case ST_STRING:
@@ -733,6 +748,26 @@ settings_copy(struct engine_settings *dst, const struct engine_settings *src)
 		dst->cache_root_folder = xstrdup(src->cache_root_folder);
 }
 
+/*
+ * The block cache's default: an eighth of the machine's memory, from 64 MiB
+ * to 4 GiB, so that the log text a mount wrote or read last is read again
+ * from memory, decompressed, without a small machine giving it much.
+ */
+uint64_t
+engine_block_cache_default(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	uint64_t b = 64 * MIB;
+
+	if (pages > 0 && psz > 0)
+		b = (uint64_t)pages * (uint64_t)psz / 8;
+	if (b < 64 * MIB)
+		b = 64 * MIB;
+	if (b > 4 * GIB)
+		b = 4 * GIB;
+	return b & ~(MIB - 1);
+}
+
 void
 engine_settings_default(struct engine_settings *s)
 {
@@ -762,7 +797,8 @@ engine_settings_default(struct engine_settings *s)
 	s->gc_compactions.min_age_ms = 60 * SEC;
 	s->cache_root_folder = NULL;
 	s->cache_max_size_bytes = 16 * GIB;
-	s->block_cache_bytes = 64 * MIB;
+	s->block_cache_bytes = engine_block_cache_default();
+	s->block_cache_prepopulate = 1;
 }
 
 void

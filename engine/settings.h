@@ -54,10 +54,13 @@ struct engine_settings {
 	/* object_store_cache_options */
 	char		*cache_root_folder;		/* NULL: no disk cache */
 	uint64_t	 cache_max_size_bytes;		/* default 16 GiB */
-	uint64_t	 block_cache_bytes;		/* in-memory; default 64 MiB */
+	uint64_t	 block_cache_bytes;		/* in-memory; engine_block_cache_default() */
+	int		 block_cache_prepopulate;	/* tables built fill it; default 1 */
 };
 
 void	engine_settings_default(struct engine_settings *s);
+/* block_cache_bytes by default: an eighth of memory, 64 MiB to 4 GiB. */
+uint64_t engine_block_cache_default(void);
 void	engine_settings_release(struct engine_settings *s);
 /*
  * Apply a YAML file over s: 0, or -EINVAL (bad content), -ENOENT, -EFBIG

@@ -354,6 +354,9 @@ struct sst_builder {
 	int			 never_expires;	/* some record has expire 0 */
 	int			 finished;
 	int			 error;		/* sticky: it failed, unusable */
+	struct block_cache	*cache;		/* data blocks go there, as */
+	uint64_t		 cache_id;	/* the blocks of this table id */
+	int			 cache_kept;	/* the table was finished */
 };
 
 struct sst_builder *
@@ -395,6 +398,8 @@ sst_builder_free(struct sst_builder *b)
 {
 	if (b == NULL)
 		return;
+	if (b->cache != NULL && !b->cache_kept)
+		block_cache_drop(b->cache, b->cache_id);
 	buf_release(&b->tbl);
 	bw_release(&b->data);
 	bw_release(&b->index);
@@ -462,6 +467,14 @@ flush_data(struct sst_builder *b)
 	if ((rc = write_block(b, b->data.data.data, b->data.data.len, 1, &off,
 	    &size)) != 0)
 		return rc;
+	if (b->cache != NULL) {
+		/* as data_use keeps a block read: decompressed, checked */
+		struct cblock *cb = cblock_new(b->data.data.len);
+
+		memcpy(cblock_data(cb), b->data.data.data, b->data.data.len);
+		block_cache_put(b->cache, b->cache_id, off, cb);
+		cblock_unref(cb);
+	}
 	h = varint_put(handle, off);
 	h += varint_put(handle + h, size);
 	if ((rc = bw_add(&b->index, buf_bytes(&b->data.last), b->data.last.len,
@@ -703,12 +716,28 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 	    b->last_key.len)) != 0)
 		goto fail;
 	buf_release(&tmp);
+	b->cache_kept = 1;
 	return 0;
 
 fail:
 	buf_release(&tmp);
 	b->error = rc;
 	return rc;
+}
+
+void
+sst_builder_cache(struct sst_builder *b, struct block_cache *cache)
+{
+	if (cache == NULL || b->cache != NULL || b->entries != 0)
+		return;
+	b->cache = cache;
+	b->cache_id = block_cache_table_id();
+}
+
+uint64_t
+sst_builder_cache_id(const struct sst_builder *b)
+{
+	return b->cache != NULL ? b->cache_id : 0;
 }
 
 void
@@ -1650,6 +1679,13 @@ int
 sst_open_cached(struct objstore *os, const char *key, uint64_t size,
     struct block_cache *cache, struct sst **out)
 {
+	return sst_open_built(os, key, size, cache, 0, out);
+}
+
+int
+sst_open_built(struct objstore *os, const char *key, uint64_t size,
+    struct block_cache *cache, uint64_t cache_id, struct sst **out)
+{
 	struct objstore_meta meta;
 	struct sst *t;
 	int rc;
@@ -1665,7 +1701,9 @@ sst_open_cached(struct objstore *os, const char *key, uint64_t size,
 	t->read = read_store;
 	t->os = os;
 	t->cache = cache;
-	t->id = block_cache_table_id();
+	t->id = cache_id != 0 ? cache_id : block_cache_table_id();
+	if (cache_id != 0)
+		atomic_store(&t->cached, 1);	/* its builder's blocks */
 	t->size = size;
 	if ((rc = sst_load(t)) != 0) {
 		sst_close(t);

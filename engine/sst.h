@@ -72,10 +72,25 @@ uint64_t sst_builder_size(const struct sst_builder *b);
 uint64_t sst_builder_entries(const struct sst_builder *b);
 /* Append the whole table to `out` and describe it in `info` (initialised by the caller). */
 int	sst_builder_finish(struct sst_builder *b, struct buf *out, struct sst_info *info);
+/*
+ * Free the builder. If it had a cache (sst_builder_cache) and did not
+ * finish, the blocks it put there are dropped.
+ */
 void	sst_builder_free(struct sst_builder *b);
 
 struct sst;
 struct block_cache;
+
+/*
+ * Before the first record: put each data block, as it is closed, into
+ * `cache` (decompressed, as a read would keep it), named by a table id of
+ * the builder's own. Once the table is finished and stored, open it with
+ * sst_open_built and that id (sst_builder_cache_id, 0 without a cache),
+ * and it finds its blocks there; a table that is not opened after all
+ * must drop them (block_cache_drop). The cache must outlive the builder.
+ */
+void	sst_builder_cache(struct sst_builder *b, struct block_cache *cache);
+uint64_t sst_builder_cache_id(const struct sst_builder *b);
 
 /*
  * Open the table stored at `key`: read its footer, index, filter and
@@ -90,6 +105,12 @@ int	sst_open(struct objstore *os, const char *key, uint64_t size,
  */
 int	sst_open_cached(struct objstore *os, const char *key, uint64_t size,
 	    struct block_cache *cache, struct sst **out);
+/*
+ * The same for a table built with sst_builder_cache: `cache_id` is the
+ * builder's (0: a new id, as sst_open_cached).
+ */
+int	sst_open_built(struct objstore *os, const char *key, uint64_t size,
+	    struct block_cache *cache, uint64_t cache_id, struct sst **out);
 /* Open a table held in memory; `data` must outlive it. `name` is for errors. */
 int	sst_open_mem(const void *data, size_t n, const char *name,
 	    struct sst **out);

@@ -65,6 +65,7 @@ cmd_compact(int argc, char **argv)
 		engine_settings_release(&es);
 		return cmd_fail("%s", err_message(rc));
 	}
+	es.block_cache_prepopulate = 0;	/* nobody reads what it writes here */
 	if ((rc = engine_open(argv[optind], NULL, &es, ENGINE_WRITER, &e)) != 0) {
 		cmd_fail("cannot open '%s': %s", argv[optind], err_message(rc));
 		goto out;

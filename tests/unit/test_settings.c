@@ -59,7 +59,8 @@ static const char full_yaml[] =
     "zstd_level: 9\n"
     "wal_zstd_level: 0\n"
     "bloom_bits_per_key: 0\n"
-    "block_cache_bytes: 1GiB\n";
+    "block_cache_bytes: 1GiB\n"
+    "block_cache_prepopulate: false\n";
 
 /* Every field of a and b is the same. */
 static void
@@ -102,6 +103,7 @@ assert_settings_equal(const struct engine_settings *a,
 		assert_string_equal(a->cache_root_folder, b->cache_root_folder);
 	assert_int_equal(a->cache_max_size_bytes, b->cache_max_size_bytes);
 	assert_int_equal(a->block_cache_bytes, b->block_cache_bytes);
+	assert_int_equal(a->block_cache_prepopulate, b->block_cache_prepopulate);
 }
 
 /* Load `yaml` over the defaults and expect success. */
@@ -178,7 +180,14 @@ test_defaults(void **state)
 	assert_int_equal(s.gc_compactions.min_age_ms, 60000);
 	assert_null(s.cache_root_folder);
 	assert_int_equal(s.cache_max_size_bytes, 16 * GIB);
-	assert_int_equal(s.block_cache_bytes, 64 * MIB);
+	/* an eighth of this machine's memory, from 64 MiB to 4 GiB */
+	assert_int_equal(s.block_cache_bytes, engine_block_cache_default());
+	assert_true(s.block_cache_bytes >= 64 * MIB);
+	assert_true(s.block_cache_bytes <= 4 * GIB);
+	assert_true(s.block_cache_bytes <= (uint64_t)sysconf(_SC_PHYS_PAGES) *
+	    (uint64_t)sysconf(_SC_PAGESIZE) / 8 ||
+	    s.block_cache_bytes == 64 * MIB);
+	assert_int_equal(s.block_cache_prepopulate, 1);
 	engine_settings_release(&s);
 	assert_null(s.cache_root_folder);
 }
@@ -216,6 +225,7 @@ test_full(void **state)
 	assert_string_equal(s.cache_root_folder, "/var/cache/shale");
 	assert_int_equal(s.cache_max_size_bytes, 16 * GIB);
 	assert_int_equal(s.block_cache_bytes, GIB);
+	assert_int_equal(s.block_cache_prepopulate, 0);
 
 	/* A second load replaces the string and keeps the rest. */
 	err_clear();
@@ -390,6 +400,10 @@ test_errors(void **state)
 	    "'99999999999PiB' is not a size: too large", NULL);
 	load_bad("zstd_level: three\n", "zstd_level: 'three' is not an "
 	    "integer", NULL);
+	load_bad("block_cache_prepopulate: yes\n", "block_cache_prepopulate: "
+	    "'yes' is not true or false", NULL);
+	load_bad("block_cache_prepopulate: 1\n", "'1' is not true or false",
+	    NULL);
 	load_bad("object_store_cache_options:\n  root_folder: ''\n",
 	    "settings.yaml:2: object_store_cache_options.root_folder: "
 	    "expected a string, found an empty one", NULL);
@@ -516,7 +530,7 @@ test_file(void **state)
 	rc = engine_settings_load_file(&s, path);
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(err_detail(), path));
-	assert_non_null(strstr(err_detail(), ":26: unknown key 'zstd_levels'"));
+	assert_non_null(strstr(err_detail(), ":27: unknown key 'zstd_levels'"));
 	assert_int_equal(s.zstd_level, 3);
 
 	assert_non_null(f = fopen(path, "w"));
@@ -551,6 +565,7 @@ static const char *env_vars[] = {
 	"SHALE_OBJECT_STORE_CACHE_OPTIONS_ROOT_FOLDER",
 	"SHALE_OBJECT_STORE_CACHE_OPTIONS_MAX_CACHE_SIZE_BYTES",
 	"SHALE_BLOCK_CACHE_BYTES",
+	"SHALE_BLOCK_CACHE_PREPOPULATE",
 };
 
 static void
@@ -603,6 +618,7 @@ test_env(void **state)
 	setenv("SHALE_L0_SST_SIZE_BYTES", "128MiB", 1);
 	setenv("SHALE_DEFAULT_TTL", "1d", 1);
 	setenv("SHALE_ZSTD_LEVEL", "19", 1);
+	setenv("SHALE_BLOCK_CACHE_PREPOPULATE", "false", 1);
 	setenv("SHALE_COMPACTOR_OPTIONS_MAX_CONCURRENT_COMPACTIONS", "8", 1);
 	setenv("SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_MIN_AGE", "1m", 1);
 	setenv("SHALE_GARBAGE_COLLECTOR_OPTIONS_MANIFEST_OPTIONS_INTERVAL",
@@ -629,6 +645,7 @@ test_env(void **state)
 	assert_string_equal(s.cache_root_folder, "/cache");
 	assert_int_equal(s.cache_max_size_bytes, 1000000000);
 	assert_int_equal(s.block_cache_bytes, 0);
+	assert_int_equal(s.block_cache_prepopulate, 0);
 
 	/* Empty clears what may be null. */
 	env_clear();

@@ -1,0 +1,79 @@
+# fs_warm.sh - what a mount writes is read back from memory: the tables a
+# writer builds (L0 flushes and compactions) put their data blocks into the
+# block cache as they are built (block_cache_prepopulate, on by default),
+# so a cat of a stream just appended finds every block there.
+#  - 8 MB of log text appended with dd, with 64 KiB memtables so that it
+#    goes into many L0 tables, and compactions merge them; once nothing is
+#    left unflushed, cat reads it back byte for byte, and the block cache
+#    counts hits and not one miss (/.shale/metrics).
+#  - With SHALE_BLOCK_CACHE_PREPOPULATE=false the same cat misses.
+#  - With SHALE_BLOCK_CACHE_BYTES=0 (no cache) it reads back all the same.
+# On file:// and RGW.
+. "$top_srcdir/tests/lib/common.sh"
+
+need_fuse
+trap cleanup_mounts EXIT
+
+src="$TEST_TMP/src"
+awk 'BEGIN { srand(3); for (i = 0; i < 80000; i++)
+	printf "%06d host-%d app[%d]: id=%08x status=%d took %.3f ms\n", i, i % 5,
+	    100 + i % 9, int(rand() * 4e9), (rand() < 0.9 ? 200 : 503), rand() * 90 }' >"$src"
+
+# metric MNT NAME: a block cache counter of the mount
+metric() {
+	sed -n "s/^$2{cache=\"block\"} //p" "$1/.shale/metrics"
+}
+
+# settled MNT: wait (60 s) until everything written is in tables
+settled() {
+	local i
+	for i in $(seq 1 600); do
+		[ "$(sed -n 's/^engine_unflushed_bytes //p' "$1/.shale/metrics")" = 0 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+run() {	# STORE LABEL PREPOPULATE CACHE-BYTES
+	local store=$1 label=$2 m="$TEST_TMP/m" h0 m0 h1 m1
+	SHALE_L0_SST_SIZE_BYTES=64KiB SHALE_BLOCK_CACHE_PREPOPULATE=$3 \
+		SHALE_BLOCK_CACHE_BYTES=$4 mount_shale "$store" "$m" ||
+		{ fail "$label: mount"; return; }
+	dd if="$src" of="$m/logs/app" bs=1M oflag=append conv=notrunc status=none ||
+		fail "$label: dd"
+	sync "$m/logs/app"
+	settled "$m" || fail "$label: still unflushed after 60 s"
+	h0=$(metric "$m" engine_cache_hits_total)
+	m0=$(metric "$m" engine_cache_misses_total)
+	cmp -s "$src" "$m/logs/app" && ok "$label: cat reads back what dd wrote" ||
+		fail "$label: cat differs from what dd wrote"
+	h1=$(metric "$m" engine_cache_hits_total)
+	m1=$(metric "$m" engine_cache_misses_total)
+	echo "$label: block cache hits $h0 -> $h1, misses $m0 -> $m1;" \
+		"$(grep -E '^engine_(l0_flushes|compactions|compaction_moves)_total ' "$m/.shale/metrics" | tr '\n' ' ')"
+	case $3/$4 in
+	true/16MiB)
+		[ "$((h1 - h0))" -gt 0 ] && ok "$label: the cat is served by the cache" ||
+			fail "$label: no cache hit"
+		expect_eq "$label: and not one block missed" "$m0" "$m1" ;;
+	false/16MiB)
+		[ "$((m1 - m0))" -gt 0 ] &&
+			ok "$label: without prepopulating, the cat misses ($((m1 - m0)))" ||
+			fail "$label: without prepopulating, no miss" ;;
+	esac
+	umount_shale "$m" || fail "$label: unmount"
+}
+
+run "file://$TEST_TMP/f1" file true 16MiB
+run "file://$TEST_TMP/f2" "file, not prepopulated" false 16MiB
+run "file://$TEST_TMP/f3" "file, no cache" true 0
+if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
+	need_rgw
+	b=$(new_bucket) || { fail "create bucket"; finish; }
+	run "s3://$b/warm" rgw true 16MiB
+else
+	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
+fi
+log_clean "the mounts"
+finish
