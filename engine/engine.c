@@ -790,7 +790,10 @@ seal_locked(struct engine *e)
 	w->id = e->next_wal_id++;	/* ids follow the records' order */
 	w->body = e->walbuf;
 	w->last_seq = e->walbuf_last_seq;
-	buf_init(&e->walbuf, 0);
+	if (e->nwalspare > 0)
+		e->walbuf = e->walspare[--e->nwalspare];
+	else
+		buf_init(&e->walbuf, 0);
 	*e->qtail = w;
 	e->qtail = &w->next;
 	pthread_cond_broadcast(&e->cond);
@@ -944,27 +947,31 @@ sealer_main(void *arg)
  * writer is at work here, and this one stops.
  */
 static int
-upload(struct engine *e, struct walobj *w)
+upload(struct engine *e, struct walobj *w, struct buf *plain, struct buf *z)
 {
 	struct wal_header h = { w->id, e->epoch, 0, e->set.wal_zstd_level > 0 };
-	struct buf obj, got;
+	struct buf got, *obj = plain;
 	char key[32];
 	int rc;
 
-	buf_init(&obj, 0);
 	buf_init(&got, 0);
-	wal_encode_header(&obj, &h);
-	buf_append(&obj, w->body.data, w->body.len);
-	if ((rc = wal_encode_end(&obj)) != 0)
-		BUG("WAL object of %zu bytes does not end well: %d", obj.len, rc);
-	if (h.zstd && (rc = wal_compress(&obj, e->set.wal_zstd_level)) != 0)
-		BUG("cannot compress a WAL object of %zu bytes: %d", obj.len, rc);
+	buf_reset(plain);
+	wal_encode_header(plain, &h);
+	buf_append(plain, w->body.data, w->body.len);
+	if ((rc = wal_encode_end(plain)) != 0)
+		BUG("WAL object of %zu bytes does not end well: %d", plain->len, rc);
+	if (h.zstd) {
+		if ((rc = wal_compress_to(plain, z, e->set.wal_zstd_level)) != 0)
+			BUG("cannot compress a WAL object of %zu bytes: %d",
+			    plain->len, rc);
+		obj = z;
+	}
 	wal_key(w->id, key);
-	rc = objstore_put_if_absent(e->os, key, obj.data, obj.len);
+	rc = objstore_put_if_absent(e->os, key, obj->data, obj->len);
 	if (rc == -EEXIST || rc == SHALE_EUNKNOWN) {
 		if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &got)) != 0)
 			goto out;
-		if (got.len == obj.len && memcmp(got.data, obj.data, obj.len) == 0)
+		if (got.len == obj->len && memcmp(got.data, obj->data, obj->len) == 0)
 			goto out;
 		if (wal_decode(got.data, got.len, key, &h, NULL, NULL) == 0)
 			rc = err_set(SHALE_EFENCED, "'%s' written by epoch %llu (this "
@@ -975,8 +982,7 @@ upload(struct engine *e, struct walobj *w)
 	}
 out:
 	if (rc == 0)
-		metric_add(e->m.wal_bytes, (double)obj.len);
-	buf_release(&obj);
+		metric_add(e->m.wal_bytes, (double)obj->len);
 	buf_release(&got);
 	return rc;
 }
@@ -994,7 +1000,16 @@ advance_locked(struct engine *e)
 			e->qtail = &e->queue;
 		e->durable_seq = w->last_seq;
 		e->unflushed -= w->body.len;
-		buf_release(&w->body);
+		/*
+		 * Its memory serves a next object: new memory costs a page
+		 * fault a page, which is most of writing on some machines
+		 */
+		if (e->nwalspare < WAL_SPARES &&
+		    w->body.cap <= 2 * e->set.wal_max_bytes) {
+			buf_reset(&w->body);
+			e->walspare[e->nwalspare++] = w->body;
+		} else
+			buf_release(&w->body);
 		free(w);
 		moved = 1;
 	}
@@ -1023,9 +1038,12 @@ uploader_main(void *arg)
 {
 	struct engine *e = arg;
 	struct walobj *w;
+	struct buf plain, z;	/* kept from one object to the next */
 	int64_t t0, backoff = 50;
 	int rc;
 
+	buf_init(&plain, 0);
+	buf_init(&z, 0);
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
 		while ((w = next_queued(e)) == NULL && !e->stopping && !e->fenced)
@@ -1035,7 +1053,7 @@ uploader_main(void *arg)
 		w->state = WAL_UPLOADING;
 		pthread_mutex_unlock(&e->lock);
 		t0 = clock_mono_ns();
-		rc = upload(e, w);
+		rc = upload(e, w, &plain, &z);
 		pthread_mutex_lock(&e->lock);
 		if (rc == SHALE_EFENCED) {
 			fence_locked(e, err_detail());
@@ -1054,6 +1072,8 @@ uploader_main(void *arg)
 		advance_locked(e);
 	}
 	pthread_mutex_unlock(&e->lock);
+	buf_release(&plain);
+	buf_release(&z);
 	return NULL;
 }
 
@@ -1088,21 +1108,26 @@ table_describe(struct manifest_table *mt, const char *key, size_t size,
 	memcpy(mt->last_key, buf_str(&info->last_key), info->last_key.len);
 }
 
-/* Write the oldest frozen memtable as a table: 0 and *t described. */
+/*
+ * Write the oldest frozen memtable as a table: 0 and *t described. `out`
+ * is the memory the table is built in, kept by the caller from one table
+ * to the next.
+ */
 static int
-build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt)
+build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt,
+    struct buf *out)
 {
 	struct sst_options so = { e->set.block_size, e->set.zstd_level,
 	    e->set.bloom_bits_per_key };
 	struct sst_builder *sb = sst_builder_new(&so);
 	struct iter *it = memtable_iter_new(mem);
 	struct sst_info info;
-	struct buf out;
 	uint64_t cache_id;
 	char key[64];
 	int rc = 0;
 
-	buf_init(&out, 0);
+	buf_reset(out);
+	sst_builder_take_buf(sb, out);
 	sst_info_init(&info);
 	if (e->set.block_cache_prepopulate)
 		sst_builder_cache(sb, e->bcache);
@@ -1111,20 +1136,19 @@ build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt)
 		rc = sst_builder_add(sb, iter_entry(it));
 	iter_free(it);
 	if (rc == 0)
-		rc = sst_builder_finish(sb, &out, &info);
+		rc = sst_builder_finish(sb, out, &info);
 	sst_builder_free(sb);
 	if (rc != 0)
 		goto out;
 	sst_object_key(key);
 	pending_add(e, key, cache_id);
-	if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0) {
+	if ((rc = objstore_put(e->os, key, out->data, out->len)) != 0) {
 		pending_remove(e, key);
 		goto out;
 	}
-	table_describe(mt, key, out.len, &info);
+	table_describe(mt, key, out->len, &info);
 out:
 	sst_info_release(&info);
-	buf_release(&out);
 	return rc;
 }
 
@@ -1276,9 +1300,11 @@ l0_main(void *arg)
 	struct engine *e = arg;
 	struct manifest_table mt;
 	struct frozen f;
+	struct buf tbl;		/* kept from one table to the next */
 	int64_t backoff = 100;
 	int rc;
 
+	buf_init(&tbl, 0);
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
 		while (e->nfrozen == 0 && !e->stopping && !e->fenced)
@@ -1287,7 +1313,7 @@ l0_main(void *arg)
 			break;
 		f = e->frozen[0];
 		pthread_mutex_unlock(&e->lock);
-		rc = build_table(e, f.mem, &mt);
+		rc = build_table(e, f.mem, &mt, &tbl);
 		pthread_mutex_lock(&e->lock);
 		/*
 		 * Backpressure: while L0 is full the table waits for the
@@ -1328,6 +1354,7 @@ l0_main(void *arg)
 		pthread_cond_broadcast(&e->cond);
 	}
 	pthread_mutex_unlock(&e->lock);
+	buf_release(&tbl);
 	return NULL;
 }
 
@@ -1976,6 +2003,8 @@ engine_close(struct engine *e)
 	version_unref(e->ver);
 	block_cache_free(e->bcache);	/* after the last table */
 	buf_release(&e->walbuf);
+	while (e->nwalspare > 0)
+		buf_release(&e->walspare[--e->nwalspare]);
 	if (e->mirror != NULL)
 		mirror_close(e->mirror);
 	objstore_close(e->os);

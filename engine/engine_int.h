@@ -64,6 +64,7 @@ struct frozen {
 };
 
 #define WAL_UPLOADERS	4	/* WAL objects in flight at once */
+#define WAL_SPARES	4	/* stored WAL bodies' memory kept for reuse */
 
 /* A sealed WAL object, from sealing until it and all before it are stored. */
 enum { WAL_QUEUED, WAL_UPLOADING, WAL_STORED };
@@ -123,6 +124,8 @@ struct engine {
 	uint64_t		 durable_seq;	/* (L) */
 	uint64_t		 next_wal_id;	/* (L) given to the next sealed object */
 	struct buf		 walbuf;	/* (L) batches not yet sealed */
+	struct buf		 walspare[WAL_SPARES]; /* (L) stored bodies' memory */
+	int			 nwalspare;	/* (L) */
 	uint64_t		 walbuf_last_seq; /* (L) */
 	int64_t			 walbuf_since;	/* (L) mono ns of its first batch */
 	struct walobj		*queue;		/* (L) sealed, oldest first */

@@ -726,6 +726,19 @@ fail:
 }
 
 void
+sst_builder_take_buf(struct sst_builder *b, struct buf *mem)
+{
+	struct buf t;
+
+	if (b->tbl.len != 0 || mem->max != b->tbl.max)
+		return;
+	buf_reset(mem);
+	t = b->tbl;
+	b->tbl = *mem;
+	*mem = t;
+}
+
+void
 sst_builder_cache(struct sst_builder *b, struct block_cache *cache)
 {
 	if (cache == NULL || b->cache != NULL || b->entries != 0)

@@ -70,6 +70,13 @@ int	sst_builder_reserve(struct sst_builder *b, size_t n);
 /* Bytes the table would have if finished now (approximate). */
 uint64_t sst_builder_size(const struct sst_builder *b);
 uint64_t sst_builder_entries(const struct sst_builder *b);
+/*
+ * Build the table in the memory of `mem` (a buffer kept from an earlier
+ * table, emptied; *mem is left empty in its place), before any record.
+ * sst_builder_finish into that same, empty, buffer gives it back holding
+ * the table, with no copy.
+ */
+void	sst_builder_take_buf(struct sst_builder *b, struct buf *mem);
 /* Append the whole table to `out` and describe it in `info` (initialised by the caller). */
 int	sst_builder_finish(struct sst_builder *b, struct buf *out, struct sst_info *info);
 /*

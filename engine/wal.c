@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,10 +428,47 @@ walk_batches(struct wal_walk *w, wal_batch_fn fn, void *arg)
 	return 0;
 }
 
-int
-wal_compress(struct buf *obj, int level)
+/*
+ * One compression context per thread (the uploaders), made on first use
+ * and freed when the thread exits: making one per object costs its
+ * memory anew each time.
+ */
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+static pthread_key_t cctx_key;
+
+static void
+cctx_destroy(void *p)
 {
-	struct buf out;
+	ZSTD_freeCCtx(p);
+}
+
+static void
+cctx_key_init(void)
+{
+	if (pthread_key_create(&cctx_key, cctx_destroy) != 0)
+		abort();
+}
+
+static ZSTD_CCtx *
+thread_cctx(void)
+{
+	ZSTD_CCtx *c;
+
+	pthread_once(&cctx_once, cctx_key_init);
+	if ((c = pthread_getspecific(cctx_key)) == NULL) {
+		if ((c = ZSTD_createCCtx()) == NULL)
+			return NULL;
+		if (pthread_setspecific(cctx_key, c) != 0) {
+			ZSTD_freeCCtx(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+int
+wal_compress_to(const struct buf *obj, struct buf *out, int level)
+{
 	ZSTD_CCtx *cctx;
 	size_t bound, r;
 	int rc;
@@ -439,26 +477,36 @@ wal_compress(struct buf *obj, int level)
 	    !(get16((const uint8_t *)obj->data + 10) & WAL_F_ZSTD))
 		return -EINVAL;
 	bound = ZSTD_compressBound(obj->len - WAL_HEADER_SIZE);
-	buf_init(&out, 0);
-	if ((rc = buf_reserve(&out, WAL_HEADER_SIZE + bound)) != 0)
+	buf_reset(out);
+	if ((rc = buf_reserve(out, WAL_HEADER_SIZE + bound)) != 0)
 		return rc;
-	memcpy(out.data, obj->data, WAL_HEADER_SIZE);
-	if ((cctx = ZSTD_createCCtx()) == NULL) {
-		buf_release(&out);
+	memcpy(out->data, obj->data, WAL_HEADER_SIZE);
+	if ((cctx = thread_cctx()) == NULL)
 		return -ENOMEM;
-	}
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
-	r = ZSTD_compress2(cctx, out.data + WAL_HEADER_SIZE, bound,
+	r = ZSTD_compress2(cctx, out->data + WAL_HEADER_SIZE, bound,
 	    obj->data + WAL_HEADER_SIZE, obj->len - WAL_HEADER_SIZE);
-	ZSTD_freeCCtx(cctx);
-	if (ZSTD_isError(r)) {
-		buf_release(&out);
+	if (ZSTD_isError(r))
 		return -EIO;
+	out->len = WAL_HEADER_SIZE + r;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+int
+wal_compress(struct buf *obj, int level)
+{
+	struct buf out;
+	int rc;
+
+	buf_init(&out, 0);
+	if ((rc = wal_compress_to(obj, &out, level)) != 0) {
+		buf_release(&out);
+		return rc;
 	}
-	out.len = WAL_HEADER_SIZE + r;
-	out.data[out.len] = '\0';
 	buf_release(obj);
 	*obj = out;
 	return 0;

@@ -70,6 +70,11 @@ int	wal_encode_end(struct buf *out);
  * checksum) at `level`. wal_decode() reads either form.
  */
 int	wal_compress(struct buf *obj, int level);
+/*
+ * The same into `out` (reset first), leaving obj as it is; a buffer kept
+ * for the next object saves growing a new one each time.
+ */
+int	wal_compress_to(const struct buf *obj, struct buf *out, int level);
 /* The most an object may hold once decompressed. */
 #define WAL_PLAIN_MAX	((size_t)1 << 30)
 /* Bytes of a header plus a trailer: the size of a fence object. */
