@@ -386,6 +386,27 @@ block_cache_drop(struct block_cache *c, uint64_t table)
 }
 
 void
+block_cache_drop_blocks(struct block_cache *c, uint64_t table,
+    const uint64_t *offs, size_t n)
+{
+	struct cblock *gone = NULL, *b;
+	struct shard *s;
+	uint64_t h;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		h = hash_name(table, offs[i]);
+		s = shard_of(c, h);
+		pthread_mutex_lock(&s->lock);
+		if ((b = find_locked(s, h, table, offs[i])) != NULL)
+			unlink_locked(s, b, &gone);
+		pthread_mutex_unlock(&s->lock);
+	}
+	metric_add(c->m.bytes, -(double)release_gone(gone));
+}
+
+void
 block_cache_stats(struct block_cache *c, struct block_cache_stats *st)
 {
 	struct shard *s;

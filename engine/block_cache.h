@@ -62,8 +62,14 @@ struct cblock *block_cache_get(struct block_cache *c, uint64_t table,
  */
 void	block_cache_put(struct block_cache *c, uint64_t table, uint64_t off,
 	    struct cblock *b);
-/* Forget every block of a table (closed for good). */
+/*
+ * Forget every block of a table (closed for good). This walks the whole
+ * cache; a table that knows its blocks' offsets drops them by name, at
+ * the cost of a lookup each, with block_cache_drop_blocks.
+ */
 void	block_cache_drop(struct block_cache *c, uint64_t table);
+void	block_cache_drop_blocks(struct block_cache *c, uint64_t table,
+	    const uint64_t *offs, size_t n);
 
 struct block_cache_stats {
 	uint64_t	 hits;

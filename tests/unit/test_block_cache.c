@@ -354,6 +354,37 @@ test_drop(void **state)
 	block_cache_free(c);
 }
 
+/* Dropping by name: only the blocks named go; unknown names are no-ops. */
+static void
+test_drop_blocks(void **state)
+{
+	struct block_cache *c = block_cache_new(8 << 20);
+	struct block_cache_stats st;
+	uint64_t t, off, offs[41];
+
+	(void)state;
+	for (t = 1; t <= 2; t++)
+		for (off = 0; off < 40; off++)
+			put(c, t, off * 4096, 1000);
+	for (off = 0; off < 40; off++)
+		offs[off] = off * 4096;
+	offs[40] = 999 * 4096;		/* never put */
+	block_cache_drop_blocks(c, 1, offs, 20);	/* the first half */
+	block_cache_stats(c, &st);
+	assert_int_equal(st.blocks, 60);
+	for (off = 0; off < 40; off++) {
+		assert_int_equal(cached(c, 1, off * 4096), off >= 20);
+		assert_true(cached(c, 2, off * 4096));
+	}
+	block_cache_drop_blocks(c, 1, offs, 41);
+	block_cache_drop_blocks(c, 7, offs, 41);	/* no such table */
+	block_cache_drop_blocks(NULL, 1, offs, 41);
+	block_cache_stats(c, &st);
+	assert_int_equal(st.blocks, 40);
+	assert_int_equal(st.evictions, 0);
+	block_cache_free(c);
+}
+
 static void
 test_budget_zero(void **state)
 {
@@ -466,6 +497,7 @@ main(void)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_held_block),
 		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_drop_blocks),
 		cmocka_unit_test(test_budget_zero),
 		cmocka_unit_test(test_threads),
 	};
