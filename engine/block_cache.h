@@ -6,7 +6,8 @@
  * budget of bytes (a block's contents plus its bookkeeping); when a new
  * block would pass it, the least recently used blocks go. A block is
  * named by its table's id and its offset in the table: every table opened
- * gets a new id (block_cache_table_id), never given before in the process,
+ * gets a new id (block_cache_table_id), never given before in the process
+ * (or the id of the builder that made it and filled the cache with it),
  * so a table closed and opened again, or two stores that use the same
  * object names, never see each other's blocks; a table closed for good
  * drops its blocks (block_cache_drop).
