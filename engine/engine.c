@@ -110,6 +110,16 @@ table_unref(struct table *tb)
 	free(tb);
 }
 
+/* The pending entry of `key`, or NULL. (tables_lock) */
+static struct pending_table *
+pending_find_locked(struct engine *e, const char *key)
+{
+	for (size_t i = 0; i < e->npending; i++)
+		if (strcmp(e->pending[i].key, key) == 0)
+			return &e->pending[i];
+	return NULL;
+}
+
 /*
  * Whether this process still needs the table at key: a version holds it
  * open (a snapshot, an iterator, a compaction reading it), or it is
@@ -126,8 +136,8 @@ table_held(void *arg, const char *key)
 	pthread_mutex_lock(&e->tables_lock);
 	for (tb = e->open_tables; tb != NULL && !held; tb = tb->next)
 		held = strcmp(sst_name(tb->sst), key) == 0;
-	for (size_t i = 0; i < e->npending && !held; i++)
-		held = strcmp(e->pending[i].key, key) == 0;
+	if (!held)
+		held = pending_find_locked(e, key) != NULL;
 	pthread_mutex_unlock(&e->tables_lock);
 	return held;
 }
@@ -156,15 +166,13 @@ pending_add(struct engine *e, const char *key, uint64_t cache_id)
 uint64_t
 pending_cache_id(struct engine *e, const char *key)
 {
+	struct pending_table *p;
 	uint64_t id = 0;
 
 	pthread_mutex_lock(&e->tables_lock);
-	for (size_t i = 0; i < e->npending; i++) {
-		if (strcmp(e->pending[i].key, key) == 0) {
-			id = e->pending[i].cache_id;
-			e->pending[i].opened = 1;
-			break;
-		}
+	if ((p = pending_find_locked(e, key)) != NULL) {
+		id = p->cache_id;
+		p->opened = 1;
 	}
 	pthread_mutex_unlock(&e->tables_lock);
 	return id;
@@ -177,17 +185,15 @@ pending_cache_id(struct engine *e, const char *key)
 void
 pending_remove(struct engine *e, const char *key)
 {
+	struct pending_table *p;
 	uint64_t drop = 0;
 
 	pthread_mutex_lock(&e->tables_lock);
-	for (size_t i = 0; i < e->npending; i++) {
-		if (strcmp(e->pending[i].key, key) == 0) {
-			if (!e->pending[i].opened)
-				drop = e->pending[i].cache_id;
-			free(e->pending[i].key);
-			e->pending[i] = e->pending[--e->npending];
-			break;
-		}
+	if ((p = pending_find_locked(e, key)) != NULL) {
+		if (!p->opened)
+			drop = p->cache_id;
+		free(p->key);
+		*p = e->pending[--e->npending];
 	}
 	pthread_mutex_unlock(&e->tables_lock);
 	if (drop != 0)

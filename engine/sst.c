@@ -356,7 +356,6 @@ struct sst_builder {
 	int			 error;		/* sticky: it failed, unusable */
 	struct block_cache	*cache;		/* data blocks go there, as */
 	uint64_t		 cache_id;	/* the blocks of this table id */
-	int			 cache_kept;	/* the table was finished */
 };
 
 struct sst_builder *
@@ -398,7 +397,8 @@ sst_builder_free(struct sst_builder *b)
 {
 	if (b == NULL)
 		return;
-	if (b->cache != NULL && !b->cache_kept)
+	/* a table not finished is never opened: its blocks are garbage */
+	if (b->cache != NULL && (!b->finished || b->error != 0))
 		block_cache_drop(b->cache, b->cache_id);
 	buf_release(&b->tbl);
 	bw_release(&b->data);
@@ -716,7 +716,6 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 	    b->last_key.len)) != 0)
 		goto fail;
 	buf_release(&tmp);
-	b->cache_kept = 1;
 	return 0;
 
 fail:
