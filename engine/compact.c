@@ -2,8 +2,9 @@
  * compact.c - the compactor: merges tables so that reads touch few of
  * them, and drops what is deleted, expired or filtered out.
  *
- * The shape of a store (manifest.h): L0 tables, newest first, each the
- * flush of one memtable, their key ranges overlapping; then sorted runs,
+ * The shape of a store (manifest.h): L0 tables, newest first, a flush of
+ * one memtable cut by kind (CUT_PREFIX) into tables of disjoint key
+ * ranges, the tables of different flushes overlapping; then sorted runs,
  * newest first, each a set of tables with disjoint key ranges. A read
  * looks at every L0 table and at one table per run.
  *
@@ -23,7 +24,9 @@
  * of each key only. A delete, an expired record, or one the filter drops
  * is dropped outright when nothing older than the sources remains (the
  * merge includes the oldest run: "bottom"), and becomes a delete otherwise,
- * so that an older version in an older run stays hidden.
+ * so that an older version in an older run stays hidden. A source table
+ * that no other source overlaps is not merged but taken into the run as
+ * it is, when merging would write the same records again (job_sources).
  *
  * Whole tables whose every record has expired (max_expire in the past)
  * are dropped without being read, when no older table overlaps their key
@@ -52,8 +55,7 @@
 #define COMPACT_SIZE_RATIO	2
 #define COMPACT_BACKOFF_MAX_MS	30000
 #define COMPACT_CHECK_EVERY	1024	/* records between looks at stopping */
-#define COMPACT_CUT_PREFIX	3	/* see job_run */
-#define COMPACT_MOVE_MAX_TABLES	64	/* see job_move */
+#define COMPACT_MOVE_MAX_TABLES	64	/* see job_sources */
 
 /* Nothing to commit: the edit found no change to make. */
 #define EDIT_NOTHING		(-EALREADY)
@@ -64,8 +66,8 @@ struct job {
 	struct version	*v;		/* the sources are in it (referenced) */
 	size_t		 nl0;		/* the oldest nl0 tables of v's L0 */
 	size_t		 run0, nruns;	/* v's runs [run0, run0 + nruns) */
-	struct manifest_run out;	/* tables written, or moved */
-	int		 moved;		/* job_move: out is the sources */
+	struct manifest_run out;	/* tables written, and moved */
+	size_t		 nmoved;	/* of them moved (job_sources) */
 	uint64_t	 bytes_in, bytes_out;
 	int64_t		 t0;
 };
@@ -269,86 +271,93 @@ filter_keeps_table(struct engine *e, const struct manifest_table *t)
 	return keep;
 }
 
+/* A source table of a job: where it is, and whether it is moved. */
+struct src {
+	const struct manifest_table *mt;
+	struct table	*t;
+	size_t		 run;		/* index in v->m.runs, or SIZE_MAX: L0 */
+	int		 move;
+};
+
+static int
+src_cmp(const void *a, const void *b)
+{
+	const struct src *x = a, *y = b;
+
+	return kv_key_cmp(x->mt->first_key, x->mt->first_klen, y->mt->first_key,
+	    y->mt->first_klen);
+}
+
 static int
 table_cmp(const void *a, const void *b)
 {
-	const struct manifest_table *x = *(const struct manifest_table *const *)a;
-	const struct manifest_table *y = *(const struct manifest_table *const *)b;
+	const struct manifest_table *x = a, *y = b;
 
 	return kv_key_cmp(x->first_key, x->first_klen, y->first_key,
 	    y->first_klen);
 }
 
 /*
- * A move: when the source tables' key ranges are disjoint, no record in
- * them expires and the filter keeps each whole, a merge would only write
- * the same records again. Then the output run is the tables themselves,
- * in key order, and nothing is read or written. Merges of an append-only
- * stream's runs are moves (see COMPACT_CUT_PREFIX in job_run) until a
- * run would hold more than COMPACT_MOVE_MAX_TABLES tables, so its bytes
- * are compressed again once per few tiers, not at each. Deletes in the
- * tables stay, as in any merge that is not at the bottom. 1 if moved,
- * else 0.
+ * The job's source tables, in key order, each marked whether it moves:
+ * when no other source's key range overlaps its own, no record in it
+ * expires and the filter keeps it whole, a merge would only write the
+ * same records again; it goes into the output run as it is, neither read
+ * nor written. The others are merged, and since no moved table overlaps
+ * them, the merge's output tables fit between the moved ones (job_run
+ * cuts them where a moved table lies). An append-only stream's records
+ * and time index are so moved (the cut by kind, CUT_PREFIX, keeps them
+ * apart from the keys every flush writes again) until a run would hold
+ * more than COMPACT_MOVE_MAX_TABLES tables: then all is merged, which
+ * makes tables of up to max_sst_size again and keeps the manifest, which
+ * lists every table, from growing with each move. A full compaction
+ * (engine_compact) moves nothing: it drops all that can go.
  */
-static int
-job_move(struct engine *e, struct job *j)
+static struct src *
+job_sources(struct engine *e, const struct job *j, size_t *np)
 {
 	const struct manifest *m = &j->v->m;
-	const struct manifest_table **t;
-	size_t i, k, n = j->nl0;
-	int ok = 1;
+	struct src *s;
+	size_t i, k, n = j->nl0, first;
+	int ranged = 1;
 
-	if (j->full)
-		return 0;	/* engine_compact: drop all that can go */
 	for (i = j->run0; i < j->run0 + j->nruns; i++)
 		n += m->runs[i].ntables;
-	/*
-	 * Past COMPACT_MOVE_MAX_TABLES, merge: that makes tables of up to
-	 * max_sst_size again, and keeps the manifest, which lists every
-	 * table, from growing with each move
-	 */
-	if (n < 2 || n > COMPACT_MOVE_MAX_TABLES)
-		return 0;
-	t = xcalloc(n, sizeof(*t));
+	s = xcalloc(n ? n : 1, sizeof(*s));
 	k = 0;
 	for (i = m->nl0 - j->nl0; i < m->nl0; i++)
-		t[k++] = &m->l0[i];
+		s[k++] = (struct src){ &m->l0[i], j->v->l0[i], SIZE_MAX, 0 };
 	for (i = j->run0; i < j->run0 + j->nruns; i++)
 		for (size_t r = 0; r < m->runs[i].ntables; r++)
-			t[k++] = &m->runs[i].tables[r];
-	qsort(t, n, sizeof(*t), table_cmp);
-	for (i = 0; i < n && ok; i++) {
-		if (t[i]->min_expire != 0 || t[i]->first_key == NULL ||
-		    t[i]->last_key == NULL)
-			ok = 0;		/* records that expire, or no range */
-		else if (i > 0 && kv_key_cmp(t[i - 1]->last_key,
-		    t[i - 1]->last_klen, t[i]->first_key, t[i]->first_klen) >= 0)
-			ok = 0;		/* ranges that overlap */
+			s[k++] = (struct src){ &m->runs[i].tables[r],
+			    j->v->runs[i][r], i, 0 };
+	*np = n;
+	for (i = 0; i < n; i++)
+		if (s[i].mt->first_key == NULL || s[i].mt->last_key == NULL)
+			ranged = 0;
+	if (j->full || !ranged || n > COMPACT_MOVE_MAX_TABLES)
+		return s;
+	qsort(s, n, sizeof(*s), src_cmp);
+	/* groups of overlapping ranges; a group of one may move */
+	for (first = 0; first < n; first = i) {
+		const struct manifest_table *hi = s[first].mt;
+
+		for (i = first + 1; i < n && kv_key_cmp(s[i].mt->first_key,
+		    s[i].mt->first_klen, hi->last_key, hi->last_klen) <= 0; i++)
+			if (kv_key_cmp(s[i].mt->last_key, s[i].mt->last_klen,
+			    hi->last_key, hi->last_klen) > 0)
+				hi = s[i].mt;
+		if (i == first + 1 && s[first].mt->min_expire == 0 &&
+		    filter_keeps_table(e, s[first].mt))
+			s[first].move = 1;
 	}
-	for (i = 0; i < n && ok; i++)
-		ok = filter_keeps_table(e, t[i]);
-	if (ok) {
-		j->out.tables = xcalloc(n, sizeof(*j->out.tables));
-		for (i = 0; i < n; i++) {
-			manifest_table_copy(&j->out.tables[i], t[i]);
-			j->bytes_in += t[i]->size;
-		}
-		j->out.ntables = n;
-		j->moved = 1;
-	}
-	free(t);
-	return ok;
+	return s;
 }
 
 /*
- * Merge the sources into new tables (j->out), or move them (job_move).
- * An output table is cut at max_sst_size, and where the first
- * COMPACT_CUT_PREFIX bytes of the key change: the subsystem, its version
- * and the subsystem's first byte of its own (for logs, the kind: records,
- * time index, inodes). A table then holds one kind of key, and the
- * tables of kinds written in key order (a stream's records and time
- * index) follow each other from one merge to the next instead of
- * overlapping, so the next merge of them can be a move.
+ * Merge the job's sources into new tables (j->out), but for those that
+ * move (job_sources), which are added to j->out as they are. An output
+ * table is cut at max_sst_size, where the first CUT_PREFIX bytes of the
+ * key change, and where a moved table lies between two keys.
  */
 static int
 job_run(struct engine *e, struct job *j)
@@ -356,35 +365,56 @@ job_run(struct engine *e, struct job *j)
 	struct sst_options so = { e->set.block_size, e->set.zstd_level,
 	    e->set.bloom_bits_per_key };
 	const struct manifest *m = &j->v->m;
-	size_t i, k = 0, n = j->nl0 + j->nruns;
+	size_t i, k, n, nc = 0, nmoved = 0, mi = 0;
+	struct src *s = job_sources(e, j, &n);
 	struct iter **c = xcalloc(n ? n : 1, sizeof(*c));
+	struct manifest_run *sub = xcalloc(m->nruns ? m->nruns : 1, sizeof(*sub));
+	struct table ***subt = xcalloc(m->nruns ? m->nruns : 1, sizeof(*subt));
+	const struct manifest_table **moved = xcalloc(n ? n : 1, sizeof(*moved));
 	struct sst_builder *sb = NULL;
 	const struct kv_entry *x;
 	struct kv_entry y;
-	struct iter *it;
+	struct iter *it = NULL;
 	struct buf prev;
 	int64_t now = clock_wall_ns() / 1000000;
-	uint64_t seen = 0;
-	int rc = 0, have_prev = 0, live;
-	unsigned char cut[COMPACT_CUT_PREFIX];
+	uint64_t seen = 0, reserve;
+	int rc = 0, have_prev = 0, live, crossed;
+	unsigned char cut[CUT_PREFIX];
 	size_t cutlen = 0;
-	uint64_t reserve;
 
-	if (job_move(e, j)) {
-		free(c);
-		return 0;
-	}
-	/* L0's oldest tables are at its end */
-	for (i = m->nl0 - j->nl0; i < m->nl0; i++) {
-		c[k++] = sst_iter_new_fill(j->v->l0[i]->sst, 0);
-		j->bytes_in += m->l0[i].size;
-	}
-	for (i = j->run0; i < j->run0 + j->nruns; i++) {
-		c[k++] = run_iter_new(j->v->runs[i], &m->runs[i], 0);
-		j->bytes_in += run_bytes(&m->runs[i]);
-	}
-	it = merge_iter_new(c, n);
 	buf_init(&prev, 0);
+	/*
+	 * The merged: each L0 table by itself; the tables of a run that are
+	 * merged, still in key order, as a run of their own
+	 */
+	for (i = 0; i < n; i++) {
+		if (s[i].move) {
+			moved[nmoved++] = s[i].mt;
+			continue;
+		}
+		j->bytes_in += s[i].mt->size;
+		if (s[i].run == SIZE_MAX) {
+			c[nc++] = sst_iter_new_fill(s[i].t->sst, 0);
+			continue;
+		}
+		k = s[i].run;
+		sub[k].tables = xrealloc(sub[k].tables,
+		    (sub[k].ntables + 1) * sizeof(*sub[k].tables));
+		subt[k] = xrealloc(subt[k], (sub[k].ntables + 1) *
+		    sizeof(*subt[k]));
+		sub[k].tables[sub[k].ntables] = *s[i].mt;	/* not owned */
+		subt[k][sub[k].ntables++] = s[i].t;
+	}
+	for (k = 0; k < m->nruns; k++) {
+		if (sub[k].ntables == 0)
+			continue;
+		c[nc++] = run_iter_new(subt[k], &sub[k], 0);
+	}
+	j->nmoved = nmoved;
+	if (nc == 0)
+		goto moves;
+	it = merge_iter_new(c, nc);
+	c = NULL;
 	for (iter_seek_first(it); iter_valid(it) && rc == 0; iter_next(it)) {
 		x = iter_entry(it);
 		if (++seen % COMPACT_CHECK_EVERY == 0 && job_cancelled(e)) {
@@ -410,13 +440,16 @@ job_run(struct engine *e, struct job *j)
 			y.vlen = 0;
 			y.expire = 0;
 		}
-		if (sb != NULL && (y.klen < cutlen ||
+		/* moved tables passed since the last key: none may overlap */
+		for (crossed = 0; mi < nmoved && kv_key_cmp(moved[mi]->first_key,
+		    moved[mi]->first_klen, y.key, y.klen) < 0; mi++)
+			crossed = 1;
+		if (sb != NULL && (crossed || y.klen < cutlen ||
 		    memcmp(y.key, cut, cutlen) != 0) &&
 		    (rc = job_emit(e, j, &sb)) != 0)
 			break;
 		if (sb == NULL) {
-			cutlen = y.klen < COMPACT_CUT_PREFIX ? y.klen :
-			    COMPACT_CUT_PREFIX;
+			cutlen = y.klen < CUT_PREFIX ? y.klen : CUT_PREFIX;
 			memcpy(cut, y.key, cutlen);
 			sb = sst_builder_new(&so);
 			if (e->set.block_cache_prepopulate)
@@ -441,6 +474,25 @@ job_run(struct engine *e, struct job *j)
 	if (sb != NULL)
 		sst_builder_free(sb);
 	iter_free(it);
+moves:
+	if (rc == 0 && nmoved > 0) {
+		j->out.tables = xrealloc(j->out.tables, (j->out.ntables +
+		    nmoved) * sizeof(*j->out.tables));
+		for (i = 0; i < nmoved; i++)
+			manifest_table_copy(&j->out.tables[j->out.ntables++],
+			    moved[i]);
+		qsort(j->out.tables, j->out.ntables, sizeof(*j->out.tables),
+		    table_cmp);
+	}
+	for (k = 0; k < m->nruns; k++) {
+		free(sub[k].tables);
+		free(subt[k]);
+	}
+	free(sub);
+	free(subt);
+	free(moved);
+	free(c);
+	free(s);
 	buf_release(&prev);
 	return rc;
 }
@@ -671,22 +723,19 @@ job_do(struct engine *e, struct job *j)
 
 	if ((rc = job_run(e, j)) == 0)
 		rc = commit_edit(e, job_edit, j);
-	for (size_t i = 0; i < j->out.ntables && !j->moved; i++)
-		pending_remove(e, j->out.tables[i].key);
-	if (rc == 0 && j->moved) {
-		metric_add(e->m.compaction_moves, 1);
-		log_debug("'%s': moved %zu L0 tables and %zu runs (%zu tables, "
-		    "%llu bytes) into one run", e->uri, j->nl0, j->nruns,
-		    j->out.ntables, (unsigned long long)j->bytes_in);
-	} else if (rc == 0) {
+	for (size_t i = 0; i < j->out.ntables; i++)
+		pending_remove(e, j->out.tables[i].key);	/* moved: none */
+	if (rc == 0) {
 		metric_add(e->m.compactions, 1);
+		metric_add(e->m.compaction_moved, (double)j->nmoved);
 		metric_add(e->m.compact_in, (double)j->bytes_in);
 		metric_add(e->m.compact_out, (double)j->bytes_out);
 		metric_observe(e->m.compact_time,
 		    (double)(clock_mono_ns() - j->t0) / 1e9);
-		log_debug("'%s': compacted %zu L0 tables and %zu runs (%llu "
-		    "bytes) into %zu tables (%llu bytes)", e->uri, j->nl0,
-		    j->nruns, (unsigned long long)j->bytes_in, j->out.ntables,
+		log_debug("'%s': compacted %zu L0 tables and %zu runs into %zu "
+		    "tables: %zu moved, %llu bytes merged into %llu", e->uri,
+		    j->nl0, j->nruns, j->out.ntables, j->nmoved,
+		    (unsigned long long)j->bytes_in,
 		    (unsigned long long)j->bytes_out);
 	}
 	return rc;

@@ -310,6 +310,7 @@ version_new(struct engine *e, const struct manifest *m, const struct version *ol
 	manifest_init(&v->m);
 	manifest_copy(&v->m, m);
 	v->l0 = xcalloc(m->nl0 ? m->nl0 : 1, sizeof(*v->l0));
+	v->l0_depth = manifest_l0_depth(m);
 	v->runs = xcalloc(m->nruns ? m->nruns : 1, sizeof(*v->runs));
 	for (i = 0; i < m->nl0 && rc == 0; i++)
 		rc = version_table(e, old, &m->l0[i], &v->l0[i]);
@@ -407,6 +408,9 @@ metrics_init(struct engine *e)
 	    "Memtables written as L0 tables.", NULL));
 	e->m.l0_tables = metric_series(metrics_gauge(r, "engine_l0_tables",
 	    "L0 tables in the current manifest.", NULL));
+	e->m.l0_depth = metric_series(metrics_gauge(r, "engine_l0_depth",
+	    "The most L0 tables one key may be in; writes wait for the "
+	    "compactor at l0_max_ssts.", NULL));
 	e->m.unflushed = metric_series(metrics_gauge(r, "engine_unflushed_bytes",
 	    "Bytes written but not yet durable or not yet in a table.", NULL));
 	e->m.fenced = metric_series(metrics_gauge(r, "engine_fenced",
@@ -420,9 +424,9 @@ metrics_init(struct engine *e)
 	    "object it applied when it applied it (1 s resolution).", NULL));
 	e->m.compactions = metric_series(metrics_counter(r,
 	    "engine_compactions_total", "Compactions committed.", NULL));
-	e->m.compaction_moves = metric_series(metrics_counter(r,
-	    "engine_compaction_moves_total", "Compactions committed by taking "
-	    "the sources into the run as they are.", NULL));
+	e->m.compaction_moved = metric_series(metrics_counter(r,
+	    "engine_compaction_moved_tables_total", "Tables compactions took "
+	    "into their run as they were, neither read nor written.", NULL));
 	e->m.compact_in = metric_series(metrics_counter(r,
 	    "engine_compaction_read_bytes_total",
 	    "Bytes of the tables compactions merged.", NULL));
@@ -1115,53 +1119,112 @@ table_describe(struct manifest_table *mt, const char *key, size_t size,
 }
 
 /*
- * Write the oldest frozen memtable as a table: 0 and *t described. `out`
- * is the memory the table is built in, kept by the caller from one table
- * to the next.
+ * Finish the L0 table *sb, store it and add it to out. tbl is the memory
+ * it was built in.
  */
 static int
-build_table(struct engine *e, struct memtable *mem, struct manifest_table *mt,
-    struct buf *out)
+store_piece(struct engine *e, struct sst_builder **sb, struct manifest_run *out,
+    struct buf *tbl)
+{
+	uint64_t cache_id = sst_builder_cache_id(*sb);
+	struct sst_info info;
+	char key[64];
+	int rc;
+
+	sst_info_init(&info);
+	rc = sst_builder_finish(*sb, tbl, &info);
+	sst_builder_free(*sb);
+	*sb = NULL;
+	if (rc == 0) {
+		sst_object_key(key);
+		pending_add(e, key, cache_id);
+		if ((rc = objstore_put(e->os, key, tbl->data, tbl->len)) != 0)
+			pending_remove(e, key);
+	}
+	if (rc == 0) {
+		out->tables = xrealloc(out->tables,
+		    (out->ntables + 1) * sizeof(*out->tables));
+		table_describe(&out->tables[out->ntables++], key, tbl->len,
+		    &info);
+	}
+	sst_info_release(&info);
+	return rc;
+}
+
+static void
+pieces_release(struct engine *e, struct manifest_run *pieces)
+{
+	for (size_t i = 0; i < pieces->ntables; i++) {
+		pending_remove(e, pieces->tables[i].key);
+		manifest_table_release(&pieces->tables[i]);
+	}
+	free(pieces->tables);
+	memset(pieces, 0, sizeof(*pieces));
+}
+
+/*
+ * Write the oldest frozen memtable as L0 tables cut by kind (CUT_PREFIX),
+ * the last of L0_MAX_PIECES taking the rest: 0 and the tables in key
+ * order in *pieces (none for an empty memtable), or an error and none
+ * (what was stored is left to the collector). `tbl` is the memory a
+ * table is built in, kept by the caller from one table to the next.
+ */
+static int
+build_tables(struct engine *e, struct memtable *mem,
+    struct manifest_run *pieces, struct buf *tbl)
 {
 	struct sst_options so = { e->set.block_size, e->set.zstd_level,
 	    e->set.bloom_bits_per_key };
-	struct sst_builder *sb = sst_builder_new(&so);
 	struct iter *it = memtable_iter_new(mem);
-	struct sst_info info;
-	uint64_t cache_id;
-	char key[64];
+	struct sst_builder *sb = NULL;
+	const struct kv_entry *x;
+	unsigned char cut[CUT_PREFIX];
+	size_t cutlen = 0;
 	int rc = 0;
 
-	buf_reset(out);
-	sst_builder_take_buf(sb, out);
-	sst_info_init(&info);
-	if (e->set.block_cache_prepopulate)
-		sst_builder_cache(sb, e->bcache);
-	cache_id = sst_builder_cache_id(sb);
-	for (iter_seek_first(it); iter_valid(it) && rc == 0; iter_next(it))
-		rc = sst_builder_add(sb, iter_entry(it));
-	iter_free(it);
-	if (rc == 0)
-		rc = sst_builder_finish(sb, out, &info);
-	sst_builder_free(sb);
-	if (rc != 0)
-		goto out;
-	sst_object_key(key);
-	pending_add(e, key, cache_id);
-	if ((rc = objstore_put(e->os, key, out->data, out->len)) != 0) {
-		pending_remove(e, key);
-		goto out;
+	memset(pieces, 0, sizeof(*pieces));
+	for (iter_seek_first(it); iter_valid(it) && rc == 0; iter_next(it)) {
+		x = iter_entry(it);
+		if (sb != NULL && pieces->ntables + 1 < L0_MAX_PIECES &&
+		    (x->klen < cutlen || memcmp(x->key, cut, cutlen) != 0) &&
+		    (rc = store_piece(e, &sb, pieces, tbl)) != 0)
+			break;
+		if (sb == NULL) {
+			cutlen = x->klen < CUT_PREFIX ? x->klen : CUT_PREFIX;
+			memcpy(cut, x->key, cutlen);
+			sb = sst_builder_new(&so);
+			buf_reset(tbl);
+			sst_builder_take_buf(sb, tbl);
+			if (e->set.block_cache_prepopulate)
+				sst_builder_cache(sb, e->bcache);
+		}
+		rc = sst_builder_add(sb, x);
 	}
-	table_describe(mt, key, out->len, &info);
-out:
-	sst_info_release(&info);
+	iter_free(it);
+	if (rc == 0 && sb != NULL)
+		rc = store_piece(e, &sb, pieces, tbl);
+	if (sb != NULL)
+		sst_builder_free(sb);
+	if (rc != 0)
+		pieces_release(e, pieces);
 	return rc;
+}
+
+/* L0 is full: a table waits for the compactor (l0_main). (L) */
+static int
+l0_full_locked(const struct engine *e)
+{
+	const struct version *v = e->ver;
+
+	return v->l0_depth >= (size_t)e->set.l0_max_ssts ||
+	    v->m.nl0 >= (size_t)e->set.l0_max_ssts * L0_MAX_PIECES;
 }
 
 static void
 set_shape_metrics_locked(struct engine *e)
 {
 	metric_set(e->m.l0_tables, (double)e->ver->m.nl0);
+	metric_set(e->m.l0_depth, (double)e->ver->l0_depth);
 	metric_set(e->m.runs, (double)e->ver->m.nruns);
 }
 
@@ -1271,32 +1334,36 @@ commit_edit(struct engine *e, manifest_edit_fn edit, void *arg)
 }
 
 struct l0_edit {
-	const struct manifest_table *mt;
+	const struct manifest_run *pieces;
 	uint64_t	 last_wal;
 	uint64_t	 max_seq;
 };
 
 /*
- * Add a new table in front of L0 and move the WAL replay point past it.
- * A table already there (its commit stored, though the store's answer
- * was lost) is not added twice.
+ * Add a flush's tables in front of L0 and move the WAL replay point past
+ * them. Tables already there (the commit stored, though the store's
+ * answer was lost) are not added twice.
  */
 static int
 l0_edit(void *arg, struct manifest *m)
 {
 	struct l0_edit *x = arg;
+	size_t i, n = x->pieces->ntables;
 
 	if (x->last_wal + 1 > m->wal_replay_from)
 		m->wal_replay_from = x->last_wal + 1;
 	if (x->max_seq > m->last_seq)
 		m->last_seq = x->max_seq;
-	for (size_t i = 0; i < m->nl0; i++)
-		if (strcmp(m->l0[i].key, x->mt->key) == 0)
+	if (n == 0)
+		return 0;
+	for (i = 0; i < m->nl0; i++)
+		if (strcmp(m->l0[i].key, x->pieces->tables[0].key) == 0)
 			return 0;
-	m->l0 = xrealloc(m->l0, (m->nl0 + 1) * sizeof(*m->l0));
-	memmove(m->l0 + 1, m->l0, m->nl0 * sizeof(*m->l0));
-	manifest_table_copy(&m->l0[0], x->mt);
-	m->nl0++;
+	m->l0 = xrealloc(m->l0, (m->nl0 + n) * sizeof(*m->l0));
+	memmove(m->l0 + n, m->l0, m->nl0 * sizeof(*m->l0));
+	for (i = 0; i < n; i++)
+		manifest_table_copy(&m->l0[i], &x->pieces->tables[i]);
+	m->nl0 += n;
 	return 0;
 }
 
@@ -1304,7 +1371,7 @@ static void *
 l0_main(void *arg)
 {
 	struct engine *e = arg;
-	struct manifest_table mt;
+	struct manifest_run pieces;
 	struct frozen f;
 	struct buf tbl;		/* kept from one table to the next */
 	int64_t backoff = 100;
@@ -1319,7 +1386,7 @@ l0_main(void *arg)
 			break;
 		f = e->frozen[0];
 		pthread_mutex_unlock(&e->lock);
-		rc = build_table(e, f.mem, &mt, &tbl);
+		rc = build_tables(e, f.mem, &pieces, &tbl);
 		pthread_mutex_lock(&e->lock);
 		/*
 		 * Backpressure: while L0 is full the table waits for the
@@ -1327,20 +1394,17 @@ l0_main(void *arg)
 		 * max_unflushed_bytes. A closing engine stores its tables
 		 * regardless.
 		 */
-		if (rc == 0 && e->ncompactors > 0 &&
-		    e->ver->m.nl0 >= (size_t)e->set.l0_max_ssts) {
+		if (rc == 0 && e->ncompactors > 0 && l0_full_locked(e)) {
 			metric_add(e->m.l0_stalls, 1);
-			while (e->ver->m.nl0 >= (size_t)e->set.l0_max_ssts &&
-			    !e->stopping && !e->fenced)
+			while (l0_full_locked(e) && !e->stopping && !e->fenced)
 				pthread_cond_wait(&e->cond, &e->lock);
 		}
 		pthread_mutex_unlock(&e->lock);
 		if (rc == 0) {
-			struct l0_edit x = { &mt, f.last_wal, f.max_seq };
+			struct l0_edit x = { &pieces, f.last_wal, f.max_seq };
 
 			rc = commit_edit(e, l0_edit, &x);
-			pending_remove(e, mt.key);
-			manifest_table_release(&mt);
+			pieces_release(e, &pieces);
 		}
 		pthread_mutex_lock(&e->lock);
 		if (rc == SHALE_EFENCED) {

@@ -22,6 +22,18 @@
 #include "engine/sst.h"
 #include "util/metrics.h"
 
+/*
+ * Tables are cut where the first CUT_PREFIX bytes of the key change: the
+ * subsystem, its version and the subsystem's first byte of its own (for
+ * logs, the kind: records, time index, inodes...). A table then holds one
+ * kind of key, and the tables of a kind written in key order (a stream's
+ * records) follow each other instead of overlapping, so that compaction
+ * takes them over unchanged (compact.c). An L0 flush is cut so into at
+ * most L0_MAX_PIECES tables, a merge's output without limit.
+ */
+#define CUT_PREFIX	3
+#define L0_MAX_PIECES	8
+
 /* An open table, shared by the versions that list it. */
 struct table {
 	_Atomic int	 refs;
@@ -42,6 +54,7 @@ struct version {
 	struct manifest	 m;
 	struct table	**l0;		/* parallel to m.l0, newest first */
 	struct table	***runs;	/* runs[i][j] parallel to m.runs[i].tables[j] */
+	size_t		 l0_depth;	/* manifest_l0_depth(&m) */
 	struct engine	*e;
 	int		 retired;	/* listed in e->retired; fixed once set */
 	int64_t		 superseded_ms;	/* wall clock; fixed once retired */
@@ -78,10 +91,10 @@ struct walobj {
 
 struct engine_metrics {
 	struct metric_series *writes, *write_bytes, *wal_objects, *wal_bytes;
-	struct metric_series *wal_latency, *l0_flushes, *l0_tables;
+	struct metric_series *wal_latency, *l0_flushes, *l0_tables, *l0_depth;
 	struct metric_series *unflushed, *fenced, *recovery, *durable;
 	struct metric_series *follow_lag;
-	struct metric_series *compactions, *compaction_moves, *compact_in, *compact_out;
+	struct metric_series *compactions, *compaction_moved, *compact_in, *compact_out;
 	struct metric_series *compact_time, *runs, *expired_tables, *l0_stalls;
 	struct metric_series *checkpoints, *checkpoint_writes;
 };

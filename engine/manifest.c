@@ -205,6 +205,62 @@ manifest_table_copy(struct manifest_table *dst,
 	dst->last_key = bytes_dup(src->last_key, src->last_klen);
 }
 
+static int
+first_cmp(const void *a, const void *b)
+{
+	const struct manifest_table *x = *(const struct manifest_table *const *)a;
+	const struct manifest_table *y = *(const struct manifest_table *const *)b;
+
+	return kv_key_cmp(x->first_key, x->first_klen, y->first_key,
+	    y->first_klen);
+}
+
+static int
+end_cmp(const void *a, const void *b)
+{
+	const struct manifest_table *x = *(const struct manifest_table *const *)a;
+	const struct manifest_table *y = *(const struct manifest_table *const *)b;
+
+	return kv_key_cmp(x->last_key, x->last_klen, y->last_key, y->last_klen);
+}
+
+size_t
+manifest_l0_depth(const struct manifest *m)
+{
+	const struct manifest_table **lo, **hi;
+	size_t i, j, n = 0, all = 0, cur = 0, max = 0;
+
+	if (m->nl0 == 0)
+		return 0;
+	lo = xcalloc(m->nl0, sizeof(*lo));
+	hi = xcalloc(m->nl0, sizeof(*hi));
+	for (i = 0; i < m->nl0; i++) {
+		if (m->l0[i].first_key == NULL || m->l0[i].last_key == NULL)
+			all++;
+		else {
+			lo[n] = hi[n] = &m->l0[i];
+			n++;
+		}
+	}
+	qsort(lo, n, sizeof(*lo), first_cmp);
+	qsort(hi, n, sizeof(*hi), end_cmp);
+	/* a sweep over the bounds; a range that starts where another ends holds that key too */
+	for (i = j = 0; i < n;) {
+		if (kv_key_cmp(lo[i]->first_key, lo[i]->first_klen,
+		    hi[j]->last_key, hi[j]->last_klen) <= 0) {
+			if (++cur > max)
+				max = cur;
+			i++;
+		} else {
+			cur--;
+			j++;
+		}
+	}
+	free(lo);
+	free(hi);
+	return max + all;
+}
+
 static struct manifest_table *
 tables_copy(const struct manifest_table *src, size_t n)
 {

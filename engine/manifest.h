@@ -87,6 +87,15 @@ size_t	manifest_expire_checkpoints(struct manifest *m, int64_t now_ms);
 void	manifest_successor(struct manifest *m, const struct manifest *base,
 	    int64_t now_ms);
 
+/*
+ * The most L0 tables whose key ranges ([first_key, last_key]) hold one
+ * key: what a read may have to look in. A flush cuts its memtable into
+ * tables of disjoint ranges, so this counts flushes, not tables, where
+ * every flush writes a key that the others also write. A table without a
+ * range counts as holding every key.
+ */
+size_t	manifest_l0_depth(const struct manifest *m);
+
 /* Deep copy of one table description. */
 void	manifest_table_copy(struct manifest_table *dst, const struct manifest_table *src);
 void	manifest_table_release(struct manifest_table *t);

@@ -2,7 +2,7 @@
 # compact' merges a store into one sorted run: with small tables, 12 MiB
 # of log text appended to three streams is merged in the background while
 # it is written (the mount's metrics count compactions and sorted runs,
-# and merges of runs of one stream's records are moves, not rewrites),
+# and tables of one stream's records are moved, not rewritten),
 # every stream reads back byte for byte; one stream is removed and one
 # truncated, the mount stopped, and 'shale compact' leaves one run whose
 # tables hold less than half the bytes of the three streams merged, and
@@ -59,18 +59,18 @@ run() {	# STORE LABEL COMPACTORS
 		n=$((n + 1))
 	done
 	n=$(metric "$mnt" engine_compactions_total)
-	moves=$(metric "$mnt" engine_compaction_moves_total)
-	echo "$label: $n compactions and $moves moves while writing, $(metric "$mnt" engine_sorted_runs) sorted runs, $(metric "$mnt" engine_l0_tables) L0 tables"
+	moves=$(metric "$mnt" engine_compaction_moved_tables_total)
+	echo "$label: $n compactions, $moves tables moved while writing, $(metric "$mnt" engine_sorted_runs) sorted runs, $(metric "$mnt" engine_l0_tables) L0 tables, L0 depth $(metric "$mnt" engine_l0_depth)"
 	[ "$n" -ge 1 ] && ok "$label: the mount compacted while it was written" ||
 		fail "$label: no compaction while writing"
 	# streams written one after another: runs of one stream's records
-	[ "$moves" -ge 1 ] && ok "$label: runs of streams written in order were moved, not rewritten" ||
-		fail "$label: no compaction was a move"
+	[ "$moves" -ge 1 ] && ok "$label: tables of streams written in order were moved, not rewritten" ||
+		fail "$label: no table was moved"
 	expect_match "$label: .shale/status shows the sorted runs" \
 		"^sorted_runs: [1-9]" "$(cat "$mnt/.shale/status")"
-	[ "$(metric "$mnt" engine_l0_tables)" -le 8 ] &&
-		ok "$label: L0 stays within l0_max_ssts" ||
-		fail "$label: $(metric "$mnt" engine_l0_tables) L0 tables"
+	[ "$(metric "$mnt" engine_l0_depth)" -le 8 ] &&
+		ok "$label: L0's depth stays within l0_max_ssts" ||
+		fail "$label: L0 depth $(metric "$mnt" engine_l0_depth)"
 	umount_shale "$mnt" || fail "$label: unmount"
 	log_clean "$label"
 

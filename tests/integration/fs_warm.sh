@@ -51,7 +51,7 @@ run() {	# STORE LABEL PREPOPULATE CACHE-BYTES
 	h1=$(metric "$m" engine_cache_hits_total)
 	m1=$(metric "$m" engine_cache_misses_total)
 	echo "$label: block cache hits $h0 -> $h1, misses $m0 -> $m1;" \
-		"$(grep -E '^engine_(l0_flushes|compactions|compaction_moves)_total ' "$m/.shale/metrics" | tr '\n' ' ')"
+		"$(grep -E '^engine_(l0_flushes|compactions|compaction_moved_tables)_total ' "$m/.shale/metrics" | tr '\n' ' ')"
 	case $3/$4 in
 	true/16MiB)
 		[ "$((h1 - h0))" -gt 0 ] && ok "$label: the cat is served by the cache" ||

@@ -312,6 +312,66 @@ test_expire_checkpoints(void **state)
 	manifest_release(&m);
 }
 
+/*
+ * L0 as "lo-hi lo-hi ...", one-letter keys; "-" is a table without a
+ * range. Released first.
+ */
+static void
+l0_set(struct manifest *m, const char *spec)
+{
+	char name[32];
+
+	manifest_release(m);
+	manifest_init(m);
+	for (const char *p = spec; *p != '\0'; p++) {
+		if (*p == ' ')
+			continue;
+		m->l0 = xrealloc(m->l0, (m->nl0 + 1) * sizeof(*m->l0));
+		snprintf(name, sizeof(name), "compacted/%zu.sst", m->nl0);
+		if (*p == '-') {
+			memset(&m->l0[m->nl0], 0, sizeof(*m->l0));
+			m->l0[m->nl0].key = xstrdup(name);
+		} else {
+			table_set(&m->l0[m->nl0], name, 1, p, 1, p + 2, 1);
+			p += 2;
+		}
+		m->nl0++;
+	}
+}
+
+/* The most L0 tables that hold one key, in any order of the tables. */
+static void
+test_l0_depth(void **state)
+{
+	static const struct {
+		const char	*spec;
+		size_t		 depth;
+	} cases[] = {
+		{ "", 0 },
+		{ "a-c", 1 },
+		{ "a-b c-d e-f", 1 },		/* flushes cut by kind */
+		{ "e-f a-b c-d", 1 },
+		{ "a-c c-e", 2 },		/* a key both hold */
+		{ "a-z b-c d-e", 2 },
+		{ "a-c b-d c-e", 3 },
+		{ "a-a a-a a-a b-b", 3 },
+		{ "a-b c-d a-b c-d a-b c-d", 3 },	/* 3 flushes of 2 kinds */
+		{ "a-b -", 2 },			/* no range: holds every key */
+		{ "- -", 2 },
+	};
+	struct manifest m;
+
+	(void)state;
+	manifest_init(&m);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		l0_set(&m, cases[i].spec);
+		if (manifest_l0_depth(&m) != cases[i].depth)
+			fail_msg("'%s': depth %zu, not %zu", cases[i].spec,
+			    manifest_l0_depth(&m), cases[i].depth);
+	}
+	manifest_release(&m);
+}
+
 /* Every key length 0..70 with every byte value, and the longest key. */
 static void
 test_base64(void **state)
@@ -688,6 +748,7 @@ main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_expire_checkpoints),
+		cmocka_unit_test(test_l0_depth),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_decode_damaged),
 	};
