@@ -15,8 +15,10 @@
  * A memtable's life:
  *
  *   active --(l0_sst_size_bytes, freeze)--> frozen --(l0_main: build the
- *   table, put it, commit a manifest listing it and moving the WAL replay
- *   point past its records)--> gone, its records read from the table
+ *   tables, put them, commit a manifest listing them and moving the WAL
+ *   replay point past its records)--> gone, its records read from the
+ *   tables. L0_WRITERS memtables are built at once; their commits are
+ *   made in the order the memtables were frozen.
  *
  * Fencing (one writer per store):
  *
@@ -821,6 +823,7 @@ freeze_locked(struct engine *e)
 	seal_locked(e);
 	e->frozen = xgrow(e->frozen, &cap, e->nfrozen + 1, sizeof(*e->frozen));
 	f = &e->frozen[e->nfrozen++];
+	memset(f, 0, sizeof(*f));
 	f->mem = e->mem;
 	f->max_seq = memtable_max_seq(e->mem);
 	f->bytes = memtable_bytes(e->mem);
@@ -1367,12 +1370,37 @@ l0_edit(void *arg, struct manifest *m)
 	return 0;
 }
 
+/* The oldest frozen memtable no l0_main is writing, or NULL. (L) */
+static struct frozen *
+untaken_locked(struct engine *e)
+{
+	for (size_t i = 0; i < e->nfrozen; i++)
+		if (!e->frozen[i].taken)
+			return &e->frozen[i];
+	return NULL;
+}
+
+/* Give the frozen memtable `mem` back for an l0_main to take. (L) */
+static void
+untake_locked(struct engine *e, struct memtable *mem)
+{
+	for (size_t i = 0; i < e->nfrozen; i++)
+		if (e->frozen[i].mem == mem)
+			e->frozen[i].taken = 0;
+}
+
+/*
+ * L0_WRITERS of these write the frozen memtables as tables: each takes
+ * the oldest one not taken, builds and stores its tables, and commits
+ * them once every older memtable's are committed, so that L0 and the
+ * WAL replay point move in order; one builds while another stores.
+ */
 static void *
 l0_main(void *arg)
 {
 	struct engine *e = arg;
 	struct manifest_run pieces;
-	struct frozen f;
+	struct frozen f, *fp;
 	struct buf tbl;		/* kept from one table to the next */
 	int64_t backoff = 100;
 	int rc;
@@ -1380,16 +1408,27 @@ l0_main(void *arg)
 	buf_init(&tbl, 0);
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		while (e->nfrozen == 0 && !e->stopping && !e->fenced)
+		while ((fp = untaken_locked(e)) == NULL && !e->stopping &&
+		    !e->fenced)
 			pthread_cond_wait(&e->cond, &e->lock);
-		if (e->nfrozen == 0 || e->fenced || e->abandon)
+		if (fp == NULL || e->fenced || e->abandon)
 			break;
-		f = e->frozen[0];
+		fp->taken = 1;
+		f = *fp;
 		pthread_mutex_unlock(&e->lock);
 		rc = build_tables(e, f.mem, &pieces, &tbl);
 		pthread_mutex_lock(&e->lock);
+		while (rc == 0 && e->frozen[0].mem != f.mem && !e->fenced &&
+		    !e->abandon)
+			pthread_cond_wait(&e->cond, &e->lock);
+		if (rc == 0 && (e->fenced || e->abandon)) {
+			pthread_mutex_unlock(&e->lock);
+			pieces_release(e, &pieces);
+			pthread_mutex_lock(&e->lock);
+			break;
+		}
 		/*
-		 * Backpressure: while L0 is full the table waits for the
+		 * Backpressure: while L0 is full the tables wait for the
 		 * compactor; memtables pile up, and writers wait at
 		 * max_unflushed_bytes. A closing engine stores its tables
 		 * regardless.
@@ -1412,6 +1451,7 @@ l0_main(void *arg)
 			break;
 		}
 		if (rc != 0) {
+			untake_locked(e, f.mem);
 			pause_locked(e, &backoff, "write an L0 table", rc);
 			continue;
 		}
@@ -1423,6 +1463,7 @@ l0_main(void *arg)
 		memtable_unref(f.mem);
 		pthread_cond_broadcast(&e->cond);
 	}
+	pthread_cond_broadcast(&e->cond);	/* the other may wait for us */
 	pthread_mutex_unlock(&e->lock);
 	buf_release(&tbl);
 	return NULL;
@@ -1859,7 +1900,8 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		pthread_create(&e->t_sealer, NULL, sealer_main, e);
 		for (int i = 0; i < WAL_UPLOADERS; i++)
 			pthread_create(&e->t_uploader[i], NULL, uploader_main, e);
-		pthread_create(&e->t_l0, NULL, l0_main, e);
+		for (int i = 0; i < L0_WRITERS; i++)
+			pthread_create(&e->t_l0[i], NULL, l0_main, e);
 		pthread_create(&e->t_poller, NULL, poller_main, e);
 		e->threads = 1;
 		compactor_start(e);
@@ -2045,7 +2087,8 @@ engine_close(struct engine *e)
 		pthread_join(e->t_sealer, NULL);
 		for (int i = 0; i < WAL_UPLOADERS; i++)
 			pthread_join(e->t_uploader[i], NULL);
-		pthread_join(e->t_l0, NULL);
+		for (int i = 0; i < L0_WRITERS; i++)
+			pthread_join(e->t_l0[i], NULL);
 		pthread_join(e->t_poller, NULL);
 		compactor_stop(e);
 		if (e->gc_running)

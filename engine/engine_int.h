@@ -74,9 +74,11 @@ struct frozen {
 	uint64_t	 last_wal;	/* its records are in WAL objects <= this */
 	uint64_t	 max_seq;
 	uint64_t	 bytes;		/* counted in unflushed_bytes */
+	int		 taken;		/* an l0_main is writing it */
 };
 
 #define WAL_UPLOADERS	4	/* WAL objects in flight at once */
+#define L0_WRITERS	2	/* memtables written as tables at once */
 #define WAL_SPARES	4	/* stored WAL bodies' memory kept for reuse */
 
 /* A sealed WAL object, from sealing until it and all before it are stored. */
@@ -154,7 +156,8 @@ struct engine {
 	}			*subs;		/* (L) */
 	size_t			 nsubs, capsubs;
 
-	pthread_t		 t_sealer, t_uploader[WAL_UPLOADERS], t_l0, t_poller;
+	pthread_t		 t_sealer, t_uploader[WAL_UPLOADERS], t_l0[L0_WRITERS],
+				 t_poller;
 	int			 threads;
 
 	/* manifest commits, one at a time; held across the store call */
