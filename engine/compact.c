@@ -10,7 +10,8 @@
  *
  * The policy is size-tiered, in the manner of SlateDB:
  *
- *   - when L0 holds COMPACT_MIN_SOURCES tables (or l0_max_ssts, if less),
+ *   - when L0 is COMPACT_MIN_SOURCES deep (or l0_max_ssts, if less;
+ *     manifest_l0_depth), or holds L0_MAX_PIECES times as many tables,
  *     all of L0 is merged into a new sorted run, the newest;
  *   - otherwise, among adjacent runs not already being compacted, the
  *     first window (newest first) of COMPACT_MIN_SOURCES to
@@ -142,7 +143,13 @@ pick_locked(struct engine *e)
 		j->nruns = m->nruns;
 		goto found;
 	}
-	if (!e->l0_busy && m->nl0 >= trigger) {
+	/*
+	 * L0 by its depth: a flush's tables, cut by kind, count once; but
+	 * not past so many tables that cannot overlap (a stream written in
+	 * order), which are moved into a run, where a read opens one
+	 */
+	if (!e->l0_busy && (e->ver->l0_depth >= trigger ||
+	    m->nl0 >= trigger * L0_MAX_PIECES)) {
 		j->nl0 = m->nl0;
 		j->bottom = m->nruns == 0;
 		goto found;

@@ -236,8 +236,40 @@ version_unref(struct version *v)
 		free(v->runs[i]);
 	}
 	free(v->runs);
+	for (i = 0; v->chains != NULL && i < v->l0_depth; i++) {
+		free(v->chains[i].tables);
+		free(v->chain_t[i]);
+	}
+	free(v->chains);
+	free(v->chain_t);
 	manifest_release(&v->m);
 	free(v);
+}
+
+/* v->chains and v->chain_t, from the tables it opened. */
+static void
+version_chains(struct version *v)
+{
+	const struct manifest *m = &v->m;
+	size_t *order = xcalloc(m->nl0 + 1, sizeof(*order));
+	size_t *chain = xcalloc(m->nl0 + 1, sizeof(*chain));
+	struct manifest_run *r;
+	size_t k, c, n;
+
+	v->l0_depth = manifest_l0_chains(m, order, chain);
+	v->chains = xcalloc(v->l0_depth + 1, sizeof(*v->chains));
+	v->chain_t = xcalloc(v->l0_depth + 1, sizeof(*v->chain_t));
+	for (k = 0; k < m->nl0; k++) {
+		c = chain[k];
+		r = &v->chains[c];
+		n = r->ntables + 1;
+		r->tables = xrealloc(r->tables, n * sizeof(*r->tables));
+		v->chain_t[c] = xrealloc(v->chain_t[c], n * sizeof(*v->chain_t[c]));
+		r->tables[r->ntables] = m->l0[order[k]];	/* not owned */
+		v->chain_t[c][r->ntables++] = v->l0[order[k]];
+	}
+	free(order);
+	free(chain);
 }
 
 /*
@@ -312,7 +344,6 @@ version_new(struct engine *e, const struct manifest *m, const struct version *ol
 	manifest_init(&v->m);
 	manifest_copy(&v->m, m);
 	v->l0 = xcalloc(m->nl0 ? m->nl0 : 1, sizeof(*v->l0));
-	v->l0_depth = manifest_l0_depth(m);
 	v->runs = xcalloc(m->nruns ? m->nruns : 1, sizeof(*v->runs));
 	for (i = 0; i < m->nl0 && rc == 0; i++)
 		rc = version_table(e, old, &m->l0[i], &v->l0[i]);
@@ -327,6 +358,7 @@ version_new(struct engine *e, const struct manifest *m, const struct version *ol
 		version_unref(v);
 		return rc;
 	}
+	version_chains(v);
 	*out = v;
 	return 0;
 }

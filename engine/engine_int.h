@@ -55,6 +55,9 @@ struct version {
 	struct table	**l0;		/* parallel to m.l0, newest first */
 	struct table	***runs;	/* runs[i][j] parallel to m.runs[i].tables[j] */
 	size_t		 l0_depth;	/* manifest_l0_depth(&m) */
+	/* L0 as l0_depth chains (manifest_l0_chains), for iterators */
+	struct manifest_run *chains;	/* their tables: copies not owned */
+	struct table	***chain_t;	/* chain_t[c][k]: chains[c].tables[k] */
 	struct engine	*e;
 	int		 retired;	/* listed in e->retired; fixed once set */
 	int64_t		 superseded_ms;	/* wall clock; fixed once retired */

@@ -365,13 +365,17 @@ static struct iter *
 merge_new(const struct view *v)
 {
 	const struct manifest *mf = &v->ver->m;
-	size_t i, k = 0, n = v->nmems + mf->nl0 + mf->nruns;
+	const struct version *ver = v->ver;
+	size_t i, k = 0, n = v->nmems + ver->l0_depth + mf->nruns;
 	struct iter **c = xcalloc(n ? n : 1, sizeof(*c));
 
 	for (i = 0; i < v->nmems; i++)
 		c[k++] = memtable_iter_new(v->mems[i]);
-	for (i = 0; i < mf->nl0; i++)
-		c[k++] = sst_iter_new(v->ver->l0[i]->sst);
+	/* L0 by chains: a flush's tables, and those of flushes that follow each other, one at a time */
+	for (i = 0; i < ver->l0_depth; i++)
+		c[k++] = ver->chains[i].ntables == 1 ?
+		    sst_iter_new(ver->chain_t[i][0]->sst) :
+		    run_iter_new(ver->chain_t[i], &ver->chains[i], 1);
 	for (i = 0; i < mf->nruns; i++)
 		c[k++] = run_iter_new(v->ver->runs[i], &mf->runs[i], 1);
 	return merge_iter_new(c, n);

@@ -206,59 +206,59 @@ manifest_table_copy(struct manifest_table *dst,
 }
 
 static int
-first_cmp(const void *a, const void *b)
+l0_first_cmp(const void *a, const void *b, void *arg)
 {
-	const struct manifest_table *x = *(const struct manifest_table *const *)a;
-	const struct manifest_table *y = *(const struct manifest_table *const *)b;
+	const struct manifest *m = arg;
+	const struct manifest_table *x = &m->l0[*(const size_t *)a];
+	const struct manifest_table *y = &m->l0[*(const size_t *)b];
 
+	if (x->first_key == NULL || y->first_key == NULL)
+		return (x->first_key == NULL) - (y->first_key == NULL);
 	return kv_key_cmp(x->first_key, x->first_klen, y->first_key,
 	    y->first_klen);
 }
 
-static int
-end_cmp(const void *a, const void *b)
+size_t
+manifest_l0_chains(const struct manifest *m, size_t *order, size_t *chain)
 {
-	const struct manifest_table *x = *(const struct manifest_table *const *)a;
-	const struct manifest_table *y = *(const struct manifest_table *const *)b;
+	size_t *ord = order != NULL ? order : xcalloc(m->nl0 + 1, sizeof(*ord));
+	size_t *tail = xcalloc(m->nl0 + 1, sizeof(*tail));	/* last table of each */
+	size_t i, c, n = 0;
 
-	return kv_key_cmp(x->last_key, x->last_klen, y->last_key, y->last_klen);
+	for (i = 0; i < m->nl0; i++)
+		ord[i] = i;
+	qsort_r(ord, m->nl0, sizeof(*ord), l0_first_cmp, (void *)m);
+	/*
+	 * Greedy, in key order: a table goes on the first chain whose last
+	 * table ends before it begins. A new chain is begun only when every
+	 * chain's last table holds the table's first key, so the chains are
+	 * as many as the tables that hold one key: the depth.
+	 */
+	for (i = 0; i < m->nl0; i++) {
+		const struct manifest_table *t = &m->l0[ord[i]], *l;
+
+		for (c = 0; c < n && t->first_key != NULL; c++) {
+			l = &m->l0[tail[c]];
+			if (l->last_key != NULL && kv_key_cmp(l->last_key,
+			    l->last_klen, t->first_key, t->first_klen) < 0)
+				break;
+		}
+		if (c == n || t->first_key == NULL || t->last_key == NULL)
+			c = n++;
+		tail[c] = ord[i];
+		if (chain != NULL)
+			chain[i] = c;
+	}
+	free(tail);
+	if (order == NULL)
+		free(ord);
+	return n;
 }
 
 size_t
 manifest_l0_depth(const struct manifest *m)
 {
-	const struct manifest_table **lo, **hi;
-	size_t i, j, n = 0, all = 0, cur = 0, max = 0;
-
-	if (m->nl0 == 0)
-		return 0;
-	lo = xcalloc(m->nl0, sizeof(*lo));
-	hi = xcalloc(m->nl0, sizeof(*hi));
-	for (i = 0; i < m->nl0; i++) {
-		if (m->l0[i].first_key == NULL || m->l0[i].last_key == NULL)
-			all++;
-		else {
-			lo[n] = hi[n] = &m->l0[i];
-			n++;
-		}
-	}
-	qsort(lo, n, sizeof(*lo), first_cmp);
-	qsort(hi, n, sizeof(*hi), end_cmp);
-	/* a sweep over the bounds; a range that starts where another ends holds that key too */
-	for (i = j = 0; i < n;) {
-		if (kv_key_cmp(lo[i]->first_key, lo[i]->first_klen,
-		    hi[j]->last_key, hi[j]->last_klen) <= 0) {
-			if (++cur > max)
-				max = cur;
-			i++;
-		} else {
-			cur--;
-			j++;
-		}
-	}
-	free(lo);
-	free(hi);
-	return max + all;
+	return manifest_l0_chains(m, NULL, NULL);
 }
 
 static struct manifest_table *

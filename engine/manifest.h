@@ -95,6 +95,15 @@ void	manifest_successor(struct manifest *m, const struct manifest *base,
  * range counts as holding every key.
  */
 size_t	manifest_l0_depth(const struct manifest *m);
+/*
+ * L0 as chains of tables with disjoint ranges, each in key order, as few
+ * as can be: manifest_l0_depth of them (the count returned). order[k]
+ * (nl0 long) is the index in m->l0 of the k-th table in key order and
+ * chain[k] its chain; either may be NULL. A table without a range is a
+ * chain by itself.
+ */
+size_t	manifest_l0_chains(const struct manifest *m, size_t *order,
+	    size_t *chain);
 
 /* Deep copy of one table description. */
 void	manifest_table_copy(struct manifest_table *dst, const struct manifest_table *src);

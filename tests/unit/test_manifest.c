@@ -339,6 +339,39 @@ l0_set(struct manifest *m, const char *spec)
 	}
 }
 
+/*
+ * manifest_l0_chains: `depth` chains; every table in one, once; in each,
+ * ranges in key order that do not overlap.
+ */
+static void
+check_chains(const struct manifest *m, const char *spec, size_t depth)
+{
+	size_t order[16], chain[16], last[16], seen[16] = { 0 };
+	const struct manifest_table *a, *b;
+
+	assert_true(m->nl0 <= 16);
+	assert_int_equal(manifest_l0_chains(m, order, chain), depth);
+	for (size_t c = 0; c < depth; c++)
+		last[c] = SIZE_MAX;
+	for (size_t k = 0; k < m->nl0; k++) {
+		assert_true(order[k] < m->nl0);
+		assert_true(chain[k] < depth);
+		seen[order[k]]++;
+		if (last[chain[k]] != SIZE_MAX) {
+			a = &m->l0[last[chain[k]]];
+			b = &m->l0[order[k]];
+			if (a->last_key == NULL || b->first_key == NULL ||
+			    kv_key_cmp(a->last_key, a->last_klen, b->first_key,
+			    b->first_klen) >= 0)
+				fail_msg("'%s': chain %zu has overlapping or "
+				    "unranged tables", spec, chain[k]);
+		}
+		last[chain[k]] = order[k];
+	}
+	for (size_t i = 0; i < m->nl0; i++)
+		assert_int_equal(seen[i], 1);
+}
+
 /* The most L0 tables that hold one key, in any order of the tables. */
 static void
 test_l0_depth(void **state)
@@ -368,6 +401,7 @@ test_l0_depth(void **state)
 		if (manifest_l0_depth(&m) != cases[i].depth)
 			fail_msg("'%s': depth %zu, not %zu", cases[i].spec,
 			    manifest_l0_depth(&m), cases[i].depth);
+		check_chains(&m, cases[i].spec, cases[i].depth);
 	}
 	manifest_release(&m);
 }
