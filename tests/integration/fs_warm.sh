@@ -3,9 +3,11 @@
 # block cache as they are built (block_cache_prepopulate, on by default),
 # so a cat of a stream just appended finds every block there.
 #  - 8 MB of log text appended with dd, with 64 KiB memtables so that it
-#    goes into many L0 tables, and compactions merge them; once nothing is
-#    left unflushed, cat reads it back byte for byte, and the block cache
-#    counts hits and not one miss (/.shale/metrics).
+#    goes into many L0 tables; once nothing is left unflushed, cat reads it
+#    back byte for byte, and the block cache counts hits and not one miss
+#    (/.shale/metrics). The cache is 64 MiB: it is split into 16 shards,
+#    each evicting on its own, and at 16 MiB one shard could by chance be
+#    given more of the 8 MB than its 1 MiB.
 #  - With SHALE_BLOCK_CACHE_PREPOPULATE=false the same cat misses.
 #  - With SHALE_BLOCK_CACHE_BYTES=0 (no cache) it reads back all the same.
 # On file:// and RGW.
@@ -50,14 +52,15 @@ run() {	# STORE LABEL PREPOPULATE CACHE-BYTES
 		fail "$label: cat differs from what dd wrote"
 	h1=$(metric "$m" engine_cache_hits_total)
 	m1=$(metric "$m" engine_cache_misses_total)
-	echo "$label: block cache hits $h0 -> $h1, misses $m0 -> $m1;" \
+	echo "$label: block cache hits $h0 -> $h1, misses $m0 -> $m1," \
+		"evictions $(metric "$m" engine_cache_evictions_total);" \
 		"$(grep -E '^engine_(l0_flushes|compactions|compaction_moved_tables)_total ' "$m/.shale/metrics" | tr '\n' ' ')"
 	case $3/$4 in
-	true/16MiB)
+	true/64MiB)
 		[ "$((h1 - h0))" -gt 0 ] && ok "$label: the cat is served by the cache" ||
 			fail "$label: no cache hit"
 		expect_eq "$label: and not one block missed" "$m0" "$m1" ;;
-	false/16MiB)
+	false/64MiB)
 		[ "$((m1 - m0))" -gt 0 ] &&
 			ok "$label: without prepopulating, the cat misses ($((m1 - m0)))" ||
 			fail "$label: without prepopulating, no miss" ;;
@@ -65,13 +68,13 @@ run() {	# STORE LABEL PREPOPULATE CACHE-BYTES
 	umount_shale "$m" || fail "$label: unmount"
 }
 
-run "file://$TEST_TMP/f1" file true 16MiB
-run "file://$TEST_TMP/f2" "file, not prepopulated" false 16MiB
+run "file://$TEST_TMP/f1" file true 64MiB
+run "file://$TEST_TMP/f2" "file, not prepopulated" false 64MiB
 run "file://$TEST_TMP/f3" "file, no cache" true 0
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	b=$(new_bucket) || { fail "create bucket"; finish; }
-	run "s3://$b/warm" rgw true 16MiB
+	run "s3://$b/warm" rgw true 64MiB
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi
