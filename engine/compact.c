@@ -11,7 +11,7 @@
  * The policy is size-tiered, in the manner of SlateDB:
  *
  *   - when L0 is COMPACT_MIN_SOURCES deep (or l0_max_ssts, if less;
- *     manifest_l0_depth), or holds L0_MAX_PIECES times as many tables,
+ *     manifest_l0_chains), or holds L0_MAX_PIECES times as many tables,
  *     all of L0 is merged into a new sorted run, the newest;
  *   - otherwise, among adjacent runs not already being compacted, the
  *     first window (newest first) of COMPACT_MIN_SOURCES to
@@ -201,34 +201,15 @@ job_free(struct job *j)
 static int
 job_emit(struct engine *e, struct job *j, struct sst_builder **sb)
 {
-	struct sst_info info;
 	struct buf out;
-	uint64_t cache_id = sst_builder_cache_id(*sb);
-	char key[64];
 	int rc;
 
 	if (sst_builder_entries(*sb) == 0)
 		return 0;
 	buf_init(&out, 0);
-	sst_info_init(&info);
-	rc = sst_builder_finish(*sb, &out, &info);
-	sst_builder_free(*sb);
-	*sb = NULL;
-	if (rc == 0) {
-		sst_object_key(key);
-		/* until job_do commits or gives up */
-		pending_add(e, key, cache_id);
-		if ((rc = objstore_put(e->os, key, out.data, out.len)) != 0)
-			pending_remove(e, key);
-	}
-	if (rc == 0) {
-		j->out.tables = xrealloc(j->out.tables,
-		    (j->out.ntables + 1) * sizeof(*j->out.tables));
-		table_describe(&j->out.tables[j->out.ntables++], key, out.len,
-		    &info);
+	/* pending until job_do commits or gives up */
+	if ((rc = table_store(e, sb, &out, &j->out)) == 0)
 		j->bytes_out += out.len;
-	}
-	sst_info_release(&info);
 	buf_release(&out);
 	return rc;
 }

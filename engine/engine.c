@@ -1154,12 +1154,12 @@ table_describe(struct manifest_table *mt, const char *key, size_t size,
 }
 
 /*
- * Finish the L0 table *sb, store it and add it to out. tbl is the memory
- * it was built in.
+ * Finish the table *sb (freed, and set to NULL) into tbl, store it as a
+ * table pending until a commit or pending_remove, and add it to out.
  */
-static int
-store_piece(struct engine *e, struct sst_builder **sb, struct manifest_run *out,
-    struct buf *tbl)
+int
+table_store(struct engine *e, struct sst_builder **sb, struct buf *tbl,
+    struct manifest_run *out)
 {
 	uint64_t cache_id = sst_builder_cache_id(*sb);
 	struct sst_info info;
@@ -1222,7 +1222,7 @@ build_tables(struct engine *e, struct memtable *mem,
 		x = iter_entry(it);
 		if (sb != NULL && pieces->ntables + 1 < L0_MAX_PIECES &&
 		    (x->klen < cutlen || memcmp(x->key, cut, cutlen) != 0) &&
-		    (rc = store_piece(e, &sb, pieces, tbl)) != 0)
+		    (rc = table_store(e, &sb, tbl, pieces)) != 0)
 			break;
 		if (sb == NULL) {
 			cutlen = x->klen < CUT_PREFIX ? x->klen : CUT_PREFIX;
@@ -1237,7 +1237,7 @@ build_tables(struct engine *e, struct memtable *mem,
 	}
 	iter_free(it);
 	if (rc == 0 && sb != NULL)
-		rc = store_piece(e, &sb, pieces, tbl);
+		rc = table_store(e, &sb, tbl, pieces);
 	if (sb != NULL)
 		sst_builder_free(sb);
 	if (rc != 0)

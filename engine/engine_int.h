@@ -54,7 +54,7 @@ struct version {
 	struct manifest	 m;
 	struct table	**l0;		/* parallel to m.l0, newest first */
 	struct table	***runs;	/* runs[i][j] parallel to m.runs[i].tables[j] */
-	size_t		 l0_depth;	/* manifest_l0_depth(&m) */
+	size_t		 l0_depth;	/* the most L0 tables one key is in */
 	/* L0 as l0_depth chains (manifest_l0_chains), for iterators */
 	struct manifest_run *chains;	/* their tables: copies not owned */
 	struct table	***chain_t;	/* chain_t[c][k]: chains[c].tables[k] */
@@ -217,6 +217,8 @@ void	version_unref(struct version *v);
 int	commit_edit(struct engine *e, manifest_edit_fn edit, void *arg);
 int	manifest_put(struct engine *e, const struct manifest *m);
 void	sst_object_key(char out[64]);
+int	table_store(struct engine *e, struct sst_builder **sb, struct buf *tbl,
+	    struct manifest_run *out);
 void	table_describe(struct manifest_table *mt, const char *key, size_t size,
 	    const struct sst_info *info);
 void	fence_locked(struct engine *e, const char *why);

@@ -371,7 +371,7 @@ merge_new(const struct view *v)
 
 	for (i = 0; i < v->nmems; i++)
 		c[k++] = memtable_iter_new(v->mems[i]);
-	/* L0 by chains: a flush's tables, and those of flushes that follow each other, one at a time */
+	/* L0 by chains of tables that do not overlap, one open at a time */
 	for (i = 0; i < ver->l0_depth; i++)
 		c[k++] = ver->chains[i].ntables == 1 ?
 		    sst_iter_new(ver->chain_t[i][0]->sst) :

@@ -255,12 +255,6 @@ manifest_l0_chains(const struct manifest *m, size_t *order, size_t *chain)
 	return n;
 }
 
-size_t
-manifest_l0_depth(const struct manifest *m)
-{
-	return manifest_l0_chains(m, NULL, NULL);
-}
-
 static struct manifest_table *
 tables_copy(const struct manifest_table *src, size_t n)
 {

@@ -88,19 +88,15 @@ void	manifest_successor(struct manifest *m, const struct manifest *base,
 	    int64_t now_ms);
 
 /*
- * The most L0 tables whose key ranges ([first_key, last_key]) hold one
- * key: what a read may have to look in. A flush cuts its memtable into
- * tables of disjoint ranges, so this counts flushes, not tables, where
- * every flush writes a key that the others also write. A table without a
- * range counts as holding every key.
- */
-size_t	manifest_l0_depth(const struct manifest *m);
-/*
  * L0 as chains of tables with disjoint ranges, each in key order, as few
- * as can be: manifest_l0_depth of them (the count returned). order[k]
- * (nl0 long) is the index in m->l0 of the k-th table in key order and
- * chain[k] its chain; either may be NULL. A table without a range is a
- * chain by itself.
+ * as can be: the count returned, which is L0's depth, the most L0 tables
+ * whose ranges ([first_key, last_key]) hold one key, what a read may have
+ * to look in. A flush cuts its memtable into tables of disjoint ranges,
+ * so the depth counts flushes, not tables, where every flush writes a key
+ * that the others also write. order[k] (nl0 long) is the index in m->l0
+ * of the k-th table in key order and chain[k] its chain; either may be
+ * NULL. A table without a range is a chain by itself: it may hold any
+ * key.
  */
 size_t	manifest_l0_chains(const struct manifest *m, size_t *order,
 	    size_t *chain);
