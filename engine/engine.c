@@ -37,6 +37,23 @@
  *                    epoch is below an earlier one's: a write of an older
  *                    writer that lost the race, never acknowledged.
  *
+ * Bulk writes. When walbuf reaches wal_max_bytes within one flush
+ * interval (a writer is appending faster than wal_max_bytes a flush
+ * interval, 40 MB/s by default), the WAL stops carrying big values: until
+ * an interval passes with less, each put of at least wal_stub_min_bytes
+ * goes into walbuf as a stub (its key and length, WAL_STUB), and its value
+ * reaches the store only in the L0 table of its memtable, which would hold
+ * it anyway. Such an object (bulk) is stored only once that table is
+ * committed (committed_seq), and no object after it before that, so what
+ * the store holds is still a prefix of the writes: replay never meets a
+ * stub, since the commit moved the replay point past it. A waiter for a
+ * seq at or past a stub in the active memtable freezes it (mem_bulk_first),
+ * and so does the end of the bulk write, so that it is flushed at once.
+ * The objects still go out, small, for followers: they apply a stub once
+ * a manifest covers it, reading its value from the tables (replay_batch).
+ * This saves compressing and storing the bytes twice, which on a
+ * machine shared with the store was most of the work of a long append.
+ *
  * A sealed object gets the next WAL id at once, so ids follow the order of
  * the records. WAL_UPLOADERS threads store objects, several in flight, and
  * durability is acknowledged in id order (advance_locked): an object
@@ -453,6 +470,9 @@ metrics_init(struct engine *e)
 	    "Time the last open took to replay the WAL.", NULL));
 	e->m.durable = metric_series(metrics_gauge(r, "engine_durable_seq",
 	    "The durable sequence number.", NULL));
+	e->m.wal_stubbed = metric_series(metrics_counter(r,
+	    "engine_wal_stubbed_bytes_total", "Value bytes of bulk writes left "
+	    "out of WAL objects (stubs), stored by their L0 flush only.", NULL));
 	e->m.follow_lag = metric_series(metrics_gauge(r,
 	    "engine_follow_lag_seconds", "A reader: the age of the newest WAL "
 	    "object it applied when it applied it (1 s resolution).", NULL));
@@ -499,31 +519,60 @@ struct replay {
 	uint64_t	 epoch;		/* it is skipped below this epoch */
 };
 
+/* Report a stub's value, read from the tables, to a follower. */
+static void
+apply_stub(struct replay *r, const struct kv_entry *x)
+{
+	struct buf val;
+
+	if (r->apply_fn == NULL)
+		return;
+	buf_init(&val, 0);
+	/* gone (a newer write removed it): there is nothing to tell */
+	if (engine_get(r->e, NULL, x->key, x->klen, &val) == 0)
+		r->apply_fn(r->apply_arg, x->key, x->klen, val.data, val.len);
+	buf_release(&val);
+}
+
 static int
 replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 {
 	struct replay *r = arg;
+	struct engine *e = r->e;
+	uint64_t last = first_seq + n - 1;
 	struct kv_entry x;
 
-	if (r->h->wal_id != r->id || r->h->epoch < r->epoch)
+	if (r->h->wal_id != r->id || r->h->epoch < r->epoch || n == 0)
 		return 0;	/* replay_one reports or skips it */
 	for (size_t i = 0; i < n; i++) {
 		x = v[i];
 		x.seq = first_seq + i;
-		/* a record already in a table needs no place in memory */
-		if (x.seq > r->e->ver->m.last_seq)
-			memtable_add(r->e->mem, &x);
-		/*
-		 * but a follower reports it all the same: the manifest it
-		 * installed may be newer than the WAL it had applied, and
-		 * what the tables hold was never reported.
-		 */
-		if (r->apply_fn != NULL)
+		/* a stub's value, and a record already in a table, are there */
+		if (x.kind != WAL_STUB && x.seq > e->ver->m.last_seq)
+			memtable_add(e->mem, &x);
+	}
+	if (last > r->max_seq)
+		r->max_seq = last;
+	if (r->apply_fn == NULL)
+		return 0;
+	/*
+	 * A follower reports every record, also one in a table: the
+	 * manifest it installed may be newer than the WAL it had applied,
+	 * and what the tables hold was never reported. Readers see the
+	 * batch first, or one told of a record may not find it.
+	 */
+	pthread_mutex_lock(&e->lock);
+	if (last > e->last_seq)
+		e->last_seq = e->durable_seq = last;
+	pthread_mutex_unlock(&e->lock);
+	for (size_t i = 0; i < n; i++) {
+		x = v[i];
+		if (x.kind == WAL_STUB)
+			apply_stub(r, &x);	/* replay_one checked: in a table */
+		else
 			r->apply_fn(r->apply_arg, x.key, x.klen, x.val,
 			    x.kind == KV_PUT ? x.vlen : 0);
 	}
-	if (n > 0 && first_seq + n - 1 > r->max_seq)
-		r->max_seq = first_seq + n - 1;
 	return 0;
 }
 
@@ -531,7 +580,7 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 static int
 put_fence(struct engine *e, uint64_t id)
 {
-	struct wal_header h = { id, e->epoch, 1, 0 };
+	struct wal_header h = { .wal_id = id, .epoch = e->epoch, .fence = 1 };
 	struct buf b;
 	char key[32];
 	int rc;
@@ -554,10 +603,24 @@ put_fence(struct engine *e, uint64_t id)
 	return rc;
 }
 
+/* The highest seq of a stub in the batches (a wal_batch_fn). */
+static int
+stub_last(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
+{
+	uint64_t *last = arg;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kind == WAL_STUB)
+			*last = first_seq + i;
+	return 0;
+}
+
 /*
  * Read WAL object `id` and apply it if its epoch is not below *epoch.
- * -ENOENT if it does not exist. *fence is set to 1 if it was a fence that
- * counted, 0 otherwise.
+ * -ENOENT if it does not exist; -EAGAIN (a reader) if it holds a stub that
+ * the current manifest's tables do not cover yet: nothing of it is
+ * applied, and it can be applied once a newer manifest is. *fence is set
+ * to 1 if it was a fence that counted, 0 otherwise.
  */
 static int
 replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r,
@@ -574,6 +637,21 @@ replay_one(struct engine *e, uint64_t id, uint64_t *epoch, struct replay *r,
 	if ((rc = objstore_get(e->os, key, 0, OBJSTORE_TO_END, &b)) != 0)
 		goto out;
 	/* wal_decode checks the whole object before it hands out a batch */
+	if (wal_decode_header(b.data, b.len, key, &h) == 0 && h.stubs) {
+		uint64_t last = 0;
+
+		if ((rc = wal_decode(b.data, b.len, key, &h, stub_last,
+		    &last)) != 0)
+			goto out;
+		if (last > e->ver->m.last_seq) {
+			/* stored after its tables' commit: a reader is behind */
+			rc = e->mode == ENGINE_READER ? -EAGAIN :
+			    err_set(SHALE_ECORRUPT, "'%s': holds a stub (seq "
+			    "%llu) that no table holds", key,
+			    (unsigned long long)last);
+			goto out;
+		}
+	}
 	r->h = &h;
 	r->id = id;
 	r->epoch = *epoch;
@@ -652,8 +730,10 @@ replay(struct engine *e)
 			}
 			next++;
 		}
-		if ((rc = replay_one(e, ids[i], &epoch, &r, &fence)) != 0 &&
-		    rc != -ENOENT)
+		rc = replay_one(e, ids[i], &epoch, &r, &fence);
+		if (rc == -EAGAIN)
+			break;		/* stubs of a newer manifest: follow_main */
+		if (rc != 0 && rc != -ENOENT)
 			goto out;
 		e->follow_last = ids[i];
 		/* after a writer's opening fence, its objects start WAL_JUMP on */
@@ -834,6 +914,12 @@ seal_locked(struct engine *e)
 	w->id = e->next_wal_id++;	/* ids follow the records' order */
 	w->body = e->walbuf;
 	w->last_seq = e->walbuf_last_seq;
+	w->bulk = e->walbuf_stubbed;
+	e->walbuf_stubbed = 0;
+	e->walbuf_raw = 0;
+	if (e->bulk)
+		e->bulk_quiet_due = clock_mono_ns() +
+		    e->set.flush_interval_ms * 1000000;
 	if (e->nwalspare > 0)
 		e->walbuf = e->walspare[--e->nwalspare];
 	else
@@ -864,7 +950,53 @@ freeze_locked(struct engine *e)
 	e->unflushed += f->bytes;
 	metric_set(e->m.unflushed, (double)e->unflushed);
 	e->mem = memtable_new();
+	e->mem_bulk_first = 0;
 	pthread_cond_broadcast(&e->cond);
+}
+
+/*
+ * The batch as walbuf takes it: itself, or during a bulk write a copy
+ * whose big puts are stubs. (L)
+ */
+static const struct kv_entry *
+wal_view_locked(struct engine *e, const struct engine_batch *b,
+    uint64_t first)
+{
+	uint64_t min = e->set.wal_stub_min_bytes, stubbed = 0;
+	struct kv_entry *x;
+
+	if (!e->bulk)
+		return b->v;
+	e->stubv = xgrow(e->stubv, &e->capstubv, b->n, sizeof(*e->stubv));
+	for (size_t i = 0; i < b->n; i++) {
+		x = &e->stubv[i];
+		*x = b->v[i];
+		if (x->kind != KV_PUT || x->vlen < min)
+			continue;
+		x->kind = WAL_STUB;
+		x->val = NULL;
+		stubbed += x->vlen;
+		if (e->mem_bulk_first == 0)
+			e->mem_bulk_first = first + i;
+	}
+	if (stubbed > 0) {
+		e->walbuf_stubbed = 1;
+		metric_add(e->m.wal_stubbed, (double)stubbed);
+	}
+	return e->stubv;
+}
+
+/*
+ * A bulk write ended (an interval with less than wal_max_bytes, or
+ * none): the WAL takes whole values again, and the memtable holding stubs
+ * is flushed now rather than when full, so that they are soon durable. (L)
+ */
+static void
+bulk_end_locked(struct engine *e)
+{
+	e->bulk = 0;
+	if (e->mem_bulk_first != 0)
+		freeze_locked(e);
 }
 
 /* Make every memtable an L0 table: 0, or SHALE_EFENCED / -ESHUTDOWN. */
@@ -891,6 +1023,7 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 {
 	uint64_t first, bytes;
 	struct kv_entry x;
+	size_t before;
 	int rc;
 
 	if (b->n == 0)
@@ -915,7 +1048,8 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 		e->walbuf_since = clock_mono_ns();
 		pthread_cond_broadcast(&e->cond);	/* start the sealer's clock */
 	}
-	wal_encode_batch(&e->walbuf, first, b->v, b->n);
+	before = e->walbuf.len;
+	wal_encode_batch(&e->walbuf, first, wal_view_locked(e, b, first), b->n);
 	for (size_t i = 0; i < b->n; i++) {
 		x = b->v[i];
 		x.seq = first + i;
@@ -923,12 +1057,20 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 	}
 	e->last_seq = first + b->n - 1;
 	e->walbuf_last_seq = e->last_seq;
-	e->unflushed += bytes;
+	e->walbuf_raw += bytes;
+	/* stubs' values are counted with their memtable, once frozen */
+	e->unflushed += e->walbuf.len - before;
 	metric_add(e->m.writes, 1);
 	metric_add(e->m.write_bytes, (double)b->data.len);
 	metric_set(e->m.unflushed, (double)e->unflushed);
-	if (e->walbuf.len >= e->set.wal_max_bytes)
+	if (e->walbuf.len >= e->set.wal_max_bytes) {
+		/* filled within one interval: a bulk write */
+		if (!e->bulk && e->set.wal_stub_min_bytes > 0 &&
+		    clock_mono_ns() - e->walbuf_since <
+		    e->set.flush_interval_ms * 1000000)
+			e->bulk = 1;
 		seal_locked(e);
+	}
 	if (memtable_bytes(e->mem) >= e->set.l0_sst_size_bytes)
 		freeze_locked(e);
 	if (seqp != NULL)
@@ -960,17 +1102,31 @@ sealer_main(void *arg)
 	struct engine *e = arg;
 	struct timespec ts;
 	int64_t due;
+	int slow;
 
 	pthread_mutex_lock(&e->lock);
 	while (!e->stopping && !e->fenced) {
 		if (e->walbuf.len > 0) {
 			due = e->walbuf_since + e->set.flush_interval_ms * 1000000;
 			if (e->flush_asked || clock_mono_ns() >= due) {
+				slow = e->walbuf_raw < e->set.wal_max_bytes;
 				seal_locked(e);
 				e->flush_asked = 0;
+				if (e->bulk && slow)
+					bulk_end_locked(e);
 				continue;
 			}
 			/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
+			ts.tv_sec = due / 1000000000;
+			ts.tv_nsec = due % 1000000000;
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		} else if (e->bulk || e->mem_bulk_first != 0) {
+			/* a bulk write with nothing more for an interval ended */
+			due = e->bulk_quiet_due;
+			if (clock_mono_ns() >= due) {
+				bulk_end_locked(e);
+				continue;
+			}
 			ts.tv_sec = due / 1000000000;
 			ts.tv_nsec = due % 1000000000;
 			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
@@ -994,7 +1150,8 @@ sealer_main(void *arg)
 static int
 upload(struct engine *e, struct walobj *w, struct buf *plain, struct buf *z)
 {
-	struct wal_header h = { w->id, e->epoch, 0, e->set.wal_zstd_level > 0 };
+	struct wal_header h = { .wal_id = w->id, .epoch = e->epoch,
+	    .zstd = e->set.wal_zstd_level > 0, .stubs = w->bulk };
 	struct buf got, *obj = plain;
 	char key[32];
 	int rc;
@@ -1067,13 +1224,25 @@ advance_locked(struct engine *e)
 	pthread_cond_broadcast(&e->cond);
 }
 
-/* The oldest sealed object no uploader has taken. (L) */
+/*
+ * The oldest sealed object no uploader has taken; none at or after a bulk
+ * object whose L0 flush is not committed yet. One whose records a commit
+ * covers (below the replay point) goes only once all before it are
+ * stored: a follower takes a hole there for objects collected, and skips
+ * it (wal_skip). (L)
+ */
 static struct walobj *
 next_queued(struct engine *e)
 {
-	for (struct walobj *w = e->queue; w != NULL; w = w->next)
-		if (w->state == WAL_QUEUED)
-			return w;
+	for (struct walobj *w = e->queue; w != NULL; w = w->next) {
+		if (w->bulk && w->last_seq > e->committed_seq)
+			return NULL;
+		if (w->state != WAL_QUEUED)
+			continue;
+		if (w->last_seq <= e->committed_seq && w != e->queue)
+			return NULL;
+		return w;
+	}
 	return NULL;
 }
 
@@ -1489,6 +1658,8 @@ l0_main(void *arg)
 		}
 		backoff = 100;
 		metric_add(e->m.l0_flushes, 1);
+		if (f.max_seq > e->committed_seq)
+			e->committed_seq = f.max_seq;	/* bulk objects may go */
 		e->unflushed -= f.bytes;
 		metric_set(e->m.unflushed, (double)e->unflushed);
 		memmove(e->frozen, e->frozen + 1, --e->nfrozen * sizeof(*e->frozen));
@@ -1699,8 +1870,11 @@ wal_skip(struct engine *e, uint64_t next, uint64_t id)
 	return from;
 }
 
-/* Apply the WAL objects stored after the last one applied, up to a hole. */
-static void
+/*
+ * Apply the WAL objects stored after the last one applied, up to a hole.
+ * 1 if it stopped at an object whose stubs need a newer manifest.
+ */
+static int
 follow_wal(struct engine *e)
 {
 	struct objstore_list l = { 0 };
@@ -1710,7 +1884,7 @@ follow_wal(struct engine *e)
 	uint64_t id, next = e->next_wal_id, epoch = e->follow_epoch, jump;
 	int64_t mtime = 0;
 	size_t cap;
-	int rc, fence, more = 1;
+	int rc, fence, more = 1, behind = 0;
 
 	pthread_mutex_lock(&e->lock);
 	r.apply_fn = e->apply_fn;
@@ -1736,6 +1910,11 @@ follow_wal(struct engine *e)
 				break;
 			}
 			rc = replay_one(e, id, &epoch, &r, &fence);
+			if (rc == -EAGAIN) {
+				behind = 1;
+				more = 0;
+				break;
+			}
 			if (rc != 0 && rc != -ENOENT) {
 				log_warn("'%s': cannot apply WAL object %llu: %s "
 				    "(retrying)", e->uri, (unsigned long long)id,
@@ -1782,6 +1961,7 @@ follow_wal(struct engine *e)
 		metric_set(e->m.durable, (double)e->durable_seq);
 		pthread_mutex_unlock(&e->lock);
 	}
+	return behind;
 }
 
 /* Every manifest_poll_interval: a newer manifest, then new WAL objects. */
@@ -1794,7 +1974,7 @@ follow_main(void *arg)
 	char key[40];
 	uint64_t id;
 	int64_t superseded;
-	int found, quiet = 0;
+	int found, quiet = 0, behind;
 
 	buf_init(&b, 0);
 	pthread_mutex_lock(&e->lock);
@@ -1805,7 +1985,7 @@ follow_main(void *arg)
 		 * objects not yet applied would skip them, and their records
 		 * would never be reported (engine_on_apply) though in tables.
 		 */
-		follow_wal(e);
+		behind = follow_wal(e);
 		pthread_mutex_lock(&e->lock);
 		id = e->ver->m.id;
 		pthread_mutex_unlock(&e->lock);
@@ -1858,6 +2038,9 @@ follow_main(void *arg)
 		if (found)
 			follow_manifest(e, &m, superseded);
 		manifest_release(&m);
+		/* the objects a bulk write stored after this manifest */
+		if (found && behind)
+			(void)follow_wal(e);
 		ckpt_update(e);
 		pthread_mutex_lock(&e->lock);
 	}
@@ -2014,6 +2197,9 @@ engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms)
 	ts.tv_nsec = due % 1000000000;
 	pthread_mutex_lock(&e->lock);
 	while (e->durable_seq < seq && !e->fenced && rc == 0) {
+		/* a stub is durable once its memtable is in a table */
+		if (e->mem_bulk_first != 0 && seq >= e->mem_bulk_first)
+			freeze_locked(e);
 		if (e->walbuf.len > 0 && e->walbuf_last_seq >= seq) {
 			/* a waiter should not wait for the timer */
 			seal_locked(e);
@@ -2160,6 +2346,7 @@ engine_close(struct engine *e)
 	pthread_rwlock_destroy(&e->filter_lock);
 	pthread_cond_destroy(&e->cond);
 	free(e->subs);
+	free(e->stubv);
 	free(e->busy_runs);
 	for (size_t i = 0; i < e->npending; i++) {
 		if (!e->pending[i].opened && e->pending[i].cache_id != 0)

@@ -92,13 +92,14 @@ struct walobj {
 	int		 state;		/* (L) */
 	struct buf	 body;		/* batches, without the header */
 	uint64_t	 last_seq;
+	int		 bulk;		/* has stubs: stored after its L0 flush */
 };
 
 struct engine_metrics {
 	struct metric_series *writes, *write_bytes, *wal_objects, *wal_bytes;
 	struct metric_series *wal_latency, *l0_flushes, *l0_tables, *l0_depth;
 	struct metric_series *unflushed, *fenced, *recovery, *durable;
-	struct metric_series *follow_lag;
+	struct metric_series *follow_lag, *wal_stubbed;
 	struct metric_series *compactions, *compaction_moved, *compact_in, *compact_out;
 	struct metric_series *compact_time, *runs, *expired_tables, *l0_stalls;
 	struct metric_series *checkpoints, *checkpoint_writes;
@@ -146,6 +147,14 @@ struct engine {
 	int			 nwalspare;	/* (L) */
 	uint64_t		 walbuf_last_seq; /* (L) */
 	int64_t			 walbuf_since;	/* (L) mono ns of its first batch */
+	uint64_t		 walbuf_raw;	/* (L) bytes its batches would take whole */
+	int			 walbuf_stubbed; /* (L) it holds a stub */
+	int			 bulk;		/* (L) walbuf takes stubs (bulk writes) */
+	int64_t			 bulk_quiet_due; /* (L) mono ns: no write till then ends it */
+	uint64_t		 mem_bulk_first; /* (L) first seq of a stub in mem; 0 none */
+	uint64_t		 committed_seq;	/* (L) last seq in a committed L0 flush */
+	struct kv_entry		*stubv;		/* (L) a batch as walbuf takes it */
+	size_t			 capstubv;
 	struct walobj		*queue;		/* (L) sealed, oldest first */
 	struct walobj		**qtail;
 	uint64_t		 unflushed;	/* (L) bytes not durable or not in tables */

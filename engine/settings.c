@@ -118,6 +118,8 @@ static const struct setting settings[] = {
 	    1, 19, 0 },
 	{ "wal_zstd_level", ST_INT, OFF(wal_zstd_level),
 	    0, 19, 0 },
+	{ "wal_stub_min_bytes", ST_SIZE, OFF(wal_stub_min_bytes),
+	    0, 64 * MIB, 0 },
 	{ "bloom_bits_per_key", ST_INT, OFF(bloom_bits_per_key),
 	    0, 30, 0 },
 	{ "block_cache_bytes", ST_SIZE, OFF(block_cache_bytes),
@@ -783,6 +785,7 @@ engine_settings_default(struct engine_settings *s)
 	s->block_size = 4096;
 	s->zstd_level = 3;
 	s->wal_zstd_level = 1;
+	s->wal_stub_min_bytes = KIB;
 	s->bloom_bits_per_key = 10;
 	s->max_concurrent_compactions = 2;
 	s->max_sst_size = 256 * MIB;

@@ -41,6 +41,7 @@ struct engine_settings {
 	uint64_t	 block_size;			/* default 4096 */
 	int		 zstd_level;			/* default 3 */
 	int		 wal_zstd_level;		/* WAL objects; 0: stored plain; default 1 */
+	uint64_t	 wal_stub_min_bytes;		/* bulk writes: values this big skip the WAL; 0: none; default 1 KiB */
 	int		 bloom_bits_per_key;		/* default 10 */
 	/* compactor_options */
 	int		 max_concurrent_compactions;	/* default 2 */

@@ -41,7 +41,8 @@
 #define WAL_VERSION		1
 #define WAL_F_FENCE		0x0001
 #define WAL_F_ZSTD		0x0002
-#define WAL_F_KNOWN		(WAL_F_FENCE | WAL_F_ZSTD)
+#define WAL_F_STUBS		0x0004
+#define WAL_F_KNOWN		(WAL_F_FENCE | WAL_F_ZSTD | WAL_F_STUBS)
 
 #define WAL_HEADER_SIZE		36	/* magic to crc */
 #define WAL_BATCH_HEAD		8	/* len, crc */
@@ -118,7 +119,8 @@ wal_encode_header(struct buf *out, const struct wal_header *h)
 
 	memcpy(b, WAL_MAGIC, WAL_MAGIC_LEN);
 	put16(b + 8, WAL_VERSION);
-	put16(b + 10, (h->fence ? WAL_F_FENCE : 0) | (h->zstd ? WAL_F_ZSTD : 0));
+	put16(b + 10, (h->fence ? WAL_F_FENCE : 0) | (h->zstd ? WAL_F_ZSTD : 0) |
+	    (h->stubs ? WAL_F_STUBS : 0));
 	put32(b + 12, 0);
 	put64(b + 16, h->epoch);
 	put64(b + 24, h->wal_id);
@@ -131,6 +133,8 @@ record_size(const struct kv_entry *e)
 {
 	if (e->kind == KV_DELETE)
 		return WAL_DEL_SIZE + e->klen;
+	if (e->kind == WAL_STUB)
+		return WAL_PUT_SIZE + e->klen;
 	return WAL_PUT_SIZE + e->klen + e->vlen;
 }
 
@@ -147,11 +151,13 @@ wal_batch_size(const struct kv_entry *e, size_t n)
 static int
 record_ok(const struct kv_entry *e)
 {
-	if (e->kind != KV_PUT && e->kind != KV_DELETE)
+	if (e->kind != KV_PUT && e->kind != KV_DELETE && e->kind != WAL_STUB)
 		return 0;
 	if (e->klen > KV_KEY_MAX || (e->key == NULL && e->klen != 0))
 		return 0;
 	if (e->expire < 0)
+		return 0;
+	if (e->kind == WAL_STUB && e->vlen > KV_VALUE_MAX)
 		return 0;
 	if (e->kind == KV_PUT &&
 	    (e->vlen > KV_VALUE_MAX || (e->val == NULL && e->vlen != 0)))
@@ -193,9 +199,11 @@ wal_encode_batch(struct buf *out, uint64_t first_seq,
 		if (e[i].klen != 0)
 			memcpy(p, e[i].key, e[i].klen);
 		p += e[i].klen;
-		if (e[i].kind == KV_PUT) {
+		if (e[i].kind != KV_DELETE) {
 			put32(p, (uint32_t)e[i].vlen);
 			p += 4;
+		}
+		if (e[i].kind == KV_PUT) {
 			if (e[i].vlen != 0)
 				memcpy(p, e[i].val, e[i].vlen);
 			p += e[i].vlen;
@@ -246,6 +254,7 @@ struct wal_walk {
 	size_t		 n;
 	const char	*name;
 	int		 fence;
+	int		 stubs;
 	struct kv_entry	*e;		/* the batch being delivered */
 	size_t		 ecap;
 };
@@ -279,6 +288,7 @@ walk_header(const struct wal_walk *w, struct wal_header *h)
 		return walk_corrupt(w, 12, "reserved field not zero");
 	h->fence = (flags & WAL_F_FENCE) != 0;
 	h->zstd = (flags & WAL_F_ZSTD) != 0;
+	h->stubs = (flags & WAL_F_STUBS) != 0;
 	h->epoch = get64(d + 16);
 	h->wal_id = get64(d + 24);
 	return 0;
@@ -319,8 +329,11 @@ walk_body(const struct wal_walk *w, size_t off, size_t len,
 			return walk_corrupt(w, base + pos, "truncated record");
 		p = body + pos;
 		kind = p[0];
-		if (kind != KV_PUT && kind != KV_DELETE)
+		if (kind != KV_PUT && kind != KV_DELETE && kind != WAL_STUB)
 			return walk_corrupt(w, base + pos, "bad record kind");
+		if (kind == WAL_STUB && !w->stubs)
+			return walk_corrupt(w, base + pos, "stub in an object "
+			    "without the STUBS flag");
 		if (get64(p + 1) > INT64_MAX)
 			return walk_corrupt(w, base + pos + 1,
 			    "negative expiry");
@@ -351,13 +364,15 @@ walk_body(const struct wal_walk *w, size_t off, size_t len,
 			return walk_corrupt(w, base + pos,
 			    "value longer than the limit");
 		pos += 4;
+		if (e != NULL)
+			e[i].vlen = vlen;
+		if (kind == WAL_STUB)
+			continue;	/* the value is elsewhere */
 		if (vlen > len - pos)
 			return walk_corrupt(w, base + pos - 4,
 			    "value past the batch");
-		if (e != NULL) {
+		if (e != NULL)
 			e[i].val = body + pos;
-			e[i].vlen = vlen;
-		}
 		pos += vlen;
 	}
 	if (pos != len)
@@ -566,6 +581,7 @@ wal_decode(const void *data, size_t n, const char *name,
 		w.n = plain.len;
 	}
 	w.fence = hdr.fence;
+	w.stubs = hdr.stubs;
 	if ((rc = walk_batches(&w, NULL, NULL)) != 0)
 		goto fail;
 	if (h != NULL)
@@ -578,6 +594,19 @@ fail:
 	free(w.e);
 	buf_release(&plain);
 	return rc;
+}
+
+int
+wal_decode_header(const void *data, size_t n, const char *name,
+    struct wal_header *h)
+{
+	struct wal_walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.d = data;
+	w.n = data != NULL ? n : 0;
+	w.name = name != NULL ? name : "(wal)";
+	return walk_header(&w, h);
 }
 
 void

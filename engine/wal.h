@@ -34,7 +34,18 @@ struct wal_header {
 	uint64_t	epoch;
 	int		fence;
 	int		zstd;		/* batches and trailer stored as one zstd frame */
+	int		stubs;		/* may hold stubs (WAL_STUB) */
 };
+
+/*
+ * A record's kind in a WAL object may also be WAL_STUB: a put whose value
+ * is not in the object, only its length (vlen; val is NULL). A writer
+ * stores stubs for the big values of a bulk write, whose values reach the
+ * store in an L0 table instead (engine.c, "Bulk writes"); a stub's value
+ * is found by its key in the tables of a manifest whose last_seq is at
+ * least the stub's seq.
+ */
+#define WAL_STUB	2
 
 /*
  * An object is built in one buf, from its first byte: wal_encode_header(),
@@ -50,7 +61,7 @@ int	wal_encode_header(struct buf *out, const struct wal_header *h);
  * object each batch's first_seq must be above the last seq of the batch
  * before (gaps are allowed): wal_decode() refuses the object otherwise.
  * -EINVAL for n == 0, a key or value over the limits in kv.h, a kind that
- * is not KV_PUT or KV_DELETE, a negative expiry, a put with a NULL value
+ * is not KV_PUT, KV_DELETE or WAL_STUB, a negative expiry, a put with a NULL value
  * and a non-zero vlen, or seqs outside 1..KV_SEQ_MAX; -EFBIG for a batch
  * body over 4 GiB.
  */
@@ -92,6 +103,10 @@ typedef int (*wal_batch_fn)(void *arg, uint64_t first_seq,
  */
 int	wal_decode(const void *data, size_t n, const char *name,
 	    struct wal_header *h, wal_batch_fn fn, void *arg);
+
+/* Check and decode the header only: what wal_decode would fill *h with. */
+int	wal_decode_header(const void *data, size_t n, const char *name,
+	    struct wal_header *h);
 
 /* "wal/00000000000000000042.wal" */
 void	wal_key(uint64_t id, char out[32]);

@@ -110,8 +110,9 @@ show_wal(void *arg, const struct fsck_wal *w, int rc)
 	}
 	if (rc != 0)
 		return rc;
-	printf("%s  %zu B  epoch %" PRIu64 "  %s%" PRIu64 " batches, %" PRIu64
-	    " records\n", w->key, w->size, w->h.epoch, w->h.fence ? "fence, " : "",
+	printf("%s  %zu B  epoch %" PRIu64 "  %s%s%" PRIu64 " batches, %"
+	    PRIu64 " records\n", w->key, w->size, w->h.epoch,
+	    w->h.fence ? "fence, " : "", w->h.stubs ? "stubs, " : "",
 	    w->batches, w->records);
 	return 0;
 }

@@ -1525,10 +1525,11 @@ logs_reader_read(struct logs_reader *r, uint64_t off, void *buf, size_t n)
 	}
 	r->pos = off + got;
 	rc = engine_iter_status(r->it);
-	if (rc != 0 || r->pos >= r->seen) {
+	if (rc != 0 || r->pos >= r->seen || got == 0) {
 		/*
 		 * At the end of what it can see the iterator is of no more use,
-		 * and a reader left open (tail -f) must not pin memtables.
+		 * and a reader left open (tail -f) must not pin memtables; nor
+		 * is one that saw nothing where the end said there was more.
 		 */
 		engine_iter_free(r->it);
 		r->it = NULL;

@@ -4,8 +4,10 @@
  * The input is a WAL object. The callback reads every byte of every key
  * and value it is given (so a sanitizer build catches a pointer outside
  * the input) and checks what wal.h promises: sequence numbers follow one
- * another and grow from batch to batch, kinds are put or delete, lengths
- * are within kv.h's limits, a delete has no value. A decode that fails
+ * another and grow from batch to batch, kinds are put or delete (or stub,
+ * in an object with the STUBS flag), lengths are within kv.h's limits, a
+ * delete or a stub has no value. wal_decode_header() must agree with what
+ * wal_decode() says of the header. A decode that fails
  * must be SHALE_ECORRUPT and must not have delivered any batch; one that
  * succeeds is encoded again and must give back the same bytes (for a
  * compressed object: compressed again, the same batches).
@@ -40,6 +42,7 @@ struct seen {
 	uint32_t	 sum;
 	struct buf	 again;		/* the batches encoded again */
 	int		 plain;		/* compressed: entries are in a copy */
+	int		 stubs;		/* the STUBS flag: stubs may come */
 };
 
 static void
@@ -60,7 +63,8 @@ batch(void *arg, uint64_t first_seq, const struct kv_entry *e, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].seq != first_seq + i || e[i].seq > KV_SEQ_MAX)
 			abort();
-		if (e[i].kind != KV_PUT && e[i].kind != KV_DELETE)
+		if (e[i].kind != KV_PUT && e[i].kind != KV_DELETE &&
+		    (e[i].kind != WAL_STUB || !s->stubs))
 			abort();
 		if (e[i].klen > KV_KEY_MAX || e[i].expire < 0)
 			abort();
@@ -75,6 +79,11 @@ batch(void *arg, uint64_t first_seq, const struct kv_entry *e, size_t n)
 		}
 		if (e[i].vlen > KV_VALUE_MAX)
 			abort();
+		if (e[i].kind == WAL_STUB) {
+			if (e[i].val != NULL)
+				abort();
+			continue;
+		}
 		if (!s->plain)
 			inside(s, e[i].val, e[i].vlen);
 		for (size_t j = 0; j < e[i].vlen; j++)
@@ -128,22 +137,29 @@ fix_crcs(uint8_t *d, size_t n)
 static void
 check(const uint8_t *data, size_t size)
 {
-	struct wal_header h;
+	struct wal_header h, hh;
 	struct seen s;
 	struct buf again;
-	int rc;
+	int rc, hrc;
 
 	memset(&s, 0, sizeof(s));
 	s.data = data;
 	s.size = size;
 	s.plain = size > 10 && (data[10] & 2);	/* the zstd flag */
+	s.stubs = size > 10 && (data[10] & 4);	/* the STUBS flag */
 	buf_init(&s.again, 0);
+	hrc = wal_decode_header(data, size, "fuzz", &hh);
+	if (hrc != 0 && hrc != SHALE_ECORRUPT)
+		abort();
 	rc = wal_decode(data, size, "fuzz", &h, batch, &s);
 	if (rc != 0) {
 		if (rc != SHALE_ECORRUPT || s.batches != 0)
 			abort();
 		goto out;
 	}
+	if (hrc != 0 || hh.wal_id != h.wal_id || hh.epoch != h.epoch ||
+	    hh.fence != h.fence || hh.zstd != h.zstd || hh.stubs != h.stubs)
+		abort();
 	if (h.fence && s.batches != 0)
 		abort();
 

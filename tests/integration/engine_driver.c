@@ -2,14 +2,20 @@
  * engine_driver.c - engine processes for the crash and fencing tests,
  * driven by tests/integration/engine_crash.sh and engine_fence.sh.
  *
- *   engine_driver crashwrite URI LOG START
+ *   engine_driver crashwrite URI LOG START [bulk]
  *       write batches START, START+1, ... for ever; batch i holds 1 + i % 5
  *       records "b<i>-<j>" = value(i, j); after each batch is durable, append
- *       "i" to LOG (fsync'd). Killed with SIGKILL by the test.
+ *       "b i" to LOG (fsync'd). Killed with SIGKILL by the test. With
+ *       "bulk": batches of 4 records "B<i>-<j>" of about 4 KiB, written as
+ *       fast as they go (a bulk write: their values go to the WAL as
+ *       stubs), waited durable every 16th, then logged "B i" each; prints
+ *       "stubs by batch <i>" once the engine has left a value out of the WAL.
  *   engine_driver crashcheck URI LOG
  *       open as writer (replaying the WAL); every batch in LOG must be
  *       present whole and right; every batch present must be whole (no
- *       batch partly visible); print the counts.
+ *       batch partly visible), and the batches present of each run of
+ *       crashwrite (START / 1000000) must be its first ones, without a
+ *       hole; print the counts.
  *   engine_driver writer URI PREFIX MS LOG
  *       write a batch "<PREFIX><n>" every 10 ms for MS milliseconds, each
  *       waited durable and its number appended to LOG; when fenced, print
@@ -97,20 +103,30 @@ settings(struct engine_settings *es)
 	}
 }
 
+/* Record j of batch i: a bulk one ('B') is about 4 KiB. */
 static void
-value(struct buf *v, unsigned long i, unsigned j)
+value(struct buf *v, char kind, unsigned long i, unsigned j)
 {
+	unsigned n = (unsigned)((i * 7 + j) % 300) + (kind == 'B' ? 4096 : 0);
+
 	buf_reset(v);
 	buf_printf(v, "value-%lu-%u-", i, j);
-	for (unsigned k = 0; k < (i * 7 + j) % 300; k++)
+	for (unsigned k = 0; k < n; k++)
 		buf_putc(v, (char)('a' + (i + k) % 26));
 }
 
-static void
-log_line(int fd, unsigned long n)
+/* Records in batch i. */
+static unsigned
+records(char kind, unsigned long i)
 {
-	char line[32];
-	int len = snprintf(line, sizeof(line), "%lu\n", n);
+	return kind == 'B' ? 4 : 1 + (unsigned)(i % 5);
+}
+
+static void
+log_line(int fd, char kind, unsigned long n)
+{
+	char line[40];
+	int len = snprintf(line, sizeof(line), "%c %lu\n", kind, n);
 
 	if (write(fd, line, (size_t)len) != len || fsync(fd) != 0) {
 		perror("log");
@@ -131,15 +147,25 @@ open_engine(const char *uri, enum engine_mode mode, struct engine **e)
 	return rc;
 }
 
+/* A counter of the global registry (the series with that label), 0 if none. */
+static double
+counter(const char *name, const char *label)
+{
+	struct metric *f = metrics_find(metrics_global(), name);
+
+	return f != NULL ? metric_value(metric_series(f, label)) : 0;
+}
+
 static int
-crashwrite(const char *uri, const char *logpath, unsigned long start)
+crashwrite(const char *uri, const char *logpath, unsigned long start, int bulk)
 {
 	struct engine *e;
 	struct engine_batch *b = engine_batch_new();
 	struct buf v;
-	char key[64];
+	char key[64], kind = bulk ? 'B' : 'b';
+	unsigned long done = start;
 	uint64_t seq;
-	int fd, rc;
+	int fd, rc, told = 0;
 
 	if ((fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT, 0644)) < 0)
 		return 3;
@@ -148,31 +174,46 @@ crashwrite(const char *uri, const char *logpath, unsigned long start)
 	buf_init(&v, 0);
 	for (unsigned long i = start; ; i++) {
 		engine_batch_clear(b);
-		for (unsigned j = 0; j < 1 + i % 5; j++) {
-			snprintf(key, sizeof(key), "b%010lu-%u", i, j);
-			value(&v, i, j);
+		for (unsigned j = 0; j < records(kind, i); j++) {
+			snprintf(key, sizeof(key), "%c%010lu-%u", kind, i, j);
+			value(&v, kind, i, j);
 			engine_batch_put(b, key, strlen(key), v.data, v.len, 0);
 		}
 		if ((rc = engine_write(e, b, &seq)) != 0 ||
-		    (rc = engine_wait_durable(e, seq, -1)) != 0) {
+		    ((!bulk || i % 16 == 15) &&
+		    (rc = engine_wait_durable(e, seq, -1)) != 0)) {
 			printf("batch %lu: %s\n", i, err_message(rc));
 			return 1;
 		}
-		log_line(fd, i);
+		if (bulk && i % 16 != 15)
+			continue;
+		for (; done <= i; done++)
+			log_line(fd, kind, done);
+		if (bulk && !told &&
+		    counter("engine_wal_stubbed_bytes_total", NULL) > 0) {
+			printf("stubs by batch %lu\n", i);
+			fflush(stdout);
+			told = 1;
+		}
 	}
 }
 
-static unsigned long *
+struct acked {
+	char		 kind;
+	unsigned long	 i;
+};
+
+static struct acked *
 read_log(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "r");
-	unsigned long *v = NULL, x;
+	struct acked *v = NULL, x;
 	size_t cap = 0;
 
 	*n = 0;
 	if (f == NULL)
 		return NULL;
-	while (fscanf(f, "%lu", &x) == 1) {
+	while (fscanf(f, " %c %lu", &x.kind, &x.i) == 2) {
 		v = xgrow(v, &cap, *n + 1, sizeof(*v));
 		v[(*n)++] = x;
 	}
@@ -186,11 +227,12 @@ crashcheck(const char *uri, const char *logpath)
 	struct engine *e;
 	struct engine_iter *it;
 	struct buf v, got;
-	unsigned long *acked, cur = 0, i;
-	size_t nacked, kl, vl, batches = 0, records = 0;
+	struct acked *acked;
+	unsigned long cur = 0, i, last = 0;
+	size_t nacked, kl, vl, batches = 0, nrec = 0;
 	unsigned j, have = 0;
 	const char *k;
-	char key[64];
+	char key[64], kind, ckind = 0, lkind = 0;
 	int bad = 0, rc;
 
 	acked = read_log(logpath, &nacked);
@@ -199,20 +241,22 @@ crashcheck(const char *uri, const char *logpath)
 	buf_init(&v, 0);
 	buf_init(&got, 0);
 	for (size_t a = 0; a < nacked; a++) {
-		i = acked[a];
-		for (j = 0; j < 1 + i % 5; j++) {
-			snprintf(key, sizeof(key), "b%010lu-%u", i, j);
+		kind = acked[a].kind;
+		i = acked[a].i;
+		for (j = 0; j < records(kind, i); j++) {
+			snprintf(key, sizeof(key), "%c%010lu-%u", kind, i, j);
 			buf_reset(&got);
-			value(&v, i, j);
+			value(&v, kind, i, j);
 			rc = engine_get(e, NULL, key, strlen(key), &got);
 			if (rc != 0 || got.len != v.len || memcmp(got.data, v.data, v.len)) {
-				printf("acknowledged batch %lu: '%s' %s\n", i, key,
-				    rc ? err_message(rc) : "has the wrong value");
+				printf("acknowledged batch %c %lu: '%s' %s\n", kind,
+				    i, key, rc ? err_message(rc) :
+				    "has the wrong value");
 				bad++;
 			}
 		}
 	}
-	/* every batch present is whole */
+	/* every batch present is whole, and follows the one before */
 	it = engine_iter_new(e, NULL, NULL, 0, NULL, 0);
 	for (engine_iter_seek_first(it); ; engine_iter_next(it)) {
 		int valid = engine_iter_valid(it);
@@ -220,26 +264,40 @@ crashcheck(const char *uri, const char *logpath)
 		if (valid) {
 			k = engine_iter_key(it, &kl);
 			engine_iter_value(it, &vl);
-			if (sscanf(k, "b%lu-%u", &i, &j) != 2) {
+			if (sscanf(k, "%c%lu-%u", &kind, &i, &j) != 3 ||
+			    (kind != 'b' && kind != 'B')) {
 				printf("stray key '%.*s'\n", (int)kl, k);
 				bad++;
 				continue;
 			}
-			records++;
+			nrec++;
 		}
-		if (!valid || (have > 0 && i != cur)) {
-			if (have > 0 && have != 1 + cur % 5) {
-				printf("batch %lu partly visible: %u of %lu records\n", cur,
-				    have, 1 + cur % 5);
+		if (!valid || (have > 0 && (i != cur || kind != ckind))) {
+			if (have > 0 && have != records(ckind, cur)) {
+				printf("batch %c %lu partly visible: %u of %u "
+				    "records\n", ckind, cur, have,
+				    records(ckind, cur));
 				bad++;
 			}
-			if (have > 0)
+			if (have > 0) {
+				/* a run's first batch, or the next one */
+				if (cur % 1000000 != 0 && (ckind != lkind ||
+				    cur / 1000000 != last / 1000000 ||
+				    cur != last + 1)) {
+					printf("batch %c %lu present, but not "
+					    "the one before it\n", ckind, cur);
+					bad++;
+				}
+				lkind = ckind;
+				last = cur;
 				batches++;
+			}
 			have = 0;
 		}
 		if (!valid)
 			break;
 		cur = i;
+		ckind = kind;
 		have++;
 	}
 	if (engine_iter_status(it) != 0) {
@@ -248,7 +306,7 @@ crashcheck(const char *uri, const char *logpath)
 	}
 	engine_iter_free(it);
 	printf("%zu acknowledged batches checked, %zu batches (%zu records) present, "
-	    "%d problems\n", nacked, batches, records, bad);
+	    "%d problems\n", nacked, batches, nrec, bad);
 	if ((rc = engine_close(e)) != 0) {
 		printf("close: %s\n", err_message(rc));
 		bad++;
@@ -293,7 +351,7 @@ writer(const char *uri, const char *prefix, long ms, const char *logpath)
 			printf("write %lu: %s\n", n, err_message(rc));
 			goto out;
 		}
-		log_line(fd, n);
+		log_line(fd, 'w', n);
 		clock_sleep_ms(10);
 	}
 	printf("not fenced\n");
@@ -309,7 +367,7 @@ check(const char *uri, const char *logpath, const char *prefix)
 {
 	struct engine *e;
 	struct buf got;
-	unsigned long *acked;
+	struct acked *acked;
 	size_t n;
 	char key[64];
 	int bad = 0;
@@ -319,7 +377,7 @@ check(const char *uri, const char *logpath, const char *prefix)
 		return 1;
 	buf_init(&got, 0);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "%s%06lu", prefix, acked[i]);
+		snprintf(key, sizeof(key), "%s%06lu", prefix, acked[i].i);
 		buf_reset(&got);
 		if (engine_get(e, NULL, key, strlen(key), &got) != 0) {
 			printf("acknowledged '%s' is missing\n", key);
@@ -525,15 +583,6 @@ scan(const char *uri)
 	engine_iter_free(it);
 	engine_close(e);
 	return rc ? 1 : 0;
-}
-
-/* A counter of the global registry (the series with that label), 0 if none. */
-static double
-counter(const char *name, const char *label)
-{
-	struct metric *f = metrics_find(metrics_global(), name);
-
-	return f != NULL ? metric_value(metric_series(f, label)) : 0;
 }
 
 static void
@@ -827,8 +876,10 @@ main(int argc, char **argv)
 		    atol(argv[5]));
 	if (argc == 4 && strcmp(argv[1], "outage") == 0)
 		return outage(argv[2], argv[3]);
-	if (argc == 5 && strcmp(argv[1], "crashwrite") == 0)
-		return crashwrite(argv[2], argv[3], strtoul(argv[4], NULL, 10));
+	if ((argc == 5 || (argc == 6 && strcmp(argv[5], "bulk") == 0)) &&
+	    strcmp(argv[1], "crashwrite") == 0)
+		return crashwrite(argv[2], argv[3], strtoul(argv[4], NULL, 10),
+		    argc == 6);
 	if (argc == 4 && strcmp(argv[1], "crashcheck") == 0)
 		return crashcheck(argv[2], argv[3]);
 	if (argc == 6 && strcmp(argv[1], "writer") == 0)

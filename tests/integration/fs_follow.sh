@@ -3,8 +3,9 @@
 # once and in order; new directories and streams, renames, removals and
 # truncations show there within a few poll intervals; the follower
 # refuses changes with EROFS, makes no PUTs and never fences the writer;
-# streams made while the writer flushes a table every few writes all show.
-# On file:// and RGW.
+# streams made while the writer flushes a table every few writes all show;
+# tail -f on the follower shows a bulk write (dd of 30 MB, whose values the
+# writer's WAL holds only as stubs) byte for byte. On file:// and RGW.
 . "$top_srcdir/tests/lib/common.sh"
 need_fuse
 trap cleanup_mounts EXIT
@@ -28,8 +29,8 @@ same() {	# FILE EXPECTED-TEXT
 	[ "$(cat "$1" 2>/dev/null)" = "$2" ]
 }
 
-metric() {	# MNT NAME LABELS: the value, 0 if absent
-	awk -v n="$2{$3}" '$1 == n { v = $2 } END { print v + 0 }' "$1/.shale/metrics"
+metric() {	# MNT NAME [LABELS]: the value, 0 if absent
+	awk -v n="$2${3:+{$3\}}" '$1 == n { v = $2 } END { printf "%d\n", v + 0 }' "$1/.shale/metrics"
 }
 
 follow_pair() {	# STORE
@@ -114,12 +115,52 @@ flushing_pair() {	# STORE
 	umount_shale "$w" || fail "$store: unmount the writer"
 }
 
+# a bulk write: the WAL objects hold stubs, the values only L0 tables;
+# the follower reads them from there and shows them in order
+bulk_pair() {	# STORE
+	local store=$1 w="$TEST_TMP/w3" r="$TEST_TMP/r3" tpid
+	mount_shale "$store" "$w" || { fail "$store: writer mount"; return; }
+	echo "first line" >>"$w/logs/big"
+	sync "$w/logs/big"
+	mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
+	tail -c +1 -f "$r/logs/big" >"$TEST_TMP/bigtail.out" 2>"$TEST_TMP/bigtail.err" &
+	tpid=$!
+	dd if="$TEST_TMP/big.src" of="$w/logs/big" bs=1M oflag=append conv=notrunc status=none ||
+		fail "$store: dd to the writer"
+	(echo "first line"; cat "$TEST_TMP/big.src") >"$TEST_TMP/big.want"
+	wait_for "$store: tail -f on the follower shows the 30 MB bulk write" 60 \
+		cmp -s "$TEST_TMP/bigtail.out" "$TEST_TMP/big.want"
+	kill "$tpid" 2>/dev/null
+	wait "$tpid" 2>/dev/null
+	if cmp -s "$TEST_TMP/bigtail.out" "$TEST_TMP/big.want"; then
+		ok "$store: byte for byte, once"
+	else
+		fail "$store: tail -f output differs: $(cmp "$TEST_TMP/bigtail.out" \
+			"$TEST_TMP/big.want" 2>&1 | head -1); $(wc -c <"$TEST_TMP/bigtail.out") \
+			bytes of $(wc -c <"$TEST_TMP/big.want")"
+		grep -E ' shale (error|warn): ' "$TEST_TMP/mount.log" | tail -n 5
+	fi
+	[ "$(metric "$w" engine_wal_stubbed_bytes_total)" -gt 1000000 ] &&
+		ok "$store: the writer's WAL left the values out" ||
+		fail "$store: the bulk write went to the WAL whole (no stubs)"
+	cmp -s "$r/logs/big" "$TEST_TMP/big.want" && ok "$store: cat on the follower too" ||
+		fail "$store: cat on the follower differs"
+	umount_shale "$r" || fail "$store: unmount the follower"
+	umount_shale "$w" || fail "$store: unmount the writer"
+}
+
+awk 'BEGIN { for (i = 0; i < 400000; i++)
+	printf "2026-01-01T00:00:%02d.%06dZ INFO api[%d]: GET /v1/items/%d status=200\n",
+	    i % 60, i, 1000 + i % 64, i * 7 }' >"$TEST_TMP/big.src"
+
 follow_pair "file://$TEST_TMP/store"
 flushing_pair "file://$TEST_TMP/store2"
+bulk_pair "file://$TEST_TMP/store3"
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	b=$(new_bucket) || { fail "create bucket"; finish; }
 	follow_pair "s3://$b/follow"
+	bulk_pair "s3://$b/bulk"
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi

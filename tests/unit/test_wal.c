@@ -453,7 +453,7 @@ test_encode_refuses(void **state)
 	assert_int_equal(wal_encode_batch(&b, KV_SEQ_MAX - 1, e, 2), 0);
 	b.len = len;
 
-	e[1].kind = 2;
+	e[1].kind = 3;
 	assert_int_equal(wal_encode_batch(&b, 1, e, 2), -EINVAL);
 	e[1] = ok;
 	e[1].klen = KV_KEY_MAX + 1;
@@ -758,7 +758,7 @@ test_crafted(void **state)
 	craft_header(&c, 0, 0, 0);
 	craft_trailer(&c, 0);
 	decode_corrupt(c.d, c.n, "unknown format version 0");
-	craft_header(&c, 1, 4, 0);
+	craft_header(&c, 1, 8, 0);
 	craft_trailer(&c, 0);
 	decode_corrupt(c.d, c.n, "unknown flags at offset 10");
 	/* a compressed fence, and a compressed flag over plain bytes */
@@ -783,10 +783,18 @@ test_crafted(void **state)
 	/* Records. */
 	craft_header(&c, 1, 0, 0);
 	off = craft_batch(&c, 5, 1);
-	craft_record(&c, 2, 0, 1, "k", 1, "v");
+	craft_record(&c, 3, 0, 1, "k", 1, "v");
 	craft_end_batch(&c, off);
 	craft_trailer(&c, 1);
 	decode_corrupt(c.d, c.n, "bad record kind at offset 56");
+
+	craft_header(&c, 1, 0, 0);
+	off = craft_batch(&c, 5, 1);
+	craft_record(&c, WAL_STUB, 0, 1, "k", 1, "v");
+	craft_end_batch(&c, off);
+	craft_trailer(&c, 1);
+	decode_corrupt(c.d, c.n, "stub in an object without the STUBS flag "
+	    "at offset 56");
 
 	craft_header(&c, 1, 0, 0);
 	off = craft_batch(&c, 5, 1);
@@ -942,6 +950,95 @@ test_crafted(void **state)
 	decode_corrupt(c.d, c.n, "object CRC mismatch");
 }
 
+/* The stub test's batch as delivered. */
+static int
+check_stubs(void *arg, uint64_t first_seq, const struct kv_entry *e, size_t n)
+{
+	int *seen = arg;
+
+	assert_int_equal(first_seq, 40);
+	assert_int_equal(n, 3);
+	assert_int_equal(e[0].kind, KV_PUT);
+	assert_int_equal(e[0].vlen, 3);
+	assert_memory_equal(e[0].val, "xyz", 3);
+	assert_int_equal(e[1].kind, WAL_STUB);
+	assert_int_equal(e[1].seq, 41);
+	assert_int_equal(e[1].klen, 3);
+	assert_memory_equal(e[1].key, "big", 3);
+	assert_null(e[1].val);
+	assert_int_equal(e[1].vlen, 70000);
+	assert_int_equal(e[1].expire, 1234);
+	assert_int_equal(e[2].kind, KV_DELETE);
+	(*seen)++;
+	return 0;
+}
+
+static void
+test_stubs(void **state)
+{
+	struct kv_entry e[3] = {
+		{ .key = (const uint8_t *)"a", .klen = 1,
+		    .val = (const uint8_t *)"xyz", .vlen = 3, .kind = KV_PUT },
+		{ .key = (const uint8_t *)"big", .klen = 3, .vlen = 70000,
+		    .kind = WAL_STUB, .expire = 1234 },
+		{ .key = (const uint8_t *)"d", .klen = 1, .kind = KV_DELETE },
+	};
+	struct wal_header h = { .wal_id = 3, .epoch = 2, .stubs = 1 }, got;
+	struct buf b, z;
+	int seen;
+
+	(void)state;
+	for (int zstd = 0; zstd <= 1; zstd++) {
+		h.zstd = zstd;
+		buf_init(&b, 0);
+		assert_int_equal(wal_encode_header(&b, &h), 0);
+		assert_int_equal(wal_encode_batch(&b, 40, e, 3), 0);
+		/* a stub takes its head and key: no value bytes */
+		assert_int_equal(b.len, HDR + wal_batch_size(e, 3));
+		assert_int_equal(wal_batch_size(e, 3),
+		    8 + 12 + (17 + 1 + 3) + (17 + 3) + (13 + 1));
+		assert_int_equal(wal_encode_end(&b), 0);
+		if (zstd) {
+			buf_init(&z, 0);
+			assert_int_equal(wal_compress_to(&b, &z, 1), 0);
+			buf_release(&b);
+			b = z;
+		}
+		memset(&got, 0, sizeof(got));
+		assert_int_equal(wal_decode_header(b.data, b.len, NAME, &got), 0);
+		assert_int_equal(got.stubs, 1);
+		assert_int_equal(got.zstd, zstd);
+		assert_int_equal(got.wal_id, 3);
+		seen = 0;
+		assert_int_equal(wal_decode(b.data, b.len, NAME, &got,
+		    check_stubs, &seen), 0);
+		assert_int_equal(seen, 1);
+		assert_int_equal(got.stubs, 1);
+		buf_release(&b);
+	}
+
+	/* without the flag, a stub is damage */
+	begin(&b, 4, 2, 0);
+	assert_int_equal(wal_encode_batch(&b, 40, e, 3), 0);
+	assert_int_equal(wal_encode_end(&b), 0);
+	decode_corrupt(b.data, b.len, "stub in an object without the STUBS flag");
+	assert_int_equal(wal_decode_header(b.data, b.len, NAME, &got), 0);
+	assert_int_equal(got.stubs, 0);
+	buf_release(&b);
+
+	/* a stub's length is held to the value limit */
+	e[1].vlen = (size_t)KV_VALUE_MAX + 1;
+	begin(&b, 5, 2, 0);
+	assert_int_equal(wal_encode_batch(&b, 40, e, 3), -EINVAL);
+	assert_int_equal(b.len, HDR);
+	buf_release(&b);
+
+	/* a damaged header */
+	err_clear();
+	assert_int_equal(wal_decode_header("SHWAL", 5, NAME, &got),
+	    SHALE_ECORRUPT);
+}
+
 int
 main(void)
 {
@@ -955,6 +1052,7 @@ main(void)
 		cmocka_unit_test(test_flips),
 		cmocka_unit_test(test_truncate_and_append),
 		cmocka_unit_test(test_crafted),
+		cmocka_unit_test(test_stubs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
