@@ -131,9 +131,7 @@ bulk_cycles() {
 	umount_shale "$mnt" || fail "unmount"
 }
 
-awk 'BEGIN { for (i = 0; i < 400000; i++)
-	printf "2026-01-01T00:00:%02d.%06dZ INFO api[%d]: GET /v1/items/%d status=200\n",
-	    i % 60, i, 1000 + i % 64, i * 7 }' >"$TEST_TMP/big.src"
+log_text "$TEST_TMP/big.src"
 
 crash_cycles "file://$TEST_TMP/store" 20
 bulk_cycles "file://$TEST_TMP/bstore" 3

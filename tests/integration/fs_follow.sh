@@ -149,9 +149,7 @@ bulk_pair() {	# STORE
 	umount_shale "$w" || fail "$store: unmount the writer"
 }
 
-awk 'BEGIN { for (i = 0; i < 400000; i++)
-	printf "2026-01-01T00:00:%02d.%06dZ INFO api[%d]: GET /v1/items/%d status=200\n",
-	    i % 60, i, 1000 + i % 64, i * 7 }' >"$TEST_TMP/big.src"
+log_text "$TEST_TMP/big.src"
 
 follow_pair "file://$TEST_TMP/store"
 flushing_pair "file://$TEST_TMP/store2"

@@ -102,6 +102,13 @@ new_bucket() {
 MOUNT_PIDS=""
 MOUNT_DIRS=""
 
+# log_text FILE: 30 MB of log lines, 400,000 of them, the same every time
+log_text() {
+	awk 'BEGIN { for (i = 0; i < 400000; i++)
+		printf "2026-01-01T00:00:%02d.%06dZ INFO api[%d]: GET /v1/items/%d status=200\n",
+		    i % 60, i, 1000 + i % 64, i * 7 }' >"$1"
+}
+
 need_fuse() {
 	[ -c /dev/fuse ] || skip "no /dev/fuse"
 	command -v fusermount3 >/dev/null 2>&1 || skip "fusermount3 not installed (apt-get install fuse3)"
