@@ -44,8 +44,9 @@
  * goes into walbuf as a stub (its key and length, WAL_STUB), and its value
  * reaches the store only in the L0 table of its memtable, which would hold
  * it anyway. Such an object (bulk) is stored only once that table is
- * committed (committed_seq), and no object after it before that, so what
- * the store holds is still a prefix of the writes: replay never meets a
+ * committed (the current manifest's last_seq covers it), and no object
+ * after it before that, so what the store holds is still a prefix of
+ * the writes: replay never meets a
  * stub, since the commit moved the replay point past it. A waiter for a
  * seq at or past a stub in the active memtable freezes it (mem_bulk_first),
  * and so does the end of the bulk write, so that it is flushed at once.
@@ -525,8 +526,6 @@ apply_stub(struct replay *r, const struct kv_entry *x)
 {
 	struct buf val;
 
-	if (r->apply_fn == NULL)
-		return;
 	buf_init(&val, 0);
 	/* gone (a newer write removed it): there is nothing to tell */
 	if (engine_get(r->e, NULL, x->key, x->klen, &val) == 0)
@@ -542,7 +541,7 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 	uint64_t last = first_seq + n - 1;
 	struct kv_entry x;
 
-	if (r->h->wal_id != r->id || r->h->epoch < r->epoch || n == 0)
+	if (r->h->wal_id != r->id || r->h->epoch < r->epoch)
 		return 0;	/* replay_one reports or skips it */
 	for (size_t i = 0; i < n; i++) {
 		x = v[i];
@@ -1109,7 +1108,9 @@ sealer_main(void *arg)
 		if (e->walbuf.len > 0) {
 			due = e->walbuf_since + e->set.flush_interval_ms * 1000000;
 			if (e->flush_asked || clock_mono_ns() >= due) {
-				slow = e->walbuf_raw < e->set.wal_max_bytes;
+				/* a whole interval with less ends a bulk write */
+				slow = clock_mono_ns() >= due &&
+				    e->walbuf_raw < e->set.wal_max_bytes;
 				seal_locked(e);
 				e->flush_asked = 0;
 				if (e->bulk && slow)
@@ -1120,7 +1121,7 @@ sealer_main(void *arg)
 			ts.tv_sec = due / 1000000000;
 			ts.tv_nsec = due % 1000000000;
 			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-		} else if (e->bulk || e->mem_bulk_first != 0) {
+		} else if (e->bulk) {
 			/* a bulk write with nothing more for an interval ended */
 			due = e->bulk_quiet_due;
 			if (clock_mono_ns() >= due) {
@@ -1235,11 +1236,11 @@ static struct walobj *
 next_queued(struct engine *e)
 {
 	for (struct walobj *w = e->queue; w != NULL; w = w->next) {
-		if (w->bulk && w->last_seq > e->committed_seq)
+		if (w->bulk && w->last_seq > e->ver->m.last_seq)
 			return NULL;
 		if (w->state != WAL_QUEUED)
 			continue;
-		if (w->last_seq <= e->committed_seq && w != e->queue)
+		if (w->last_seq <= e->ver->m.last_seq && w != e->queue)
 			return NULL;
 		return w;
 	}
@@ -1658,8 +1659,6 @@ l0_main(void *arg)
 		}
 		backoff = 100;
 		metric_add(e->m.l0_flushes, 1);
-		if (f.max_seq > e->committed_seq)
-			e->committed_seq = f.max_seq;	/* bulk objects may go */
 		e->unflushed -= f.bytes;
 		metric_set(e->m.unflushed, (double)e->unflushed);
 		memmove(e->frozen, e->frozen + 1, --e->nfrozen * sizeof(*e->frozen));

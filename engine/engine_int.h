@@ -152,7 +152,6 @@ struct engine {
 	int			 bulk;		/* (L) walbuf takes stubs (bulk writes) */
 	int64_t			 bulk_quiet_due; /* (L) mono ns: no write till then ends it */
 	uint64_t		 mem_bulk_first; /* (L) first seq of a stub in mem; 0 none */
-	uint64_t		 committed_seq;	/* (L) last seq in a committed L0 flush */
 	struct kv_entry		*stubv;		/* (L) a batch as walbuf takes it */
 	size_t			 capstubv;
 	struct walobj		*queue;		/* (L) sealed, oldest first */
