@@ -38,6 +38,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,28 +147,53 @@ run_wait(char *const argv[])
 }
 
 /*
- * A mount point whose daemon died answers every call with ENOTCONN
- * ("Transport endpoint is not connected"): unmount it, and say so.
+ * Is the file system mounted on `mnt` served by a live daemon? stat(2)
+ * cannot tell: the kernel answers it from its attribute cache
+ * (attr_timeout) without asking the daemon. statfs(2) always reaches the
+ * daemon, and fails with ENOTCONN at once when the daemon has exited (its
+ * /dev/fuse descriptor closed, the connection aborted), also while the
+ * killed process is still being torn down: the request waits for the
+ * abort. A daemon that is alive answers it.
+ */
+static int
+mount_is_stale(const char *mnt)
+{
+	struct statfs sf;
+
+	return statfs(mnt, &sf) != 0 &&
+	    (errno == ENOTCONN || errno == ECONNABORTED);
+}
+
+/*
+ * A mount point whose daemon died answers every call that reaches it
+ * with ENOTCONN ("Transport endpoint is not connected"): unmount it, and
+ * say so. This is what a supervisor restarting a killed daemon at once
+ * (systemd's Restart=, a container restart) relies on.
  */
 static int
 check_mountpoint(const char *mnt)
 {
-	char type[256];
+	char type[256], abs[PATH_MAX];
+	const char *path = mnt;
 	struct stat st;
 
-	if (stat(mnt, &st) != 0 && errno == ENOTCONN) {
+	if (realpath(mnt, abs) != NULL)
+		path = abs;
+	if (mount_is_stale(mnt)) {
 		char fm[] = "fusermount3", u[] = "-u", z[] = "-z";
-		char *path = xstrdup(mnt);
-		char *argv[] = { fm, u, z, path, NULL };
+		char *copy = xstrdup(path);
+		char *argv[] = { fm, u, z, copy, NULL };
 		int rc = run_wait(argv);
 
-		free(path);
-		if (rc != 0 && umount2(mnt, MNT_DETACH) != 0)
+		free(copy);
+		if (rc != 0 && umount2(path, MNT_DETACH) != 0)
 			return cmd_fail("'%s' is a stale mount (its daemon has "
 			    "exited) and cannot be unmounted: %s", mnt,
 			    strerror(errno));
 		fprintf(stderr, "shale: '%s' was a stale mount (its daemon "
 		    "had exited): unmounted it\n", mnt);
+		if (realpath(mnt, abs) != NULL)
+			path = abs;
 	}
 	if (stat(mnt, &st) != 0)
 		return cmd_fail("cannot use '%s' as a mount point: %s", mnt,
@@ -175,7 +201,7 @@ check_mountpoint(const char *mnt)
 	if (!S_ISDIR(st.st_mode))
 		return cmd_fail("cannot use '%s' as a mount point: not a "
 		    "directory", mnt);
-	if (mounted_as(mnt, type, sizeof(type)) &&
+	if (mounted_as(path, type, sizeof(type)) &&
 	    strcmp(type, "fuse.shale") == 0)
 		return cmd_fail("'%s' is already a shale mount (unmount it "
 		    "first: fusermount3 -u %s)", mnt, mnt);
