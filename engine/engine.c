@@ -514,7 +514,8 @@ struct replay {
 	uint64_t	 max_seq;
 	/* the object being applied: its header, filled before any batch */
 	const struct wal_header *h;
-	engine_apply_fn	 apply_fn;	/* following: tell about each record */
+	int		 follow;	/* following: report each record */
+	engine_apply_fn	 apply_fn;	/* to whom, as of the batch at hand */
 	void		*apply_arg;
 	uint64_t	 id;		/* the id it must carry */
 	uint64_t	 epoch;		/* it is skipped below this epoch */
@@ -552,18 +553,27 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 	}
 	if (last > r->max_seq)
 		r->max_seq = last;
-	if (r->apply_fn == NULL)
+	if (!r->follow)
 		return 0;
 	/*
 	 * A follower reports every record, also one in a table: the
 	 * manifest it installed may be newer than the WAL it had applied,
 	 * and what the tables hold was never reported. Readers see the
-	 * batch first, or one told of a record may not find it.
+	 * batch first, or one told of a record may not find it. Whom to
+	 * tell is read in the same hold of e->lock that makes the batch
+	 * visible: a batch is either visible before engine_on_apply
+	 * returns (so a reader that registers and then reads finds it) or
+	 * reported to what it registered, never neither.
 	 */
 	pthread_mutex_lock(&e->lock);
 	if (last > e->last_seq)
 		e->last_seq = e->durable_seq = last;
+	r->apply_fn = e->apply_fn;
+	r->apply_arg = e->apply_arg;
+	e->applying = r->apply_fn != NULL;
 	pthread_mutex_unlock(&e->lock);
+	if (r->apply_fn == NULL)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		x = v[i];
 		if (x.kind == WAL_STUB)
@@ -572,6 +582,10 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 			r->apply_fn(r->apply_arg, x.key, x.klen, x.val,
 			    x.kind == KV_PUT ? x.vlen : 0);
 	}
+	pthread_mutex_lock(&e->lock);
+	e->applying = 0;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
 	return 0;
 }
 
@@ -1886,8 +1900,7 @@ follow_wal(struct engine *e)
 	int rc, fence, more = 1, behind = 0;
 
 	pthread_mutex_lock(&e->lock);
-	r.apply_fn = e->apply_fn;
-	r.apply_arg = e->apply_arg;
+	r.follow = 1;
 	r.max_seq = e->last_seq;
 	pthread_mutex_unlock(&e->lock);
 	while (more) {
@@ -2054,6 +2067,9 @@ engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg)
 	pthread_mutex_lock(&e->lock);
 	e->apply_fn = fn;
 	e->apply_arg = arg;
+	/* the one it replaces may be in use: its owner may free it next */
+	while (e->applying)
+		pthread_cond_wait(&e->cond, &e->lock);
 	pthread_mutex_unlock(&e->lock);
 }
 

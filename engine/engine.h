@@ -142,6 +142,12 @@ void	engine_iter_free(struct engine_iter *it);
  * the record is readable; it must be quick and must not call the engine.
  * Records a newer manifest brings in tables are not reported one by one:
  * they were reported as WAL records before, or came before the reader.
+ * Each batch is either readable before engine_on_apply returns or
+ * reported to the fn it set: a caller that registers first and then
+ * reads what is there misses nothing (and may be told again of what it
+ * read). fn may wait for a lock its registrar holds while reading, if
+ * that lock is never held while waiting for the follow thread.
+ * engine_on_apply returns once the fn it replaces is no longer called.
  */
 typedef void (*engine_apply_fn)(void *arg, const void *key, size_t klen,
 	    const void *val, size_t vlen);

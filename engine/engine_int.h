@@ -205,8 +205,9 @@ struct engine {
 	uint64_t		 follow_last;	/* last WAL id applied */
 	uint64_t		 follow_epoch;	/* objects below it are skipped */
 	uint64_t		 mem_last_wal;	/* newest WAL id in mem */
-	engine_apply_fn		 apply_fn;	/* (L) to set; read by follow_main */
-	void			*apply_arg;
+	engine_apply_fn		 apply_fn;	/* (L) read by replay_batch */
+	void			*apply_arg;	/* (L) */
+	int			 applying;	/* (L) replay_batch is calling it */
 	int64_t			 follow_lag_ms;	/* (L) */
 
 	/* a reader's checkpoints (checkpoint.c); only follow_main, then close */

@@ -477,7 +477,7 @@ changed_name(struct logs *l, uint64_t dir, const char *name, size_t len)
 /* ---- opening ---- */
 
 static int
-load_inodes(struct logs *l)
+load_inodes(struct logs *l, const struct engine_snapshot *snap)
 {
 	unsigned char lo[3], hi[3];
 	struct engine_iter *it;
@@ -488,7 +488,7 @@ load_inodes(struct logs *l)
 
 	key_head(lo, K_INODE);
 	key_head(hi, K_INODE + 1);
-	it = engine_iter_new(l->e, NULL, lo, 3, hi, 3);
+	it = engine_iter_new(l->e, snap, lo, 3, hi, 3);
 	for (engine_iter_seek_first(it); engine_iter_valid(it); engine_iter_next(it)) {
 		k = engine_iter_key(it, &klen);
 		v = engine_iter_value(it, &vlen);
@@ -517,7 +517,7 @@ load_inodes(struct logs *l)
 }
 
 static int
-load_dirents(struct logs *l)
+load_dirents(struct logs *l, const struct engine_snapshot *snap)
 {
 	unsigned char lo[3], hi[3];
 	struct engine_iter *it;
@@ -528,7 +528,7 @@ load_dirents(struct logs *l)
 
 	key_head(lo, K_DIRENT);
 	key_head(hi, K_DIRENT + 1);
-	it = engine_iter_new(l->e, NULL, lo, 3, hi, 3);
+	it = engine_iter_new(l->e, snap, lo, 3, hi, 3);
 	for (engine_iter_seek_first(it); engine_iter_valid(it); engine_iter_next(it)) {
 		k = engine_iter_key(it, &klen);
 		v = engine_iter_value(it, &vlen);
@@ -719,6 +719,7 @@ logs_open(struct engine *e, struct logs **out)
 	struct logs *l = xcalloc(1, sizeof(*l));
 	pthread_condattr_t ca;
 	struct engine_status st;
+	struct engine_snapshot *snap;
 	struct metrics *m = metrics_global();
 	struct node *root, *n, *next;
 	unsigned char k[11], v[INODE_LEN];
@@ -754,16 +755,32 @@ logs_open(struct engine *e, struct logs **out)
 	root->ctime_ns = root->mtime_ns = clock_wall_ns();
 	root->name = xstrdup("logs");
 	root->namelen = 4;
-	if ((rc = load_inodes(l)) != 0 || (rc = load_dirents(l)) != 0)
-		goto fail;
+	/*
+	 * A follower registers before it loads, and loads holding the
+	 * namespace, so that what its follow thread applies meanwhile
+	 * waits in apply_record and is applied on top of what was loaded:
+	 * nothing applied between the load and the registration is missed
+	 * (engine_on_apply). Applying a record twice changes nothing.
+	 */
+	pthread_rwlock_wrlock(&l->ns);
+	if (l->ro)
+		engine_on_apply(e, logs_apply, l);
+	snap = engine_snapshot_new(e);	/* inodes and names of one moment */
+	rc = load_inodes(l, snap);
+	if (rc == 0)
+		rc = load_dirents(l, snap);
+	engine_snapshot_free(snap);
 	/* inodes nothing names (a torn history) are not shown */
-	for (size_t i = 0; i < l->by_id.cap; i++) {
+	for (size_t i = 0; rc == 0 && i < l->by_id.cap; i++) {
 		for (n = l->by_id.v[i]; n != NULL; n = next) {
 			next = n->id_next;
 			if (!n->linked && n != root)
 				node_remove(l, n);
 		}
 	}
+	pthread_rwlock_unlock(&l->ns);
+	if (rc != 0)
+		goto fail;
 	buf_init(&val, 0);
 	key_head(k, K_COUNTER);
 	rc = engine_get(e, NULL, k, 3, &val);
@@ -789,9 +806,7 @@ logs_open(struct engine *e, struct logs **out)
 		if (rc != 0)
 			goto fail;
 	}
-	if (l->ro)
-		engine_on_apply(e, logs_apply, l);
-	else
+	if (!l->ro)
 		engine_set_compaction_filter(e, logs_keep, logs_keep_range, l);
 	*out = l;
 	return 0;
