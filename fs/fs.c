@@ -9,16 +9,19 @@
  *    always sees the stream as the engine has it, whoever appended, and
  *    the kernel's idea of the size can never cut a read short. The
  *    writeback cache is off: a write reaches us before write(2) returns.
- *  - With -o page_cache (a writer mount), streams opened only to read use
- *    the kernel's page cache instead, which keeps what was read, and
- *    what was appended here (on_data), for the next reader. The kernel
- *    is told to leave the cache alone when sizes and times change
+ *  - With -o page_cache (a writer mount), a stream opened only to read
+ *    while no handle has it open to write uses the kernel's page cache
+ *    instead, which keeps what was read, and what was appended here
+ *    (on_data), for the next reader. The kernel is told to leave the
+ *    cache alone when sizes and times change
  *    (FUSE_CAP_EXPLICIT_INVAL_DATA): every change of a stream's bytes
- *    goes through on_data before anyone can see the new size. It is not
- *    the default because of partial lines: a write(2) of this mount that
- *    ends inside a line makes the kernel's size count the bytes its
- *    handle holds back, and a cached reader racing it can be given zeros
- *    for them (see INTERNALS.md).
+ *    goes through on_data before anyone can see the new size. While
+ *    such a reader has the stream open, the stream does not change:
+ *    opens to write fail with EBUSY, appends over HTTP and truncations
+ *    too (logs_reader_cache). A reader may hold a page read when it
+ *    ended in zeros past the old end while the size grows, and would
+ *    copy those zeros as data: nothing we tell the kernel reaches a
+ *    page it holds (see INTERNALS.md). Not the default for that.
  *  - Names and attributes are cached by the kernel for entry_timeout and
  *    attr_timeout (1 s by default). After every change made here the
  *    notifier thread tells the kernel to drop the attributes of what
@@ -82,6 +85,7 @@ struct fs_handle {
 	enum handle_kind	 kind;
 	struct logs_writer	*w;		/* stream opened for writing */
 	struct logs_reader	*r;		/* stream: its reads and fstat */
+	int			 cached;	/* r reads through the page cache */
 	struct fs_handle	*prev, *next;	/* fs->hlock: every open handle */
 	struct buf		 text;		/* virtual file */
 	struct dirent_snap	*ents;		/* directory, listed at opendir */
@@ -748,6 +752,7 @@ handle_free(struct fs_handle *h)
 {
 	if (h == NULL)
 		return;
+	logs_writer_free(h->w);	/* one not closed: open_handle failed */
 	for (size_t i = 0; i < h->nents; i++)
 		free(h->ents[i].name);
 	free(h->ents);
@@ -878,23 +883,28 @@ open_handle(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
 		rc = -ENOENT;
 		goto fail;
 	}
-	if (wants_write(fi->flags)) {
+	if (wants_write(fi->flags) || (fi->flags & O_TRUNC)) {
 		if (fs->o.read_only) {
 			rc = -EROFS;
 			goto fail;
 		}
-		if ((fi->flags & O_TRUNC) &&
-		    (rc = logs_truncate(fs->l, ino, 0)) != 0)
-			goto fail;
+	}
+	if (wants_write(fi->flags)) {
 		if (fi->flags & O_APPEND)
 			wflags |= LOGS_W_APPEND;
 		if ((fi->flags & (O_SYNC | O_DSYNC)) || fs->o.sync)
 			wflags |= LOGS_W_SYNC;
+		/* first: EBUSY (logs_reader_cache) must come before a change */
 		if ((h->w = logs_writer_new(fs->l, ino, wflags)) == NULL) {
-			rc = -ENOENT;
+			rc = errno == EBUSY ? -EBUSY : -ENOENT;
 			goto fail;
 		}
 	}
+	/* as open(2) does on other file systems, whatever the access mode */
+	if ((fi->flags & O_TRUNC) && (rc = logs_truncate(fs->l, ino, 0)) != 0)
+		goto fail;
+	if (h->w == NULL && __atomic_load_n(&fs->page_cache, __ATOMIC_RELAXED))
+		h->cached = logs_reader_cache(h->r);
 	handle_track(fs, h);
 	*out = h;
 	return 0;
@@ -906,8 +916,7 @@ fail:
 static void
 set_open_flags(struct fs *fs, struct fuse_file_info *fi, struct fs_handle *h)
 {
-	int cached = h->kind == H_STREAM && h->w == NULL &&
-	    __atomic_load_n(&fs->page_cache, __ATOMIC_RELAXED);
+	int cached = h->cached;
 
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = !cached;

@@ -339,6 +339,11 @@ reply_errno(struct http_reply *r, int rc, const char *key)
 		http_reply_error(r, 503, "not writable: fenced by another "
 		    "writer");
 		break;
+	case -EBUSY:
+		snprintf(msg, sizeof(msg), "'%s' is being read through the "
+		    "page cache of the mount; retry", key);
+		http_reply_error(r, 503, msg);
+		break;
 	default:
 		snprintf(msg, sizeof(msg), "the store failed: %s",
 		    strerror(-rc));

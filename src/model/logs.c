@@ -75,6 +75,8 @@ struct node {
 	int64_t		 last_ts;		/* lock */
 	int64_t		 indexed_sec;		/* lock */
 	uint64_t	 last_seq;		/* lock: of the last append */
+	int		 writers;		/* lock: logs_writer_new's, not freed */
+	int		 cached;		/* lock: readers in the page cache */
 };
 
 struct table {
@@ -1430,6 +1432,7 @@ struct logs_reader {
 	uint64_t		 seen;		/* lock: stream end when it was made */
 	uint64_t		 pos;		/* lock: where the next read starts */
 	unsigned char		 lo[19], hi[19];
+	int			 cached;	/* counted in n->cached */
 };
 
 struct logs_reader *
@@ -1466,8 +1469,27 @@ logs_reader_free(struct logs_reader *r)
 		return;
 	engine_iter_free(r->it);
 	pthread_mutex_destroy(&r->lock);
+	if (r->cached) {
+		pthread_mutex_lock(&r->n->lock);
+		r->n->cached--;
+		pthread_mutex_unlock(&r->n->lock);
+	}
 	stream_put(r->l, r->n);
 	free(r);
+}
+
+int
+logs_reader_cache(struct logs_reader *r)
+{
+	struct node *s = r->n;
+
+	pthread_mutex_lock(&s->lock);
+	if (!r->cached && s->writers == 0) {
+		s->cached++;
+		r->cached = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r->cached;
 }
 
 /* Position a fresh iterator on the record holding `off`. (r->lock) */
@@ -1585,7 +1607,7 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 		return rc;
 	pthread_mutex_lock(&s->lock);
 	rc = size == s->end ? 1 : size != 0 ? -EPERM : l->ro ? -EROFS :
-	    s->removed ? -ENOENT : 0;
+	    s->removed ? -ENOENT : s->cached > 0 ? -EBUSY : 0;
 	pthread_mutex_unlock(&s->lock);
 	if (rc != 0)
 		goto out;
@@ -1695,6 +1717,8 @@ commit(struct logs *l, struct node *s, const void *p1, size_t n1,
 		return -EROFS;
 	if (s->removed)
 		return -ENOENT;	/* bytes nothing could read back */
+	if (s->cached > 0)
+		return -EBUSY;	/* logs_reader_cache */
 	if (ts < s->last_ts)
 		ts = s->last_ts;	/* never backwards within a stream */
 	val = xmalloc(TS_LEN + (total < LOGS_RECORD_MAX ? total : LOGS_RECORD_MAX));
@@ -1811,8 +1835,19 @@ logs_writer_new(struct logs *l, uint64_t id, unsigned flags)
 	struct logs_writer *w;
 	struct node *s;
 
-	if (stream_get(l, id, &s) != 0)
+	if (stream_get(l, id, &s) != 0) {
+		errno = ENOENT;
 		return NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (s->cached > 0) {
+		pthread_mutex_unlock(&s->lock);
+		stream_put(l, s);
+		errno = EBUSY;
+		return NULL;
+	}
+	s->writers++;
+	pthread_mutex_unlock(&s->lock);
 	w = xcalloc(1, sizeof(*w));
 	w->l = l;
 	w->n = s;
@@ -1917,6 +1952,9 @@ logs_writer_free(struct logs_writer *w)
 	if (w == NULL)
 		return;
 	buf_release(&w->held);
+	pthread_mutex_lock(&w->n->lock);
+	w->n->writers--;
+	pthread_mutex_unlock(&w->n->lock);
 	stream_put(w->l, w->n);
 	free(w);
 }

@@ -163,6 +163,14 @@ ssize_t	logs_reader_read(struct logs_reader *r, uint64_t off, void *buf,
 /* The attributes of the reader's stream, even once it is removed. */
 void	logs_reader_getattr(struct logs_reader *r, struct logs_attr *a);
 void	logs_reader_free(struct logs_reader *r);
+/*
+ * May this reader's caller keep what it reads in a cache that does not
+ * see changes at once (the kernel's page cache)? 1 if so, 0 if a writer
+ * has the stream open. While such a reader is open the stream does not
+ * change: writers (logs_writer_new) are refused with EBUSY, appends and
+ * truncations with -EBUSY. The mark goes with logs_reader_free.
+ */
+int	logs_reader_cache(struct logs_reader *r);
 /* Shorten to 0 (a fresh start) or keep the length; any other size is -EPERM. */
 int	logs_truncate(struct logs *l, uint64_t id, uint64_t size);
 /* The offset of the first record at or after ts_ns (the length if none). */
@@ -185,6 +193,7 @@ int	logs_sync_seq(struct logs *l, uint64_t seq, int64_t timeout_ms);
 #define LOGS_W_APPEND	(1 << 0)	/* ignore offsets: always the end */
 #define LOGS_W_SYNC	(1 << 1)	/* every write waits until stored */
 
+/* NULL with errno ENOENT (no such stream) or EBUSY (logs_reader_cache) */
 struct logs_writer *logs_writer_new(struct logs *l, uint64_t id, unsigned flags);
 /*
  * Write n bytes at off (ignored with LOGS_W_APPEND): n, or -EPERM (not at

@@ -1,7 +1,7 @@
 # fs_shell.sh - the mount under everyday shell tools: one sequence of
 # commands (echo >>, printf without and then with a newline, cat >, dd bs=1M
 # and dd oflag=append conv=notrunc, cp in and out and over a stream, > and
-# : > and truncate -s 0, tee -a, mkdir -p 40 levels deep, mv of a stream,
+# : > and truncate -s 0, open(O_RDONLY|O_TRUNC), tee -a, mkdir -p 40 levels deep, mv of a stream,
 # across directories, over another stream and of a directory, rm, rmdir, a
 # copytruncate under an open O_APPEND handle) is run in a local directory
 # and under MNT/logs, and the two trees must then be the same byte for
@@ -89,6 +89,10 @@ ops() {
 		step "$where" 'cat "$small" >>misc/trunc.log'
 		step "$where" 'truncate -s 0 misc/trunc.log'
 		step "$where" 'echo "after truncate -s 0" >>misc/trunc.log'
+		# O_TRUNC empties a file whatever the access mode, as open(2) does
+		step "$where" 'cat "$small" >>misc/rdtrunc.log'
+		step "$where" "perl -MFcntl -e 'sysopen(F, \"misc/rdtrunc.log\", O_RDONLY|O_TRUNC) or die \"\$!\"'"
+		step "$where" 'echo "after O_RDONLY|O_TRUNC" >>misc/rdtrunc.log'
 		step "$where" 'echo "via tee" | tee -a misc/tee.log >/dev/null'
 		step "$where" 'echo "via tee again" | tee -a misc/tee.log >/dev/null'
 		step "$where" 'grep ERROR app/cat.log >misc/errors.log'
