@@ -36,14 +36,20 @@
  * L's. A taken id is looked up again, CKPT_RETRIES times. A failure
  * (read-only credentials, the store down) is logged once and tried again
  * after CKPT_BACKOFF_MS; meanwhile min_age is the only protection.
- * ckpt_close removes this reader's checkpoints when the engine closes;
- * those of a reader that died expire, and the writer drops them.
+ * ckpt_close removes this reader's checkpoints when the engine closes,
+ * on a thread of its own that the close waits for until close_due
+ * (engine_close_within's bound): a store that does not take the removal
+ * cannot hold the close. After that the removal goes on alone and frees
+ * the engine when it ends (engine_free). It is not tried while the store
+ * fails. Checkpoints not removed, and those of a reader that died,
+ * expire, and the writer drops them.
  *
  * Nothing is written while nothing is pinned: a reader that holds no old
  * version never touches the manifest.
  *
  * Threading: ckpt_update runs on the follow thread only, ckpt_close after
- * it stopped; the e->ckpt* fields are theirs. e->retired is under
+ * it stopped, then its removal thread; the e->ckpt* fields are theirs
+ * (ckpt_removed and ckpt_orphan under e->lock). e->retired is under
  * tables_lock.
  */
 #include "config.h"
@@ -303,19 +309,93 @@ out:
 	free(want);
 }
 
-void
-ckpt_close(struct engine *e)
+static void
+ckpt_forget(struct engine *e)
 {
-	uint64_t id;
-	int rc;
-
-	if (e->nckpts > 0 && (rc = ckpt_write(e, NULL, 0, &id)) != 0)
-		log_warn("'%s': cannot remove this reader's checkpoints: %s; "
-		    "they expire within %lld s", e->uri, err_message(rc),
-		    (long long)ckpt_lifetime(&e->set) / 1000);
 	if (e->nckpts > 0)
 		metric_set(e->m.checkpoints, 0);
 	free(e->ckpts);
 	e->ckpts = NULL;
 	e->nckpts = e->capckpts = 0;
+}
+
+/*
+ * ckpt_close's removal, on a thread of its own so that the close need
+ * not wait for a store that does not answer. If the close stopped
+ * waiting (ckpt_orphan), the engine is this thread's to free.
+ */
+static void *
+ckpt_remove_main(void *arg)
+{
+	struct engine *e = arg;
+	uint64_t id;
+	int rc, orphan;
+
+	if ((rc = ckpt_write(e, NULL, 0, &id)) != 0)
+		log_warn("'%s': cannot remove this reader's checkpoints: %s; "
+		    "they expire within %lld s", e->uri, err_message(rc),
+		    (long long)ckpt_lifetime(&e->set) / 1000);
+	pthread_mutex_lock(&e->lock);
+	e->ckpt_removed = 1;
+	orphan = e->ckpt_orphan;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	if (orphan) {
+		ckpt_forget(e);
+		engine_free(e);
+	}
+	return NULL;
+}
+
+/*
+ * Remove this reader's checkpoints, waiting until close_due at most (set
+ * by engine_close_within; 0: as long as it takes). Not tried while the
+ * store fails (the last call failed, or the last checkpoint write did):
+ * they expire within checkpoint_lifetime all the same.
+ */
+int
+ckpt_close(struct engine *e)
+{
+	struct objstore_health oh;
+	struct timespec ts;
+	pthread_t t;
+	int64_t due;
+	int orphan = 0;
+
+	objstore_health(e->os, &oh);
+	if (e->nckpts > 0 && (oh.failing_since_ns != 0 || e->ckpt_failing)) {
+		log_warn("'%s': the object store is failing: this reader's "
+		    "checkpoints are left to expire within %lld s", e->uri,
+		    (long long)ckpt_lifetime(&e->set) / 1000);
+	} else if (e->nckpts > 0) {
+		if (pthread_create(&e->t_ckpt_remove, NULL, ckpt_remove_main,
+		    e) != 0)
+			BUG("cannot start a thread");
+		pthread_mutex_lock(&e->lock);
+		due = e->close_due;
+		while (!e->ckpt_removed && (due == 0 || clock_mono_ns() < due)) {
+			if (due == 0)
+				pthread_cond_wait(&e->cond, &e->lock);
+			else {
+				/* the condvar runs on CLOCK_MONOTONIC */
+				ts.tv_sec = due / 1000000000;
+				ts.tv_nsec = due % 1000000000;
+				pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			}
+		}
+		t = e->t_ckpt_remove;
+		if ((orphan = e->ckpt_orphan = !e->ckpt_removed))
+			log_warn("'%s': this reader's checkpoints were not removed "
+			    "in time; they expire within %lld s", e->uri,
+			    (long long)ckpt_lifetime(&e->set) / 1000);
+		pthread_mutex_unlock(&e->lock);
+		/* from here on the removal may free e at any moment */
+		if (orphan) {
+			pthread_detach(t);
+			return 1;
+		}
+		pthread_join(t, NULL);
+	}
+	ckpt_forget(e);
+	return 0;
 }

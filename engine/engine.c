@@ -12,6 +12,13 @@
  *        v
  *   durable            durable_seq moves, waiters wake, subscribers called
  *
+ * While the store refuses, uploader_main and l0_main retry for ever
+ * (pause_locked), keeping everything in memory; wal_failing_since and
+ * l0_failing_since say since when. Once that is store_failure_timeout
+ * old, engine_sync() (fsync) and writers held at max_unflushed_bytes give
+ * up with -EIO on the next failed attempt, which a new wait asks for at
+ * once (retry_gen): a process must never wait on a dead store for good.
+ *
  * A memtable's life:
  *
  *   active --(l0_sst_size_bytes, freeze)--> frozen --(l0_main: build the
@@ -820,6 +827,64 @@ claim(struct engine *e)
 
 /* ---- the write path ---- */
 
+/*
+ * Since when (mono ns) the writer's every attempt to store has failed:
+ * the earlier of the WAL's and the L0 flushes' first failure since their
+ * last success; 0 while neither is failing. (L)
+ */
+static int64_t
+failing_since_locked(const struct engine *e)
+{
+	int64_t w = e->wal_failing_since, t = e->l0_failing_since;
+
+	if (w == 0 || (t != 0 && t < w))
+		return t;
+	return w;
+}
+
+/*
+ * Whether the store has refused every attempt for store_failure_timeout:
+ * then writers and durability waits give up with -EIO (what is in memory
+ * is kept and stored when the store answers again). *due (if not NULL)
+ * is when that will be so, for a timed wait; 0 if nothing is failing. (L)
+ */
+static int
+store_failed_locked(const struct engine *e, int64_t now, int64_t *due)
+{
+	int64_t since = failing_since_locked(e), at;
+
+	at = since == 0 ? 0 : since + e->set.store_failure_timeout_ms * 1000000;
+	if (due != NULL)
+		*due = at;
+	return at != 0 && now >= at;
+}
+
+/* A failure (or the first success after one) of what `since` tracks. (L) */
+static void
+note_store_locked(struct engine *e, int64_t *since, int failed)
+{
+	if (failed) {
+		e->store_failures++;
+		if (*since == 0)
+			*since = clock_mono_ns();
+		/* waiters take the time of their failure from it */
+		pthread_cond_broadcast(&e->cond);
+	} else if (*since != 0) {
+		*since = 0;
+		if (failing_since_locked(e) == 0)
+			log_info("'%s': the object store takes writes again",
+			    e->uri);
+	}
+}
+
+static int
+store_failed_error(const struct engine *e, int64_t now)
+{
+	return err_set(-EIO, "'%s': the object store has refused every write "
+	    "for %lld s", e->uri,
+	    (long long)((now - failing_since_locked(e)) / 1000000000));
+}
+
 struct engine_batch {
 	struct kv_entry	*v;
 	size_t		 n, cap;
@@ -1036,8 +1101,11 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 {
 	uint64_t first, bytes;
 	struct kv_entry x;
+	struct timespec ts;
 	size_t before;
-	int rc;
+	uint64_t failures;
+	int64_t due;
+	int rc, failed = 0;
 
 	if (b->n == 0)
 		return err_set(-EINVAL, "empty batch");
@@ -1047,12 +1115,31 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 	    clock_wall_ns() / 1000000 + e->set.default_ttl_ms : 0);
 	bytes = wal_batch_size(b->v, b->n);
 	pthread_mutex_lock(&e->lock);
+	/*
+	 * Backpressure, for as long as the store takes anything: a writer
+	 * held while it refuses everything would hang for good (in FUSE, a
+	 * process nothing can kill), so it fails instead, writing nothing,
+	 * on an attempt that failed while it waited (as wait_durable)
+	 */
+	failures = e->store_failures;
 	while (!e->fenced && !e->stopping && e->unflushed > 0 &&
-	    e->unflushed + bytes > e->set.max_unflushed_bytes)
-		pthread_cond_wait(&e->cond, &e->lock);
-	if (e->fenced || e->stopping) {
+	    e->unflushed + bytes > e->set.max_unflushed_bytes &&
+	    !(failed = store_failed_locked(e, clock_mono_ns(), &due) &&
+	    e->store_failures != failures)) {
+		if (due == 0 || due <= clock_mono_ns())
+			pthread_cond_wait(&e->cond, &e->lock);
+		else {
+			/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
+			ts.tv_sec = due / 1000000000;
+			ts.tv_nsec = due % 1000000000;
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		}
+	}
+	if (e->fenced || e->stopping || failed) {
 		rc = e->fenced ? err_set(SHALE_EFENCED, "'%s': fenced by a newer "
-		    "writer", e->uri) : err_set(-ESHUTDOWN, "'%s' is closing", e->uri);
+		    "writer", e->uri) : e->stopping ? err_set(-ESHUTDOWN,
+		    "'%s' is closing", e->uri) : store_failed_error(e,
+		    clock_mono_ns());
 		pthread_mutex_unlock(&e->lock);
 		return rc;
 	}
@@ -1093,18 +1180,27 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 }
 
 /*
- * A background task failed on the store: log it, sleep without the lock
- * (the delay doubling up to UPLOAD_BACKOFF_MAX_MS), and let it try again.
+ * A background task failed on the store: log it, wait (the delay doubling
+ * up to UPLOAD_BACKOFF_MAX_MS), and let it try again; at once if a new
+ * durability wait asks (retry_gen), so that it learns soon whether the
+ * store takes writes again, or ends the wait for a close.
  */
 static void
 pause_locked(struct engine *e, int64_t *backoff, const char *what, int rc)
 {
+	struct timespec ts;
+	int64_t due = clock_mono_ns() + *backoff * 1000000;
+	uint64_t gen = e->retry_gen;
+
 	log_warn("'%s': cannot %s: %s (retrying)", e->uri, what, err_message(rc));
-	pthread_mutex_unlock(&e->lock);
-	clock_sleep_ms(*backoff);
+	/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
+	ts.tv_sec = due / 1000000000;
+	ts.tv_nsec = due % 1000000000;
+	while (e->retry_gen == gen && !e->abandon && !e->fenced &&
+	    clock_mono_ns() < due)
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
 	*backoff = *backoff * 2 > UPLOAD_BACKOFF_MAX_MS ? UPLOAD_BACKOFF_MAX_MS :
 	    *backoff * 2;
-	pthread_mutex_lock(&e->lock);
 }
 
 /* ---- the sealer: cuts walbuf into objects on time ---- */
@@ -1291,10 +1387,12 @@ uploader_main(void *arg)
 		if (rc != 0) {
 			/* the store is failing: put the object back and try again */
 			w->state = WAL_QUEUED;
+			note_store_locked(e, &e->wal_failing_since, 1);
 			pause_locked(e, &backoff, "store WAL object", rc);
 			continue;
 		}
 		backoff = 50;
+		note_store_locked(e, &e->wal_failing_since, 0);
 		metric_observe(e->m.wal_latency, (double)(clock_mono_ns() - t0) / 1e9);
 		metric_add(e->m.wal_objects, 1);
 		w->state = WAL_STORED;
@@ -1668,10 +1766,12 @@ l0_main(void *arg)
 		}
 		if (rc != 0) {
 			untake_locked(e, f.mem);
+			note_store_locked(e, &e->l0_failing_since, 1);
 			pause_locked(e, &backoff, "write an L0 table", rc);
 			continue;
 		}
 		backoff = 100;
+		note_store_locked(e, &e->l0_failing_since, 0);
 		metric_add(e->m.l0_flushes, 1);
 		e->unflushed -= f.bytes;
 		metric_set(e->m.unflushed, (double)e->unflushed);
@@ -2175,6 +2275,9 @@ engine_close_within(struct engine *e, int64_t timeout_ms)
 
 	if (e == NULL)
 		return 0;
+	pthread_mutex_lock(&e->lock);
+	e->close_due = clock_mono_ns() + timeout_ms * 1000000;
+	pthread_mutex_unlock(&e->lock);
 	if (e->mode == ENGINE_WRITER && e->threads) {
 		rc = flush_within(e, timeout_ms);
 		if (rc == -ETIMEDOUT) {
@@ -2201,16 +2304,35 @@ engine_flush(struct engine *e)
 	return flush_within(e, -1);
 }
 
-int
-engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms)
+/*
+ * Wait until seq is durable, at most timeout_ms (< 0: no limit). With
+ * `bounded`, give up with -EIO once the store has refused every attempt
+ * for store_failure_timeout; with `stop`, with -EINTR once it is set
+ * (engine_wake makes the waiter look).
+ */
+static int
+wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms, int bounded,
+    const int *stop)
 {
 	struct timespec ts;
-	int64_t due = clock_mono_ns() + timeout_ms * 1000000;
+	int64_t due = timeout_ms < 0 ? 0 : clock_mono_ns() + timeout_ms * 1000000;
+	int64_t now, fail_due = 0, wake;
+	uint64_t failures;
 	int rc = 0;
 
-	ts.tv_sec = due / 1000000000;
-	ts.tv_nsec = due % 1000000000;
 	pthread_mutex_lock(&e->lock);
+	/*
+	 * A wait fails only on an attempt that failed during it: one that
+	 * begins after the store came back waits for the next attempt,
+	 * asked for at once if the failures are old enough to fail it
+	 * (not sooner: a caller waiting in slices would defeat the backoff)
+	 */
+	failures = e->store_failures;
+	if (bounded && e->durable_seq < seq &&
+	    store_failed_locked(e, clock_mono_ns(), NULL)) {
+		e->retry_gen++;
+		pthread_cond_broadcast(&e->cond);
+	}
 	while (e->durable_seq < seq && !e->fenced && rc == 0) {
 		/* a stub is durable once its memtable is in a table */
 		if (e->mem_bulk_first != 0 && seq >= e->mem_bulk_first)
@@ -2219,10 +2341,31 @@ engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms)
 			/* a waiter should not wait for the timer */
 			seal_locked(e);
 		}
-		if (timeout_ms < 0)
-			pthread_cond_wait(&e->cond, &e->lock);
-		else if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT)
+		now = clock_mono_ns();
+		if (stop != NULL && __atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
+			rc = -EINTR;
+			break;
+		}
+		if (bounded && store_failed_locked(e, now, &fail_due) &&
+		    e->store_failures != failures) {
+			rc = store_failed_error(e, now);
+			break;
+		}
+		if (due != 0 && now >= due) {
 			rc = -ETIMEDOUT;
+			break;
+		}
+		wake = due;
+		if (bounded && fail_due > now && (wake == 0 || fail_due < wake))
+			wake = fail_due;
+		if (wake == 0)
+			pthread_cond_wait(&e->cond, &e->lock);
+		else {
+			/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
+			ts.tv_sec = wake / 1000000000;
+			ts.tv_nsec = wake % 1000000000;
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		}
 	}
 	/* once fenced, every wait fails: the caller must not go on as writer */
 	if (e->fenced)
@@ -2231,6 +2374,29 @@ engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms)
 		rc = 0;
 	pthread_mutex_unlock(&e->lock);
 	return rc;
+}
+
+int
+engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms)
+{
+	return wait_durable(e, seq, timeout_ms, 0, NULL);
+}
+
+int
+engine_sync(struct engine *e, uint64_t seq, int64_t timeout_ms,
+    const int *stop)
+{
+	if (e->mode == ENGINE_READER)
+		return 0;
+	return wait_durable(e, seq, timeout_ms, 1, stop);
+}
+
+void
+engine_wake(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
 }
 
 uint64_t
@@ -2269,6 +2435,8 @@ engine_subscribe(struct engine *e, engine_durable_fn fn, void *arg)
 void
 engine_status(struct engine *e, struct engine_status *st)
 {
+	int64_t now, since;
+
 	pthread_mutex_lock(&e->lock);
 	st->epoch = e->epoch;
 	st->manifest_id = e->ver ? e->ver->m.id : 0;
@@ -2292,6 +2460,10 @@ engine_status(struct engine *e, struct engine_status *st)
 	st->fenced = e->fenced;
 	st->reader = e->mode == ENGINE_READER;
 	st->follow_lag_ms = e->follow_lag_ms;
+	now = clock_mono_ns();
+	since = failing_since_locked(e);
+	st->store_write_failing_since_ns = since == 0 ? 0 :
+	    clock_wall_ns() - (now - since);
 	pthread_mutex_unlock(&e->lock);
 	{
 		struct objstore_health oh;
@@ -2305,7 +2477,6 @@ engine_status(struct engine *e, struct engine_status *st)
 int
 engine_close(struct engine *e)
 {
-	struct walobj *w;
 	int rc = 0;
 
 	if (e == NULL)
@@ -2334,8 +2505,18 @@ engine_close(struct engine *e)
 		pthread_cond_broadcast(&e->cond);
 		pthread_mutex_unlock(&e->lock);
 		pthread_join(e->t_follow, NULL);
-		ckpt_close(e);
+		if (ckpt_close(e) != 0)
+			return rc;	/* the removal frees e when it ends */
 	}
+	engine_free(e);
+	return rc;
+}
+
+void
+engine_free(struct engine *e)
+{
+	struct walobj *w;
+
 	while ((w = e->queue) != NULL) {
 		e->queue = w->next;
 		buf_release(&w->body);
@@ -2371,5 +2552,4 @@ engine_close(struct engine *e)
 	free(e->pending);
 	free(e->uri);
 	free(e);
-	return rc;
 }

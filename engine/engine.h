@@ -64,7 +64,9 @@ int	engine_open(const char *uri, const struct objstore_opts *so,
 int	engine_close(struct engine *e);
 /*
  * The same, giving up on storing what is left after timeout_ms: then
- * -ETIMEDOUT, and the writes not yet durable are lost.
+ * -ETIMEDOUT, and the writes not yet durable are lost. A reader waits at
+ * most as long to remove its checkpoints (checkpoint.c), then leaves
+ * them to expire.
  */
 int	engine_close_within(struct engine *e, int64_t timeout_ms);
 
@@ -85,7 +87,9 @@ size_t	engine_batch_count(const struct engine_batch *b);
 
 /*
  * Apply the batch atomically. *seq (if not NULL) is the sequence number of
- * its last record. Blocks while the engine is over max_unflushed_bytes.
+ * its last record. Blocks while the engine is over max_unflushed_bytes,
+ * unless the store has refused every attempt to store for
+ * store_failure_timeout: then -EIO, and nothing is written.
  * -EROFS for a reader, SHALE_EFENCED once fenced, -EINVAL for an empty batch.
  */
 int	engine_write(struct engine *e, struct engine_batch *b, uint64_t *seq);
@@ -94,6 +98,19 @@ int	engine_write(struct engine *e, struct engine_batch *b, uint64_t *seq);
 int	engine_flush(struct engine *e);
 /* Wait until `seq` is durable: 0, -ETIMEDOUT, SHALE_EFENCED. timeout_ms < 0 waits for ever. */
 int	engine_wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms);
+/*
+ * The wait of an fsync(2): as engine_wait_durable, and also -EIO once
+ * the store has refused every attempt to store (WAL objects, L0 flushes)
+ * for store_failure_timeout, at once if it already has. Nothing is
+ * dropped: what was written stays in memory and is stored when the store
+ * takes it, and a wait after that succeeds. With `stop` (may be NULL),
+ * -EINTR once *stop is nonzero: set it, then call engine_wake(). A
+ * reader returns 0 at once.
+ */
+int	engine_sync(struct engine *e, uint64_t seq, int64_t timeout_ms,
+	    const int *stop);
+/* Make every engine_sync() look at its stop flag again. */
+void	engine_wake(struct engine *e);
 uint64_t engine_durable_seq(struct engine *e);
 uint64_t engine_last_seq(struct engine *e);
 
@@ -207,6 +224,11 @@ struct engine_status {
 	int64_t		 follow_lag_ms;	/* reader: age of the newest WAL object it applied */
 	int64_t		 store_last_ok_ns;	/* objstore_health(): wall clock ns, */
 	int64_t		 store_failing_since_ns; /* 0 while the store answers */
+	/*
+	 * Writer: wall clock ns since which every attempt to store (WAL
+	 * objects, L0 flushes) failed; 0 while the last one succeeded
+	 */
+	int64_t		 store_write_failing_since_ns;
 };
 void	engine_status(struct engine *e, struct engine_status *st);
 

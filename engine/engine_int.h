@@ -161,6 +161,17 @@ struct engine {
 	int			 fenced;	/* (L) sticky */
 	int			 stopping;	/* (L) threads exit */
 	int			 abandon;	/* (L) closing gave up: stop retrying */
+	/*
+	 * Mono ns of the first failed attempt to store a WAL object,
+	 * or an L0 flush, since the last that succeeded; 0 while the last
+	 * attempt succeeded. Durability waits fail once the earlier of the
+	 * two is store_failure_timeout old (store_failed_locked).
+	 */
+	int64_t			 wal_failing_since;	/* (L) */
+	int64_t			 l0_failing_since;	/* (L) */
+	uint64_t		 store_failures;	/* (L) failed attempts, ever */
+	uint64_t		 retry_gen;	/* (L) bumped: failed tasks retry now */
+	int64_t			 close_due;	/* (L) mono ns: engine_close_within ends; 0 none */
 	struct {
 		engine_durable_fn fn;
 		void		*arg;
@@ -217,9 +228,14 @@ struct engine {
 	uint64_t		 ckpt_version;	/* the version that wrote them */
 	int64_t			 ckpt_retry_ms;	/* after a failure: not before */
 	int			 ckpt_failing;	/* the failure was logged */
+	pthread_t		 t_ckpt_remove;	/* ckpt_close's removal */
+	int			 ckpt_removed;	/* (L) the removal ended */
+	int			 ckpt_orphan;	/* (L) close gave up on it: it frees e */
 };
 
 void	version_ref(struct version *v);
+/* engine_close's last step: free every resource of e, its threads stopped. */
+void	engine_free(struct engine *e);
 void	version_unref(struct version *v);
 
 /* engine.c */
@@ -245,7 +261,8 @@ struct iter *run_iter_new(struct table **t, const struct manifest_run *r,
 /* checkpoint.c: a reader pins the versions it still reads */
 void	ckpt_init(struct engine *e);
 void	ckpt_update(struct engine *e);
-void	ckpt_close(struct engine *e);
+/* 0, or 1: the removal outlived close_due and will free e (engine_free) */
+int	ckpt_close(struct engine *e);
 
 /* compact.c */
 void	compactor_start(struct engine *e);

@@ -102,6 +102,8 @@ static const struct setting settings[] = {
 	    1, HOUR, 0 },
 	{ "checkpoint_lifetime", ST_DURATION, OFF(checkpoint_lifetime_ms),
 	    SEC, 30 * DAY, 0 },
+	{ "store_failure_timeout", ST_DURATION, OFF(store_failure_timeout_ms),
+	    1, DAY, 0 },
 	{ "max_unflushed_bytes", ST_SIZE, OFF(max_unflushed_bytes),
 	    64 * KIB, TIB, 0 },
 	{ "l0_sst_size_bytes", ST_SIZE, OFF(l0_sst_size_bytes),
@@ -777,6 +779,7 @@ engine_settings_default(struct engine_settings *s)
 	s->flush_interval_ms = 100;
 	s->manifest_poll_interval_ms = 1000;
 	s->checkpoint_lifetime_ms = 60 * SEC;
+	s->store_failure_timeout_ms = 30 * SEC;
 	s->max_unflushed_bytes = 64 * MIB;
 	s->l0_sst_size_bytes = 16 * MIB;
 	s->l0_max_ssts = 8;

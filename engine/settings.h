@@ -32,6 +32,7 @@ struct engine_settings {
 	int64_t		 flush_interval_ms;		/* default 100 */
 	int64_t		 manifest_poll_interval_ms;	/* default 1000 */
 	int64_t		 checkpoint_lifetime_ms;	/* a reader's pins; default 60 s */
+	int64_t		 store_failure_timeout_ms;	/* durability waits fail after; default 30 s */
 	uint64_t	 max_unflushed_bytes;		/* default 64 MiB */
 	uint64_t	 l0_sst_size_bytes;		/* default 16 MiB */
 	int		 l0_max_ssts;			/* L0 tables before writers wait; default 8 */

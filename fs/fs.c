@@ -1098,22 +1098,59 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * An fsync waits for the store, which may take a while or fail for
+ * store_failure_timeout. The kernel waits for our answer even for a
+ * process killed meanwhile, and holds the inode's lock, so it must hear
+ * the interrupt the kernel sends on a signal: the waiter answers EINTR
+ * (what it waited for is still stored when the store takes it).
+ */
+struct fs_wait {
+	int		 stop;		/* __atomic */
+	struct logs	*l;
+};
+
+/* libfuse calls this with the request's lock held: quick, no FUSE calls */
+static void
+on_interrupt(fuse_req_t req, void *arg)
+{
+	struct fs_wait *w = arg;
+
+	(void)req;
+	__atomic_store_n(&w->stop, 1, __ATOMIC_SEQ_CST);
+	logs_wake(w->l);
+}
+
+/* Sync h's stream (NULL: everything), hearing interrupts meanwhile. */
+static int
+sync_interruptible(fuse_req_t req, struct fs_handle *h)
+{
+	struct fs_wait w = { .stop = 0, .l = fs_of(req)->l };
+	int rc;
+
+	fuse_req_interrupt_func(req, on_interrupt, &w);
+	if (h != NULL && h->kind == H_STREAM && h->w != NULL)
+		rc = logs_writer_sync_stop(h->w, &w.stop);
+	else
+		rc = logs_sync_stop(w.l, &w.stop);	/* sync FILE opens read-only */
+	/* no call of on_interrupt after this one returns: w goes away */
+	fuse_req_interrupt_func(req, NULL, NULL);
+	if (rc == -EINTR)
+		log_info("an fsync was interrupted (what it waited for is still "
+		    "stored when the store takes it)");
+	return rc;
+}
+
 static void
 op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
     struct fuse_file_info *fi)
 {
-	struct fs *fs = fs_of(req);
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-	int rc;
 	OP_TIMED("fsync");
 
 	(void)ino;
 	(void)datasync;
-	if (h->kind == H_STREAM && h->w != NULL)
-		rc = logs_writer_sync(h->w);
-	else
-		rc = logs_sync(fs->l);	/* sync FILE opens read-only */
-	fuse_reply_err(req, -rc);
+	fuse_reply_err(req, -sync_interruptible(req, h));
 }
 
 static void
@@ -1125,7 +1162,7 @@ op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, -logs_sync(fs_of(req)->l));
+	fuse_reply_err(req, -sync_interruptible(req, NULL));
 }
 
 static void

@@ -28,8 +28,11 @@ route_healthy(struct http *h, const struct http_req *req, struct http_reply *r)
 }
 
 /*
- * GET /-/ready: the store is open and usable: a writer not fenced, a
- * read-only mount following, and the object store answering.
+ * GET /-/ready: the store is open and usable: a writer not fenced whose
+ * last attempt to store succeeded, a read-only mount following, and the
+ * object store answering. A writer's failed puts are its own test: the
+ * manifest polls' reads succeed while a store refuses writes, and each
+ * success clears the store's failing_since.
  */
 static void
 route_ready(struct http *h, const struct http_req *req, struct http_reply *r)
@@ -46,6 +49,10 @@ route_ready(struct http *h, const struct http_req *req, struct http_reply *r)
 	engine_status(logs_engine(l), &st);
 	if (st.fenced)
 		buf_puts(&r->body, "fenced by another writer\n");
+	else if (st.store_write_failing_since_ns != 0)
+		buf_printf(&r->body, "the object store has refused writes for %"
+		    PRId64 " s\n", (clock_wall_ns() -
+		    st.store_write_failing_since_ns) / 1000000000);
 	else if (st.store_failing_since_ns != 0)
 		buf_printf(&r->body, "the object store has failed for %" PRId64
 		    " s\n", (clock_wall_ns() - st.store_failing_since_ns) /

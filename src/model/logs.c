@@ -1801,19 +1801,34 @@ logs_append_at(struct logs *l, uint64_t id, const void *data, size_t n,
 	return rc;
 }
 
+/*
+ * The wait of an fsync: 0, -EINTR (cancelled), or -EIO, fsync's word for
+ * data not stored: the store refused it for store_failure_timeout (it is
+ * kept, and stored when the store takes it), or fenced (lost).
+ */
 static int
-wait_durable(struct logs *l, uint64_t seq)
+wait_durable(struct logs *l, uint64_t seq, const int *stop)
 {
-	/* -EIO: fsync's word for data that may be lost, fenced or not */
-	return logs_sync_seq(l, seq, -1) == 0 ? 0 : -EIO;
+	int rc;
+
+	if (l->ro || seq == 0)
+		return 0;
+	rc = engine_sync(l->e, seq, -1, stop);
+	return rc == 0 || rc == -EINTR ? rc : -EIO;
 }
 
 int
 logs_sync(struct logs *l)
 {
+	return logs_sync_stop(l, NULL);
+}
+
+int
+logs_sync_stop(struct logs *l, const int *stop)
+{
 	if (l->ro)
 		return 0;
-	return wait_durable(l, engine_last_seq(l->e));
+	return wait_durable(l, engine_last_seq(l->e), stop);
 }
 
 int
@@ -1823,7 +1838,7 @@ logs_sync_seq(struct logs *l, uint64_t seq, int64_t timeout_ms)
 
 	if (l->ro || seq == 0)
 		return 0;
-	rc = engine_wait_durable(l->e, seq, timeout_ms);
+	rc = engine_sync(l->e, seq, timeout_ms, NULL);
 	if (rc == 0 || rc == -ETIMEDOUT)
 		return rc;
 	return engine_errno(l, rc) == -EROFS ? -EROFS : -EIO;
@@ -1901,7 +1916,8 @@ logs_writer_write(struct logs_writer *w, uint64_t off, const void *data,
 		return rc;
 	if (whole > 0)
 		changed(l, s->id);
-	if (w->flags & LOGS_W_SYNC && (rc = wait_durable(l, w->last_seq)) != 0)
+	if (w->flags & LOGS_W_SYNC &&
+	    (rc = wait_durable(l, w->last_seq, NULL)) != 0)
 		return rc;
 	return (ssize_t)n;
 }
@@ -1927,6 +1943,12 @@ logs_writer_flush(struct logs_writer *w)
 int
 logs_writer_sync(struct logs_writer *w)
 {
+	return logs_writer_sync_stop(w, NULL);
+}
+
+int
+logs_writer_sync_stop(struct logs_writer *w, const int *stop)
+{
 	struct node *s = w->n;
 	uint64_t seq;
 	int rc;
@@ -1937,7 +1959,7 @@ logs_writer_sync(struct logs_writer *w)
 	pthread_mutex_lock(&s->lock);
 	seq = s->last_seq > w->last_seq ? s->last_seq : w->last_seq;
 	pthread_mutex_unlock(&s->lock);
-	return wait_durable(w->l, seq);
+	return wait_durable(w->l, seq, stop);
 }
 
 size_t
@@ -2139,4 +2161,5 @@ logs_wake(struct logs *l)
 	l->wait_gen++;
 	pthread_cond_broadcast(&l->wait_cond);
 	pthread_mutex_unlock(&l->wait_lock);
+	engine_wake(l->e);	/* and the syncs */
 }

@@ -181,12 +181,18 @@ int	logs_append(struct logs *l, uint64_t id, const void *data, size_t n,
 /* The same, and *off is the offset its first byte got. */
 int	logs_append_at(struct logs *l, uint64_t id, const void *data, size_t n,
 	    uint64_t *seq, uint64_t *off);
-/* Wait until everything written so far is in the object store. */
+/*
+ * Wait until everything written so far is in the object store: 0, or
+ * -EIO once the store has refused it for store_failure_timeout (it is
+ * kept, and stored when the store takes it) or when fenced.
+ */
 int	logs_sync(struct logs *l);
+/* The same, or -EINTR once *stop is set and logs_wake() called. */
+int	logs_sync_stop(struct logs *l, const int *stop);
 /*
  * Wait at most timeout_ms (< 0: for ever) until the append that got
  * sequence `seq` is in the object store: 0, -ETIMEDOUT, -EROFS (fenced)
- * or -EIO (the store failed).
+ * or -EIO (the store refused it for store_failure_timeout).
  */
 int	logs_sync_seq(struct logs *l, uint64_t seq, int64_t timeout_ms);
 
@@ -203,8 +209,13 @@ ssize_t	logs_writer_write(struct logs_writer *w, uint64_t off,
 	    const void *data, size_t n);
 /* Commit what the writer holds. */
 int	logs_writer_flush(struct logs_writer *w);
-/* Commit, then wait until all of this writer's records are stored. */
+/*
+ * Commit, then wait until all of this writer's records are stored (and
+ * what others appended to the stream before): 0 or -EIO, as logs_sync.
+ */
 int	logs_writer_sync(struct logs_writer *w);
+/* The same, or -EINTR once *stop is set and logs_wake() called. */
+int	logs_writer_sync_stop(struct logs_writer *w, const int *stop);
 /* Bytes held back (a partial line). */
 size_t	logs_writer_held(const struct logs_writer *w);
 /* Free without committing: flush first. */
@@ -251,7 +262,7 @@ int	logs_scan(struct logs *l, uint64_t id, uint64_t start, uint64_t end,
  */
 int	logs_wait(struct logs *l, uint64_t id, uint64_t have,
 	    int64_t deadline_ns, const int *stop);
-/* Wake every logs_wait() to look at its stop flag. */
+/* Wake every logs_wait() and logs_*sync_stop() to look at its stop flag. */
 void	logs_wake(struct logs *l);
 
 #endif
