@@ -1478,6 +1478,25 @@ logs_reader_free(struct logs_reader *r)
 	free(r);
 }
 
+/*
+ * Wait up to LOGS_UNCACHED_WAIT_MS for the readers in the page cache to be
+ * gone: the kernel sends a file's release after close(2) has returned,
+ * so `cat f; echo >> f` would otherwise find the cat still there.
+ * 0 once none is, -EBUSY if one stays. (s->lock)
+ */
+static int
+wait_uncached(struct node *s)
+{
+	for (int i = 0; s->cached > 0; i++) {
+		if (i >= LOGS_UNCACHED_WAIT_MS)
+			return -EBUSY;
+		pthread_mutex_unlock(&s->lock);
+		clock_sleep_ms(1);
+		pthread_mutex_lock(&s->lock);
+	}
+	return 0;
+}
+
 int
 logs_reader_cache(struct logs_reader *r)
 {
@@ -1607,7 +1626,7 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 		return rc;
 	pthread_mutex_lock(&s->lock);
 	rc = size == s->end ? 1 : size != 0 ? -EPERM : l->ro ? -EROFS :
-	    s->removed ? -ENOENT : s->cached > 0 ? -EBUSY : 0;
+	    s->removed ? -ENOENT : wait_uncached(s);
 	pthread_mutex_unlock(&s->lock);
 	if (rc != 0)
 		goto out;
@@ -1615,6 +1634,12 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 	pthread_rwlock_wrlock(&l->ns);
 	data_id = l->next_id++;
 	pthread_mutex_lock(&s->lock);
+	if (s->cached > 0) {	/* a reader came meanwhile */
+		pthread_mutex_unlock(&s->lock);
+		pthread_rwlock_unlock(&l->ns);
+		rc = -EBUSY;
+		goto out;
+	}
 	b = engine_batch_new();
 	batch_inode(b, s, data_id);
 	batch_counter(b, data_id + 1);
@@ -1855,7 +1880,7 @@ logs_writer_new(struct logs *l, uint64_t id, unsigned flags)
 		return NULL;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (s->cached > 0) {
+	if (wait_uncached(s) != 0) {
 		pthread_mutex_unlock(&s->lock);
 		stream_put(l, s);
 		errno = EBUSY;

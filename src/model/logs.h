@@ -53,6 +53,7 @@ struct logs_writer;
 #define LOGS_PATH_MAX	4096		/* a stream's path under /logs, as the API names it */
 #define LOGS_RECORD_MAX	(64 * 1024)
 #define LOGS_LINE_HOLD_MAX (1024 * 1024) /* a partial line longer than this is committed */
+#define LOGS_UNCACHED_WAIT_MS 200	/* logs_writer_new waits for cached readers */
 
 enum logs_type { LOGS_DIR = 1, LOGS_STREAM = 2 };
 
@@ -168,7 +169,9 @@ void	logs_reader_free(struct logs_reader *r);
  * see changes at once (the kernel's page cache)? 1 if so, 0 if a writer
  * has the stream open. While such a reader is open the stream does not
  * change: writers (logs_writer_new) are refused with EBUSY, appends and
- * truncations with -EBUSY. The mark goes with logs_reader_free.
+ * truncations with -EBUSY (writers and truncations after waiting up to
+ * LOGS_UNCACHED_WAIT_MS for such readers to go). The mark goes with
+ * logs_reader_free.
  */
 int	logs_reader_cache(struct logs_reader *r);
 /* Shorten to 0 (a fresh start) or keep the length; any other size is -EPERM. */
