@@ -1056,6 +1056,47 @@ test_persistence(void **state)
 
 /* ---- writers ---- */
 
+/* A reader in a page cache and writers exclude each other. */
+static void
+test_reader_cache(void **state)
+{
+	struct store s;
+	struct logs_reader *r, *r2;
+	struct logs_writer *w;
+	uint64_t id, seq;
+
+	(void)state;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	assert_int_equal(logs_append(s.l, id, "one\n", 4, &seq), 0);
+
+	r = logs_reader_new(s.l, id);
+	assert_non_null(r);
+	assert_int_equal(logs_reader_cache(r), 1);
+	assert_int_equal(logs_reader_cache(r), 1);	/* counted once */
+	errno = 0;
+	assert_null(logs_writer_new(s.l, id, LOGS_W_APPEND));
+	assert_int_equal(errno, EBUSY);
+	assert_int_equal(logs_append(s.l, id, "two\n", 4, &seq), -EBUSY);
+	assert_int_equal(logs_truncate(s.l, id, 0), -EBUSY);
+	assert_str(s.l, id, "one\n");
+	logs_reader_free(r);
+
+	/* gone: a writer may open, and then readers do not cache */
+	w = logs_writer_new(s.l, id, LOGS_W_APPEND);
+	assert_non_null(w);
+	r2 = logs_reader_new(s.l, id);
+	assert_int_equal(logs_reader_cache(r2), 0);
+	assert_int_equal(logs_writer_write(w, 0, "two\n", 4), 4);
+	logs_writer_free(w);
+	assert_int_equal(logs_append(s.l, id, "three\n", 6, &seq), 0);
+	assert_str(s.l, id, "one\ntwo\nthree\n");
+	/* r2 never cached: it does not hold the stream */
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	logs_reader_free(r2);
+	store_close(&s);
+}
+
 static void
 test_writer_offsets(void **state)
 {
@@ -2327,6 +2368,7 @@ main(void)
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_reader_cache),
 		cmocka_unit_test(test_offset_at),
 		cmocka_unit_test(test_mtime),
 		cmocka_unit_test(test_on_change),
