@@ -45,6 +45,17 @@ wait_lines() {
 	return 0
 }
 
+# wait_said FILE TEXT SECONDS: until tail said TEXT (on its stderr, FILE)
+wait_said() {
+	local i=0
+	while ! grep -q -- "$2" "$1"; do
+		i=$((i + 1))
+		[ "$i" -gt $(($3 * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
 # expected TAG FROM TO: the lines append wrote, without their times
 expected() {
 	local i
@@ -83,7 +94,9 @@ for mode in -f -F; do
 	# --max-unchanged-stats polls without a change (5 by default)
 	tail -n +1 "$mode" --max-unchanged-stats=1 "$s" 2>"$TEST_TMP/err$mode" > >(stamp >"$out") &
 	tail_pid=$!
-	sleep 0.5
+	# tail has read the stream as it was (its first lines are out) and
+	# follows it from there: every line appended now must come by following
+	wait_lines "$out" 2 30 || fail "tail $mode: the first lines not printed after 30 s"
 	append "$s" 1 50 "$mode"
 	if wait_lines "$out" 52 15; then
 		ok "tail $mode: all 50 appended lines arrived"
@@ -96,7 +109,10 @@ for mode in -f -F; do
 		# copytruncate, as logrotate does it
 		cp "$s" "$s.1" || fail "tail -F: copy for copytruncate"
 		: >"$s" || fail "tail -F: truncate"
-		sleep 1.5
+		# appended only once tail saw the stream shrink, so that it
+		# follows the new lines from the truncation, not by chance
+		wait_said "$TEST_TMP/err$mode" 'file truncated' 15 ||
+			fail "tail -F: did not see the truncation in 15 s"
 		append "$s" 51 60 "$mode"
 		if wait_lines "$out" 62 15; then
 			ok "tail -F: followed the stream through a copytruncate"
@@ -111,7 +127,9 @@ for mode in -f -F; do
 			"$(printf 'before 1\nbefore 2\n'; expected "$mode" 1 50)" "$(strip_times "$s.1")"
 		# rotation by rename: a new stream under the old name
 		mv "$s" "$s.2" || fail "tail -F: mv for rotation"
-		sleep 1.5
+		# the new stream is made once tail saw the name go
+		wait_said "$TEST_TMP/err$mode" 'has become inaccessible' 15 ||
+			fail "tail -F: did not see the name go in 15 s"
 		append "$s" 61 70 "$mode"
 		if wait_lines "$out" 72 15; then
 			ok "tail -F: followed the name to the new stream"
