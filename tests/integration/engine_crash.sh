@@ -24,7 +24,20 @@ crash_loop() {	# URI ROUNDS [bulk]
 	for r in $(seq 1 "$rounds"); do
 		"$drv" crashwrite "$uri" "$log" $((r * 1000000)) $mode >"$TEST_TMP/child.out" 2>&1 &
 		pid=$!
-		sleep "0.$((2 + RANDOM % 7))"
+		if [ "$mode" = bulk ]; then
+			# killed during a bulk write, once values went out of
+			# the WAL (at a random time after; a sanitizer build
+			# takes longer to get there)
+			i=0
+			while ! grep -q "^stubs by batch" "$TEST_TMP/child.out" &&
+				kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
+				sleep 0.05
+				i=$((i + 1))
+			done
+			sleep "0.$((RANDOM % 5))"
+		else
+			sleep "0.$((2 + RANDOM % 7))"
+		fi
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		if ! out=$("$drv" crashcheck "$uri" "$log" 2>&1); then

@@ -23,7 +23,7 @@ start_fg() {
 	fg_pid=$!
 	MOUNT_PIDS="$MOUNT_PIDS $fg_pid"
 	MOUNT_DIRS="$MOUNT_DIRS $mnt"
-	while [ ! -r "$mnt/.shale/status" ] && [ $i -lt 200 ]; do
+	while [ ! -r "$mnt/.shale/status" ] && [ $i -lt 1200 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
@@ -67,7 +67,13 @@ slow="fault:latency=400,ops=put+put_if_absent:$store"
 start_fg "$slow" || fail "mount on a slow store"
 cat "$TEST_TMP/text" >>"$mnt/logs/slow"
 kill -TERM "$fg_pid"
-sleep 0.1
+# the daemon left the FUSE loop and unmounts only once it answers the
+# next signals with 'still storing': they come after that
+i=0
+while grep -q " $mnt fuse" /proc/self/mounts && [ $i -lt 600 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 kill -TERM "$fg_pid" 2>/dev/null
 kill -INT "$fg_pid" 2>/dev/null
 wait "$fg_pid"
