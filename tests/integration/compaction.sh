@@ -51,10 +51,13 @@ run() {	# STORE LABEL COMPACTORS
 		cmp -s "$TEST_TMP/$s.txt" "$mnt/logs/app/$s" ||
 			fail "$label: stream $s reads back different"
 	done
-	# let the compactor catch up with the last tables
+	# let the compactor catch up with the last tables (60 s at most: a
+	# sanitizer build on a busy machine is slow)
 	sync "$mnt/logs/app/c"
 	n=0
-	while [ "$(metric "$mnt" engine_compactions_total)" -lt 2 ] && [ $n -lt 100 ]; do
+	while { [ "$(metric "$mnt" engine_compactions_total)" -lt 2 ] ||
+		[ "$(metric "$mnt" engine_compaction_moved_tables_total)" -lt 1 ]; } &&
+		[ $n -lt 600 ]; do
 		sleep 0.1
 		n=$((n + 1))
 	done

@@ -35,7 +35,7 @@ fence_pair() {	# STORE
 	# the first notices within a manifest poll (1 s) or at its next store write
 	echo "probe" >>"$a/logs/app/probe" 2>/dev/null
 	i=0
-	while ! grep -q '^fenced: yes' "$a/.shale/status" && [ $i -lt 100 ]; do
+	while ! grep -q '^fenced: yes' "$a/.shale/status" && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

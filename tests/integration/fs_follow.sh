@@ -10,7 +10,9 @@
 need_fuse
 trap cleanup_mounts EXIT
 
-# wait_for WHAT SECONDS COMMAND...: until the command succeeds
+# wait_for WHAT SECONDS COMMAND...: until the command succeeds. The
+# limits are far above a poll interval (1 s): they only bound a failure,
+# on a sanitizer build on a busy machine too
 wait_for() {
 	local what=$1 limit=$2 i=0
 	shift 2
@@ -45,6 +47,10 @@ follow_pair() {	# STORE
 
 	tail -n +1 -f "$r/logs/app/s" >"$TEST_TMP/tail.out" 2>/dev/null &
 	tpid=$!
+	# tail has printed the stream as it was: the lines below come by
+	# following it
+	wait_for "$store: tail -f on the follower started" 30 \
+		same "$TEST_TMP/tail.out" "before the follower"
 	i=0
 	while [ $i -lt 50 ]; do
 		echo "line $i" >>"$w/logs/app/s"
@@ -52,27 +58,27 @@ follow_pair() {	# STORE
 		i=$((i + 1))
 	done
 	expected=$( (echo "before the follower"; i=0; while [ $i -lt 50 ]; do echo "line $i"; i=$((i + 1)); done) )
-	wait_for "$store: tail -f on the follower shows all 50 lines" 15 same "$TEST_TMP/tail.out" "$expected"
+	wait_for "$store: tail -f on the follower shows all 50 lines" 30 same "$TEST_TMP/tail.out" "$expected"
 	kill "$tpid" 2>/dev/null
 	wait "$tpid" 2>/dev/null
 	expect_eq "$store: each line once, in order" "$expected" "$(cat "$TEST_TMP/tail.out")"
 
 	mkdir -p "$w/logs/new/deep"
 	printf 'one\ntwo\n' >>"$w/logs/new/deep/x"
-	wait_for "$store: a new directory and stream show on the follower" 10 \
+	wait_for "$store: a new directory and stream show on the follower" 30 \
 		same "$r/logs/new/deep/x" "$(printf 'one\ntwo')"
 	mv "$w/logs/new/deep/x" "$w/logs/app/x2"
-	wait_for "$store: a rename shows on the follower" 10 same "$r/logs/app/x2" "$(printf 'one\ntwo')"
+	wait_for "$store: a rename shows on the follower" 30 same "$r/logs/app/x2" "$(printf 'one\ntwo')"
 	# the kernel may hold the old name a moment longer, until the
 	# invalidation the follower sends reaches it
-	wait_for "$store: the old name is gone" 5 test ! -e "$r/logs/new/deep/x"
+	wait_for "$store: the old name is gone" 30 test ! -e "$r/logs/new/deep/x"
 	: >"$w/logs/app/x2"
 	echo "after truncation" >>"$w/logs/app/x2"
-	wait_for "$store: a truncation shows on the follower" 10 same "$r/logs/app/x2" "after truncation"
+	wait_for "$store: a truncation shows on the follower" 30 same "$r/logs/app/x2" "after truncation"
 	rm "$w/logs/app/x2"
 	rmdir "$w/logs/new/deep"
-	wait_for "$store: a removal shows on the follower" 10 test ! -e "$r/logs/app/x2"
-	wait_for "$store: an rmdir shows on the follower" 10 test ! -e "$r/logs/new/deep"
+	wait_for "$store: a removal shows on the follower" 30 test ! -e "$r/logs/app/x2"
+	wait_for "$store: an rmdir shows on the follower" 30 test ! -e "$r/logs/new/deep"
 
 	out=$(echo no 2>&1 >>"$r/logs/app/s")
 	expect_match "$store: the follower refuses appends" "Read-only file system" "$out"
@@ -102,7 +108,7 @@ flushing_pair() {	# STORE
 		head -c 200000 /dev/urandom | base64 >>"$w/logs/bulk"
 		echo "stream $i" >>"$w/logs/s$i"
 	done
-	wait_for "$store: 20 streams made between flushes show on the follower" 15 \
+	wait_for "$store: 20 streams made between flushes show on the follower" 30 \
 		same "$r/logs/s20" "stream 20"
 	n=0
 	for i in $(seq 1 20); do
@@ -130,7 +136,7 @@ bulk_pair() {	# STORE
 	dd if="$TEST_TMP/big.src" of="$w/logs/big" bs=1M oflag=append conv=notrunc status=none ||
 		fail "$store: dd to the writer"
 	(echo "first line"; cat "$TEST_TMP/big.src") >"$TEST_TMP/big.want"
-	wait_for "$store: tail -f on the follower shows the 30 MB bulk write" 60 \
+	wait_for "$store: tail -f on the follower shows the 30 MB bulk write" 180 \
 		cmp -s "$TEST_TMP/bigtail.out" "$TEST_TMP/big.want"
 	kill "$tpid" 2>/dev/null
 	wait "$tpid" 2>/dev/null
