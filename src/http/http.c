@@ -2,12 +2,30 @@
  * http.c - the HTTP server: libmicrohttpd with a thread per connection,
  * and everything a route does not do itself (see http_int.h).
  *
- * A request is seen by on_request() several times: first with no state
- * (make a struct request, find the route, check Content-Length), then
- * once per piece of body (kept up to HTTP_BODY_MAX), then a last time
- * with no body left, when the reply is made and queued. on_completed()
- * is called once the reply is sent or the connection dropped: it counts
- * the request in the http_* metrics and frees the state.
+ * A request is seen by on_request() several times: first once its head
+ * (request line and headers) is in, then once per piece of body (kept up
+ * to HTTP_BODY_MAX), then a last time with no body left, when the reply
+ * is made and queued. on_completed() is called once the reply is sent or
+ * the connection dropped: it counts the request in the http_* metrics
+ * and frees the state.
+ *
+ * Everything that can refuse a request without its body is done at the
+ * first call, before any body is read: a NUL in the target (on_target()
+ * saw it still escaped) or in a header, conflicting framing, a
+ * Content-Length over the limit, the route, the token, the method. A
+ * refusal then is queued at once, and libmicrohttpd closes the
+ * connection without reading the body. Only a POST to a route that
+ * takes one keeps a body; any other is read and dropped.
+ *
+ * A connection (struct http_conn, from on_connection()'s STARTED to its
+ * CLOSED) is in the waiting list at h->wait_head while its request has
+ * not all arrived (head, or body), oldest first. The reaper thread
+ * closes (shutdown(2): the connection's thread sees the end and cleans
+ * up) any whose head has taken longer than the head timeout, however
+ * slowly it trickles; and a connection past the limit closes the oldest
+ * waiting one, so that a pool full of slow clients still takes a probe.
+ * A request being served (a long poll, an append waiting to be stored)
+ * is never closed that way: a pool full of those refuses new ones.
  *
  * We make the listening socket ourselves, so that a port in use is an
  * error with its errno at start, and hand it to libmicrohttpd.
@@ -20,6 +38,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,10 +65,31 @@ struct request {
 	const char		*method_label;	/* bounded: never the client's text */
 	const struct http_route	*route;		/* NULL: no such path */
 	struct buf		 body;
+	int			 keep_body;	/* a POST to a route that takes it */
 	int			 too_big;
 	int			 status;	/* 0 until a reply is queued */
 	int			 stopping;	/* the reply closes the connection */
 };
+
+/*
+ * One connection, from on_connection()'s STARTED to its CLOSED. Every
+ * field is under h->conns_lock.
+ */
+struct http_conn {
+	struct http_conn	*prev, *next;	/* in the waiting list */
+	int			 waiting;	/* in it */
+	int			 fd;
+	int64_t			 since;		/* its request began to arrive */
+	int			 head_done;	/* on_request() was called */
+	int			 closing;	/* shut down by us */
+};
+
+/*
+ * What on_target() gives as a request's first state when the target
+ * holds "%00": no request of ours, so nothing to free if the request
+ * goes no further.
+ */
+static char bad_target;
 
 int
 http_parse_listen(const char *spec, struct sockaddr_storage *ss)
@@ -193,6 +233,82 @@ http_auth_ok(const char *header, const char *token)
 	return d == 0;
 }
 
+int
+http_target_check(const char *target)
+{
+	/* "%00" decodes to a NUL, which would end the path or a value */
+	return strstr(target, "%00") != NULL ? -EINVAL : 0;
+}
+
+static int
+name_is(const char *name, size_t nlen, const char *want)
+{
+	return nlen == strlen(want) && strncasecmp(name, want, nlen) == 0;
+}
+
+void
+http_head_add(struct http_head *hd, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	if (value == NULL)
+		value = "", vlen = 0;
+	if (memchr(name, '\0', nlen) != NULL ||
+	    memchr(value, '\0', vlen) != NULL)
+		hd->nul = 1;
+	if (name_is(name, nlen, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		/* the same length twice is one length (RFC 9110, 8.6) */
+		if (hd->ncl > 0 && (vlen != hd->cllen ||
+		    memcmp(value, hd->cl, vlen) != 0))
+			hd->cl_conflict = 1;
+		if (hd->ncl++ == 0) {
+			hd->cl = value;
+			hd->cllen = vlen;
+		}
+	} else if (name_is(name, nlen, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		hd->nte++;
+		if (!name_is(value, vlen, "chunked"))
+			hd->te_other = 1;
+	}
+}
+
+int
+http_head_check(const struct http_head *hd, char *msg, size_t msglen)
+{
+	const char *why = NULL;
+
+	/*
+	 * Two framings would let this server and a proxy in front of it
+	 * see different requests in the same bytes: refuse them all.
+	 */
+	if (hd->nul)
+		why = "a header holds a NUL byte";
+	else if (hd->cl_conflict)
+		why = "Content-Length is given twice, with different values";
+	else if (hd->ncl > 0 && hd->nte > 0)
+		why = "Content-Length and Transfer-Encoding are both given";
+	else if (hd->nte > 1 || hd->te_other)
+		why = "Transfer-Encoding must be chunked, given once";
+	if (why == NULL)
+		return 0;
+	snprintf(msg, msglen, "%s", why);
+	return -EINVAL;
+}
+
+int
+http_req_add_arg(struct http_req *req, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	if (memchr(name, '\0', nlen) != NULL ||
+	    (value != NULL && memchr(value, '\0', vlen) != NULL))
+		return -EINVAL;
+	if (req->nargs == HTTP_ARGS_MAX)
+		return -E2BIG;
+	req->args[req->nargs].name = name;
+	req->args[req->nargs].value = value;
+	req->nargs++;
+	return 0;
+}
+
 void
 http_reply_error(struct http_reply *r, int status, const char *msg)
 {
@@ -263,21 +379,203 @@ send_reply(struct http *h, struct MHD_Connection *c, struct request *rq,
 	return ret;
 }
 
+struct args {
+	struct http_req	*req;
+	int		 rc;
+};
+
 static enum MHD_Result
-add_arg(void *cls, enum MHD_ValueKind kind, const char *name,
-    const char *value)
+add_arg(void *cls, enum MHD_ValueKind kind, const char *name, size_t nlen,
+    const char *value, size_t vlen)
 {
-	struct http_req *req = cls;
+	struct args *a = cls;
 
 	(void)kind;
-	if (req->nargs == HTTP_ARGS_MAX) {
-		req->nargs++;	/* too many: told apart by the count */
-		return MHD_NO;
-	}
-	req->args[req->nargs].name = name;
-	req->args[req->nargs].value = value;
-	req->nargs++;
+	a->rc = http_req_add_arg(a->req, name, nlen, value, vlen);
+	return a->rc == 0 ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result
+add_header(void *cls, enum MHD_ValueKind kind, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	(void)kind;
+	http_head_add(cls, name, nlen, value, vlen);
 	return MHD_YES;
+}
+
+static struct http_conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* h->conns_lock held: take cc out of the waiting list */
+static void
+unwait(struct http *h, struct http_conn *cc)
+{
+	if (!cc->waiting)
+		return;
+	if (cc->prev != NULL)
+		cc->prev->next = cc->next;
+	else
+		h->wait_head = cc->next;
+	if (cc->next != NULL)
+		cc->next->prev = cc->prev;
+	else
+		h->wait_tail = cc->prev;
+	cc->prev = cc->next = NULL;
+	cc->waiting = 0;
+}
+
+/* h->conns_lock held: cc's next request begins to arrive now */
+static void
+wait_again(struct http *h, struct http_conn *cc)
+{
+	unwait(h, cc);
+	cc->since = clock_mono_ns();
+	cc->head_done = 0;
+	cc->prev = h->wait_tail;
+	if (h->wait_tail != NULL)
+		h->wait_tail->next = cc;
+	else
+		h->wait_head = cc;
+	h->wait_tail = cc;
+	cc->waiting = 1;
+}
+
+/*
+ * h->conns_lock held: close cc. Its thread sees the end of the stream and
+ * cleans up; the descriptor stays valid until on_connection()'s CLOSED,
+ * which takes the same lock.
+ */
+static void
+conn_close(struct http *h, struct http_conn *cc, struct metric_series *why)
+{
+	unwait(h, cc);
+	cc->closing = 1;
+	h->nclosing++;
+	shutdown(cc->fd, SHUT_RDWR);
+	metric_add(why, 1);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct http *h = cls;
+	struct http_conn *cc = *ctx;
+
+	pthread_mutex_lock(&h->conns_lock);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		cc = xcalloc(1, sizeof(*cc));
+		cc->fd = ci != NULL ? ci->connect_fd : -1;
+		*ctx = cc;
+		h->nconns++;
+		wait_again(h, cc);
+		/* the oldest still waiting makes room (perhaps this one) */
+		while (h->nconns - h->nclosing > h->max_conns &&
+		    h->wait_head != NULL)
+			conn_close(h, h->wait_head, h->dropped_full);
+	} else if (cc != NULL) {
+		unwait(h, cc);
+		h->nclosing -= cc->closing;
+		h->nconns--;
+		free(cc);
+		*ctx = NULL;
+	}
+	pthread_mutex_unlock(&h->conns_lock);
+}
+
+/* Close every connection whose head has taken too long, until told to stop. */
+static void *
+reaper_main(void *arg)
+{
+	struct http *h = arg;
+	struct http_conn *cc, *next;
+	struct timespec ts;
+	int64_t now, tick = h->head_timeout_ns / 4;
+
+	if (tick > 250 * 1000000LL)
+		tick = 250 * 1000000LL;
+	pthread_mutex_lock(&h->conns_lock);
+	while (!h->reaper_stop) {
+		now = clock_mono_ns();
+		for (cc = h->wait_head; cc != NULL && cc->since +
+		    h->head_timeout_ns <= now; cc = next) {
+			next = cc->next;
+			if (!cc->head_done)
+				conn_close(h, cc, h->dropped_slow);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(tick / 1000000000);
+		ts.tv_nsec += (long)(tick % 1000000000);
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&h->reaper_cond, &h->conns_lock, &ts);
+	}
+	pthread_mutex_unlock(&h->conns_lock);
+	return NULL;
+}
+
+/* The raw target, still escaped: remember a "%00" for on_request(). */
+static void *
+on_target(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	return http_target_check(uri) != 0 ? &bad_target : NULL;
+}
+
+/*
+ * At the first call, with the head in and no body read: a status and a
+ * message to refuse the request with now, or 0 to go on.
+ */
+static int
+check_head(struct http *h, struct MHD_Connection *c, struct request *rq,
+    int bad_target_seen, char *msg, size_t msglen)
+{
+	struct http_head hd;
+	const char *cl;
+
+	memset(&hd, 0, sizeof(hd));
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, add_header, &hd);
+	if (bad_target_seen) {
+		snprintf(msg, msglen, "the request target holds a NUL byte "
+		    "(%%00)");
+		return MHD_HTTP_BAD_REQUEST;
+	}
+	if (http_head_check(&hd, msg, msglen) != 0)
+		return MHD_HTTP_BAD_REQUEST;
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
+		snprintf(msg, msglen, "the request body is over 1 MiB");
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	}
+	if (rq->route == NULL) {
+		snprintf(msg, msglen, "no such route");
+		return MHD_HTTP_NOT_FOUND;
+	}
+	if (!(rq->route->flags & HTTP_PUBLIC) && h->token != NULL &&
+	    !http_auth_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION), h->token)) {
+		snprintf(msg, msglen, "a valid bearer token is needed");
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	if (!(rq->route->flags & rq->method)) {
+		snprintf(msg, msglen, "method not allowed");
+		return MHD_HTTP_METHOD_NOT_ALLOWED;
+	}
+	rq->keep_body = rq->method == HTTP_POST;
+	return 0;
 }
 
 static void
@@ -285,33 +583,18 @@ dispatch(struct http *h, struct MHD_Connection *c, const char *url,
     struct request *rq, struct http_reply *r)
 {
 	struct http_req req;
+	struct args a;
 
 	if (rq->too_big) {
-		http_reply_error(r, 413,
+		http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "the request body is over 1 MiB");
 		return;
 	}
-	if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST) && (rq->route ==
-	    NULL || !(rq->route->flags & HTTP_PUBLIC))) {
+	if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST) &&
+	    !(rq->route->flags & HTTP_PUBLIC)) {
 		/* a request on a connection kept open: the drain ends */
 		http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "shutting down");
-		return;
-	}
-	if (rq->route == NULL) {
-		http_reply_error(r, MHD_HTTP_NOT_FOUND, "no such route");
-		return;
-	}
-	if (!(rq->route->flags & HTTP_PUBLIC) && h->token != NULL &&
-	    !http_auth_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION), h->token)) {
-		http_reply_error(r, MHD_HTTP_UNAUTHORIZED,
-		    "a valid bearer token is needed");
-		return;
-	}
-	if (!(rq->route->flags & rq->method)) {
-		http_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "method not allowed");
 		return;
 	}
 	if ((rq->route->flags & HTTP_STORE) && atomic_load(&h->l) == NULL) {
@@ -320,10 +603,13 @@ dispatch(struct http *h, struct MHD_Connection *c, const char *url,
 		return;
 	}
 	memset(&req, 0, sizeof(req));
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);
-	if (req.nargs > HTTP_ARGS_MAX) {
-		http_reply_error(r, MHD_HTTP_BAD_REQUEST,
-		    "too many query parameters");
+	a.req = &req;
+	a.rc = 0;
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, add_arg, &a);
+	if (a.rc != 0) {
+		http_reply_error(r, MHD_HTTP_BAD_REQUEST, a.rc == -E2BIG ?
+		    "too many query parameters" : "a query parameter holds a "
+		    "NUL byte");
 		return;
 	}
 	req.method = rq->method;
@@ -342,13 +628,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct http *h = cls;
 	struct request *rq = *state;
+	struct http_conn *cc;
 	struct http_reply r;
-	const char *cl;
 	enum MHD_Result ret;
+	char msg[128];
+	int status, bad = rq == (void *)&bad_target;
 
 	(void)version;
 	buf_init(&r.body, 0);
-	if (rq == NULL) {
+	if (rq == NULL || bad) {
 		rq = xcalloc(1, sizeof(*rq));
 		rq->t0 = clock_mono_ns();
 		method_of(method, rq);
@@ -357,21 +645,34 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*state = rq;
 		metric_set(h->in_flight_gauge, (double)atomic_fetch_add(
 		    &h->in_flight, 1) + 1);
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl == NULL || strtoull(cl, NULL, 10) <= HTTP_BODY_MAX)
+		status = check_head(h, c, rq, bad, msg, sizeof(msg));
+		if ((cc = conn_of(c)) != NULL) {
+			pthread_mutex_lock(&h->conns_lock);
+			cc->head_done = 1;
+			if (status != 0)
+				unwait(h, cc);	/* answered: not slow */
+			pthread_mutex_unlock(&h->conns_lock);
+		}
+		if (status == 0)
 			return MHD_YES;
-		rq->too_big = 1;
+		http_reply_error(&r, status, msg);
 	} else if (*upload_size != 0) {
-		if (!rq->too_big &&
+		if (rq->keep_body && !rq->too_big &&
 		    buf_append(&rq->body, upload, *upload_size) != 0) {
 			rq->too_big = 1;
 			buf_release(&rq->body);
 		}
 		*upload_size = 0;
 		return MHD_YES;
+	} else {
+		if ((cc = conn_of(c)) != NULL) {
+			/* all in: a long poll is not a slow client */
+			pthread_mutex_lock(&h->conns_lock);
+			unwait(h, cc);
+			pthread_mutex_unlock(&h->conns_lock);
+		}
+		dispatch(h, c, url, rq, &r);
 	}
-	dispatch(h, c, url, rq, &r);
 	ret = send_reply(h, c, rq, &r);
 	buf_release(&r.body);
 	return ret;
@@ -383,12 +684,19 @@ on_completed(void *cls, struct MHD_Connection *c, void **state,
 {
 	struct http *h = cls;
 	struct request *rq = *state;
+	struct http_conn *cc;
 	const char *endpoint;
 	char status[16];
 
-	(void)c;
 	(void)why;
-	if (rq == NULL)
+	if ((cc = conn_of(c)) != NULL) {
+		/* a connection kept open waits for its next request */
+		pthread_mutex_lock(&h->conns_lock);
+		if (!cc->closing)
+			wait_again(h, cc);
+		pthread_mutex_unlock(&h->conns_lock);
+	}
+	if (rq == NULL || rq == (void *)&bad_target)
 		return;
 	endpoint = rq->route != NULL ? rq->route->path : "other";
 	if (rq->status != 0) {
@@ -453,22 +761,46 @@ raise_fd_limit(void)
 {
 	struct rlimit rl;
 
+	rlim_t want = HTTP_MAX_CONNECTIONS + HTTP_CONN_SPARE + 1024;
+
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max ||
-	    rl.rlim_cur >= HTTP_MAX_CONNECTIONS + 1024)
+	    rl.rlim_cur >= want)
 		return;
-	rl.rlim_cur = rl.rlim_max < HTTP_MAX_CONNECTIONS + 1024 ?
-	    rl.rlim_max : HTTP_MAX_CONNECTIONS + 1024;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		log_warn("http: cannot raise the limit of open files: %s",
 		    strerror(errno));
+}
+
+/* A positive number from the environment, or def. */
+static long
+env_num(const char *name, long def, long max)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return def;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v <= 0 || v > max) {
+		log_warn("http: ignoring %s='%s': not from 1 to %ld", name, s,
+		    max);
+		return def;
+	}
+	return v;
 }
 
 int
 http_start(const struct http_options *o, struct logs *l, struct http **out)
 {
 	struct metrics *m = metrics_global();
+	struct metric *closed;
+	pthread_condattr_t ca;
 	const char *pool;
 	struct http *h;
+	unsigned limit;
 	int rc;
 
 	h = xcalloc(1, sizeof(*h));
@@ -476,6 +808,17 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 		free(h);
 		return rc;
 	}
+	/* smaller, for tests that fill the pool */
+	h->max_conns = (unsigned)env_num("SHALE_HTTP_MAX_CONNECTIONS",
+	    HTTP_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS);
+	h->head_timeout_ns = env_num("SHALE_HTTP_HEAD_TIMEOUT_MS",
+	    HTTP_HEAD_TIMEOUT_S * 1000L, HTTP_TIMEOUT_S * 1000L) * 1000000LL;
+	limit = h->max_conns + HTTP_CONN_SPARE;
+	pthread_mutex_init(&h->conns_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->reaper_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	h->token = o->token != NULL ? xstrdup(o->token) : NULL;
 	atomic_init(&h->l, l);
 	atomic_init(&h->in_flight, 0);
@@ -487,6 +830,12 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	    "method,endpoint", metrics_latency_bounds, metrics_latency_nbounds);
 	h->in_flight_gauge = metric_series(metrics_gauge(m,
 	    "http_requests_in_flight", "HTTP requests being served.", NULL));
+	closed = metrics_counter(m, "http_connections_closed_total",
+	    "HTTP connections closed before their request was all in: "
+	    "its head was too slow, or the connections were all taken.",
+	    "reason");
+	h->dropped_slow = metric_series(closed, "slow_head");
+	h->dropped_full = metric_series(closed, "full");
 	raise_fd_limit();
 	if ((pool = getenv("SHALE_HTTP_POOL")) != NULL && atoi(pool) > 0) {
 		/*
@@ -498,9 +847,11 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 		    NULL, on_request, h,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)atoi(pool),
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+		    MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_target, h,
 		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 		    MHD_OPTION_END);
 	} else
@@ -509,23 +860,35 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 		    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+		    MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_target, h,
 		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 		    MHD_OPTION_END);
 	if (h->d == NULL) {
 		rc = err_set(-EIO, "cannot start the HTTP server on '%s'",
 		    o->listen);
-		close(h->fd);
-		free(h->token);
-		free(h);
-		return rc;
+		goto fail;
+	}
+	if ((rc = pthread_create(&h->reaper, NULL, reaper_main, h)) != 0) {
+		rc = err_set(-rc, "cannot start the HTTP server's reaper: %s",
+		    strerror(rc));
+		MHD_stop_daemon(h->d);
+		goto fail;
 	}
 	log_info("http: listening on %s%s", o->listen,
 	    h->token != NULL ? " (a token is needed)" : "");
 	*out = h;
 	return 0;
+fail:
+	close(h->fd);
+	pthread_cond_destroy(&h->reaper_cond);
+	pthread_mutex_destroy(&h->conns_lock);
+	free(h->token);
+	free(h);
+	return rc;
 }
 
 void
@@ -556,9 +919,16 @@ http_stop(struct http *h)
 	if (atomic_load(&h->in_flight) > 0)
 		log_warn("http: stopping with %d requests unanswered",
 		    atomic_load(&h->in_flight));
+	pthread_mutex_lock(&h->conns_lock);
+	h->reaper_stop = 1;
+	pthread_cond_signal(&h->reaper_cond);
+	pthread_mutex_unlock(&h->conns_lock);
+	pthread_join(h->reaper, NULL);
 	MHD_stop_daemon(h->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	pthread_cond_destroy(&h->reaper_cond);
+	pthread_mutex_destroy(&h->conns_lock);
 	free(h->token);
 	free(h);
 }

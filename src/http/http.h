@@ -28,9 +28,11 @@
 struct http;
 struct logs;
 
-#define HTTP_MAX_CONNECTIONS	2048	/* a thread each; more are closed at once */
+#define HTTP_MAX_CONNECTIONS	2048	/* a thread each; see http.c for more */
+#define HTTP_CONN_SPARE		64	/* accepted past it while others close */
 #define HTTP_STACK_SIZE		(512 * 1024)	/* of each connection's thread */
 #define HTTP_TIMEOUT_S		30	/* an idle or stalled connection is closed */
+#define HTTP_HEAD_TIMEOUT_S	20	/* to send a request's head, however slowly */
 #define HTTP_BODY_MAX		(1024 * 1024)	/* a request body past this: 413 */
 #define HTTP_DRAIN_MS		5000	/* http_stop waits this long for requests */
 #define HTTP_DEFAULT_PORT	"8080"

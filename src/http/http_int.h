@@ -9,6 +9,7 @@
 #ifndef SHALE_HTTP_INT_H
 #define SHALE_HTTP_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,8 @@ extern const size_t http_nroutes;
 extern const struct http_route http_log_routes[];	/* http_log.c */
 extern const size_t http_log_nroutes;
 
+struct http_conn;
+
 struct http {
 	struct MHD_Daemon	*d;
 	int			 fd;		/* the listening socket */
@@ -76,6 +79,20 @@ struct http {
 	struct metric		*requests;	/* http_requests_total */
 	struct metric		*duration;	/* http_request_duration_seconds */
 	struct metric_series	*in_flight_gauge;
+	struct metric_series	*dropped_slow;	/* http_connections_closed_total */
+	struct metric_series	*dropped_full;
+
+	/* the connections (http.c); set at start, then under conns_lock */
+	unsigned		 max_conns;
+	int64_t			 head_timeout_ns;
+	pthread_mutex_t		 conns_lock;
+	struct http_conn	*wait_head;	/* request not all in, oldest first */
+	struct http_conn	*wait_tail;
+	unsigned		 nconns;	/* open */
+	unsigned		 nclosing;	/* of which shut down by us */
+	pthread_cond_t		 reaper_cond;
+	int			 reaper_stop;
+	pthread_t		 reaper;
 };
 
 /* The route whose path is exactly `path`, or NULL. */
@@ -86,6 +103,39 @@ const struct http_route *http_route_find(const char *path);
  * only, never on where the two differ.
  */
 int	http_auth_ok(const char *header, const char *token);
+/*
+ * The checks of a request's head (http.c), apart for the fuzz harness.
+ *
+ * The raw request target, before libmicrohttpd decodes it: -EINVAL if it
+ * holds "%00", a NUL that would cut the path or a value short.
+ */
+int	http_target_check(const char *target);
+
+/* The headers, one http_head_add() each as libmicrohttpd gives them. */
+struct http_head {
+	const char	*cl;		/* the first Content-Length */
+	size_t		 cllen;
+	unsigned	 ncl, nte;	/* Content-Length, Transfer-Encoding seen */
+	int		 cl_conflict;	/* two Content-Lengths differ */
+	int		 te_other;	/* a Transfer-Encoding not "chunked" */
+	int		 nul;		/* a NUL in a name or value */
+};
+void	http_head_add(struct http_head *hd, const char *name, size_t nlen,
+	    const char *value, size_t vlen);
+/*
+ * 0, or -EINVAL and why in msg: a NUL in a header, two Content-Lengths
+ * that differ, Content-Length with Transfer-Encoding, a Transfer-Encoding
+ * other than one "chunked". Either would let a proxy in front of us see
+ * other requests in the same bytes than we do.
+ */
+int	http_head_check(const struct http_head *hd, char *msg, size_t msglen);
+/*
+ * Add a decoded query parameter to req (name and value stay the
+ * caller's): 0, -EINVAL (a NUL in it), -E2BIG (past HTTP_ARGS_MAX).
+ */
+int	http_req_add_arg(struct http_req *req, const char *name, size_t nlen,
+	    const char *value, size_t vlen);
+
 /* Fill r with an error: {"status":"error","message":msg}. */
 void	http_reply_error(struct http_reply *r, int status, const char *msg);
 /* Append the process_* families, read from /proc/self now. */
@@ -103,6 +153,23 @@ int	http_parse_bool(const char *s, int *v);
 int	http_b64_decode(const char *s, size_t n, struct buf *out);
 /* Paths in the order /api/v1/log/keys lists them (depth first). */
 int	http_path_cmp(const char *a, const char *b);
+/*
+ * Append "FIELD":"KEY" to out, or "FIELDBase64":"..." (the standard
+ * alphabet, padded) when the key's bytes are not UTF-8, which a JSON
+ * string cannot hold.
+ */
+void	http_json_key(struct buf *out, const char *field, const char *s,
+	    size_t len);
+
+/* The parameters of keys; release after_buf. */
+struct http_keys {
+	const char	*prefix;	/* "" for all */
+	const char	*after;		/* NULL: from the first key */
+	uint64_t	 limit;
+	struct buf	 after_buf;	/* after_base64, decoded */
+};
+int	http_parse_keys(const struct http_req *req, struct http_keys *k,
+	    char *msg, size_t msglen);
 
 struct http_record {
 	char		*key;		/* a stream's path, checked */

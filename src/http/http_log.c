@@ -55,13 +55,18 @@ int
 http_parse_u64(const char *s, uint64_t *v)
 {
 	uint64_t x = 0;
+	unsigned d;
 
 	if (*s == '\0')
 		return -EINVAL;
 	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || x > (UINT64_MAX - 9) / 10)
+		if (*s < '0' || *s > '9')
 			return -EINVAL;
-		x = x * 10 + (uint64_t)(*s - '0');
+		d = (unsigned)(*s - '0');
+		if (x > UINT64_MAX / 10 || (x == UINT64_MAX / 10 &&
+		    d > UINT64_MAX % 10))
+			return -EINVAL;	/* past 18446744073709551615 */
+		x = x * 10 + d;
 	}
 	*v = x;
 	return 0;
@@ -298,58 +303,82 @@ http_parse_range(const struct http_req *req, struct http_range *g, char *msg,
 
 /* ---- answers ---- */
 
-static void
-json_str(struct buf *out, const char *s, size_t len)
+void
+http_json_key(struct buf *out, const char *field, const char *s, size_t len)
 {
-	json_t *j = json_stringn_nocheck(s, len);
-	char *t = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+	json_t *j = json_stringn(s, len);	/* NULL: not UTF-8 */
+	char *t = j != NULL ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) :
+	    NULL;
+	size_t n;
 
-	buf_puts(out, t != NULL ? t : "\"\"");
+	if (t != NULL)
+		buf_printf(out, "\"%s\":%s", field, t);
+	else {
+		/* JSON strings are text: the bytes go as base64 instead */
+		n = (len + 2) / 3 * 4;
+		buf_printf(out, "\"%sBase64\":\"", field);
+		buf_reserve(out, n + 2);
+		EVP_EncodeBlock((unsigned char *)out->data + out->len,
+		    (const unsigned char *)s, (int)len);
+		out->len += n;
+		buf_putc(out, '"');
+	}
 	free(t);
 	json_decref(j);
 }
 
-/* The reply for what a logs call returned, for stream `key`. */
-static void
-reply_errno(struct http_reply *r, int rc, const char *key)
-{
-	char msg[LOGS_PATH_MAX + 128];
+#define ERRNO_MSG_MAX	(LOGS_PATH_MAX + 128)
 
+/*
+ * The status and message for what a logs call returned, for stream
+ * `key`; `create` for an append, to which a stream on the way to a key
+ * is in the way, as a directory is.
+ */
+static int
+errno_status(int rc, const char *key, int create, char *msg, size_t msglen)
+{
 	switch (rc) {
-	case -ENOENT:
 	case -ENOTDIR:
-		snprintf(msg, sizeof(msg), "no such stream: %s", key);
-		http_reply_error(r, 404, msg);
-		break;
+		if (create) {
+			snprintf(msg, msglen, "a name on the way to '%s' is a "
+			    "stream, not a directory", key);
+			return 400;
+		}
+		/* FALLTHROUGH */
+	case -ENOENT:
+		snprintf(msg, msglen, "no such stream: %s", key);
+		return 404;
 	case -EISDIR:
-		snprintf(msg, sizeof(msg), "'%s' is a directory, not a stream",
-		    key);
-		http_reply_error(r, 400, msg);
-		break;
+		snprintf(msg, msglen, "'%s' is a directory, not a stream", key);
+		return 400;
 	case -EEXIST:
-		snprintf(msg, sizeof(msg), "'%s' is in the way of a directory",
-		    key);
-		http_reply_error(r, 400, msg);
-		break;
+		snprintf(msg, msglen, "'%s' is in the way of a directory", key);
+		return 400;
 	case -EINVAL:
 	case -ENAMETOOLONG:
-		http_reply_error(r, 400, "bad key");
-		break;
+		snprintf(msg, msglen, "bad key");
+		return 400;
 	case -EROFS:
-		http_reply_error(r, 503, "not writable: fenced by another "
-		    "writer");
-		break;
+		snprintf(msg, msglen, "not writable: fenced by another writer");
+		return 503;
 	case -EBUSY:
-		snprintf(msg, sizeof(msg), "'%s' is being read through the "
-		    "page cache of the mount; retry", key);
-		http_reply_error(r, 503, msg);
-		break;
+		snprintf(msg, msglen, "'%s' is being read through the page "
+		    "cache of the mount; retry", key);
+		return 503;
 	default:
-		snprintf(msg, sizeof(msg), "the store failed: %s",
-		    strerror(-rc));
-		http_reply_error(r, 500, msg);
-		break;
+		snprintf(msg, msglen, "the store failed: %s", strerror(-rc));
+		return 500;
 	}
+}
+
+/* The reply for what a logs call returned, for stream `key`. */
+static void
+reply_errno(struct http_reply *r, int rc, const char *key, int create)
+{
+	char msg[ERRNO_MSG_MAX];
+	int status = errno_status(rc, key, create, msg, sizeof(msg));
+
+	http_reply_error(r, status, msg);
 }
 
 static void
@@ -359,9 +388,9 @@ do_append(struct http *h, struct logs *l, struct http_append *a,
 	struct logs_attr at;
 	const char *last = NULL;
 	uint64_t seq = 0, off, first = 0;
-	size_t i;
-	int rc = 0;
-	char msg[160];
+	size_t i, n;
+	int rc = 0, status;
+	char msg[ERRNO_MSG_MAX + 64];
 
 	if (logs_read_only(l)) {
 		http_reply_error(r, 403, "this store is followed read-only: "
@@ -384,14 +413,14 @@ do_append(struct http *h, struct logs *l, struct http_append *a,
 			first = off;
 	}
 	if (rc != 0) {
-		reply_errno(r, rc, a->v[i].key);
+		status = errno_status(rc, a->v[i].key, 1, msg, sizeof(msg));
 		if (i > 0) {
 			/* say what is stored: the records before this one */
-			snprintf(msg, sizeof(msg), "%s (the first %zu records "
-			    "were appended)", rc == -EROFS ? "not writable: "
-			    "fenced by another writer" : "the store failed", i);
-			http_reply_error(r, r->status, msg);
+			n = strlen(msg);
+			snprintf(msg + n, sizeof(msg) - n, " (the first %zu "
+			    "records were appended)", i);
 		}
+		http_reply_error(r, status, msg);
 		return;
 	}
 	/*
@@ -488,14 +517,14 @@ route_scan(struct http *h, const struct http_req *req, struct http_reply *r)
 		return;
 	}
 	if ((rc = logs_resolve(l, g.key, strlen(g.key), 0, &a)) != 0) {
-		reply_errno(r, rc, g.key);
+		reply_errno(r, rc, g.key, 0);
 		return;
 	}
 	memset(&o, 0, sizeof(o));
 	o.body = &r->body;
 	buf_init(&o.b64, 0);
-	buf_puts(&r->body, "{\"status\":\"success\",\"key\":");
-	json_str(&r->body, g.key, strlen(g.key));
+	buf_puts(&r->body, "{\"status\":\"success\",");
+	http_json_key(&r->body, "key", g.key, strlen(g.key));
 	buf_puts(&r->body, ",\"values\":[");
 	deadline = clock_mono_ns() + (int64_t)g.timeout_ms * 1000000;
 	for (;;) {
@@ -513,7 +542,7 @@ route_scan(struct http *h, const struct http_req *req, struct http_reply *r)
 	}
 	buf_release(&o.b64);
 	if (rc != 0) {
-		reply_errno(r, rc, g.key);
+		reply_errno(r, rc, g.key, 0);
 		return;
 	}
 	r->content_type = "application/json";
@@ -556,7 +585,7 @@ route_count(struct http *h, const struct http_req *req, struct http_reply *r)
 	if ((rc = logs_resolve(l, g.key, strlen(g.key), 0, &a)) != 0 ||
 	    (rc = logs_scan(l, a.id, g.start, g.end, SIZE_MAX, SIZE_MAX,
 	    count_one, &c, &next)) != 0) {
-		reply_errno(r, rc, g.key);
+		reply_errno(r, rc, g.key, 0);
 		return;
 	}
 	r->content_type = "application/json";
@@ -590,30 +619,35 @@ struct entry {
 	enum logs_type	 type;
 };
 
+/* One directory of the walk: its entries, and where the walk is in them. */
+struct frame {
+	struct entry	*v;
+	size_t		 n, cap;
+	size_t		 next;		/* the entry to look at next */
+	size_t		 base;		/* the directory's path length */
+};
+
 struct walk {
 	struct logs	*l;
 	const char	*prefix;
-	const char	*after;
+	const char	*after;		/* NULL: from the first */
 	uint64_t	 limit, n;
 	int		 more;
 	struct buf	*body;
 	struct buf	 path;
 	struct buf	 last;
-};
-
-struct list {
-	struct entry	*v;
-	size_t		 n, cap;
+	struct frame	*stack;		/* the directories being walked, root first */
+	size_t		 depth, cap;
 };
 
 static int
 list_one(void *arg, const char *name, size_t len, const struct logs_attr *a)
 {
-	struct list *ls = arg;
+	struct frame *f = arg;
 	struct entry *e;
 
-	ls->v = xgrow(ls->v, &ls->cap, ls->n + 1, sizeof(*ls->v));
-	e = &ls->v[ls->n++];
+	f->v = xgrow(f->v, &f->cap, f->n + 1, sizeof(*f->v));
+	e = &f->v[f->n++];
 	e->name = xstrndup(name, len);
 	e->id = a->id;
 	e->type = a->type;
@@ -635,31 +669,77 @@ dir_wanted(struct walk *w, const char *dir, size_t len)
 	return 1;
 }
 
+/* Read directory `dir` into a new frame on top of the stack. */
 static int
-walk(struct walk *w, uint64_t dir)
+walk_push(struct walk *w, uint64_t dir)
 {
-	struct list ls = { NULL, 0, 0 };
-	size_t base = w->path.len, i;
+	struct frame *f;
 	int rc;
 
-	if ((rc = logs_readdir(w->l, dir, list_one, &ls)) != 0)
+	w->stack = xgrow(w->stack, &w->cap, w->depth + 1, sizeof(*w->stack));
+	f = &w->stack[w->depth++];
+	memset(f, 0, sizeof(*f));
+	f->base = w->path.len;
+	rc = logs_readdir(w->l, dir, list_one, f);
+	return rc == -ENOENT ? 0 : rc;	/* removed meanwhile: nothing in it */
+}
+
+static void
+walk_pop(struct walk *w)
+{
+	struct frame *f = &w->stack[--w->depth];
+
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].name);
+	free(f->v);
+	w->path.len = f->base;
+	if (w->path.data != NULL)
+		w->path.data[w->path.len] = '\0';
+}
+
+/*
+ * The streams in depth-first order, from a stack on the heap: the tree
+ * is whatever mkdir made, so its depth is the user's to choose, and a
+ * thread's stack is not. Only paths scan can name are listed (at most
+ * LOGS_PATH_MAX bytes), so a directory whose path leaves no room for a
+ * name under it is not read: that also bounds the stack, to
+ * LOGS_PATH_MAX / 2 frames.
+ */
+static int
+walk(struct walk *w)
+{
+	struct entry *e;
+	struct frame *f;
+	int rc;
+
+	if ((rc = walk_push(w, LOGS_ROOT_ID)) != 0)
 		goto out;
-	for (i = 0; i < ls.n && !w->more; i++) {
-		w->path.len = base;
-		if (base > 0)
-			buf_putc(&w->path, '/');
-		buf_puts(&w->path, ls.v[i].name);
-		if (ls.v[i].type == LOGS_DIR) {
-			buf_putc(&w->path, '/');
-			if (dir_wanted(w, w->path.data, w->path.len)) {
-				w->path.len--;
-				w->path.data[w->path.len] = '\0';
-				if ((rc = walk(w, ls.v[i].id)) != 0)
-					break;
-			}
+	while (w->depth > 0 && !w->more) {
+		f = &w->stack[w->depth - 1];
+		if (f->next == f->n) {
+			walk_pop(w);
 			continue;
 		}
-		if (strncmp(w->path.data, w->prefix, strlen(w->prefix)) != 0 ||
+		e = &f->v[f->next++];
+		w->path.len = f->base;
+		if (f->base > 0)
+			buf_putc(&w->path, '/');
+		buf_puts(&w->path, e->name);
+		if (e->type == LOGS_DIR) {
+			/* "dir/" and a name of one byte at least */
+			if (w->path.len + 2 > LOGS_PATH_MAX)
+				continue;
+			buf_putc(&w->path, '/');
+			if (!dir_wanted(w, w->path.data, w->path.len))
+				continue;
+			w->path.len--;
+			w->path.data[w->path.len] = '\0';
+			if ((rc = walk_push(w, e->id)) != 0)
+				goto out;
+			continue;
+		}
+		if (w->path.len > LOGS_PATH_MAX ||
+		    strncmp(w->path.data, w->prefix, strlen(w->prefix)) != 0 ||
 		    (w->after != NULL && http_path_cmp(w->path.data,
 		    w->after) <= 0))
 			continue;
@@ -667,56 +747,86 @@ walk(struct walk *w, uint64_t dir)
 			w->more = 1;
 			break;
 		}
-		buf_printf(w->body, "%s{\"key\":", w->n > 0 ? "," : "");
-		json_str(w->body, w->path.data, w->path.len);
+		buf_puts(w->body, w->n > 0 ? ",{" : "{");
+		http_json_key(w->body, "key", w->path.data, w->path.len);
 		buf_putc(w->body, '}');
 		buf_reset(&w->last);
 		buf_append(&w->last, w->path.data, w->path.len);
 		w->n++;
 	}
 out:
-	w->path.len = base;
-	for (i = 0; i < ls.n; i++)
-		free(ls.v[i].name);
-	free(ls.v);
-	return rc == -ENOENT ? 0 : rc;	/* removed meanwhile: nothing in it */
+	while (w->depth > 0)
+		walk_pop(w);
+	free(w->stack);
+	w->stack = NULL;
+	w->cap = 0;
+	return rc;
+}
+
+int
+http_parse_keys(const struct http_req *req, struct http_keys *k, char *msg,
+    size_t msglen)
+{
+	const char *s, *b;
+
+	memset(k, 0, sizeof(*k));
+	buf_init(&k->after_buf, LOGS_PATH_MAX + 4);
+	k->limit = KEYS_LIMIT_DEFAULT;
+	k->prefix = (s = http_arg(req, "prefix")) != NULL ? s : "";
+	k->after = http_arg(req, "after");
+	if ((b = http_arg(req, "after_base64")) != NULL) {
+		if (k->after != NULL)
+			return bad(msg, msglen, "after and after_base64 "
+			    "name the same thing: give one");
+		if (http_b64_decode(b, strlen(b), &k->after_buf) != 0 ||
+		    memchr(k->after_buf.data, '\0', k->after_buf.len) != NULL)
+			return bad(msg, msglen, "after_base64 must be the "
+			    "base64 of a key (the nextBase64 of a page)");
+		k->after = buf_str(&k->after_buf);
+	}
+	if ((s = http_arg(req, "limit")) != NULL &&
+	    (http_parse_u64(s, &k->limit) != 0 || k->limit == 0 ||
+	    k->limit > KEYS_LIMIT_MAX))
+		return bad(msg, msglen, "limit must be from 1 to %d",
+		    KEYS_LIMIT_MAX);
+	return 0;
 }
 
 /* GET /api/v1/log/keys: the streams' paths, `limit` at a time after `after` */
 static void
 route_keys(struct http *h, const struct http_req *req, struct http_reply *r)
 {
+	struct http_keys k;
 	struct walk w;
-	const char *s;
+	char msg[256];
 	int rc;
 
 	memset(&w, 0, sizeof(w));
-	w.l = atomic_load(&h->l);
-	w.limit = KEYS_LIMIT_DEFAULT;
-	w.prefix = (s = http_arg(req, "prefix")) != NULL ? s : "";
-	w.after = http_arg(req, "after");
-	if ((s = http_arg(req, "limit")) != NULL &&
-	    (http_parse_u64(s, &w.limit) != 0 || w.limit == 0 ||
-	    w.limit > KEYS_LIMIT_MAX)) {
-		http_reply_error(r, 400, "limit must be from 1 to 100000");
-		return;
-	}
-	w.body = &r->body;
 	buf_init(&w.path, 0);
 	buf_init(&w.last, 0);
-	buf_puts(&r->body, "{\"status\":\"success\",\"keys\":[");
-	rc = walk(&w, LOGS_ROOT_ID);
-	if (rc != 0)
-		reply_errno(r, rc, "");
-	else {
-		r->content_type = "application/json";
-		buf_putc(&r->body, ']');
-		if (w.more) {
-			buf_puts(&r->body, ",\"next\":");
-			json_str(&r->body, buf_str(&w.last), w.last.len);
-		}
-		buf_puts(&r->body, "}\n");
+	if (http_parse_keys(req, &k, msg, sizeof(msg)) != 0) {
+		http_reply_error(r, 400, msg);
+		goto out;
 	}
+	w.l = atomic_load(&h->l);
+	w.limit = k.limit;
+	w.prefix = k.prefix;
+	w.after = k.after;
+	w.body = &r->body;
+	buf_puts(&r->body, "{\"status\":\"success\",\"keys\":[");
+	if ((rc = walk(&w)) != 0) {
+		reply_errno(r, rc, "", 0);
+		goto out;
+	}
+	r->content_type = "application/json";
+	buf_putc(&r->body, ']');
+	if (w.more) {
+		buf_putc(&r->body, ',');
+		http_json_key(&r->body, "next", buf_str(&w.last), w.last.len);
+	}
+	buf_puts(&r->body, "}\n");
+out:
+	buf_release(&k.after_buf);
 	buf_release(&w.path);
 	buf_release(&w.last);
 }
