@@ -12,11 +12,20 @@
 #
 # SHALE_TEST_TIMEOUT (seconds, default 900) bounds each test;
 # SHALE_TESTS="name1 name2" runs only the tests with those names.
+# SHALE_TEST_SANITIZED=1 is exported to the tests when the build has a
+# sanitizer (2-5x slower; set it to 0 or 1 to say otherwise): a test may
+# then repeat less of what it only repeats.
 set -u
 
 : "${top_srcdir:?}" "${top_builddir:?}"
 export top_srcdir top_builddir
 export SHALE="$top_builddir/shale"
+if [ -z "${SHALE_TEST_SANITIZED:-}" ]; then
+	SHALE_TEST_SANITIZED=0
+	grep -q '^SAN_CFLAGS = .*-fsanitize=' "$top_builddir/Makefile" 2>/dev/null &&
+		SHALE_TEST_SANITIZED=1
+fi
+export SHALE_TEST_SANITIZED
 logs="$top_builddir/tests/logs"
 tmp="$top_builddir/tests/tmp"
 rm -rf "$logs" "$tmp"
@@ -77,6 +86,12 @@ for t in "$@"; do
 		echo "    ... the log's last lines:"
 		tail -n 20 "$logs/$name.log" | sed 's/^/    /' ;;
 	esac
+	# a test killed at its time limit leaves its mounts: lift them (their
+	# daemons then exit) before removing the directory they are in
+	awk -v t="$TEST_TMP/" '$3 ~ /^fuse/ && index($2, t) == 1 { print $2 }' /proc/self/mounts |
+		while read -r d; do
+			fusermount3 -u -z "$d" 2>/dev/null || umount -l "$d" 2>/dev/null
+		done
 	rm -rf "$TEST_TMP"
 done
 
