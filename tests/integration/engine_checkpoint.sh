@@ -40,7 +40,7 @@ pin_scan() {	# STORE
 	"$drv" fillrand "$st" $N >/dev/null || { fail "$st: fill"; return; }
 	"$drv" churn "$st" "$d" >"$d/churn.out" 2>&1 &
 	wpid=$!
-	wait_file "$d/ready" 60 || { fail "$st: the writer did not compact"; kill "$wpid"; return; }
+	wait_file "$d/ready" 180 || { fail "$st: the writer did not compact in 180 s"; kill "$wpid"; return; }
 	"$drv" pinscan "$st" "$d" $N 8000 >"$d/scan.out" 2>&1 &
 	rpid=$!
 	while kill -0 "$rpid" 2>/dev/null; do

@@ -42,8 +42,10 @@ start() {
 	stop
 	rm -rf "$D"
 	mkdir -p "$D"/mon "$D"/osd0 "$D"/rgw "$D"/run "$D"/log
-	mon=$(pick_port)
-	rgw=$(pick_port)
+	# one pick of three: two picks could give the same port, as nothing
+	# listens on the first until the monitor starts
+	mon=$(pick_port 3) || return 1
+	rgw=$((mon + 2))
 	fsid=$(cat /proc/sys/kernel/random/uuid)
 	cat >"$D/ceph.conf" <<CONF
 [global]
