@@ -66,6 +66,7 @@ struct request {
 	const struct http_route	*route;		/* NULL: no such path */
 	struct buf		 body;
 	int			 keep_body;	/* a POST to a route that takes it */
+	size_t			 body_seen;	/* bytes of body read, kept or not */
 	int			 too_big;
 	int			 status;	/* 0 until a reply is queued */
 	int			 stopping;	/* the reply closes the connection */
@@ -657,13 +658,19 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_YES;
 		http_reply_error(&r, status, msg);
 	} else if (*upload_size != 0) {
+		rq->body_seen += *upload_size;
 		if (rq->keep_body && !rq->too_big &&
 		    buf_append(&rq->body, upload, *upload_size) != 0) {
 			rq->too_big = 1;
 			buf_release(&rq->body);
 		}
 		*upload_size = 0;
-		return MHD_YES;
+		/*
+		 * A body not kept is read to find where the next request
+		 * begins, but a chunked one can go on for ever: past this,
+		 * the connection is closed without an answer.
+		 */
+		return rq->body_seen > HTTP_BODY_DRAIN_MAX ? MHD_NO : MHD_YES;
 	} else {
 		if ((cc = conn_of(c)) != NULL) {
 			/* all in: a long poll is not a slow client */

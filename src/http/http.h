@@ -34,6 +34,7 @@ struct logs;
 #define HTTP_TIMEOUT_S		30	/* an idle or stalled connection is closed */
 #define HTTP_HEAD_TIMEOUT_S	20	/* to send a request's head, however slowly */
 #define HTTP_BODY_MAX		(1024 * 1024)	/* a request body past this: 413 */
+#define HTTP_BODY_DRAIN_MAX	(4 * HTTP_BODY_MAX)	/* past this: closed */
 #define HTTP_DRAIN_MS		5000	/* http_stop waits this long for requests */
 #define HTTP_DEFAULT_PORT	"8080"
 

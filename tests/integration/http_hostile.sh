@@ -7,7 +7,8 @@
 #   one gives nextBase64, and after_base64 takes it back: paging with
 #   limit=1 lists every key once and ends;
 #   with a token, a request without it is refused (401) as soon as its
-#   head is in, before its body is sent;
+#   head is in, before its body is sent; a body is read no further than
+#   4 MiB;
 #   two different Content-Lengths, or Content-Length with
 #   Transfer-Encoding, are 400 and the bytes after are not read as a
 #   request;
@@ -185,6 +186,21 @@ inputs() {
 	expect_eq "token: 50 heads without it get 401 before any body" 50 "$n"
 	expect_eq "token: with it, the append" 200 \
 		"$(code "$u/append?key=x" -X POST -d ok -H "Authorization: Bearer $tok")"
+
+	# a body that goes on: read no further than 4 MiB
+	head -c 6M /dev/zero >"$TEST_TMP/big"
+	# (curl says 000, or 100 for the Continue it had before the end)
+	n=$(code "http://127.0.0.1:$p/-/healthy" -X GET -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$TEST_TMP/big")
+	case $n in
+	000 | 100) ok "body: a chunked 6 MiB to a probe is cut off" ;;
+	*) fail "body: a chunked 6 MiB to a probe got $n" ;;
+	esac
+	head -c 2M /dev/zero >"$TEST_TMP/big"
+	expect_eq "body: a chunked 2 MiB append is still 413" 413 \
+		"$(code "$u/append?key=x" -X POST -H 'Transfer-Encoding: chunked' \
+		-H "Authorization: Bearer $tok" --data-binary @"$TEST_TMP/big")"
+	expect_eq "body: and it serves on" 200 "$(code "http://127.0.0.1:$p/-/healthy")"
 	kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve"
 	grep -q "$tok" "$TEST_TMP/serve.log" && fail "token: in the log" || ok "token: not in the log"
 }
