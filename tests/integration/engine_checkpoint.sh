@@ -1,22 +1,24 @@
 # engine_checkpoint.sh - a reader pins what it reads: a reader process
 # scans the store with one iterator, slowly (8 s), while a writer process
 # rewrites every table again and again (writes, compacts everything) and
-# collects garbage every 100 ms with min_ages of 2 s, far shorter than the
-# scan. The reader's checkpoints keep the tables of its old version: the
-# scan reads every record to the end, refreshing its checkpoint several
-# times (a 2 s lifetime); the newest manifest holds a checkpoint while the
+# collects garbage every 100 ms with min_ages of 4 s, half the scan. The
+# reader's checkpoints keep the tables of its old version: the scan reads
+# every record to the end, refreshing its checkpoint several times (a 4 s
+# lifetime). The reader polls every 100 ms, so it has about 2 s to pin a
+# version once it is due (half min_age), on a slow build too; the newest manifest holds a checkpoint while the
 # scan runs and none once the reader closed; the writer is never fenced;
 # fsck finds the store whole afterwards. On file:// and RGW.
 . "$top_srcdir/tests/lib/common.sh"
 
 drv="$top_builddir/tests/integration/engine_driver"
 export SHALE_GARBAGE_COLLECTOR_OPTIONS_MANIFEST_OPTIONS_MIN_AGE=0s
-export SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_MIN_AGE=2s
-export SHALE_GARBAGE_COLLECTOR_OPTIONS_COMPACTED_OPTIONS_MIN_AGE=2s
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_MIN_AGE=4s
+export SHALE_GARBAGE_COLLECTOR_OPTIONS_COMPACTED_OPTIONS_MIN_AGE=4s
 export SHALE_GARBAGE_COLLECTOR_OPTIONS_MANIFEST_OPTIONS_INTERVAL=100ms
 export SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_INTERVAL=100ms
 export SHALE_GARBAGE_COLLECTOR_OPTIONS_COMPACTED_OPTIONS_INTERVAL=100ms
-export SHALE_CHECKPOINT_LIFETIME=2s
+export SHALE_CHECKPOINT_LIFETIME=4s
+export SHALE_MANIFEST_POLL_INTERVAL=100ms
 N=3000
 
 # checkpoints STORE: how many the newest manifest holds ("" if unknown)
