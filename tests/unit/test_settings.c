@@ -39,6 +39,7 @@ static const char full_yaml[] =
     "flush_interval: 50ms\n"
     "manifest_poll_interval: 2s\n"
     "checkpoint_lifetime: 5m\n"
+    "store_failure_timeout: 2m\n"
     "max_unflushed_bytes: 134217728\n"
     "l0_sst_size_bytes: 33554432\n"
     "default_ttl: 7d\n"
@@ -71,6 +72,8 @@ assert_settings_equal(const struct engine_settings *a,
 	assert_int_equal(a->manifest_poll_interval_ms,
 	    b->manifest_poll_interval_ms);
 	assert_int_equal(a->checkpoint_lifetime_ms, b->checkpoint_lifetime_ms);
+	assert_int_equal(a->store_failure_timeout_ms,
+	    b->store_failure_timeout_ms);
 	assert_int_equal(a->max_unflushed_bytes, b->max_unflushed_bytes);
 	assert_int_equal(a->l0_sst_size_bytes, b->l0_sst_size_bytes);
 	assert_int_equal(a->wal_max_bytes, b->wal_max_bytes);
@@ -159,6 +162,7 @@ test_defaults(void **state)
 	assert_int_equal(s.flush_interval_ms, 100);
 	assert_int_equal(s.manifest_poll_interval_ms, 1000);
 	assert_int_equal(s.checkpoint_lifetime_ms, 60000);
+	assert_int_equal(s.store_failure_timeout_ms, 30000);
 	assert_int_equal(s.max_unflushed_bytes, 64 * MIB);
 	assert_int_equal(s.l0_sst_size_bytes, 16 * MIB);
 	assert_int_equal(s.wal_max_bytes, 4 * MIB);
@@ -204,6 +208,7 @@ test_full(void **state)
 	assert_int_equal(s.flush_interval_ms, 50);
 	assert_int_equal(s.manifest_poll_interval_ms, 2000);
 	assert_int_equal(s.checkpoint_lifetime_ms, 300000);
+	assert_int_equal(s.store_failure_timeout_ms, 120000);
 	assert_int_equal(s.max_unflushed_bytes, 128 * MIB);
 	assert_int_equal(s.l0_sst_size_bytes, 32 * MIB);
 	assert_int_equal(s.wal_max_bytes, 8 * MIB);
@@ -530,7 +535,7 @@ test_file(void **state)
 	rc = engine_settings_load_file(&s, path);
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(err_detail(), path));
-	assert_non_null(strstr(err_detail(), ":27: unknown key 'zstd_levels'"));
+	assert_non_null(strstr(err_detail(), ":28: unknown key 'zstd_levels'"));
 	assert_int_equal(s.zstd_level, 3);
 
 	assert_non_null(f = fopen(path, "w"));
