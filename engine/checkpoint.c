@@ -357,7 +357,6 @@ int
 ckpt_close(struct engine *e)
 {
 	struct objstore_health oh;
-	struct timespec ts;
 	pthread_t t;
 	int64_t due;
 	int orphan = 0;
@@ -373,16 +372,8 @@ ckpt_close(struct engine *e)
 			BUG("cannot start a thread");
 		pthread_mutex_lock(&e->lock);
 		due = e->close_due;
-		while (!e->ckpt_removed && (due == 0 || clock_mono_ns() < due)) {
-			if (due == 0)
-				pthread_cond_wait(&e->cond, &e->lock);
-			else {
-				/* the condvar runs on CLOCK_MONOTONIC */
-				ts.tv_sec = due / 1000000000;
-				ts.tv_nsec = due % 1000000000;
-				pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-			}
-		}
+		while (!e->ckpt_removed && (due == 0 || clock_mono_ns() < due))
+			clock_cond_wait(&e->cond, &e->lock, due);
 		t = e->t_ckpt_remove;
 		if ((orphan = e->ckpt_orphan = !e->ckpt_removed))
 			log_warn("'%s': this reader's checkpoints were not removed "

@@ -734,7 +734,6 @@ compactor_main(void *arg)
 {
 	struct engine *e = arg;
 	int64_t backoff = 100, next_sweep = 0, due;
-	struct timespec ts;
 	struct job *j;
 	int rc, full;
 
@@ -753,10 +752,7 @@ compactor_main(void *arg)
 				    e->set.compactor_poll_interval_ms * 1000000;
 				continue;
 			}
-			due = next_sweep;
-			ts.tv_sec = due / 1000000000;
-			ts.tv_nsec = due % 1000000000;
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			clock_cond_wait(&e->cond, &e->lock, next_sweep);
 			continue;
 		}
 		pthread_mutex_unlock(&e->lock);
@@ -779,10 +775,8 @@ compactor_main(void *arg)
 			    err_message(rc));
 			/* a closing engine does not wait out the pause */
 			due = clock_mono_ns() + backoff * 1000000;
-			ts.tv_sec = due / 1000000000;
-			ts.tv_nsec = due % 1000000000;
 			while (!e->stopping && !e->fenced && clock_mono_ns() < due)
-				pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+				clock_cond_wait(&e->cond, &e->lock, due);
 			backoff = backoff * 2 > COMPACT_BACKOFF_MAX_MS ?
 			    COMPACT_BACKOFF_MAX_MS : backoff * 2;
 		} else if (rc == 0)

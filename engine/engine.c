@@ -1101,7 +1101,6 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 {
 	uint64_t first, bytes;
 	struct kv_entry x;
-	struct timespec ts;
 	size_t before;
 	uint64_t failures;
 	int64_t due;
@@ -1125,16 +1124,9 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 	while (!e->fenced && !e->stopping && e->unflushed > 0 &&
 	    e->unflushed + bytes > e->set.max_unflushed_bytes &&
 	    !(failed = store_failed_locked(e, clock_mono_ns(), &due) &&
-	    e->store_failures != failures)) {
-		if (due == 0 || due <= clock_mono_ns())
-			pthread_cond_wait(&e->cond, &e->lock);
-		else {
-			/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
-			ts.tv_sec = due / 1000000000;
-			ts.tv_nsec = due % 1000000000;
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-		}
-	}
+	    e->store_failures != failures))
+		clock_cond_wait(&e->cond, &e->lock,
+		    due > clock_mono_ns() ? due : 0);
 	if (e->fenced || e->stopping || failed) {
 		rc = e->fenced ? err_set(SHALE_EFENCED, "'%s': fenced by a newer "
 		    "writer", e->uri) : e->stopping ? err_set(-ESHUTDOWN,
@@ -1188,17 +1180,13 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 static void
 pause_locked(struct engine *e, int64_t *backoff, const char *what, int rc)
 {
-	struct timespec ts;
 	int64_t due = clock_mono_ns() + *backoff * 1000000;
 	uint64_t gen = e->retry_gen;
 
 	log_warn("'%s': cannot %s: %s (retrying)", e->uri, what, err_message(rc));
-	/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
-	ts.tv_sec = due / 1000000000;
-	ts.tv_nsec = due % 1000000000;
 	while (e->retry_gen == gen && !e->abandon && !e->fenced &&
 	    clock_mono_ns() < due)
-		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		clock_cond_wait(&e->cond, &e->lock, due);
 	*backoff = *backoff * 2 > UPLOAD_BACKOFF_MAX_MS ? UPLOAD_BACKOFF_MAX_MS :
 	    *backoff * 2;
 }
@@ -1209,7 +1197,6 @@ static void *
 sealer_main(void *arg)
 {
 	struct engine *e = arg;
-	struct timespec ts;
 	int64_t due;
 	int slow;
 
@@ -1227,10 +1214,7 @@ sealer_main(void *arg)
 					bulk_end_locked(e);
 				continue;
 			}
-			/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
-			ts.tv_sec = due / 1000000000;
-			ts.tv_nsec = due % 1000000000;
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			clock_cond_wait(&e->cond, &e->lock, due);
 		} else if (e->bulk) {
 			/* a bulk write with nothing more for an interval ended */
 			due = e->bulk_quiet_due;
@@ -1238,9 +1222,7 @@ sealer_main(void *arg)
 				bulk_end_locked(e);
 				continue;
 			}
-			ts.tv_sec = due / 1000000000;
-			ts.tv_nsec = due % 1000000000;
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			clock_cond_wait(&e->cond, &e->lock, due);
 		} else {
 			e->flush_asked = 0;
 			pthread_cond_wait(&e->cond, &e->lock);	/* idle: no timer */
@@ -1795,10 +1777,9 @@ static int
 poll_wait_locked(struct engine *e)
 {
 	int64_t due = clock_mono_ns() + e->set.manifest_poll_interval_ms * 1000000;
-	struct timespec ts = { due / 1000000000, due % 1000000000 };
 
 	while (!e->stopping && !e->fenced && clock_mono_ns() < due)
-		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		clock_cond_wait(&e->cond, &e->lock, due);
 	return !e->stopping && !e->fenced;
 }
 
@@ -1877,16 +1858,13 @@ gc_main(void *arg)
 	int64_t every = gc_interval(&e->set), due;
 	struct gc_report r;
 	struct gc_pin pin;
-	struct timespec ts;
 	int rc;
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
 		due = clock_mono_ns() + every * 1000000;
-		ts.tv_sec = due / 1000000000;
-		ts.tv_nsec = due % 1000000000;
 		while (!e->stopping && !e->fenced && clock_mono_ns() < due)
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			clock_cond_wait(&e->cond, &e->lock, due);
 		if (e->stopping || e->fenced)
 			break;
 		pthread_mutex_unlock(&e->lock);
@@ -2314,7 +2292,6 @@ static int
 wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms, int bounded,
     const int *stop)
 {
-	struct timespec ts;
 	int64_t due = timeout_ms < 0 ? 0 : clock_mono_ns() + timeout_ms * 1000000;
 	int64_t now, fail_due = 0, wake;
 	uint64_t failures;
@@ -2358,14 +2335,7 @@ wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms, int bounded,
 		wake = due;
 		if (bounded && fail_due > now && (wake == 0 || fail_due < wake))
 			wake = fail_due;
-		if (wake == 0)
-			pthread_cond_wait(&e->cond, &e->lock);
-		else {
-			/* the condvar runs on CLOCK_MONOTONIC (engine_open) */
-			ts.tv_sec = wake / 1000000000;
-			ts.tv_nsec = wake % 1000000000;
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-		}
+		clock_cond_wait(&e->cond, &e->lock, wake);
 	}
 	/* once fenced, every wait fails: the caller must not go on as writer */
 	if (e->fenced)

@@ -883,11 +883,10 @@ open_handle(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
 		rc = -ENOENT;
 		goto fail;
 	}
-	if (wants_write(fi->flags) || (fi->flags & O_TRUNC)) {
-		if (fs->o.read_only) {
-			rc = -EROFS;
-			goto fail;
-		}
+	if ((wants_write(fi->flags) || (fi->flags & O_TRUNC)) &&
+	    fs->o.read_only) {
+		rc = -EROFS;
+		goto fail;
 	}
 	if (wants_write(fi->flags)) {
 		if (fi->flags & O_APPEND)

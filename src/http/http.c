@@ -499,7 +499,6 @@ reaper_main(void *arg)
 {
 	struct http *h = arg;
 	struct http_conn *cc, *next;
-	struct timespec ts;
 	int64_t now, tick = h->head_timeout_ns / 4;
 
 	if (tick > 250 * 1000000LL)
@@ -513,14 +512,8 @@ reaper_main(void *arg)
 			if (!cc->head_done)
 				conn_close(h, cc, h->dropped_slow);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(tick / 1000000000);
-		ts.tv_nsec += (long)(tick % 1000000000);
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&h->reaper_cond, &h->conns_lock, &ts);
+		clock_cond_wait(&h->reaper_cond, &h->conns_lock,
+		    clock_mono_ns() + tick);
 	}
 	pthread_mutex_unlock(&h->conns_lock);
 	return NULL;

@@ -2140,7 +2140,6 @@ logs_wait(struct logs *l, uint64_t id, uint64_t have, int64_t deadline_ns,
     const int *stop)
 {
 	struct logs_attr a;
-	struct timespec ts;
 	uint64_t gen;
 	int rc;
 
@@ -2164,13 +2163,11 @@ logs_wait(struct logs *l, uint64_t id, uint64_t have, int64_t deadline_ns,
 			rc = -ETIMEDOUT;
 			break;
 		}
-		ts.tv_sec = deadline_ns / 1000000000;	/* the monotonic clock */
-		ts.tv_nsec = deadline_ns % 1000000000;
 		pthread_mutex_lock(&l->wait_lock);
 		while (l->wait_gen == gen && !__atomic_load_n(stop,
 		    __ATOMIC_SEQ_CST)) {
-			if (pthread_cond_timedwait(&l->wait_cond, &l->wait_lock,
-			    &ts) == ETIMEDOUT)
+			if (clock_cond_wait(&l->wait_cond, &l->wait_lock,
+			    deadline_ns) == ETIMEDOUT)
 				break;
 		}
 		pthread_mutex_unlock(&l->wait_lock);

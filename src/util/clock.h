@@ -2,6 +2,7 @@
 #ifndef SHALE_CLOCK_H
 #define SHALE_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -30,6 +31,23 @@ clock_sleep_ms(int64_t ms)
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
+}
+
+/*
+ * Wait on c, a condition variable made to run on CLOCK_MONOTONIC, until
+ * due (a clock_mono_ns() time; 0: for as long as it takes). Returns what
+ * pthread_cond_wait or pthread_cond_timedwait does.
+ */
+static inline int
+clock_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t due)
+{
+	struct timespec ts;
+
+	if (due == 0)
+		return pthread_cond_wait(c, m);
+	ts.tv_sec = due / 1000000000;
+	ts.tv_nsec = due % 1000000000;
+	return pthread_cond_timedwait(c, m, &ts);
 }
 
 #endif
