@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "fs/fs_int.h"
 #include "model/logs.h"
 #include "util/buf.h"

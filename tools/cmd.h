@@ -35,7 +35,7 @@ struct buf;
 struct objstore;
 
 /*
- * Check a store as 'shale fsck' does (FSCK_* flags, tools/fsck.h), the
+ * Check a store as 'shale fsck' does (FSCK_* flags, engine/lsm/fsck.h), the
  * report on standard output; returns the exit status: 0 clean, 1 for a
  * problem or an error of the store (said on standard error).
  */
@@ -73,12 +73,6 @@ int	cmd_settings_load(struct engine_settings *es, const char *config);
 
 /* VmRSS and VmHWM of process pid in MiB; left as they were if unreadable. */
 void	cmd_proc_mem(pid_t pid, double *rss_mib, double *hwm_mib);
-
-/*
- * A key for people, in b (reset first): printable bytes as they are,
- * others as \xNN. Returns buf_str(b), valid until b changes.
- */
-const char *cmd_key_text(struct buf *b, const void *k, size_t n);
 
 /* Print "shale: " and the message to stderr; returns 1 for 'return fail(...)'. */
 int	cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

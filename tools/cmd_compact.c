@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "engine/engine.h"
-#include "engine/settings.h"
+#include "engine/lsm/engine.h"
+#include "engine/lsm/settings.h"
 #include "model/logs.h"
 #include "tools/cmd.h"
 #include "util/clock.h"

@@ -1,7 +1,7 @@
 /*
  * cmd_fsck.c - 'shale fsck [-v] [--quick] STORE': check a store after an
  * incident. It reads only, and never opens the engine, so it can run
- * beside a writer; tools/fsck.c does the work. 'shale inspect STORE
+ * beside a writer; engine/lsm/fsck.c does the work. 'shale inspect STORE
  * check' is the same check.
  */
 #include "config.h"
@@ -10,9 +10,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "engine/objstore.h"
+#include "engine/objstore/objstore.h"
 #include "tools/cmd.h"
-#include "tools/fsck.h"
+#include "engine/lsm/fsck.h"
 #include "util/error.h"
 
 int

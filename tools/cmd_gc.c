@@ -1,6 +1,6 @@
 /*
  * cmd_gc.c - 'shale gc [--dry-run] [--config FILE] STORE': delete a
- * store's garbage once (engine/gc.h), printing each object deleted.
+ * store's garbage once (engine/lsm/gc.h), printing each object deleted.
  *
  * Only the object store is opened, never the engine: no writer is fenced,
  * and a writer and readers may run beside it (the rules in gc.h keep what
@@ -13,7 +13,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "engine/gc.h"
+#include "engine/lsm/gc.h"
 #include "tools/cmd.h"
 #include "util/error.h"
 

@@ -6,7 +6,7 @@
  *   shale inspect STORE tables         one line per table
  *   shale inspect STORE wal            the WAL objects past the replay point
  *   shale inspect STORE check          the same as 'shale fsck STORE'
- *                                      (tools/fsck.c)
+ *                                      (engine/lsm/fsck.c)
  *   shale inspect STORE sql 'SELECT …' bring the mirror up to date with
  *                                      every manifest version, then query it
  */
@@ -20,9 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/manifest_store.h"
+#include "engine/lsm/manifest_store.h"
 #include "tools/cmd.h"
-#include "tools/fsck.h"
+#include "engine/lsm/fsck.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -74,8 +74,8 @@ show_table(const char *level, const struct manifest_table *t, struct buf *k1,
 {
 	printf("%-6s %s  %" PRIu64 " B  %" PRIu64 " records  seq %" PRIu64 "-%"
 	    PRIu64 "  keys '%s' .. '%s'\n", level, t->key, t->size, t->entries,
-	    t->min_seq, t->max_seq, cmd_key_text(k1, t->first_key, t->first_klen),
-	    cmd_key_text(k2, t->last_key, t->last_klen));
+	    t->min_seq, t->max_seq, buf_escape(k1, t->first_key, t->first_klen),
+	    buf_escape(k2, t->last_key, t->last_klen));
 }
 
 static void

@@ -42,7 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "fs/fs.h"
 #include "http/http.h"
 #include "model/logs.h"

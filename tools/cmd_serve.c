@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "http/http.h"
 #include "model/logs.h"
 #include "tools/cmd.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "engine/settings.h"
+#include "engine/lsm/settings.h"
 #include "tools/cmd.h"
 #include "util/xmalloc.h"
 

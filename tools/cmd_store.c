@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/objstore.h"
+#include "engine/objstore/objstore.h"
 #include "tools/cmd.h"
 #include "util/buf.h"
 #include "util/clock.h"

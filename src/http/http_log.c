@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
 #include "http/http_int.h"
 #include "model/logs.h"
 #include "util/clock.h"

@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "http/http_int.h"
 #include "model/logs.h"
 #include "util/clock.h"

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "model/logs.h"
 #include "util/buf.h"
 #include "util/clock.h"

@@ -127,3 +127,18 @@ buf_str(const struct buf *b)
 {
 	return b->data ? b->data : "";
 }
+
+const char *
+buf_escape(struct buf *b, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	buf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i] >= 0x20 && c[i] < 0x7f && c[i] != '\\')
+			buf_putc(b, (char)c[i]);
+		else
+			buf_printf(b, "\\x%02x", c[i]);
+	}
+	return buf_str(b);
+}

@@ -38,4 +38,11 @@ char	*buf_detach(struct buf *b, size_t *lenp);
 /* Always a valid C string, "" when empty. */
 const char *buf_str(const struct buf *b);
 
+/*
+ * Bytes for people, in b (reset first): printable ASCII as it is, other
+ * bytes and the backslash as \xNN. Returns buf_str(b), valid until b
+ * changes.
+ */
+const char *buf_escape(struct buf *b, const void *p, size_t n);
+
 #endif

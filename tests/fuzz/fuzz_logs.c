@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "model/logs.h"
 #include "util/log.h"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/manifest.h"
+#include "engine/lsm/manifest.h"
 #include "util/buf.h"
 #include "util/error.h"
 

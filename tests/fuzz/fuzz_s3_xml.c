@@ -25,8 +25,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "engine/objstore.h"
-#include "engine/s3_xml.h"
+#include "engine/objstore/objstore.h"
+#include "engine/objstore/s3_xml.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
 

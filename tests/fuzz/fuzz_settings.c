@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/settings.h"
+#include "engine/lsm/settings.h"
 #include "util/error.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

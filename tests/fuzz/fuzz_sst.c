@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/kv.h"
-#include "engine/sst.h"
+#include "engine/lsm/kv.h"
+#include "engine/lsm/sst.h"
 #include "util/buf.h"
 #include "util/error.h"
 

@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/kv.h"
-#include "engine/wal.h"
+#include "engine/lsm/kv.h"
+#include "engine/lsm/wal.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
 #include "util/error.h"

@@ -76,7 +76,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/crc32c.h"

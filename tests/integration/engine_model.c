@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "engine/lsm/engine.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/objstore.h"
+#include "engine/objstore/objstore.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/xmalloc.h"

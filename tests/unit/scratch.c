@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/objstore.h"
+#include "engine/objstore/objstore.h"
 #include "tests/unit/scratch.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"

@@ -31,7 +31,7 @@
 #ifndef SHALE_SIGV4_VECTORS_H
 #define SHALE_SIGV4_VECTORS_H
 
-#include "engine/s3_sigv4.h"
+#include "engine/objstore/s3_sigv4.h"
 
 #define SIGV4_VEC_MAXPARAMS	4
 #define SIGV4_VEC_MAXHEADERS	6

@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "engine/block_cache.h"
+#include "engine/lsm/block_cache.h"
 #include "util/metrics.h"
 
 #define KIB	((size_t)1 << 10)

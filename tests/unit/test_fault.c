@@ -29,8 +29,8 @@
 
 #include <cmocka.h>
 
-#include "engine/objstore.h"
-#include "engine/objstore_int.h"
+#include "engine/objstore/objstore.h"
+#include "engine/objstore/objstore_int.h"
 #include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/error.h"

@@ -39,11 +39,11 @@
 
 #include <cmocka.h>
 
-#include "engine/gc.h"
-#include "engine/manifest.h"
-#include "engine/objstore.h"
-#include "engine/settings.h"
-#include "engine/wal.h"
+#include "engine/lsm/gc.h"
+#include "engine/lsm/manifest.h"
+#include "engine/objstore/objstore.h"
+#include "engine/lsm/settings.h"
+#include "engine/lsm/wal.h"
 #include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/error.h"

@@ -49,9 +49,9 @@
 #include <cmocka.h>
 #include <xxhash.h>
 
-#include "engine/engine.h"
-#include "engine/objstore.h"
-#include "engine/settings.h"
+#include "engine/lsm/engine.h"
+#include "engine/objstore/objstore.h"
+#include "engine/lsm/settings.h"
 #include "model/logs.h"
 #include "tests/unit/scratch.h"
 #include "util/buf.h"

@@ -25,8 +25,8 @@
 
 #include <cmocka.h>
 
-#include "engine/kv.h"
-#include "engine/manifest.h"
+#include "engine/lsm/kv.h"
+#include "engine/lsm/manifest.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/xmalloc.h"

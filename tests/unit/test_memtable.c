@@ -29,8 +29,8 @@
 
 #include <cmocka.h>
 
-#include "engine/kv.h"
-#include "engine/memtable.h"
+#include "engine/lsm/kv.h"
+#include "engine/lsm/memtable.h"
 #include "util/xmalloc.h"
 
 static uint64_t

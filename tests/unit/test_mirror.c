@@ -34,8 +34,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "engine/manifest.h"
-#include "engine/mirror.h"
+#include "engine/lsm/manifest.h"
+#include "engine/lsm/mirror.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/xmalloc.h"

@@ -1,5 +1,5 @@
 /*
- * test_objstore_cache.c - the disk cache layer (engine/objstore_cache.c).
+ * test_objstore_cache.c - the disk cache layer (engine/objstore/objstore_cache.c).
  *
  * Every test has a file:// store and a cache directory in a fresh
  * temporary directory, and a metrics registry of its own, whose
@@ -39,7 +39,7 @@
 
 #include <cmocka.h>
 
-#include "engine/objstore.h"
+#include "engine/objstore/objstore.h"
 #include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/error.h"

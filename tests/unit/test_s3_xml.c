@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "engine/objstore.h"
-#include "engine/s3_xml.h"
+#include "engine/objstore/objstore.h"
+#include "engine/objstore/s3_xml.h"
 #include "util/buf.h"
 
 #define S3NS	"http://s3.amazonaws.com/doc/2006-03-01/"

@@ -1,5 +1,5 @@
 /*
- * test_settings.c - engine settings (engine/settings.c).
+ * test_settings.c - engine settings (engine/lsm/settings.c).
  *
  * Exercises: the defaults; a full SlateDB-style YAML document (as Helm
  * charts mount it) parsed into every field, with flow mappings and quoted
@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "engine/settings.h"
+#include "engine/lsm/settings.h"
 #include "util/error.h"
 
 #define KIB	(1024ULL)

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "engine/s3_sigv4.h"
+#include "engine/objstore/s3_sigv4.h"
 #include "util/buf.h"
 
 #include "sigv4_vectors.h"

@@ -39,11 +39,11 @@
 
 #include <cmocka.h>
 
-#include "engine/block_cache.h"
-#include "engine/kv.h"
-#include "engine/objstore.h"
-#include "engine/sst.h"
-#include "engine/sst_format.h"
+#include "engine/lsm/block_cache.h"
+#include "engine/lsm/kv.h"
+#include "engine/objstore/objstore.h"
+#include "engine/lsm/sst.h"
+#include "engine/lsm/sst_format.h"
 #include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/error.h"

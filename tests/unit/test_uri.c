@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "engine/objstore.h"
-#include "engine/objstore_int.h"
+#include "engine/objstore/objstore.h"
+#include "engine/objstore/objstore_int.h"
 #include "util/error.h"
 
 /* Parse `uri` and expect success. The caller releases `u`. */

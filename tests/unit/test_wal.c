@@ -26,8 +26,8 @@
 
 #include <cmocka.h>
 
-#include "engine/kv.h"
-#include "engine/wal.h"
+#include "engine/lsm/kv.h"
+#include "engine/lsm/wal.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
 #include "util/error.h"

@@ -1,0 +1,271 @@
+/*
+ * engine_int.h - the engine's insides, shared by engine.c (writing,
+ * recovery, manifest, fencing) and engine_read.c (gets and iterators).
+ *
+ * Locking: `lock` protects every field marked (L). Lock order: engine lock
+ * before nothing else of ours; object store calls are never made with it
+ * held. Versions, memtables and tables are reference counted, so a reader
+ * takes references under the lock and reads without it.
+ */
+#ifndef SHALE_ENGINE_INT_H
+#define SHALE_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "engine/lsm/block_cache.h"
+#include "engine/lsm/engine.h"
+#include "engine/lsm/kv.h"
+#include "engine/lsm/manifest.h"
+#include "engine/lsm/memtable.h"
+#include "engine/lsm/mirror.h"
+#include "engine/lsm/sst.h"
+#include "util/metrics.h"
+
+/*
+ * Tables are cut where the first CUT_PREFIX bytes of the key change: the
+ * subsystem, its version and the subsystem's first byte of its own (for
+ * logs, the kind: records, time index, inodes...). A table then holds one
+ * kind of key, and the tables of a kind written in key order (a stream's
+ * records) follow each other instead of overlapping, so that compaction
+ * takes them over unchanged (compact.c). An L0 flush is cut so into at
+ * most L0_MAX_PIECES tables, a merge's output without limit.
+ */
+#define CUT_PREFIX	3
+#define L0_MAX_PIECES	8
+
+/* An open table, shared by the versions that list it. */
+struct table {
+	_Atomic int	 refs;
+	struct sst	*sst;
+	struct engine	*e;
+	struct table	*prev, *next;	/* e->tables_lock: e->open_tables */
+};
+
+/*
+ * The tables of one manifest version; immutable once installed. A
+ * reader's version that stops being current while something still holds
+ * it (a snapshot, an iterator) is listed in e->retired until its last
+ * reference goes, so the follower can pin it with a checkpoint
+ * (checkpoint.c).
+ */
+struct version {
+	_Atomic int	 refs;
+	struct manifest	 m;
+	struct table	**l0;		/* parallel to m.l0, newest first */
+	struct table	***runs;	/* runs[i][j] parallel to m.runs[i].tables[j] */
+	size_t		 l0_depth;	/* the most L0 tables one key is in */
+	/* L0 as l0_depth chains (manifest_l0_chains), for iterators */
+	struct manifest_run *chains;	/* their tables: copies not owned */
+	struct table	***chain_t;	/* chain_t[c][k]: chains[c].tables[k] */
+	struct engine	*e;
+	int		 retired;	/* listed in e->retired; fixed once set */
+	int64_t		 superseded_ms;	/* wall clock; fixed once retired */
+	int		 late;		/* tables_lock: too old to pin, said so */
+	struct version	*rprev, *rnext;	/* tables_lock: e->retired */
+};
+
+/* A checkpoint this reader holds in the store (checkpoint.c). */
+struct ckpt {
+	uint64_t	 manifest_id;
+	int64_t		 expire_ms;
+};
+
+/* A memtable no longer written, waiting to become an L0 table. */
+struct frozen {
+	struct memtable	*mem;
+	uint64_t	 last_wal;	/* its records are in WAL objects <= this */
+	uint64_t	 max_seq;
+	uint64_t	 bytes;		/* counted in unflushed_bytes */
+	int		 taken;		/* an l0_main is writing it */
+};
+
+#define WAL_UPLOADERS	4	/* WAL objects in flight at once */
+#define L0_WRITERS	2	/* memtables written as tables at once */
+#define WAL_SPARES	4	/* stored WAL bodies' memory kept for reuse */
+
+/* A sealed WAL object, from sealing until it and all before it are stored. */
+enum { WAL_QUEUED, WAL_UPLOADING, WAL_STORED };
+struct walobj {
+	struct walobj	*next;
+	uint64_t	 id;
+	int		 state;		/* (L) */
+	struct buf	 body;		/* batches, without the header */
+	uint64_t	 last_seq;
+	int		 bulk;		/* has stubs: stored after its L0 flush */
+};
+
+struct engine_metrics {
+	struct metric_series *writes, *write_bytes, *wal_objects, *wal_bytes;
+	struct metric_series *wal_latency, *l0_flushes, *l0_tables, *l0_depth;
+	struct metric_series *unflushed, *fenced, *recovery, *durable;
+	struct metric_series *follow_lag, *wal_stubbed;
+	struct metric_series *compactions, *compaction_moved, *compact_in, *compact_out;
+	struct metric_series *compact_time, *runs, *expired_tables, *l0_stalls;
+	struct metric_series *checkpoints, *checkpoint_writes;
+};
+
+#define COMPACTORS_MAX	8	/* compactor threads at most */
+
+/*
+ * A change to the manifest: edit() makes it on a copy of the current one
+ * (under the commit lock): 0 to commit, or an error to give up.
+ */
+typedef int (*manifest_edit_fn)(void *arg, struct manifest *m);
+
+/*
+ * A table stored but not yet in a committed manifest, and the block cache
+ * id its builder filled under (0: none) until a version opens it.
+ */
+struct pending_table {
+	char		*key;
+	uint64_t	 cache_id;
+	int		 opened;
+};
+
+struct engine {
+	struct objstore		*os;
+	struct mirror		*mirror;	/* NULL if none; thread-safe */
+	struct engine_settings	 set;
+	enum engine_mode	 mode;
+	char			*uri;
+	struct engine_metrics	 m;
+	struct block_cache	*bcache;	/* data blocks; NULL: none */
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* any state change (L) */
+	struct memtable		*mem;		/* (L) active */
+	struct frozen		*frozen;	/* (L) oldest first */
+	size_t			 nfrozen;
+	struct version		*ver;		/* (L) current */
+	uint64_t		 epoch;		/* fixed after open */
+	uint64_t		 last_seq;	/* (L) last assigned */
+	uint64_t		 durable_seq;	/* (L) */
+	uint64_t		 next_wal_id;	/* (L) given to the next sealed object */
+	struct buf		 walbuf;	/* (L) batches not yet sealed */
+	struct buf		 walspare[WAL_SPARES]; /* (L) stored bodies' memory */
+	int			 nwalspare;	/* (L) */
+	uint64_t		 walbuf_last_seq; /* (L) */
+	int64_t			 walbuf_since;	/* (L) mono ns of its first batch */
+	uint64_t		 walbuf_raw;	/* (L) bytes its batches would take whole */
+	int			 walbuf_stubbed; /* (L) it holds a stub */
+	int			 bulk;		/* (L) walbuf takes stubs (bulk writes) */
+	int64_t			 bulk_quiet_due; /* (L) mono ns: no write till then ends it */
+	uint64_t		 mem_bulk_first; /* (L) first seq of a stub in mem; 0 none */
+	struct kv_entry		*stubv;		/* (L) a batch as walbuf takes it */
+	size_t			 capstubv;
+	struct walobj		*queue;		/* (L) sealed, oldest first */
+	struct walobj		**qtail;
+	uint64_t		 unflushed;	/* (L) bytes not durable or not in tables */
+	int			 flush_asked;	/* (L) seal now */
+	int			 fenced;	/* (L) sticky */
+	int			 stopping;	/* (L) threads exit */
+	int			 abandon;	/* (L) closing gave up: stop retrying */
+	/*
+	 * Mono ns of the first failed attempt to store a WAL object,
+	 * or an L0 flush, since the last that succeeded; 0 while the last
+	 * attempt succeeded. Durability waits fail once the earlier of the
+	 * two is store_failure_timeout old (store_failed_locked).
+	 */
+	int64_t			 wal_failing_since;	/* (L) */
+	int64_t			 l0_failing_since;	/* (L) */
+	uint64_t		 store_failures;	/* (L) failed attempts, ever */
+	uint64_t		 retry_gen;	/* (L) bumped: failed tasks retry now */
+	int64_t			 close_due;	/* (L) mono ns: engine_close_within ends; 0 none */
+	struct {
+		engine_durable_fn fn;
+		void		*arg;
+	}			*subs;		/* (L) */
+	size_t			 nsubs, capsubs;
+
+	pthread_t		 t_sealer, t_uploader[WAL_UPLOADERS], t_l0[L0_WRITERS],
+				 t_poller;
+	int			 threads;
+
+	/* manifest commits, one at a time; held across the store call */
+	pthread_mutex_t		 commit_lock;
+
+	pthread_mutex_t		 tables_lock;
+	struct table		*open_tables;	/* tables_lock */
+	struct version		*retired;	/* tables_lock: a reader's, not current, live */
+	struct pending_table	*pending;	/* tables_lock: stored, not committed */
+	size_t			 npending, cappending;
+
+	/* the garbage collector (a writer's) */
+	pthread_t		 t_gc;
+	int			 gc_running;
+
+	/* the compactor (compact.c) */
+	pthread_t		 t_compact[COMPACTORS_MAX];
+	int			 ncompactors;
+	int			 l0_busy;	/* (L) a job is compacting L0 */
+	uint64_t		*busy_runs;	/* (L) run ids in jobs */
+	size_t			 nbusy, capbusy;
+	int			 jobs;		/* (L) running */
+	int			 full_asked;	/* (L) engine_compact waits */
+	int			 full_done;	/* (L) bumped when one finishes */
+	int			 full_rc;	/* (L) */
+	pthread_rwlock_t	 filter_lock;	/* held around each call */
+	engine_filter_fn	 filter_fn;	/* filter_lock */
+	engine_filter_range_fn	 filter_range_fn;	/* filter_lock */
+	void			*filter_arg;
+
+	/* a reader following the writer (follow_main); only it changes these */
+	pthread_t		 t_follow;
+	int			 following;
+	uint64_t		 follow_last;	/* last WAL id applied */
+	uint64_t		 follow_epoch;	/* objects below it are skipped */
+	uint64_t		 mem_last_wal;	/* newest WAL id in mem */
+	engine_apply_fn		 apply_fn;	/* (L) read by replay_batch */
+	void			*apply_arg;	/* (L) */
+	int			 applying;	/* (L) replay_batch is calling it */
+	int64_t			 follow_lag_ms;	/* (L) */
+
+	/* a reader's checkpoints (checkpoint.c); only follow_main, then close */
+	char			 ckpt_prefix[32]; /* "reader-<16 hex>-" */
+	struct ckpt		*ckpts;		/* in the store, as last written */
+	size_t			 nckpts, capckpts;
+	uint64_t		 ckpt_version;	/* the version that wrote them */
+	int64_t			 ckpt_retry_ms;	/* after a failure: not before */
+	int			 ckpt_failing;	/* the failure was logged */
+	pthread_t		 t_ckpt_remove;	/* ckpt_close's removal */
+	int			 ckpt_removed;	/* (L) the removal ended */
+	int			 ckpt_orphan;	/* (L) close gave up on it: it frees e */
+};
+
+void	version_ref(struct version *v);
+/* engine_close's last step: free every resource of e, its threads stopped. */
+void	engine_free(struct engine *e);
+void	version_unref(struct version *v);
+
+/* engine.c */
+int	commit_edit(struct engine *e, manifest_edit_fn edit, void *arg);
+int	manifest_put(struct engine *e, const struct manifest *m);
+void	sst_object_key(char out[64]);
+int	table_store(struct engine *e, struct sst_builder **sb, struct buf *tbl,
+	    struct manifest_run *out);
+void	table_describe(struct manifest_table *mt, const char *key, size_t size,
+	    const struct sst_info *info);
+void	fence_locked(struct engine *e, const char *why);
+int	flush_memtables(struct engine *e);
+void	pending_add(struct engine *e, const char *key, uint64_t cache_id);
+uint64_t pending_cache_id(struct engine *e, const char *key);
+void	pending_remove(struct engine *e, const char *key);
+
+/* engine_read.c: iterators the compactor merges with */
+struct iter *merge_iter_new(struct iter **c, size_t n);
+/* The tables of one sorted run, one open at a time (fill: sst_iter_new_fill). */
+struct iter *run_iter_new(struct table **t, const struct manifest_run *r,
+	    int fill);
+
+/* checkpoint.c: a reader pins the versions it still reads */
+void	ckpt_init(struct engine *e);
+void	ckpt_update(struct engine *e);
+/* 0, or 1: the removal outlived close_due and will free e (engine_free) */
+int	ckpt_close(struct engine *e);
+
+/* compact.c */
+void	compactor_start(struct engine *e);
+void	compactor_stop(struct engine *e);
+
+#endif
