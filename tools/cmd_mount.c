@@ -49,6 +49,7 @@
 #include "tools/cmd.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 struct mount_args {
@@ -345,28 +346,6 @@ http_token(struct mount_args *a, const char *file, char **token)
 	return cmd_http_options(&a->ho, file, token);
 }
 
-/* mkdir -p */
-static int
-make_dirs(const char *path)
-{
-	char *p = xstrdup(path), *s;
-	int rc = 0;
-
-	for (s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			rc = -errno;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 int
 cmd_http_options(struct http_options *ho, const char *file, char **token)
 {
@@ -393,8 +372,8 @@ cmd_store_uri(const char *arg, char **out)
 	if (arg == NULL) {
 		/* the embedded default store: a directory of the user's */
 		dir = cmd_xdg_path("XDG_DATA_HOME", ".local/share", "store");
-		if ((rc = make_dirs(dir)) != 0) {
-			rc = cmd_fail("cannot make '%s': %s", dir, strerror(-rc));
+		if ((rc = path_mkdirs(dir, 0755)) != 0) {
+			rc = cmd_fail("%s", err_message(rc));
 			free(dir);
 			return rc;
 		}
@@ -527,7 +506,7 @@ cmd_mount(int argc, char **argv)
 	a.fo.store = a.store;
 	if (a.log_file == NULL) {
 		logdir = cmd_xdg_path("XDG_STATE_HOME", ".local/state", "");
-		make_dirs(logdir);
+		(void)path_mkdirs(logdir, 0755);
 		free(logdir);
 		logdir = cmd_xdg_path("XDG_STATE_HOME", ".local/state", "shale.log");
 		a.log_file = logdir;

@@ -30,22 +30,22 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "engine/lsm/manifest.h"
 #include "engine/lsm/mirror.h"
+#include "engine/objstore/objstore.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 #define MIRROR_VERSION		1
 #define MIRROR_BUSY_MS		5000
 #define MIRROR_QUERY_NS		((int64_t)10 * 1000000000)	/* 10 s */
 #define MIRROR_PROGRESS_OPS	1000	/* VM steps between deadline checks */
-#define MIRROR_NAME_HEX		16
 
 /* Why db_open() failed, if the file should be thrown away. */
 enum mirror_stale {
@@ -139,55 +139,6 @@ is_damage(int sqlrc)
 		return 1;
 	}
 	return 0;
-}
-
-/* The first 16 hex digits of sha256(uri), NUL-terminated. */
-static int
-uri_name(const char *uri, char out[MIRROR_NAME_HEX + 1])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(uri, strlen(uri), md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen < MIRROR_NAME_HEX / 2)
-		return err_set(-EIO, "cannot hash store uri '%s'", uri);
-	for (size_t i = 0; i < MIRROR_NAME_HEX / 2; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
-
-/* mkdir -p, new directories mode 0700. */
-static int
-make_dirs(const char *dir)
-{
-	struct stat st;
-	char *p = xstrdup(dir), *s, c;
-	int rc = 0;
-
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			rc = err_set(-errno, "cannot create '%s': %s", p,
-			    strerror(errno));
-			goto out;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(dir, &st) != 0) {
-		rc = err_set(-errno, "cannot stat '%s': %s", dir,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode))
-		rc = err_set(-ENOTDIR, "'%s' is not a directory", dir);
-out:
-	free(p);
-	return rc;
 }
 
 /* Delete the database and the files SQLite keeps beside it. */
@@ -363,16 +314,15 @@ int
 mirror_open(const char *dir, const char *uri, struct mirror **out)
 {
 	struct mirror *m = NULL;
-	char name[MIRROR_NAME_HEX + 1];
+	char name[OBJSTORE_URI_NAME_LEN + 1];
 	enum mirror_stale stale;
 	int rc;
 
 	*out = NULL;
 	if (*dir == '\0')
 		return err_set(-EINVAL, "mirror: empty directory name");
-	if ((rc = uri_name(uri, name)) != 0)
-		return rc;
-	if ((rc = make_dirs(dir)) != 0)
+	objstore_uri_name(uri, name);
+	if ((rc = path_mkdirs(dir, 0700)) != 0)
 		return rc;
 	m = xcalloc(1, sizeof(*m));
 	pthread_mutex_init(&m->lock, NULL);

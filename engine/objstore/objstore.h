@@ -110,6 +110,14 @@ void	objstore_close(struct objstore *os);
 const char *objstore_uri(const struct objstore *os);
 
 /*
+ * The name of the store at `uri` in local folders (its disk cache, its
+ * manifest mirror): 16 lower-case hexadecimal digits, the XXH3 64-bit
+ * hash of the URI as written (shale-format(5)), NUL-terminated.
+ */
+#define OBJSTORE_URI_NAME_LEN	16
+void	objstore_uri_name(const char *uri, char out[OBJSTORE_URI_NAME_LEN + 1]);
+
+/*
  * Read `len` bytes at `off` (OBJSTORE_TO_END for the rest) of `key`,
  * appending them to `out`. A range that starts at or past the end reads
  * nothing and succeeds; one that runs past the end is cut at the end.

@@ -59,7 +59,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <xxhash.h>
 
 #include "engine/objstore/objstore_int.h"
 #include "util/buf.h"
@@ -68,6 +67,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/path.h"
 #include "util/xmalloc.h"
 
 #define CACHE_PAGE	((uint64_t)64 << 10)
@@ -973,21 +973,13 @@ static const struct objstore_ops cache_ops = {
 static int
 make_dirs(struct cache *c)
 {
-	char *p = xstrdup(c->dir), *s = p;
-	int rc = 0;
+	int rc;
 
-	while (rc == 0 && s != NULL) {
-		if ((s = strchr(s + 1, '/')) != NULL)
-			*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			local_failure(c, "cannot create", p, errno);
-			rc = -1;
-		}
-		if (s != NULL)
-			*s = '/';
+	if ((rc = path_mkdirs(c->dir, 0700)) != 0) {
+		local_failure(c, "cannot create", c->dir, -rc);
+		return -1;
 	}
-	free(p);
-	return rc;
+	return 0;
 }
 
 /* A page file found at open. */
@@ -1097,6 +1089,7 @@ objstore_cache_open(struct objstore *inner, const struct objstore_opts *o,
     const char *uri, struct objstore **out)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
+	char name[OBJSTORE_URI_NAME_LEN + 1];
 	struct metrics *m = o->metrics ? o->metrics : metrics_global();
 
 	c->os.ops = &cache_ops;
@@ -1117,8 +1110,8 @@ objstore_cache_open(struct objstore *inner, const struct objstore_opts *o,
 	    "disk");
 	c->gauge = metric_series(metrics_gauge(m, "engine_cache_bytes",
 	    "Bytes a cache holds.", "cache"), "disk");
-	c->dir = xasprintf("%s/objects/%016llx", o->cache_dir,
-	    (unsigned long long)XXH3_64bits(uri, strlen(uri)));
+	objstore_uri_name(uri, name);
+	c->dir = xasprintf("%s/objects/%s", o->cache_dir, name);
 	if (make_dirs(c) == 0)
 		scan(c);
 	else {

@@ -11,8 +11,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "engine/objstore/objstore_int.h"
 #include "util/error.h"
@@ -106,4 +108,11 @@ objstore_uri_release(struct objstore_uri *u)
 	free(u->fault_spec);
 	free(u->inner);
 	memset(u, 0, sizeof(*u));
+}
+
+void
+objstore_uri_name(const char *uri, char out[OBJSTORE_URI_NAME_LEN + 1])
+{
+	snprintf(out, OBJSTORE_URI_NAME_LEN + 1, "%016llx",
+	    (unsigned long long)XXH3_64bits(uri, strlen(uri)));
 }
