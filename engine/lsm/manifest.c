@@ -35,15 +35,15 @@
 
 #include "engine/lsm/kv.h"
 #include "engine/lsm/manifest.h"
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define MANIFEST_MAX	((size_t)256 << 20)	/* JSON we read or write */
 #define MANIFEST_PATH	96			/* "runs[N].tables[N]" */
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static const char *const root_fields[] = {
 	"format", "id", "writer_epoch", "wal_replay_from", "last_seq",
@@ -57,92 +57,6 @@ static const char *const run_fields[] = { "id", "tables", NULL };
 static const char *const checkpoint_fields[] = {
 	"id", "manifest_id", "expire_ms", NULL
 };
-
-/* Base64 of n bytes, NUL-terminated; the caller frees it. */
-static char *
-b64_encode(const uint8_t *p, size_t n)
-{
-	char *s, *o;
-	uint32_t v;
-	size_t i;
-
-	s = o = xmalloc((n + 2) / 3 * 4 + 1);
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = b64_alphabet[(v >> 6) & 63];
-		*o++ = b64_alphabet[v & 63];
-	}
-	if (n - i == 1) {
-		v = (uint32_t)p[i] << 16;
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = '=';
-		*o++ = '=';
-	} else if (n - i == 2) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = b64_alphabet[(v >> 6) & 63];
-		*o++ = '=';
-	}
-	*o = '\0';
-	return s;
-}
-
-static int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decode canonical base64 into out (room for n / 4 * 3 bytes): length a
- * multiple of 4, '=' only as the last one or two characters, unused bits
- * zero. The decoded length, or -1.
- */
-static ssize_t
-b64_decode(const char *s, size_t n, uint8_t *out)
-{
-	size_t i, o = 0, pad = 0;
-	uint32_t v;
-	int x[4] = { 0, 0, 0, 0 };
-
-	if (n % 4 != 0)
-		return -1;
-	if (n > 0 && s[n - 1] == '=')
-		pad = n > 1 && s[n - 2] == '=' ? 2 : 1;
-	for (i = 0; i < n; i += 4) {
-		for (int k = 0; k < 4; k++) {
-			if (i + k >= n - pad)
-				x[k] = 0;
-			else if ((x[k] = b64_value(s[i + k])) < 0)
-				return -1;
-		}
-		v = (uint32_t)x[0] << 18 | (uint32_t)x[1] << 12 |
-		    (uint32_t)x[2] << 6 | (uint32_t)x[3];
-		out[o++] = (uint8_t)(v >> 16);
-		out[o++] = (uint8_t)(v >> 8);
-		out[o++] = (uint8_t)v;
-	}
-	/* The padded quad ends in 4 or 2 stray bits, which must be zero. */
-	if (pad == 2 && (x[1] & 15) != 0)
-		return -1;
-	if (pad == 1 && (x[2] & 3) != 0)
-		return -1;
-	return (ssize_t)(o - pad);
-}
 
 void
 manifest_init(struct manifest *m)
@@ -378,16 +292,18 @@ static int
 enc_key(uint64_t id, json_t *o, const char *path, const char *field,
     const uint8_t *p, size_t n)
 {
-	char *s;
+	struct buf b;
 	int rc;
 
 	if (n > KV_KEY_MAX)
 		return enc_bad(id, path, field, "key longer than the limit");
 	if (p == NULL && n != 0)
 		return enc_bad(id, path, field, "NULL key");
-	s = b64_encode(p, n);
-	rc = enc_set(o, field, json_string(s));
-	free(s);
+	buf_init(&b, 0);
+	if (base64_append(&b, p, n) != 0)
+		BUG("cannot encode a key of %zu bytes", n);
+	rc = enc_set(o, field, json_stringn(b.data, b.len));
+	buf_release(&b);
 	return rc;
 }
 
@@ -637,8 +553,7 @@ dec_key(const struct dec *d, const json_t *o, const char *path,
     const char *field, uint8_t **out, size_t *lenp)
 {
 	const json_t *v = json_object_get(o, field);
-	uint8_t *p;
-	ssize_t len;
+	struct buf b;
 	size_t n;
 
 	if (v == NULL)
@@ -646,19 +561,19 @@ dec_key(const struct dec *d, const json_t *o, const char *path,
 	if (!json_is_string(v))
 		return dec_bad(d, path, field, "not a string");
 	n = json_string_length(v);
-	if (n > (KV_KEY_MAX + 2) / 3 * 4)
+	if (n > BASE64_LEN(KV_KEY_MAX))
 		return dec_bad(d, path, field, "key longer than the limit");
-	p = xmalloc(n / 4 * 3 + 1);
-	if ((len = b64_decode(json_string_value(v), n, p)) < 0) {
-		free(p);
+	buf_init(&b, 0);
+	if (base64_decode(&b, json_string_value(v), n, BASE64_STRICT) != 0) {
+		buf_release(&b);
 		return dec_bad(d, path, field, "bad base64");
 	}
-	if ((size_t)len > KV_KEY_MAX) {
-		free(p);
+	if (b.len > KV_KEY_MAX) {
+		buf_release(&b);
 		return dec_bad(d, path, field, "key longer than the limit");
 	}
-	*out = p;
-	*lenp = (size_t)len;
+	*out = (uint8_t *)b.data;	/* the buf's bytes are ours now */
+	*lenp = b.len;
 	return 0;
 }
 

@@ -149,8 +149,6 @@ const char *http_arg(const struct http_req *req, const char *name);
 int	http_parse_u64(const char *s, uint64_t *v);
 /* true/false/1/0, or "" (a bare "?follow") for true: 0 or -EINVAL. */
 int	http_parse_bool(const char *s, int *v);
-/* Standard base64, padded or not, into out (replaced): 0 or -EINVAL. */
-int	http_b64_decode(const char *s, size_t n, struct buf *out);
 /* Paths in the order /api/v1/log/keys lists them (depth first). */
 int	http_path_cmp(const char *a, const char *b);
 /*

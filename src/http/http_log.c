@@ -22,13 +22,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/http_int.h"
 #include "model/logs.h"
+#include "util/base64.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/xmalloc.h"
@@ -80,49 +80,6 @@ http_parse_bool(const char *s, int *v)
 		*v = 0;
 	else
 		return -EINVAL;
-	return 0;
-}
-
-int
-http_b64_decode(const char *s, size_t n, struct buf *out)
-{
-	char *padded = NULL;
-	size_t pad = 0, len;
-	int got;
-
-	/* standard alphabet; padding may be left out, as ProtoJSON allows */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '=' && i + 2 >= n && n % 4 == 0 && (i == n - 1 ||
-		    s[n - 1] == '='))
-			continue;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return -EINVAL;
-	}
-	if (n % 4 == 1)
-		return -EINVAL;
-	if (n % 4 != 0) {
-		padded = xmalloc(n + 4);
-		memcpy(padded, s, n);
-		while (n % 4 != 0)
-			padded[n++] = '=';
-		s = padded;
-	}
-	if (n >= 1 && s[n - 1] == '=')
-		pad++;
-	if (n >= 2 && s[n - 2] == '=')
-		pad++;
-	len = n / 4 * 3;
-	buf_reset(out);
-	buf_reserve(out, len + 2);	/* room for a newline too */
-	got = n == 0 ? 0 : EVP_DecodeBlock((unsigned char *)out->data,
-	    (const unsigned char *)s, (int)n);
-	free(padded);
-	if (got < 0 || (size_t)got != len)
-		return -EINVAL;
-	out->len = len - pad;
-	out->data[out->len] = '\0';
 	return 0;
 }
 
@@ -227,8 +184,8 @@ http_parse_append_json(const char *body, size_t len, struct http_append *a,
 		r->key = xstrdup(json_string_value(k));
 		r->klen = json_string_length(k);
 		buf_init(&r->value, 0);
-		if (http_b64_decode(json_string_value(v), json_string_length(v),
-		    &r->value) != 0) {
+		if (base64_decode(&r->value, json_string_value(v),
+		    json_string_length(v), 0) != 0) {
 			rc = bad(msg, msglen, "record %zu: \"value\" is not "
 			    "base64", i);
 			goto out;
@@ -308,18 +265,13 @@ http_json_key(struct buf *out, const char *field, const char *s, size_t len)
 	json_t *j = json_stringn(s, len);	/* NULL: not UTF-8 */
 	char *t = j != NULL ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) :
 	    NULL;
-	size_t n;
 
 	if (t != NULL)
 		buf_printf(out, "\"%s\":%s", field, t);
 	else {
 		/* JSON strings are text: the bytes go as base64 instead */
-		n = (len + 2) / 3 * 4;
 		buf_printf(out, "\"%sBase64\":\"", field);
-		buf_reserve(out, n + 2);
-		EVP_EncodeBlock((unsigned char *)out->data + out->len,
-		    (const unsigned char *)s, (int)len);
-		out->len += n;
+		base64_append(out, s, len);
 		buf_putc(out, '"');
 	}
 	free(t);
@@ -478,21 +430,17 @@ route_append(struct http *h, const struct http_req *req, struct http_reply *r)
 struct scan_out {
 	struct buf	*body;
 	size_t		 n;
-	struct buf	 b64;
 };
 
 static int
 scan_one(void *arg, uint64_t off, const void *data, size_t len, int64_t ts)
 {
 	struct scan_out *o = arg;
-	size_t need = (len + 2) / 3 * 4 + 1;
 
 	(void)ts;
-	buf_reserve(&o->b64, need);
-	EVP_EncodeBlock((unsigned char *)o->b64.data, data, (int)len);
 	buf_printf(o->body, "%s{\"sequence\":%" PRIu64 ",\"value\":\"",
 	    o->n > 0 ? "," : "", off);
-	buf_append(o->body, o->b64.data, need - 1);
+	base64_append(o->body, data, len);
 	buf_puts(o->body, "\"}");
 	o->n++;
 	return 0;
@@ -521,7 +469,6 @@ route_scan(struct http *h, const struct http_req *req, struct http_reply *r)
 	}
 	memset(&o, 0, sizeof(o));
 	o.body = &r->body;
-	buf_init(&o.b64, 0);
 	buf_puts(&r->body, "{\"status\":\"success\",");
 	http_json_key(&r->body, "key", g.key, strlen(g.key));
 	buf_puts(&r->body, ",\"values\":[");
@@ -539,7 +486,6 @@ route_scan(struct http *h, const struct http_req *req, struct http_reply *r)
 			break;
 		}
 	}
-	buf_release(&o.b64);
 	if (rc != 0) {
 		reply_errno(r, rc, g.key, 0);
 		return;
@@ -777,7 +723,7 @@ http_parse_keys(const struct http_req *req, struct http_keys *k, char *msg,
 		if (k->after != NULL)
 			return bad(msg, msglen, "after and after_base64 "
 			    "name the same thing: give one");
-		if (http_b64_decode(b, strlen(b), &k->after_buf) != 0 ||
+		if (base64_decode(&k->after_buf, b, strlen(b), 0) != 0 ||
 		    memchr(k->after_buf.data, '\0', k->after_buf.len) != NULL)
 			return bad(msg, msglen, "after_base64 must be the "
 			    "base64 of a key (the nextBase64 of a page)");

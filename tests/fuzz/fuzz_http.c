@@ -43,6 +43,7 @@
 #include "http/http.h"
 #include "http/http_int.h"
 #include "model/logs.h"
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
 
@@ -165,8 +166,8 @@ json_key(const char *s, size_t n)
 		same = json_is_string(k) && json_string_length(k) == n &&
 		    memcmp(json_string_value(k), s, n) == 0;
 	else if ((k = json_object_get(j, "keyBase64")) != NULL)
-		same = json_is_string(k) && http_b64_decode(json_string_value(k),
-		    json_string_length(k), &b) == 0 && b.len == n &&
+		same = json_is_string(k) && base64_decode(&b,
+		    json_string_value(k), json_string_length(k), 0) == 0 && b.len == n &&
 		    memcmp(b.data, s, n) == 0;
 	else
 		same = 0;
@@ -277,7 +278,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		http_append_release(&a);
 	}
 	buf_init(&b, 0);
-	if (http_b64_decode((const char *)data, size, &b) == 0 &&
+	if (base64_decode(&b, (const char *)data, size, 0) == 0 &&
 	    b.len > size / 4 * 3 + 2)
 		abort();
 	buf_release(&b);
