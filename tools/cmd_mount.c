@@ -42,11 +42,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/lsm/engine.h"
 #include "fs/fs.h"
-#include "http/http.h"
-#include "model/logs.h"
 #include "tools/cmd.h"
+#include "tools/daemon.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/path.h"
@@ -252,49 +250,30 @@ detach(int fd, int ok, const char *log_file)
 static int
 serve(struct mount_args *a, int notify_fd)
 {
-	struct engine_settings es;
-	struct engine *e = NULL;
-	struct logs *l = NULL;
+	struct daemon d;
 	struct fs *fs = NULL;
-	struct http *h = NULL;
 	struct sigaction sa;
+	char done[PATH_MAX + 16];
 	sigset_t set;
 	int rc, ret = 1;
 
 	/* no thread but the serving ones may take a stop signal (fs_run) */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	engine_settings_default(&es);
+	daemon_block_signals(&set);
+	memset(&d, 0, sizeof(d));
+	d.store = a->store;
+	d.config = a->config;
+	d.read_only = a->fo.read_only;
+	d.shutdown_ms = a->shutdown_ms;
+	d.ho = &a->ho;
 	/* a mistake in the FUSE options is found before any writer is fenced */
 	a->fo.fuse_opts = a->fuse_opts;
 	if ((rc = fs_new(&a->fo, &fs)) != 0) {
 		cmd_fail("%s", err_message(rc));
 		goto out;
 	}
-	if ((rc = cmd_settings_load(&es, a->config)) != 0) {
-		cmd_fail("%s", err_message(rc));
+	if (daemon_open(&d) != 0)
 		goto out;
-	}
-	if (a->ho.listen != NULL && (rc = http_start(&a->ho, NULL, &h)) != 0) {
-		cmd_fail("%s", err_message(rc));
-		goto out;
-	}
-	rc = engine_open(a->store, NULL, &es, a->fo.read_only ? ENGINE_READER :
-	    ENGINE_WRITER, &e);
-	if (rc != 0) {
-		cmd_fail("cannot open '%s': %s", a->store, err_message(rc));
-		goto out;
-	}
-	if ((rc = logs_open(e, &l)) != 0) {
-		cmd_fail("cannot read the streams of '%s': %s", a->store,
-		    err_message(rc));
-		goto out;
-	}
-	http_set_ready(h, l);
-	if ((rc = fs_mount(fs, l)) != 0) {
+	if ((rc = fs_mount(fs, d.l)) != 0) {
 		cmd_fail("%s", err_message(rc));
 		goto out;
 	}
@@ -304,8 +283,7 @@ serve(struct mount_args *a, int notify_fd)
 	    a->fo.read_only ? " read-only" : "");
 	if ((rc = fs_run(fs)) != 0)
 		log_error("%s", err_message(rc));
-	http_stop(h);
-	h = NULL;
+	daemon_stop_http(&d);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = still_storing;
 	sigaction(SIGINT, &sa, NULL);
@@ -316,20 +294,10 @@ serve(struct mount_args *a, int notify_fd)
 	fs = NULL;
 	ret = 0;
 out:
-	http_stop(h);
+	daemon_stop_http(&d);
 	fs_free(fs);
-	logs_close(l);
-	if (e != NULL) {
-		rc = engine_close_within(e, a->shutdown_ms);
-		if (rc != 0) {
-			log_error("not everything written was stored: %s",
-			    err_message(rc));
-			ret = 1;
-		} else if (ret == 0)
-			log_info("unmounted '%s': everything written is stored",
-			    a->mountpoint);
-	}
-	engine_settings_release(&es);
+	snprintf(done, sizeof(done), "unmounted '%s'", a->mountpoint);
+	ret = daemon_close(&d, ret, done);
 	detach(notify_fd, 0, NULL);
 	return ret;
 }
@@ -344,53 +312,6 @@ http_token(struct mount_args *a, const char *file, char **token)
 		return 0;
 	}
 	return cmd_http_options(&a->ho, file, token);
-}
-
-int
-cmd_http_options(struct http_options *ho, const char *file, char **token)
-{
-	struct sockaddr_storage ss;
-	const char *env = getenv("SHALE_HTTP_TOKEN");
-	int rc;
-
-	if ((rc = http_parse_listen(ho->listen, &ss)) != 0)
-		return cmd_fail("%s", err_message(rc));
-	if (file != NULL && (rc = http_read_token(file, token)) != 0)
-		return cmd_fail("%s", err_message(rc));
-	if (file == NULL && env != NULL && *env != '\0')
-		*token = xstrdup(env);
-	ho->token = *token;
-	return 0;
-}
-
-int
-cmd_store_uri(const char *arg, char **out)
-{
-	char path[PATH_MAX], *dir;
-	int rc;
-
-	if (arg == NULL) {
-		/* the embedded default store: a directory of the user's */
-		dir = cmd_xdg_path("XDG_DATA_HOME", ".local/share", "store");
-		if ((rc = path_mkdirs(dir, 0755)) != 0) {
-			rc = cmd_fail("%s", err_message(rc));
-			free(dir);
-			return rc;
-		}
-		*out = xasprintf("file://%s", dir);
-		free(dir);
-		return 0;
-	}
-	if (strstr(arg, "://") != NULL || strchr(arg, ':') != NULL) {
-		*out = xstrdup(arg);
-		return 0;
-	}
-	/* a bare path is a local directory store */
-	if (realpath(arg, path) == NULL)
-		return cmd_fail("cannot use '%s' as a store: %s", arg,
-		    strerror(errno));
-	*out = xasprintf("file://%s", path);
-	return 0;
 }
 
 int

@@ -5,12 +5,10 @@
  *
  * The states, and who moves between them:
  *
- *	http_start() (listening; /-/ready 503 "opening the store")
- *	  --> engine_open(), logs_open() --> http_set_ready(): SERVING
- *	SERVING --SIGINT/SIGTERM/SIGHUP--> http_stop(): no new connections,
- *	  long polls answer with what they have, requests in flight finish
- *	  --> engine_close_within(): store everything acknowledged, for at
- *	  most --shutdown-timeout --> exit 0 (all stored) or 1 (not)
+ *	daemon_open() (daemon.h) --> SERVING
+ *	SERVING --SIGINT/SIGTERM/SIGHUP--> daemon_close(): the endpoint
+ *	  stops, then everything acknowledged is stored, for at most
+ *	  --shutdown-timeout --> exit 0 (all stored) or 1 (not)
  *
  * The stop signals stay blocked from start to end and are taken with
  * sigwait(), so one that arrives while storing changes nothing.
@@ -24,10 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/lsm/engine.h"
-#include "http/http.h"
-#include "model/logs.h"
 #include "tools/cmd.h"
+#include "tools/daemon.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -44,26 +40,23 @@ cmd_serve(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *config = NULL, *listen_arg = NULL, *port = NULL;
-	const char *token_file = NULL;
+	const char *listen_arg = NULL, *port = NULL, *token_file = NULL;
 	char *listen = NULL, *token = NULL, *store = NULL;
 	struct http_options ho;
-	struct engine_settings es;
-	struct engine *e = NULL;
-	struct logs *l = NULL;
-	struct http *h = NULL;
-	int64_t shutdown_ms = 30000;
-	int c, rc, sig, ret = 1, read_only = 0;
+	struct daemon d;
+	int c, rc, sig, ret = 1;
 	sigset_t set;
 
+	memset(&d, 0, sizeof(d));
+	d.shutdown_ms = 30000;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			read_only = 1;
+			d.read_only = 1;
 			break;
 		case 'c':
-			config = optarg;
+			d.config = optarg;
 			break;
 		case 'L':
 			listen_arg = optarg;
@@ -75,8 +68,8 @@ cmd_serve(int argc, char **argv)
 			token_file = optarg;
 			break;
 		case 'T':
-			shutdown_ms = (int64_t)(atof(optarg) * 1000);
-			if (shutdown_ms <= 0)
+			d.shutdown_ms = (int64_t)(atof(optarg) * 1000);
+			if (d.shutdown_ms <= 0)
 				return cmd_usage("serve", "--shutdown-timeout "
 				    "must be positive");
 			break;
@@ -93,53 +86,23 @@ cmd_serve(int argc, char **argv)
 		return cmd_usage("serve", "%s", err_message(rc));
 	memset(&ho, 0, sizeof(ho));
 	ho.listen = listen;
-	engine_settings_default(&es);
 	if (cmd_http_options(&ho, token_file, &token) != 0 ||
 	    cmd_store_uri(argc > optind ? argv[optind] : NULL, &store) != 0)
 		goto out;
-	if ((rc = cmd_settings_load(&es, config)) != 0) {
-		cmd_fail("%s", err_message(rc));
-		goto out;
-	}
+	d.store = store;
+	d.ho = &ho;
 
 	/* the stop signals are taken by sigwait() below, by no other thread */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((rc = http_start(&ho, NULL, &h)) != 0) {
-		cmd_fail("%s", err_message(rc));
+	daemon_block_signals(&set);
+	if (daemon_open(&d) != 0)
 		goto out;
-	}
-	if ((rc = engine_open(store, NULL, &es, read_only ? ENGINE_READER :
-	    ENGINE_WRITER, &e)) != 0) {
-		cmd_fail("cannot open '%s': %s", store, err_message(rc));
-		goto out;
-	}
-	if ((rc = logs_open(e, &l)) != 0) {
-		cmd_fail("cannot read the streams of '%s': %s", store,
-		    err_message(rc));
-		goto out;
-	}
-	http_set_ready(h, l);
-	log_info("serving '%s'%s", store, read_only ? " read-only" : "");
+	log_info("serving '%s'%s", store, d.read_only ? " read-only" : "");
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("signal %d: stopping", sig);
 	ret = 0;
 out:
-	http_stop(h);
-	logs_close(l);
-	if (e != NULL) {
-		if ((rc = engine_close_within(e, shutdown_ms)) != 0) {
-			log_error("not everything written was stored: %s",
-			    err_message(rc));
-			ret = 1;
-		} else if (ret == 0)
-			log_info("stopped: everything written is stored");
-	}
-	engine_settings_release(&es);
+	ret = daemon_close(&d, ret, "stopped");
 	free(listen);
 	free(token);
 	free(store);

@@ -3,46 +3,12 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/cmd.h"
-#include "util/buf.h"
 #include "util/log.h"
-
-int
-cmd_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("shale: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-int
-cmd_usage(const char *name, const char *fmt, ...)
-{
-	const struct cmd *c;
-	va_list ap;
-
-	if (fmt != NULL) {
-		fputs("shale: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	for (c = cmd_table; c->name != NULL; c++)
-		if (name == NULL || strcmp(c->name, name) == 0)
-			fprintf(stderr, "usage: shale %s %s\n", c->name, c->args);
-	return 2;
-}
 
 static void
 help(void)

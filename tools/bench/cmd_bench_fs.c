@@ -403,23 +403,6 @@ store_counters(struct target *t, double *puts, double *bytes)
 	return rc;
 }
 
-void
-cmd_proc_mem(pid_t pid, double *rss, double *hwm)
-{
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			*rss = strtod(line + 6, NULL) / 1024;
-		else if (strncmp(line, "VmHWM:", 6) == 0)
-			*hwm = strtod(line + 6, NULL) / 1024;
-	fclose(f);
-}
-
 /* The daemon's pid from the 'pid:' line of MNT/.shale/status. */
 static pid_t
 status_pid(struct target *t)

@@ -1,0 +1,71 @@
+/*
+ * daemon.c - opening a store to serve it and closing it (daemon.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "tools/cmd.h"
+#include "tools/daemon.h"
+#include "util/error.h"
+#include "util/log.h"
+
+void
+daemon_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+int
+daemon_open(struct daemon *d)
+{
+	int rc;
+
+	engine_settings_default(&d->es);
+	if ((rc = cmd_settings_load(&d->es, d->config)) != 0)
+		return cmd_fail("%s", err_message(rc));
+	if (d->ho != NULL && d->ho->listen != NULL &&
+	    (rc = http_start(d->ho, NULL, &d->h)) != 0)
+		return cmd_fail("%s", err_message(rc));
+	if ((rc = engine_open(d->store, NULL, &d->es, d->read_only ?
+	    ENGINE_READER : ENGINE_WRITER, &d->e)) != 0)
+		return cmd_fail("cannot open '%s': %s", d->store,
+		    err_message(rc));
+	if ((rc = logs_open(d->e, &d->l)) != 0)
+		return cmd_fail("cannot read the streams of '%s': %s",
+		    d->store, err_message(rc));
+	http_set_ready(d->h, d->l);
+	return 0;
+}
+
+void
+daemon_stop_http(struct daemon *d)
+{
+	http_stop(d->h);
+	d->h = NULL;
+}
+
+int
+daemon_close(struct daemon *d, int ret, const char *done)
+{
+	int rc;
+
+	daemon_stop_http(d);
+	logs_close(d->l);
+	d->l = NULL;
+	if (d->e != NULL) {
+		if ((rc = engine_close_within(d->e, d->shutdown_ms)) != 0) {
+			log_error("not everything written was stored: %s",
+			    err_message(rc));
+			ret = 1;
+		} else if (ret == 0)
+			log_info("%s: everything written is stored", done);
+		d->e = NULL;
+	}
+	engine_settings_release(&d->es);
+	return ret;
+}

@@ -1,0 +1,60 @@
+/*
+ * daemon.h - what 'shale mount' and 'shale serve' share: opening a store
+ * to serve it, with the HTTP endpoint in front, and closing it so that
+ * everything acknowledged is stored.
+ *
+ *	daemon_open():  settings --> http_start() (listening; /-/ready 503
+ *	  "opening the store") --> engine_open() --> logs_open()
+ *	  --> http_set_ready(): SERVING
+ *	daemon_stop_http(): no new connections, long polls answer with what
+ *	  they have, requests in flight finish
+ *	daemon_close(): logs_close() --> engine_close_within(): store
+ *	  everything acknowledged, for at most shutdown_ms
+ *
+ * daemon_block_signals() first, in the main thread before any other
+ * exists, so that only the thread that waits for them takes the stop
+ * signals. One thread drives a daemon.
+ */
+#ifndef SHALE_DAEMON_H
+#define SHALE_DAEMON_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "engine/lsm/engine.h"
+#include "http/http.h"
+#include "model/logs.h"
+
+struct daemon {
+	/* set by the caller */
+	const char	*store;		/* URI */
+	const char	*config;	/* settings file; NULL: the user's */
+	int		 read_only;	/* a reader following the store's writer */
+	int64_t		 shutdown_ms;	/* daemon_close()'s bound */
+	const struct http_options *ho;	/* NULL or no listen: no endpoint */
+
+	/* set by daemon_open() */
+	struct engine_settings es;
+	struct engine	*e;
+	struct logs	*l;
+	struct http	*h;
+};
+
+/* Block SIGINT, SIGTERM and SIGHUP in this thread; the set in *set. */
+void	daemon_block_signals(sigset_t *set);
+
+/* SERVING as above: 0, or 1 having said why (daemon_close() still due). */
+int	daemon_open(struct daemon *d);
+
+/* Stop the HTTP endpoint, if any (also done by daemon_close()). */
+void	daemon_stop_http(struct daemon *d);
+
+/*
+ * Close what daemon_open() opened, however far it went. `ret` is the exit
+ * status so far; returns it, or 1 when not everything written was stored
+ * (logged). When everything was and ret is 0, logs `done` (e.g.
+ * "stopped").
+ */
+int	daemon_close(struct daemon *d, int ret, const char *done);
+
+#endif
