@@ -22,12 +22,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-code() {	# URL [CURL-OPTIONS...]: the HTTP status
-	local u=$1
-	shift
-	curl -s -o "$TEST_TMP/body" -D "$TEST_TMP/headers" -w '%{http_code}' "$@" "$u"
-}
-
 # wait_body WHAT SECONDS URL REGEX: until the URL's body matches
 wait_body() {
 	local i=0

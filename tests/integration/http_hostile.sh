@@ -21,41 +21,11 @@ for t in curl jq base64; do
 	command -v $t >/dev/null 2>&1 ||
 		skip "$t not installed (apt-get install curl jq coreutils)"
 done
-SERVE_PIDS=""
 cleanup() {
-	local p
-	for p in $SERVE_PIDS; do
-		pid_gone "$p" || kill -TERM "$p" 2>/dev/null
-	done
-	for p in $SERVE_PIDS; do
-		wait_gone "$p" 30 || kill -KILL "$p" 2>/dev/null
-	done
+	stop_serves
 	cleanup_mounts
 }
 trap cleanup EXIT
-
-code() {	# URL [CURL-OPTIONS...]: the HTTP status; the body in $TEST_TMP/body
-	local u=$1
-	shift
-	curl -s -o "$TEST_TMP/body" -w '%{http_code}' "$@" "$u"
-}
-
-# serve STORE PORT [OPTIONS...]: 'shale serve' in the background, until ready
-serve() {
-	local store=$1 port=$2 i
-	shift 2
-	"$SHALE" serve --port "$port" "$@" "$store" >>"$TEST_TMP/serve.log" 2>&1 &
-	SERVE_PID=$!
-	SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
-	for i in $(seq 1 600); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/ready")" = 200 ] &&
-			return 0
-		pid_gone "$SERVE_PID" && break
-		sleep 0.1
-	done
-	echo "serve $store on port $port did not become ready"
-	return 1
-}
 
 # raw PORT BYTES: send the bytes (printf escapes) on one connection, in
 # one write (a shell's printf writes line by line, and a server that
@@ -108,7 +78,7 @@ inputs() {
 	local p u tok="tok-$RANDOM$RANDOM" out i k next page n
 	p=$(pick_port) || { fail "a free port"; return; }
 	u="http://127.0.0.1:$p/api/v1/log"
-	serve "file://$TEST_TMP/istore" "$p" || { fail "serve"; return; }
+	serve_shale "file://$TEST_TMP/istore" "$p" || { fail "serve"; return; }
 
 	# NUL, decoded from %00, in a value or the path
 	expect_eq "nul: append?key=nulk%00evil" 400 "$(code "$u/append?key=nulk%00evil" -X POST -d x)"
@@ -160,7 +130,7 @@ inputs() {
 
 	# framing: bytes after a refused head are not a request
 	printf '%s\n' "$tok" >"$TEST_TMP/token"
-	serve "file://$TEST_TMP/istore" "$p" --token-file "$TEST_TMP/token" ||
+	serve_shale "file://$TEST_TMP/istore" "$p" --token-file "$TEST_TMP/token" ||
 		{ fail "serve with a token"; return; }
 	out=$(raw "$p" "POST /api/v1/log/append?key=smug HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $tok\r\nContent-Length: 3\r\nContent-Length: 60\r\n\r\nabcGET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
 	expect_eq "framing: two Content-Lengths" "HTTP/1.1 400 Bad Request" "$(echo "$out" | grep '^HTTP/' | tr -d '\r')"
@@ -210,7 +180,7 @@ slow() {
 	local p i n rc fds="" closed
 	p=$(pick_port) || { fail "a free port"; return; }
 	SHALE_HTTP_MAX_CONNECTIONS=16 SHALE_HTTP_HEAD_TIMEOUT_MS=2000 \
-		serve "file://$TEST_TMP/sstore" "$p" || { fail "serve"; return; }
+		serve_shale "file://$TEST_TMP/sstore" "$p" || { fail "serve"; return; }
 
 	# 24 heads begun and left hanging, more than the 16 allowed
 	for i in $(seq 1 24); do

@@ -22,24 +22,11 @@ for t in curl jq base64; do
 	command -v $t >/dev/null 2>&1 ||
 		skip "$t not installed (apt-get install curl jq coreutils)"
 done
-SERVE_PIDS=""
 cleanup() {
-	local p
-	for p in $SERVE_PIDS; do
-		pid_gone "$p" || kill -TERM "$p" 2>/dev/null
-	done
-	for p in $SERVE_PIDS; do
-		wait_gone "$p" 30 || kill -KILL "$p" 2>/dev/null
-	done
+	stop_serves
 	cleanup_mounts
 }
 trap cleanup EXIT
-
-code() {	# URL [CURL-OPTIONS...]: the HTTP status; the body in $TEST_TMP/body
-	local u=$1
-	shift
-	curl -s -o "$TEST_TMP/body" -w '%{http_code}' "$@" "$u"
-}
 
 b64() { printf '%s' "$1" | base64 -w0; }
 
@@ -47,24 +34,6 @@ b64() { printf '%s' "$1" | base64 -w0; }
 # decodes padded pieces one after another)
 values() {
 	jq -r '.values[].value' "$1" | base64 -d
-}
-
-# serve STORE PORT [OPTIONS...]: 'shale serve' in the background, until ready
-serve() {
-	local store=$1 port=$2 i
-	shift 2
-	"$SHALE" serve --port "$port" "$@" "$store" >>"$TEST_TMP/${SERVE_LOG:-serve.log}" 2>&1 &
-	SERVE_PID=$!
-	SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
-	for i in $(seq 1 600); do	# 60 s: a sanitizer build replaying a WAL
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/ready")" = 200 ] &&
-			return 0
-		pid_gone "$SERVE_PID" && break
-		sleep 0.1
-	done
-	echo "serve $store on port $port did not become ready; its log ends:"
-	tail -n 8 "$TEST_TMP/${SERVE_LOG:-serve.log}" | sed 's/^/  /'
-	return 1
 }
 
 # follow_ms URL APPEND-COMMAND: a long poll begun now, an append 50 ms
@@ -314,7 +283,7 @@ follower() {
 	u="http://127.0.0.1:$p/api/v1/log"
 	mount_shale "$store" "$m" || { fail "follower: mount"; return; }
 	echo "before" >>"$m/logs/f"
-	serve "$store" "$p" --read-only || { fail "follower: serve --read-only"; return; }
+	serve_shale "$store" "$p" --read-only || { fail "follower: serve --read-only"; return; }
 	for i in $(seq 1 100); do
 		[ "$(curl -s "$u/scan?key=f" | jq -r '.values | length')" = 1 ] && break
 		sleep 0.1
@@ -337,7 +306,7 @@ states() {
 	p=$(pick_port) || { fail "a free port"; return; }
 	u="http://127.0.0.1:$p/api/v1/log"
 	printf '%s\n' "$tok" >"$TEST_TMP/token"
-	serve "$store" "$p" --token-file "$TEST_TMP/token" || { fail "states: serve"; return; }
+	serve_shale "$store" "$p" --token-file "$TEST_TMP/token" || { fail "states: serve"; return; }
 	expect_eq "token: append without it" 401 "$(code "$u/append?key=t" -X POST -d x)"
 	expect_eq "token: scan with a wrong one" 401 "$(code "$u/scan?key=t" -H "Authorization: Bearer no$tok")"
 	expect_eq "token: append with it" 200 "$(code "$u/append?key=t" -X POST -d x -H "Authorization: Bearer $tok")"
@@ -361,7 +330,7 @@ states() {
 	kill -TERM "$pid" && wait_gone "$pid" 30 || fail "states: stop the slow one"
 
 	# a stop while an awaitDurable append waits on a store that is down
-	SERVE_LOG=dead.log serve "fault:rate=1,errors=eio,while=$TEST_TMP/down:$store" "$p" \
+	SERVE_LOG=dead.log serve_shale "fault:rate=1,errors=eio,while=$TEST_TMP/down:$store" "$p" \
 		--shutdown-timeout 2 || { fail "states: serve on a fault store"; return; }
 	touch "$TEST_TMP/down"
 	curl -s -o "$TEST_TMP/stuck" -w '%{http_code}' -X POST -d stuck \
@@ -386,7 +355,7 @@ shutdown_load() {	# STORE
 	local store=$1 p u pid c n got acked cpids
 	p=$(pick_port) || { fail "a free port"; return; }
 	u="http://127.0.0.1:$p/api/v1/log"
-	serve "$store" "$p" || { fail "$store: serve"; return; }
+	serve_shale "$store" "$p" || { fail "$store: serve"; return; }
 	pid=$SERVE_PID
 	# each client is one curl, its appends in turn on one connection
 	cpids=""
@@ -402,7 +371,7 @@ shutdown_load() {	# STORE
 	kill -TERM "$pid"
 	wait_gone "$pid" 60 && ok "$store: stops under load" || fail "$store: did not stop under load"
 	wait $cpids
-	serve "$store" "$p" || { fail "$store: serve again"; return; }
+	serve_shale "$store" "$p" || { fail "$store: serve again"; return; }
 	acked=0 got=0
 	for c in $(seq 1 16); do
 		# the 200s come first, then the refusals once it stopped

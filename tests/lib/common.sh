@@ -195,3 +195,42 @@ cleanup_mounts() {
 		fi
 	done
 }
+
+# code URL [CURL-OPTIONS...]: the HTTP status of a request; its body in
+# $TEST_TMP/body, its head in $TEST_TMP/headers
+code() {
+	local u=$1
+	shift
+	curl -s -o "$TEST_TMP/body" -D "$TEST_TMP/headers" -w '%{http_code}' "$@" "$u"
+}
+
+# serve_shale STORE PORT [OPTIONS...]: 'shale serve' in the background
+# ($SERVE_PID, its log $TEST_TMP/${SERVE_LOG:-serve.log}) until /-/ready
+# answers 200; stop_serves stops every one started
+SERVE_PIDS=""
+serve_shale() {
+	local store=$1 port=$2 log="$TEST_TMP/${SERVE_LOG:-serve.log}" i
+	shift 2
+	"$SHALE" serve --port "$port" "$@" "$store" >>"$log" 2>&1 &
+	SERVE_PID=$!
+	SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
+	for i in $(seq 1 600); do	# 60 s: a sanitizer build replaying a WAL
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/ready")" = 200 ] &&
+			return 0
+		pid_gone "$SERVE_PID" && break
+		sleep 0.1
+	done
+	echo "serve $store on port $port did not become ready; its log ends:"
+	tail -n 8 "$log" | sed 's/^/  /'
+	return 1
+}
+
+stop_serves() {
+	local p
+	for p in $SERVE_PIDS; do
+		pid_gone "$p" || kill -TERM "$p" 2>/dev/null
+	done
+	for p in $SERVE_PIDS; do
+		wait_gone "$p" 30 || kill -KILL "$p" 2>/dev/null
+	done
+}
