@@ -11,8 +11,9 @@
  * Every poll, follow_main calls ckpt_update:
  *
  *   retired    a version no longer current but still held is listed in
- *      |       e->retired (version_retire, engine.c) with the time it was
- *      |       superseded; its last version_unref takes it out
+ *      |       e->retired (version_retire, engine_version.c) with the
+ *      |       time it was superseded; its last version_unref takes it
+ *      |       out
  *      v
  *   wanted     each retired version superseded at least half the smallest
  *      |       min_age ago (tables', WAL's: ckpt_min_age), and each one

@@ -1,6 +1,7 @@
 /*
- * engine_int.h - the engine's insides, shared by engine.c (writing,
- * recovery, manifest, fencing) and engine_read.c (gets and iterators).
+ * engine_int.h - the engine's insides, shared by the files of the engine:
+ * engine.c (open and close) and the stages it lists, engine_read.c (gets
+ * and iterators), compact.c and checkpoint.c.
  *
  * Locking: `lock` protects every field marked (L). Lock order: engine lock
  * before nothing else of ours; object store calls are never made with it
@@ -33,6 +34,14 @@
  */
 #define CUT_PREFIX	3
 #define L0_MAX_PIECES	8
+
+#define MANIFEST_RETRIES	20	/* taken manifest ids in a row, at most */
+/*
+ * A writer's first WAL object comes this many ids after its opening fence,
+ * so the uploads still in flight from the writer it replaced (at most
+ * WAL_UPLOADERS ids past what it had stored) cannot take its ids.
+ */
+#define WAL_JUMP		((uint64_t)1 << 20)
 
 /* An open table, shared by the versions that list it. */
 struct table {
@@ -233,24 +242,86 @@ struct engine {
 	int			 ckpt_orphan;	/* (L) close gave up on it: it frees e */
 };
 
-void	version_ref(struct version *v);
+/* engine.c */
 /* engine_close's last step: free every resource of e, its threads stopped. */
 void	engine_free(struct engine *e);
-void	version_unref(struct version *v);
+/* The current version's shape as metrics. (L) */
+void	set_shape_metrics_locked(struct engine *e);
 
-/* engine.c */
-int	commit_edit(struct engine *e, manifest_edit_fn edit, void *arg);
+/* engine_version.c */
+void	version_ref(struct version *v);
+void	version_unref(struct version *v);
+int	version_new(struct engine *e, const struct manifest *m,
+	    const struct version *old, struct version **out);
+void	version_retire(struct engine *e, struct version *v,
+	    int64_t superseded_ms);
+/* Whether this process still needs the table at key (a gc_pin.held). */
+int	table_held(void *arg, const char *key);
+void	pending_add(struct engine *e, const char *key, uint64_t cache_id);
+uint64_t pending_cache_id(struct engine *e, const char *key);
+void	pending_remove(struct engine *e, const char *key);
+
+/* engine_recover.c */
 int	manifest_put(struct engine *e, const struct manifest *m);
+void	fence_locked(struct engine *e, const char *why);
+void	fence(struct engine *e, const char *why);
+
+struct wal_header;
+
+/* Applying WAL objects: at open (replay), or following (follow_wal). */
+struct replay {
+	struct engine	*e;
+	uint64_t	 max_seq;
+	/* the object being applied: its header, filled before any batch */
+	const struct wal_header *h;
+	int		 follow;	/* following: report each record */
+	engine_apply_fn	 apply_fn;	/* to whom, as of the batch at hand */
+	void		*apply_arg;
+	uint64_t	 id;		/* the id it must carry */
+	uint64_t	 epoch;		/* it is skipped below this epoch */
+};
+
+/* Apply WAL object id: 0, -ENOENT, -EAGAIN (reader behind), or an error. */
+int	replay_one(struct engine *e, uint64_t id, uint64_t *epoch,
+	    struct replay *r, int *fence);
+/* At open: the newest manifest as the first version (a writer's epoch). */
+int	claim(struct engine *e);
+/* At open, after claim: the WAL into the memtable; sets next_wal_id. */
+int	replay(struct engine *e);
+
+/* engine_write.c */
+/* Since when (mono ns) every attempt to store failed; 0: none. (L) */
+int64_t	failing_since_locked(const struct engine *e);
+/* An attempt to store (failed or not) of what `since` tracks. (L) */
+void	note_store_locked(struct engine *e, int64_t *since, int failed);
+/* After a failed attempt: wait before the next, the delay doubling. (L) */
+void	pause_locked(struct engine *e, int64_t *backoff, const char *what,
+	    int rc);
+/* A bulk write ended: whole values in the WAL again. (L) */
+void	bulk_end_locked(struct engine *e);
+/* Make every memtable an L0 table: 0, or SHALE_EFENCED / -ESHUTDOWN. */
+int	flush_memtables(struct engine *e);
+/* Seal what is written and wait until stored (timeout_ms < 0: no limit). */
+int	flush_within(struct engine *e, int64_t timeout_ms);
+
+/* engine_wal.c */
+/* Move walbuf to the upload queue as a WAL object. (L) */
+void	seal_locked(struct engine *e);
+void	*sealer_main(void *arg);
+void	*uploader_main(void *arg);
+
+/* engine_flush.c */
 void	sst_object_key(char out[64]);
 int	table_store(struct engine *e, struct sst_builder **sb, struct buf *tbl,
 	    struct manifest_run *out);
 void	table_describe(struct manifest_table *mt, const char *key, size_t size,
 	    const struct sst_info *info);
-void	fence_locked(struct engine *e, const char *why);
-int	flush_memtables(struct engine *e);
-void	pending_add(struct engine *e, const char *key, uint64_t cache_id);
-uint64_t pending_cache_id(struct engine *e, const char *key);
-void	pending_remove(struct engine *e, const char *key);
+int	commit_edit(struct engine *e, manifest_edit_fn edit, void *arg);
+void	*l0_main(void *arg);
+
+/* engine_follow.c */
+void	*poller_main(void *arg);
+void	*follow_main(void *arg);
 
 /* engine_read.c: iterators the compactor merges with */
 struct iter *merge_iter_new(struct iter **c, size_t n);
