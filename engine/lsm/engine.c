@@ -267,8 +267,8 @@ engine_open(const char *uri, const struct objstore_opts *so,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	buf_init(&e->walbuf, 0);
-	e->qtail = &e->queue;
+	buf_init(&e->write.walbuf, 0);
+	e->wal.qtail = &e->wal.queue;
 	e->mem = memtable_new();
 	e->bcache = block_cache_new(e->set.block_cache_bytes);
 	metrics_init(e);
@@ -358,9 +358,9 @@ engine_status(struct engine *e, struct engine_status *st)
 	st->last_seq = e->last_seq;
 	st->durable_seq = e->durable_seq;
 	st->unflushed_bytes = e->unflushed;
-	st->next_wal_id = e->next_wal_id;
+	st->next_wal_id = e->wal.next_wal_id;
 	st->l0_tables = e->ver ? e->ver->m.nl0 : 0;
-	st->compacting = (size_t)e->jobs;
+	st->compacting = (size_t)e->compact.jobs;
 	st->runs = st->run_tables = 0;
 	st->table_bytes = 0;
 	for (size_t i = 0; e->ver != NULL && i < e->ver->m.nl0; i++)
@@ -374,7 +374,7 @@ engine_status(struct engine *e, struct engine_status *st)
 	st->frozen_memtables = e->nfrozen;
 	st->fenced = e->fenced;
 	st->reader = e->mode == ENGINE_READER;
-	st->follow_lag_ms = e->follow_lag_ms;
+	st->follow_lag_ms = e->follow.follow_lag_ms;
 	now = clock_mono_ns();
 	since = failing_since_locked(e);
 	st->store_write_failing_since_ns = since == 0 ? 0 :
@@ -432,8 +432,8 @@ engine_free(struct engine *e)
 {
 	struct walobj *w;
 
-	while ((w = e->queue) != NULL) {
-		e->queue = w->next;
+	while ((w = e->wal.queue) != NULL) {
+		e->wal.queue = w->next;
 		buf_release(&w->body);
 		free(w);
 	}
@@ -444,9 +444,9 @@ engine_free(struct engine *e)
 		memtable_unref(e->mem);
 	version_unref(e->ver);
 	block_cache_free(e->bcache);	/* after the last table */
-	buf_release(&e->walbuf);
-	while (e->nwalspare > 0)
-		buf_release(&e->walspare[--e->nwalspare]);
+	buf_release(&e->write.walbuf);
+	while (e->wal.nwalspare > 0)
+		buf_release(&e->wal.walspare[--e->wal.nwalspare]);
 	if (e->mirror != NULL)
 		mirror_close(e->mirror);
 	objstore_close(e->os);
@@ -456,15 +456,16 @@ engine_free(struct engine *e)
 	pthread_mutex_destroy(&e->tables_lock);
 	pthread_rwlock_destroy(&e->filter_lock);
 	pthread_cond_destroy(&e->cond);
-	free(e->subs);
-	free(e->stubv);
-	free(e->busy_runs);
-	for (size_t i = 0; i < e->npending; i++) {
-		if (!e->pending[i].opened && e->pending[i].cache_id != 0)
-			block_cache_drop(e->bcache, e->pending[i].cache_id);
-		free(e->pending[i].key);
+	free(e->write.subs);
+	free(e->write.stubv);
+	free(e->compact.busy_runs);
+	for (size_t i = 0; i < e->tables.npending; i++) {
+		if (!e->tables.pending[i].opened &&
+		    e->tables.pending[i].cache_id != 0)
+			block_cache_drop(e->bcache, e->tables.pending[i].cache_id);
+		free(e->tables.pending[i].key);
 	}
-	free(e->pending);
+	free(e->tables.pending);
 	free(e->uri);
 	free(e);
 }

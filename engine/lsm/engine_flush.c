@@ -370,7 +370,7 @@ l0_main(void *arg)
 		 * max_unflushed_bytes. A closing engine stores its tables
 		 * regardless.
 		 */
-		if (rc == 0 && e->ncompactors > 0 && l0_full_locked(e)) {
+		if (rc == 0 && e->compact.ncompactors > 0 && l0_full_locked(e)) {
 			metric_add(e->m.l0_stalls, 1);
 			while (l0_full_locked(e) && !e->stopping && !e->fenced)
 				pthread_cond_wait(&e->cond, &e->lock);
@@ -389,12 +389,12 @@ l0_main(void *arg)
 		}
 		if (rc != 0) {
 			untake_locked(e, f.mem);
-			note_store_locked(e, &e->l0_failing_since, 1);
+			note_store_locked(e, &e->write.l0_failing_since, 1);
 			pause_locked(e, &backoff, "write an L0 table", rc);
 			continue;
 		}
 		backoff = 100;
-		note_store_locked(e, &e->l0_failing_since, 0);
+		note_store_locked(e, &e->write.l0_failing_since, 0);
 		metric_add(e->m.l0_flushes, 1);
 		e->unflushed -= f.bytes;
 		metric_set(e->m.unflushed, (double)e->unflushed);

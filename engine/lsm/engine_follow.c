@@ -10,11 +10,11 @@
  * memtables its tables cover, and updates its checkpoints (checkpoint.c).
  * engine_on_apply sets whom a follower reports each record to.
  *
- * Owns, in struct engine: the follower's follow_last, follow_epoch,
- * mem_last_wal, apply_fn, apply_arg, applying and follow_lag_ms. For a
- * reader, next_wal_id is the next WAL id it expects. Shares mem, frozen,
- * ver and the seqs with the other stages, and installs ver. A reader
- * writes nothing to the store but its checkpoints.
+ * Owns e->follow: follow_last, follow_epoch, mem_last_wal, apply_fn,
+ * apply_arg, applying and follow_lag_ms. For a reader, e->wal.next_wal_id
+ * is the next WAL id it expects. Shares mem, frozen, ver and the seqs
+ * with the other stages, and installs ver. A reader writes nothing to
+ * the store but its checkpoints.
  *
  * Locking: follow_last, follow_epoch and mem_last_wal are the follow
  * thread's (set at open, before it starts) and need no lock; the rest is
@@ -132,7 +132,8 @@ follow_manifest(struct engine *e, const struct manifest *m,
 			e->frozen[k++] = e->frozen[i];
 	}
 	e->nfrozen = k;
-	if (memtable_entries(e->mem) > 0 && e->mem_last_wal < m->wal_replay_from) {
+	if (memtable_entries(e->mem) > 0 &&
+	    e->follow.mem_last_wal < m->wal_replay_from) {
 		drop = e->mem;
 		e->mem = memtable_new();
 	}
@@ -182,7 +183,7 @@ follow_wal(struct engine *e)
 	struct replay r = { .e = e };
 	struct frozen *f;
 	char after[32];
-	uint64_t id, next = e->next_wal_id, epoch = e->follow_epoch, jump;
+	uint64_t id, next = e->wal.next_wal_id, epoch = e->follow.follow_epoch, jump;
 	int64_t mtime = 0;
 	size_t cap;
 	int rc, fence, more = 1, behind = 0;
@@ -192,7 +193,7 @@ follow_wal(struct engine *e)
 	r.max_seq = e->last_seq;
 	pthread_mutex_unlock(&e->lock);
 	while (more) {
-		wal_key(e->follow_last, after);
+		wal_key(e->follow.follow_last, after);
 		if ((rc = objstore_list(e->os, "wal/", after, 0, &l)) != 0) {
 			log_warn("'%s': cannot list the WAL: %s (retrying)", e->uri,
 			    err_message(rc));
@@ -201,7 +202,7 @@ follow_wal(struct engine *e)
 		more = l.next != NULL;
 		for (size_t i = 0; i < l.n; i++) {
 			if ((id = wal_key_id(l.entries[i].key)) == 0 ||
-			    id <= e->follow_last)
+			    id <= e->follow.follow_last)
 				continue;
 			if (id > next && (jump = wal_skip(e, next, id)) > next)
 				next = jump;
@@ -223,15 +224,15 @@ follow_wal(struct engine *e)
 				break;
 			}
 			mtime = l.entries[i].mtime;
-			e->follow_last = id;
-			e->mem_last_wal = id;
+			e->follow.follow_last = id;
+			e->follow.mem_last_wal = id;
 			if (rc == 0 && fence && id + WAL_JUMP > next)
 				next = id + WAL_JUMP;
 			else if (id + 1 > next)
 				next = id + 1;
 			pthread_mutex_lock(&e->lock);
-			e->next_wal_id = next;
-			e->follow_epoch = epoch;
+			e->wal.next_wal_id = next;
+			e->follow.follow_epoch = epoch;
 			if (r.max_seq > e->last_seq)
 				e->last_seq = e->durable_seq = r.max_seq;
 			/* a full memtable is set aside until a manifest covers it */
@@ -254,10 +255,10 @@ follow_wal(struct engine *e)
 	objstore_list_release(&l);
 	if (mtime > 0) {
 		pthread_mutex_lock(&e->lock);
-		e->follow_lag_ms = clock_wall_ns() / 1000000 - mtime * 1000;
-		if (e->follow_lag_ms < 0)
-			e->follow_lag_ms = 0;
-		metric_set(e->m.follow_lag, (double)e->follow_lag_ms / 1000);
+		e->follow.follow_lag_ms = clock_wall_ns() / 1000000 - mtime * 1000;
+		if (e->follow.follow_lag_ms < 0)
+			e->follow.follow_lag_ms = 0;
+		metric_set(e->m.follow_lag, (double)e->follow.follow_lag_ms / 1000);
 		metric_set(e->m.durable, (double)e->durable_seq);
 		pthread_mutex_unlock(&e->lock);
 	}
@@ -353,10 +354,10 @@ void
 engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg)
 {
 	pthread_mutex_lock(&e->lock);
-	e->apply_fn = fn;
-	e->apply_arg = arg;
+	e->follow.apply_fn = fn;
+	e->follow.apply_arg = arg;
 	/* the one it replaces may be in use: its owner may free it next */
-	while (e->applying)
+	while (e->follow.applying)
 		pthread_cond_wait(&e->cond, &e->lock);
 	pthread_mutex_unlock(&e->lock);
 }

@@ -13,8 +13,8 @@
  * each record to the function engine_on_apply set (replay_batch).
  *
  * Owns no part of struct engine: at open, before any thread runs, it
- * sets epoch, ver, last_seq, durable_seq, next_wal_id, and the
- * follower's follow_last, follow_epoch and mem_last_wal; fence_locked
+ * sets epoch, ver, last_seq, durable_seq, e->wal.next_wal_id, and
+ * e->follow's follow_last, follow_epoch and mem_last_wal; fence_locked
  * sets fenced. It does not commit manifests once open (commit_edit,
  * engine_flush.c).
  *
@@ -141,9 +141,9 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 	pthread_mutex_lock(&e->lock);
 	if (last > e->last_seq)
 		e->last_seq = e->durable_seq = last;
-	r->apply_fn = e->apply_fn;
-	r->apply_arg = e->apply_arg;
-	e->applying = r->apply_fn != NULL;
+	r->apply_fn = e->follow.apply_fn;
+	r->apply_arg = e->follow.apply_arg;
+	e->follow.applying = r->apply_fn != NULL;
 	pthread_mutex_unlock(&e->lock);
 	if (r->apply_fn == NULL)
 		return 0;
@@ -156,7 +156,7 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 			    x.kind == KV_PUT ? x.vlen : 0);
 	}
 	pthread_mutex_lock(&e->lock);
-	e->applying = 0;
+	e->follow.applying = 0;
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	return 0;
@@ -274,7 +274,7 @@ replay(struct engine *e)
 	char *after = NULL, key[32];
 	int rc, fence;
 
-	e->follow_last = e->ver->m.wal_replay_from > 0 ?
+	e->follow.follow_last = e->ver->m.wal_replay_from > 0 ?
 	    e->ver->m.wal_replay_from - 1 : 0;
 	/* every WAL id at or after the replay point */
 	if (e->ver->m.wal_replay_from > 1) {
@@ -321,7 +321,7 @@ replay(struct engine *e)
 			break;		/* stubs of a newer manifest: follow_main */
 		if (rc != 0 && rc != -ENOENT)
 			goto out;
-		e->follow_last = ids[i];
+		e->follow.follow_last = ids[i];
 		/* after a writer's opening fence, its objects start WAL_JUMP on */
 		if (rc == 0 && fence && ids[i] + WAL_JUMP > next)
 			next = ids[i] + WAL_JUMP;
@@ -345,9 +345,9 @@ replay(struct engine *e)
 		}
 		next += WAL_JUMP;
 	}
-	e->next_wal_id = next;
-	e->follow_epoch = epoch;
-	e->mem_last_wal = e->follow_last;
+	e->wal.next_wal_id = next;
+	e->follow.follow_epoch = epoch;
+	e->follow.mem_last_wal = e->follow.follow_last;
 	e->last_seq = e->durable_seq = r.max_seq > e->ver->m.last_seq ?
 	    r.max_seq : e->ver->m.last_seq;
 	rc = 0;

@@ -5,14 +5,14 @@
  * as chains for iterators (version_chains). A new version takes over the
  * tables an older one has open and opens the rest; a table is closed when
  * the last version listing it goes (table_unref). A reader's version that
- * stops being current while still held is listed in e->retired
+ * stops being current while still held is listed in e->tables.retired
  * (version_retire) for checkpoint.c. A table stored but not yet committed
  * is pending (pending_add to pending_remove), so that the collector,
  * which asks table_held, leaves it alone.
  *
- * Owns, in struct engine: open_tables, retired and pending. It does not
- * install versions as e->ver: claim (engine_recover.c), commit_edit
- * (engine_flush.c) and follow_manifest (engine_follow.c) do.
+ * Owns e->tables (open_tables, retired, pending) and tables_lock. It
+ * does not install versions as e->ver: claim (engine_recover.c),
+ * commit_edit (engine_flush.c) and follow_manifest (engine_follow.c) do.
  *
  * Locking: tables_lock protects open_tables, retired, pending and the
  * retired links of a version, and is held only around their list
@@ -29,7 +29,7 @@
 #include "engine/lsm/engine_int.h"
 #include "util/xmalloc.h"
 
-/* An open table, listed in e->open_tables until its last reference goes. */
+/* An open table, listed in e->tables.open_tables until its last reference goes. */
 static struct table *
 table_new(struct engine *e, struct sst *t)
 {
@@ -39,10 +39,10 @@ table_new(struct engine *e, struct sst *t)
 	tb->sst = t;
 	tb->e = e;
 	pthread_mutex_lock(&e->tables_lock);
-	tb->next = e->open_tables;
+	tb->next = e->tables.open_tables;
 	if (tb->next != NULL)
 		tb->next->prev = tb;
-	e->open_tables = tb;
+	e->tables.open_tables = tb;
 	pthread_mutex_unlock(&e->tables_lock);
 	return tb;
 }
@@ -59,7 +59,7 @@ table_unref(struct table *tb)
 	if (tb->prev != NULL)
 		tb->prev->next = tb->next;
 	else
-		e->open_tables = tb->next;
+		e->tables.open_tables = tb->next;
 	if (tb->next != NULL)
 		tb->next->prev = tb->prev;
 	pthread_mutex_unlock(&e->tables_lock);
@@ -71,9 +71,9 @@ table_unref(struct table *tb)
 static struct pending_table *
 pending_find_locked(struct engine *e, const char *key)
 {
-	for (size_t i = 0; i < e->npending; i++)
-		if (strcmp(e->pending[i].key, key) == 0)
-			return &e->pending[i];
+	for (size_t i = 0; i < e->tables.npending; i++)
+		if (strcmp(e->tables.pending[i].key, key) == 0)
+			return &e->tables.pending[i];
 	return NULL;
 }
 
@@ -91,7 +91,7 @@ table_held(void *arg, const char *key)
 	int held = 0;
 
 	pthread_mutex_lock(&e->tables_lock);
-	for (tb = e->open_tables; tb != NULL && !held; tb = tb->next)
+	for (tb = e->tables.open_tables; tb != NULL && !held; tb = tb->next)
 		held = strcmp(sst_name(tb->sst), key) == 0;
 	if (!held)
 		held = pending_find_locked(e, key) != NULL;
@@ -110,9 +110,9 @@ pending_add(struct engine *e, const char *key, uint64_t cache_id)
 	struct pending_table *p;
 
 	pthread_mutex_lock(&e->tables_lock);
-	e->pending = xgrow(e->pending, &e->cappending, e->npending + 1,
-	    sizeof(*e->pending));
-	p = &e->pending[e->npending++];
+	e->tables.pending = xgrow(e->tables.pending, &e->tables.cappending,
+	    e->tables.npending + 1, sizeof(*e->tables.pending));
+	p = &e->tables.pending[e->tables.npending++];
 	p->key = xstrdup(key);
 	p->cache_id = cache_id;
 	p->opened = 0;
@@ -150,7 +150,7 @@ pending_remove(struct engine *e, const char *key)
 		if (!p->opened)
 			drop = p->cache_id;
 		free(p->key);
-		*p = e->pending[--e->npending];
+		*p = e->tables.pending[--e->tables.npending];
 	}
 	pthread_mutex_unlock(&e->tables_lock);
 	if (drop != 0)
@@ -176,7 +176,7 @@ version_unref(struct version *v)
 			if (v->rprev != NULL)
 				v->rprev->rnext = v->rnext;
 			else
-				v->e->retired = v->rnext;
+				v->e->tables.retired = v->rnext;
 			if (v->rnext != NULL)
 				v->rnext->rprev = v->rprev;
 		}
@@ -230,7 +230,7 @@ version_chains(struct version *v)
 /*
  * A reader's version stops being current (it was superseded at
  * superseded_ms, wall clock): while a snapshot or an iterator still holds
- * it, it is listed in e->retired for checkpoint.c. Drops the reference
+ * it, it is listed in e->tables.retired for checkpoint.c. Drops the reference
  * e->ver held.
  */
 void
@@ -240,10 +240,10 @@ version_retire(struct engine *e, struct version *v, int64_t superseded_ms)
 	v->retired = 1;
 	v->superseded_ms = superseded_ms;
 	v->rprev = NULL;
-	v->rnext = e->retired;
+	v->rnext = e->tables.retired;
 	if (v->rnext != NULL)
 		v->rnext->rprev = v;
-	e->retired = v;
+	e->tables.retired = v;
 	pthread_mutex_unlock(&e->tables_lock);
 	version_unref(v);
 }

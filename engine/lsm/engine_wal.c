@@ -11,10 +11,10 @@
  * acknowledges them in id order: durable_seq moves, the subscribers are
  * called, waiters wake. An id taken by another writer fences this one.
  *
- * Owns, in struct engine: next_wal_id, queue and qtail, walspare (the
- * memory of stored bodies, kept for the next), flush_asked and
- * bulk_quiet_due. It does not fill walbuf (engine_write.c) nor delete
- * WAL objects (the collector, gc.c).
+ * Owns e->wal: next_wal_id, queue and qtail, walspare (the memory of
+ * stored bodies, kept for the next), flush_asked and bulk_quiet_due. It
+ * does not fill walbuf (e->write, engine_write.c) nor delete WAL objects
+ * (the collector, gc.c).
  *
  * Locking: its fields and a walobj's state under e->lock; upload runs
  * without it, on an object its uploader marked WAL_UPLOADING.
@@ -40,24 +40,24 @@ seal_locked(struct engine *e)
 {
 	struct walobj *w;
 
-	if (e->walbuf.len == 0)
+	if (e->write.walbuf.len == 0)
 		return;
 	w = xcalloc(1, sizeof(*w));
-	w->id = e->next_wal_id++;	/* ids follow the records' order */
-	w->body = e->walbuf;
-	w->last_seq = e->walbuf_last_seq;
-	w->bulk = e->walbuf_stubbed;
-	e->walbuf_stubbed = 0;
-	e->walbuf_raw = 0;
-	if (e->bulk)
-		e->bulk_quiet_due = clock_mono_ns() +
+	w->id = e->wal.next_wal_id++;	/* ids follow the records' order */
+	w->body = e->write.walbuf;
+	w->last_seq = e->write.walbuf_last_seq;
+	w->bulk = e->write.walbuf_stubbed;
+	e->write.walbuf_stubbed = 0;
+	e->write.walbuf_raw = 0;
+	if (e->write.bulk)
+		e->wal.bulk_quiet_due = clock_mono_ns() +
 		    e->set.flush_interval_ms * 1000000;
-	if (e->nwalspare > 0)
-		e->walbuf = e->walspare[--e->nwalspare];
+	if (e->wal.nwalspare > 0)
+		e->write.walbuf = e->wal.walspare[--e->wal.nwalspare];
 	else
-		buf_init(&e->walbuf, 0);
-	*e->qtail = w;
-	e->qtail = &w->next;
+		buf_init(&e->write.walbuf, 0);
+	*e->wal.qtail = w;
+	e->wal.qtail = &w->next;
 	pthread_cond_broadcast(&e->cond);
 }
 
@@ -70,29 +70,30 @@ sealer_main(void *arg)
 
 	pthread_mutex_lock(&e->lock);
 	while (!e->stopping && !e->fenced) {
-		if (e->walbuf.len > 0) {
-			due = e->walbuf_since + e->set.flush_interval_ms * 1000000;
-			if (e->flush_asked || clock_mono_ns() >= due) {
+		if (e->write.walbuf.len > 0) {
+			due = e->write.walbuf_since +
+			    e->set.flush_interval_ms * 1000000;
+			if (e->wal.flush_asked || clock_mono_ns() >= due) {
 				/* a whole interval with less ends a bulk write */
 				slow = clock_mono_ns() >= due &&
-				    e->walbuf_raw < e->set.wal_max_bytes;
+				    e->write.walbuf_raw < e->set.wal_max_bytes;
 				seal_locked(e);
-				e->flush_asked = 0;
-				if (e->bulk && slow)
+				e->wal.flush_asked = 0;
+				if (e->write.bulk && slow)
 					bulk_end_locked(e);
 				continue;
 			}
 			clock_cond_wait(&e->cond, &e->lock, due);
-		} else if (e->bulk) {
+		} else if (e->write.bulk) {
 			/* a bulk write with nothing more for an interval ended */
-			due = e->bulk_quiet_due;
+			due = e->wal.bulk_quiet_due;
 			if (clock_mono_ns() >= due) {
 				bulk_end_locked(e);
 				continue;
 			}
 			clock_cond_wait(&e->cond, &e->lock, due);
 		} else {
-			e->flush_asked = 0;
+			e->wal.flush_asked = 0;
 			pthread_cond_wait(&e->cond, &e->lock);	/* idle: no timer */
 		}
 	}
@@ -157,20 +158,20 @@ advance_locked(struct engine *e)
 	struct walobj *w;
 	int moved = 0;
 
-	while ((w = e->queue) != NULL && w->state == WAL_STORED) {
-		e->queue = w->next;
-		if (e->queue == NULL)
-			e->qtail = &e->queue;
+	while ((w = e->wal.queue) != NULL && w->state == WAL_STORED) {
+		e->wal.queue = w->next;
+		if (e->wal.queue == NULL)
+			e->wal.qtail = &e->wal.queue;
 		e->durable_seq = w->last_seq;
 		e->unflushed -= w->body.len;
 		/*
 		 * Its memory serves a next object: new memory costs a page
 		 * fault a page, which is most of writing on some machines
 		 */
-		if (e->nwalspare < WAL_SPARES &&
+		if (e->wal.nwalspare < WAL_SPARES &&
 		    w->body.cap <= 2 * e->set.wal_max_bytes) {
 			buf_reset(&w->body);
-			e->walspare[e->nwalspare++] = w->body;
+			e->wal.walspare[e->wal.nwalspare++] = w->body;
 		} else
 			buf_release(&w->body);
 		free(w);
@@ -180,8 +181,8 @@ advance_locked(struct engine *e)
 		return;
 	metric_set(e->m.unflushed, (double)e->unflushed);
 	metric_set(e->m.durable, (double)e->durable_seq);
-	for (size_t i = 0; i < e->nsubs; i++)
-		e->subs[i].fn(e->subs[i].arg, e->durable_seq);
+	for (size_t i = 0; i < e->write.nsubs; i++)
+		e->write.subs[i].fn(e->write.subs[i].arg, e->durable_seq);
 	pthread_cond_broadcast(&e->cond);
 }
 
@@ -195,12 +196,12 @@ advance_locked(struct engine *e)
 static struct walobj *
 next_queued(struct engine *e)
 {
-	for (struct walobj *w = e->queue; w != NULL; w = w->next) {
+	for (struct walobj *w = e->wal.queue; w != NULL; w = w->next) {
 		if (w->bulk && w->last_seq > e->ver->m.last_seq)
 			return NULL;
 		if (w->state != WAL_QUEUED)
 			continue;
-		if (w->last_seq <= e->ver->m.last_seq && w != e->queue)
+		if (w->last_seq <= e->ver->m.last_seq && w != e->wal.queue)
 			return NULL;
 		return w;
 	}
@@ -237,12 +238,12 @@ uploader_main(void *arg)
 		if (rc != 0) {
 			/* the store is failing: put the object back and try again */
 			w->state = WAL_QUEUED;
-			note_store_locked(e, &e->wal_failing_since, 1);
+			note_store_locked(e, &e->write.wal_failing_since, 1);
 			pause_locked(e, &backoff, "store WAL object", rc);
 			continue;
 		}
 		backoff = 50;
-		note_store_locked(e, &e->wal_failing_since, 0);
+		note_store_locked(e, &e->write.wal_failing_since, 0);
 		metric_observe(e->m.wal_latency, (double)(clock_mono_ns() - t0) / 1e9);
 		metric_add(e->m.wal_objects, 1);
 		w->state = WAL_STORED;

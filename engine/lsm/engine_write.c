@@ -16,9 +16,9 @@
  * before the next (pause_locked); store_failed_locked says when writers
  * and waits give up with -EIO (engine.c).
  *
- * Owns, in struct engine: walbuf and what describes it (walbuf_*), the
- * bulk write (bulk, mem_bulk_first, stubv), the subscribers (subs, called
- * by advance_locked) and the failure clock (wal_failing_since,
+ * Owns e->write: walbuf and what describes it (walbuf_*), the bulk
+ * write (bulk, mem_bulk_first, stubv), the subscribers (subs, called by
+ * advance_locked) and the failure clock (wal_failing_since,
  * l0_failing_since, store_failures, retry_gen). Shares mem, frozen,
  * last_seq, durable_seq and unflushed with the other stages. It does not
  * store anything itself.
@@ -51,7 +51,7 @@
 int64_t
 failing_since_locked(const struct engine *e)
 {
-	int64_t w = e->wal_failing_since, t = e->l0_failing_since;
+	int64_t w = e->write.wal_failing_since, t = e->write.l0_failing_since;
 
 	if (w == 0 || (t != 0 && t < w))
 		return t;
@@ -80,7 +80,7 @@ void
 note_store_locked(struct engine *e, int64_t *since, int failed)
 {
 	if (failed) {
-		e->store_failures++;
+		e->write.store_failures++;
 		if (*since == 0)
 			*since = clock_mono_ns();
 		/* waiters take the time of their failure from it */
@@ -111,10 +111,10 @@ void
 pause_locked(struct engine *e, int64_t *backoff, const char *what, int rc)
 {
 	int64_t due = clock_mono_ns() + *backoff * 1000000;
-	uint64_t gen = e->retry_gen;
+	uint64_t gen = e->write.retry_gen;
 
 	log_warn("'%s': cannot %s: %s (retrying)", e->uri, what, err_message(rc));
-	while (e->retry_gen == gen && !e->abandon && !e->fenced &&
+	while (e->write.retry_gen == gen && !e->abandon && !e->fenced &&
 	    clock_mono_ns() < due)
 		clock_cond_wait(&e->cond, &e->lock, due);
 	*backoff = *backoff * 2 > UPLOAD_BACKOFF_MAX_MS ? UPLOAD_BACKOFF_MAX_MS :
@@ -237,11 +237,11 @@ freeze_locked(struct engine *e)
 	f->max_seq = memtable_max_seq(e->mem);
 	f->bytes = memtable_bytes(e->mem);
 	/* the object just sealed (or the last one) holds max_seq */
-	f->last_wal = e->next_wal_id - 1;
+	f->last_wal = e->wal.next_wal_id - 1;
 	e->unflushed += f->bytes;
 	metric_set(e->m.unflushed, (double)e->unflushed);
 	e->mem = memtable_new();
-	e->mem_bulk_first = 0;
+	e->write.mem_bulk_first = 0;
 	pthread_cond_broadcast(&e->cond);
 }
 
@@ -256,25 +256,26 @@ wal_view_locked(struct engine *e, const struct engine_batch *b,
 	uint64_t min = e->set.wal_stub_min_bytes, stubbed = 0;
 	struct kv_entry *x;
 
-	if (!e->bulk)
+	if (!e->write.bulk)
 		return b->v;
-	e->stubv = xgrow(e->stubv, &e->capstubv, b->n, sizeof(*e->stubv));
+	e->write.stubv = xgrow(e->write.stubv, &e->write.capstubv, b->n,
+	    sizeof(*e->write.stubv));
 	for (size_t i = 0; i < b->n; i++) {
-		x = &e->stubv[i];
+		x = &e->write.stubv[i];
 		*x = b->v[i];
 		if (x->kind != KV_PUT || x->vlen < min)
 			continue;
 		x->kind = WAL_STUB;
 		x->val = NULL;
 		stubbed += x->vlen;
-		if (e->mem_bulk_first == 0)
-			e->mem_bulk_first = first + i;
+		if (e->write.mem_bulk_first == 0)
+			e->write.mem_bulk_first = first + i;
 	}
 	if (stubbed > 0) {
-		e->walbuf_stubbed = 1;
+		e->write.walbuf_stubbed = 1;
 		metric_add(e->m.wal_stubbed, (double)stubbed);
 	}
-	return e->stubv;
+	return e->write.stubv;
 }
 
 /*
@@ -285,8 +286,8 @@ wal_view_locked(struct engine *e, const struct engine_batch *b,
 void
 bulk_end_locked(struct engine *e)
 {
-	e->bulk = 0;
-	if (e->mem_bulk_first != 0)
+	e->write.bulk = 0;
+	if (e->write.mem_bulk_first != 0)
 		freeze_locked(e);
 }
 
@@ -333,11 +334,11 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 	 * process nothing can kill), so it fails instead, writing nothing,
 	 * on an attempt that failed while it waited (as wait_durable)
 	 */
-	failures = e->store_failures;
+	failures = e->write.store_failures;
 	while (!e->fenced && !e->stopping && e->unflushed > 0 &&
 	    e->unflushed + bytes > e->set.max_unflushed_bytes &&
 	    !(failed = store_failed_locked(e, clock_mono_ns(), &due) &&
-	    e->store_failures != failures))
+	    e->write.store_failures != failures))
 		clock_cond_wait(&e->cond, &e->lock,
 		    due > clock_mono_ns() ? due : 0);
 	if (e->fenced || e->stopping || failed) {
@@ -349,31 +350,31 @@ engine_write(struct engine *e, struct engine_batch *b, uint64_t *seqp)
 		return rc;
 	}
 	first = e->last_seq + 1;
-	if (e->walbuf.len == 0) {
-		e->walbuf_since = clock_mono_ns();
+	if (e->write.walbuf.len == 0) {
+		e->write.walbuf_since = clock_mono_ns();
 		pthread_cond_broadcast(&e->cond);	/* start the sealer's clock */
 	}
-	before = e->walbuf.len;
-	wal_encode_batch(&e->walbuf, first, wal_view_locked(e, b, first), b->n);
+	before = e->write.walbuf.len;
+	wal_encode_batch(&e->write.walbuf, first, wal_view_locked(e, b, first), b->n);
 	for (size_t i = 0; i < b->n; i++) {
 		x = b->v[i];
 		x.seq = first + i;
 		memtable_add(e->mem, &x);
 	}
 	e->last_seq = first + b->n - 1;
-	e->walbuf_last_seq = e->last_seq;
-	e->walbuf_raw += bytes;
+	e->write.walbuf_last_seq = e->last_seq;
+	e->write.walbuf_raw += bytes;
 	/* stubs' values are counted with their memtable, once frozen */
-	e->unflushed += e->walbuf.len - before;
+	e->unflushed += e->write.walbuf.len - before;
 	metric_add(e->m.writes, 1);
 	metric_add(e->m.write_bytes, (double)b->data.len);
 	metric_set(e->m.unflushed, (double)e->unflushed);
-	if (e->walbuf.len >= e->set.wal_max_bytes) {
+	if (e->write.walbuf.len >= e->set.wal_max_bytes) {
 		/* filled within one interval: a bulk write */
-		if (!e->bulk && e->set.wal_stub_min_bytes > 0 &&
-		    clock_mono_ns() - e->walbuf_since <
+		if (!e->write.bulk && e->set.wal_stub_min_bytes > 0 &&
+		    clock_mono_ns() - e->write.walbuf_since <
 		    e->set.flush_interval_ms * 1000000)
-			e->bulk = 1;
+			e->write.bulk = 1;
 		seal_locked(e);
 	}
 	if (memtable_bytes(e->mem) >= e->set.l0_sst_size_bytes)
@@ -396,8 +397,8 @@ flush_within(struct engine *e, int64_t timeout_ms)
 		return 0;
 	pthread_mutex_lock(&e->lock);
 	want = e->last_seq;
-	if (e->walbuf.len > 0) {
-		e->flush_asked = 1;
+	if (e->write.walbuf.len > 0) {
+		e->wal.flush_asked = 1;
 		seal_locked(e);
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -432,17 +433,17 @@ wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms, int bounded,
 	 * asked for at once if the failures are old enough to fail it
 	 * (not sooner: a caller waiting in slices would defeat the backoff)
 	 */
-	failures = e->store_failures;
+	failures = e->write.store_failures;
 	if (bounded && e->durable_seq < seq &&
 	    store_failed_locked(e, clock_mono_ns(), NULL)) {
-		e->retry_gen++;
+		e->write.retry_gen++;
 		pthread_cond_broadcast(&e->cond);
 	}
 	while (e->durable_seq < seq && !e->fenced && rc == 0) {
 		/* a stub is durable once its memtable is in a table */
-		if (e->mem_bulk_first != 0 && seq >= e->mem_bulk_first)
+		if (e->write.mem_bulk_first != 0 && seq >= e->write.mem_bulk_first)
 			freeze_locked(e);
-		if (e->walbuf.len > 0 && e->walbuf_last_seq >= seq) {
+		if (e->write.walbuf.len > 0 && e->write.walbuf_last_seq >= seq) {
 			/* a waiter should not wait for the timer */
 			seal_locked(e);
 		}
@@ -452,7 +453,7 @@ wait_durable(struct engine *e, uint64_t seq, int64_t timeout_ms, int bounded,
 			break;
 		}
 		if (bounded && store_failed_locked(e, now, &fail_due) &&
-		    e->store_failures != failures) {
+		    e->write.store_failures != failures) {
 			rc = store_failed_error(e, now);
 			break;
 		}
@@ -523,9 +524,10 @@ void
 engine_subscribe(struct engine *e, engine_durable_fn fn, void *arg)
 {
 	pthread_mutex_lock(&e->lock);
-	e->subs = xgrow(e->subs, &e->capsubs, e->nsubs + 1, sizeof(*e->subs));
-	e->subs[e->nsubs].fn = fn;
-	e->subs[e->nsubs].arg = arg;
-	e->nsubs++;
+	e->write.subs = xgrow(e->write.subs, &e->write.capsubs,
+	    e->write.nsubs + 1, sizeof(*e->write.subs));
+	e->write.subs[e->write.nsubs].fn = fn;
+	e->write.subs[e->write.nsubs].arg = arg;
+	e->write.nsubs++;
 	pthread_mutex_unlock(&e->lock);
 }
