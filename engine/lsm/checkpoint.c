@@ -11,8 +11,9 @@
  * Every poll, follow_main calls ckpt_update:
  *
  *   retired    a version no longer current but still held is listed in
- *      |       e->retired (version_retire, engine.c) with the time it was
- *      |       superseded; its last version_unref takes it out
+ *      |       e->tables.retired (version_retire, engine_version.c) with
+ *      |       the time it was superseded; its last version_unref takes
+ *      |       it out
  *      v
  *   wanted     each retired version superseded at least half the smallest
  *      |       min_age ago (tables', WAL's: ckpt_min_age), and each one
@@ -48,9 +49,8 @@
  * version never touches the manifest.
  *
  * Threading: ckpt_update runs on the follow thread only, ckpt_close after
- * it stopped, then its removal thread; the e->ckpt* fields are theirs
- * (ckpt_removed and ckpt_orphan under e->lock). e->retired is under
- * tables_lock.
+ * it stopped, then its removal thread; e->ckpt is theirs (ckpt_removed
+ * and ckpt_orphan under e->lock). e->tables.retired is under tables_lock.
  */
 #include "config.h"
 
@@ -72,7 +72,7 @@
 void
 ckpt_init(struct engine *e)
 {
-	snprintf(e->ckpt_prefix, sizeof(e->ckpt_prefix), "reader-%08x%08x-",
+	snprintf(e->ckpt.ckpt_prefix, sizeof(e->ckpt.ckpt_prefix), "reader-%08x%08x-",
 	    arc4random(), arc4random());
 }
 
@@ -106,8 +106,8 @@ ckpt_find(const struct ckpt *c, size_t n, uint64_t manifest_id)
 static int
 ckpt_ours(const struct engine *e, const struct manifest_checkpoint *c)
 {
-	return c->id != NULL && strncmp(c->id, e->ckpt_prefix,
-	    strlen(e->ckpt_prefix)) == 0;
+	return c->id != NULL && strncmp(c->id, e->ckpt.ckpt_prefix,
+	    strlen(e->ckpt.ckpt_prefix)) == 0;
 }
 
 /* Whether m holds exactly the checkpoints this reader believes it holds. */
@@ -122,12 +122,12 @@ ckpt_intact(const struct engine *e, const struct manifest *m)
 		c = &m->checkpoints[i];
 		if (!ckpt_ours(e, c))
 			continue;
-		if ((h = ckpt_find(e->ckpts, e->nckpts, c->manifest_id)) == NULL ||
-		    h->expire_ms != c->expire_ms)
+		if ((h = ckpt_find(e->ckpt.ckpts, e->ckpt.nckpts,
+		    c->manifest_id)) == NULL || h->expire_ms != c->expire_ms)
 			return 0;
 		n++;
 	}
-	return n == e->nckpts;
+	return n == e->ckpt.nckpts;
 }
 
 /*
@@ -182,7 +182,7 @@ ckpt_replace(struct engine *e, struct manifest *m, const struct ckpt *want,
 	    sizeof(*m->checkpoints));
 	for (i = 0; i < n; i++) {
 		c = &m->checkpoints[m->ncheckpoints++];
-		c->id = xasprintf("%s%llu", e->ckpt_prefix,
+		c->id = xasprintf("%s%llu", e->ckpt.ckpt_prefix,
 		    (unsigned long long)want[i].manifest_id);
 		c->manifest_id = want[i].manifest_id;
 		c->expire_ms = want[i].expire_ms;
@@ -237,12 +237,12 @@ ckpt_update(struct engine *e)
 	size_t nwant = 0, cap = 0, i;
 	int due, rc;
 
-	if (min_age == 0 && e->nckpts == 0)
+	if (min_age == 0 && e->ckpt.nckpts == 0)
 		return;		/* the collector protects nobody: nothing to do */
 	pthread_mutex_lock(&e->tables_lock);
-	for (v = e->retired; v != NULL; v = v->rnext) {
+	for (v = e->tables.retired; v != NULL; v = v->rnext) {
 		age = now - v->superseded_ms;
-		if (ckpt_find(e->ckpts, e->nckpts, v->m.id) == NULL) {
+		if (ckpt_find(e->ckpt.ckpts, e->ckpt.nckpts, v->m.id) == NULL) {
 			if (age < min_age / 2)
 				continue;
 			if (age >= min_age) {
@@ -264,44 +264,45 @@ ckpt_update(struct engine *e)
 		    "too late to pin it", e->uri, (unsigned long long)late);
 
 	/* a write is due when the set changes or one needs refreshing */
-	due = nwant != e->nckpts;
+	due = nwant != e->ckpt.nckpts;
 	for (i = 0; i < nwant; i++) {
-		if ((h = ckpt_find(e->ckpts, e->nckpts, want[i].manifest_id)) ==
-		    NULL || h->expire_ms - now < life / 2)
+		if ((h = ckpt_find(e->ckpt.ckpts, e->ckpt.nckpts,
+		    want[i].manifest_id)) == NULL || h->expire_ms - now < life / 2)
 			due = 1;
 	}
 	/* or the newest version this reader knows lost them */
-	if (!due && e->nckpts > 0) {
+	if (!due && e->ckpt.nckpts > 0) {
 		pthread_mutex_lock(&e->lock);
 		cur = e->ver;
 		version_ref(cur);
 		pthread_mutex_unlock(&e->lock);
-		due = cur->m.id >= e->ckpt_version && !ckpt_intact(e, &cur->m);
+		due = cur->m.id >= e->ckpt.ckpt_version && !ckpt_intact(e, &cur->m);
 		version_unref(cur);
 	}
-	if (!due || now < e->ckpt_retry_ms)
+	if (!due || now < e->ckpt.ckpt_retry_ms)
 		goto out;
 	for (i = 0; i < nwant; i++)
 		want[i].expire_ms = now + life;
 	if ((rc = ckpt_write(e, want, nwant, &id)) != 0) {
-		if (!e->ckpt_failing)
+		if (!e->ckpt.ckpt_failing)
 			log_warn("'%s': cannot write this reader's checkpoints "
 			    "(%zu versions to pin): %s; until it can, only the "
 			    "collector's min_age protects what it reads",
 			    e->uri, nwant, err_message(rc));
-		e->ckpt_failing = 1;
-		e->ckpt_retry_ms = now + CKPT_BACKOFF_MS;
+		e->ckpt.ckpt_failing = 1;
+		e->ckpt.ckpt_retry_ms = now + CKPT_BACKOFF_MS;
 		goto out;
 	}
-	if (e->ckpt_failing)
+	if (e->ckpt.ckpt_failing)
 		log_info("'%s': checkpoints written again", e->uri);
-	e->ckpt_failing = 0;
-	e->ckpt_retry_ms = 0;
-	e->ckpts = xgrow(e->ckpts, &e->capckpts, nwant + 1, sizeof(*e->ckpts));
+	e->ckpt.ckpt_failing = 0;
+	e->ckpt.ckpt_retry_ms = 0;
+	e->ckpt.ckpts = xgrow(e->ckpt.ckpts, &e->ckpt.capckpts, nwant + 1,
+	    sizeof(*e->ckpt.ckpts));
 	if (nwant > 0)
-		memcpy(e->ckpts, want, nwant * sizeof(*want));
-	e->nckpts = nwant;
-	e->ckpt_version = id;
+		memcpy(e->ckpt.ckpts, want, nwant * sizeof(*want));
+	e->ckpt.nckpts = nwant;
+	e->ckpt.ckpt_version = id;
 	metric_set(e->m.checkpoints, (double)nwant);
 	log_debug("'%s': manifest %llu holds this reader's %zu checkpoints",
 	    e->uri, (unsigned long long)id, nwant);
@@ -312,11 +313,11 @@ out:
 static void
 ckpt_forget(struct engine *e)
 {
-	if (e->nckpts > 0)
+	if (e->ckpt.nckpts > 0)
 		metric_set(e->m.checkpoints, 0);
-	free(e->ckpts);
-	e->ckpts = NULL;
-	e->nckpts = e->capckpts = 0;
+	free(e->ckpt.ckpts);
+	e->ckpt.ckpts = NULL;
+	e->ckpt.nckpts = e->ckpt.capckpts = 0;
 }
 
 /*
@@ -336,8 +337,8 @@ ckpt_remove_main(void *arg)
 		    "they expire within %lld s", e->uri, err_message(rc),
 		    (long long)ckpt_lifetime(&e->set) / 1000);
 	pthread_mutex_lock(&e->lock);
-	e->ckpt_removed = 1;
-	orphan = e->ckpt_orphan;
+	e->ckpt.ckpt_removed = 1;
+	orphan = e->ckpt.ckpt_orphan;
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	if (orphan) {
@@ -362,20 +363,21 @@ ckpt_close(struct engine *e)
 	int orphan = 0;
 
 	objstore_health(e->os, &oh);
-	if (e->nckpts > 0 && (oh.failing_since_ns != 0 || e->ckpt_failing)) {
+	if (e->ckpt.nckpts > 0 &&
+	    (oh.failing_since_ns != 0 || e->ckpt.ckpt_failing)) {
 		log_warn("'%s': the object store is failing: this reader's "
 		    "checkpoints are left to expire within %lld s", e->uri,
 		    (long long)ckpt_lifetime(&e->set) / 1000);
-	} else if (e->nckpts > 0) {
-		if (pthread_create(&e->t_ckpt_remove, NULL, ckpt_remove_main,
+	} else if (e->ckpt.nckpts > 0) {
+		if (pthread_create(&e->ckpt.t_ckpt_remove, NULL, ckpt_remove_main,
 		    e) != 0)
 			BUG("cannot start a thread");
 		pthread_mutex_lock(&e->lock);
 		due = e->close_due;
-		while (!e->ckpt_removed && (due == 0 || clock_mono_ns() < due))
+		while (!e->ckpt.ckpt_removed && (due == 0 || clock_mono_ns() < due))
 			clock_cond_wait(&e->cond, &e->lock, due);
-		t = e->t_ckpt_remove;
-		if ((orphan = e->ckpt_orphan = !e->ckpt_removed))
+		t = e->ckpt.t_ckpt_remove;
+		if ((orphan = e->ckpt.ckpt_orphan = !e->ckpt.ckpt_removed))
 			log_warn("'%s': this reader's checkpoints were not removed "
 			    "in time; they expire within %lld s", e->uri,
 			    (long long)ckpt_lifetime(&e->set) / 1000);

@@ -78,8 +78,8 @@ struct job {
 static int
 run_busy_locked(const struct engine *e, uint64_t id)
 {
-	for (size_t i = 0; i < e->nbusy; i++)
-		if (e->busy_runs[i] == id)
+	for (size_t i = 0; i < e->compact.nbusy; i++)
+		if (e->compact.busy_runs[i] == id)
 			return 1;
 	return 0;
 }
@@ -91,22 +91,24 @@ mark_locked(struct engine *e, const struct job *j, int busy)
 	size_t i, k;
 
 	if (j->nl0 > 0)
-		e->l0_busy = busy;
+		e->compact.l0_busy = busy;
 	for (i = j->run0; i < j->run0 + j->nruns; i++) {
 		if (busy) {
-			e->busy_runs = xgrow(e->busy_runs, &e->capbusy,
-			    e->nbusy + 1, sizeof(*e->busy_runs));
-			e->busy_runs[e->nbusy++] = r[i].id;
+			e->compact.busy_runs = xgrow(e->compact.busy_runs,
+			    &e->compact.capbusy, e->compact.nbusy + 1,
+			    sizeof(*e->compact.busy_runs));
+			e->compact.busy_runs[e->compact.nbusy++] = r[i].id;
 			continue;
 		}
-		for (k = 0; k < e->nbusy; k++) {
-			if (e->busy_runs[k] == r[i].id) {
-				e->busy_runs[k] = e->busy_runs[--e->nbusy];
+		for (k = 0; k < e->compact.nbusy; k++) {
+			if (e->compact.busy_runs[k] == r[i].id) {
+				e->compact.busy_runs[k] =
+				    e->compact.busy_runs[--e->compact.nbusy];
 				break;
 			}
 		}
 	}
-	e->jobs += busy ? 1 : -1;
+	e->compact.jobs += busy ? 1 : -1;
 }
 
 static uint64_t
@@ -133,10 +135,10 @@ pick_locked(struct engine *e)
 	if ((size_t)e->set.l0_max_ssts < trigger)
 		trigger = (size_t)e->set.l0_max_ssts;
 	j = xcalloc(1, sizeof(*j));
-	if (e->full_asked) {
-		if (e->jobs > 0)
+	if (e->compact.full_asked) {
+		if (e->compact.jobs > 0)
 			goto none;	/* it waits for the others to end */
-		e->full_asked = 0;
+		e->compact.full_asked = 0;
 		j->full = j->bottom = 1;
 		j->nl0 = m->nl0;
 		j->run0 = 0;
@@ -148,7 +150,7 @@ pick_locked(struct engine *e)
 	 * not past so many tables that cannot overlap (a stream written in
 	 * order), which are moved into a run, where a read opens one
 	 */
-	if (!e->l0_busy && (e->ver->l0_depth >= trigger ||
+	if (!e->compact.l0_busy && (e->ver->l0_depth >= trigger ||
 	    m->nl0 >= trigger * L0_MAX_PIECES)) {
 		j->nl0 = m->nl0;
 		j->bottom = m->nruns == 0;
@@ -237,9 +239,9 @@ filter_keeps(struct engine *e, const struct kv_entry *x)
 	int keep = 1;
 
 	pthread_rwlock_rdlock(&e->filter_lock);
-	if (e->filter_fn != NULL)
-		keep = e->filter_fn(e->filter_arg, x->key, x->klen, x->val,
-		    x->vlen);
+	if (e->compact.filter_fn != NULL)
+		keep = e->compact.filter_fn(e->compact.filter_arg, x->key,
+		    x->klen, x->val, x->vlen);
 	pthread_rwlock_unlock(&e->filter_lock);
 	return keep;
 }
@@ -251,9 +253,9 @@ filter_keeps_table(struct engine *e, const struct manifest_table *t)
 	int keep = 1;
 
 	pthread_rwlock_rdlock(&e->filter_lock);
-	if (e->filter_fn != NULL)
-		keep = e->filter_range_fn != NULL &&
-		    e->filter_range_fn(e->filter_arg, t->first_key,
+	if (e->compact.filter_fn != NULL)
+		keep = e->compact.filter_range_fn != NULL &&
+		    e->compact.filter_range_fn(e->compact.filter_arg, t->first_key,
 		    t->first_klen, t->last_key, t->last_klen);
 	pthread_rwlock_unlock(&e->filter_lock);
 	return keep;
@@ -600,7 +602,7 @@ sweep_edit(void *arg, struct manifest *m)
 		n += m->runs[i].ntables;
 	drop = xcalloc(n ? n : 1, 1);
 	pthread_mutex_lock(&e->lock);
-	l0_busy = e->l0_busy;
+	l0_busy = e->compact.l0_busy;
 	/* runs oldest first, then L0 oldest first; drop[] in that order */
 	n = 0;
 	for (i = m->nruns; i-- > 0;) {
@@ -762,8 +764,8 @@ compactor_main(void *arg)
 		mark_locked(e, j, 0);
 		job_free(j);
 		if (full) {
-			e->full_rc = rc;
-			e->full_done++;
+			e->compact.full_rc = rc;
+			e->compact.full_done++;
 		}
 		pthread_cond_broadcast(&e->cond);
 		if (rc == SHALE_EFENCED) {
@@ -793,8 +795,9 @@ compactor_start(struct engine *e)
 
 	if (n > COMPACTORS_MAX)
 		n = COMPACTORS_MAX;
-	for (e->ncompactors = 0; e->ncompactors < n; e->ncompactors++)
-		pthread_create(&e->t_compact[e->ncompactors], NULL,
+	for (e->compact.ncompactors = 0; e->compact.ncompactors < n;
+	    e->compact.ncompactors++)
+		pthread_create(&e->compact.t_compact[e->compact.ncompactors], NULL,
 		    compactor_main, e);
 }
 
@@ -802,9 +805,9 @@ void
 compactor_stop(struct engine *e)
 {
 	/* the caller set e->stopping */
-	for (int i = 0; i < e->ncompactors; i++)
-		pthread_join(e->t_compact[i], NULL);
-	e->ncompactors = 0;
+	for (int i = 0; i < e->compact.ncompactors; i++)
+		pthread_join(e->compact.t_compact[i], NULL);
+	e->compact.ncompactors = 0;
 }
 
 void
@@ -812,9 +815,9 @@ engine_set_compaction_filter(struct engine *e, engine_filter_fn fn,
     engine_filter_range_fn range_fn, void *arg)
 {
 	pthread_rwlock_wrlock(&e->filter_lock);
-	e->filter_fn = fn;
-	e->filter_range_fn = range_fn;
-	e->filter_arg = arg;
+	e->compact.filter_fn = fn;
+	e->compact.filter_range_fn = range_fn;
+	e->compact.filter_arg = arg;
 	pthread_rwlock_unlock(&e->filter_lock);
 }
 
@@ -826,7 +829,7 @@ compact_here(struct engine *e)
 	int rc;
 
 	pthread_mutex_lock(&e->lock);
-	e->full_asked = 1;
+	e->compact.full_asked = 1;
 	j = pick_locked(e);	/* nothing else runs jobs: it is the full one */
 	pthread_mutex_unlock(&e->lock);
 	rc = job_do(e, j);
@@ -848,16 +851,16 @@ engine_compact(struct engine *e)
 		return err_set(-EROFS, "'%s' is open read-only", e->uri);
 	if ((rc = flush_memtables(e)) != 0)
 		return rc;
-	if (e->ncompactors == 0)
+	if (e->compact.ncompactors == 0)
 		return compact_here(e);
 	pthread_mutex_lock(&e->lock);
-	done = e->full_done;
-	e->full_asked = 1;
+	done = e->compact.full_done;
+	e->compact.full_asked = 1;
 	pthread_cond_broadcast(&e->cond);
-	while (e->full_done == done && !e->fenced && !e->stopping)
+	while (e->compact.full_done == done && !e->fenced && !e->stopping)
 		pthread_cond_wait(&e->cond, &e->lock);
-	if (e->full_done != done)
-		rc = e->full_rc;
+	if (e->compact.full_done != done)
+		rc = e->compact.full_rc;
 	else if (e->fenced)
 		rc = err_set(SHALE_EFENCED, "'%s': fenced by a newer writer",
 		    e->uri);
