@@ -146,7 +146,7 @@ ckpt_newest(struct engine *e, struct manifest *base)
 
 	manifest_key(base->id, after);
 	for (;;) {
-		if ((rc = objstore_list(e->os, "manifest/", after, 0, &l)) != 0)
+		if ((rc = objstore_list(e->os, LAYOUT_MANIFESTS, after, 0, &l)) != 0)
 			break;
 		for (size_t i = 0; i < l.n; i++)
 			if ((id = manifest_key_id(l.entries[i].key)) > newest)

@@ -276,6 +276,7 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		o = *so;
 	if (e->set.cache_root_folder != NULL) {
 		o.cache_dir = e->set.cache_root_folder;
+		o.cache_prefix = LAYOUT_TABLES;	/* written once, read often */
 		o.cache_max_bytes = e->set.cache_max_size_bytes;
 	}
 	if ((rc = objstore_open(uri, &o, &e->os)) != 0)

@@ -33,14 +33,6 @@
 
 /* ---- L0 tables ---- */
 
-void
-sst_object_key(char out[64])
-{
-	snprintf(out, 64, "compacted/%012llx%08x%08x.sst",
-	    (unsigned long long)(clock_wall_ns() / 1000000), arc4random(),
-	    arc4random());
-}
-
 /* Fill mt (overwritten) for the table of `size` bytes stored at key. */
 void
 table_describe(struct manifest_table *mt, const char *key, size_t size,

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "engine/lsm/engine_int.h"
+#include "engine/lsm/layout.h"
 #include "engine/lsm/manifest_store.h"
 #include "engine/lsm/wal.h"
 #include "util/clock.h"
@@ -194,7 +195,7 @@ follow_wal(struct engine *e)
 	pthread_mutex_unlock(&e->lock);
 	while (more) {
 		wal_key(e->follow.follow_last, after);
-		if ((rc = objstore_list(e->os, "wal/", after, 0, &l)) != 0) {
+		if ((rc = objstore_list(e->os, LAYOUT_WAL, after, 0, &l)) != 0) {
 			log_warn("'%s': cannot list the WAL: %s (retrying)", e->uri,
 			    err_message(rc));
 			break;

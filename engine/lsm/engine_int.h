@@ -20,6 +20,7 @@
 #include "engine/lsm/block_cache.h"
 #include "engine/lsm/engine.h"
 #include "engine/lsm/kv.h"
+#include "engine/lsm/layout.h"
 #include "engine/lsm/manifest.h"
 #include "engine/lsm/memtable.h"
 #include "engine/lsm/mirror.h"
@@ -369,7 +370,6 @@ void	*sealer_main(void *arg);
 void	*uploader_main(void *arg);
 
 /* engine_flush.c */
-void	sst_object_key(char out[64]);
 int	table_store(struct engine *e, struct sst_builder **sb, struct buf *tbl,
 	    struct manifest_run *out);
 void	table_describe(struct manifest_table *mt, const char *key, size_t size,

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "engine/lsm/engine_int.h"
+#include "engine/lsm/layout.h"
 #include "engine/lsm/manifest_store.h"
 #include "engine/lsm/wal.h"
 #include "util/clock.h"
@@ -282,7 +283,7 @@ replay(struct engine *e)
 		after = xstrdup(key);
 	}
 	do {
-		rc = objstore_list(e->os, "wal/", after, 0, &l);
+		rc = objstore_list(e->os, LAYOUT_WAL, after, 0, &l);
 		free(after);
 		after = NULL;
 		if (rc != 0)

@@ -24,6 +24,7 @@
 
 #include "engine/lsm/fsck.h"
 #include "engine/lsm/kv.h"
+#include "engine/lsm/layout.h"
 #include "engine/lsm/manifest_store.h"
 #include "engine/lsm/sst.h"
 #include "util/buf.h"
@@ -191,7 +192,7 @@ fsck_wal_walk(struct objstore *os, uint64_t from, fsck_wal_fn fn, void *arg)
 	if (from > 1)
 		wal_key(from - 1, after);
 	buf_init(&wk.b, 0);
-	rc = list_each(os, "wal/", from > 1 ? after : NULL, walk_one, &wk);
+	rc = list_each(os, LAYOUT_WAL, from > 1 ? after : NULL, walk_one, &wk);
 	buf_release(&wk.b);
 	return rc;
 }
@@ -629,9 +630,9 @@ count_garbage(struct fsck *f)
 		if (refs_find(f->refs, f->nrefs, f->listed[i].key) == NULL)
 			garbage(f, f->listed[i].key, f->listed[i].size,
 			    &f->g_tables, &f->g_table_bytes);
-	if ((rc = list_each(f->os, "wal/", NULL, garbage_wal, f)) < 0)
+	if ((rc = list_each(f->os, LAYOUT_WAL, NULL, garbage_wal, f)) < 0)
 		return rc;
-	if ((rc = list_each(f->os, "manifest/", NULL, garbage_manifest, f)) < 0)
+	if ((rc = list_each(f->os, LAYOUT_MANIFESTS, NULL, garbage_manifest, f)) < 0)
 		return rc;
 	return 0;
 }
@@ -694,7 +695,7 @@ fsck_store(struct objstore *os, int flags, FILE *out, uint64_t *problems)
 	buf_reserve(&f.last, 0);
 
 	/* tables first: one committed before the manifest is read is referenced */
-	rc = list_each(os, "compacted/", NULL, listed_table, &f);
+	rc = list_each(os, LAYOUT_TABLES, NULL, listed_table, &f);
 	if (rc == 0)
 		rc = mset_load(&f, &f.set, 1);
 	if (rc == 0 && f.set.v[0].id == 0)

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "engine/lsm/gc.h"
+#include "engine/lsm/layout.h"
 #include "engine/lsm/manifest_store.h"
 #include "engine/lsm/wal.h"
 #include "util/clock.h"
@@ -433,20 +434,10 @@ gc_live(struct gc *g, const char *key)
 	g->live[g->nlive++] = key;
 }
 
-/* compacted/<name>.sst, the name without a '/' */
-static int
-gc_table_key(const char *key)
-{
-	size_t n = strlen(key);
-
-	return strncmp(key, "compacted/", 10) == 0 && n > 14 &&
-	    strcmp(key + n - 4, ".sst") == 0 && strchr(key + 10, '/') == NULL;
-}
-
 static int
 gc_table_entry(struct gc *g, const struct objstore_entry *e)
 {
-	if (!gc_table_key(e->key) || (g->nlive > 0 &&
+	if (!sst_object_key_ok(e->key) || (g->nlive > 0 &&
 	    bsearch(&e->key, g->live, g->nlive, sizeof(*g->live),
 	    gc_cmp_key) != NULL))
 		return 0;
@@ -482,7 +473,7 @@ gc_tables(struct gc *g)
 		gc_live(g, g->pin->tables[i]);
 	if (g->nlive > 0)
 		qsort(g->live, g->nlive, sizeof(*g->live), gc_cmp_key);
-	gc_list(g, "compacted/", gc_table_entry);
+	gc_list(g, LAYOUT_TABLES, gc_table_entry);
 	gc_flush(g);
 }
 
@@ -520,7 +511,7 @@ gc_wals(struct gc *g)
 	if (g->pin != NULL && g->pin->wal_from != 0 && g->pin->wal_from < below)
 		below = g->pin->wal_from;
 	g->wal_below = below;
-	gc_list(g, "wal/", gc_wal_entry);
+	gc_list(g, LAYOUT_WAL, gc_wal_entry);
 	gc_flush(g);
 }
 
@@ -565,7 +556,7 @@ gc_run(struct objstore *os, const struct engine_settings *s, int64_t now_ms,
 	g->cut[GC_TABLE] = g->now - s->gc_compacted.min_age_ms;
 	gc_metrics(g);
 
-	if (gc_list(g, "manifest/", gc_manifest_entry) != 0 || g->nv == 0)
+	if (gc_list(g, LAYOUT_MANIFESTS, gc_manifest_entry) != 0 || g->nv == 0)
 		goto out;	/* nothing is known to be garbage */
 	if (gc_read(g, &g->v[g->nv - 1]) != 0)
 		goto out;

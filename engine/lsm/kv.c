@@ -15,23 +15,6 @@ kv_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-uint64_t
-kv_id20(const char *s)
-{
-	uint64_t id = 0;
-	unsigned d;
-
-	for (int i = 0; i < 20; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		d = (unsigned)(s[i] - '0');
-		if (id > (UINT64_MAX - d) / 10)
-			return 0;
-		id = id * 10 + d;
-	}
-	return id;
-}
-
 int
 kv_entry_cmp(const struct kv_entry *a, const struct kv_entry *b)
 {

@@ -39,11 +39,6 @@ struct kv_entry {
 int	kv_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 /* Compare records: key ascending, then seq descending. */
 int	kv_entry_cmp(const struct kv_entry *a, const struct kv_entry *b);
-/*
- * The number written as exactly 20 decimal digits at s (object names such
- * as manifest/<20 digits>), or 0 if s does not start so or it overflows.
- */
-uint64_t kv_id20(const char *s);
 
 struct iter;
 

@@ -763,22 +763,3 @@ fail:
 	manifest_init(m);
 	return rc;
 }
-
-void
-manifest_key(uint64_t id, char out[40])
-{
-	snprintf(out, 40, "manifest/%020llu", (unsigned long long)id);
-}
-
-uint64_t
-manifest_key_id(const char *key)
-{
-	uint64_t id;
-
-	if (key == NULL || strncmp(key, "manifest/", 9) != 0)
-		return 0;
-	key += 9;
-	if ((id = kv_id20(key)) == 0 || key[20] != '\0')
-		return 0;
-	return id;
-}

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/lsm/layout.h"
 #include "util/buf.h"
 
 #define MANIFEST_FORMAT 1
@@ -105,9 +106,5 @@ size_t	manifest_l0_chains(const struct manifest *m, size_t *order,
 void	manifest_table_copy(struct manifest_table *dst, const struct manifest_table *src);
 void	manifest_table_release(struct manifest_table *t);
 
-/* "manifest/00000000000000000007" */
-void	manifest_key(uint64_t id, char out[40]);
-/* The id in a manifest key, or 0 if the key is not one. */
-uint64_t manifest_key_id(const char *key);
 
 #endif

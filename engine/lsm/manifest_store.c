@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/lsm/layout.h"
 #include "engine/lsm/manifest_store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -41,7 +42,7 @@ manifest_list_ids(struct objstore *os, uint64_t **ids, size_t *n)
 	*ids = NULL;
 	*n = 0;
 	do {
-		rc = objstore_list(os, "manifest/", after, 0, &l);
+		rc = objstore_list(os, LAYOUT_MANIFESTS, after, 0, &l);
 		free(after);
 		after = NULL;
 		if (rc != 0)

@@ -524,22 +524,3 @@ wal_decode_header(const void *data, size_t n, const char *name,
 	w.name = name != NULL ? name : "(wal)";
 	return walk_header(&w, h);
 }
-
-void
-wal_key(uint64_t id, char out[32])
-{
-	snprintf(out, 32, "wal/%020llu.wal", (unsigned long long)id);
-}
-
-uint64_t
-wal_key_id(const char *key)
-{
-	uint64_t id;
-
-	if (key == NULL || strncmp(key, "wal/", 4) != 0)
-		return 0;
-	key += 4;
-	if ((id = kv_id20(key)) == 0 || strcmp(key + 20, ".wal") != 0)
-		return 0;
-	return id;
-}

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "engine/lsm/kv.h"
+#include "engine/lsm/layout.h"
 #include "util/buf.h"
 
 struct wal_header {
@@ -108,9 +109,5 @@ int	wal_decode(const void *data, size_t n, const char *name,
 int	wal_decode_header(const void *data, size_t n, const char *name,
 	    struct wal_header *h);
 
-/* "wal/00000000000000000042.wal" */
-void	wal_key(uint64_t id, char out[32]);
-/* The id in a WAL key, or 0 if the key is not one. */
-uint64_t wal_key_id(const char *key);
 
 #endif

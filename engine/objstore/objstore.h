@@ -67,8 +67,12 @@ struct objstore_opts {
 	int		 retry_max_ms;	/* default 5000 */
 	/* file backend */
 	int		 no_fsync;	/* skip fsync (tests and benchmarks only) */
-	/* disk cache: pages of the tables under cache_dir/objects; NULL: none */
+	/*
+	 * disk cache: pages of the objects whose keys start with
+	 * cache_prefix (NULL: every key) under cache_dir/objects; NULL: none
+	 */
 	const char	*cache_dir;
+	const char	*cache_prefix;
 	uint64_t	 cache_max_bytes; /* the page files' total; default 16 GiB */
 	/* where calls are counted; default metrics_global() */
 	struct metrics	*metrics;

@@ -8,10 +8,11 @@
  *
  * so the store's request metrics count only the requests that reach it.
  *
- * What it keeps: byte ranges of the objects under `compacted/` (tables:
- * written once, never changed, read many times), in pages of 64 KiB
- * aligned to the object's offsets; the last page of an object may be
- * short. Manifests, WAL objects and every other key pass through.
+ * What it keeps: byte ranges of the objects whose keys start with the
+ * opener's cache_prefix (the engine's tables, under `compacted/`: written
+ * once, never changed, read many times), in pages of 64 KiB aligned to
+ * the object's offsets; the last page of an object may be short. Every
+ * other key (the engine's manifests and WAL objects) passes through.
  *
  * A get of [off, off+len) takes the pages it covers from disk and fetches
  * each run of adjacent missing pages with one ranged GET of whole pages,
@@ -71,7 +72,6 @@
 #include "util/xmalloc.h"
 
 #define CACHE_PAGE	((uint64_t)64 << 10)
-#define CACHE_PREFIX	"compacted/"
 #define CACHE_DEFAULT_MAX ((uint64_t)16 << 30)
 #define SIZE_UNKNOWN	UINT64_MAX
 #define TOUCH_SECS	60
@@ -111,6 +111,7 @@ struct cobj {
 struct cache {
 	struct objstore	 os;
 	char		*dir;		/* where the pages are; NULL: off */
+	char		*prefix;	/* the keys it keeps; "" for all */
 	uint64_t	 max;
 	pthread_mutex_t	 lock;		/* protects objs, oldest, newest, bytes */
 	void		*objs;		/* tsearch() tree of struct cobj by key */
@@ -224,7 +225,7 @@ cacheable(const struct cache *c, const char *key)
 {
 	size_t n = 0;
 
-	if (c->dir == NULL || strncmp(key, CACHE_PREFIX, strlen(CACHE_PREFIX)) != 0)
+	if (c->dir == NULL || strncmp(key, c->prefix, strlen(c->prefix)) != 0)
 		return 0;
 	for (const char *s = key; *s != '\0'; s++)
 		n += plain_byte((unsigned char)*s) ? 1 : 3;
@@ -958,6 +959,7 @@ cache_close(struct objstore *os)
 	pthread_mutex_destroy(&c->lock);
 	os->inner->ops->close(os->inner);
 	free(c->dir);
+	free(c->prefix);
 	free(os->uri);
 	free(c);
 }
@@ -1110,6 +1112,7 @@ objstore_cache_open(struct objstore *inner, const struct objstore_opts *o,
 	    "disk");
 	c->gauge = metric_series(metrics_gauge(m, "engine_cache_bytes",
 	    "Bytes a cache holds.", "cache"), "disk");
+	c->prefix = xstrdup(o->cache_prefix != NULL ? o->cache_prefix : "");
 	objstore_uri_name(uri, name);
 	c->dir = xasprintf("%s/objects/%s", o->cache_dir, name);
 	if (make_dirs(c) == 0)

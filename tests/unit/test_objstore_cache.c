@@ -111,6 +111,7 @@ open_stores(struct fx *f, const char *cache, uint64_t max)
 		fail_msg("open: %s", err_detail());
 	o.metrics = f->m;
 	o.cache_dir = cache;
+	o.cache_prefix = "compacted/";
 	o.cache_max_bytes = max;
 	if ((rc = objstore_open(f->uri, &o, &f->os)) != 0)
 		fail_msg("open with a cache: %s", err_detail());
