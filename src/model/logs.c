@@ -849,10 +849,28 @@ logs_read_only(const struct logs *l)
 	return l->ro;
 }
 
-struct engine *
-logs_engine(struct logs *l)
+void
+logs_status(struct logs *l, struct logs_status *st)
 {
-	return l->e;
+	struct engine_status es;
+
+	engine_status(l->e, &es);
+	memset(st, 0, sizeof(*st));
+	st->reader = es.reader;
+	st->fenced = es.fenced;
+	st->epoch = es.epoch;
+	st->manifest_id = es.manifest_id;
+	st->last_seq = es.last_seq;
+	st->durable_seq = es.durable_seq;
+	st->unflushed_bytes = es.unflushed_bytes;
+	st->l0_tables = es.l0_tables;
+	st->runs = es.runs;
+	st->run_tables = es.run_tables;
+	st->table_bytes = es.table_bytes;
+	st->compacting = es.compacting;
+	st->follow_lag_ms = es.follow_lag_ms;
+	st->store_failing_since_ns = es.store_failing_since_ns;
+	st->store_write_failing_since_ns = es.store_write_failing_since_ns;
 }
 
 void
