@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <unistd.h>
 
-#include "engine/lsm/engine.h"
 #include "fs/fs_int.h"
 #include "model/logs.h"
 #include "util/buf.h"
@@ -19,10 +18,10 @@
 static int
 vfile_status(struct fs *fs, struct buf *out)
 {
-	struct engine_status st;
+	struct logs_status st;
 	struct logs_usage u;
 
-	engine_status(logs_engine(fs->l), &st);
+	logs_status(fs->l, &st);
 	logs_usage(fs->l, &u);
 	return buf_printf(out,
 	    "store: %s\n"

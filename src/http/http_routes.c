@@ -12,7 +12,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "engine/lsm/engine.h"
 #include "http/http_int.h"
 #include "model/logs.h"
 #include "util/clock.h"
@@ -38,7 +37,7 @@ static void
 route_ready(struct http *h, const struct http_req *req, struct http_reply *r)
 {
 	struct logs *l = atomic_load(&h->l);
-	struct engine_status st;
+	struct logs_status st;
 
 	(void)req;
 	r->status = 503;
@@ -46,7 +45,7 @@ route_ready(struct http *h, const struct http_req *req, struct http_reply *r)
 		buf_puts(&r->body, "opening the store\n");
 		return;
 	}
-	engine_status(logs_engine(l), &st);
+	logs_status(l, &st);
 	if (st.fenced)
 		buf_puts(&r->body, "fenced by another writer\n");
 	else if (st.store_write_failing_since_ns != 0)

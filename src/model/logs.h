@@ -91,7 +91,6 @@ typedef void (*logs_data_fn)(void *arg, uint64_t id, uint64_t off,
 int	logs_open(struct engine *e, struct logs **out);
 void	logs_close(struct logs *l);
 int	logs_read_only(const struct logs *l);
-struct engine *logs_engine(struct logs *l);
 void	logs_on_change(struct logs *l, logs_change_fn fn, void *arg);
 /* Set or (NULL) clear it; once this returns no call of the old one runs. */
 void	logs_on_data(struct logs *l, logs_data_fn fn, void *arg);
@@ -104,6 +103,31 @@ void	logs_on_data(struct logs *l, logs_data_fn fn, void *arg);
  */
 void	logs_apply(void *arg, const void *key, size_t klen, const void *val,
 	    size_t vlen);
+
+/*
+ * Where the store under l stands, for the status file and the readiness
+ * check: the engine's own figures (engine_status), copied.
+ */
+struct logs_status {
+	int		 reader;		/* a read-only follower */
+	int		 fenced;		/* a newer writer took the store */
+	uint64_t	 epoch;
+	uint64_t	 manifest_id;
+	uint64_t	 last_seq;
+	uint64_t	 durable_seq;
+	uint64_t	 unflushed_bytes;
+	size_t		 l0_tables;
+	size_t		 runs;			/* sorted runs */
+	size_t		 run_tables;		/* tables in them */
+	uint64_t	 table_bytes;		/* bytes of every table in the manifest */
+	size_t		 compacting;		/* compactions running */
+	int64_t		 follow_lag_ms;		/* reader: age of the newest WAL object applied */
+	/* wall clock ns since which the store failed; 0 while it answers */
+	int64_t		 store_failing_since_ns;
+	/* writer: since when every attempt to store failed; 0 once one succeeds */
+	int64_t		 store_write_failing_since_ns;
+};
+void	logs_status(struct logs *l, struct logs_status *st);
 
 /* Check a name: 0, -EINVAL ("", ".", "..", '/' or NUL inside), -ENAMETOOLONG. */
 int	logs_name_check(const char *name, size_t len);

@@ -1,0 +1,192 @@
+/*
+ * logs_apply.c - following a writer, and the writer's compaction filter.
+ *
+ * The engine of a read-only logs tells it each record it applies from
+ * the writer's WAL; memory follows, as the writer's own calls made it
+ * follow there, and whatever the bytes the tree stays a tree. The
+ * compaction filter answers the writer's compactor: which records and
+ * time index entries still belong to a stream.
+ *
+ * Not here: registering either (logs_open), the tables' operations
+ * (logs_key.c).
+ *
+ * Locks (logs_int.h; their order: logs.h): ns, for reading to apply a
+ * stream's record, for writing to apply an inode or a directory entry;
+ * a stream's lock inside it for its end and data id. The change callback
+ * is called once ns is released. The filter reads ns.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "model/logs_int.h"
+#include "util/coding.h"
+
+/* ---- following a writer (read-only) ---- */
+
+/* Tell the change callback that `name` in `dir` may lead elsewhere now. */
+static void
+changed_name(struct logs *l, uint64_t dir, const char *name, size_t len)
+{
+	if (l->change_fn != NULL)
+		l->change_fn(l->change_arg, dir, name, len);
+}
+
+/*
+ * The engine of a read-only mount applies what the writer stored and
+ * tells us each record: bring memory up to date with it, as the writer's
+ * own calls did there. Records come in the writer's batch order, so an
+ * inode is seen before the entry that names it.
+ */
+static void
+apply_record(struct logs *l, const unsigned char *k, size_t klen,
+    const unsigned char *v, size_t vlen)
+{
+	uint64_t end, id = 0, dir = 0;
+	const char *gone_name = NULL;
+	size_t gone_len = 0;
+	struct node *n, *up;
+	int64_t ts;
+
+	/* records, by far the most, only read the namespace */
+	if (k[2] == K_RECORD)
+		pthread_rwlock_rdlock(&l->ns);
+	else
+		pthread_rwlock_wrlock(&l->ns);
+	switch (k[2]) {
+	case K_RECORD:
+		if (klen != 19 || v == NULL || vlen < TS_LEN)
+			break;
+		if ((n = data_find(l, get_be64(k + 3))) == NULL)
+			break;
+		__atomic_store_n(&l->last_data, n, __ATOMIC_RELAXED);
+		end = get_be64(k + 11) + (vlen - TS_LEN);
+		ts = (int64_t)get_be64(v);
+		pthread_mutex_lock(&n->lock);
+		if (n->loaded && end > n->end) {
+			__atomic_store_n(&n->end, end, __ATOMIC_RELEASE);
+			n->last_ts = ts;
+		}
+		pthread_mutex_unlock(&n->lock);
+		id = n->id;
+		break;
+	case K_INODE:
+		if (klen != 11)
+			break;
+		id = get_be64(k + 3);
+		n = node_find(l, id);
+		if (v == NULL) {
+			if (n != NULL && id != LOGS_ROOT_ID)
+				node_remove(l, n);
+			break;
+		}
+		if (vlen != INODE_LEN || (v[0] != LOGS_DIR && v[0] != LOGS_STREAM))
+			break;
+		if (n == NULL)
+			n = node_new(l, id, (enum logs_type)v[0]);
+		pthread_mutex_lock(&n->lock);
+		if (n->data_id != get_be64(v + 1))
+			n->loaded = 0;	/* truncated: read its end again */
+		__atomic_store_n(&n->data_id, get_be64(v + 1), __ATOMIC_RELEASE);
+		n->ctime_ns = (int64_t)get_be64(v + 17);
+		n->mtime_ns = (int64_t)get_be64(v + 25);
+		pthread_mutex_unlock(&n->lock);
+		node_moved(l, n);
+		break;
+	case K_DIRENT:
+		if (klen <= 11 ||
+		    logs_name_check((const char *)k + 11, klen - 11) != 0)
+			break;
+		dir = get_be64(k + 3);
+		n = name_find(l, dir, (const char *)k + 11, klen - 11);
+		/* the kernel may keep the name: tell it */
+		gone_name = (const char *)k + 11;
+		gone_len = klen - 11;
+		if (v == NULL) {
+			if (n != NULL)
+				node_unlink(l, n);
+			break;
+		}
+		if (vlen != 9 || (up = node_find(l, dir)) == NULL ||
+		    up->type != LOGS_DIR)
+			break;
+		if (n != NULL && n->id != get_be64(v))
+			node_unlink(l, n);	/* replaced */
+		if ((n = node_find(l, get_be64(v))) == NULL || n->id == LOGS_ROOT_ID)
+			break;
+		if (n->type == LOGS_DIR && would_cycle(l, n, dir))
+			break;
+		if (n->linked)
+			node_unlink(l, n);	/* renamed */
+		node_link(l, n, dir, (const char *)k + 11, klen - 11);
+		break;
+	default:
+		break;		/* the counter and the time index */
+	}
+	pthread_rwlock_unlock(&l->ns);
+	if (id != 0)
+		logs_changed(l, id);
+	if (dir != 0)
+		logs_changed(l, dir);
+	if (gone_name != NULL)
+		changed_name(l, dir, gone_name, gone_len);
+}
+
+void
+logs_apply(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	const unsigned char *k = key;
+
+	if (klen >= 3 && k[0] == KEY_LOGS && k[1] == KEY_VERSION)
+		apply_record(arg, k, klen, val, vlen);
+}
+
+/* ---- the compaction filter ---- */
+
+/*
+ * The compactor's question: keep this record? A stream's records and time
+ * index entries stay while some node, named or removed but still open,
+ * has their data id; those of removed and truncated streams go.
+ */
+int
+logs_keep(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	struct logs *l = arg;
+	const unsigned char *k = key;
+	int keep;
+
+	(void)val;
+	(void)vlen;
+	if (klen < 11 || k[0] != KEY_LOGS || k[1] != KEY_VERSION ||
+	    (k[2] != K_RECORD && k[2] != K_TIME))
+		return 1;
+	pthread_rwlock_rdlock(&l->ns);
+	keep = data_find(l, get_be64(k + 3)) != NULL;
+	pthread_rwlock_unlock(&l->ns);
+	return keep;
+}
+
+/*
+ * The compactor's other question: does logs_keep keep every key in
+ * [lo, hi]? Yes when both are of one kind that is neither records nor
+ * time index (it keeps all those), or records (or index entries) of one
+ * data id that it keeps: every key between has the same prefix.
+ */
+int
+logs_keep_range(void *arg, const void *lo, size_t lolen, const void *hi,
+    size_t hilen)
+{
+	const unsigned char *a = lo, *b = hi;
+
+	if (lolen < 3 || hilen < 3 || memcmp(a, b, 3) != 0 ||
+	    a[0] != KEY_LOGS || a[1] != KEY_VERSION)
+		return 0;
+	if (a[2] != K_RECORD && a[2] != K_TIME)
+		return 1;
+	if (lolen < 11 || hilen < 11 || memcmp(a, b, 11) != 0)
+		return 0;
+	return logs_keep(arg, lo, lolen, NULL, 0);
+}

@@ -1,0 +1,165 @@
+/*
+ * logs_int.h - the insides of the log streams (logs.h), shared by the
+ * module's files:
+ *
+ *	logs.c		opening and closing, callbacks, status, engine errors
+ *	logs_key.c	the key layout in bytes, and the node tables
+ *	logs_ns.c	the namespace: names, directories, attributes
+ *	logs_stream.c	streams: readers, writers, appends, truncation, syncs
+ *	logs_apply.c	following a writer, and the compaction filter
+ *	logs_scan.c	for the HTTP API: paths, scans, times, waits
+ *
+ * The namespace lives in memory: logs_open() reads every directory entry
+ * and inode once, and every change is written through to the engine in
+ * one batch before memory follows, so a lookup, a getattr or a readdir
+ * never reaches the object store. A stream's length and last timestamp
+ * are read the first time the stream is used (one seek to its last
+ * record) and kept up to date by the appends, which all go through here.
+ *
+ * Locks (taken in logs.h's order: ns, then a stream's):
+ *	ns	(rwlock) the namespace: the node tables, names, parents,
+ *		children, refcounts, next_id; readers for lookups, writers
+ *		for changes
+ *	node->lock	one stream's appends and its end, last_ts, data_id,
+ *			indexed_sec, loaded
+ *	data_lock, wait_lock	the data callback, logs_wait()'s generation:
+ *			taken last, nothing of this module's under them
+ * Fields are marked with what protects them, and a function's comment
+ * with what its caller holds: (ns), (ns, write), (s->lock)...
+ */
+#ifndef SHALE_LOGS_INT_H
+#define SHALE_LOGS_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/logs.h"
+
+struct engine_batch;
+struct metric_series;
+
+#define KEY_LOGS	0x01
+#define KEY_VERSION	0x01
+#define K_DIRENT	'D'
+#define K_INODE		'I'
+#define K_RECORD	'R'
+#define K_TIME		'T'
+#define K_COUNTER	'C'
+
+#define INODE_LEN	33	/* type, data_id, parent, ctime, mtime */
+#define TS_LEN		8	/* a record value starts with its timestamp */
+
+struct node {
+	uint64_t	 id;
+	enum logs_type	 type;
+	uint64_t	 parent;		/* ns */
+	char		*name;			/* ns */
+	size_t		 namelen;		/* ns */
+	int64_t		 ctime_ns;
+	int64_t		 mtime_ns;		/* ns (directories) */
+	int		 refs;			/* atomic, under ns: the namespace's + users' */
+	int		 linked;		/* ns: reachable by name */
+	int		 gone;			/* ns: removed; forgotten at the last put */
+
+	struct node	*id_next;		/* ns: chains of the tables */
+	struct node	*name_next;
+	struct node	*child, *sib_prev, *sib_next;	/* ns: directories */
+	struct node	*moved_next;		/* ns: on l->moved */
+	int		 on_moved;		/* ns */
+	size_t		 nchildren;		/* ns */
+
+	pthread_mutex_t	 lock;
+	int		 loaded;		/* lock: end and last_ts read */
+	int		 removed;		/* lock: no name leads here any more */
+	/*
+	 * Changed under lock (and data_id under ns too) with atomic stores,
+	 * so that logs_reader_read can load them without the lock
+	 */
+	uint64_t	 data_id;
+	uint64_t	 end;
+	int64_t		 last_ts;		/* lock */
+	int64_t		 indexed_sec;		/* lock */
+	uint64_t	 last_seq;		/* lock: of the last append */
+	int		 writers;		/* lock: logs_writer_new's, not freed */
+	int		 cached;		/* lock: readers in the page cache */
+};
+
+struct table {
+	struct node	**v;
+	size_t		 n, cap;		/* cap: a power of two */
+};
+
+struct logs {
+	struct engine	*e;
+	int		 ro;
+	pthread_rwlock_t ns;
+	struct table	 by_id;
+	struct table	 by_name;
+	uint64_t	 next_id;		/* ns */
+	struct node	*moved;			/* ns: streams whose data id is not their id */
+	struct node	*last_data;		/* atomic, cleared under ns (write): the
+						 * follower's last record's stream */
+	logs_change_fn	 change_fn;
+	void		*change_arg;
+	pthread_rwlock_t data_lock;		/* data_fn, data_arg: held over calls */
+	logs_data_fn	 data_fn;
+	void		*data_arg;
+	int		 fenced_said;
+
+	/* logs_wait(): woken by every change while someone waits */
+	pthread_mutex_t	 wait_lock;
+	pthread_cond_t	 wait_cond;
+	uint64_t	 wait_gen;		/* wait_lock */
+	int		 waiters;		/* atomic */
+
+	struct metric_series *m_app_records, *m_app_bytes;
+	struct metric_series *m_scan_records, *m_scan_bytes;
+};
+
+/* logs.c */
+int	logs_errno(struct logs *l, int rc);
+void	logs_changed(struct logs *l, uint64_t id);
+
+/* logs_key.c: keys (each returns its length) and values */
+size_t	key_head(unsigned char *k, char kind);
+size_t	key_id(unsigned char *k, char kind, uint64_t id);
+size_t	key_record(unsigned char *k, uint64_t data_id, uint64_t off);
+size_t	key_dirent(unsigned char *k, uint64_t parent, const char *name,
+	    size_t len);
+void	inode_encode(unsigned char *v, const struct node *n, uint64_t data_id);
+void	batch_inode(struct engine_batch *b, const struct node *n,
+	    uint64_t data_id);
+void	batch_counter(struct engine_batch *b, uint64_t next);
+
+/* logs_key.c: the node tables */
+void	table_init(struct table *t);
+struct node *node_find(struct logs *l, uint64_t id);
+struct node *name_find(struct logs *l, uint64_t parent, const char *name,
+	    size_t len);
+struct node *node_new(struct logs *l, uint64_t id, enum logs_type type);
+void	node_unref(struct node *n);
+void	node_link(struct logs *l, struct node *n, uint64_t parent,
+	    const char *name, size_t len);
+void	node_unlink(struct logs *l, struct node *n);
+void	node_moved(struct logs *l, struct node *n);
+struct node *data_find(struct logs *l, uint64_t d);
+int	would_cycle(struct logs *l, const struct node *n, uint64_t dir);
+void	node_forget(struct logs *l, struct node *n);
+void	node_remove(struct logs *l, struct node *n);
+
+/* logs_ns.c */
+void	fill_attr(struct node *n, struct logs_attr *a);
+
+/* logs_stream.c */
+int	stream_load(struct logs *l, struct node *n);
+int	stream_get(struct logs *l, uint64_t id, struct node **out);
+void	stream_put(struct logs *l, struct node *n);
+
+/* logs_apply.c: the compaction filter (engine_set_compaction_filter) */
+int	logs_keep(void *arg, const void *key, size_t klen, const void *val,
+	    size_t vlen);
+int	logs_keep_range(void *arg, const void *lo, size_t lolen,
+	    const void *hi, size_t hilen);
+
+#endif
