@@ -17,7 +17,7 @@
  * meanwhile, until cblock_unref. A block bigger than a shard's share of
  * the budget is not kept.
  *
- * What it does not do: read, decompress or check anything (sst.c does,
+ * What it does not do: read, decompress or check anything (sst_read.c does,
  * then offers the block); share the one read of a block that two threads
  * miss at once (both read it, the first one stored is kept).
  *

@@ -1,6 +1,7 @@
 /*
- * sst_format.h - the bytes of a sorted table, as sst.c writes and reads
- * them. shale-format(5) says the same in prose; keep the two in step.
+ * sst_format.h - the bytes of a sorted table, as sst_build.c writes them
+ * and sst_read.c reads them. shale-format(5) says the same in prose; keep
+ * the two in step.
  *
  * Integers: "LE32"/"LE64" are fixed-width little-endian; "varint" is
  * unsigned LEB128 (7 bits a byte, least significant group first, high bit

@@ -35,7 +35,8 @@
  *
  * Threading: every function may be called from any thread; a writer
  * belongs to one thread at a time. Locks: the namespace lock (directory
- * operations), then one stream's lock, then the table of streams' lock.
+ * operations, the tables of names and streams), then one stream's lock,
+ * then the data callback's and the waiters' locks (logs_int.h).
  */
 #ifndef SHALE_LOGS_H
 #define SHALE_LOGS_H

@@ -1,5 +1,5 @@
 /*
- * test_logs.c - log streams (src/model/logs.c) over a file:// engine.
+ * test_logs.c - log streams (src/model/logs*.c) over a file:// engine.
  *
  * Exercises: names ("", ".", "..", '/', 255 and 256 bytes) through
  * logs_name_check, create, mkdir, lookup and rename; the namespace
