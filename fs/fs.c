@@ -6,7 +6,7 @@
  * page cache's stores and the notifier thread in fs_notify.c; /.shale's
  * files in fs_vfile.c; what they share in fs_int.h.
  *
- * Each operation translates a request into a call of src/model/logs.c and
+ * Each operation translates a request into a call of src/model/logs.h and
  * its result into a reply; nothing here decides what a stream is. Choices
  * made for the kernel:
  *

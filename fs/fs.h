@@ -3,7 +3,7 @@
  * streams of a struct logs under /logs, and a few read-only virtual files
  * under /.shale. It knows nothing of the engine's insides and never
  * touches the object store; every decision about a stream is made in
- * src/model/logs.c.
+ * src/model/logs.h.
  *
  * Lifecycle: fs_new() checks the options, fs_mount() mounts and returns
  * once the kernel routes the mount point to us; fs_run() serves requests until the file system is
