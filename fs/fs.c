@@ -26,7 +26,7 @@
  *    too (logs_reader_cache). A reader may hold a page read when it
  *    ended in zeros past the old end while the size grows, and would
  *    copy those zeros as data: nothing we tell the kernel reaches a
- *    page it holds (see INTERNALS.md). Not the default for that.
+ *    page it holds (see set_open_flags). Not the default for that.
  *  - Names and attributes are cached by the kernel for entry_timeout and
  *    attr_timeout (1 s by default). After every change made here the
  *    notifier thread tells the kernel to drop the attributes of what

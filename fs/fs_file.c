@@ -163,6 +163,20 @@ fail:
 	return rc;
 }
 
+/*
+ * A reader through the page cache (-o page_cache) gets the stream only
+ * while no writer has it open, and the stream then does not change
+ * (logs_reader_cache): nothing weaker keeps zeros from such a reader.
+ * The kernel's filemap_read takes a page, then reads the size, then
+ * copies. A page read when the stream ended inside it holds zeros past
+ * that end; if the size grows between the take and the copy, the reader
+ * copies them as data. Dropping the page (on_data, or the kernel after a
+ * direct write) does not reach a reader that holds it, and storing the
+ * new bytes into it (send_stores) is undone by the kernel's drop after a
+ * direct write. A write that ends inside a line is a second way to the
+ * same zeros (the kernel's size counts the bytes the handle holds back),
+ * closed by the same rule; tests/integration/fs_readrace.sh checks both.
+ */
 static void
 set_open_flags(struct fuse_file_info *fi, struct fs_handle *h)
 {

@@ -49,7 +49,7 @@
  *   older writer     its next WAL put finds the id taken by an object of a
  *                    higher epoch, or its next manifest commit finds the
  *                    version taken, or poller_main sees a manifest of a
- *                    higher epoch: fence() - sticky; every write and wait
+ *                    higher epoch: fence_writer() - sticky; every write and wait
  *                    fails with SHALE_EFENCED, nothing more is written.
  *   replay           takes WAL objects in id order and skips one whose
  *                    epoch is below an earlier one's: a write of an older
@@ -83,7 +83,7 @@
  * the fence took, so it acknowledges nothing more.
  *
  * This file owns, in struct engine, what is fixed after open (os, mirror,
- * set, mode, uri, the metrics m, bcache, and epoch, which claim sets),
+ * set, mode, uri, the metrics m, bcache, and epoch, which epoch_claim sets),
  * the threads' handles, and stopping, abandon and close_due, which
  * closing sets. engine_open starts each stage's threads, engine_close
  * stops them, engine_free frees what every stage left. Lock order, for
@@ -282,9 +282,9 @@ engine_open(const char *uri, const struct objstore_opts *so,
 	if ((rc = objstore_open(uri, &o, &e->os)) != 0)
 		goto fail;
 	e->mirror = manifest_mirror_open(e->set.cache_root_folder, uri);
-	if ((rc = claim(e)) != 0)
+	if ((rc = epoch_claim(e)) != 0)
 		goto fail;
-	if ((rc = replay(e)) != 0)
+	if ((rc = replay_wal(e)) != 0)
 		goto fail;
 	metric_set(e->m.recovery, (double)(clock_mono_ns() - t0) / 1e9);
 	set_shape_metrics_locked(e);

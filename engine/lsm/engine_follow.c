@@ -92,7 +92,7 @@ poller_main(void *arg)
 		manifest_release(&m);
 		manifest_init(&m);
 		if (newer)
-			fence(e, "a writer of a newer epoch committed a manifest");
+			fence_writer(e, "a writer of a newer epoch committed a manifest");
 		pthread_mutex_lock(&e->lock);
 	}
 	pthread_mutex_unlock(&e->lock);

@@ -323,7 +323,7 @@ void	pending_remove(struct engine *e, const char *key);
 /* engine_recover.c */
 int	manifest_put(struct engine *e, const struct manifest *m);
 void	fence_locked(struct engine *e, const char *why);
-void	fence(struct engine *e, const char *why);
+void	fence_writer(struct engine *e, const char *why);
 
 struct wal_header;
 
@@ -344,9 +344,9 @@ struct replay {
 int	replay_one(struct engine *e, uint64_t id, uint64_t *epoch,
 	    struct replay *r, int *fence);
 /* At open: the newest manifest as the first version (a writer's epoch). */
-int	claim(struct engine *e);
+int	epoch_claim(struct engine *e);
 /* At open, after claim: the WAL into the memtable; sets next_wal_id. */
-int	replay(struct engine *e);
+int	replay_wal(struct engine *e);
 
 /* engine_write.c */
 /* Since when (mono ns) every attempt to store failed; 0: none. (L) */

@@ -86,7 +86,7 @@ fence_locked(struct engine *e, const char *why)
 }
 
 void
-fence(struct engine *e, const char *why)
+fence_writer(struct engine *e, const char *why)
 {
 	pthread_mutex_lock(&e->lock);
 	fence_locked(e, why);
@@ -266,7 +266,7 @@ out:
  * writer, fill holes and end with a fence object. Sets next_wal_id.
  */
 int
-replay(struct engine *e)
+replay_wal(struct engine *e)
 {
 	struct objstore_list l = { 0 };
 	struct replay r = { .e = e, .max_seq = e->ver->m.last_seq };
@@ -360,7 +360,7 @@ out:
 
 /* Bump the writer epoch through the manifest; install the version. */
 int
-claim(struct engine *e)
+epoch_claim(struct engine *e)
 {
 	struct manifest m;
 	int rc = 0;

@@ -2,7 +2,7 @@
  * settings.c - the engine's settings: the table of settings, the rules
  * across keys, defaults, copies, and SHALE_* environment variables.
  *
- * Everything is driven by one table, settings[]: each row is a key path
+ * Everything is driven by one table, settings_table[]: each row is a key path
  * ('compactor_options.poll_interval'), a type (duration, size, integer,
  * string), where the value lives in struct engine_settings and the range
  * it must fall in. The YAML walker (settings_yaml.c) and the environment
@@ -49,7 +49,7 @@
 	{ "garbage_collector_options." #kind "_options.min_age",	\
 	    ST_DURATION, OFF(gc_ ## kind.min_age_ms), 0, 3650 * DAY, 0 }
 
-const struct setting settings[] = {
+const struct setting settings_table[] = {
 	{ "flush_interval", ST_DURATION, OFF(flush_interval_ms),
 	    1, HOUR, 0 },
 	{ "manifest_poll_interval", ST_DURATION, OFF(manifest_poll_interval_ms),
@@ -97,8 +97,8 @@ const struct setting settings[] = {
 	{ "object_store_cache_options.max_cache_size_bytes", ST_SIZE,
 	    OFF(cache_max_size_bytes), MIB, PIB, 0 },
 };
-#define NSETTINGS	nitems(settings)
-const size_t nsettings = NSETTINGS;
+#define NSETTINGS	nitems(settings_table)
+const size_t settings_count = NSETTINGS;
 
 /* Rules across keys: the value of `lo` must not be more than that of `hi`. */
 struct setting_rule {
@@ -137,7 +137,7 @@ get_value(struct engine_settings *s, const struct setting *st)
 
 /* Store v (a string: `text`, `v` bytes; NULL for null) into st's field. */
 void
-set_value(struct engine_settings *s, const struct setting *st, uint64_t v,
+settings_set_value(struct engine_settings *s, const struct setting *st, uint64_t v,
     const char *text)
 {
 	void *f = field(s, st);
@@ -163,15 +163,15 @@ set_value(struct engine_settings *s, const struct setting *st, uint64_t v,
 }
 
 const struct setting *
-find_setting(const char *path, size_t *idx)
+settings_find(const char *path, size_t *idx)
 {
 	size_t i;
 
 	for (i = 0; i < NSETTINGS; i++) {
-		if (strcmp(settings[i].path, path) == 0) {
+		if (strcmp(settings_table[i].path, path) == 0) {
 			if (idx != NULL)
 				*idx = i;
-			return &settings[i];
+			return &settings_table[i];
 		}
 	}
 	return NULL;
@@ -179,20 +179,20 @@ find_setting(const char *path, size_t *idx)
 
 /* Is path ("compactor_options") a group, the beginning of some path? */
 int
-is_group(const char *path)
+settings_is_group(const char *path)
 {
 	size_t i, n = strlen(path);
 
 	for (i = 0; i < NSETTINGS; i++)
-		if (strncmp(settings[i].path, path, n) == 0 &&
-		    settings[i].path[n] == '.')
+		if (strncmp(settings_table[i].path, path, n) == 0 &&
+		    settings_table[i].path[n] == '.')
 			return 1;
 	return 0;
 }
 
 /* The keys directly under group `prefix` ("" for the top), for hints. */
 void
-group_keys(const char *prefix, char *buf, size_t sz)
+settings_group_keys(const char *prefix, char *buf, size_t sz)
 {
 	const char *p, *end;
 	size_t i, j, n = strlen(prefix), len = 0, klen, plen;
@@ -200,7 +200,7 @@ group_keys(const char *prefix, char *buf, size_t sz)
 
 	buf[0] = '\0';
 	for (i = 0; i < NSETTINGS; i++) {
-		p = settings[i].path;
+		p = settings_table[i].path;
 		if (n > 0) {
 			if (strncmp(p, prefix, n) != 0 || p[n] != '.')
 				continue;
@@ -210,11 +210,11 @@ group_keys(const char *prefix, char *buf, size_t sz)
 		klen = end ? (size_t)(end - p) : strlen(p);
 		/* Only the first row under each key names it. */
 		seen = 0;
-		plen = (size_t)(p - settings[i].path) + klen;
+		plen = (size_t)(p - settings_table[i].path) + klen;
 		for (j = 0; j < i; j++)
-			if (strncmp(settings[j].path, settings[i].path,
-			    plen) == 0 && (settings[j].path[plen] == '.' ||
-			    settings[j].path[plen] == '\0'))
+			if (strncmp(settings_table[j].path, settings_table[i].path,
+			    plen) == 0 && (settings_table[j].path[plen] == '.' ||
+			    settings_table[j].path[plen] == '\0'))
 				seen = 1;
 		if (seen || len + klen + 3 >= sz)
 			continue;
@@ -229,7 +229,7 @@ group_keys(const char *prefix, char *buf, size_t sz)
  * load), else `lo`.
  */
 int
-check_rules(struct engine_settings *s, const size_t *set, size_t *blame,
+settings_check_rules(struct engine_settings *s, const size_t *set, size_t *blame,
     char *msg, size_t sz)
 {
 	const struct setting *lo, *hi;
@@ -237,12 +237,12 @@ check_rules(struct engine_settings *s, const size_t *set, size_t *blame,
 	size_t i, li = 0, hj = 0;
 
 	for (i = 0; i < nitems(rules); i++) {
-		lo = find_setting(rules[i].lo, &li);
-		hi = find_setting(rules[i].hi, &hj);
+		lo = settings_find(rules[i].lo, &li);
+		hi = settings_find(rules[i].hi, &hj);
 		if (get_value(s, lo) <= get_value(s, hi))
 			continue;
-		format_value(lo, get_value(s, lo), a, sizeof(a));
-		format_value(hi, get_value(s, hi), b, sizeof(b));
+		settings_format_value(lo, get_value(s, lo), a, sizeof(a));
+		settings_format_value(hi, get_value(s, hi), b, sizeof(b));
 		snprintf(msg, sz, "%s (%s) must not be more than %s (%s)",
 		    lo->path, a, hi->path, b);
 		*blame = set[hj] != 0 || set[li] == 0 ? hj : li;
@@ -356,23 +356,23 @@ engine_settings_load_env(struct engine_settings *s)
 	settings_copy(&t, s);
 	memset(set, 0, sizeof(set));
 	for (i = 0; i < NSETTINGS; i++) {
-		st = &settings[i];
+		st = &settings_table[i];
 		env_name(st->path, var, sizeof(var));
 		if ((v = getenv(var)) == NULL)
 			continue;
 		set[i] = 1;
 		if (*v == '\0' && (st->flags & SF_NULLABLE)) {
-			set_value(&t, st, 0, NULL);
+			settings_set_value(&t, st, 0, NULL);
 			continue;
 		}
-		if (parse_value(st, v, strlen(v), &n, msg, sizeof(msg)) != 0) {
+		if (settings_parse_value(st, v, strlen(v), &n, msg, sizeof(msg)) != 0) {
 			rc = err_set(-EINVAL, "%s: %s", var, msg);
 			goto fail;
 		}
-		set_value(&t, st, n, v);
+		settings_set_value(&t, st, n, v);
 	}
-	if (check_rules(&t, set, &blame, msg, sizeof(msg)) != 0) {
-		env_name(settings[blame].path, var, sizeof(var));
+	if (settings_check_rules(&t, set, &blame, msg, sizeof(msg)) != 0) {
+		env_name(settings_table[blame].path, var, sizeof(var));
 		rc = err_set(-EINVAL, "%s: %s", var, msg);
 		goto fail;
 	}

@@ -61,27 +61,27 @@ struct setting {
 	int			 flags;
 };
 
-/* The table (settings.c): nsettings rows, indexed as in find_setting(). */
-extern const struct setting settings[];
-extern const size_t nsettings;
+/* The table (settings.c): settings_count rows, indexed as in settings_find(). */
+extern const struct setting settings_table[];
+extern const size_t settings_count;
 
 /* The table (settings.c) */
 
 /* Store v (a string: `text`, `v` bytes; NULL for null) into st's field. */
-void	set_value(struct engine_settings *s, const struct setting *st,
+void	settings_set_value(struct engine_settings *s, const struct setting *st,
 	    uint64_t v, const char *text);
 /* The row of path, its index in *idx unless idx is NULL; or NULL. */
-const struct setting *find_setting(const char *path, size_t *idx);
+const struct setting *settings_find(const char *path, size_t *idx);
 /* Is path ("compactor_options") a group, the beginning of some path? */
-int	is_group(const char *path);
+int	settings_is_group(const char *path);
 /* The keys directly under group `prefix` ("" for the top), for hints. */
-void	group_keys(const char *prefix, char *buf, size_t sz);
+void	settings_group_keys(const char *prefix, char *buf, size_t sz);
 /*
  * Check the rules across keys over s. 0; or -EINVAL with a message in msg
  * and in *blame the index of the setting to name: `hi` if it is set[]
  * (set in this load), else `lo`.
  */
-int	check_rules(struct engine_settings *s, const size_t *set,
+int	settings_check_rules(struct engine_settings *s, const size_t *set,
 	    size_t *blame, char *msg, size_t sz);
 /* Copy src to dst, with a copy of its string. */
 void	settings_copy(struct engine_settings *dst,
@@ -90,31 +90,31 @@ void	settings_copy(struct engine_settings *dst,
 /* Values (settings_value.c) */
 
 /* *acc = *acc * mul + add, unless that passes max: then -ERANGE. */
-int	mul_add(uint64_t *acc, uint64_t mul, uint64_t add, uint64_t max);
+int	settings_mul_add(uint64_t *acc, uint64_t mul, uint64_t add, uint64_t max);
 /*
  * An integer, with an optional sign: 0 and *neg, *n; -EINVAL; -ERANGE past
  * 2^64 - 1 in magnitude.
  */
-int	parse_int(const char *s, int *neg, uint64_t *n);
+int	settings_parse_int(const char *s, int *neg, uint64_t *n);
 /*
  * Parse `len` bytes of `text` as a value of st: 0 and *v (for a string,
  * its length); or -EINVAL with a message ("'5 parsecs' is not a
  * duration") in msg.
  */
-int	parse_value(const struct setting *st, const char *text, size_t len,
+int	settings_parse_value(const struct setting *st, const char *text, size_t len,
 	    uint64_t *v, char *msg, size_t sz);
 /* v as st's type writes it: "1h30m", "64MiB", "true". */
-void	format_value(const struct setting *st, uint64_t v, char *buf,
+void	settings_format_value(const struct setting *st, uint64_t v, char *buf,
 	    size_t sz);
 /*
  * A value as it may be quoted in a message: at most SETTINGS_SHOW_MAX
  * bytes, cut between characters, control bytes as '?'.
  */
-void	show(const char *p, size_t n, char *out, size_t sz);
+void	settings_show(const char *p, size_t n, char *out, size_t sz);
 /* "a duration", "a size"...: what a value of type t is called. */
-const char *type_name(enum setting_type t);
+const char *settings_type_name(enum setting_type t);
 /* The message for v outside st's range; `text` is how the user wrote it. */
-void	range_msg(const struct setting *st, const char *text, char *msg,
+void	settings_range_msg(const struct setting *st, const char *text, char *msg,
 	    size_t sz);
 
 #endif

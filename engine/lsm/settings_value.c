@@ -101,7 +101,7 @@ to_lower(char c)
 
 /* *acc = *acc * mul + add, unless that passes max: then -ERANGE. */
 int
-mul_add(uint64_t *acc, uint64_t mul, uint64_t add, uint64_t max)
+settings_mul_add(uint64_t *acc, uint64_t mul, uint64_t add, uint64_t max)
 {
 	if (mul != 0 && *acc > max / mul)
 		return -ERANGE;
@@ -121,7 +121,7 @@ scan_digits(const char **p, uint64_t *n, int *big)
 	if (!is_digit(*q))
 		return -EINVAL;
 	for (; is_digit(*q); q++)
-		if (mul_add(n, 10, (uint64_t)(*q - '0'), UINT64_MAX) != 0)
+		if (settings_mul_add(n, 10, (uint64_t)(*q - '0'), UINT64_MAX) != 0)
 			*big = 1;
 	*p = q;
 	return 0;
@@ -158,7 +158,7 @@ parse_duration(const char *s, int64_t *ms, const char **why)
 			/* A bare number, alone, is milliseconds. */
 			if (!first || *p != '\0')
 				return -EINVAL;
-			if (big || mul_add(&total, 1, n, INT64_MAX) != 0)
+			if (big || settings_mul_add(&total, 1, n, INT64_MAX) != 0)
 				goto toobig;
 			break;
 		}
@@ -171,11 +171,11 @@ parse_duration(const char *s, int64_t *ms, const char **why)
 		if (i == nitems(duration_units))
 			return -EINVAL;
 		if (u->ms != 0) {
-			if (mul_add(&n, u->ms, 0, INT64_MAX) != 0 ||
-			    mul_add(&total, 1, n, INT64_MAX) != 0)
+			if (settings_mul_add(&n, u->ms, 0, INT64_MAX) != 0 ||
+			    settings_mul_add(&total, 1, n, INT64_MAX) != 0)
 				big = 1;
-		} else if (mul_add(&n, u->ns, 0, UINT64_MAX) != 0 ||
-		    mul_add(&sub, 1, n, UINT64_MAX) != 0)
+		} else if (settings_mul_add(&n, u->ns, 0, UINT64_MAX) != 0 ||
+		    settings_mul_add(&sub, 1, n, UINT64_MAX) != 0)
 			big = 1;
 		first = 0;
 		while (is_space(*p))
@@ -183,7 +183,7 @@ parse_duration(const char *s, int64_t *ms, const char **why)
 		if (*p == '\0')
 			break;
 	}
-	if (big || mul_add(&total, 1, sub / 1000000, INT64_MAX) != 0)
+	if (big || settings_mul_add(&total, 1, sub / 1000000, INT64_MAX) != 0)
 		goto toobig;
 	if (sub % 1000000 != 0) {
 		*why = "not a whole number of milliseconds";
@@ -243,7 +243,7 @@ parse_size(const char *s, uint64_t *bytes)
 	}
 	if (i == nitems(size_units))
 		return -EINVAL;
-	if (big || mul_add(&n, size_units[i].mult, 0, UINT64_MAX) != 0)
+	if (big || settings_mul_add(&n, size_units[i].mult, 0, UINT64_MAX) != 0)
 		return -ERANGE;
 	*bytes = n;
 	return 0;
@@ -265,7 +265,7 @@ settings_parse_size(const char *s, uint64_t *bytes)
  * 2^64 - 1 in magnitude.
  */
 int
-parse_int(const char *s, int *neg, uint64_t *n)
+settings_parse_int(const char *s, int *neg, uint64_t *n)
 {
 	const char *p = s;
 	int big = 0;
@@ -323,7 +323,7 @@ format_size(uint64_t b, char *buf, size_t sz)
 }
 
 void
-format_value(const struct setting *st, uint64_t v, char *buf, size_t sz)
+settings_format_value(const struct setting *st, uint64_t v, char *buf, size_t sz)
 {
 	switch (st->type) {
 	case ST_DURATION:
@@ -347,7 +347,7 @@ format_value(const struct setting *st, uint64_t v, char *buf, size_t sz)
  * bytes, cut between characters, control bytes as '?'.
  */
 void
-show(const char *p, size_t n, char *out, size_t sz)
+settings_show(const char *p, size_t n, char *out, size_t sz)
 {
 	size_t i, cut = n;
 
@@ -369,7 +369,7 @@ show(const char *p, size_t n, char *out, size_t sz)
 }
 
 const char *
-type_name(enum setting_type t)
+settings_type_name(enum setting_type t)
 {
 	switch (t) {
 	case ST_DURATION:	return "a duration";
@@ -383,13 +383,13 @@ type_name(enum setting_type t)
 
 /* The message for v outside st's range; `text` is how the user wrote it. */
 void
-range_msg(const struct setting *st, const char *text, char *msg, size_t sz)
+settings_range_msg(const struct setting *st, const char *text, char *msg, size_t sz)
 {
 	char lo[32], hi[32], shown[SETTINGS_SHOW_MAX + 4];
 
-	show(text, strlen(text), shown, sizeof(shown));
-	format_value(st, st->min, lo, sizeof(lo));
-	format_value(st, st->max, hi, sizeof(hi));
+	settings_show(text, strlen(text), shown, sizeof(shown));
+	settings_format_value(st, st->min, lo, sizeof(lo));
+	settings_format_value(st, st->max, hi, sizeof(hi));
 	snprintf(msg, sz, "'%s' is out of range (%s to %s%s)", shown, lo, hi,
 	    st->flags & SF_NULLABLE ? ", or null" : "");
 }
@@ -400,7 +400,7 @@ range_msg(const struct setting *st, const char *text, char *msg, size_t sz)
  * duration") in msg.
  */
 int
-parse_value(const struct setting *st, const char *text, size_t len,
+settings_parse_value(const struct setting *st, const char *text, size_t len,
     uint64_t *v, char *msg, size_t sz)
 {
 	char shown[SETTINGS_SHOW_MAX + 4];
@@ -409,7 +409,7 @@ parse_value(const struct setting *st, const char *text, size_t len,
 	uint64_t n = 0;
 	int neg, rc;
 
-	show(text, len, shown, sizeof(shown));
+	settings_show(text, len, shown, sizeof(shown));
 	if (strlen(text) != len) {
 		snprintf(msg, sz, "'%s' contains a NUL byte", shown);
 		return -EINVAL;
@@ -427,10 +427,10 @@ parse_value(const struct setting *st, const char *text, size_t len,
 			goto bad;
 		break;
 	case ST_INT:
-		if ((rc = parse_int(text, &neg, &n)) == -EINVAL)
+		if ((rc = settings_parse_int(text, &neg, &n)) == -EINVAL)
 			goto bad;
 		if (rc != 0 || (neg && n != 0)) {
-			range_msg(st, text, msg, sz);
+			settings_range_msg(st, text, msg, sz);
 			return -EINVAL;
 		}
 		break;
@@ -455,14 +455,14 @@ parse_value(const struct setting *st, const char *text, size_t len,
 		break;
 	}
 	if (n < st->min || n > st->max) {
-		range_msg(st, text, msg, sz);
+		settings_range_msg(st, text, msg, sz);
 		return -EINVAL;
 	}
 	*v = n;
 	return 0;
 
 bad:
-	snprintf(msg, sz, "'%s' is not %s%s%s", shown, type_name(st->type),
+	snprintf(msg, sz, "'%s' is not %s%s%s", shown, settings_type_name(st->type),
 	    why ? ": " : "", why ? why : "");
 	return -EINVAL;
 }

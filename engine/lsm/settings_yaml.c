@@ -122,7 +122,7 @@ yaml_key(struct yaml_walk *w, yaml_node_t *m, yaml_node_pair_t *pair,
 		if (qk->data.scalar.length == k->data.scalar.length &&
 		    memcmp(qk->data.scalar.value, k->data.scalar.value,
 		    k->data.scalar.length) == 0) {
-			show((const char *)k->data.scalar.value,
+			settings_show((const char *)k->data.scalar.value,
 			    k->data.scalar.length, shown, sizeof(shown));
 			return yaml_fail(w, k, prefix, "duplicate key '%s' "
 			    "(first at line %zu)", shown, node_line(qk));
@@ -160,7 +160,7 @@ yaml_secs_nanos(struct yaml_walk *w, const struct setting *st,
 		else
 			dst = NULL;
 		if (dst == NULL) {
-			show(ks, k->data.scalar.length, shown, sizeof(shown));
+			settings_show(ks, k->data.scalar.length, shown, sizeof(shown));
 			return yaml_fail(w, k, path, "unknown key '%s' in a "
 			    "duration (expected secs, nanos)", shown);
 		}
@@ -172,8 +172,8 @@ yaml_secs_nanos(struct yaml_walk *w, const struct setting *st,
 			    val == NULL ? "nothing" : node_is_null(val) ?
 			    "null" : node_kind(val));
 		vs = (const char *)val->data.scalar.value;
-		show(vs, val->data.scalar.length, shown, sizeof(shown));
-		rc = parse_int(vs, &neg, &n);
+		settings_show(vs, val->data.scalar.length, shown, sizeof(shown));
+		rc = settings_parse_int(vs, &neg, &n);
 		if (strlen(vs) != val->data.scalar.length || rc == -EINVAL ||
 		    neg)
 			return yaml_fail(w, val, path, "%s: '%s' is not a "
@@ -190,14 +190,14 @@ yaml_secs_nanos(struct yaml_walk *w, const struct setting *st,
 	snprintf(text, sizeof(text), "{secs: %llu, nanos: %llu}",
 	    (unsigned long long)secs, (unsigned long long)nanos);
 	n = secs;
-	if (mul_add(&n, SEC, nanos / 1000000, INT64_MAX) != 0)
+	if (settings_mul_add(&n, SEC, nanos / 1000000, INT64_MAX) != 0)
 		return yaml_fail(w, m, path, "'%s' is not a duration: too "
 		    "large", text);
 	if (nanos % 1000000 != 0)
 		return yaml_fail(w, m, path, "'%s' is not a duration: not a "
 		    "whole number of milliseconds", text);
 	if (n < st->min || n > st->max) {
-		range_msg(st, text, msg, sizeof(msg));
+		settings_range_msg(st, text, msg, sizeof(msg));
 		return yaml_fail(w, m, path, "%s", msg);
 	}
 	*v = n;
@@ -208,7 +208,7 @@ yaml_secs_nanos(struct yaml_walk *w, const struct setting *st,
 static int
 yaml_apply(struct yaml_walk *w, size_t idx, yaml_node_t *n, const char *path)
 {
-	const struct setting *st = &settings[idx];
+	const struct setting *st = &settings_table[idx];
 	const char *text = NULL;
 	char msg[SETTINGS_MSG_MAX];
 	uint64_t v = 0;
@@ -219,18 +219,18 @@ yaml_apply(struct yaml_walk *w, size_t idx, yaml_node_t *n, const char *path)
 			return rc;
 	} else if (n->type != YAML_SCALAR_NODE)
 		return yaml_fail(w, n, path, "expected %s, found %s",
-		    type_name(st->type), node_kind(n));
+		    settings_type_name(st->type), node_kind(n));
 	else if (node_is_null(n)) {
 		if (!(st->flags & SF_NULLABLE))
 			return yaml_fail(w, n, path, "expected %s, found null",
-			    type_name(st->type));
+			    settings_type_name(st->type));
 	} else {
 		text = (const char *)n->data.scalar.value;
-		if (parse_value(st, text, n->data.scalar.length, &v, msg,
+		if (settings_parse_value(st, text, n->data.scalar.length, &v, msg,
 		    sizeof(msg)) != 0)
 			return yaml_fail(w, n, path, "%s", msg);
 	}
-	set_value(w->s, st, v, text);
+	settings_set_value(w->s, st, v, text);
 	w->line[idx] = node_line(n);
 	return 0;
 }
@@ -259,12 +259,12 @@ yaml_walk_mapping(struct yaml_walk *w, yaml_node_t *m, const char *prefix)
 		    plen + 1 + klen < sizeof(path)) {
 			snprintf(path, sizeof(path), "%s%s%s", prefix,
 			    plen ? "." : "", ks);
-			if (find_setting(path, &idx) != NULL) {
+			if (settings_find(path, &idx) != NULL) {
 				if ((rc = yaml_apply(w, idx, val, path)) != 0)
 					return rc;
 				continue;
 			}
-			if (is_group(path)) {
+			if (settings_is_group(path)) {
 				if (node_is_null(val))
 					continue;
 				if (val->type != YAML_MAPPING_NODE)
@@ -276,8 +276,8 @@ yaml_walk_mapping(struct yaml_walk *w, yaml_node_t *m, const char *prefix)
 				continue;
 			}
 		}
-		show(ks, klen, shown, sizeof(shown));
-		group_keys(prefix, keys, sizeof(keys));
+		settings_show(ks, klen, shown, sizeof(shown));
+		settings_group_keys(prefix, keys, sizeof(keys));
 		return yaml_fail(w, k, prefix, "unknown key '%s' (expected "
 		    "one of %s)", shown, keys);
 	}
@@ -384,7 +384,7 @@ engine_settings_load_yaml(struct engine_settings *s, const char *yaml,
 	int rc, have_doc = 0;
 
 	settings_copy(&t, s);
-	line = xcalloc(nsettings, sizeof(*line));
+	line = xcalloc(settings_count, sizeof(*line));
 	if (name == NULL)
 		name = "settings";
 	/* libyaml insists on a pointer, even to nothing */
@@ -432,10 +432,10 @@ engine_settings_load_yaml(struct engine_settings *s, const char *yaml,
 		if ((rc = yaml_walk_mapping(&w, root, "")) != 0)
 			goto fail_parser;
 	}
-	if (check_rules(&t, w.line, &blame, msg, sizeof(msg)) != 0) {
+	if (settings_check_rules(&t, w.line, &blame, msg, sizeof(msg)) != 0) {
 		if (w.line[blame] != 0)
 			rc = err_set(-EINVAL, "%s:%zu: %s: %s", name,
-			    w.line[blame], settings[blame].path, msg);
+			    w.line[blame], settings_table[blame].path, msg);
 		else
 			rc = err_set(-EINVAL, "%s: %s", name, msg);
 		goto fail_parser;

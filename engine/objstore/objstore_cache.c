@@ -82,7 +82,7 @@ obj_size(struct cache *c, const char *key)
 	uint64_t size;
 
 	pthread_mutex_lock(&c->lock);
-	o = obj_find(c, key);
+	o = cache_obj_find(c, key);
 	size = o != NULL ? o->size : SIZE_UNKNOWN;
 	pthread_mutex_unlock(&c->lock);
 	return size;
@@ -94,7 +94,7 @@ obj_set_size(struct cache *c, const char *key, uint64_t size)
 	struct cobj *o;
 
 	pthread_mutex_lock(&c->lock);
-	if ((o = obj_find(c, key)) != NULL)
+	if ((o = cache_obj_find(c, key)) != NULL)
 		o->size = size;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -112,7 +112,7 @@ size_from_pages(struct cache *c, const char *key)
 	size_t no = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((o = obj_find(c, key)) != NULL)
+	if ((o = cache_obj_find(c, key)) != NULL)
 		for (no = o->cap; no > 0 && o->pages[no - 1] == NULL; no--)
 			;
 	pthread_mutex_unlock(&c->lock);
@@ -120,9 +120,9 @@ size_from_pages(struct cache *c, const char *key)
 		return SIZE_UNKNOWN;
 	buf_init(&path, 0);
 	buf_init(&f, 0);
-	page_path(c, key, (uint32_t)no, &path);
-	if (page_read(c, path.data, key, (uint32_t)no, 0, &f, &size) != PAGE_OK) {
-		page_forget(c, key, (uint32_t)no);
+	cache_page_path(c, key, (uint32_t)no, &path);
+	if (cache_page_read(c, path.data, key, (uint32_t)no, 0, &f, &size) != PAGE_OK) {
+		cache_page_forget(c, key, (uint32_t)no);
 		size = SIZE_UNKNOWN;
 	}
 	buf_release(&path);
@@ -140,11 +140,11 @@ mark_slots(struct cache *c, const char *key, uint64_t first, struct slot *sl,
 
 	pthread_mutex_lock(&c->lock);
 	for (uint64_t k = 0; k < n; k++) {
-		if ((p = page_find(c, key, first + k)) == NULL)
+		if ((p = cache_page_find(c, key, first + k)) == NULL)
 			continue;
 		sl[k].have = 1;
-		lru_unlink(c, p);
-		lru_push(c, p);
+		cache_lru_unlink(c, p);
+		cache_lru_push(c, p);
 		if (now - p->touched >= TOUCH_SECS) {
 			p->touched = now;
 			sl[k].touch = 1;
@@ -175,7 +175,7 @@ cache_get(struct objstore *os, const char *key, uint64_t off, uint64_t len,
 	size_t mark = out->len;
 	int rc = 0;
 
-	if (!cacheable(c, key))
+	if (!cache_keeps(c, key))
 		return os->inner->ops->get(os->inner, key, off, len, out);
 	was = size = obj_size(c, key);
 	if (size == SIZE_UNKNOWN && (len == OBJSTORE_TO_END || off + len < off) &&
@@ -190,7 +190,7 @@ cache_get(struct objstore *os, const char *key, uint64_t off, uint64_t len,
 		end = size;
 	if (off >= end) {
 		if (size == 0 && was == SIZE_UNKNOWN)	/* from a HEAD */
-			store_run(c, key, 0, 0, NULL, 0);
+			cache_store_run(c, key, 0, 0, NULL, 0);
 		return 0;
 	}
 	first = off / CACHE_PAGE;
@@ -206,8 +206,8 @@ cache_get(struct objstore *os, const char *key, uint64_t off, uint64_t len,
 	for (k = 0; k < nslots; k++) {
 		if (!sl[k].have)
 			continue;
-		page_path(c, key, (uint32_t)(first + k), &path);
-		switch (page_read(c, path.data, key, (uint32_t)(first + k),
+		cache_page_path(c, key, (uint32_t)(first + k), &path);
+		switch (cache_page_read(c, path.data, key, (uint32_t)(first + k),
 		    sl[k].touch, &sl[k].file, &hsize)) {
 		case PAGE_OK:
 			metric_add(c->hits, 1);
@@ -217,7 +217,7 @@ cache_get(struct objstore *os, const char *key, uint64_t off, uint64_t len,
 		case PAGE_GONE:		/* another process evicted it */
 		case PAGE_BAD:
 			sl[k].have = 0;
-			page_forget(c, key, (uint32_t)(first + k));
+			cache_page_forget(c, key, (uint32_t)(first + k));
 			break;
 		}
 	}
@@ -254,7 +254,7 @@ cache_get(struct objstore *os, const char *key, uint64_t off, uint64_t len,
 		if (got < pe - ps && size == SIZE_UNKNOWN && (got > 0 || ps == 0))
 			size = ps + got;
 		if (got == pe - ps || size == ps + got)
-			store_run(c, key, first + k, size, run.data, got);
+			cache_store_run(c, key, first + k, size, run.data, got);
 		if (got < pe - ps)
 			break;
 		k = j + 1;
@@ -281,9 +281,9 @@ out:
 static void
 fill(struct cache *c, const char *key, const void *data, size_t n)
 {
-	drop_key(c, key);
+	cache_drop_key(c, key);
 	if (n <= c->max)
-		store_run(c, key, 0, n, data, n);
+		cache_store_run(c, key, 0, n, data, n);
 }
 
 static int
@@ -292,11 +292,11 @@ cache_put(struct objstore *os, const char *key, const void *d, size_t n)
 	struct cache *c = (struct cache *)os;
 	int rc = os->inner->ops->put(os->inner, key, d, n);
 
-	if (cacheable(c, key)) {
+	if (cache_keeps(c, key)) {
 		if (rc == 0)
 			fill(c, key, d, n);
 		else
-			drop_key(c, key);
+			cache_drop_key(c, key);
 	}
 	return rc;
 }
@@ -307,7 +307,7 @@ cache_put_if_absent(struct objstore *os, const char *key, const void *d, size_t 
 	struct cache *c = (struct cache *)os;
 	int rc = os->inner->ops->put_if_absent(os->inner, key, d, n);
 
-	if (rc == 0 && cacheable(c, key))
+	if (rc == 0 && cache_keeps(c, key))
 		fill(c, key, d, n);
 	return rc;
 }
@@ -331,8 +331,8 @@ cache_delete(struct objstore *os, const char *key)
 	struct cache *c = (struct cache *)os;
 	int rc = os->inner->ops->delete(os->inner, key);
 
-	if (cacheable(c, key))
-		drop_key(c, key);
+	if (cache_keeps(c, key))
+		cache_drop_key(c, key);
 	return rc;
 }
 
@@ -343,8 +343,8 @@ cache_delete_batch(struct objstore *os, const char *const *keys, size_t n)
 	int rc = os->inner->ops->delete_batch(os->inner, keys, n);
 
 	for (size_t i = 0; i < n; i++)
-		if (cacheable(c, keys[i]))
-			drop_key(c, keys[i]);
+		if (cache_keeps(c, keys[i]))
+			cache_drop_key(c, keys[i]);
 	return rc;
 }
 
@@ -355,7 +355,7 @@ cache_close(struct objstore *os)
 
 	pthread_mutex_lock(&c->lock);
 	while (c->oldest != NULL)
-		page_drop(c, c->oldest, NULL);
+		cache_page_drop(c, c->oldest, NULL);
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_destroy(&c->lock);
 	os->inner->ops->close(os->inner);
@@ -401,8 +401,8 @@ objstore_cache_open(struct objstore *inner, const struct objstore_opts *o,
 	c->prefix = xstrdup(o->cache_prefix != NULL ? o->cache_prefix : "");
 	objstore_uri_name(uri, name);
 	c->dir = xasprintf("%s/objects/%s", o->cache_dir, name);
-	if (make_dirs(c) == 0)
-		scan(c);
+	if (cache_make_dirs(c) == 0)
+		cache_scan(c);
 	else {
 		free(c->dir);
 		c->dir = NULL;

@@ -37,7 +37,7 @@ obj_cmp(const void *a, const void *b)
 }
 
 struct cobj *
-obj_find(struct cache *c, const char *key)
+cache_obj_find(struct cache *c, const char *key)
 {
 	struct cobj probe;
 	void *node;
@@ -48,22 +48,22 @@ obj_find(struct cache *c, const char *key)
 }
 
 struct cpage *
-page_find(struct cache *c, const char *key, uint64_t no)
+cache_page_find(struct cache *c, const char *key, uint64_t no)
 {
-	struct cobj *o = obj_find(c, key);
+	struct cobj *o = cache_obj_find(c, key);
 
 	return o != NULL && no < o->cap ? o->pages[no] : NULL;
 }
 
 void
-account(struct cache *c, int64_t delta)
+cache_account(struct cache *c, int64_t delta)
 {
 	c->bytes += (uint64_t)delta;
 	metric_add(c->gauge, (double)delta);
 }
 
 void
-lru_unlink(struct cache *c, struct cpage *p)
+cache_lru_unlink(struct cache *c, struct cpage *p)
 {
 	if (p->older != NULL)
 		p->older->newer = p->newer;
@@ -77,7 +77,7 @@ lru_unlink(struct cache *c, struct cpage *p)
 }
 
 void
-lru_push(struct cache *c, struct cpage *p)
+cache_lru_push(struct cache *c, struct cpage *p)
 {
 	p->older = c->newest;
 	p->newer = NULL;
@@ -101,24 +101,24 @@ doom(struct doomed *d, char *path, int dir)
  * it was the last page) go to d, unless d is NULL.
  */
 void
-page_drop(struct cache *c, struct cpage *p, struct doomed *d)
+cache_page_drop(struct cache *c, struct cpage *p, struct doomed *d)
 {
 	struct cobj *o = p->obj;
 	struct buf path;
 
 	buf_init(&path, 0);
 	if (d != NULL) {
-		page_path(c, o->key, p->no, &path);
+		cache_page_path(c, o->key, p->no, &path);
 		doom(d, buf_detach(&path, NULL), 0);
 	}
-	lru_unlink(c, p);
-	account(c, -(int64_t)p->bytes);
+	cache_lru_unlink(c, p);
+	cache_account(c, -(int64_t)p->bytes);
 	o->pages[p->no] = NULL;
 	free(p);
 	if (--o->n > 0)
 		return;
 	if (d != NULL) {
-		obj_path(c, o->key, &path);
+		cache_obj_path(c, o->key, &path);
 		doom(d, buf_detach(&path, NULL), 1);
 	}
 	tdelete(o, &c->objs, obj_cmp);
@@ -129,10 +129,10 @@ page_drop(struct cache *c, struct cpage *p, struct doomed *d)
 
 /* Evict pages until `need` more bytes fit: 0, or -ENOSPC when they cannot. */
 int
-make_room(struct cache *c, uint64_t need, struct doomed *d)
+cache_make_room(struct cache *c, uint64_t need, struct doomed *d)
 {
 	while (c->bytes + need > c->max && c->oldest != NULL) {
-		page_drop(c, c->oldest, d);
+		cache_page_drop(c, c->oldest, d);
 		metric_add(c->evictions, 1);
 	}
 	return c->bytes + need > c->max ? -ENOSPC : 0;
@@ -140,10 +140,10 @@ make_room(struct cache *c, uint64_t need, struct doomed *d)
 
 /* Record a page whose file (of `bytes`, already accounted) is in place. */
 void
-page_insert(struct cache *c, const char *key, uint32_t no, uint64_t size,
+cache_page_insert(struct cache *c, const char *key, uint32_t no, uint64_t size,
     uint32_t bytes, int64_t touched)
 {
-	struct cobj *o = obj_find(c, key);
+	struct cobj *o = cache_obj_find(c, key);
 	struct cpage *p;
 	size_t had;
 
@@ -160,8 +160,8 @@ page_insert(struct cache *c, const char *key, uint32_t no, uint64_t size,
 	memset(o->pages + had, 0, (o->cap - had) * sizeof(*o->pages));
 	if ((p = o->pages[no]) != NULL) {
 		/* another thread stored it too: the file is ours now */
-		account(c, -(int64_t)p->bytes);
-		lru_unlink(c, p);
+		cache_account(c, -(int64_t)p->bytes);
+		cache_lru_unlink(c, p);
 	} else {
 		p = xcalloc(1, sizeof(*p));
 		p->obj = o;
@@ -171,12 +171,12 @@ page_insert(struct cache *c, const char *key, uint32_t no, uint64_t size,
 	}
 	p->bytes = bytes;
 	p->touched = touched;
-	lru_push(c, p);
+	cache_lru_push(c, p);
 }
 
-/* Remove what page_drop() and make_room() gave up; call without the lock. */
+/* Remove what cache_page_drop() and cache_make_room() gave up; call without the lock. */
 void
-doomed_remove(struct doomed *d)
+cache_doomed_remove(struct doomed *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->v[i].dir)
@@ -201,18 +201,18 @@ page_store(struct cache *c, const char *key, uint32_t no, uint64_t size,
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if ((rc = make_room(c, bytes, &d)) == 0)
-		account(c, bytes);
+	if ((rc = cache_make_room(c, bytes, &d)) == 0)
+		cache_account(c, bytes);
 	pthread_mutex_unlock(&c->lock);
-	doomed_remove(&d);
+	cache_doomed_remove(&d);
 	if (rc != 0)
 		return;
-	rc = page_write(c, key, no, size, data, n);
+	rc = cache_page_write(c, key, no, size, data, n);
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0)
-		page_insert(c, key, no, size, bytes, now_secs());
+		cache_page_insert(c, key, no, size, bytes, now_secs());
 	else
-		account(c, -(int64_t)bytes);
+		cache_account(c, -(int64_t)bytes);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -221,7 +221,7 @@ page_store(struct cache *c, const char *key, uint32_t no, uint64_t size,
  * object's last); an empty object is one empty page.
  */
 void
-store_run(struct cache *c, const char *key, uint64_t no, uint64_t size,
+cache_store_run(struct cache *c, const char *key, uint64_t no, uint64_t size,
     const char *data, uint64_t n)
 {
 	static const char empty[1];
@@ -235,35 +235,35 @@ store_run(struct cache *c, const char *key, uint64_t no, uint64_t size,
 
 /* A page that was missing or damaged: out of the index, its file removed. */
 void
-page_forget(struct cache *c, const char *key, uint32_t no)
+cache_page_forget(struct cache *c, const char *key, uint32_t no)
 {
 	struct doomed d = { 0 };
 	struct cpage *p;
 
 	pthread_mutex_lock(&c->lock);
-	if ((p = page_find(c, key, no)) != NULL)
-		page_drop(c, p, &d);
+	if ((p = cache_page_find(c, key, no)) != NULL)
+		cache_page_drop(c, p, &d);
 	pthread_mutex_unlock(&c->lock);
-	doomed_remove(&d);
+	cache_doomed_remove(&d);
 }
 
 /* Drop every page of key from the index and the disk. */
 void
-drop_key(struct cache *c, const char *key)
+cache_drop_key(struct cache *c, const char *key)
 {
 	struct doomed d = { 0 };
 	struct cobj *o;
 
 	pthread_mutex_lock(&c->lock);
-	if ((o = obj_find(c, key)) != NULL) {
-		/* the last page_drop() frees o: count, do not look again */
+	if ((o = cache_obj_find(c, key)) != NULL) {
+		/* the last cache_page_drop() frees o: count, do not look again */
 		for (size_t i = 0, left = o->n; left > 0; i++) {
 			if (o->pages[i] == NULL)
 				continue;
 			left--;
-			page_drop(c, o->pages[i], &d);
+			cache_page_drop(c, o->pages[i], &d);
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	doomed_remove(&d);
+	cache_doomed_remove(&d);
 }

@@ -104,49 +104,49 @@ now_secs(void)
 /* The index (objstore_cache_index.c) */
 
 /* Under c->lock: an object's entry, or a page's; NULL when absent. */
-struct cobj *obj_find(struct cache *c, const char *key);
-struct cpage *page_find(struct cache *c, const char *key, uint64_t no);
+struct cobj *cache_obj_find(struct cache *c, const char *key);
+struct cpage *cache_page_find(struct cache *c, const char *key, uint64_t no);
 /* Under c->lock: add delta to the bytes held, and to the gauge. */
-void	account(struct cache *c, int64_t delta);
+void	cache_account(struct cache *c, int64_t delta);
 /* Under c->lock: take a page out of the LRU list, or make it the newest. */
-void	lru_unlink(struct cache *c, struct cpage *p);
-void	lru_push(struct cache *c, struct cpage *p);
+void	cache_lru_unlink(struct cache *c, struct cpage *p);
+void	cache_lru_push(struct cache *c, struct cpage *p);
 /*
  * Under c->lock: take a page out of the index; its file (and the object's
  * directory when it was the last page) go to d, unless d is NULL.
  */
-void	page_drop(struct cache *c, struct cpage *p, struct doomed *d);
+void	cache_page_drop(struct cache *c, struct cpage *p, struct doomed *d);
 /*
  * Under c->lock: evict pages until `need` more bytes fit: 0, or -ENOSPC
  * when they cannot.
  */
-int	make_room(struct cache *c, uint64_t need, struct doomed *d);
+int	cache_make_room(struct cache *c, uint64_t need, struct doomed *d);
 /*
  * Under c->lock: record a page whose file (of `bytes`, already accounted)
  * is in place.
  */
-void	page_insert(struct cache *c, const char *key, uint32_t no,
+void	cache_page_insert(struct cache *c, const char *key, uint32_t no,
 	    uint64_t size, uint32_t bytes, int64_t touched);
-/* Remove what page_drop() and make_room() gave up; call without the lock. */
-void	doomed_remove(struct doomed *d);
+/* Remove what cache_page_drop() and cache_make_room() gave up; call without the lock. */
+void	cache_doomed_remove(struct doomed *d);
 /* Drop every page of key from the index and the disk. */
-void	drop_key(struct cache *c, const char *key);
+void	cache_drop_key(struct cache *c, const char *key);
 /*
  * Store the pages of n bytes read at page `no` (whole pages, but for the
  * object's last); an empty object is one empty page. Best effort.
  */
-void	store_run(struct cache *c, const char *key, uint64_t no,
+void	cache_store_run(struct cache *c, const char *key, uint64_t no,
 	    uint64_t size, const char *data, uint64_t n);
 /* A page that was missing or damaged: out of the index, its file removed. */
-void	page_forget(struct cache *c, const char *key, uint32_t no);
+void	cache_page_forget(struct cache *c, const char *key, uint32_t no);
 
 /* The pages on disk (objstore_cache_pages.c) */
 
 /* Whether the cache keeps key: under its prefix, with a name that fits. */
-int	cacheable(const struct cache *c, const char *key);
+int	cache_keeps(const struct cache *c, const char *key);
 /* The object's directory into b, or the file of its page `no`. */
-void	obj_path(const struct cache *c, const char *key, struct buf *b);
-void	page_path(const struct cache *c, const char *key, uint32_t no,
+void	cache_obj_path(const struct cache *c, const char *key, struct buf *b);
+void	cache_page_path(const struct cache *c, const char *key, uint32_t no,
 	    struct buf *b);
 
 enum { PAGE_OK, PAGE_GONE, PAGE_BAD };
@@ -156,17 +156,17 @@ enum { PAGE_OK, PAGE_GONE, PAGE_BAD };
  * *size from its header, PAGE_GONE when there is no file, PAGE_BAD when
  * it is damaged or cannot be read (counted). `touch` sets its mtime.
  */
-int	page_read(struct cache *c, const char *path, const char *key,
+int	cache_page_read(struct cache *c, const char *path, const char *key,
 	    uint32_t no, int touch, struct buf *f, uint64_t *size);
 /*
  * Write a page's file under a temporary name and rename it: 0 or -1
  * (counted).
  */
-int	page_write(struct cache *c, const char *key, uint32_t no,
+int	cache_page_write(struct cache *c, const char *key, uint32_t no,
 	    uint64_t size, const void *data, uint32_t n);
 /* mkdir -p c->dir, new directories 0700: 0, or -1 (counted). */
-int	make_dirs(struct cache *c);
+int	cache_make_dirs(struct cache *c);
 /* Rebuild the index from the directory, oldest mtime first in the LRU list. */
-void	scan(struct cache *c);
+void	cache_scan(struct cache *c);
 
 #endif

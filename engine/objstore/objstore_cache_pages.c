@@ -119,7 +119,7 @@ out:
 }
 
 int
-cacheable(const struct cache *c, const char *key)
+cache_keeps(const struct cache *c, const char *key)
 {
 	size_t n = 0;
 
@@ -132,7 +132,7 @@ cacheable(const struct cache *c, const char *key)
 
 /* The object's directory into b. */
 void
-obj_path(const struct cache *c, const char *key, struct buf *b)
+cache_obj_path(const struct cache *c, const char *key, struct buf *b)
 {
 	buf_reset(b);
 	buf_puts(b, c->dir);
@@ -141,9 +141,9 @@ obj_path(const struct cache *c, const char *key, struct buf *b)
 }
 
 void
-page_path(const struct cache *c, const char *key, uint32_t no, struct buf *b)
+cache_page_path(const struct cache *c, const char *key, uint32_t no, struct buf *b)
 {
-	obj_path(c, key, b);
+	cache_obj_path(c, key, b);
 	buf_printf(b, "/%08x", no);
 }
 
@@ -204,7 +204,7 @@ page_valid(const uint8_t *f, size_t len, const char *key, uint32_t no,
  * it is damaged or cannot be read (counted). `touch` sets its mtime.
  */
 int
-page_read(struct cache *c, const char *path, const char *key, uint32_t no,
+cache_page_read(struct cache *c, const char *path, const char *key, uint32_t no,
     int touch, struct buf *f, uint64_t *size)
 {
 	struct stat st;
@@ -269,7 +269,7 @@ write_all(int fd, const void *p, size_t n)
 
 /* Write a page's file under a temporary name and rename it: 0 or -1 (counted). */
 int
-page_write(struct cache *c, const char *key, uint32_t no, uint64_t size,
+cache_page_write(struct cache *c, const char *key, uint32_t no, uint64_t size,
     const void *data, uint32_t n)
 {
 	uint8_t hdr[HDR_LEN];
@@ -285,9 +285,9 @@ page_write(struct cache *c, const char *key, uint32_t no, uint64_t size,
 	buf_init(&dir, 0);
 	buf_init(&tmp, 0);
 	buf_init(&dst, 0);
-	obj_path(c, key, &dir);
+	cache_obj_path(c, key, &dir);
 	buf_printf(&tmp, "%s/.tmp.%08x%08x", dir.data, arc4random(), arc4random());
-	page_path(c, key, no, &dst);
+	cache_page_path(c, key, no, &dst);
 	/* the object's first page; or its last one just went, and its directory */
 	for (int tries = 0; tries < 5; tries++) {
 		fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -328,7 +328,7 @@ out:
 
 /* mkdir -p c->dir, new directories 0700: 0, or -1 (counted). */
 int
-make_dirs(struct cache *c)
+cache_make_dirs(struct cache *c)
 {
 	int rc;
 
@@ -387,7 +387,7 @@ scan_obj(DIR *od, const char *key, struct found **f, size_t *nf, size_t *cap)
 
 /* Rebuild the index from the directory, oldest mtime first in the LRU list. */
 void
-scan(struct cache *c)
+cache_scan(struct cache *c)
 {
 	struct found *f = NULL;
 	struct doomed d = { 0 };
@@ -428,13 +428,13 @@ scan(struct cache *c)
 		qsort(f, nf, sizeof(*f), found_cmp);
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < nf; i++) {
-		account(c, f[i].bytes);
-		page_insert(c, f[i].key, f[i].no, SIZE_UNKNOWN, f[i].bytes,
+		cache_account(c, f[i].bytes);
+		cache_page_insert(c, f[i].key, f[i].no, SIZE_UNKNOWN, f[i].bytes,
 		    f[i].mtime);
 	}
-	(void)make_room(c, 0, &d);
+	(void)cache_make_room(c, 0, &d);
 	pthread_mutex_unlock(&c->lock);
-	doomed_remove(&d);
+	cache_doomed_remove(&d);
 	for (size_t i = 0; i < nkeys; i++)
 		free(keys[i]);
 	free(keys);

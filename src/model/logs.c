@@ -178,8 +178,8 @@ logs_open(struct engine *e, struct logs **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->wait_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	table_init(&l->by_id);
-	table_init(&l->by_name);
+	ntable_init(&l->by_id);
+	ntable_init(&l->by_name);
 	l->next_id = LOGS_ROOT_ID + 1;
 	l->m_app_records = metric_series(metrics_counter(m,
 	    "log_append_records_total", "Records appended to log streams.",

@@ -133,7 +133,7 @@ void	batch_inode(struct engine_batch *b, const struct node *n,
 void	batch_counter(struct engine_batch *b, uint64_t next);
 
 /* logs_key.c: the node tables */
-void	table_init(struct table *t);
+void	ntable_init(struct table *t);
 struct node *node_find(struct logs *l, uint64_t id);
 struct node *name_find(struct logs *l, uint64_t parent, const char *name,
 	    size_t len);

@@ -125,7 +125,7 @@ name_slot(struct table *t, uint64_t parent, const char *name, size_t len)
 }
 
 void
-table_init(struct table *t)
+ntable_init(struct table *t)
 {
 	t->cap = 64;
 	t->n = 0;
