@@ -17,7 +17,7 @@
  *
  *   engine_write()     memtable + walbuf (batches not yet in an object)
  *        |  flush_interval passed, walbuf >= wal_max_bytes, or a flush
- *        v  asked (sealer_main / seal)
+ *        v  asked (sealer_main, seal_locked)
  *   sealed             a walobj on `queue`, with the next WAL id (seal_locked)
  *        |  uploader_main: put_if_absent of wal/<id>.wal
  *        v
