@@ -18,7 +18,14 @@ cd "$top"
 files=$(find src engine fs tools -name '*.[ch]' | LC_ALL=C sort)
 # shellcheck disable=SC2086
 awk -v rules="$rules" '
-function exists(p) { return (system("test -f \"" p "\"") == 0) }
+function exists(p,	line, r) {
+	if (p in seen)
+		return seen[p]
+	r = (getline line < p) >= 0
+	if (r)
+		close(p)
+	return seen[p] = r
+}
 function dir(p) { sub(/\/[^\/]*$/, "", p); return p }
 function base(p) { sub(/.*\//, "", p); return p }
 BEGIN {
