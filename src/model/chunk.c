@@ -1,0 +1,487 @@
+/*
+ * chunk.c - the sample chunk: the encoder and the iterator.
+ *
+ * The header is bytes (version, count, first timestamp, first value); the
+ * rest is one bit stream (util/bits.h). Per sample after the first:
+ *
+ *	second sample	delta from the first, as varint bytes in the stream
+ *	later samples	delta of deltas in one of the buckets of dod_buckets[]
+ *	every sample	the value XORed with the previous one's bits:
+ *			'0' the same; '10' + the bits inside the previous
+ *			window; '11' + 5 bits leading zeros + 6 bits length
+ *			(0 for 64) + that many bits
+ *
+ * shale-format(5), SERIES CHUNKS, says why the buckets are these.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "util/coding.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define HEAD_MIN	2	/* version and count: an empty chunk */
+#define LEAD_MAX	31	/* what 5 bits of leading zeros say */
+#define WINDOW_HISTORY	CHUNK_WINDOW_HISTORY
+#define WINDOW_SLACK	2	/* bits a reused window may waste */
+
+/*
+ * The buckets of a delta of deltas that is not 0 ('0'), sized for
+ * millisecond timestamps with a few milliseconds of jitter, and a missed
+ * scrape in the 20-bit one (shale-format(5) says why).
+ */
+static const struct dod_bucket {
+	unsigned	 prefix;	/* the control bits */
+	unsigned	 plen;		/* how many */
+	unsigned	 width;		/* bits of the value, two's complement */
+} dod_buckets[] = {
+	{ 0x02, 2, 5 },		/* '10'    -16 .. 15 */
+	{ 0x06, 3, 9 },		/* '110'   -256 .. 255 */
+	{ 0x0e, 4, 14 },	/* '1110'  -8192 .. 8191 */
+	{ 0x1e, 5, 20 },	/* '11110' -524288 .. 524287 */
+	{ 0x1f, 5, 64 },	/* '11111' anything */
+};
+#define DOD_BUCKETS	(sizeof(dod_buckets) / sizeof(dod_buckets[0]))
+
+static uint64_t
+double_bits(double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	return u;
+}
+
+static double
+bits_double(uint64_t u)
+{
+	double v;
+
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+/* Whether the signed x fits in `width` bits of two's complement. */
+static int
+fits(int64_t x, unsigned width)
+{
+	int64_t lim;
+
+	if (width >= 64)
+		return 1;
+	lim = (int64_t)1 << (width - 1);
+	return x >= -lim && x < lim;
+}
+
+/* ---- the encoder ---- */
+
+void
+chunk_enc_init(struct chunk_enc *e)
+{
+	buf_init(&e->buf, CHUNK_MAX_BYTES);
+	chunk_enc_reset(e);
+}
+
+void
+chunk_enc_release(struct chunk_enc *e)
+{
+	buf_release(&e->buf);
+}
+
+void
+chunk_enc_reset(struct chunk_enc *e)
+{
+	uint8_t head[HEAD_MIN] = { CHUNK_VERSION, 0 };
+
+	buf_reset(&e->buf);
+	if (buf_append(&e->buf, head, sizeof(head)) != 0)
+		BUG("cannot start a chunk");
+	e->count = 0;
+	e->first_t = e->last_t = 0;
+	e->last_delta = 0;
+	e->last_v = 0;
+	e->lead = e->sig = 0;
+	e->hist_n = 0;
+}
+
+static void
+put(struct chunk_enc *e, uint64_t v, unsigned n)
+{
+	/* CHUNK_MAX_BYTES holds the longest chunk */
+	if (bits_put(&e->bits, v, n) != 0)
+		BUG("chunk passes %d bytes", CHUNK_MAX_BYTES);
+}
+
+/* The first sample: the rest of the header; the bit stream starts after it. */
+static void
+put_first(struct chunk_enc *e, int64_t t, uint64_t v)
+{
+	uint8_t head[CODING_VARINT_MAX + 8];
+	size_t n;
+
+	n = varint_put(head, zigzag(t));
+	put_le64(head + n, v);
+	if (buf_append(&e->buf, head, n + 8) != 0)
+		BUG("cannot start a chunk");
+	bits_writer_init(&e->bits, &e->buf);
+}
+
+static void
+put_dod(struct chunk_enc *e, int64_t dod)
+{
+	const struct dod_bucket *b;
+
+	if (dod == 0) {
+		put(e, 0, 1);
+		return;
+	}
+	for (b = dod_buckets; !fits(dod, b->width); b++)
+		;
+	put(e, b->prefix, b->plen);
+	put(e, (uint64_t)dod, b->width);
+}
+
+static void
+put_varint(struct chunk_enc *e, uint64_t x)
+{
+	uint8_t p[CODING_VARINT_MAX];
+	size_t n = varint_put(p, x);
+
+	for (size_t i = 0; i < n; i++)
+		put(e, p[i], 8);
+}
+
+/*
+ * A value. The format lets the encoder choose any window that holds the
+ * XOR's bits. Reusing the last one ('10') whenever it fits, as Gorilla
+ * does, keeps a window one long carry made wide for the rest of the
+ * chunk; so a new window is the smallest that holds the last
+ * WINDOW_HISTORY XORs, and is also taken when the last one is
+ * WINDOW_SLACK bits wider than that.
+ */
+static void
+put_value(struct chunk_enc *e, uint64_t v)
+{
+	uint64_t x = v ^ e->last_v;
+	unsigned lead, trail, ulead, utrail, sig;
+
+	if (x == 0) {
+		put(e, 0, 1);
+		return;
+	}
+	lead = (unsigned)__builtin_clzll(x);
+	trail = (unsigned)__builtin_ctzll(x);
+	if (lead > LEAD_MAX)
+		lead = LEAD_MAX;
+	e->hist_lead[e->hist_n % WINDOW_HISTORY] = (uint8_t)lead;
+	e->hist_trail[e->hist_n % WINDOW_HISTORY] = (uint8_t)trail;
+	e->hist_n++;
+	ulead = lead;
+	utrail = trail;
+	for (unsigned i = 0; i < WINDOW_HISTORY && i < e->hist_n; i++) {
+		if (e->hist_lead[i] < ulead)
+			ulead = e->hist_lead[i];
+		if (e->hist_trail[i] < utrail)
+			utrail = e->hist_trail[i];
+	}
+	sig = 64 - ulead - utrail;
+	if (e->sig != 0 && lead >= e->lead &&
+	    trail >= 64 - e->lead - e->sig &&
+	    (e->hist_n < WINDOW_HISTORY || e->sig < sig + WINDOW_SLACK)) {
+		put(e, 0x2, 2);
+		put(e, x >> (64 - e->lead - e->sig), e->sig);
+		return;
+	}
+	put(e, 0x3, 2);
+	put(e, ulead, 5);
+	put(e, sig & 0x3f, 6);		/* 64 is written as 0 */
+	put(e, x >> utrail, sig);
+	e->lead = ulead;
+	e->sig = sig;
+}
+
+int
+chunk_enc_append(struct chunk_enc *e, int64_t t, double v)
+{
+	uint64_t bits = double_bits(v), delta;
+
+	if (e->count > 0 && t <= e->last_t)
+		return -EINVAL;
+	if (e->count >= CHUNK_MAX_SAMPLES || (e->count > 0 &&
+	    (uint64_t)t - (uint64_t)e->first_t >= (uint64_t)CHUNK_MAX_SPAN_MS))
+		return -ENOSPC;
+	if (e->count == 0) {
+		put_first(e, t, bits);
+		e->first_t = t;
+	} else {
+		delta = (uint64_t)t - (uint64_t)e->last_t;
+		if (e->count == 1)
+			put_varint(e, delta);
+		else
+			put_dod(e, (int64_t)(delta - e->last_delta));
+		put_value(e, bits);
+		e->last_delta = delta;
+	}
+	e->last_t = t;
+	e->last_v = bits;
+	e->count++;
+	e->buf.data[1] = (char)e->count;
+	return 0;
+}
+
+const uint8_t *
+chunk_enc_bytes(const struct chunk_enc *e, size_t *lenp)
+{
+	*lenp = e->buf.len;
+	return (const uint8_t *)e->buf.data;
+}
+
+unsigned
+chunk_enc_count(const struct chunk_enc *e)
+{
+	return e->count;
+}
+
+int64_t
+chunk_enc_first_t(const struct chunk_enc *e)
+{
+	return e->first_t;
+}
+
+int64_t
+chunk_enc_last_t(const struct chunk_enc *e)
+{
+	return e->last_t;
+}
+
+/* ---- the iterator ---- */
+
+static int
+corrupt(struct chunk_iter *it, const char *what)
+{
+	it->err = err_set(SHALE_ECORRUPT, "damaged chunk: sample %u: %s",
+	    it->done + 1, what);
+	return it->err;
+}
+
+int
+chunk_iter_init(struct chunk_iter *it, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t zt;
+	size_t pos = HEAD_MIN;
+
+	memset(it, 0, sizeof(*it));
+	bits_reader_init(&it->bits, p, 0);
+	if (len < HEAD_MIN) {
+		it->err = err_set(SHALE_ECORRUPT, "damaged chunk: %zu bytes",
+		    len);
+		return it->err;
+	}
+	if (p[0] != CHUNK_VERSION) {
+		it->err = err_set(SHALE_ECORRUPT,
+		    "damaged chunk: version %u", p[0]);
+		return it->err;
+	}
+	if (p[1] > CHUNK_MAX_SAMPLES) {
+		it->err = err_set(SHALE_ECORRUPT,
+		    "damaged chunk: %u samples", p[1]);
+		return it->err;
+	}
+	if (p[1] == 0) {
+		if (len != HEAD_MIN)
+			return corrupt(it, "bytes after an empty chunk");
+		return 0;
+	}
+	if (varint_get(p, len, &pos, &zt) != 0 || len - pos < 8) {
+		it->err = err_set(SHALE_ECORRUPT,
+		    "damaged chunk: header cut short");
+		return it->err;
+	}
+	it->count = p[1];
+	it->t = unzigzag(zt);
+	it->v = get_le64(p + pos);
+	pos += 8;
+	bits_reader_init(&it->bits, p + pos, len - pos);
+	return 0;
+}
+
+unsigned
+chunk_iter_count(const struct chunk_iter *it)
+{
+	return it->count;
+}
+
+static int
+get(struct chunk_iter *it, unsigned n, uint64_t *v)
+{
+	if (bits_get(&it->bits, n, v) != 0)
+		return corrupt(it, "cut short");
+	return 0;
+}
+
+/* The delta of the second sample: varint bytes in the stream. */
+static int
+get_varint(struct chunk_iter *it, uint64_t *out)
+{
+	uint64_t r = 0, c;
+	int rc;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if ((rc = get(it, 8, &c)) != 0)
+			return rc;
+		if (shift == 63 && c > 1)
+			break;
+		r |= (c & 0x7f) << shift;
+		if ((c & 0x80) == 0) {
+			*out = r;
+			return 0;
+		}
+	}
+	return corrupt(it, "delta past 64 bits");
+}
+
+static int
+get_dod(struct chunk_iter *it, uint64_t *dod)
+{
+	const struct dod_bucket *b;
+	uint64_t bit, x;
+	unsigned ones = 0;
+	int rc;
+
+	/* the control bits: as many ones as the bucket's index + 1, then 0 */
+	for (;;) {
+		if ((rc = get(it, 1, &bit)) != 0)
+			return rc;
+		if (bit == 0)
+			break;
+		if (++ones == DOD_BUCKETS)
+			break;
+	}
+	if (ones == 0) {
+		*dod = 0;
+		return 0;
+	}
+	b = &dod_buckets[ones - 1];
+	if ((rc = get(it, b->width, &x)) != 0)
+		return rc;
+	/* sign-extend */
+	if (b->width < 64 && (x >> (b->width - 1)) != 0)
+		x |= ~(uint64_t)0 << b->width;
+	*dod = x;
+	return 0;
+}
+
+static int
+get_value(struct chunk_iter *it)
+{
+	uint64_t c, x, lead, sig;
+	int rc;
+
+	if ((rc = get(it, 1, &c)) != 0)
+		return rc;
+	if (c == 0)
+		return 0;
+	if ((rc = get(it, 1, &c)) != 0)
+		return rc;
+	if (c == 1) {
+		if ((rc = get(it, 5, &lead)) != 0 ||
+		    (rc = get(it, 6, &sig)) != 0)
+			return rc;
+		if (sig == 0)
+			sig = 64;
+		if (lead + sig > 64)
+			return corrupt(it, "value window past 64 bits");
+		it->lead = (unsigned)lead;
+		it->sig = (unsigned)sig;
+	} else if (it->sig == 0)
+		return corrupt(it, "value window used before it is set");
+	if ((rc = get(it, it->sig, &x)) != 0)
+		return rc;
+	it->v ^= x << (64 - it->lead - it->sig);
+	return 0;
+}
+
+/* After the last sample: at most the zero bits that pad the last byte. */
+static int
+check_end(struct chunk_iter *it)
+{
+	size_t left = bits_left(&it->bits);
+	uint64_t pad;
+
+	if (left >= 8)
+		return corrupt(it, "bytes after the last sample");
+	if (get(it, (unsigned)left, &pad) != 0 || pad != 0)
+		return corrupt(it, "padding bits not zero");
+	it->at_end = 1;
+	return 0;
+}
+
+static int
+advance(struct chunk_iter *it)
+{
+	uint64_t delta = 0, dod = 0;
+	int rc;
+
+	if (it->err != 0)
+		return it->err;
+	if (it->at_end)
+		return 0;
+	if (it->done == it->count)
+		return check_end(it);
+	if (it->done == 0) {
+		it->done++;
+		return 1;
+	}
+	if (it->done == 1) {
+		if ((rc = get_varint(it, &delta)) != 0)
+			return rc;
+	} else {
+		if ((rc = get_dod(it, &dod)) != 0)
+			return rc;
+		delta = it->delta + dod;
+	}
+	/* 1 <= delta <= INT64_MAX - t, in unsigned arithmetic */
+	if (delta == 0 || delta > (uint64_t)INT64_MAX - (uint64_t)it->t)
+		return corrupt(it, "timestamp not after the previous one");
+	if ((rc = get_value(it)) != 0)
+		return rc;
+	it->t = (int64_t)((uint64_t)it->t + delta);
+	it->delta = delta;
+	it->done++;
+	return 1;
+}
+
+int
+chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
+{
+	int rc = advance(it);
+
+	if (rc == 1) {
+		*t = it->t;
+		*v = bits_double(it->v);
+	}
+	return rc;
+}
+
+int
+chunk_iter_seek(struct chunk_iter *it, int64_t t, int64_t *tp, double *vp)
+{
+	int rc = 1;
+
+	if (it->err != 0)
+		return it->err;
+	if (it->done == 0 || it->at_end)
+		rc = advance(it);
+	while (rc == 1 && it->t < t)
+		rc = advance(it);
+	if (rc == 1) {
+		*tp = it->t;
+		*vp = bits_double(it->v);
+	}
+	return rc;
+}
