@@ -1,12 +1,21 @@
 # fuzz_replay.sh - every fuzz harness over its seed corpus (the S3 XML
 # parsers, the store URI parser, tables, WAL objects, manifests and
 # settings files, the stream model's records, the HTTP route, bearer
-# token and listen address), so the harnesses build and the seeds
-# stay clean in every build; 'configure --enable-fuzzing' builds the real
-# libFuzzer programs.
+# token and listen address, the metric exposition formats), so the
+# harnesses build and the seeds stay clean in every build, and no corpus
+# directory is left without its harness; 'configure --enable-fuzzing'
+# builds the real libFuzzer programs.
 . "$top_srcdir/tests/lib/common.sh"
 
-for h in s3_xml uri sst wal manifest settings logs http; do
+harnesses="s3_xml uri sst wal manifest settings logs http expfmt"
+for d in "$top_srcdir"/tests/fuzz/corpus/*/; do
+	d=$(basename "$d")
+	case " $harnesses " in
+	*" $d "*) ;;
+	*) fail "corpus $d is replayed by no harness" ;;
+	esac
+done
+for h in $harnesses; do
 	out=$("$top_builddir/tests/fuzz/replay_$h" "$top_srcdir/tests/fuzz/corpus/$h") ||
 		fail "replay of $h corpus"
 	expect_match "$h corpus replayed" "replayed [1-9][0-9]* inputs" "$out"
