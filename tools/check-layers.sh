@@ -6,9 +6,10 @@
 # For each C file outside tests/, each #include "..." is found as the
 # compiler finds it (beside the file, then under src/, then under TOP) and
 # must be a header of the file's own folder, or a public header of a
-# folder the file's folder uses. A C file in a folder that layers.txt does
-# not name is an error too: a new folder is given its floor before it
-# holds code. Prints one line per offence and exits 1 if there was any.
+# folder the file's folder uses; NAME.pb-c.h, which protoc-c writes into
+# the build tree, stands where NAME.proto is. A C file in a folder that
+# layers.txt does not name is an error too: a new folder is given its
+# floor before it holds code. Prints one line per offence and exits 1 if there was any.
 set -eu
 
 top=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -27,6 +28,18 @@ function exists(p,	line, r) {
 	return seen[p] = r
 }
 function dir(p) { sub(/\/[^\/]*$/, "", p); return p }
+# a header protoc-c makes in the build tree from a .proto in this one
+function generated(from, inc,	p) {
+	if (inc !~ /\.pb-c\.h$/)
+		return ""
+	p = inc
+	sub(/\.pb-c\.h$/, ".proto", p)
+	if (exists(from "/" p))
+		return from "/" inc
+	if (exists("src/" p))
+		return "src/" inc
+	return ""
+}
 function base(p) { sub(/.*\//, "", p); return p }
 BEGIN {
 	while ((getline line < rules) > 0) {
@@ -67,6 +80,8 @@ FNR == 1 {
 		path = "src/" inc
 	else if (exists(inc))
 		path = inc
+	else if (generated(from, inc))
+		path = generated(from, inc)
 	else {
 		printf "%s:%d: include \"%s\" is not in the tree\n", FILENAME, FNR, inc
 		bad = 1

@@ -1,6 +1,7 @@
 /*
- * labels_int.h - what labels.c shares with matcher.c alone: UTF-8 and
- * the columns of parse errors. Pure functions: any thread.
+ * labels_int.h - what labels.c shares with matcher.c and remote_write.c
+ * alone: UTF-8 and the columns of parse errors. Pure functions: any
+ * thread.
  */
 #ifndef SHALE_LABELS_INT_H
 #define SHALE_LABELS_INT_H

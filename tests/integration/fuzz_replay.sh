@@ -2,13 +2,14 @@
 # parsers, the store URI parser, tables, WAL objects, manifests and
 # settings files, the stream model's records, the HTTP route, bearer
 # token and listen address; for metric series, the sample chunks, label
-# sets and selectors, the exposition formats), so the harnesses build and
-# the seeds stay clean in every build, and no corpus directory is left
-# without its harness; 'configure --enable-fuzzing' builds the real
-# libFuzzer programs.
+# sets and selectors, the exposition formats, remote write requests), so
+# the harnesses build and the seeds stay clean in every build, and no
+# corpus directory is left without its harness; 'configure
+# --enable-fuzzing' builds the real libFuzzer programs.
 . "$top_srcdir/tests/lib/common.sh"
 
-harnesses="s3_xml uri sst wal manifest settings logs http chunk labels expfmt"
+harnesses="s3_xml uri sst wal manifest settings logs http"
+harnesses="$harnesses chunk labels expfmt remote_write"
 for d in "$top_srcdir"/tests/fuzz/corpus/*/; do
 	d=$(basename "$d")
 	case " $harnesses " in
