@@ -9,7 +9,8 @@
 # folder the file's folder uses; NAME.pb-c.h, which protoc-c writes into
 # the build tree, stands where NAME.proto is. A C file in a folder that
 # layers.txt does not name is an error too: a new folder is given its
-# floor before it holds code. Prints one line per offence and exits 1 if there was any.
+# floor before it holds code. Prints one line per offence and exits 1 if
+# there was any.
 set -eu
 
 top=${1:-$(cd "$(dirname "$0")/.." && pwd)}
