@@ -47,24 +47,6 @@ static const struct dod_bucket {
 };
 #define DOD_BUCKETS	(sizeof(dod_buckets) / sizeof(dod_buckets[0]))
 
-static uint64_t
-double_bits(double v)
-{
-	uint64_t u;
-
-	memcpy(&u, &v, sizeof(u));
-	return u;
-}
-
-static double
-bits_double(uint64_t u)
-{
-	double v;
-
-	memcpy(&v, &u, sizeof(v));
-	return v;
-}
-
 /* Whether the signed x fits in `width` bits of two's complement. */
 static int
 fits(int64_t x, unsigned width)

@@ -28,6 +28,7 @@
 #include "model/expfmt.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 enum {
@@ -131,8 +132,6 @@ expfmt_type_name(enum expfmt_type t, enum expfmt_format fmt)
 
 /* ---- messages ---- */
 
-static size_t	utf8_valid_prefix(const char *s, size_t n);
-
 /*
  * s[0..n) for a message, in double quotes, cut short after QUOTE_MAX
  * characters: valid UTF-8 as it is, '"' and '\\' escaped, control
@@ -153,7 +152,7 @@ quote(struct parser *p, int slot, const char *s, size_t n)
 			break;
 		}
 		k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-		if (c >= 0x80 && k <= n - i && utf8_valid_prefix(s + i, k) == k) {
+		if (c >= 0x80 && k <= n - i && utf8_valid(s + i, k) == k) {
 			memcpy(o, s + i, k);	/* at most 4 bytes a character */
 			o += k;
 			i += k;
@@ -199,12 +198,7 @@ found(struct parser *p, int slot)
 static size_t
 column(const struct parser *p, const char *at)
 {
-	size_t col = 1;
-
-	for (const char *s = p->line; s < at; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			col++;
-	return col;
+	return utf8_chars(p->line, (size_t)(at - p->line)) + 1;
 }
 
 static int	fail_at(struct parser *p, const char *at, const char *fmt, ...)
@@ -248,56 +242,6 @@ static int
 is_metric_char(char c)
 {
 	return is_label_char(c) || c == ':';
-}
-
-/*
- * The length of the valid UTF-8 prefix of s[0..n): strict (no overlong
- * forms, no surrogates, nothing above U+10FFFF).
- */
-static size_t
-utf8_valid_prefix(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k;
-	uint32_t cp;
-
-	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (u[i] >= 0xc2 && u[i] <= 0xdf)
-			k = 1, cp = u[i] & 0x1f;
-		else if (u[i] >= 0xe0 && u[i] <= 0xef)
-			k = 2, cp = u[i] & 0x0f;
-		else if (u[i] >= 0xf0 && u[i] <= 0xf4)
-			k = 3, cp = u[i] & 0x07;
-		else
-			return i;
-		if (n - i <= k)
-			return i;
-		for (size_t j = 1; j <= k; j++) {
-			if ((u[i + j] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (u[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return i;
-		i += k + 1;
-	}
-	return n;
-}
-
-static size_t
-utf8_chars(const char *s, size_t n)
-{
-	size_t c = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			c++;
-	return c;
 }
 
 /* ---- the scratch space ---- */
@@ -696,7 +640,7 @@ quoted_value(struct parser *p, const char *open, const char *what,
 	}
 	if (p->at >= p->end)
 		return fail_at(p, open, "%s has no closing '\"'", what);
-	if ((ok = utf8_valid_prefix(s, (size_t)(p->at - s))) != (size_t)(p->at - s)) {
+	if ((ok = utf8_valid(s, (size_t)(p->at - s))) != (size_t)(p->at - s)) {
 		bad = s + ok;
 		return fail_at(p, bad, "%s is not valid UTF-8", what);
 	}
@@ -1090,7 +1034,7 @@ help_text(struct parser *p, const char *s, size_t n, const char **out,
 	char *d = p->scratch + p->scratch_len, *start = d;
 	size_t ok;
 
-	if ((ok = utf8_valid_prefix(s, n)) != n)
+	if ((ok = utf8_valid(s, n)) != n)
 		return fail_at(p, s + ok, "the help text is not valid UTF-8");
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] != '\\') {

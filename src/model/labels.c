@@ -21,6 +21,7 @@
 #include "model/labels_int.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 struct labels {
@@ -33,59 +34,7 @@ struct labels {
 
 #define SHOW_MAX	80	/* bytes of a name or value shown in an error */
 
-/* ---- UTF-8 and error text (labels_int.h) ---- */
-
-size_t
-labels_utf8_bad(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, len;
-	unsigned char c, lo, hi;
-
-	while (i < n) {
-		c = p[i];
-		lo = 0x80;
-		hi = 0xbf;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			if (c == 0xe0)
-				lo = 0xa0;	/* overlong */
-			else if (c == 0xed)
-				hi = 0x9f;	/* surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			if (c == 0xf0)
-				lo = 0x90;	/* overlong */
-			else if (c == 0xf4)
-				hi = 0x8f;	/* past U+10FFFF */
-		} else {
-			return i;
-		}
-		if (n - i < len || p[i + 1] < lo || p[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k < len; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return i;
-		i += len;
-	}
-	return n;
-}
-
-size_t
-labels_column(const char *s, size_t off)
-{
-	size_t col = 1;
-
-	for (size_t i = 0; i < off; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			col++;
-	return col;
-}
+/* ---- error text (labels_int.h) ---- */
 
 const char *
 labels_show(char *dst, size_t dstlen, const char *p, size_t n)
@@ -192,7 +141,7 @@ labels_check_value(const char *name, const char *value, size_t len)
 	if ((nul = memchr(value, '\0', len)) != NULL)
 		return err_set(-EINVAL, "label '%s': value holds a NUL at byte %zu",
 		    name, (size_t)(nul - value) + 1);
-	if ((bad = labels_utf8_bad(value, len)) != len)
+	if ((bad = utf8_valid(value, len)) != len)
 		return err_set(-EINVAL, "label '%s': value is not UTF-8 at byte %zu",
 		    name, bad + 1);
 	return 0;
@@ -544,7 +493,7 @@ file_error(const char *s, size_t n, size_t pos, const char *why)
 	char show[SHOW_MAX];
 
 	return err_set(-EINVAL, "series file name '%s', column %zu: %s",
-	    labels_show(show, sizeof(show), s, n), labels_column(s, pos), why);
+	    labels_show(show, sizeof(show), s, n), utf8_chars(s, pos) + 1, why);
 }
 
 /*
@@ -612,7 +561,7 @@ labels_parse_file_name(const char *metric, const char *s, size_t n, int flags,
 		rc = file_error(s, n, 0, "a series file name starts with '{'");
 		goto fail;
 	}
-	if ((i = labels_utf8_bad(s, n)) != n) {
+	if ((i = utf8_valid(s, n)) != n) {
 		rc = file_error(s, n, i, "not UTF-8");
 		goto fail;
 	}

@@ -25,6 +25,7 @@
 #include "model/matcher.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define MATCH_LIMIT	1000000		/* pcre2's steps for one value */
@@ -268,7 +269,7 @@ check_string(const char *what, const char *p, size_t n)
 	if ((nul = memchr(p, '\0', n)) != NULL)
 		return err_set(-EINVAL, "%s holds a NUL at byte %zu", what,
 		    (size_t)(nul - p) + 1);
-	if ((bad = labels_utf8_bad(p, n)) != n)
+	if ((bad = utf8_valid(p, n)) != n)
 		return err_set(-EINVAL, "%s is not UTF-8 at byte %zu", what,
 		    bad + 1);
 	return 0;
@@ -591,9 +592,9 @@ parse_error(const struct parser *p, size_t at, const char *why)
 	labels_show(show, sizeof(show), p->s, p->n);
 	if (line == 1 && memchr(p->s, '\n', p->n) == NULL)
 		return err_set(-EINVAL, "selector '%s', column %zu: %s", show,
-		    labels_column(p->s, at), why);
+		    utf8_chars(p->s, at) + 1, why);
 	return err_set(-EINVAL, "selector '%s', line %zu, column %zu: %s", show,
-	    line, labels_column(p->s + bol, at - bol), why);
+	    line, utf8_chars(p->s + bol, at - bol) + 1, why);
 }
 
 static void
@@ -736,7 +737,7 @@ parse_string(struct parser *p, struct buf *out)
 		return parse_error(p, at, "the string is too long");
 	if (memchr(out->data ? out->data : "", '\0', out->len) != NULL)
 		return parse_error(p, at, "the string holds a NUL");
-	if (labels_utf8_bad(out->data ? out->data : "", out->len) != out->len)
+	if (utf8_valid(out->data ? out->data : "", out->len) != out->len)
 		return parse_error(p, at, "the string is not UTF-8");
 	return 0;
 }

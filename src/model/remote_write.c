@@ -33,6 +33,7 @@
 #include "model/prompb.pb-c.h"
 #include "model/remote_write.h"
 #include "util/error.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define RW_V1_MESSAGE	"prometheus.WriteRequest"
@@ -163,7 +164,7 @@ metric_type(int type)
 static int
 check_text(const char *where, const char *what, const char *s, size_t n)
 {
-	size_t bad = labels_utf8_bad(s, n);
+	size_t bad = utf8_valid(s, n);
 
 	if (bad != n)
 		return err_set(-EINVAL, "%s: %s is not UTF-8 at byte %zu",

@@ -5,7 +5,8 @@
  * for the WAL and the table formats (shale-format(5)), big-endian where
  * bytes must sort as the numbers do (the keys of the models). Varints
  * are LEB128 (7 bits a byte, least significant first, at most 10 bytes);
- * zigzag maps signed deltas to small unsigned numbers.
+ * zigzag maps signed deltas to small unsigned numbers; a double travels
+ * as its 64 bits.
  *
  * Pure functions on the caller's bytes: any thread.
  */
@@ -14,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CODING_VARINT_MAX	10	/* bytes of the longest varint */
 
@@ -71,6 +73,25 @@ get_be64(const uint8_t *p)
 
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
+	return v;
+}
+
+/* A double's 64 bits and back, every bit kept (NaN payloads too). */
+static inline uint64_t
+double_bits(double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	return u;
+}
+
+static inline double
+bits_double(uint64_t u)
+{
+	double v;
+
+	memcpy(&v, &u, sizeof(v));
 	return v;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "coding.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -240,44 +241,26 @@ metric_series(struct metric *f, ...)
 	return metric_seriesv(f, v);
 }
 
-static double
-bits_to_double(uint64_t b)
-{
-	double d;
-
-	memcpy(&d, &b, sizeof(d));
-	return d;
-}
-
-static uint64_t
-double_to_bits(double d)
-{
-	uint64_t b;
-
-	memcpy(&b, &d, sizeof(b));
-	return b;
-}
-
 void
 metric_add(struct metric_series *s, double v)
 {
 	uint64_t old = atomic_load(&s->bits), new;
 
 	do {
-		new = double_to_bits(bits_to_double(old) + v);
+		new = double_bits(bits_double(old) + v);
 	} while (!atomic_compare_exchange_weak(&s->bits, &old, new));
 }
 
 void
 metric_set(struct metric_series *s, double v)
 {
-	atomic_store(&s->bits, double_to_bits(v));
+	atomic_store(&s->bits, double_bits(v));
 }
 
 double
 metric_value(struct metric_series *s)
 {
-	return bits_to_double(atomic_load(&s->bits));
+	return bits_double(atomic_load(&s->bits));
 }
 
 uint64_t

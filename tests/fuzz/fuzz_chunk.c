@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "model/chunk.h"
+#include "util/coding.h"
 #include "util/error.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,24 +50,6 @@ take(struct input *in, size_t k)
 			in->n--;
 		}
 	}
-	return v;
-}
-
-static uint64_t
-dbits(double v)
-{
-	uint64_t u;
-
-	memcpy(&u, &v, sizeof(u));
-	return u;
-}
-
-static double
-bitsd(uint64_t u)
-{
-	double v;
-
-	memcpy(&v, &u, sizeof(v));
 	return v;
 }
 
@@ -133,7 +116,7 @@ check_chunk(const struct chunk_enc *e, const struct sample *s, unsigned n,
 	if (chunk_iter_init(&it, data, len) != 0)
 		abort();
 	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
-		if (i >= n || t != s[i].t || dbits(v) != s[i].v)
+		if (i >= n || t != s[i].t || double_bits(v) != s[i].v)
 			abort();
 		i++;
 	}
@@ -143,7 +126,7 @@ check_chunk(const struct chunk_enc *e, const struct sample *s, unsigned n,
 	i = 0;
 	if ((rc = chunk_iter_init(&it, data, cut)) == 0) {
 		while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
-			if (i >= n || t != s[i].t || dbits(v) != s[i].v)
+			if (i >= n || t != s[i].t || double_bits(v) != s[i].v)
 				abort();
 			i++;
 		}
@@ -187,7 +170,7 @@ encode(struct input *in)
 			v = take(in, 8);
 			break;
 		case 2:
-			v = dbits(bitsd(v) + (double)take(in, 1));
+			v = double_bits(bits_double(v) + (double)take(in, 1));
 			break;
 		default:
 			v = specials[take(in, 1) % (sizeof(specials) /
@@ -202,14 +185,14 @@ encode(struct input *in)
 			want = -ENOSPC;
 		else
 			want = 0;
-		rc = chunk_enc_append(&e, t, bitsd(v));
+		rc = chunk_enc_append(&e, t, bits_double(v));
 		if (rc != want)
 			abort();
 		if (rc == -ENOSPC) {
 			check_chunk(&e, s, n, (size_t)op);
 			chunk_enc_reset(&e);
 			n = 0;
-			if (chunk_enc_append(&e, t, bitsd(v)) != 0)
+			if (chunk_enc_append(&e, t, bits_double(v)) != 0)
 				abort();
 		}
 		if (rc != -EINVAL) {

@@ -20,6 +20,7 @@
 #include "model/chunk.h"
 #include "util/bits.h"
 #include "util/buf.h"
+#include "util/coding.h"
 #include "util/error.h"
 
 #define SERIES_MAX	2000
@@ -40,24 +41,6 @@ static int64_t
 jitter(int64_t ms)
 {
 	return (int64_t)(rnd() % (uint64_t)(2 * ms + 1)) - ms;
-}
-
-static uint64_t
-dbits(double v)
-{
-	uint64_t u;
-
-	memcpy(&u, &v, sizeof(u));
-	return u;
-}
-
-static double
-bitsd(uint64_t u)
-{
-	double v;
-
-	memcpy(&v, &u, sizeof(v));
-	return v;
 }
 
 struct series {
@@ -82,7 +65,7 @@ expect_chunk(const uint8_t *data, size_t len, const struct series *s,
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(chunk_iter_next(&it, &t, &v), 1);
 		assert_true(t == s->t[from + i]);
-		assert_true(dbits(v) == s->v[from + i]);
+		assert_true(double_bits(v) == s->v[from + i]);
 	}
 	assert_int_equal(chunk_iter_next(&it, &t, &v), 0);
 	assert_int_equal(chunk_iter_next(&it, &t, &v), 0);
@@ -102,7 +85,7 @@ round_trip(const struct series *s, int every)
 
 	chunk_enc_init(&e);
 	for (size_t i = 0; i < s->n; i++) {
-		rc = chunk_enc_append(&e, s->t[i], bitsd(s->v[i]));
+		rc = chunk_enc_append(&e, s->t[i], bits_double(s->v[i]));
 		if (rc == -ENOSPC) {
 			data = chunk_enc_bytes(&e, &len);
 			expect_chunk(data, len, s, from, i - from);
@@ -110,7 +93,7 @@ round_trip(const struct series *s, int every)
 			from = i;
 			chunk_enc_reset(&e);
 			assert_int_equal(chunk_enc_count(&e), 0);
-			rc = chunk_enc_append(&e, s->t[i], bitsd(s->v[i]));
+			rc = chunk_enc_append(&e, s->t[i], bits_double(s->v[i]));
 		}
 		assert_int_equal(rc, 0);
 		assert_int_equal(chunk_enc_count(&e), i - from + 1);
@@ -188,14 +171,14 @@ test_scrapes(void **state)
 	for (size_t i = 0; i < S.n; i++) {
 		S.t[i] = INT64_C(1700000000000) + (int64_t)i * 15000 +
 		    jitter(5);
-		S.v[i] = dbits(50.0 + (double)(rnd() % 1000) / 10.0);
+		S.v[i] = double_bits(50.0 + (double)(rnd() % 1000) / 10.0);
 	}
 	round_trip(&S, 1);
 	/* a counter, some scrapes missed, once reset */
 	for (size_t i = 0; i < S.n; i++) {
 		S.t[i] = INT64_C(1700000000000) + (int64_t)i * 15000 +
 		    (i % 37 == 0 ? 30000 * (int64_t)i / 37 : 0) + jitter(3);
-		S.v[i] = dbits(i < 700 ? (double)(i * 7) :
+		S.v[i] = double_bits(i < 700 ? (double)(i * 7) :
 		    (double)(i - 700) * 1.5);
 	}
 	/* keep them increasing after the gaps */
@@ -212,7 +195,7 @@ test_scrapes(void **state)
 	/* a constant value; 1 ms apart */
 	for (size_t i = 0; i < S.n; i++) {
 		S.t[i] = (int64_t)i;
-		S.v[i] = dbits(42.0);
+		S.v[i] = double_bits(42.0);
 	}
 	round_trip(&S, 1);
 }
@@ -224,7 +207,7 @@ test_jumps(void **state)
 	/* huge jumps of time (up to the span) and of value */
 	S.n = SERIES_MAX;
 	S.t[0] = -INT64_C(5000000000000);
-	S.v[0] = dbits(1e300);
+	S.v[0] = double_bits(1e300);
 	for (size_t i = 1; i < S.n; i++) {
 		switch (rnd() % 4) {
 		case 0:
@@ -240,15 +223,15 @@ test_jumps(void **state)
 			S.t[i] = S.t[i - 1] + 15000;
 			break;
 		}
-		S.v[i] = i % 2 ? dbits(-1e-300 * (double)i) :
-		    dbits((double)rnd());
+		S.v[i] = i % 2 ? double_bits(-1e-300 * (double)i) :
+		    double_bits((double)rnd());
 	}
 	round_trip(&S, 0);
 	/* negative timestamps, crossing zero */
 	for (size_t i = 0; i < S.n; i++) {
 		S.t[i] = -INT64_C(15000) * 1000 + (int64_t)i * 15000 +
 		    jitter(200);
-		S.v[i] = dbits((double)i);
+		S.v[i] = double_bits((double)i);
 	}
 	round_trip(&S, 0);
 }
@@ -321,11 +304,11 @@ test_special_floats(void **state)
 	round_trip(&S, 0);
 	/* the stale marker stays a NaN with its payload through a double */
 	S.n = 3;
-	S.t[0] = 1; S.v[0] = dbits(1.0);
+	S.t[0] = 1; S.v[0] = double_bits(1.0);
 	S.t[1] = 2; S.v[1] = CHUNK_STALE_NAN;
-	S.t[2] = 3; S.v[2] = dbits(1.0);
+	S.t[2] = 3; S.v[2] = double_bits(1.0);
 	round_trip(&S, 1);
-	assert_true(isnan(bitsd(CHUNK_STALE_NAN)));
+	assert_true(isnan(bits_double(CHUNK_STALE_NAN)));
 }
 
 static void
@@ -394,7 +377,7 @@ check_prefixes(const uint8_t *data, size_t len, const struct series *s)
 			while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
 				assert_true(got < s->n);
 				assert_true(t == s->t[got]);
-				assert_true(dbits(v) == s->v[got]);
+				assert_true(double_bits(v) == s->v[got]);
 				got++;
 			}
 		}
@@ -422,12 +405,12 @@ test_truncation(void **state)
 			S.t[i] = INT64_C(1700000000000) + (int64_t)i * 15000 +
 			    (kind == 0 ? jitter(4) : 0);
 			S.v[i] = kind == 1 ? rnd() : kind == 2 ?
-			    dbits(7.0) : dbits((double)(i * 3));
+			    double_bits(7.0) : double_bits((double)(i * 3));
 		}
 		chunk_enc_init(&e);
 		for (size_t i = 0; i < S.n; i++)
 			assert_int_equal(chunk_enc_append(&e, S.t[i],
-			    bitsd(S.v[i])), 0);
+			    bits_double(S.v[i])), 0);
 		data = chunk_enc_bytes(&e, &len);
 		expect_chunk(data, len, &S, 0, S.n);
 		check_prefixes(data, len, &S);
@@ -543,7 +526,7 @@ counter_bytes(double start, unsigned inc)
 		S.t[i] = INT64_C(1700000000000) + (int64_t)i * 15000 +
 		    jitter(3);
 		counter += (double)(rnd() % inc);
-		S.v[i] = dbits(counter);
+		S.v[i] = double_bits(counter);
 	}
 	return (double)round_trip(&S, 0) / (double)S.n;
 }
@@ -571,7 +554,7 @@ test_bytes_per_sample(void **state)
 	for (size_t i = 0; i < S.n; i++) {
 		if (rnd() % 10 == 0)
 			gauge += 1.0;
-		S.v[i] = dbits(gauge);
+		S.v[i] = double_bits(gauge);
 	}
 	per = (double)round_trip(&S, 0) / (double)S.n;
 	print_message("gauge, 15 s +-3 ms: %.3f bytes/sample\n", per);
@@ -579,7 +562,7 @@ test_bytes_per_sample(void **state)
 	/* exact 15 s scrapes and a constant: what a chunk costs at least */
 	for (size_t i = 0; i < S.n; i++) {
 		S.t[i] = INT64_C(1700000000000) + (int64_t)i * 15000;
-		S.v[i] = dbits(1.0);
+		S.v[i] = double_bits(1.0);
 	}
 	per = (double)round_trip(&S, 0) / (double)S.n;
 	print_message("constant, exact 15 s: %.3f bytes/sample\n", per);

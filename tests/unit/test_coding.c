@@ -1,7 +1,9 @@
 /*
  * test_coding.c - the shared codings: base64 (RFC 4648 vectors, the strict
- * and the lenient decoder, every length round trip) and coding.h's fixed
- * integers and varints (byte order, limits, malformed varints).
+ * and the lenient decoder, every length round trip), coding.h's fixed
+ * integers, varints and doubles (byte order, limits, malformed varints,
+ * NaN payloads), and UTF-8 checks (overlong forms, surrogates, past
+ * U+10FFFF, cut sequences) and counts.
  */
 #include "config.h"
 
@@ -15,6 +17,7 @@
 
 #include "util/base64.h"
 #include "util/coding.h"
+#include "util/utf8.h"
 
 /* RFC 4648, section 10. */
 static const char *const vectors[][2] = {
@@ -197,6 +200,49 @@ test_varint(void **state)
 	assert_true(unzigzag(zigzag(-12345)) == -12345);
 }
 
+static void
+test_doubles(void **state)
+{
+	static const uint64_t bits[] = {
+		0x7ff0000000000002ULL,	/* Prometheus's stale marker */
+		0x7ff8000000000001ULL, 0xfff0000000000000ULL,
+		0x8000000000000000ULL, 0x3ff0000000000000ULL, 0,
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		assert_true(double_bits(bits_double(bits[i])) == bits[i]);
+	assert_true(double_bits(1.0) == 0x3ff0000000000000ULL);
+	assert_true(bits_double(0x4000000000000000ULL) == 2.0);
+}
+
+static void
+test_utf8(void **state)
+{
+	static const struct {
+		const char	*s;
+		size_t		 valid;
+	} cases[] = {
+		{ "", 0 }, { "abc", 3 }, { "a\xc3\xa9", 3 },
+		{ "\xe2\x82\xac!", 4 }, { "\xf0\x9f\x98\x80", 4 },
+		{ "a\xc0\xaf", 1 },		/* overlong '/' */
+		{ "\xe0\x80\xaf", 0 },	/* overlong */
+		{ "\xf0\x8f\xbf\xbf", 0 },	/* overlong */
+		{ "\xed\xa0\x80", 0 },		/* a surrogate */
+		{ "\xf4\x90\x80\x80", 0 },	/* past U+10FFFF */
+		{ "ab\xe2\x82", 2 },		/* cut short */
+		{ "\x80", 0 }, { "a\xff", 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(utf8_valid(cases[i].s, strlen(cases[i].s)),
+		    cases[i].valid);
+	assert_int_equal(utf8_chars("a\xc3\xa9\xe2\x82\xac", 6), 3);
+	assert_int_equal(utf8_chars("\x80\x80", 2), 0);
+	assert_int_equal(utf8_chars("\xff", 1), 1);
+}
+
 int
 main(void)
 {
@@ -206,6 +252,8 @@ main(void)
 		cmocka_unit_test(test_base64_round_trip),
 		cmocka_unit_test(test_fixed),
 		cmocka_unit_test(test_varint),
+		cmocka_unit_test(test_doubles),
+		cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
