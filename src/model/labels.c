@@ -36,6 +36,31 @@ struct labels {
 
 /* ---- error text (labels_int.h) ---- */
 
+int
+labels_quote(struct buf *b, const char *v, size_t n, int file_name)
+{
+	int rc = buf_putc(b, '"');
+
+	for (size_t k = 0; k < n; k++) {
+		char c = v[k];
+
+		switch (c) {
+		case '\\':	rc |= buf_append(b, "\\\\", 2); break;
+		case '"':	rc |= buf_append(b, "\\\"", 2); break;
+		case '\n':	rc |= buf_append(b, "\\n", 2); break;
+		case '/':
+		case '%':
+			if (file_name) {
+				rc |= buf_append(b, c == '/' ? "%2F" : "%25", 3);
+				break;
+			}
+			/* FALLTHROUGH */
+		default:	rc |= buf_putc(b, c); break;
+		}
+	}
+	return rc | buf_putc(b, '"');
+}
+
 const char *
 labels_show(char *dst, size_t dstlen, const char *p, size_t n)
 {
@@ -461,20 +486,8 @@ labels_file_name(const struct labels *ls, struct buf *b)
 			rc |= buf_putc(b, ',');
 		first = 0;
 		rc |= buf_append(b, l->name, l->name_len);
-		rc |= buf_append(b, "=\"", 2);
-		for (size_t k = 0; k < l->value_len; k++) {
-			char c = l->value[k];
-
-			switch (c) {
-			case '\\':	rc |= buf_append(b, "\\\\", 2); break;
-			case '"':	rc |= buf_append(b, "\\\"", 2); break;
-			case '\n':	rc |= buf_append(b, "\\n", 2); break;
-			case '/':	rc |= buf_append(b, "%2F", 3); break;
-			case '%':	rc |= buf_append(b, "%25", 3); break;
-			default:	rc |= buf_putc(b, c); break;
-			}
-		}
-		rc |= buf_putc(b, '"');
+		rc |= buf_putc(b, '=');
+		rc |= labels_quote(b, l->value, l->value_len, 1);
 	}
 	rc |= buf_putc(b, '}');
 	if (rc != 0) {

@@ -547,16 +547,7 @@ selector_format(const struct selector *s, struct buf *b)
 			rc |= buf_putc(b, ',');
 		rc |= buf_puts(b, m->name);
 		rc |= buf_puts(b, matcher_op_str(m->op));
-		rc |= buf_putc(b, '"');
-		for (size_t k = 0; k < m->value_len; k++) {
-			switch (m->value[k]) {
-			case '\\':	rc |= buf_append(b, "\\\\", 2); break;
-			case '"':	rc |= buf_append(b, "\\\"", 2); break;
-			case '\n':	rc |= buf_append(b, "\\n", 2); break;
-			default:	rc |= buf_putc(b, m->value[k]); break;
-			}
-		}
-		rc |= buf_putc(b, '"');
+		rc |= labels_quote(b, m->value, m->value_len, 0);
 	}
 	rc |= buf_putc(b, '}');
 done:
