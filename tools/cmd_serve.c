@@ -16,9 +16,7 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

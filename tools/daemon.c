@@ -3,7 +3,7 @@
  */
 #include "config.h"
 
-#include <string.h>
+#include <pthread.h>
 
 #include "tools/cmd.h"
 #include "tools/daemon.h"
