@@ -30,6 +30,7 @@
 #include "engine/objstore/objstore_int.h"
 #include "engine/objstore/s3_xml.h"
 #include "util/buf.h"
+#include "util/coding.h"
 #include "util/xmalloc.h"
 
 #define S3_XML_NS	"http://s3.amazonaws.com/doc/2006-03-01/"
@@ -206,18 +207,6 @@ s3_xml_child_text(const xmlNode *parent, const char *name, char **out)
 	return s3_xml_text(c, out);
 }
 
-static int
-s3_xml_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Undo encoding-type=url in place: "%XX" is a byte and '+' a space (S3
  * and MinIO write a space as '+' and a '+' as "%2B"). A bad escape or a
@@ -238,9 +227,9 @@ s3_xml_url_decode(char *s, size_t *lenp)
 			*w++ = *r;
 			continue;
 		}
-		if ((hi = s3_xml_hex((unsigned char)r[1])) < 0)
+		if ((hi = hex_value((unsigned char)r[1])) < 0)
 			return -EBADMSG;
-		if ((lo = s3_xml_hex((unsigned char)r[2])) < 0)
+		if ((lo = hex_value((unsigned char)r[2])) < 0)
 			return -EBADMSG;
 		if (hi == 0 && lo == 0)
 			return -EBADMSG;

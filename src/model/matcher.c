@@ -24,6 +24,7 @@
 #include "model/labels_int.h"
 #include "model/matcher.h"
 #include "util/buf.h"
+#include "util/coding.h"
 #include "util/error.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -594,18 +595,6 @@ skip_space(struct parser *p)
 	while (p->pos < p->n && strchr(" \t\r\n", p->s[p->pos]) != NULL &&
 	    p->s[p->pos] != '\0')
 		p->pos++;
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static void

@@ -76,6 +76,19 @@ get_be64(const uint8_t *p)
 	return v;
 }
 
+/* The value of a hexadecimal digit, either case; -1 for another char. */
+static inline int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* A double's 64 bits and back, every bit kept (NaN payloads too). */
 static inline uint64_t
 double_bits(double v)

@@ -1,9 +1,9 @@
 /*
  * test_coding.c - the shared codings: base64 (RFC 4648 vectors, the strict
  * and the lenient decoder, every length round trip), coding.h's fixed
- * integers, varints and doubles (byte order, limits, malformed varints,
- * NaN payloads), and UTF-8 checks (overlong forms, surrogates, past
- * U+10FFFF, cut sequences) and counts.
+ * integers, varints, doubles and hex digits (byte order, limits,
+ * malformed varints, NaN payloads), and UTF-8 checks (overlong forms,
+ * surrogates, past U+10FFFF, cut sequences) and counts.
  */
 #include "config.h"
 
@@ -217,6 +217,19 @@ test_doubles(void **state)
 }
 
 static void
+test_hex(void **state)
+{
+	(void)state;
+	assert_int_equal(hex_value('0'), 0);
+	assert_int_equal(hex_value('9'), 9);
+	assert_int_equal(hex_value('a'), 10);
+	assert_int_equal(hex_value('F'), 15);
+	assert_int_equal(hex_value('g'), -1);
+	assert_int_equal(hex_value('/'), -1);
+	assert_int_equal(hex_value(0xe9), -1);
+}
+
+static void
 test_utf8(void **state)
 {
 	static const struct {
@@ -253,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_fixed),
 		cmocka_unit_test(test_varint),
 		cmocka_unit_test(test_doubles),
+		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_utf8),
 	};
 
