@@ -741,8 +741,14 @@ fmt_value(double v, char *out, size_t n)
 		snprintf(out, n, "NaN");
 	else if (isinf(v))
 		snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
-	else
-		snprintf(out, n, "%.17g", v);
+	else {
+		/* the shortest form that reads back to v, as the server writes it */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(out, n, "%.*g", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
+	}
 }
 
 static void

@@ -17,9 +17,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# samples STORE METRIC: every sample of its series, 'SERIES T V', sorted
+# samples STORE METRIC: every sample of its series, 'SERIES T V' with T
+# in milliseconds as rw_send writes it, sorted
 samples() {
-	"$SHALE" series dump "$1" "{__name__=\"$2\"}" 2>"$TEST_TMP/dump.err" | sort
+	"$SHALE" series "$1" dump "{__name__=\"$2\"}" 2>"$TEST_TMP/dump.err" |
+		awk '{ t = $(NF - 1); neg = sub(/^-/, "", t); split(t, p, ".")
+		    ms = p[1] * 1000 + p[2]; $(NF - 1) = sprintf("%.0f", neg ? -ms : ms)
+		    print }' | sort
 }
 
 # acked_lines FILE: the sample lines of an rw_send record, sorted
