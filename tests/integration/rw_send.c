@@ -742,8 +742,8 @@ fmt_value(double v, char *out, size_t n)
 	else if (isinf(v))
 		snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
 	else {
-		/* the shortest form that reads back to v, as the server writes it */
-		for (int prec = 1; prec <= 17; prec++) {
+		/* the shortest of 15, 16, 17 digits, as the server writes it */
+		for (int prec = 15; prec <= 17; prec++) {
 			snprintf(out, n, "%.*g", prec, v);
 			if (strtod(out, NULL) == v)
 				break;
