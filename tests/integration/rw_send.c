@@ -45,7 +45,9 @@
  *	-x		a sender stops at its first request not answered 2xx
  *	-T MS		each request's timeout (default 60000)
  *
- * SHALE_HTTP_TOKEN, if set, is sent as a bearer token. Exit status: 0
+ * At the end a line on stderr counts the requests by outcome, with the
+ * time taken and the acknowledged samples a second. SHALE_HTTP_TOKEN, if
+ * set, is sent as a bearer token. Exit status: 0
  * when every request was answered 2xx, 2 when some were not, 1 on a
  * usage or local error.
  */
@@ -60,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -919,6 +922,8 @@ main(int argc, char **argv)
 	size_t len, rlen;
 	long lineno = 0, r = 0, status;
 	int ch, all_ok = 1;
+	struct timespec t0, t1;
+	double secs;
 	FILE *in;
 
 	while ((ch = getopt(argc, argv, "v:i:n:c:s:k:t:d:m:r:E:H:a:u:l:xT:o:")) != -1) {
@@ -980,6 +985,7 @@ main(int argc, char **argv)
 	}
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	f_acked = open_out(opt.acked);
 	f_unacked = open_out(opt.unacked);
 	f_log = open_out(opt.log);
@@ -1029,9 +1035,14 @@ main(int argc, char **argv)
 		curl_easy_cleanup(c);
 		curl_slist_free_all(hd);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec -
+	    t0.tv_nsec) / 1e9;
 	fprintf(stderr, "rw_send: %ld requests: %ld answered 2xx (%ld samples), "
-	    "%ld refused (4xx), %ld failed (5xx, 429 or no answer)\n", n_sent,
-	    n_ok, n_acked_samples, n_refused, n_failed);
+	    "%ld refused (4xx), %ld failed (5xx, 429 or no answer); %.3f s, "
+	    "%.0f acknowledged samples/s\n", n_sent, n_ok, n_acked_samples,
+	    n_refused, n_failed, secs, secs > 0 ? (double)n_acked_samples /
+	    secs : 0.0);
 	if ((f_acked && fclose(f_acked)) || (f_unacked && fclose(f_unacked)) ||
 	    (f_log && fclose(f_log)))
 		die("cannot write the records");
