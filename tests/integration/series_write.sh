@@ -11,7 +11,9 @@
 #   Content-Type or Content-Encoding (415), a sample
 #   out of order and a conflicting duplicate (400, the other samples of
 #   the request taken), a new series past series_options.max_series
-#   (400); a read-only follower refuses with 503;
+#   (400); a store that refuses writes (fault:) makes it 503, and the
+#   request sent again once the store is back is taken, its samples
+#   there once; a read-only follower refuses with 503;
 #   POST /api/v1/import/prometheus: a real node exporter's text (or a
 #   fixed one without it) and OpenMetrics taken, samples without a
 #   timestamp at the time of the import; a malformed text refused with
@@ -297,6 +299,36 @@ cmp -s "$TEST_TMP/want.sorted" "$TEST_TMP/have" &&
 	ok "no 4th series, the others' samples taken" ||
 	fail "with max_series 3: $(diff "$TEST_TMP/want.sorted" "$TEST_TMP/have" | head)"
 
+# ---- the object store refusing writes: 503, then taken once it is back ----
+stop_serves
+SERVE_PIDS=""
+down="$TEST_TMP/down"
+faulty="fault:while=$down,rate=1,errors=eio,ops=put+put_if_absent+delete+delete_batch:file://$TEST_TMP/down-store"
+SHALE_STORE_FAILURE_TIMEOUT=2s SERVE_LOG=down.log serve_shale "$faulty" "$port" ||
+	{ fail "serve on a faulty store"; finish; }
+: >"$down"
+printf 'b{i="1"} 1000 1
+b{i="1"} 2000 2
+' >"$TEST_TMP/down.txt"
+"$RW" -i "$TEST_TMP/down.txt" -o "$TEST_TMP/down.body"
+expect_eq "the store refusing writes: 503" 503 "$(post "$TEST_TMP/down.body" 1)"
+expect_match "the store refusing writes: says so" "object store" "$(message)"
+rm -f "$down"
+for i in $(seq 1 300); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$u/-/ready")" = 200 ] && break
+	sleep 0.1
+done
+expect_eq "the store back: the retry is taken" 204 "$(post "$TEST_TMP/down.body" 1)"
+stop_serves
+SERVE_PIDS=""
+printf 'b{i="1"} 1000 1
+b{i="1"} 2000 2
+' >"$TEST_TMP/want.sorted"
+samples "file://$TEST_TMP/down-store" >"$TEST_TMP/have"
+cmp -s "$TEST_TMP/want.sorted" "$TEST_TMP/have" &&
+	ok "the store back: the samples are there once" ||
+	fail "after the store came back: $(diff "$TEST_TMP/want.sorted" "$TEST_TMP/have" | head)"
+
 # ---- a read-only follower ----
 fport=$(pick_port 1) || { fail "a free port"; finish; }
 SERVE_LOG=follower.log serve_shale "file://$TEST_TMP/limit" "$fport" --read-only ||
@@ -308,6 +340,6 @@ expect_eq "a follower's import: 503" 503 "$(code "http://127.0.0.1:$fport/api/v1
 	-X POST --data-binary @"$TEST_TMP/node.txt")"
 
 stop_serves
-grep -E ' shale (error|warn): ' "$TEST_TMP"/*.log | grep -v 'left out' &&
+grep -E ' shale (error|warn): ' "$TEST_TMP"/*.log | grep -v 'left out\|down.log' &&
 	fail "the daemons logged errors or warnings (above)"
 finish
