@@ -320,6 +320,7 @@ route_write(struct http *h, const struct http_req *req, struct http_reply *r)
 	char msg[1024];
 	int v, rc, sync_rc = 0, status;
 
+	err_clear();	/* no detail of this thread's last request */
 	memset(&c, 0, sizeof(c));
 	memset(&sc, 0, sizeof(sc));
 	if ((v = rw_version(req->content_type)) < 0) {
@@ -388,6 +389,7 @@ route_import(struct http *h, const struct http_req *req, struct http_reply *r)
 	char msg[1024];
 	int rc, sync_rc = 0, status;
 
+	err_clear();
 	if ((status = writable(h, &s, msg, sizeof(msg))) != 0) {
 		reply(r, status, msg);
 		return;

@@ -806,7 +806,8 @@ headers(void)
 	char auth[4200];
 
 	hd = curl_slist_append(hd, opt.version == 2 ?
-	    "Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request" :
+	    "Content-Type: application/x-protobuf;"
+	    "proto=io.prometheus.write.v2.Request" :
 	    "Content-Type: application/x-protobuf");
 	hd = curl_slist_append(hd, "Content-Encoding: snappy");
 	hd = curl_slist_append(hd, opt.version == 2 ?
@@ -926,7 +927,8 @@ main(int argc, char **argv)
 	double secs;
 	FILE *in;
 
-	while ((ch = getopt(argc, argv, "v:i:n:c:s:k:t:d:m:r:E:H:a:u:l:xT:o:")) != -1) {
+	while ((ch = getopt(argc, argv,
+	    "v:i:n:c:s:k:t:d:m:r:E:H:a:u:l:xT:o:")) != -1) {
 		switch (ch) {
 		case 'v': opt.version = atoi(optarg); break;
 		case 'i': opt.input = optarg; break;
