@@ -37,7 +37,7 @@ struct dump {
 	int64_t		 mint, maxt;
 };
 
-/* metric{a="b",...} */
+/* metric{a="b",...}, or metric alone */
 static void
 series_name(const struct labels *ls, struct buf *b)
 {
@@ -46,7 +46,9 @@ series_name(const struct labels *ls, struct buf *b)
 	buf_reset(b);
 	if (m != NULL)
 		buf_puts(b, m);
-	labels_file_name(ls, b);
+	/* up, not up{}: as Prometheus writes a series with no other label */
+	if (m == NULL || labels_count(ls) > 1)
+		labels_file_name(ls, b);
 }
 
 static int
