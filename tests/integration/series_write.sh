@@ -186,6 +186,8 @@ cmp -s "$TEST_TMP/want.sorted" "$TEST_TMP/have" &&
 	ok "the refused requests changed nothing" ||
 	fail "after refusals: $(diff "$TEST_TMP/want.sorted" "$TEST_TMP/have" | head -10)"
 expect_eq "and ingested nothing" "$ok0" "$(metric remote_write_samples_ingested_total)"
+expect_eq "the 415s are counted by code" 3 "$(metric 'remote_write_requests_total{code="415"}')"
+expect_eq "the 413 is counted by code" 1 "$(metric 'remote_write_requests_total{code="413"}')"
 
 # out of order and conflicts: refused samples, the rest of the request taken
 cat >"$TEST_TMP/ooo.txt" <<'EOF'
