@@ -1020,6 +1020,9 @@ series_open(struct engine *e, const struct series_options *o,
 	s->o.retention_filters = NULL;	/* parsed below, not kept */
 	if (o != NULL && o->retention_filters != NULL &&
 	    (rc = parse_filters(s, o->retention_filters)) != 0) {
+		for (size_t i = 0; i < s->nfilters; i++)
+			selector_free(s->filters[i].sel);
+		free(s->filters);
 		free(s);
 		return rc;
 	}
