@@ -23,6 +23,7 @@ daemon_block_signals(sigset_t *set)
 int
 daemon_open(struct daemon *d)
 {
+	struct series_options so = { 0 };
 	int rc;
 
 	engine_settings_default(&d->es);
@@ -37,6 +38,9 @@ daemon_open(struct daemon *d)
 		    err_message(rc));
 	if ((rc = logs_open(d->e, &d->l)) != 0)
 		return cmd_fail("cannot read the streams of '%s': %s",
+		    d->store, err_message(rc));
+	if ((rc = series_open(d->e, &so, &d->s)) != 0)
+		return cmd_fail("cannot read the series of '%s': %s",
 		    d->store, err_message(rc));
 	http_set_ready(d->h, d->l);
 	return 0;
@@ -55,6 +59,8 @@ daemon_close(struct daemon *d, int ret, const char *done)
 	int rc;
 
 	daemon_stop_http(d);
+	series_close(d->s);
+	d->s = NULL;
 	logs_close(d->l);
 	d->l = NULL;
 	if (d->e != NULL) {

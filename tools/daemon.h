@@ -24,6 +24,7 @@
 #include "engine/lsm/engine.h"
 #include "http/http.h"
 #include "model/logs.h"
+#include "model/series.h"
 
 struct daemon {
 	/* set by the caller */
@@ -37,6 +38,7 @@ struct daemon {
 	struct engine_settings es;
 	struct engine	*e;
 	struct logs	*l;
+	struct series	*s;
 	struct http	*h;
 };
 
