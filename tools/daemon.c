@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "tools/cmd.h"
 #include "tools/daemon.h"
@@ -20,15 +21,27 @@ daemon_block_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/* The series options of the settings. */
+void
+daemon_series_options(const struct engine_settings *es,
+    struct series_options *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->retention_ms = es->series_retention_ms;
+	so->max_series = (uint64_t)es->series_max;
+	so->out_of_order_window_ms = es->series_ooo_window_ms;
+}
+
 int
 daemon_open(struct daemon *d)
 {
-	struct series_options so = { 0 };
+	struct series_options so;
 	int rc;
 
 	engine_settings_default(&d->es);
 	if ((rc = cmd_settings_load(&d->es, d->config)) != 0)
 		return cmd_fail("%s", err_message(rc));
+	daemon_series_options(&d->es, &so);
 	if (d->ho != NULL && d->ho->listen != NULL &&
 	    (rc = http_start(d->ho, NULL, &d->h)) != 0)
 		return cmd_fail("%s", err_message(rc));
