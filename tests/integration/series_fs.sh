@@ -99,6 +99,8 @@ printf '1700000000 6\n' >>"$S/newmetric/{a=\"b\",c=\"d%2Fe\"}" ||
 expect_eq "files are named by label sets, / as %2F" \
 	"$(printf '%s\n' '{a="b",c="d%2Fe"}' '{a="b"}' '{}' | LC_ALL=C sort)" \
 	"$(ls "$S/newmetric" | LC_ALL=C sort)"
+touch "$S/touched/{a=\"1\"}" && ok "touch makes a series" || fail "touch of a new series"
+expect_eq "an empty one" 0 "$(stat -c %s "$S/touched/{a=\"1\"}")"
 [ -d "$S/nothing_yet" ] && ok "any metric name is a directory" ||
 	fail "series/nothing_yet is not a directory"
 expect_eq "an empty one until it has series" "" "$(ls -A "$S/nothing_yet")"
@@ -261,7 +263,8 @@ cmp -s "$TEST_TMP/files.before" "$TEST_TMP/files.after" && ok "after a restart: 
 cat "$f" "$big" "$tf" >"$TEST_TMP/data.after"
 cmp -s "$TEST_TMP/data.before" "$TEST_TMP/data.after" && ok "after a restart: the same samples" ||
 	fail "after a restart: the samples differ"
-echo 1700000020 4 >>"$tf" && ok "after a restart: appends go on" || fail "append after a restart"
+echo 4 >>"$tf" && ok "after a restart: appends go on" || fail "append after a restart"
+expect_eq "after a restart: the new sample is there" 4 "$(tail -n 1 "$tf" | awk '{ print $2 }')"
 
 # ---- a follower ----
 r="$TEST_TMP/r"
@@ -271,8 +274,10 @@ expect_eq "the follower shows the series" "$(cat "$tf")" "$(cat "$r/series/temp/
 tail -n +1 -f "$r/series/temp/{room=\"cellar\"}" >"$TEST_TMP/rtail.out" 2>/dev/null &
 TAIL_PID=$!
 wait_for "tail -f on the follower printed the series" 30 same "$TEST_TMP/rtail.out" "$(cat "$tf")"
-echo 1700000021 5 >>"$tf"
-wait_for "tail -f on the follower shows a new sample" 30 same "$TEST_TMP/rtail.out" "$(cat "$tf")"
+n=$(wc -l <"$TEST_TMP/rtail.out")
+echo 5 >>"$tf" || fail "append while the follower follows"
+wait_for "tail -f on the follower shows a new sample" 30 has_lines "$TEST_TMP/rtail.out" $((n + 1))
+expect_eq "... the writer's" "$(cat "$tf")" "$(cat "$TEST_TMP/rtail.out")"
 kill "$TAIL_PID" 2>/dev/null
 wait "$TAIL_PID" 2>/dev/null
 TAIL_PID=""
@@ -285,4 +290,11 @@ fails "the follower refuses imports" "Read-only file system" \
 	bash -c "echo 'm 1' >'$r/series/.import'"
 umount_shale "$r" || fail "unmount the follower"
 umount_shale "$mnt" || fail "unmount the writer"
+echo "what the daemons said of series:"
+grep -E 'series' "$TEST_TMP/mount.log" | grep -E ' shale (warn|info): ' | sed 's/^/  /' | cut -c1-200 | head -40
+if grep -E ' shale error: ' "$TEST_TMP/mount.log"; then
+	fail "the daemons logged errors (above)"
+else
+	ok "the daemons logged no error"
+fi
 finish
