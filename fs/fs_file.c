@@ -405,19 +405,19 @@ sync_interruptible(fuse_req_t req, struct fs_handle *h, int flush)
 	int rc;
 
 	fuse_req_interrupt_func(req, on_interrupt, &w);
-	if (h != NULL && (h->kind == H_SERIES || h->kind == H_IMPORT))
+	if (h != NULL && (h->kind == H_SERIES || h->kind == H_IMPORT) &&
+	    (flush || (h->wflags & FS_W_WRITE)))
 		rc = flush ? fs_series_flush(fs_of(req), h, &w.stop) :
 		    fs_series_fsync(fs_of(req), h, &w.stop);
 	else if (h != NULL && h->kind == H_STREAM && h->w != NULL)
 		rc = logs_writer_sync_stop(h->w, &w.stop);
-	else
-		rc = logs_sync_stop(w.l, &w.stop);	/* sync FILE opens read-only */
+	else	/* sync FILE opens read-only: every write, a series' too */
+		rc = logs_sync_stop(w.l, &w.stop);
 	/* no call of on_interrupt after this one returns: w goes away */
 	fuse_req_interrupt_func(req, NULL, NULL);
 	if (rc == -EINTR)
-		log_info("an fsync or close was interrupted (what it waited for is "
-		    "still "
-		    "stored when the store takes it)");
+		log_info("an fsync or close was interrupted (what it waited for "
+		    "is still stored when the store takes it)");
 	return rc;
 }
 

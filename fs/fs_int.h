@@ -301,7 +301,11 @@ ssize_t	fs_series_write(struct fs *fs, struct fs_handle *h, uint64_t off,
 	    const char *data, size_t size);
 /* close(2): commit a held line and wait until stored, or import: 0 or -errno. */
 int	fs_series_flush(struct fs *fs, struct fs_handle *h, const int *stop);
-/* fsync(2): commit a held line and wait until stored: 0 or -errno. */
+/*
+ * fsync(2) of a file opened to write: commit a held line and wait until
+ * stored: 0 or -errno. (One opened to read waits for every write, as a
+ * stream's does: logs_sync_stop.)
+ */
 int	fs_series_fsync(struct fs *fs, struct fs_handle *h, const int *stop);
 /* The handle's end (handle_close): what series_flush does, without waiting. */
 void	fs_series_handle_close(struct fs *fs, struct fs_handle *h);

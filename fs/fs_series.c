@@ -932,7 +932,7 @@ fs_series_fsync(struct fs *fs, struct fs_handle *h, const int *stop)
 {
 	int rc = 0;
 
-	if (h->kind == H_SERIES && (h->wflags & FS_W_WRITE))
+	if (h->kind == H_SERIES)
 		rc = commit_held(fs, h);
 	if (rc == 0)
 		rc = wait_stored(fs, h->last_seq, stop);
