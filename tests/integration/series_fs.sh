@@ -18,8 +18,10 @@
 # metrics then are directories, the values those of the text, the result
 # readable in series/.import), a malformed text refused by the write that
 # holds the bad line (EINVAL, named in the log and the result, nothing
-# imported), and a text refused only at the close (dd says so). On
-# file://. The import part skips without the exporter or curl.
+# imported), and a text refused only at the close (dd says so); a text
+# of 4.6 MB through a pipe, one with a bad line near its end and one with
+# a second TYPE there (found at the close). On file://. The node exporter
+# part is skipped without the exporter or curl.
 . "$top_srcdir/tests/lib/common.sh"
 
 need_fuse
@@ -250,6 +252,27 @@ expect_match "its result says why" "error: .*line feed" "$(cat "$S/.import")"
 printf '# TYPE imp_g gauge\nimp_g{x="1"} 3 1700000000000\n' >"$S/.import" ||
 	fail "an import with a timestamp"
 expect_eq "its timestamp is kept" "1700000000.000 3" "$(values "$S/imp_g/{x=\"1\"}" | awk '{ printf "%s %d\n", $1, $2 }')"
+
+# a text past 4 MiB, written a pipe's buffer at a time: each write checks
+# its own lines, and the whole text once they fail, for the line number
+awk 'BEGIN { print "# TYPE imp_big gauge"
+	for (i = 1; i <= 80000; i++)
+		printf "imp_big{k=\"some value to make the line long\"} %d %.0f\n", i, 1700000000000 + i * 1000 }' >"$TEST_TMP/big.prom"
+cat "$TEST_TMP/big.prom" | cat >"$S/.import" || fail "an import of $(wc -c <"$TEST_TMP/big.prom") bytes"
+expect_match "its 80,000 samples taken" "samples: 80000" "$(cat "$S/.import")"
+expect_eq "they read back" 80000 "$(wc -l <"$S/imp_big/{k=\"some value to make the line long\"}")"
+sed '79000s/} /}} /' "$TEST_TMP/big.prom" >"$TEST_TMP/big-bad.prom"
+fails "a malformed line past 4 MiB fails its write" "Invalid argument" \
+	bash -c "cat '$TEST_TMP/big-bad.prom' | cat >'$S/.import'"
+expect_match "the result names its line" "error: line 79000, column" "$(cat "$S/.import")"
+# a line wrong only after what came before, alone in its write (cat
+# writes each file apart): the write takes it, the close finds it
+echo "# TYPE imp_big gauge" >"$TEST_TMP/type.prom"
+fails "a second TYPE past 4 MiB fails the close" "Invalid argument" \
+	bash -c "cat '$TEST_TMP/big.prom' '$TEST_TMP/type.prom' >'$S/.import'"
+expect_match "a second TYPE past 4 MiB, alone in its write, is found at the close" \
+	"error: line 80002, column [0-9]+: second TYPE" "$(cat "$S/.import")"
+logged "series/.import: line 80002" && ok "the log says so" || fail "no message for the second TYPE"
 
 # ---- a restart keeps everything ----
 find "$S" -mindepth 1 -name '.import' -prune -o -type f -print | LC_ALL=C sort >"$TEST_TMP/files.before"
