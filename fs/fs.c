@@ -32,6 +32,9 @@
  *    attr_timeout (1 s by default). After every change made here the
  *    notifier thread tells the kernel to drop the attributes of what
  *    changed, so stat(2) and tail -f see a new size at once.
+ *  - The files of /series (fs_series.c) always use direct_io: a series'
+ *    text is made when it is read, and a change tells the kernel only to
+ *    drop its attributes (series_on_change, fs_notify.c).
  *  - max_write is 1 MiB, so dd bs=1M is one request per block.
  *
  * Threading: libfuse's multithreaded loop calls the operations from up to

@@ -34,7 +34,9 @@
  * (held, at most FS_IMPORT_MAX); each write checks the complete lines so
  * far (expfmt_parse(), no callback) and refuses itself if they do not
  * parse; the close imports the whole text (series_import()) and its
- * result is what series/.import reads (last_import).
+ * result is what series/.import reads (last_import). The kernel sends a
+ * FLUSH at every close(2) of a descriptor, not only the last, so each
+ * imports what was written since the one before.
  *
  * Threading: called from the FUSE threads; a handle is used by one
  * request at a time. mlock guards the metric table, ilock the last
@@ -66,8 +68,6 @@
 
 static const char import_name[] = ".import";
 
-/* ---- the metric table ---- */
-
 /*
  * err_set(rc, "<what>: <the detail so far>"): the detail is copied
  * first, as err_set() writes over it.
@@ -80,6 +80,8 @@ err_prefix(int rc, const char *what)
 	snprintf(detail, sizeof(detail), "%s", err_message(rc));
 	return err_set(rc, "%s: %s", what, detail);
 }
+
+/* ---- the metric table ---- */
 
 static int
 name_cmp(const char *a, const char *b, size_t blen)
