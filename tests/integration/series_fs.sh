@@ -13,7 +13,9 @@
 # 100,000 samples appended through a pipe, then tail -n 100 and tail -n
 # 3 (seeks). tail -f shows a new sample. After a restart everything reads
 # the same. A --read-only follower shows the series, new series and new
-# samples (tail -f on it too) and refuses appends with EROFS. Imports:
+# samples (tail -f on it too) and refuses appends with EROFS. A sample
+# appended just before a SIGKILL is there after it (close(2) waited until
+# it was stored). Imports:
 # prometheus-node-exporter's /metrics by curl > series/.import (its
 # metrics then are directories, the values those of the text, the result
 # readable in series/.import), a malformed text refused by the write that
@@ -312,6 +314,13 @@ fails "the follower refuses appends" "Read-only file system" \
 fails "the follower refuses imports" "Read-only file system" \
 	bash -c "echo 'm 1' >'$r/series/.import'"
 umount_shale "$r" || fail "unmount the follower"
+
+# ---- close(2) returns once stored: SIGKILL right after loses nothing ----
+echo 6 >>"$tf" || fail "append before a SIGKILL"
+kill_shale "$mnt"
+mount_shale "$store" "$mnt" || { fail "mount after SIGKILL"; finish; }
+expect_eq "after SIGKILL: the sample of the last close is there" 6 \
+	"$(tail -n 1 "$tf" | awk '{ print $2 }')"
 umount_shale "$mnt" || fail "unmount the writer"
 echo "what the daemons said of series:"
 grep -E 'series' "$TEST_TMP/mount.log" | grep -E ' shale (warn|info): ' | sed 's/^/  /' | cut -c1-200 | head -40
