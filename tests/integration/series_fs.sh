@@ -22,8 +22,9 @@
 # holds the bad line (EINVAL, named in the log and the result, nothing
 # imported), and a text refused only at the close (dd says so); a text
 # of 4.6 MB through a pipe, one with a bad line near its end and one with
-# a second TYPE there (found at the close). On file://. The node exporter
-# part is skipped without the exporter or curl.
+# a second TYPE there (found at the close). On file://; a writer, an
+# import, a follower with tail -f and a restart on RGW too. The node
+# exporter part is skipped without the exporter or curl.
 . "$top_srcdir/tests/lib/common.sh"
 
 need_fuse
@@ -322,6 +323,41 @@ mount_shale "$store" "$mnt" || { fail "mount after SIGKILL"; finish; }
 expect_eq "after SIGKILL: the sample of the last close is there" 6 \
 	"$(tail -n 1 "$tf" | awk '{ print $2 }')"
 umount_shale "$mnt" || fail "unmount the writer"
+# ---- on RGW: a writer and its follower ----
+s3_pair() {	# STORE
+	local store=$1 w="$TEST_TMP/s3w" r="$TEST_TMP/s3r" sf
+	mount_shale "$store" "$w" || { fail "$store: writer mount"; return; }
+	sf="$w/series/s3_metric/{k=\"v\"}"
+	printf '1700000000 1\n1700000001 2\n' >>"$sf" || fail "$store: append"
+	printf 's3_imported{a="b"} 7\n' >"$w/series/.import" || fail "$store: import"
+	mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
+	expect_eq "$store: the follower shows the series" "$(cat "$sf")" \
+		"$(cat "$r/series/s3_metric/{k=\"v\"}")"
+	expect_eq "$store: and the imported one" "$(cat "$w/series/s3_imported/{a=\"b\"}")" \
+		"$(cat "$r/series/s3_imported/{a=\"b\"}")"
+	tail -n +1 -f "$r/series/s3_metric/{k=\"v\"}" >"$TEST_TMP/s3tail.out" 2>/dev/null &
+	TAIL_PID=$!
+	wait_for "$store: tail -f on the follower printed the series" 30 has_lines "$TEST_TMP/s3tail.out" 2
+	echo 3 >>"$sf" || fail "$store: append while followed"
+	wait_for "$store: tail -f on the follower shows a new sample" 30 has_lines "$TEST_TMP/s3tail.out" 3
+	kill "$TAIL_PID" 2>/dev/null
+	wait "$TAIL_PID" 2>/dev/null
+	TAIL_PID=""
+	expect_eq "$store: the writer's samples, once" "$(cat "$sf")" "$(cat "$TEST_TMP/s3tail.out")"
+	umount_shale "$r" || fail "$store: unmount the follower"
+	umount_shale "$w" || fail "$store: unmount the writer"
+	mount_shale "$store" "$w" || { fail "$store: mount again"; return; }
+	expect_eq "$store: after a restart, the samples" 3 "$(wc -l <"$sf")"
+	umount_shale "$w" || fail "$store: unmount the writer"
+}
+if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
+	need_rgw
+	b=$(new_bucket) || { fail "create bucket"; finish; }
+	s3_pair "s3://$b/series"
+else
+	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
+fi
+
 echo "what the daemons said of series:"
 grep -E 'series' "$TEST_TMP/mount.log" | grep -E ' shale (warn|info): ' | sed 's/^/  /' | cut -c1-200 | head -40
 if grep -E ' shale error: ' "$TEST_TMP/mount.log"; then
