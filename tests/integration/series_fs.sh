@@ -1,28 +1,30 @@
 # series_fs.sh - metric series as files, under MNT/series, with the
-# shell's own tools. A series is made by echo >> to its path without a
-# mkdir; ls shows metric directories and series files named by their
-# label sets ({} for none); mkdir -p of a metric name succeeds; a name
-# that is no label set is ENOENT to stat and EINVAL to create, a name
-# that is no metric ENOENT, each said in the log. Appends of "VALUE" and
-# "SECONDS VALUE" lines, a partial line completed by the next write and
-# one committed at close; a bad line refuses its whole write (EINVAL,
+# shell's own tools. A series is made by echo >> (or touch) to its path
+# without a mkdir; ls shows metric directories and series files named by
+# their label sets ({} for none); mkdir -p of a metric name succeeds; a
+# name that is no label set is ENOENT to stat and EINVAL to create, a
+# name that is no metric ENOENT, each said in the log. Appends of "VALUE"
+# and "SECONDS VALUE" lines, a partial line completed by the next write
+# and one committed at close; a bad line refuses its whole write (EINVAL,
 # nothing taken), as do an out-of-order sample and another value at a
-# time held, while the same sample again is taken once. Writes not at
-# the end, > over a series with samples, rm, mv and rmdir are EPERM.
-# cat, grep, wc: st_size is the bytes read, the mtime the last sample.
-# 100,000 samples appended through a pipe, then tail -n 100 and tail -n
-# 3 (seeks). tail -f shows a new sample. After a restart everything reads
-# the same. A --read-only follower shows the series, new series and new
-# samples (tail -f on it too) and refuses appends with EROFS. A sample
-# appended just before a SIGKILL is there after it (close(2) waited until
-# it was stored). Imports:
-# prometheus-node-exporter's /metrics by curl > series/.import (its
-# metrics then are directories, the values those of the text, the result
-# readable in series/.import), a malformed text refused by the write that
-# holds the bad line (EINVAL, named in the log and the result, nothing
-# imported), and a text refused only at the close (dd says so); a text
-# of 4.6 MB through a pipe, one with a bad line near its end and one with
-# a second TYPE there (found at the close). On file://; a writer, an
+# time held, while the same sample again is taken once. Writes not at the
+# end, > over a series with samples, rm, mv and rmdir are EPERM. cat,
+# grep, wc: st_size is the bytes read, the mtime the last sample. 100,000
+# samples appended through a pipe, then tail -n 100 and tail -n 1
+# (seeks). tail -f shows a new sample.
+#
+# Imports: prometheus-node-exporter's /metrics by curl > series/.import
+# (its metrics then are directories, the values those of the text, the
+# result readable in series/.import); a malformed text refused by the
+# write that holds the bad line (EINVAL, named in the log and the result,
+# nothing imported); a text refused only at the close (dd says so); a
+# text of 4.6 MB through a pipe, one with a bad line near its end and one
+# with a second TYPE there (found at the close).
+#
+# After a restart everything reads the same. A --read-only follower shows
+# the series, new series and new samples (tail -f on it too) and refuses
+# appends with EROFS. A sample appended just before a SIGKILL is there
+# after it (close(2) waited until it was stored). On file://; a writer, an
 # import, a follower with tail -f and a restart on RGW too. The node
 # exporter part is skipped without the exporter or curl.
 . "$top_srcdir/tests/lib/common.sh"
