@@ -832,7 +832,8 @@ write_import(struct fs *fs, struct fs_handle *h, uint64_t off,
 
 	if (h->failed)
 		return -EINVAL;		/* nothing of this text is imported */
-	if (!(h->wflags & FS_W_APPEND) && off != h->held.len) {
+	/* where the last write ended: the text may have gone at a close */
+	if (!(h->wflags & FS_W_APPEND) && off != h->wpos) {
 		log_info("refused a write at offset %" PRIu64 " of series/"
 		    ".import (not its end)", off);
 		return -EPERM;
@@ -852,10 +853,12 @@ write_import(struct fs *fs, struct fs_handle *h, uint64_t off,
 			    EXPFMT_LINE_MAX);
 			goto refused;
 		}
+		h->wpos = off + size;
 		return (ssize_t)size;
 	}
 	if ((rc = import_check(h, end)) != 0)
 		goto refused;
+	h->wpos = off + size;
 	return (ssize_t)size;
 refused:
 	h->held.len = before;

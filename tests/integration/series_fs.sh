@@ -254,6 +254,15 @@ printf 'late_metric 1' >"$TEST_TMP/noeol.prom"
 fails "a text refused at close fails close(2)" "Invalid argument" \
 	dd if="$TEST_TMP/noeol.prom" of="$S/.import" status=none
 expect_match "its result says why" "error: .*line feed" "$(cat "$S/.import")"
+# two processes on one descriptor: each exit closes it, and imports
+printf 'imp_part_a 1\n' >"$TEST_TMP/part_a"
+printf 'imp_part_b 2\n' >"$TEST_TMP/part_b"
+n=$(sed -n 's/^imports: //p' "$S/.import")
+{ cat "$TEST_TMP/part_a"; cat "$TEST_TMP/part_b"; } >"$S/.import" ||
+	fail "an import written by two processes"
+expect_eq "each process's part is an import" $((n + 2)) "$(sed -n 's/^imports: //p' "$S/.import")"
+expect_eq "both parts imported" "1 2" \
+	"$(cat "$S/imp_part_a/{}" "$S/imp_part_b/{}" | awk '{ printf "%s%d", (NR > 1 ? " " : ""), $2 }')"
 printf '# TYPE imp_g gauge\nimp_g{x="1"} 3 1700000000000\n' >"$S/.import" ||
 	fail "an import with a timestamp"
 expect_eq "its timestamp is kept" "1700000000.000 3" "$(values "$S/imp_g/{x=\"1\"}" | awk '{ printf "%s %d\n", $1, $2 }')"
