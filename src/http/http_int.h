@@ -20,6 +20,7 @@ struct http;
 struct logs;
 struct metric;
 struct metric_series;
+struct series;
 struct MHD_Daemon;
 
 enum {
@@ -66,6 +67,8 @@ extern const struct http_route http_routes[];
 extern const size_t http_nroutes;
 extern const struct http_route http_log_routes[];	/* http_log.c */
 extern const size_t http_log_nroutes;
+extern const struct http_route http_read_routes[];	/* http_read.c */
+extern const size_t http_read_nroutes;
 
 struct http_conn;
 
@@ -74,6 +77,7 @@ struct http {
 	int			 fd;		/* the listening socket */
 	char			*token;		/* NULL: no token needed */
 	_Atomic(struct logs *)	 l;		/* NULL while the store opens */
+	_Atomic(struct series *) s;		/* set with l */
 	int			 stopping;	/* atomic: long polls end now */
 	atomic_int		 in_flight;
 	struct metric		*requests;	/* http_requests_total */
@@ -95,7 +99,11 @@ struct http {
 	pthread_t		 reaper;
 };
 
-/* The route whose path is exactly `path`, or NULL. */
+/*
+ * The route whose path is `path`, or NULL. A route's path may hold
+ * segments ":name", each matching one segment of any non-empty text
+ * (/api/v1/label/:name/values); the handler reads it from req->path.
+ */
 const struct http_route *http_route_find(const char *path);
 /*
  * Is `header` (an Authorization header's value, or NULL) "Bearer TOKEN"
