@@ -18,9 +18,9 @@
 
 struct http;
 struct logs;
+struct series;
 struct metric;
 struct metric_series;
-struct series;
 struct MHD_Daemon;
 
 enum {
