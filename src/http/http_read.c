@@ -314,6 +314,17 @@ digits(const char *s, int n)
 	return v;
 }
 
+static int
+days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return days[m - 1];
+}
+
 /* RFC 3339, with or without a fraction: 0 and *ms, or -EINVAL. */
 static int
 parse_rfc3339(const char *s, int64_t *ms)
@@ -328,6 +339,8 @@ parse_rfc3339(const char *s, int64_t *ms)
 	    s[10] != 'T' || (h = digits(s + 11, 2)) < 0 || h > 23 ||
 	    s[13] != ':' || (mi = digits(s + 14, 2)) < 0 || mi > 59 ||
 	    s[16] != ':' || (sec = digits(s + 17, 2)) < 0 || sec > 59)
+		return -EINVAL;
+	if (d > days_in_month(y, mo))
 		return -EINVAL;
 	p = s + 19;
 	if (*p == '.') {
@@ -376,7 +389,10 @@ parse_time(const char *s, int64_t *ms)
 	}
 	errno = 0;
 	t = strtod(s, &end);
-	if (end != s && *end == '\0') {
+	/* strtod would skip blanks and read hexadecimal: Go's ParseFloat not */
+	if (end != s && *end == '\0' && strchr(s, 'x') == NULL &&
+	    strchr(s, 'X') == NULL && (*s == '-' || *s == '+' || *s == '.' ||
+	    (*s >= '0' && *s <= '9'))) {
 		/* about 292 million years either way fit in int64 ms */
 		if (errno != 0 || !isfinite(t) || fabs(t) > 9.2e15)
 			return -EINVAL;
