@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "tools/cmd.h"
 #include "tools/daemon.h"
@@ -20,14 +21,27 @@ daemon_block_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/* The series options of the settings. */
+void
+daemon_series_options(const struct engine_settings *es,
+    struct series_options *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->retention_ms = es->series_retention_ms;
+	so->max_series = (uint64_t)es->series_max;
+	so->out_of_order_window_ms = es->series_ooo_window_ms;
+}
+
 int
 daemon_open(struct daemon *d)
 {
+	struct series_options so;
 	int rc;
 
 	engine_settings_default(&d->es);
 	if ((rc = cmd_settings_load(&d->es, d->config)) != 0)
 		return cmd_fail("%s", err_message(rc));
+	daemon_series_options(&d->es, &so);
 	if (d->ho != NULL && d->ho->listen != NULL &&
 	    (rc = http_start(d->ho, NULL, &d->h)) != 0)
 		return cmd_fail("%s", err_message(rc));
@@ -37,6 +51,9 @@ daemon_open(struct daemon *d)
 		    err_message(rc));
 	if ((rc = logs_open(d->e, &d->l)) != 0)
 		return cmd_fail("cannot read the streams of '%s': %s",
+		    d->store, err_message(rc));
+	if ((rc = series_open(d->e, &so, &d->s)) != 0)
+		return cmd_fail("cannot read the series of '%s': %s",
 		    d->store, err_message(rc));
 	http_set_ready(d->h, d->l);
 	return 0;
@@ -55,6 +72,8 @@ daemon_close(struct daemon *d, int ret, const char *done)
 	int rc;
 
 	daemon_stop_http(d);
+	series_close(d->s);
+	d->s = NULL;
 	logs_close(d->l);
 	d->l = NULL;
 	if (d->e != NULL) {

@@ -5,10 +5,10 @@
  *
  *	daemon_open():  settings --> http_start() (listening; /-/ready 503
  *	  "opening the store") --> engine_open() --> logs_open()
- *	  --> http_set_ready(): SERVING
+ *	  --> series_open() --> http_set_ready(): SERVING
  *	daemon_stop_http(): no new connections, long polls answer with what
  *	  they have, requests in flight finish
- *	daemon_close(): logs_close() --> engine_close_within(): store
+ *	daemon_close(): series_close(), logs_close() --> engine_close_within(): store
  *	  everything acknowledged, for at most shutdown_ms
  *
  * daemon_block_signals() first, in the main thread before any other
@@ -24,6 +24,7 @@
 #include "engine/lsm/engine.h"
 #include "http/http.h"
 #include "model/logs.h"
+#include "model/series.h"
 
 struct daemon {
 	/* set by the caller */
@@ -37,6 +38,7 @@ struct daemon {
 	struct engine_settings es;
 	struct engine	*e;
 	struct logs	*l;
+	struct series	*s;
 	struct http	*h;
 };
 
@@ -45,6 +47,10 @@ void	daemon_block_signals(sigset_t *set);
 
 /* SERVING as above: 0, or 1 having said why (daemon_close() still due). */
 int	daemon_open(struct daemon *d);
+
+/* The series options (series.h) of a store's settings. */
+void	daemon_series_options(const struct engine_settings *es,
+	    struct series_options *so);
 
 /* Stop the HTTP endpoint, if any (also done by daemon_close()). */
 void	daemon_stop_http(struct daemon *d);
