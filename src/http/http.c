@@ -821,6 +821,7 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	pthread_condattr_destroy(&ca);
 	h->token = o->token != NULL ? xstrdup(o->token) : NULL;
 	atomic_init(&h->l, l);
+	atomic_init(&h->s, NULL);
 	atomic_init(&h->in_flight, 0);
 	h->requests = metrics_counter(m, "http_requests_total",
 	    "HTTP requests answered, by method, route and status.",
@@ -892,10 +893,13 @@ fail:
 }
 
 void
-http_set_ready(struct http *h, struct logs *l)
+http_set_ready(struct http *h, struct logs *l, struct series *s)
 {
-	if (h != NULL)
-		atomic_store(&h->l, l);
+	if (h == NULL)
+		return;
+	/* s first: a route that finds l finds s */
+	atomic_store(&h->s, s);
+	atomic_store(&h->l, l);
 }
 
 void
