@@ -1,7 +1,8 @@
 # series_read.sh - the read side of the metric series API of 'shale
 # serve' on file://, against what Prometheus's HTTP API documents. Known
-# series are put in with POST /api/v1/import/prometheus (text format,
-# with timestamps), then every answer is checked with jq:
+# series are put in with 'shale series STORE import' (text format, with
+# timestamps), then the store is served and every answer is checked
+# with jq:
 #   /api/v1/series: the matchers = != =~ (anchored) !~, several match[]
 #   (a union, each series once), sorted label sets, start and end as unix
 #   seconds with decimals and as RFC 3339, limit and its warning, the
@@ -26,19 +27,12 @@ T0=1700000000000		# 2023-11-14T22:13:20Z
 T1=$((T0 + 60000))
 TOLD=1600000000000		# 2020-09-13T12:26:40Z
 
-port=$(pick_port) || { fail "a free port"; finish; }
-u="http://127.0.0.1:$port"
-serve_shale "file://$TEST_TMP/store" "$port" || { fail "serve"; finish; }
+store="file://$TEST_TMP/store"
 
-# import TEXT: one request of the text format; its status must be 2xx
+# import TEXT: the text format into the store, not served yet
 import() {
-	local c
-	c=$(printf '%s' "$1" | code "$u/api/v1/import/prometheus" -X POST \
-		-H 'Content-Type: text/plain; version=0.0.4' --data-binary @-)
-	case "$c" in
-	2??) ;;
-	*) fail "import: HTTP $c $(cat "$TEST_TMP/body")"; finish ;;
-	esac
+	printf '%s' "$1" | "$SHALE" series "$store" import - >>"$TEST_TMP/import.log" 2>&1 ||
+		{ fail "import: $(tail -3 "$TEST_TMP/import.log")"; finish; }
 }
 
 import "# HELP http_requests_total Requests served.
@@ -60,6 +54,10 @@ import "old_metric{job=\"gone\"} 5 $TOLD
 import "http_requests_total{job=\"api\",method=\"get\",code=\"200\"} 11.25 $T1
 up{job=\"api\",instance=\"h1:9100\"} 0 $T1
 "
+
+port=$(pick_port) || { fail "a free port"; finish; }
+u="http://127.0.0.1:$port"
+serve_shale "$store" "$port" || { fail "serve"; finish; }
 
 # get WHAT EXPECTED PATH-AND-QUERY [JQ-FILTER]: 200, and the filter (by
 # default .data) of the answer, compact, is EXPECTED
