@@ -49,13 +49,14 @@
 #include "model/series.h"
 #include "util/coding.h"
 #include "util/error.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
-#define READ_PARAMS_MAX		4096	/* of the query and a form body together */
+#define READ_PARAMS_MAX		4096	/* of the query and a form body */
 #define READ_MATCH_MAX		1024	/* match[] selectors in one request */
 #define TSDB_LIMIT_DEFAULT	10
 #define TSDB_LIMIT_MAX		10000
-#define EXPORT_BYTES_MAX	((size_t)64 << 20)	/* of an export's reply */
+#define EXPORT_BYTES_MAX	((size_t)64 << 20)	/* of an export */
 #define TRUNCATED_WARNING	"results truncated due to limit"
 
 /* Prometheus's minTime and maxTime, as its clients send them back. */
@@ -92,10 +93,18 @@ reply_error(struct http_reply *r, int status, const char *type,
 {
 	char msg[1024];
 	va_list ap;
+	size_t n, ok;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * The message may quote what the client sent, cut anywhere: a
+	 * byte that is not UTF-8 becomes '?', for JSON strings are text.
+	 */
+	n = strlen(msg);
+	while ((ok = utf8_valid(msg, n)) < n)
+		msg[ok] = '?';
 	r->status = status;
 	r->content_type = "application/json";
 	buf_reset(&r->body);
@@ -465,7 +474,8 @@ query_read(const struct http_req *req, unsigned flags, struct query *q,
 			goto bad;
 		}
 		q->sel = xgrow(q->sel, &cap, q->nsel + 1, sizeof(*q->sel));
-		if ((rc = selector_parse(v, strlen(v), &q->sel[q->nsel])) != 0) {
+		rc = selector_parse(v, strlen(v), &q->sel[q->nsel]);
+		if (rc != 0) {
 			snprintf(msg, sizeof(msg), "invalid parameter "
 			    "\"match[]\": %s", err_message(rc));
 			goto bad;
@@ -484,8 +494,9 @@ query_read(const struct http_req *req, unsigned flags, struct query *q,
 		q->mint = INT64_MIN;
 		q->maxt = INT64_MAX;
 		if (start != NULL && parse_time(start, &q->mint) != 0) {
-			snprintf(msg, sizeof(msg), "invalid parameter \"start\": "
-			    "cannot parse \"%.64s\" to a valid timestamp", start);
+			snprintf(msg, sizeof(msg), "invalid parameter "
+			    "\"start\": cannot parse \"%.64s\" to a valid "
+			    "timestamp", start);
 			goto bad;
 		}
 		if (end != NULL && parse_time(end, &q->maxt) != 0) {
@@ -645,7 +656,8 @@ route_labels(struct http *h, const struct http_req *req, struct http_reply *r)
 	struct query q;
 	int rc;
 
-	if ((s = series_of(h, r)) == NULL || query_read(req, Q_LIMIT, &q, r) != 0)
+	if ((s = series_of(h, r)) == NULL ||
+	    query_read(req, Q_LIMIT, &q, r) != 0)
 		return;
 	success_open(r);
 	buf_putc(&r->body, '[');
@@ -689,7 +701,8 @@ route_label_values(struct http *h, const struct http_req *req,
 	}
 	memcpy(name, p, len);
 	name[len] = '\0';
-	if ((s = series_of(h, r)) == NULL || query_read(req, Q_LIMIT, &q, r) != 0)
+	if ((s = series_of(h, r)) == NULL ||
+	    query_read(req, Q_LIMIT, &q, r) != 0)
 		return;
 	success_open(r);
 	buf_putc(&r->body, '[');
@@ -791,7 +804,7 @@ route_metadata(struct http *h, const struct http_req *req,
 	w.out = &r->body;
 	rc = series_meta_each(s, metric, meta_one, &w);
 	if (rc == -ENOENT && metric != NULL)
-		rc = 0;		/* an unknown metric: nothing, as Prometheus says */
+		rc = 0;		/* an unknown metric: nothing */
 	if (rc != 0 && rc != 1) {
 		reply_errno(r, rc);
 		goto out;
@@ -924,7 +937,7 @@ export_one(void *arg, int64_t t, double v)
 	if (isfinite(v))
 		buf_append(&x->values, val, len);
 	else {
-		/* NaN, +Inf, -Inf are no JSON numbers: strings, as Prometheus */
+		/* NaN, +Inf, -Inf are no JSON numbers: strings */
 		buf_putc(&x->values, '"');
 		buf_append(&x->values, val, len);
 		buf_putc(&x->values, '"');

@@ -172,7 +172,8 @@ path_match(const char *pattern, const char *path)
 	const char *start = pattern;
 
 	while (*pattern != '\0') {
-		if (pattern[0] == ':' && pattern > start && pattern[-1] == '/') {
+		if (pattern[0] == ':' && pattern > start &&
+		    pattern[-1] == '/') {
 			if (*path == '/' || *path == '\0')
 				return 0;	/* an empty segment */
 			pattern += strcspn(pattern, "/");

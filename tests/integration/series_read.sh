@@ -196,6 +196,8 @@ bad "series without match[]" 400 '^no match\[\] parameter provided$' "/api/v1/se
 bad "export without match[]" 400 '^no match\[\] parameter provided$' "/api/v1/export"
 bad "a start that is no time" 400 '^invalid parameter "start": cannot parse "yesterday" to a valid timestamp$' \
 	"/api/v1/series?match[]=up&start=yesterday"
+bad "a time that is not UTF-8, quoted as text" 400 '^invalid parameter "start": cannot parse "a\?b" ' \
+	"/api/v1/series?match[]=up&start=a%FFb"
 bad "an end that is no time" 400 '^invalid parameter "end": ' \
 	"/api/v1/labels?end=2020-13-01T00:00:00Z"
 bad "end before start" 400 'end timestamp must not be before start time' \
