@@ -65,10 +65,10 @@ struct http_route {
 
 extern const struct http_route http_routes[];
 extern const size_t http_nroutes;
-extern const struct http_route http_log_routes[];	/* http_log.c */
-extern const size_t http_log_nroutes;
 extern const struct http_route http_read_routes[];	/* http_read.c */
 extern const size_t http_read_nroutes;
+extern const struct http_route http_log_routes[];	/* http_log.c */
+extern const size_t http_log_nroutes;
 
 struct http_conn;
 

@@ -190,11 +190,11 @@ http_route_find(const char *path)
 	for (size_t i = 0; i < http_nroutes; i++)
 		if (strcmp(http_routes[i].path, path) == 0)
 			return &http_routes[i];
-	for (size_t i = 0; i < http_log_nroutes; i++)
-		if (strcmp(http_log_routes[i].path, path) == 0)
-			return &http_log_routes[i];
 	for (size_t i = 0; i < http_read_nroutes; i++)
 		if (path_match(http_read_routes[i].path, path))
 			return &http_read_routes[i];
+	for (size_t i = 0; i < http_log_nroutes; i++)
+		if (strcmp(http_log_routes[i].path, path) == 0)
+			return &http_log_routes[i];
 	return NULL;
 }
