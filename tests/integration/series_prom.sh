@@ -9,8 +9,10 @@
 # other way round: the same series (node's and Prometheus's own up and
 # scrape_*), the same timestamps, the same values (NaN and infinities
 # included); the differences are printed on failure. Stale markers are
-# left out on both sides. Also: /api/v1/series, /api/v1/labels and
-# /api/v1/label/__name__/values of shale agree with Prometheus's, and the
+# left out on both sides (and shale is seen to hold them). Then shale's
+# /api/v1/series, /api/v1/labels and /api/v1/label/NAME/values, with and
+# without match[] and a range, the errors' types and the figures of
+# /api/v1/status/tsdb agree with Prometheus's own answers, and the
 # metadata Prometheus sends is served by /api/v1/metadata.
 #
 # The run lasts SHALE_PROM_SECONDS (default 60) scrapes. Every process
@@ -195,6 +197,10 @@ stale=$("$SHALE" series "file://$TEST_TMP/store" dump '{job="node"}' 2>&1 | grep
 	fail "no stale marker stored: the comparison left nothing out"
 
 # the metadata API over the same series
+# q SELECTOR: URL-encoded
+q() {
+	jq -rn --arg s "$1" '$s | @uri'
+}
 ans() {	# URL: .data, its arrays sorted, compact
 	curl -s "$1" | jq -c '.data | if type == "array" then sort else . end'
 }
@@ -207,6 +213,23 @@ m='match[]=%7B__name__%3D~%22node_cpu.*%22%7D'
 expect_eq "the series of node_cpu.* agree" \
 	"$(curl -s "$pu/api/v1/series?$m" | jq -c '.data | sort')" \
 	"$(curl -s "$su/api/v1/series?$m" | jq -c '.data | sort')"
+# agree QUERY [JQ-FILTER]: Prometheus's answer and shale's are the same
+agree() {
+	local f=${2:-'.data | if type == "array" then sort else . end'}
+	expect_eq "agree: $1" "$(curl -s "$pu$1" | jq -c "$f")" "$(curl -s "$su$1" | jq -c "$f")"
+}
+mid=$(( (t_start + ${t_end%.*}) / 2 ))
+agree "/api/v1/labels?match[]=up"
+agree "/api/v1/labels?match[]=up&match[]=$(q '{__name__=~"node_(cpu|disk).*"}')"
+agree "/api/v1/label/mode/values?match[]=$(q '{__name__=~"node_cpu.*",mode!~"i.*"}')"
+# (a range holding samples: Prometheus answers by chunk, shale by sample)
+agree "/api/v1/series?match[]=$(q '{job="node",__name__=~"node_load.*"}')&start=$((mid - 5))&end=$((mid + 5))"
+agree "/api/v1/series?match[]=$(q '{__name__="up"}')&start=$((t_start - 3600))&end=$((t_start - 1800))"
+agree "/api/v1/label/__name__/values?match[]=$(q '{__name__=~"scrape_.+"}')&end=$mid"
+agree "/api/v1/series?match[]=$(q 'up{')" '[.status, .errorType]'
+agree "/api/v1/series?match[]=up&start=never" '[.status, .errorType]'
+agree "/api/v1/status/tsdb" '.data.headStats | [.numSeries, .numLabelPairs]'
+agree "/api/v1/status/tsdb" '[.data.seriesCountByMetricName[].value]'
 expect_eq "metadata of a node metric, as Prometheus sent it" \
 	"$(jq -cn --arg h "$help" '[{type: "gauge", help: $h, unit: ""}]')" \
 	"$(curl -s "$su/api/v1/metadata?metric=node_boot_time_seconds" | jq -c '.data.node_boot_time_seconds')"
