@@ -162,6 +162,7 @@ const struct http_route http_routes[] = {
 	{ "/-/healthy", HTTP_GET | HTTP_PUBLIC, route_healthy },
 	{ "/-/ready", HTTP_GET | HTTP_PUBLIC, route_ready },
 	{ "/metrics", HTTP_GET, route_metrics },
+	{ "/api/v1/format_query", HTTP_GET | HTTP_POST, http_route_format_query },
 };
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);
 
