@@ -32,8 +32,9 @@ json_string(struct buf *b, const char *s, size_t len)
 		size_t ok;
 
 		if (c >= 0x80) {
-			ok = utf8_valid(s + i, len - i);
-			if (ok == 0) {
+			/* one character: its lead byte says how long */
+			ok = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			if (ok > len - i || utf8_valid(s + i, ok) != ok) {
 				buf_putc(b, '?');
 				i++;
 			} else {

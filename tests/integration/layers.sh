@@ -52,12 +52,12 @@ planted fs/fs.c '#include "fs/nowhere.h"'
 expect_eq "an include of no file fails" 1 "$rc"
 expect_match "... naming it" "include \"fs/nowhere.h\" is not in the tree" "$out"
 
-mkdir -p "$copy/src/query"
-echo '#include "util/buf.h"' >"$copy/src/query/q.c"
+mkdir -p "$copy/src/nofloor"
+echo '#include "util/buf.h"' >"$copy/src/nofloor/q.c"
 out=$(sh "$check" "$copy" 2>&1)
 expect_eq "a folder with no floor fails" 1 "$?"
-expect_match "... naming it" "folder src/query has no floor" "$out"
-rm -r "$copy/src/query"
+expect_match "... naming it" "folder src/nofloor has no floor" "$out"
+rm -r "$copy/src/nofloor"
 
 expect_eq "with the mistakes gone the copy checks clean again" "" \
 	"$(sh "$check" "$copy" 2>&1)"
