@@ -89,6 +89,8 @@ extern const size_t http_write_nroutes;
 /* The routes of http_query.c, in http_routes[]. */
 void	http_route_format_query(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
+void	http_route_parse_query(struct http *h, const struct http_req *req,
+	    struct http_reply *r);
 /* Register the remote_write_* metrics (http_write.c); once is enough. */
 void	http_write_register(void);
 

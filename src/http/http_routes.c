@@ -163,6 +163,7 @@ const struct http_route http_routes[] = {
 	{ "/-/ready", HTTP_GET | HTTP_PUBLIC, route_ready },
 	{ "/metrics", HTTP_GET, route_metrics },
 	{ "/api/v1/format_query", HTTP_GET | HTTP_POST, http_route_format_query },
+	{ "/api/v1/parse_query", HTTP_GET | HTTP_POST, http_route_parse_query },
 };
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);
 
