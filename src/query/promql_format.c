@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model/matcher.h"
 #include "query/promql_int.h"
@@ -111,13 +112,22 @@ seconds_duration(double v, struct buf *b)
 	promql_duration_format(n / 1000000, b);
 }
 
+/*
+ * A list of label names. Prometheus writes "inf" and "nan" bare, which
+ * then read as numbers; they are quoted here, as Prometheus 3 reads them.
+ */
 static void
 labels_list(const struct promql_labels *l, struct buf *b)
 {
 	for (size_t i = 0; i < l->n; i++) {
+		const char *s = l->names[i];
+
 		if (i > 0)
 			buf_puts(b, ", ");
-		promql_label_name(l->names[i], b);
+		if (strcasecmp(s, "inf") == 0 || strcasecmp(s, "nan") == 0)
+			promql_quote(s, strlen(s), b);
+		else
+			promql_label_name(s, b);
 	}
 }
 

@@ -906,7 +906,8 @@ duration_tok(struct parser *p, const struct tok *t, int64_t *ms)
 		fail_at(p, t->pos, "%s", err_detail());
 		return -1;
 	}
-	if (!(fabs(v * 1000) < 9.2e18)) {
+	/* as a Go time.Duration: nanoseconds in an int64 */
+	if (!(fabs(v) < 9223372036.0)) {
 		fail_at(p, t->pos, "duration out of range");
 		return -1;
 	}
@@ -960,6 +961,14 @@ parse_range(struct parser *p, struct promql_node *e)
 	}
 	if (duration_tok(p, t, &range) != 0)
 		return NULL;
+	/*
+	 * A number of seconds under a millisecond too: Prometheus 3 takes
+	 * [0] and prints it [0s], which it refuses to read back.
+	 */
+	if (range == 0) {
+		fail_at(p, t->pos, "duration must be greater than 0");
+		return NULL;
+	}
 	advance(p);
 	t = peek(p);
 	if (t->type == T_RIGHT_BRACKET) {

@@ -655,6 +655,7 @@ test_prometheus3(void **state)
 		{ "{\"foo\", a=\"b\"}", "{__name__=\"foo\",a=\"b\"}" },
 		{ "{\"a\"=\"b\", c=\"d\"}", "{a=\"b\",c=\"d\"}" },
 		{ "sum by (\"a\") (x)", "sum by (a) (x)" },
+		{ "sum by (\"nan\", \"Inf\") (x)", "sum by (\"nan\", \"Inf\") (x)" },
 		/* the experimental functions and aggregations, always on */
 		{ "limitk(2, foo)", "limitk(2, foo)" },
 		{ "limit_ratio(0.5, foo)", "limit_ratio(0.5, foo)" },
@@ -693,9 +694,14 @@ test_prometheus3(void **state)
 	refused("foo[5m:1m x]", "1:11: parse error: unexpected identifier "
 	    "\"x\" in subquery selector, expected \"]\"");
 	refused("foo[0s]", "1:5: parse error: duration must be greater than 0");
+	refused("foo[0]", "1:5: parse error: duration must be greater than 0");
+	refused("foo[0.0001:]", "1:5: parse error: duration must be greater "
+	    "than 0");
 	refused("foo[1y1y]", "1:5: parse error: not a valid duration string: "
 	    "\"1y1y\"");
 	refused("foo[300y]", "1:5: parse error: duration out of range");
+	refused("foo offset 9223372037", "1:12: parse error: duration out of "
+	    "range");
 	refused("foo{\"a\"=\"b\", \"a\"}", "1:1: parse error: metric name "
 	    "must not be set twice: \"foo\" or \"a\"");
 	refused("sum by (a:b) (x)", "1:9: parse error: invalid label name "
