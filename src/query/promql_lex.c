@@ -596,11 +596,15 @@ lexer_next(struct lexer *l, struct tok *t)
 		l->bracket_open = 0;
 		emit(l, t, start, T_RIGHT_BRACKET);
 		return;
-	case ':':
-		if (!l->bracket_open)
-			break;
+	}
+	/*
+	 * In brackets lex.go takes a letter for the colon too: a second
+	 * one is "unexpected colon 'x'", as Prometheus words it.
+	 */
+	if (l->bracket_open && (c == ':' || is_alpha(c))) {
 		if (l->got_colon) {
-			error_tok(l, t, start, "unexpected colon ':'");
+			show_char(c, show, sizeof(show));
+			error_tok(l, t, start, "unexpected colon %s", show);
 			return;
 		}
 		l->got_colon = 1;

@@ -751,7 +751,7 @@ parse_aggregate(struct parser *p, const struct tok *op)
 		have_mod = 1;
 	}
 	if (peek(p)->type != T_LEFT_PAREN) {
-		unexpected(p, "", "");
+		unexpected(p, "aggregation", "");
 		goto fail;
 	}
 	if (parse_args(p, &args, &nargs) != 0)
@@ -1067,12 +1067,12 @@ parse_at(struct parser *p, struct promql_node *e)
 		kind = t->type == T_START ? PROMQL_AT_START : PROMQL_AT_END;
 		advance(p);
 		if (peek(p)->type != T_LEFT_PAREN) {
-			unexpected(p, "", "");
+			unexpected(p, "@", "timestamp");
 			return -1;
 		}
 		advance(p);
 		if (peek(p)->type != T_RIGHT_PAREN) {
-			unexpected(p, "", "");
+			unexpected(p, "@", "timestamp");
 			return -1;
 		}
 		advance(p);
@@ -1082,7 +1082,7 @@ parse_at(struct parser *p, struct promql_node *e)
 			advance(p);
 			t = peek(p);
 			if (t->type != T_NUMBER) {
-				unexpected(p, "", "");
+				unexpected(p, "@", "timestamp");
 				return -1;
 			}
 		} else if (t->type != T_NUMBER) {

@@ -353,6 +353,77 @@ label_replace(rate(some_very_long_metric_name_total{job="api-server",instance=~"
 topk(5, max_over_time(rate(some_very_long_metric_name_total{job="api-server",instance=~"10.0.0.*"}[5m])[1h:1m]))
 a_rather_long_metric_name_number_one > on (instance, job) group_left (version) a_rather_long_metric_name_number_two * 100
 rate(some_very_long_metric_name_total{job="api-server",instance=~"10.0.0.*",code="500",method="GET"}[5m])[1h:5m] offset 1d
+rate(x y)
+sum by (a) x
+sum by (a)
+foo @ start
+foo @ start(
+foo @ - x
+foo @ -1
+foo @ +1
+foo @ 1e3
+a + on x
+a + on(x) group_left x
+a + on(x) group_right() x
+a + ignoring(x) group_left(y) bool b
+a > bool on(x) b
+(1 2)
+(1,2)
+{a="b"
+foo[5m:1m x]
+foo[5m:1m
+1 + bool 2
+1 == bool
+sum(x) by
+sum(x) by (
+count_values by (a) ("x", y)
+quantile without () (0.5, x)
+foo offset
+foo offset -
+foo offset -5m offset 1m
+foo[5m] @ 1 @ 2
+foo @ 1 offset 1m [5m]
+"a" + 1
+"a"
+rate("a")
+abs(1)
+absent()
+scalar(1)
+time() + 1
+vector(time())
+day_of_week(x, y)
+round(x, "a")
+label_join(x, "a")
+label_replace(x, "a", "b", "c")
+histogram_fraction(0, 1, x)
+sort_desc(x[5m])
+foo{a="b"}[5m] offset -1h
+-foo @ 5
+foo and on() bar
+foo or ignoring (a) bar
+foo unless bar
+1 ^ -2
+-2 ^ -2
+2 * -3 ^ 2
+- 1 * 2
+x != bool y
+{a="b"} offset 1m @ end()
+up{job=~"a|b", instance!~"c.*"} > 0 unless up offset 1d
+count by (job) (up) > bool on (job) group_left count(up)
+foo@1
+foo offset 1m30s
+foo offset 90s
+foo[120s]
+foo[3600000ms]
+foo[1w]
+foo[2w]
+foo[52w]
+foo[104w]
+sum(x) without (a) + 1
+topk by (a) (1, x)
+1 atan2 2
+x atan2 1
+x % 2 == bool 1
 QUERIES
 expect_eq "every query answered alike ($refused of them refused)" "$n" "$same"
 [ "$n" -ge 100 ] || fail "only $n queries"
