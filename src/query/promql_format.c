@@ -100,16 +100,20 @@ promql_number_format(double v, struct buf *b)
 	return buf_append(b, digits + dp, (size_t)(nd - dp));
 }
 
-/* model.Duration(seconds * 1e9).String(), with Go's conversion clamped */
+/*
+ * A duration literal's seconds as a duration again. Prometheus prints
+ * model.Duration(seconds * 1e9), whose float product can fall a
+ * nanosecond short (16665.209 s printed 4h37m45s208ms); the nearest
+ * millisecond is what was written.
+ */
 static void
 seconds_duration(double v, struct buf *b)
 {
-	double ns = fabs(v) * 1e9;
-	int64_t n = ns < 9.2e18 ? (int64_t)ns : INT64_MAX;
+	double ms = fabs(v) * 1000;
 
 	if (v < 0)
 		buf_putc(b, '-');
-	promql_duration_format(n / 1000000, b);
+	promql_duration_format(ms < 9.2e15 ? llround(ms) : (int64_t)ms, b);
 }
 
 /*

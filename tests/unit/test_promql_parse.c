@@ -785,6 +785,7 @@ test_prometheus3(void **state)
 		{ "time() - 5m", "time() - 5m" },
 		{ "foo[300]", "foo[5m]" },
 		{ "foo[1.5]", "foo[1s500ms]" },
+		{ "16665209ms", "4h37m45s209ms" },
 		{ "foo[5m:30]", "foo[5m:30s]" },
 		{ "foo offset 90", "foo offset 1m30s" },
 		{ "foo offset -1.5", "foo offset -1s500ms" },
