@@ -37,8 +37,13 @@
  * Prometheus 3 (limitk, limit_ratio, sort_by_label, mad_over_time,
  * double_exponential_smoothing, info) are always on; a selector holds
  * at most SELECTOR_MATCHERS_MAX matchers and label names are matcher.h's;
- * regex errors are pcre2's words; a query nests at most PROMQL_DEPTH_MAX
- * levels and is at most PROMQL_QUERY_MAX bytes.
+ * regex errors are pcre2's words; a tree is at most PROMQL_DEPTH_MAX
+ * levels high (so that walking it recursively is safe on any thread's
+ * stack) and a query at most PROMQL_QUERY_MAX bytes; a range of 0 is
+ * refused however written ([0] too, which Prometheus prints [0s] and
+ * then refuses); the label names inf and nan are printed quoted, and a
+ * duration literal prints the millisecond it was written (Prometheus's
+ * float product can print one short).
  *
  * Memory: a tree is one allocation per node, freed by promql_free(); its
  * strings live as long as it does. Threading: parse and format on any
@@ -54,7 +59,7 @@
 struct buf;
 struct selector;
 
-#define PROMQL_DEPTH_MAX	200		/* nested expressions */
+#define PROMQL_DEPTH_MAX	200		/* levels of a tree */
 #define PROMQL_QUERY_MAX	(256 * 1024)	/* bytes of a query */
 
 /* The value types, as Prometheus names them in errors. */
@@ -139,6 +144,7 @@ struct promql_labels {
 struct promql_node {
 	enum promql_kind kind;
 	uint32_t	 pos;		/* where it starts in the query, bytes */
+	uint32_t	 height;	/* levels of the tree, itself the first */
 	union {
 		struct {
 			double	 value;

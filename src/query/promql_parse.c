@@ -430,7 +430,32 @@ node_new(enum promql_kind kind, uint32_t pos)
 
 	e->kind = kind;
 	e->pos = pos;
+	e->height = 1;
 	return e;
+}
+
+/*
+ * Would a node over children this high be too high? A tree is walked
+ * recursively (the check, the printer, promql_free(), an evaluator), so
+ * its height is bounded, not only the parser's recursion: a chain of
+ * binary operators or of subqueries grows the tree without it.
+ */
+static int
+too_tall(struct parser *p, uint32_t child_height, uint32_t pos)
+{
+	if (child_height + 1 <= PROMQL_DEPTH_MAX)
+		return 0;
+	fail_at(p, pos, "the expression nests deeper than %d levels",
+	    PROMQL_DEPTH_MAX);
+	return 1;
+}
+
+static uint32_t
+max_height(const struct promql_node *a, const struct promql_node *b)
+{
+	uint32_t ha = a != NULL ? a->height : 0, hb = b != NULL ? b->height : 0;
+
+	return ha > hb ? ha : hb;
 }
 
 static void
@@ -721,6 +746,13 @@ parse_call(struct parser *p, const struct tok *name)
 	e->call.func = f;
 	e->call.args = args;
 	e->call.nargs = nargs;
+	for (size_t i = 0; i < nargs; i++)
+		if (args[i]->height + 1 > e->height)
+			e->height = args[i]->height + 1;
+	if (too_tall(p, e->height - 1, e->pos)) {
+		promql_free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -778,6 +810,11 @@ parse_aggregate(struct parser *p, const struct tok *op)
 		e->agg.param = args[0];
 	e->agg.expr = args[want - 1];
 	free(args);
+	args = NULL;
+	nargs = 0;
+	e->height = max_height(e->agg.param, e->agg.expr) + 1;
+	if (too_tall(p, e->height - 1, e->pos))
+		goto fail;
 	return e;
 fail:
 	args_free(args, nargs);
@@ -984,8 +1021,11 @@ parse_range(struct parser *p, struct promql_node *e)
 			fail_at(p, lpos, "%s", why);
 			return NULL;
 		}
+		if (too_tall(p, e->height, e->pos))
+			return NULL;
 		advance(p);
 		r = node_new(PROMQL_MATRIX_SELECTOR, e->pos);
+		r->height = e->height + 1;
 		r->ms.vs = e;
 		r->ms.range_ms = range;
 		return r;
@@ -1010,8 +1050,11 @@ parse_range(struct parser *p, struct promql_node *e)
 		    "number or duration or \"]\"");
 		return NULL;
 	}
+	if (too_tall(p, e->height, e->pos))
+		return NULL;
 	advance(p);
 	r = node_new(PROMQL_SUBQUERY, e->pos);
+	r->height = e->height + 1;
 	r->sq.expr = e;
 	r->sq.range_ms = range;
 	r->sq.step_ms = step;
@@ -1189,8 +1232,13 @@ parse_primary(struct parser *p)
 			promql_free(inner);
 			return NULL;
 		}
+		if (too_tall(p, inner->height, t.pos)) {
+			promql_free(inner);
+			return NULL;
+		}
 		advance(p);
 		e = node_new(PROMQL_PAREN, t.pos);
+		e->height = inner->height + 1;
 		e->paren.expr = inner;
 		return e;
 	case T_LEFT_BRACE:
@@ -1241,7 +1289,12 @@ parse_unary(struct parser *p)
 		e->pos = t.pos;
 		return e;
 	}
+	if (too_tall(p, e->height, t.pos)) {
+		promql_free(e);
+		return NULL;
+	}
 	u = node_new(PROMQL_UNARY, t.pos);
+	u->height = e->height + 1;
 	u->un.op = t.type == T_SUB ? PROMQL_SUB : PROMQL_ADD;
 	u->un.expr = e;
 	return u;
@@ -1306,6 +1359,9 @@ parse_expr(struct parser *p, int min_prec)
 			goto fail;
 		b->bin.rhs = parse_expr(p, pr == PREC_POW ? pr : pr + 1);
 		if (b->bin.rhs == NULL)
+			goto fail;
+		b->height = max_height(b->bin.lhs, b->bin.rhs) + 1;
+		if (too_tall(p, b->height - 1, b->pos))
 			goto fail;
 	}
 out:

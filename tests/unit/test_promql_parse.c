@@ -1099,6 +1099,26 @@ test_limits(void **state)
 	    "levels", PROMQL_DEPTH_MAX);
 	assert_int_equal(promql_parse(b.data, b.len, &e), -EINVAL);
 	assert_non_null(strstr(err_detail(), want));
+	/* chains grow the tree without the parser's recursion */
+	buf_reset(&b);
+	for (int i = 0; i < PROMQL_DEPTH_MAX + 5; i++)
+		buf_puts(&b, "1 + ");
+	buf_puts(&b, "1");
+	assert_int_equal(promql_parse(b.data, b.len, &e), -EINVAL);
+	assert_non_null(strstr(err_detail(), want));
+	buf_reset(&b);
+	buf_puts(&b, "foo");
+	for (int i = 0; i < PROMQL_DEPTH_MAX + 5; i++)
+		buf_puts(&b, "[1h:]");
+	assert_int_equal(promql_parse(b.data, b.len, &e), -EINVAL);
+	assert_non_null(strstr(err_detail(), want));
+	buf_reset(&b);
+	for (int i = 0; i < PROMQL_DEPTH_MAX / 2 - 1; i++)
+		buf_puts(&b, "1 + ");
+	buf_puts(&b, "1");
+	assert_int_equal(promql_parse(b.data, b.len, &e), 0);
+	assert_true(e->height < PROMQL_DEPTH_MAX);
+	promql_free(e);
 	buf_reset(&b);
 	for (int i = 0; i < PROMQL_QUERY_MAX; i += 4)
 		buf_puts(&b, "1 + ");
