@@ -133,9 +133,7 @@ show_char(int c, char *out, size_t n)
 		snprintf(out, n, "'\\t'");
 	else if (c == '\r')
 		snprintf(out, n, "'\\r'");
-	else if (c < 0x80)
-		snprintf(out, n, "'\\x%02x'", c);
-	else
+	else	/* a control character, or a byte of a longer character */
 		snprintf(out, n, "'\\x%02x'", c);
 }
 
