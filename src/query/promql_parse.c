@@ -1140,9 +1140,10 @@ parse_at(struct parser *p, struct promql_node *e)
 		if (neg)
 			v = -v;
 		kind = PROMQL_AT_TIME;
+		/* Prometheus's bounds, and milliseconds that fit an int64 */
 		if (isinf(v) || isnan(v) || v >= 9223372036854775807.0 ||
 		    v <= -9223372036854775808.0 ||
-		    !(fabs(v * 1000) < 9.2e18)) {
+		    !(fabs(v * 1000) < 9223372036854775808.0)) {
 			fail_at(p, e->pos, "timestamp out of bounds for @ "
 			    "modifier: %f", v);
 			return -1;
