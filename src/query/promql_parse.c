@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/labels.h"
 #include "model/matcher.h"
 #include "query/promql_int.h"
 #include "util/buf.h"
@@ -590,26 +591,15 @@ label_name_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* A UTF-8 name (Prometheus 3 takes any non-empty UTF-8 in quotes). */
+/*
+ * A quoted name in a grouping list: Prometheus 3 takes any UTF-8; here
+ * it must be a name a series can hold, as a matcher's (labels.h).
+ */
 static int
-utf8_name_ok(const char *s, size_t n)
+quoted_name_ok(const char *s, size_t n)
 {
-	struct buf b;
-	int ok;
-
-	if (n == 0 || memchr(s, '\0', n) != NULL)
-		return 0;
-	buf_init(&b, 0);
-	promql_quote(s, n, &b);
-	/* Quote shows invalid bytes as \x; valid text has none of its own */
-	ok = 1;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80) {
-			ok = strstr(buf_str(&b), "\\x") == NULL;
-			break;
-		}
-	buf_release(&b);
-	return ok;
+	return memchr(s, '\0', n) == NULL &&
+	    labels_check_name(s, n, LABELS_RESERVED) == 0;
 }
 
 static void
@@ -649,7 +639,7 @@ parse_grouping(struct parser *p, struct promql_labels *out)
 			char *s = promql_unquote(p->in + t->pos, t->len, &len);
 			struct buf q;
 
-			if (!utf8_name_ok(s, len)) {
+			if (!quoted_name_ok(s, len)) {
 				buf_init(&q, 0);
 				promql_quote(s, len, &q);
 				fail_at(p, t->pos + 1, "invalid label name for "

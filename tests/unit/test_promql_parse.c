@@ -847,6 +847,8 @@ test_prometheus3(void **state)
 	    "must not be set twice: \"foo\" or \"a\"");
 	refused("sum by (a:b) (x)", "1:9: parse error: invalid label name "
 	    "for grouping: \"a:b\"");
+	refused("sum by (\"a.b\") (x)", "1:10: parse error: invalid label "
+	    "name for grouping: \"a.b\"");
 	refused("foo bar", "1:5: parse error: unexpected identifier \"bar\"");
 	refused("sum by (a) x", "1:12: parse error: unexpected identifier "
 	    "\"x\" in aggregation");
