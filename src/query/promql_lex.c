@@ -187,7 +187,11 @@ accept_duration(struct lexer *l)
 			return 0;
 		accept(l, "s");
 	}
-	return !is_alnum(peek(l));
+	/* then no letter: one that follows is shown in the error too */
+	if (is_alnum(next(l)))
+		return 0;
+	backup(l);
+	return 1;
 }
 
 static int

@@ -424,6 +424,53 @@ topk by (a) (1, x)
 1 atan2 2
 x atan2 1
 x % 2 == bool 1
+foo 12345678901234
+foo "a very long string here"
+foo 1h30m15s10ms
+foo bar:baz
+foo sum
+foo by
+foo start
+foo @
+foo on
+foo ,
+foo ]
+foo [
+foo {
+foo =
+foo =~ "a"
+foo !~ "a"
+foo ! "a"
+foo{a!b}
+foo{a!}
+foo{a=~}
+foo{a==b}
+foo{{}
+foo{a="b"}}
+1 $ 2
+"\uD800"
+"\U00110000"
+"\x4"
+"\400"
+"\08"
+`a
+'\''
+'\"'
+"\'"
+sum by (a) (x) by (b)
+sum without (a) (x) by (b)
+sum(x) by (a) (y)
+0x
+1e
+1e+
+.e
+1..2
+1.2.3
+09.5
+0xg
+5m5
+5mm
+1ms5
 QUERIES
 expect_eq "every query answered alike ($refused of them refused)" "$n" "$same"
 [ "$n" -ge 100 ] || fail "only $n queries"
