@@ -43,7 +43,8 @@
  * refused however written ([0] too, which Prometheus prints [0s] and
  * then refuses); the label names inf and nan are printed quoted, and a
  * duration literal prints the millisecond it was written (Prometheus's
- * float product can print one short).
+ * float product can print one short). The experimental duration
+ * arithmetic of Prometheus 3 (foo[5m+1m], step()) is not read.
  *
  * Memory: a tree is one allocation per node, freed by promql_free(); its
  * strings live as long as it does. Threading: parse and format on any
