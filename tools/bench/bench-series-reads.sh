@@ -105,10 +105,18 @@ ms() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e6 }'
 }
 
-# evict DIR: drop the files under DIR from the kernel's page cache
+# evict DIR: drop the files under DIR from the kernel's page cache (only
+# clean pages go: they are written out first)
 evict() {
 	[ -d "$1" ] || return 0
+	find "$1" -type f -exec sync {} +
 	find "$1" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+}
+
+# cpu PID: the process's CPU time so far, user and system, in ms
+hz=$(getconf CLK_TCK)
+cpu() {
+	awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / hz }' "/proc/$1/stat"
 }
 
 # gets: the mount's object store GETs and bytes read so far
@@ -119,13 +127,11 @@ gets() {
 }
 
 mount_shale() {
-	evict "$work/store"
 	"$shale" mount --log-file "$work/mount.log" "$store" "$mnt"
 }
 
 start_prom() {
 	local i
-	evict "$work/prom"
 	port=$(pick_port 1)
 	/usr/bin/prometheus --config.file="$work/prom.yml" \
 		--storage.tsdb.path="$work/prom" --storage.tsdb.retention.time=10y \
@@ -239,6 +245,7 @@ bytes=
 # ---- the runs ----
 for r in $(seq "$runs"); do
 	# shale, tail -n 100
+	evict "$work/store"
 	t0=$(now_ns); mount_shale; t1=$(now_ns)
 	record mount "$(ms "$t0" "$t1")"
 	read -r g0 b0 < <(gets)
@@ -252,18 +259,26 @@ for r in $(seq "$runs"); do
 	umount_shale
 
 	# shale, cat
+	evict "$work/store"
 	mount_shale
+	spid=$(sed -n 's/^pid: //p' "$mnt/.shale/status")
 	read -r g0 b0 < <(gets)
+	c0=$(cpu "$spid")
 	record cat_cold "$(timed cat "$file")"
+	c1=$(cpu "$spid")
 	read -r g1 b1 < <(gets)
 	[ "$(stat -c %s "$work/out")" = "$bytes" ] && [ "$(wc -l <"$work/out")" = "$n" ] ||
 		{ echo "cat read $(stat -c %s "$work/out") bytes, not $bytes" >&2; exit 1; }
+	c2=$(cpu "$spid")
 	record cat_warm "$(timed cat "$file")"
+	c3=$(cpu "$spid")
 	read -r g2 _ < <(gets)
+	record cat_cold_cpu $((c1 - c0)); record cat_warm_cpu $((c3 - c2))
 	record cat_gets $((g1 - g0)); record cat_getbytes $((b1 - b0)); record cat_warm_gets $((g2 - g1))
 	umount_shale
 
 	# Prometheus, the last 100 samples
+	evict "$work/prom"
 	t0=$(now_ns); start_prom; t1=$(now_ns)
 	record ready "$(ms "$t0" "$t1")"
 	read -r w c < <(query "$metric[1500s]")
@@ -274,13 +289,19 @@ for r in $(seq "$runs"); do
 	stop_prom
 
 	# Prometheus, every sample
+	evict "$work/prom"
 	start_prom
+	c0=$(cpu "$prom")
 	read -r w c < <(query "$metric[${span}s]")
+	c1=$(cpu "$prom")
 	record qall_cold "$w"; record qall_cold_curl "$c"
 	qall_n=$(samples_in)
 	qall_bytes=$(stat -c %s "$work/q.json")
+	c2=$(cpu "$prom")
 	read -r w c < <(query "$metric[${span}s]")
+	c3=$(cpu "$prom")
 	record qall_warm "$w"; record qall_warm_curl "$c"
+	record qall_cold_cpu $((c1 - c0)); record qall_warm_cpu $((c3 - c2))
 	if [ "$r" = 1 ]; then
 		curl -s -o "$work/q.json" --data-urlencode "query=$metric" \
 			--data-urlencode "start=$first" --data-urlencode "end=$last" --data-urlencode step=15 \
@@ -307,10 +328,12 @@ row "last 100, cold" tail_cold q100_cold
 row "last 100, warm" tail_warm q100_warm
 row "all, cold" cat_cold qall_cold
 row "all, warm" cat_warm qall_warm
+row "all, cold: server CPU" cat_cold_cpu qall_cold_cpu
+row "all, warm: server CPU" cat_warm_cpu qall_warm_cpu
 printf '%-22s %10s %-19s %10s\n' "all, cold MB/s" "$(mbs "$bytes" "$(median cat_cold)")" "" "$(mbs "$qall_bytes" "$(median qall_cold)")"
 printf '%-22s %10s %-19s %10s\n' "all, warm MB/s" "$(mbs "$bytes" "$(median cat_warm)")" "" "$(mbs "$qall_bytes" "$(median qall_warm)")"
 echo
 echo "shale: tail -n 100 reads 100 lines; cat reads $bytes bytes ($n lines)"
-echo "shale: object store GETs (bytes) of the cold reads: tail $(median tail_gets) ($(median tail_getbytes)), cat $(median cat_gets) ($(median cat_getbytes)); warm: tail $(median tail_warm_gets), cat $(median cat_warm_gets)"
+echo "shale: object store GETs (bytes) of the cold reads: tail $(median tail_gets) ($(median tail_getbytes)), cat $(median cat_gets) ($(median cat_getbytes)); warm: tail $(median tail_warm_gets), cat $(median cat_warm_gets) (the writer polls for a newer manifest with a GET a second, counted too)"
 echo "prometheus: x[1500s] answered $q100_n samples; x[${span}s] answered $qall_n samples in $qall_bytes bytes of JSON"
 echo "prometheus: query_range of x, step 15 s, over the whole span: $range_answer"
