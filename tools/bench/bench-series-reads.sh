@@ -22,7 +22,11 @@
 # around the command (tail, cat, curl), process start included; curl's
 # own time_total is printed beside. Run by hand; not part of the suite.
 #
-#   tools/bench/bench-series-reads.sh [-n SAMPLES] [-r RUNS]
+#   tools/bench/bench-series-reads.sh [-n SAMPLES] [-r RUNS] [-s STORE]
+#
+# -s puts shale's store elsewhere than file://TMPDIR/store, s3://BUCKET/
+# PREFIX say (an empty one; the AWS_* variables as for shale-mount(1)),
+# where cold means a new mount, the store's own caches left as they are.
 #
 # Uses build/rel/shale (SHALE= to change; a release build), promtool,
 # /usr/bin/prometheus, curl and jq. Everything it starts is stopped by
@@ -31,12 +35,13 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 shale=${SHALE:-$top/build/rel/shale}
 . "$top/tests/lib/ports.sh"
-n=1000000 runs=3
-while getopts n:r: o; do
+n=1000000 runs=3 store=
+while getopts n:r:s: o; do
 	case $o in
 	n) n=$OPTARG ;;
 	r) runs=$OPTARG ;;
-	*) echo "usage: $0 [-n SAMPLES] [-r RUNS]" >&2; exit 2 ;;
+	s) store=$OPTARG ;;
+	*) echo "usage: $0 [-n SAMPLES] [-r RUNS] [-s STORE]" >&2; exit 2 ;;
 	esac
 done
 for c in promtool /usr/bin/prometheus curl jq fusermount3; do
@@ -45,7 +50,8 @@ done
 [ -x "$shale" ] || { echo "no shale at $shale (tools/build.sh build/rel)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/shale-bench-reads.XXXXXX)
-mnt=$work/mnt store=file://$work/store
+mnt=$work/mnt
+[ -n "$store" ] || store=file://$work/store
 mkdir -p "$mnt" "$work/config" "$work/cache"
 # no user's shale.yaml, and the manifest mirror inside $work
 export XDG_CONFIG_HOME=$work/config XDG_CACHE_HOME=$work/cache
@@ -221,9 +227,11 @@ SHALE_GARBAGE_COLLECTOR_OPTIONS_MANIFEST_OPTIONS_MIN_AGE=0 \
 SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_MIN_AGE=0 \
 SHALE_GARBAGE_COLLECTOR_OPTIONS_COMPACTED_OPTIONS_MIN_AGE=0 \
 	"$shale" gc "$store" >/dev/null
-printf 'shale: appended in %.2f s (dd, 1 MiB writes), compacted in %.2f s: %s; store %d bytes\n' \
+sbytes=
+[ -d "$work/store" ] && sbytes="; the store's directory $(du -sb "$work/store" | cut -f1) bytes"
+printf 'shale: appended in %.2f s (dd, 1 MiB writes), compacted in %.2f s: %s%s\n' \
 	"$(awk -v a="$load" 'BEGIN { print a / 1000 }')" "$(awk -v a="$(ms "$t0" "$t1")" 'BEGIN { print a / 1000 }')" \
-	"$(sed -n 's/^after: //p' "$work/compact.txt")" "$(du -sb "$work/store" | cut -f1)"
+	"$(sed -n 's/^after: //p' "$work/compact.txt")" "$sbytes"
 
 # ---- into Prometheus ----
 awk -v m="$metric" -v l="$labels" 'BEGIN { sub(/_total$/, "", m); print "# TYPE " m " counter" }
