@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "tools/cmd.h"
 #include "tools/daemon.h"
@@ -20,14 +21,50 @@ daemon_block_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/*
+ * Scrape what --scrape-config says; without it, a writer with an
+ * endpoint scrapes its own /metrics (unless --no-self-scrape).
+ */
+static int
+start_scrape(struct daemon *d)
+{
+	struct scrape_config *c = d->scfg;
+	int rc;
+
+	d->scfg = NULL;
+	if (c == NULL && !d->no_self_scrape && !d->read_only && d->h != NULL)
+		c = scrape_config_self(d->ho->listen, d->ho->token,
+		    SCRAPE_SELF_INTERVAL_MS);
+	if (c == NULL)
+		return 0;
+	if (d->scrape_config != NULL)
+		log_info("scraping %zu job(s) of '%s'", scrape_config_jobs(c),
+		    d->scrape_config);
+	else
+		log_info("scraping our own metrics at '%s' as job '%s'",
+		    d->ho->listen, SCRAPE_SELF_JOB);
+	if ((rc = scrape_start(d->s, c, &d->sc)) != 0)
+		return cmd_fail("cannot start scraping: %s", err_message(rc));
+	return 0;
+}
+
 int
 daemon_open(struct daemon *d)
 {
+	struct series_options so;
 	int rc;
 
 	engine_settings_default(&d->es);
 	if ((rc = cmd_settings_load(&d->es, d->config)) != 0)
 		return cmd_fail("%s", err_message(rc));
+	/* a mistake in the scrape config is found before any writer is fenced */
+	if (d->scrape_config != NULL) {
+		if (d->read_only)
+			return cmd_fail("--scrape-config needs a writer, not "
+			    "--read-only");
+		if ((rc = scrape_config_load(d->scrape_config, &d->scfg)) != 0)
+			return cmd_fail("%s", err_message(rc));
+	}
 	if (d->ho != NULL && d->ho->listen != NULL &&
 	    (rc = http_start(d->ho, NULL, &d->h)) != 0)
 		return cmd_fail("%s", err_message(rc));
@@ -38,13 +75,19 @@ daemon_open(struct daemon *d)
 	if ((rc = logs_open(d->e, &d->l)) != 0)
 		return cmd_fail("cannot read the streams of '%s': %s",
 		    d->store, err_message(rc));
+	memset(&so, 0, sizeof(so));
+	if ((rc = series_open(d->e, &so, &d->s)) != 0)
+		return cmd_fail("cannot read the series of '%s': %s",
+		    d->store, err_message(rc));
 	http_set_ready(d->h, d->l);
-	return 0;
+	return start_scrape(d);
 }
 
 void
 daemon_stop_http(struct daemon *d)
 {
+	scrape_stop(d->sc);
+	d->sc = NULL;
 	http_stop(d->h);
 	d->h = NULL;
 }
@@ -55,6 +98,11 @@ daemon_close(struct daemon *d, int ret, const char *done)
 	int rc;
 
 	daemon_stop_http(d);
+	scrape_config_free(d->scfg);
+	d->scfg = NULL;
+	if (d->s != NULL)
+		series_close(d->s);
+	d->s = NULL;
 	logs_close(d->l);
 	d->l = NULL;
 	if (d->e != NULL) {
