@@ -23,6 +23,9 @@ const struct cmd cmd_table[] = {
 	    "[--listen ADDR[:PORT]] [--port PORT] [--token-file FILE] "
 	    "[--scrape-config FILE] [--no-self-scrape] [STORE] MOUNTPOINT",
 	    "mount a store's log streams as files", cmd_mount },
+	{ "series", "[--config FILE] [--start S] [--end S] [--openmetrics] "
+	    "STORE list|dump [SELECTOR...] | stats | import FILE",
+	    "list, dump, count or import a store's metric series", cmd_series },
 	{ "serve", "[--read-only] [--config FILE] [--listen ADDR[:PORT]] "
 	    "[--port PORT] [--token-file FILE] [--shutdown-timeout S] "
 	    "[--scrape-config FILE] [--no-self-scrape] [STORE]",

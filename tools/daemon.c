@@ -48,6 +48,17 @@ start_scrape(struct daemon *d)
 	return 0;
 }
 
+/* The series options of the settings. */
+void
+daemon_series_options(const struct engine_settings *es,
+    struct series_options *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->retention_ms = es->series_retention_ms;
+	so->max_series = (uint64_t)es->series_max;
+	so->out_of_order_window_ms = es->series_ooo_window_ms;
+}
+
 int
 daemon_open(struct daemon *d)
 {
@@ -57,6 +68,7 @@ daemon_open(struct daemon *d)
 	engine_settings_default(&d->es);
 	if ((rc = cmd_settings_load(&d->es, d->config)) != 0)
 		return cmd_fail("%s", err_message(rc));
+	daemon_series_options(&d->es, &so);
 	/* a mistake in the scrape config is found before any writer is fenced */
 	if (d->scrape_config != NULL) {
 		if (d->read_only)
@@ -75,7 +87,6 @@ daemon_open(struct daemon *d)
 	if ((rc = logs_open(d->e, &d->l)) != 0)
 		return cmd_fail("cannot read the streams of '%s': %s",
 		    d->store, err_message(rc));
-	memset(&so, 0, sizeof(so));
 	if ((rc = series_open(d->e, &so, &d->s)) != 0)
 		return cmd_fail("cannot read the series of '%s': %s",
 		    d->store, err_message(rc));

@@ -57,6 +57,10 @@ void	daemon_block_signals(sigset_t *set);
 /* SERVING as above: 0, or 1 having said why (daemon_close() still due). */
 int	daemon_open(struct daemon *d);
 
+/* The series options (series.h) of a store's settings. */
+void	daemon_series_options(const struct engine_settings *es,
+	    struct series_options *so);
+
 /*
  * Stop the scraper, then the HTTP endpoint, if any (also done by
  * daemon_close()): the scraper first, so that the self-scrape does not

@@ -164,11 +164,16 @@ void	engine_iter_free(struct engine_iter *it);
  * reads what is there misses nothing (and may be told again of what it
  * read). fn may wait for a lock its registrar holds while reading, if
  * that lock is never held while waiting for the follow thread.
- * engine_on_apply returns once the fn it replaces is no longer called.
+ * Each model over the engine (log streams, series) registers its own,
+ * one per arg, at most ENGINE_APPLY_MAX: each is told of every record,
+ * in registration order. fn NULL removes arg's; engine_on_apply returns
+ * once the fn it replaces or removes is no longer called. -ENOSPC when
+ * every slot is taken, else 0.
  */
+#define ENGINE_APPLY_MAX	4
 typedef void (*engine_apply_fn)(void *arg, const void *key, size_t klen,
 	    const void *val, size_t vlen);
-void	engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg);
+int	engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg);
 
 /* ---- compaction ---- */
 

@@ -10,8 +10,8 @@
  * memtables its tables cover, and updates its checkpoints (checkpoint.c).
  * engine_on_apply sets whom a follower reports each record to.
  *
- * Owns e->follow: follow_last, follow_epoch, mem_last_wal, apply_fn,
- * apply_arg, applying and follow_lag_ms. For a reader, e->wal.next_wal_id
+ * Owns e->follow: follow_last, follow_epoch, mem_last_wal, apply,
+ * applying and follow_lag_ms. For a reader, e->wal.next_wal_id
  * is the next WAL id it expects. Shares mem, frozen, ver and the seqs
  * with the other stages, and installs ver. A reader writes nothing to
  * the store but its checkpoints.
@@ -351,14 +351,38 @@ follow_main(void *arg)
 	return NULL;
 }
 
-void
+int
 engine_on_apply(struct engine *e, engine_apply_fn fn, void *arg)
 {
+	struct engine_applier *a = e->follow.apply, *slot = NULL;
+	size_t i;
+
 	pthread_mutex_lock(&e->lock);
-	e->follow.apply_fn = fn;
-	e->follow.apply_arg = arg;
+	for (i = 0; i < ENGINE_APPLY_MAX; i++)
+		if (a[i].fn != NULL && a[i].arg == arg)
+			break;
+	if (i < ENGINE_APPLY_MAX)
+		slot = &a[i];
+	if (fn == NULL && slot != NULL) {
+		/* close the gap: the others keep their order */
+		memmove(slot, slot + 1, (size_t)(a + ENGINE_APPLY_MAX - slot - 1) *
+		    sizeof(*slot));
+		a[ENGINE_APPLY_MAX - 1].fn = NULL;
+		a[ENGINE_APPLY_MAX - 1].arg = NULL;
+	} else if (fn != NULL) {
+		for (i = 0; slot == NULL && i < ENGINE_APPLY_MAX; i++)
+			if (a[i].fn == NULL)
+				slot = &a[i];
+		if (slot == NULL) {
+			pthread_mutex_unlock(&e->lock);
+			return -ENOSPC;
+		}
+		slot->fn = fn;
+		slot->arg = arg;
+	}
 	/* the one it replaces may be in use: its owner may free it next */
 	while (e->follow.applying)
 		pthread_cond_wait(&e->cond, &e->lock);
 	pthread_mutex_unlock(&e->lock);
+	return 0;
 }

@@ -214,6 +214,12 @@ struct engine_compact_state {
 	void			*filter_arg;
 };
 
+/* One registration of engine_on_apply; fn NULL: a free slot. */
+struct engine_applier {
+	engine_apply_fn		 fn;
+	void			*arg;
+};
+
 /*
  * engine_follow.c: a reader following the writer. Unmarked: only
  * follow_main uses them; replay_batch (engine_recover.c) sets applying.
@@ -222,8 +228,7 @@ struct engine_follow_state {
 	uint64_t		 follow_last;	/* last WAL id applied */
 	uint64_t		 follow_epoch;	/* objects below it are skipped */
 	uint64_t		 mem_last_wal;	/* newest WAL id in mem */
-	engine_apply_fn		 apply_fn;	/* (L) read by replay_batch */
-	void			*apply_arg;	/* (L) */
+	struct engine_applier	 apply[ENGINE_APPLY_MAX];	/* (L) read by replay_batch */
 	int			 applying;	/* (L) replay_batch is calling it */
 	int64_t			 follow_lag_ms;	/* (L) */
 };
@@ -334,8 +339,7 @@ struct replay {
 	/* the object being applied: its header, filled before any batch */
 	const struct wal_header *h;
 	int		 follow;	/* following: report each record */
-	engine_apply_fn	 apply_fn;	/* to whom, as of the batch at hand */
-	void		*apply_arg;
+	struct engine_applier apply[ENGINE_APPLY_MAX];	/* to whom, as of the batch at hand */
 	uint64_t	 id;		/* the id it must carry */
 	uint64_t	 epoch;		/* it is skipped below this epoch */
 };

@@ -20,7 +20,7 @@
  *
  * Locking: fence_locked is called with e->lock held, fence takes it.
  * replay_batch takes e->lock for a follower, to publish a batch and
- * read apply_fn in one hold. No store call is made with e->lock held.
+ * read the appliers in one hold. No store call is made with e->lock held.
  */
 #include "config.h"
 
@@ -104,7 +104,10 @@ apply_stub(struct replay *r, const struct kv_entry *x)
 	buf_init(&val, 0);
 	/* gone (a newer write removed it): there is nothing to tell */
 	if (engine_get(r->e, NULL, x->key, x->klen, &val) == 0)
-		r->apply_fn(r->apply_arg, x->key, x->klen, val.data, val.len);
+		for (size_t i = 0; i < ENGINE_APPLY_MAX && r->apply[i].fn != NULL;
+		    i++)
+			r->apply[i].fn(r->apply[i].arg, x->key, x->klen, val.data,
+			    val.len);
 	buf_release(&val);
 }
 
@@ -142,18 +145,20 @@ replay_batch(void *arg, uint64_t first_seq, const struct kv_entry *v, size_t n)
 	pthread_mutex_lock(&e->lock);
 	if (last > e->last_seq)
 		e->last_seq = e->durable_seq = last;
-	r->apply_fn = e->follow.apply_fn;
-	r->apply_arg = e->follow.apply_arg;
-	e->follow.applying = r->apply_fn != NULL;
+	memcpy(r->apply, e->follow.apply, sizeof(r->apply));
+	e->follow.applying = r->apply[0].fn != NULL;
 	pthread_mutex_unlock(&e->lock);
-	if (r->apply_fn == NULL)
+	if (r->apply[0].fn == NULL)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		x = v[i];
-		if (x.kind == WAL_STUB)
+		if (x.kind == WAL_STUB) {
 			apply_stub(r, &x);	/* replay_one checked: in a table */
-		else
-			r->apply_fn(r->apply_arg, x.key, x.klen, x.val,
+			continue;
+		}
+		for (size_t j = 0; j < ENGINE_APPLY_MAX && r->apply[j].fn != NULL;
+		    j++)
+			r->apply[j].fn(r->apply[j].arg, x.key, x.klen, x.val,
 			    x.kind == KV_PUT ? x.vlen : 0);
 	}
 	pthread_mutex_lock(&e->lock);

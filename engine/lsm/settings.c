@@ -96,6 +96,12 @@ const struct setting settings_table[] = {
 	    OFF(cache_root_folder), 1, SETTINGS_STRING_MAX, SF_NULLABLE },
 	{ "object_store_cache_options.max_cache_size_bytes", ST_SIZE,
 	    OFF(cache_max_size_bytes), MIB, PIB, 0 },
+	{ "series_options.retention", ST_DURATION, OFF(series_retention_ms),
+	    0, 36500 * DAY, SF_NULLABLE },
+	{ "series_options.max_series", ST_INT, OFF(series_max),
+	    1, INT32_MAX, 0 },
+	{ "series_options.out_of_order_time_window", ST_DURATION,
+	    OFF(series_ooo_window_ms), 0, 0, 0 },
 };
 #define NSETTINGS	nitems(settings_table)
 const size_t settings_count = NSETTINGS;
@@ -313,6 +319,9 @@ engine_settings_default(struct engine_settings *s)
 	s->cache_max_size_bytes = 16 * GIB;
 	s->block_cache_bytes = engine_block_cache_default();
 	s->block_cache_prepopulate = 1;
+	s->series_retention_ms = 0;
+	s->series_max = 1000000;
+	s->series_ooo_window_ms = 0;
 }
 
 void

@@ -58,6 +58,10 @@ struct engine_settings {
 	uint64_t	 cache_max_size_bytes;		/* default 16 GiB */
 	uint64_t	 block_cache_bytes;		/* in-memory; engine_block_cache_default() */
 	int		 block_cache_prepopulate;	/* tables built fill it; default 1 */
+	/* series_options: metric series (src/model/series.h) */
+	int64_t		 series_retention_ms;		/* 0: samples never expire */
+	int		 series_max;			/* series in a store; default 1,000,000 */
+	int64_t		 series_ooo_window_ms;		/* must be 0 */
 };
 
 void	engine_settings_default(struct engine_settings *s);

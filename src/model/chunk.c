@@ -74,6 +74,24 @@ chunk_enc_release(struct chunk_enc *e)
 	buf_release(&e->buf);
 }
 
+/*
+ * dst becomes a copy of src, with its own bytes: an encoder is a buffer
+ * and a bit writer pointing into it, so a plain struct copy would share
+ * the buffer.
+ */
+void
+chunk_enc_copy(struct chunk_enc *dst, const struct chunk_enc *src)
+{
+	struct buf keep = dst->buf;
+
+	buf_reset(&keep);
+	if (buf_append(&keep, src->buf.data, src->buf.len) != 0)
+		BUG("cannot copy a chunk");
+	*dst = *src;
+	dst->buf = keep;
+	dst->bits.buf = &dst->buf;
+}
+
 void
 chunk_enc_reset(struct chunk_enc *e)
 {

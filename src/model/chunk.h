@@ -71,6 +71,8 @@ struct chunk_enc {
 
 void	chunk_enc_init(struct chunk_enc *e);
 void	chunk_enc_release(struct chunk_enc *e);
+/* Make dst (initialised) a copy of src with bytes of its own. */
+void	chunk_enc_copy(struct chunk_enc *dst, const struct chunk_enc *src);
 /* Empty again, for the next chunk; keeps the memory. */
 void	chunk_enc_reset(struct chunk_enc *e);
 /*

@@ -265,7 +265,7 @@ logs_close(struct logs *l)
 	if (l == NULL)
 		return;
 	if (l->ro)
-		engine_on_apply(l->e, NULL, NULL);
+		engine_on_apply(l->e, NULL, l);
 	else
 		engine_set_compaction_filter(l->e, NULL, NULL, NULL);
 	for (size_t i = 0; i < l->by_id.cap; i++) {
