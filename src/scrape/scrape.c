@@ -663,7 +663,9 @@ scrape_once(struct target *t)
 	    counts.conflicts + counts.over_limit));
 	if (rc != 0) {
 		metric_add(t->m_scrapes_failed, 1);
-		if (t->up != 0)
+		if (t->up != 0 && t->job->quiet)
+			log_info("scrape of '%s' failed: %s", target_name(t), why);
+		else if (t->up != 0)
 			log_warn("scrape of '%s' failed: %s", target_name(t), why);
 		t->up = 0;
 	} else {

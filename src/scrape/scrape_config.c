@@ -1247,6 +1247,8 @@ scrape_config_self(const char *addr, const char *token, int64_t interval_ms)
 	j->metrics_path = xstrdup("/metrics");
 	j->scheme = xstrdup("http");
 	j->honor_timestamps = 1;
+	/* our own endpoint busy is no news for the operator */
+	j->quiet = 1;
 	if (token != NULL)
 		j->bearer_token = xstrdup(token);
 	j->groups = xcalloc(1, sizeof(*j->groups));

@@ -70,6 +70,7 @@ struct scrape_job {
 	size_t			 nrelabel;
 	struct relabel		**metric_relabel;
 	size_t			 nmetric_relabel;
+	int			 quiet;		/* the self-scrape: failures at info */
 };
 
 struct scrape_config {

@@ -12,6 +12,9 @@
 #   the exporter stopped: up becomes 0 and every node_ series gets a
 #   stale marker; the server stopped: up gets one too;
 #   a config with a mistake is refused, naming file, line and key;
+#   file_sd_configs: a target from a file (the server itself, its own
+#   job and instance labels becoming exported_*), kept while its file is
+#   broken, marked stale once its file no longer has it;
 #   the self-scrape: 'shale serve --port' without a config stores its
 #   own metrics as job "shale", and --no-self-scrape does not.
 # Every process is stopped by PID. Skips without the exporter,
@@ -207,6 +210,56 @@ grep -q 'everything written is stored' "$TEST_TMP/serve.log" ||
 	fail "serve did not store everything: $(tail -3 "$TEST_TMP/serve.log")"
 kill "$PROM_PID" && wait_gone "$PROM_PID" 30 || fail "stop prometheus"
 PROM_PID=""
+
+# file_sd: the server scrapes itself through a target file, refreshed
+# every second; __meta_filepath is there for relabelling; a target's
+# own job and instance labels become exported_*; a broken file keeps
+# its targets; an emptied one ends its target, which writes its stale
+# markers two intervals and a tenth later
+sd="file://$TEST_TMP/sd"
+mkdir -p "$TEST_TMP/sdfiles"
+cat >"$TEST_TMP/sd.yml" <<EOC
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: files
+    file_sd_configs:
+      - files: ['$TEST_TMP/sdfiles/*.json']
+        refresh_interval: 1s
+    relabel_configs:
+      - source_labels: [__meta_filepath]
+        regex: '.*/([^/]+)\.json'
+        target_label: from
+EOC
+printf '[{"targets": ["127.0.0.1:%s"], "labels": {"role": "self"}}]\n' "$sp" \
+	>"$TEST_TMP/sdfiles/a.json"
+SHALE_LOG_LEVEL=info SERVE_LOG=sd.log serve_shale "$sd" "$sp" \
+	--scrape-config "$TEST_TMP/sd.yml" || { fail "serve (file_sd)"; finish; }
+sd_up() { "$S" series "$sd" dump '{job="files",__name__="up"}' 2>/dev/null; }
+sd_up_n() { sd_up | awk '$NF == "1" { n++ } END { print n + 0 }'; }
+sd_scraped() { [ "$(sd_up_n)" -ge 1 ]; }
+wait_for 20 sd_scraped || fail "the file_sd target is not scraped: $(tail -3 "$TEST_TMP/sd.log")"
+expect_eq "the file_sd target's labels" \
+	"up{from=\"a\",instance=\"127.0.0.1:$sp\",job=\"files\",role=\"self\"}" \
+	"$("$S" series "$sd" list '{job="files",__name__="up"}')"
+expect_eq "its own job and instance labels as exported_*" \
+	"scrape_scrapes_total{exported_instance=\"127.0.0.1:$sp\",exported_job=\"files\",from=\"a\",instance=\"127.0.0.1:$sp\",job=\"files\",role=\"self\"}" \
+	"$("$S" series "$sd" list '{job="files",__name__="scrape_scrapes_total"}')"
+echo '[{"targets": [' >"$TEST_TMP/sdfiles/a.json.tmp"
+mv "$TEST_TMP/sdfiles/a.json.tmp" "$TEST_TMP/sdfiles/a.json"
+sd_broken() { grep -q "cannot read targets from '.*a.json'" "$TEST_TMP/sd.log"; }
+wait_for 10 sd_broken || fail "a broken target file is not reported"
+n0=$(sd_up_n)
+sd_more() { [ "$(sd_up_n)" -ge $((n0 + 2)) ]; }
+wait_for 10 sd_more && ok "a broken target file keeps its targets" ||
+	fail "scrapes stopped with a broken target file: $(sd_up | tail -2)"
+echo '[]' >"$TEST_TMP/sdfiles/a.json.tmp"
+mv "$TEST_TMP/sdfiles/a.json.tmp" "$TEST_TMP/sdfiles/a.json"
+sd_stale() { sd_up | tail -1 | grep -q ' stale$'; }
+wait_for 15 sd_stale && ok "a target gone from its file is marked stale" ||
+	fail "no stale marker for a target gone: $(sd_up | tail -2)"
+expect_match "and so are its series" ' stale$' \
+	"$("$S" series "$sd" dump '{job="files",__name__="scrape_scrapes_total"}' | tail -1)"
+kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve (file_sd)"
 
 # the self-scrape: no config, an endpoint: our own metrics as job shale
 self="file://$TEST_TMP/self"
