@@ -98,6 +98,7 @@ struct target {
 	struct lset		 prev;
 	struct labels		*report[NREPORT];
 	int			 up;		/* -1 before the first scrape */
+	int64_t			 last_t;	/* of the last scrape, ms */
 	uint64_t		 meta_hash;
 	struct metric_series	*m_scraped, *m_failed, *m_scrapes,
 				*m_scrapes_failed;
@@ -605,6 +606,10 @@ scrape_once(struct target *t)
 	memset(&c, 0, sizeof(c));
 	c.t = t;
 	c.t0 = clock_wall_ns() / 1000000;
+	/* a step of the wall clock back must not put a scrape before the last */
+	if (c.t0 <= t->last_t)
+		c.t0 = t->last_t + 1;
+	t->last_t = c.t0;
 	c.meta_hash = UINT64_C(0xcbf29ce484222325);
 	relabel_labels_init(&c.rl);
 	if ((rc = fetch(t, &ctype)) == 0 &&
@@ -681,6 +686,9 @@ end_stale(struct target *t, int64_t at)
 {
 	size_t i;
 
+	/* after the last scrape, even within its millisecond */
+	if (at <= t->last_t)
+		at = t->last_t + 1;
 	add_stale(t, NULL, at);
 	for (i = 0; i < NREPORT; i++)
 		add_one(t, t->report[i], at, bits_double(CHUNK_STALE_NAN));

@@ -14,7 +14,8 @@
 #   a config with a mistake is refused, naming file, line and key;
 #   file_sd_configs: a target from a file (the server itself, its own
 #   job and instance labels becoming exported_*), kept while its file is
-#   broken, marked stale once its file no longer has it;
+#   broken, marked stale once its file no longer has it; honor_labels
+#   keeping them instead;
 #   the self-scrape: 'shale serve --port' without a config stores its
 #   own metrics as job "shale", and --no-self-scrape does not.
 # Every process is stopped by PID. Skips without the exporter,
@@ -229,6 +230,11 @@ scrape_configs:
       - source_labels: [__meta_filepath]
         regex: '.*/([^/]+)\.json'
         target_label: from
+  - job_name: honor
+    honor_labels: true
+    static_configs:
+      - targets: ['127.0.0.1:$sp']
+        labels: {honor: 'yes'}
 EOC
 printf '[{"targets": ["127.0.0.1:%s"], "labels": {"role": "self"}}]\n' "$sp" \
 	>"$TEST_TMP/sdfiles/a.json"
@@ -243,7 +249,13 @@ expect_eq "the file_sd target's labels" \
 	"$("$S" series "$sd" list '{job="files",__name__="up"}')"
 expect_eq "its own job and instance labels as exported_*" \
 	"scrape_scrapes_total{exported_instance=\"127.0.0.1:$sp\",exported_job=\"files\",from=\"a\",instance=\"127.0.0.1:$sp\",job=\"files\",role=\"self\"}" \
-	"$("$S" series "$sd" list '{job="files",__name__="scrape_scrapes_total"}')"
+	"$("$S" series "$sd" list '{job="files",from="a",exported_job="files",__name__="scrape_scrapes_total"}')"
+honor_seen() {
+	"$S" series "$sd" list '{honor="yes",__name__="scrape_scrapes_total"}' |
+		grep -q "^scrape_scrapes_total{honor=\"yes\",instance=\"127.0.0.1:$sp\",job=\"files\"}$"
+}
+wait_for 20 honor_seen && ok "honor_labels: the exposed job and instance are kept" ||
+	fail "honor_labels: $("$S" series "$sd" list '{honor="yes",__name__="scrape_scrapes_total"}')"
 echo '[{"targets": [' >"$TEST_TMP/sdfiles/a.json.tmp"
 mv "$TEST_TMP/sdfiles/a.json.tmp" "$TEST_TMP/sdfiles/a.json"
 sd_broken() { grep -q "cannot read targets from '.*a.json'" "$TEST_TMP/sd.log"; }
@@ -258,7 +270,7 @@ sd_stale() { sd_up | tail -1 | grep -q ' stale$'; }
 wait_for 15 sd_stale && ok "a target gone from its file is marked stale" ||
 	fail "no stale marker for a target gone: $(sd_up | tail -2)"
 expect_match "and so are its series" ' stale$' \
-	"$("$S" series "$sd" dump '{job="files",__name__="scrape_scrapes_total"}' | tail -1)"
+	"$("$S" series "$sd" dump '{job="files",from="a",exported_job="files",__name__="scrape_scrapes_total"}' | tail -1)"
 kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve (file_sd)"
 
 # the self-scrape: no config, an endpoint: our own metrics as job shale
