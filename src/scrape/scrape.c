@@ -95,7 +95,8 @@ struct target {
 	CURL			*curl;
 	struct buf		 body;
 	struct series_appender	*app;
-	struct lset		 prev;
+	struct lset		 prev;		/* tracked for staleness */
+	struct lset		 prev_ts;	/* samples with their own time */
 	struct labels		*report[NREPORT];
 	int			 up;		/* -1 before the first scrape */
 	int64_t			 last_t;	/* of the last scrape, ms */
@@ -319,6 +320,7 @@ struct scrape_ctx {
 	int64_t			 t0;		/* the scrape's time, ms */
 	struct relabel_labels	 rl;
 	struct lset		 cur;
+	struct lset		 cur_ts;
 	uint64_t		 total;
 	uint64_t		 post;
 	uint64_t		 bad;		/* samples whose labels fail */
@@ -517,7 +519,7 @@ on_sample(void *arg, const struct expfmt_sample *s)
 	if (!(t->job->honor_timestamps && s->has_timestamp))
 		lset_add(&c->cur, ls);
 	else
-		labels_free(ls);
+		lset_add(&c->cur_ts, ls);
 	return 0;
 }
 
@@ -626,6 +628,7 @@ scrape_once(struct target *t)
 		series_appender_free(t->app);
 		t->app = series_appender_new(t->sc->s);
 		lset_clear(&c.cur);
+		lset_clear(&c.cur_ts);
 		relabel_labels_release(&c.rl);
 		meta_free(&c);
 		return;
@@ -636,12 +639,17 @@ scrape_once(struct target *t)
 		series_appender_free(t->app);
 		t->app = series_appender_new(t->sc->s);
 		lset_clear(&c.cur);
+		lset_clear(&c.cur_ts);
 		c.post = 0;
 		c.bad = 0;
 	}
 	add_stale(t, &c.cur, c.t0);
+	/* series_added as Prometheus counts it: new to the target's cache */
 	for (i = 0; rc == 0 && i < c.cur.cap; i++)
 		if (c.cur.v[i] != NULL && !lset_has(&t->prev, c.cur.v[i]))
+			added++;
+	for (i = 0; rc == 0 && i < c.cur_ts.cap; i++)
+		if (c.cur_ts.v[i] != NULL && !lset_has(&t->prev_ts, c.cur_ts.v[i]))
 			added++;
 	dur = (double)(clock_mono_ns() - m0) / 1e9;
 	add_one(t, t->report[0], c.t0, rc == 0 ? 1 : 0);
@@ -659,6 +667,8 @@ scrape_once(struct target *t)
 		meta_store(t, &c);
 	lset_clear(&t->prev);
 	t->prev = c.cur;
+	lset_clear(&t->prev_ts);
+	t->prev_ts = c.cur_ts;
 	relabel_labels_release(&c.rl);
 	meta_free(&c);
 
@@ -774,6 +784,7 @@ target_free(struct target *t)
 	buf_release(&t->body);
 	series_appender_free(t->app);
 	lset_clear(&t->prev);
+	lset_clear(&t->prev_ts);
 	for (i = 0; i < NREPORT; i++)
 		labels_free(t->report[i]);
 	scrape_target_def_release(&t->def);
