@@ -8,7 +8,9 @@
 const struct cmd cmd_table[] = {
 	{ "bench", "engine [--seconds N] [--idle N] [--config FILE] URI... | "
 	    "fs [--size MIB] [--lines N] [--s3 URI] [--no-s3fs] [--dir DIR] | "
-	    "lsm [--mib N] [--config FILE] URI...",
+	    "lsm [--mib N] [--config FILE] URI... | "
+	    "series [--series N] [--hours H] [--interval S] [--jitter MS] "
+	    "[--template FILE] [--openmetrics FILE] DIR",
 	    "measure the engine, or the mount against other file systems",
 	    cmd_bench },
 	{ "compact", "[--config FILE] STORE",

@@ -90,7 +90,7 @@ daemon_open(struct daemon *d)
 	if ((rc = series_open(d->e, &so, &d->s)) != 0)
 		return cmd_fail("cannot read the series of '%s': %s",
 		    d->store, err_message(rc));
-	http_set_ready(d->h, d->l);
+	http_set_ready(d->h, d->l, d->s);
 	return start_scrape(d);
 }
 

@@ -326,6 +326,20 @@ http_reply_error(struct http_reply *r, int status, const char *msg)
 	json_decref(j);
 }
 
+void
+http_reply_header(struct http_reply *r, const char *name, const char *fmt, ...)
+{
+	struct http_header *hd;
+	va_list ap;
+
+	BUG_ON(r->nheaders == HTTP_REPLY_HEADERS_MAX);
+	hd = &r->headers[r->nheaders++];
+	hd->name = name;
+	va_start(ap, fmt);
+	vsnprintf(hd->value, sizeof(hd->value), fmt, ap);
+	va_end(ap);
+}
+
 static void
 method_of(const char *m, struct request *rq)
 {
@@ -374,6 +388,9 @@ send_reply(struct http *h, struct MHD_Connection *c, struct request *rq,
 		    rq->route->flags & HTTP_POST ? "POST" : "");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	}
+	for (size_t i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name,
+		    r->headers[i].value);
 	rq->status = r->status;
 	ret = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
@@ -610,6 +627,10 @@ dispatch(struct http *h, struct MHD_Connection *c, const char *url,
 	req.path = url;
 	req.body = buf_str(&rq->body);
 	req.body_len = rq->body.len;
+	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_ENCODING);
 	r->status = MHD_HTTP_OK;
 	r->content_type = "text/plain; charset=utf-8";
 	rq->route->fn(h, &req, r);
@@ -629,6 +650,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	int status, bad = rq == (void *)&bad_target;
 
 	(void)version;
+	memset(&r, 0, sizeof(r));
 	buf_init(&r.body, 0);
 	if (rq == NULL || bad) {
 		rq = xcalloc(1, sizeof(*rq));
@@ -821,6 +843,7 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	pthread_condattr_destroy(&ca);
 	h->token = o->token != NULL ? xstrdup(o->token) : NULL;
 	atomic_init(&h->l, l);
+	atomic_init(&h->s, NULL);
 	atomic_init(&h->in_flight, 0);
 	h->requests = metrics_counter(m, "http_requests_total",
 	    "HTTP requests answered, by method, route and status.",
@@ -836,6 +859,7 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	    "reason");
 	h->dropped_slow = metric_series(closed, "slow_head");
 	h->dropped_full = metric_series(closed, "full");
+	http_write_register();
 	raise_fd_limit();
 	if ((pool = getenv("SHALE_HTTP_POOL")) != NULL && atoi(pool) > 0) {
 		/*
@@ -892,10 +916,13 @@ fail:
 }
 
 void
-http_set_ready(struct http *h, struct logs *l)
+http_set_ready(struct http *h, struct logs *l, struct series *s)
 {
-	if (h != NULL)
-		atomic_store(&h->l, l);
+	if (h == NULL)
+		return;
+	/* s first: a route that finds l finds s */
+	atomic_store(&h->s, s);
+	atomic_store(&h->l, l);
 }
 
 void

@@ -1,18 +1,19 @@
 /*
  * http.h - the daemon's HTTP endpoint: Prometheus metrics and the health
- * probes, over libmicrohttpd. The routes are a table (http_routes.c); the
- * log API will be more entries in it.
+ * probes, the log API and the ingest of metric series, over
+ * libmicrohttpd. The routes are a table (http_routes.c), one file a
+ * family of routes.
  *
  * Lifecycle, and who moves between the states:
  *
  *	http_start() --> OPENING: listening; /-/healthy is 200, /-/ready
  *	  503 "opening the store" while the caller opens the engine
- *	--http_set_ready(h, l)--> SERVING: /-/ready asks the engine (fenced?
+ *	--http_set_ready(h, l, s)--> SERVING: /-/ready asks the engine (fenced?
  *	  is the object store failing?) at every probe
  *	--http_stop()--> no new connections (MHD_quiesce_daemon); requests
  *	  in flight finish, for at most HTTP_DRAIN_MS; then the daemon stops
  *
- * The caller stops the server before it closes `l` and its engine: a
+ * The caller stops the server before it closes `l`, `s` and their engine: a
  * request handler may be using them until http_stop() returns.
  *
  * Threading: each connection has its own thread (a long poll or an
@@ -27,6 +28,7 @@
 
 struct http;
 struct logs;
+struct series;
 
 #define HTTP_MAX_CONNECTIONS	2048	/* a thread each; see http.c for more */
 #define HTTP_CONN_SPARE		64	/* accepted past it while others close */
@@ -72,8 +74,11 @@ int	http_read_token(const char *path, char **out);
  */
 int	http_start(const struct http_options *o, struct logs *l,
 	    struct http **out);
-/* The store is open: /-/ready follows it from now on. */
-void	http_set_ready(struct http *h, struct logs *l);
+/*
+ * The store is open, its log streams `l` and metric series `s`: /-/ready
+ * follows it from now on, and the routes that need the store serve.
+ */
+void	http_set_ready(struct http *h, struct logs *l, struct series *s);
 /* Stop as above and free; NULL is allowed. */
 void	http_stop(struct http *h);
 

@@ -18,6 +18,7 @@
 
 struct http;
 struct logs;
+struct series;
 struct metric;
 struct metric_series;
 struct MHD_Daemon;
@@ -44,13 +45,28 @@ struct http_req {
 	size_t		 body_len;
 	struct http_arg	 args[HTTP_ARGS_MAX];	/* the query, decoded */
 	size_t		 nargs;
+	const char	*content_type;		/* the header's value, or NULL */
+	const char	*content_encoding;	/* the header's value, or NULL */
 };
 
-/* What it fills in: a status, a body and its type (static strings). */
+#define HTTP_REPLY_HEADERS_MAX	4
+
+/* A header of the reply: a static name, a short value of its own. */
+struct http_header {
+	const char	*name;
+	char		 value[64];
+};
+
+/*
+ * What it fills in: a status, a body and its type (static strings), and
+ * headers of its own (http_reply_header()).
+ */
 struct http_reply {
 	int		 status;
 	const char	*content_type;
 	struct buf	 body;
+	struct http_header headers[HTTP_REPLY_HEADERS_MAX];
+	size_t		 nheaders;
 };
 
 typedef void (*http_route_fn)(struct http *h, const struct http_req *req,
@@ -66,6 +82,10 @@ extern const struct http_route http_routes[];
 extern const size_t http_nroutes;
 extern const struct http_route http_log_routes[];	/* http_log.c */
 extern const size_t http_log_nroutes;
+extern const struct http_route http_write_routes[];	/* http_write.c */
+extern const size_t http_write_nroutes;
+/* Register the remote_write_* metrics (http_write.c); once is enough. */
+void	http_write_register(void);
 
 struct http_conn;
 
@@ -74,6 +94,7 @@ struct http {
 	int			 fd;		/* the listening socket */
 	char			*token;		/* NULL: no token needed */
 	_Atomic(struct logs *)	 l;		/* NULL while the store opens */
+	_Atomic(struct series *) s;		/* set with l */
 	int			 stopping;	/* atomic: long polls end now */
 	atomic_int		 in_flight;
 	struct metric		*requests;	/* http_requests_total */
@@ -138,6 +159,9 @@ int	http_req_add_arg(struct http_req *req, const char *name, size_t nlen,
 
 /* Fill r with an error: {"status":"error","message":msg}. */
 void	http_reply_error(struct http_reply *r, int status, const char *msg);
+/* Add a header to the reply (name static; past HTTP_REPLY_HEADERS_MAX: BUG). */
+void	http_reply_header(struct http_reply *r, const char *name,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Append the process_* families, read from /proc/self now. */
 void	http_render_process(struct buf *out);
 

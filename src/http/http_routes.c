@@ -174,5 +174,8 @@ http_route_find(const char *path)
 	for (size_t i = 0; i < http_log_nroutes; i++)
 		if (strcmp(http_log_routes[i].path, path) == 0)
 			return &http_log_routes[i];
+	for (size_t i = 0; i < http_write_nroutes; i++)
+		if (strcmp(http_write_routes[i].path, path) == 0)
+			return &http_write_routes[i];
 	return NULL;
 }

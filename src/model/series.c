@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -701,8 +702,7 @@ series_stats(struct series *s, struct series_stats *st)
 			if (!ss->loaded || ss->empty)
 				continue;
 			st->head_series++;
-			if (ss->head != NULL)
-				st->head_samples += chunk_enc_count(ss->head);
+			st->head_samples += ss->head_n;
 			if (st->min_t == 0 || ss->first_t < st->min_t)
 				st->min_t = ss->first_t;
 			if (st->max_t == 0 || ss->last_t > st->max_t)
@@ -963,6 +963,15 @@ series_open(struct engine *e, const struct series_options *o,
 	pthread_rwlock_init(&s->dict, NULL);
 	pthread_mutex_init(&s->state, NULL);
 	pthread_rwlock_init(&s->change_lock, NULL);
+	pthread_mutex_init(&s->stop_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->stop_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->cap = 1024;
 	s->by_hash = xcalloc(s->cap, sizeof(*s->by_hash));
 	s->by_id = xcalloc(s->cap, sizeof(*s->by_id));
@@ -1024,6 +1033,14 @@ series_open(struct engine *e, const struct series_options *o,
 	buf_release(&val);
 	if (rc != 0 && rc != -ENOENT)
 		goto fail;
+	if (!s->ro) {
+		if ((rc = pthread_create(&s->flusher, NULL, series_flusher,
+		    s)) != 0) {
+			rc = err_set(-rc, "cannot start the head flusher");
+			goto fail;
+		}
+		s->flusher_started = 1;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -1044,6 +1061,19 @@ series_close(struct series *s)
 		return;
 	if (s->ro)
 		(void)engine_on_apply(s->e, NULL, s);
+	if (s->flusher_started) {
+		int rc;
+
+		pthread_mutex_lock(&s->stop_lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->stop_cond);
+		pthread_mutex_unlock(&s->stop_lock);
+		pthread_join(s->flusher, NULL);
+		/* what was appended lives in chunks, for the next start */
+		if ((rc = series_flush_heads(s)) != 0)
+			log_warn("series: cannot store head chunks: %s",
+			    err_message(rc));
+	}
 	for (size_t i = 0; i < s->cap; i++) {
 		struct sseries *ss, *next;
 
@@ -1095,5 +1125,7 @@ series_close(struct series *s)
 	pthread_rwlock_destroy(&s->dict);
 	pthread_mutex_destroy(&s->state);
 	pthread_rwlock_destroy(&s->change_lock);
+	pthread_mutex_destroy(&s->stop_lock);
+	pthread_cond_destroy(&s->stop_cond);
 	free(s);
 }

@@ -35,7 +35,9 @@
  * durable through the engine's WAL; when a series' head holds
  * CHUNK_MAX_SAMPLES samples or spans CHUNK_MAX_SPAN_MS, they are sealed
  * into one chunk (chunk.h) and their head records deleted, in the batch
- * of the append that fills it. With a retention, every record of a
+ * of the append that fills it. series_flush_heads() stores a head that
+ * is not full the same way, as a chunk still growing: the next load
+ * takes it up again as the head, and its seal writes the same key. With a retention, every record of a
  * sample expires at its time plus the retention, a chunk at its last
  * sample's: compaction drops them whole.
  *
@@ -194,6 +196,15 @@ int	series_appender_add_id(struct series_appender *a, uint64_t id,
 int	series_appender_commit(struct series_appender *a, struct series_counts *c,
 	    uint64_t *seq);
 
+/*
+ * Store every head chunk that has samples only in head records as a
+ * chunk record (a chunk still growing), deleting those records: what
+ * was appended then lives in chunks only. A writer does it every
+ * SERIES_FLUSH_MS and at series_close(); 0, or the engine's error.
+ */
+#define SERIES_FLUSH_MS		(5 * 60 * 1000)
+int	series_flush_heads(struct series *s);
+
 /* Wait until the batch with sequence seq is stored: 0, -ETIMEDOUT, -EIO, -EROFS. */
 int	series_sync_seq(struct series *s, uint64_t seq, int64_t timeout_ms);
 
@@ -237,7 +248,7 @@ int	series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 struct series_attr {
 	uint64_t	 id;
 	uint64_t	 size;			/* bytes of the text view */
-	uint64_t	 samples;		/* since the oldest sample kept */
+	uint64_t	 samples;		/* in the head chunk (a writer) */
 	int64_t		 first_t, last_t;	/* ms; 0 with no sample */
 	int64_t		 mtime_ns;		/* last_t, or the creation */
 };

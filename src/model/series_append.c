@@ -65,6 +65,7 @@ read_state(struct series *s, uint64_t id, int with_head, struct swork *w)
 	w->empty = 1;
 	w->end = w->head_off = 0;
 	w->first_t = w->last_t = 0;
+	w->h_after = INT64_MIN;
 	w->last_v = 0;
 	chunk_enc_reset(&w->head);
 
@@ -80,14 +81,24 @@ read_state(struct series *s, uint64_t id, int with_head, struct swork *w)
 			struct chunk_iter ci;
 			int64_t t;
 			double x;
+			int open;
 
 			w->empty = 0;
 			w->end = w->head_off = get_le64(v) + get_le32(v + 8);
-			w->last_t = (int64_t)get_le64(v + 12);
-			/* the newest value: the chunk's last sample */
+			w->last_t = w->h_after = (int64_t)get_le64(v + 12);
 			chunk_iter_init(&ci, v + CHUNK_HDR_LEN, vl - CHUNK_HDR_LEN);
-			while (chunk_iter_next(&ci, &t, &x) == 1)
+			/*
+			 * A chunk not full is a head that was flushed: it is
+			 * the head again, and its seal rewrites its key
+			 */
+			open = with_head && chunk_iter_count(&ci) < CHUNK_MAX_SAMPLES;
+			if (open)
+				w->head_off = get_le64(v);
+			while (chunk_iter_next(&ci, &t, &x) == 1) {
 				w->last_v = double_bits(x);
+				if (open)
+					(void)chunk_enc_append(&w->head, t, x);
+			}
 		}
 		engine_iter_seek_first(it);
 		if (engine_iter_valid(it)) {
@@ -175,10 +186,12 @@ series_load(struct series *s, struct sseries *ss)
 			ss->first_t = w.first_t;
 			ss->last_t = w.last_t;
 			ss->last_v = w.last_v;
+			ss->h_after = w.h_after;
 			if (!s->ro) {
 				ss->head = xmalloc(sizeof(*ss->head));
 				chunk_enc_init(ss->head);
 				chunk_enc_copy(ss->head, &w.head);
+				ss->head_n = chunk_enc_count(ss->head);
 			}
 			metric_add(s->m_loaded, 1);
 		}
@@ -203,8 +216,10 @@ struct series_appender {
 	size_t		 n, cap;
 	struct series_sample *samples;
 	size_t		 ns, scap;
-	struct swork	**works;		/* commit */
-	size_t		 nw, wcap;
+	struct swork	**pool;			/* works; the commit's are the first nw */
+	size_t		 nw, npool, pcap;
+	struct swork	**fresh;		/* commit: series it makes, by hash */
+	size_t		 nfresh, fcap;		/* fcap: 0 or a power of two */
 };
 
 struct series_appender *
@@ -233,7 +248,12 @@ series_appender_free(struct series_appender *a)
 	appender_clear(a);
 	free(a->v);
 	free(a->samples);
-	free(a->works);
+	for (size_t i = 0; i < a->npool; i++) {
+		chunk_enc_release(&a->pool[i]->head);
+		free(a->pool[i]);
+	}
+	free(a->pool);
+	free(a->fresh);
 	free(a);
 }
 
@@ -264,6 +284,15 @@ int
 series_appender_add(struct series_appender *a, const struct labels *ls,
     const struct series_sample *v, size_t n)
 {
+	struct series *s = a->s;
+	struct sseries *ss;
+
+	/* a series known now is known at the commit: keep its id, not ls */
+	pthread_rwlock_rdlock(&s->dict);
+	ss = dict_find(s, ls, labels_hash(ls));
+	pthread_rwlock_unlock(&s->dict);
+	if (ss != NULL)
+		return add(a, NULL, ss->id, v, n);
 	return add(a, labels_dup(ls), 0, v, n);
 }
 
@@ -274,35 +303,55 @@ series_appender_add_id(struct series_appender *a, uint64_t id,
 	return add(a, NULL, id, v, n);
 }
 
+/*
+ * A work for this commit, from the appender's pool: works are reused
+ * from commit to commit, so a commit of a scrape allocates nothing for
+ * the series it already knows.
+ */
 static struct swork *
 work_new(struct series_appender *a)
 {
-	struct swork *w = xcalloc(1, sizeof(*w));
+	struct swork *w;
 
-	chunk_enc_init(&w->head);
-	if (a->nw == a->wcap)
-		a->works = xgrow(a->works, &a->wcap, a->nw + 1,
-		    sizeof(*a->works));
-	a->works[a->nw++] = w;
+	if (a->nw == a->npool) {
+		a->pool = xgrow(a->pool, &a->pcap, a->npool + 1,
+		    sizeof(*a->pool));
+		w = xcalloc(1, sizeof(*w));
+		chunk_enc_init(&w->head);
+		a->pool[a->npool++] = w;
+	}
+	w = a->pool[a->nw++];
+	w->hp = &w->head;
 	return w;
 }
 
+/* Done with this commit's works: back to the pool. */
 static void
 works_free(struct series_appender *a)
 {
 	for (size_t i = 0; i < a->nw; i++) {
-		struct swork *w = a->works[i];
+		struct swork *w = a->pool[i];
+		struct chunk_enc keep = w->head;
 
 		if (w->ss != NULL)
 			w->ss->work = NULL;
-		chunk_enc_release(&w->head);
 		labels_free(w->ls);
-		free(w);
+		chunk_enc_reset(&keep);
+		memset(w, 0, sizeof(*w));
+		w->head = keep;
+		w->head.bits.buf = &w->head.buf;
 	}
 	a->nw = 0;
+	if (a->nfresh > 0)
+		memset(a->fresh, 0, a->fcap * sizeof(*a->fresh));
+	a->nfresh = 0;
 }
 
-/* A copy of ss's loaded state to work on. (append) */
+/*
+ * ss's loaded state to work on: its figures copied, its head encoder
+ * itself (only commits and flushes, under the append lock, touch it).
+ * (append)
+ */
 static void
 work_from(struct series *s, struct swork *w, struct sseries *ss)
 {
@@ -315,8 +364,9 @@ work_from(struct series *s, struct swork *w, struct sseries *ss)
 	w->last_t = ss->last_t;
 	w->last_v = ss->last_v;
 	w->empty = ss->empty;
+	w->h_after = ss->h_after;
 	w->s_expire = ss->s_expire;
-	chunk_enc_copy(&w->head, ss->head);
+	w->hp = ss->head;
 	pthread_mutex_unlock(&s->state);
 }
 
@@ -330,7 +380,7 @@ head_has(const struct swork *w, int64_t t, uint64_t bits)
 	int64_t ht;
 	double hv;
 
-	p = chunk_enc_bytes(&w->head, &len);
+	p = chunk_enc_bytes(w->hp, &len);
 	if (chunk_iter_init(&ci, p, len) != 0)
 		return 0;
 	if (chunk_iter_seek(&ci, t, &ht, &hv) != 1 || ht != t)
@@ -372,9 +422,15 @@ sealed_has(struct series *s, uint64_t id, int64_t t, uint64_t bits)
 	return found;
 }
 
-/* Seal w's head into a chunk: its records into b. */
+/*
+ * Store w's head as a chunk record (with its offset entry) and delete
+ * the head records of its samples that have them. With `full`, the
+ * chunk is sealed and the head starts empty; else (a flush) it stays the
+ * head, now stored as a chunk still growing.
+ */
 static void
-seal(struct series *s, struct swork *w, struct engine_batch *b)
+store_head(struct series *s, struct swork *w, struct engine_batch *b,
+    int full)
 {
 	unsigned char k[SKEY_LEN];
 	struct chunk_iter ci;
@@ -382,15 +438,16 @@ seal(struct series *s, struct swork *w, struct engine_batch *b)
 	size_t len;
 	uint8_t *val;
 	uint8_t idx[8];
-	int64_t t, first = chunk_enc_first_t(&w->head);
-	int64_t expire = series_expiry(s, w->last_t);
+	int64_t t, first = chunk_enc_first_t(w->hp);
+	int64_t last = chunk_enc_last_t(w->hp);
+	int64_t expire = series_expiry(s, last);
 	double x;
 
-	p = chunk_enc_bytes(&w->head, &len);
+	p = chunk_enc_bytes(w->hp, &len);
 	val = xmalloc(CHUNK_HDR_LEN + len);
 	put_le64(val, w->head_off);
 	put_le32(val + 8, (uint32_t)(w->end - w->head_off));
-	put_le64(val + 12, (uint64_t)chunk_enc_last_t(&w->head));
+	put_le64(val + 12, (uint64_t)last);
 	memcpy(val + CHUNK_HDR_LEN, p, len);
 	skey_t(k, SK_CHUNK, w->id, first);
 	engine_batch_put(b, k, SKEY_LEN, val, CHUNK_HDR_LEN + len, expire);
@@ -400,12 +457,17 @@ seal(struct series *s, struct swork *w, struct engine_batch *b)
 	engine_batch_put(b, k, SKEY_LEN, idx, 8, expire);
 	chunk_iter_init(&ci, p, len);
 	while (chunk_iter_next(&ci, &t, &x) == 1) {
+		if (t <= w->h_after)
+			continue;	/* stored by a flush: no record */
 		skey_t(k, SK_HEAD, w->id, t);
 		engine_batch_delete(b, k, SKEY_LEN);
 	}
-	chunk_enc_reset(&w->head);
-	w->head_off = w->end;
-	metric_add(s->m_chunks, 1);
+	w->h_after = last;
+	if (full) {
+		chunk_enc_reset(w->hp);
+		w->head_off = w->end;
+		metric_add(s->m_chunks, 1);
+	}
 }
 
 /* The first refusal, for err_set() after the commit. */
@@ -468,10 +530,10 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 			}
 			continue;
 		}
-		rc = chunk_enc_append(&w->head, t, v[i].v);
+		rc = chunk_enc_append(w->hp, t, v[i].v);
 		if (rc == -ENOSPC) {
-			seal(s, w, b);
-			rc = chunk_enc_append(&w->head, t, v[i].v);
+			store_head(s, w, b, 1);
+			rc = chunk_enc_append(w->hp, t, v[i].v);
 		}
 		if (rc != 0) {
 			/* cannot be: the head is empty or t is newer */
@@ -480,7 +542,7 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 		}
 		if (w->empty)
 			w->first_t = t;
-		if (chunk_enc_count(&w->head) == 1)
+		if (chunk_enc_count(w->hp) == 1)
 			w->head_off = w->end;
 		put_le64(val, bits);
 		put_le64(val + 8, w->end);
@@ -528,6 +590,49 @@ keep_series(struct series *s, struct swork *w, int is_new,
 	engine_batch_put(b, k, SKEY_ID_LEN, enc, len, w->s_expire);
 }
 
+/* The series this commit makes, in an open-addressed table by hash. */
+static struct swork *
+fresh_find(struct series_appender *a, const struct labels *ls, uint64_t h)
+{
+	struct swork *w;
+
+	if (a->fcap == 0)
+		return NULL;
+	for (size_t i = h & (a->fcap - 1); (w = a->fresh[i]) != NULL;
+	    i = (i + 1) & (a->fcap - 1))
+		if (w->hash == h && labels_equal(w->ls, ls))
+			return w;
+	return NULL;
+}
+
+static void
+fresh_add(struct series_appender *a, struct swork *w)
+{
+	size_t i;
+
+	if ((a->nfresh + 1) * 2 > a->fcap) {
+		struct swork **old = a->fresh;
+		size_t ocap = a->fcap;
+
+		a->fcap = a->fcap ? a->fcap * 2 : 64;
+		a->fresh = xcalloc(a->fcap, sizeof(*a->fresh));
+		for (i = 0; i < ocap; i++)
+			if (old[i] != NULL) {
+				size_t j = old[i]->hash & (a->fcap - 1);
+
+				while (a->fresh[j] != NULL)
+					j = (j + 1) & (a->fcap - 1);
+				a->fresh[j] = old[i];
+			}
+		free(old);
+	}
+	for (i = w->hash & (a->fcap - 1); a->fresh[i] != NULL;
+	    i = (i + 1) & (a->fcap - 1))
+		;
+	a->fresh[i] = w;
+	a->nfresh++;
+}
+
 /* The work of the series an entry names, made or found. (append) */
 static struct swork *
 entry_work(struct series_appender *a, struct entry *x,
@@ -539,11 +644,11 @@ entry_work(struct series_appender *a, struct entry *x,
 	struct swork *w;
 	uint64_t h;
 
+	h = x->ls != NULL ? labels_hash(x->ls) : 0;
 	pthread_rwlock_rdlock(&s->dict);
-	if (x->ls != NULL) {
-		h = labels_hash(x->ls);
+	if (x->ls != NULL)
 		ss = dict_find(s, x->ls, h);
-	} else
+	else
 		ss = dict_by_id(s, x->id);
 	pthread_rwlock_unlock(&s->dict);
 	if (ss == NULL && x->ls == NULL) {
@@ -562,11 +667,8 @@ entry_work(struct series_appender *a, struct entry *x,
 		return w;
 	}
 	/* a series this commit makes: once, however often it is named */
-	for (size_t i = 0; i < a->nw; i++) {
-		w = a->works[i];
-		if (w->ss == NULL && labels_equal(w->ls, x->ls))
-			return w;
-	}
+	if ((w = fresh_find(a, x->ls, h)) != NULL)
+		return w;
 	if (s->count + c->series_created >= s->o.max_series) {
 		struct swork tmp = { .ls = x->ls };
 
@@ -577,6 +679,8 @@ entry_work(struct series_appender *a, struct entry *x,
 	}
 	w = work_new(a);
 	w->ls = labels_dup(x->ls);
+	w->hash = h;
+	fresh_add(a, w);
 	w->id = (*next_id)++;
 	w->empty = 1;
 	c->series_created++;
@@ -618,8 +722,8 @@ series_appender_commit(struct series_appender *a, struct series_counts *cp,
 		judge(s, w, a->samples + x->first, x->n, b, &c, &r);
 	}
 	for (size_t i = 0; i < a->nw && rc == 0; i++)
-		if (a->works[i]->ss != NULL && a->works[i]->changed)
-			keep_series(s, a->works[i], 0, b);
+		if (a->pool[i]->ss != NULL && a->pool[i]->changed)
+			keep_series(s, a->pool[i], 0, b);
 	if (rc == 0 && c.series_created > 0) {
 		put_be64(nv, next_id);
 		engine_batch_put(b, k, 3, nv, 8, ENGINE_NO_EXPIRY);
@@ -630,7 +734,7 @@ series_appender_commit(struct series_appender *a, struct series_counts *cp,
 		/* memory follows what the engine took */
 		pthread_rwlock_wrlock(&s->dict);
 		for (size_t i = 0; i < a->nw; i++) {
-			struct swork *w = a->works[i];
+			struct swork *w = a->pool[i];
 
 			if (w->ss == NULL) {
 				dict_add(s, w->id, w->ls);
@@ -639,6 +743,7 @@ series_appender_commit(struct series_appender *a, struct series_counts *cp,
 				w->ss->loaded = 1;
 				w->ss->head = xmalloc(sizeof(*w->ss->head));
 				chunk_enc_init(w->ss->head);
+				chunk_enc_copy(w->ss->head, w->hp);
 				metric_add(s->m_loaded, 1);
 			}
 		}
@@ -647,7 +752,7 @@ series_appender_commit(struct series_appender *a, struct series_counts *cp,
 		pthread_rwlock_unlock(&s->dict);
 		pthread_mutex_lock(&s->state);
 		for (size_t i = 0; i < a->nw; i++) {
-			struct swork *w = a->works[i];
+			struct swork *w = a->pool[i];
 			struct sseries *ss = w->ss;
 
 			ss->end = w->end;
@@ -656,16 +761,35 @@ series_appender_commit(struct series_appender *a, struct series_counts *cp,
 			ss->last_t = w->last_t;
 			ss->last_v = w->last_v;
 			ss->empty = w->empty;
+			ss->h_after = w->h_after;
 			ss->s_expire = w->s_expire;
-			chunk_enc_copy(ss->head, &w->head);
+			ss->head_n = chunk_enc_count(ss->head);
+		}
+		pthread_mutex_unlock(&s->state);
+	} else {
+		/*
+		 * The engine took nothing, but the heads were worked on in
+		 * place: forget them, to be read again from the store
+		 */
+		pthread_mutex_lock(&s->state);
+		for (size_t i = 0; i < a->nw; i++) {
+			struct sseries *ss = a->pool[i]->ss;
+
+			if (ss == NULL || !ss->loaded)
+				continue;
+			ss->loaded = 0;
+			chunk_enc_release(ss->head);
+			free(ss->head);
+			ss->head = NULL;
+			metric_add(s->m_loaded, -1);
 		}
 		pthread_mutex_unlock(&s->state);
 	}
 	pthread_mutex_unlock(&s->append);
 	if (rc == 0) {
 		for (size_t i = 0; i < a->nw; i++)
-			if (a->works[i]->changed || a->works[i]->empty)
-				series_changed(s, a->works[i]->id);
+			if (a->pool[i]->changed || a->pool[i]->empty)
+				series_changed(s, a->pool[i]->id);
 		metric_add(s->m_samples, (double)c.samples);
 		metric_add(s->m_created, (double)c.series_created);
 		metric_add(s->m_ooo, (double)c.out_of_order);
@@ -718,4 +842,106 @@ series_sync_seq(struct series *s, uint64_t seq, int64_t timeout_ms)
 	if (rc == SHALE_EFENCED)
 		return err_set(-EROFS, "another writer has taken the store");
 	return rc;
+}
+
+/* ---- flushing heads ---- */
+
+#define FLUSH_BATCH	1024	/* series a batch */
+
+/* The ids of the series whose heads have samples in head records. */
+static uint64_t *
+unflushed(struct series *s, size_t *np)
+{
+	uint64_t *v = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_rwlock_rdlock(&s->dict);
+	pthread_mutex_lock(&s->state);
+	for (size_t i = 0; i < s->cap; i++)
+		for (struct sseries *ss = s->by_id[i]; ss != NULL;
+		    ss = ss->id_next) {
+			if (!ss->loaded || ss->head == NULL ||
+			    ss->head_n == 0 || ss->last_t <= ss->h_after)
+				continue;
+			v = xgrow(v, &cap, n + 1, sizeof(*v));
+			v[n++] = ss->id;
+		}
+	pthread_mutex_unlock(&s->state);
+	pthread_rwlock_unlock(&s->dict);
+	*np = n;
+	return v;
+}
+
+int
+series_flush_heads(struct series *s)
+{
+	struct swork *w;
+	uint64_t *ids;
+	size_t n;
+	int rc = 0;
+
+	if (s->ro)
+		return 0;
+	ids = unflushed(s, &n);
+	w = xcalloc(FLUSH_BATCH, sizeof(*w));
+	for (size_t i = 0; i < FLUSH_BATCH; i++)
+		chunk_enc_init(&w[i].head);
+	for (size_t at = 0; rc == 0 && at < n; at += FLUSH_BATCH) {
+		struct engine_batch *b = engine_batch_new();
+		struct sseries *ss[FLUSH_BATCH];
+		size_t m = 0;
+
+		pthread_mutex_lock(&s->append);
+		for (size_t i = at; i < n && i < at + FLUSH_BATCH; i++) {
+			pthread_rwlock_rdlock(&s->dict);
+			ss[m] = dict_by_id(s, ids[i]);
+			pthread_rwlock_unlock(&s->dict);
+			if (ss[m] == NULL || !ss[m]->loaded)
+				continue;
+			work_from(s, &w[m], ss[m]);
+			if (chunk_enc_count(w[m].hp) == 0 ||
+			    w[m].last_t <= w[m].h_after)
+				continue;
+			store_head(s, &w[m], b, 0);
+			m++;
+		}
+		if (m > 0)
+			rc = series_errno(s, engine_write(s->e, b, NULL));
+		if (rc == 0) {
+			pthread_mutex_lock(&s->state);
+			for (size_t i = 0; i < m; i++)
+				ss[i]->h_after = w[i].h_after;
+			pthread_mutex_unlock(&s->state);
+		}
+		pthread_mutex_unlock(&s->append);
+		engine_batch_free(b);
+	}
+	for (size_t i = 0; i < FLUSH_BATCH; i++)
+		chunk_enc_release(&w[i].head);
+	free(w);
+	free(ids);
+	return rc;
+}
+
+/* The writer's thread that flushes heads every SERIES_FLUSH_MS. */
+void *
+series_flusher(void *arg)
+{
+	struct series *s = arg;
+	int rc;
+
+	pthread_mutex_lock(&s->stop_lock);
+	while (!s->stopping) {
+		clock_cond_wait(&s->stop_cond, &s->stop_lock,
+		    clock_mono_ns() + (int64_t)SERIES_FLUSH_MS * 1000000);
+		if (s->stopping)
+			break;
+		pthread_mutex_unlock(&s->stop_lock);
+		if ((rc = series_flush_heads(s)) != 0)
+			log_warn("series: cannot store head chunks: %s",
+			    err_message(rc));
+		pthread_mutex_lock(&s->stop_lock);
+	}
+	pthread_mutex_unlock(&s->stop_lock);
+	return NULL;
 }

@@ -67,7 +67,9 @@ struct sseries {
 	int64_t		 last_t;
 	uint64_t	 last_v;		/* bits */
 	int		 empty;			/* no sample at all */
-	struct chunk_enc *head;			/* writer: the open chunk */
+	struct chunk_enc *head;			/* writer: the open chunk; append */
+	unsigned	 head_n;		/* its samples, as last installed */
+	int64_t		 h_after;		/* head samples after it have 'H' records */
 
 	struct swork	*work;			/* append: this commit's */
 };
@@ -76,6 +78,7 @@ struct sseries {
 struct swork {
 	struct sseries	*ss;			/* NULL: a series made by this commit */
 	struct labels	*ls;			/* for a new series */
+	uint64_t	 hash;			/* of ls */
 	uint64_t	 id;
 	uint64_t	 end;
 	uint64_t	 head_off;
@@ -83,7 +86,10 @@ struct swork {
 	int64_t		 last_t;
 	uint64_t	 last_v;
 	int		 empty;
+	struct chunk_enc *hp;			/* the head worked on: the series' own
+						 * (in place), or `head` for a new one */
 	struct chunk_enc head;
+	int64_t		 h_after;
 	int64_t		 s_expire;
 	int		 changed;
 };
@@ -139,6 +145,13 @@ struct series {
 	series_change_fn change_fn;
 	void		*change_arg;
 
+	/* the head flusher: every SERIES_FLUSH_MS, heads into chunk records */
+	pthread_t	 flusher;
+	int		 flusher_started;
+	pthread_mutex_t	 stop_lock;
+	pthread_cond_t	 stop_cond;
+	int		 stopping;		/* stop_lock */
+
 	struct metric_series *m_series, *m_samples, *m_created, *m_ooo,
 			*m_dup, *m_conflict, *m_limit, *m_chunks, *m_loaded;
 };
@@ -160,6 +173,7 @@ int64_t	skey_time(const unsigned char *p);
 
 /* series_append.c */
 int	series_load(struct series *s, struct sseries *ss);
+void	*series_flusher(void *arg);
 int64_t	series_expiry(const struct series *s, int64_t t);
 
 /* series_text.c */

@@ -211,7 +211,7 @@ series_getattr(struct series *s, uint64_t id, struct series_attr *a)
 	pthread_mutex_lock(&s->state);
 	a->id = id;
 	a->size = ss->end;
-	a->samples = ss->head != NULL ? chunk_enc_count(ss->head) : 0;
+	a->samples = ss->head_n;
 	if (!ss->empty) {
 		a->first_t = ss->first_t;
 		a->last_t = ss->last_t;
