@@ -696,6 +696,9 @@ end_stale(struct target *t, int64_t at)
 {
 	size_t i;
 
+	/* as Prometheus: a target never scraped has nothing to mark */
+	if (t->last_t == 0)
+		return;
 	/* after the last scrape, even within its millisecond */
 	if (at <= t->last_t)
 		at = t->last_t + 1;

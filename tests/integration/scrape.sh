@@ -275,7 +275,7 @@ kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve (file_s
 
 # the self-scrape: no config, an endpoint: our own metrics as job shale
 self="file://$TEST_TMP/self"
-SHALE_LOG_LEVEL=info SERVE_LOG=self.log serve_shale "$self" "$sp" || { fail "serve (self-scrape)"; finish; }
+SELF_SCRAPE=1 SHALE_LOG_LEVEL=info SERVE_LOG=self.log serve_shale "$self" "$sp" || { fail "serve (self-scrape)"; finish; }
 self_up() { "$S" series "$self" list '{job="shale"}' 2>/dev/null | grep -q '^up{'; }
 # its first scrape is at an offset within its 15 s interval
 wait_for 40 self_up && ok "the self-scrape stores job shale" ||
