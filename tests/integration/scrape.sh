@@ -17,7 +17,9 @@
 #   broken, marked stale once its file no longer has it; honor_labels
 #   keeping them instead;
 #   the self-scrape: 'shale serve --port' without a config stores its
-#   own metrics as job "shale", and --no-self-scrape does not.
+#   own metrics as job "shale", and --no-self-scrape does not;
+#   'shale mount --scrape-config' (where FUSE works) scrapes, and its
+#   unmount marks its series stale.
 # Every process is stopped by PID. Skips without the exporter,
 # prometheus, curl or jq.
 . "$top_srcdir/tests/lib/common.sh"
@@ -36,6 +38,7 @@ cleanup() {
 	[ -n "$NE_PID" ] && kill "$NE_PID" 2>/dev/null && wait_gone "$NE_PID" 10
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait_gone "$PROM_PID" 30
 	stop_serves
+	cleanup_mounts
 }
 trap cleanup EXIT
 
@@ -291,4 +294,31 @@ grep -q 'scraping our own metrics' "$TEST_TMP/self.log" ||
 	fail "the self-scrape is not logged"
 grep -q 'scraping' "$TEST_TMP/noself.log" &&
 	fail "--no-self-scrape scrapes: $(grep scraping "$TEST_TMP/noself.log")"
+stop_serves
+
+# a mount takes --scrape-config too, and its stop marks its series stale
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null 2>&1; then
+	mstore="file://$TEST_TMP/mstore"
+	cat >"$TEST_TMP/m.yml" <<EOC
+scrape_configs:
+  - job_name: mounted
+    scrape_interval: 1s
+    static_configs:
+      - targets: ['127.0.0.1:$sp']
+EOC
+	if mount_shale "$mstore" "$TEST_TMP/mnt" --port "$sp" \
+		--scrape-config "$TEST_TMP/m.yml"; then
+		m_up() { "$S" series "$mstore" dump '{job="mounted",__name__="up"}' 2>/dev/null; }
+		m_scraped() { m_up | grep -q ' 1$'; }
+		wait_for 20 m_scraped && ok "a mount scrapes" ||
+			fail "a mount does not scrape: $(tail -3 "$TEST_TMP/mount.log")"
+		umount_shale "$TEST_TMP/mnt" || fail "unmount"
+		expect_match "its series are stale once unmounted" ' stale$' "$(m_up | tail -1)"
+	else
+		fail "mount with --scrape-config"
+	fi
+	cleanup_mounts
+else
+	echo "note: no FUSE here, the mount part is skipped"
+fi
 finish
