@@ -611,7 +611,6 @@ scrape_once(struct target *t)
 	/* a step of the wall clock back must not put a scrape before the last */
 	if (c.t0 <= t->last_t)
 		c.t0 = t->last_t + 1;
-	t->last_t = c.t0;
 	c.meta_hash = UINT64_C(0xcbf29ce484222325);
 	relabel_labels_init(&c.rl);
 	if ((rc = fetch(t, &ctype)) == 0 &&
@@ -633,6 +632,7 @@ scrape_once(struct target *t)
 		meta_free(&c);
 		return;
 	}
+	t->last_t = c.t0;
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "%s", err_message(rc));
 		/* what was added is dropped: a failed scrape is an empty one */
