@@ -57,6 +57,7 @@ daemon_series_options(const struct engine_settings *es,
 	so->retention_ms = es->series_retention_ms;
 	so->max_series = (uint64_t)es->series_max;
 	so->out_of_order_window_ms = es->series_ooo_window_ms;
+	so->retention_filters = es->series_retention_filters;
 }
 
 int
