@@ -368,7 +368,6 @@ job_release(struct scrape_job *j)
 	free(j->ca_file);
 	free(j->cert_file);
 	free(j->key_file);
-	free(j->server_name);
 	for (i = 0; i < j->ngroups; i++)
 		scrape_group_release(&j->groups[i]);
 	free(j->groups);
@@ -716,8 +715,10 @@ tls_config(struct walk *w, yaml_node_t *m, struct scrape_job *j)
 			rc = str_dup(w, v, k, &j->cert_file);
 		else if (strcmp(k, "key_file") == 0)
 			rc = str_dup(w, v, k, &j->key_file);
-		else if (strcmp(k, "server_name") == 0)
-			rc = str_dup(w, v, k, &j->server_name);
+		else if (strcmp(k, "server_name") == 0 ||
+		    strcmp(k, "min_version") == 0)
+			rc = fail(w, node(w, p->key), "tls_config: '%s' is not "
+			    "supported", k);
 		else if (strcmp(k, "insecure_skip_verify") == 0)
 			rc = boolean(w, v, k, &j->insecure_skip_verify);
 		else

@@ -60,7 +60,6 @@ struct scrape_job {
 	char			*ca_file;
 	char			*cert_file;
 	char			*key_file;
-	char			*server_name;
 	int			 insecure_skip_verify;
 	struct scrape_group	*groups;	/* static_configs */
 	size_t			 ngroups;
