@@ -100,7 +100,9 @@ cleanup() {
 	umount_shale
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 now_ns() {
 	date +%s%N
