@@ -174,6 +174,9 @@ test_lines(void **state)
 
 			if (i % 3 == 0)
 				d = d / 1000;
+			else if (i % 3 == 1)
+				d = round(d / pow(10, (double)(r % 19))) /
+				    pow(10, (double)(r % 11));
 			series_format_sample(t, d, line);
 			snprintf(want, sizeof(want), "%s%" PRIu64 ".%03u ",
 			    t < 0 ? "-" : "", (t < 0 ? (uint64_t)-t : (uint64_t)t) /
@@ -191,6 +194,11 @@ test_lines(void **state)
 		check_line(1000, -0.0, "1.000 -0\n");
 		check_line(1000, 1e15, "1.000 1e+15\n");
 		check_line(1000, 999999999999999.0, "1.000 999999999999999\n");
+		check_line(1000, 0.0001, "1.000 0.0001\n");
+		check_line(1000, 0.00001, "1.000 1e-05\n");
+		check_line(1000, -12.5, "1.000 -12.5\n");
+		check_line(1000, 1.05, "1.000 1.05\n");
+		check_line(1000, 123456789.123456, "1.000 123456789.123456\n");
 	}
 	assert_int_equal(series_parse_line("42", 2, 777, &x), 0);
 	assert_int_equal(x.t, 777);
