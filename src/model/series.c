@@ -448,10 +448,15 @@ has_samples(struct series *s, uint64_t id, int64_t mint, int64_t maxt)
 		    (int64_t)get_le64(v + 12) >= mint)
 			rc = 1;
 	}
-	if (rc == 0 && (rc = engine_iter_status(it)) == 0) {
+	/* then a head sample, or a late one, in [mint, maxt] */
+	for (int kind = 0; kind < 2 && rc == 0; kind++) {
+		char what = kind == 0 ? SK_HEAD : SK_LATE;
+
+		if ((rc = engine_iter_status(it)) != 0)
+			break;
 		engine_iter_free(it);
-		skey_t(lo, SK_HEAD, id, mint);
-		skey_t(hi, SK_HEAD, id, INT64_MAX);
+		skey_t(lo, what, id, mint);
+		skey_t(hi, what, id, INT64_MAX);
 		it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
 		engine_iter_seek_first(it);
 		if (engine_iter_valid(it)) {
@@ -1009,10 +1014,6 @@ series_open(struct engine *e, const struct series_options *o,
 	struct buf val;
 	int rc;
 
-	if (o != NULL && o->out_of_order_window_ms != 0)
-		return err_set(-EINVAL, "an out-of-order window is not "
-		    "supported: series_options.out_of_order_time_window "
-		    "must be 0");
 	s = xcalloc(1, sizeof(*s));
 	s->e = e;
 	if (o != NULL)

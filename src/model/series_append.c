@@ -510,6 +510,50 @@ refuse(struct refusal *r, int rc, const struct swork *w, const char *why,
 	buf_release(&b);
 }
 
+/*
+ * A sample older than its series' newest, within the out-of-order
+ * window: an 'O' record of its own, unless the series holds a sample
+ * at t already (the same: a duplicate; another: a conflict). Late
+ * samples are in scans, not in the text view, whose bytes never change
+ * once written.
+ */
+static void
+late(struct series *s, struct swork *w, int64_t t, uint64_t bits,
+    struct engine_batch *b, struct series_counts *c, struct refusal *r)
+{
+	unsigned char k[SKEY_LEN];
+	uint8_t val[8];
+	struct buf have;
+	int rc;
+
+	if (w->ss != NULL && series_has_at(s, w->id, t)) {
+		c->conflicts++;
+		refuse(r, -EINVAL, w, "duplicate sample for timestamp", t);
+		return;
+	}
+	buf_init(&have, 0);
+	skey_t(k, SK_LATE, w->id, t);
+	rc = w->ss != NULL ? engine_get(s->e, NULL, k, SKEY_LEN, &have) :
+	    -ENOENT;
+	if (rc == 0 && have.len == 8) {
+		if (get_le64((const uint8_t *)have.data) == bits)
+			c->duplicates++;
+		else {
+			c->conflicts++;
+			refuse(r, -EINVAL, w, "duplicate sample for timestamp",
+			    t);
+		}
+		buf_release(&have);
+		return;
+	}
+	buf_release(&have);
+	put_le64(val, bits);
+	engine_batch_put(b, k, SKEY_LEN, val, 8, series_expiry(w->retention, t));
+	w->changed = 1;
+	c->samples++;
+	c->late++;
+}
+
 /* Judge and encode one entry's samples into w and b. (append) */
 static void
 judge(struct series *s, struct swork *w, const struct series_sample *v,
@@ -539,6 +583,9 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 			} else if (head_has(w, t, bits) ||
 			    (w->ss != NULL && sealed_has(s, w->id, t, bits))) {
 				c->duplicates++;
+			} else if (s->o.out_of_order_window_ms > 0 &&
+			    w->last_t - t <= s->o.out_of_order_window_ms) {
+				late(s, w, t, bits, b, c, r);
 			} else {
 				c->out_of_order++;
 				refuse(r, -EINVAL, w, "out of order sample", t);

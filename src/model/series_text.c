@@ -28,6 +28,7 @@
 #include "util/coding.h"
 #include "util/error.h"
 #include "util/utf8.h"
+#include "util/xmalloc.h"
 
 /* ---- lines ---- */
 
@@ -299,6 +300,68 @@ series_getattr(struct series *s, uint64_t id, struct series_attr *a)
 
 /* ---- scans by time ---- */
 
+/*
+ * The late samples of a scan (series_options.out_of_order_window_ms),
+ * read first: they are few, and are given in their place among the
+ * others.
+ */
+struct lates {
+	int64_t		*t;
+	uint64_t	*v;
+	size_t		 n, cap, cap2, at;
+	series_sample_fn fn;
+	void		*arg;
+};
+
+static int
+read_lates(struct series *s, struct engine_snapshot *snap, uint64_t id,
+    int64_t mint, int64_t maxt, struct lates *L)
+{
+	unsigned char lo[SKEY_LEN], hi[SKEY_LEN];
+	struct engine_iter *it;
+	const unsigned char *k, *v;
+	size_t kl, vl;
+	int64_t t;
+	int rc;
+
+	skey_t(lo, SK_LATE, id, mint);
+	skey_t(hi, SK_LATE, id, INT64_MAX);
+	it = engine_iter_new(s->e, snap, lo, SKEY_LEN, hi, SKEY_LEN);
+	for (engine_iter_seek_first(it); engine_iter_valid(it);
+	    engine_iter_next(it)) {
+		k = engine_iter_key(it, &kl);
+		v = engine_iter_value(it, &vl);
+		if (kl != SKEY_LEN || vl != 8)
+			continue;
+		if ((t = skey_time(k + SKEY_ID_LEN)) > maxt)
+			break;
+		L->t = xgrow(L->t, &L->cap, L->n + 1, sizeof(*L->t));
+		L->v = xgrow(L->v, &L->cap2, L->n + 1, sizeof(*L->v));
+		L->t[L->n] = t;
+		L->v[L->n++] = get_le64(v);
+	}
+	rc = engine_iter_status(it);
+	engine_iter_free(it);
+	return rc;
+}
+
+/* Give the late samples before t (all with INT64_MAX), then the sample. */
+static int
+give(struct lates *L, int64_t t, double x, int last)
+{
+	int rc;
+
+	for (; L->at < L->n && L->t[L->at] < t; L->at++)
+		if ((rc = L->fn(L->arg, L->t[L->at],
+		    bits_double(L->v[L->at]))) != 0) {
+			L->at++;
+			return rc;
+		}
+	if (L->at < L->n && L->t[L->at] == t)
+		L->at++;	/* a sample in order at t is the one */
+	return last ? 0 : L->fn(L->arg, t, x);
+}
+
 int
 series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
     series_sample_fn fn, void *arg)
@@ -307,6 +370,7 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 	struct engine_snapshot *snap;
 	struct engine_iter *it;
 	const unsigned char *k, *v;
+	struct lates L = { .fn = fn, .arg = arg };
 	size_t kl, vl;
 	int64_t last = INT64_MIN, t;
 	double x;
@@ -317,6 +381,8 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 	if (mint > maxt)
 		return 0;
 	snap = engine_snapshot_new(s->e);
+	if ((rc = read_lates(s, snap, id, mint, maxt, &L)) != 0)
+		goto out;
 	skey_t(lo, SK_CHUNK, id, INT64_MIN);
 	/* maxt itself is in: up to maxt + 1, or past every chunk of id */
 	if (maxt < INT64_MAX)
@@ -345,7 +411,7 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 			if (t > maxt)
 				break;
 			last = t;
-			if ((rc = fn(arg, t, x)) != 0)
+			if ((rc = give(&L, t, x, 0)) != 0)
 				break;
 		}
 		if (r < 0 && rc == 0)
@@ -370,14 +436,58 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 			break;
 		if (t <= last)
 			continue;
-		rc = fn(arg, t, bits_double(get_le64(v)));
+		rc = give(&L, t, bits_double(get_le64(v)), 0);
 	}
 	if (rc == 0)
 		rc = engine_iter_status(it);
 	engine_iter_free(it);
+	if (rc == 0)
+		rc = give(&L, INT64_MAX, 0, 1);
 out:
 	engine_snapshot_free(snap);
+	free(L.t);
+	free(L.v);
 	return rc;
+}
+
+/*
+ * Does series id hold a sample in order (a head record or in a chunk)
+ * at t? For a late sample, whose time such a one takes.
+ */
+int
+series_has_at(struct series *s, uint64_t id, int64_t t)
+{
+	unsigned char lo[SKEY_LEN], hi[SKEY_LEN];
+	struct engine_iter *it;
+	struct chunk_iter ci;
+	const unsigned char *v;
+	struct buf have;
+	size_t vl;
+	int64_t ct;
+	double cv;
+	int found;
+
+	buf_init(&have, 0);
+	skey_t(lo, SK_HEAD, id, t);
+	found = engine_get(s->e, NULL, lo, SKEY_LEN, &have) == 0;
+	buf_release(&have);
+	if (found)
+		return 1;
+	skey_t(lo, SK_CHUNK, id, INT64_MIN);
+	skey_t(hi, SK_CHUNK, id, INT64_MAX);
+	it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
+	skey_t(lo, SK_CHUNK, id, t);
+	engine_iter_seek_for_prev(it, lo, SKEY_LEN);
+	if (engine_iter_valid(it)) {
+		v = engine_iter_value(it, &vl);
+		if (vl >= CHUNK_HDR_LEN &&
+		    chunk_iter_init(&ci, v + CHUNK_HDR_LEN,
+		    vl - CHUNK_HDR_LEN) == 0 &&
+		    chunk_iter_seek(&ci, t, &ct, &cv) == 1 && ct == t)
+			found = 1;
+	}
+	engine_iter_free(it);
+	return found;
 }
 
 /* ---- the text view ---- */

@@ -6,7 +6,9 @@
  * (VALUE, SECONDS VALUE, errors naming the column); Prometheus's rules
  * for appends (newer taken, the same sample again ignored also when it
  * is sealed in a chunk, same time with another value and older samples
- * refused with the others of the commit taken); the series limit; the
+ * refused with the others of the commit taken); the out-of-order window
+ * (late samples taken once, in scans in their place, not in the text
+ * view, across a reopen and a compaction); the series limit; the
  * model test: random samples into random series against an in-memory
  * model, across chunk seals, reopens as writer, a compaction and a
  * reader, checking every series' samples by time (series_scan, whole
@@ -292,6 +294,93 @@ test_rules(void **state)
 	store_close(&st);
 	labels_free(a);
 	labels_free(b);
+}
+
+/* ---- the out-of-order window ---- */
+
+struct collect {
+	int64_t		 t[16];
+	double		 v[16];
+	size_t		 n;
+};
+
+static int
+collect_fn(void *arg, int64_t t, double v)
+{
+	struct collect *c = arg;
+
+	if (c->n < 16) {
+		c->t[c->n] = t;
+		c->v[c->n] = v;
+	}
+	c->n++;
+	return 0;
+}
+
+static void
+test_late(void **state)
+{
+	struct store st = { 0 };
+	struct labels *a = mklabels("late", NULL, NULL);
+	struct series_counts c;
+	struct series_attr at;
+	struct collect got;
+	uint64_t id;
+	static const int64_t want_t[] = { 10000, 15000, 20000, 25000, 30000 };
+	static const double want_v[] = { 1, 1.5, 2, 2.5, 3 };
+
+	(void)state;
+	st.o.out_of_order_window_ms = 3600 * 1000;
+	store_new(&st);
+	assert_int_equal(append1(st.s, a, 10000, 1, &c), 0);
+	assert_int_equal(append1(st.s, a, 20000, 2, &c), 0);
+	assert_int_equal(append1(st.s, a, 30000, 3, &c), 0);
+	/* within the window: taken, once */
+	assert_int_equal(append1(st.s, a, 15000, 1.5, &c), 0);
+	assert_int_equal(c.samples, 1);
+	assert_int_equal(c.late, 1);
+	assert_int_equal(append1(st.s, a, 15000, 1.5, &c), 0);
+	assert_int_equal(c.samples, 0);
+	assert_int_equal(c.duplicates, 1);
+	assert_int_equal(append1(st.s, a, 15000, 9, &c), -EINVAL);
+	assert_non_null(strstr(err_detail(), "duplicate sample"));
+	/* a time a sample in order holds, with another value */
+	assert_int_equal(append1(st.s, a, 20000, 7, &c), -EINVAL);
+	assert_int_equal(c.conflicts, 1);
+	/* past the window */
+	assert_int_equal(append1(st.s, a, 30000 - 3600 * 1000 - 1, 0, &c),
+	    -EINVAL);
+	assert_non_null(strstr(err_detail(), "out of order"));
+	assert_int_equal(append1(st.s, a, 25000, 2.5, &c), 0);
+	assert_int_equal(series_find(st.s, a, &id), 0);
+	for (int round = 0; round < 3; round++) {
+		memset(&got, 0, sizeof(got));
+		assert_int_equal(series_scan(st.s, id, INT64_MIN, INT64_MAX,
+		    collect_fn, &got), 0);
+		assert_int_equal(got.n, 5);
+		for (size_t i = 0; i < 5; i++) {
+			assert_true(got.t[i] == want_t[i]);
+			assert_true(got.v[i] == want_v[i]);
+		}
+		/* a window that starts between them */
+		memset(&got, 0, sizeof(got));
+		assert_int_equal(series_scan(st.s, id, 12000, 26000,
+		    collect_fn, &got), 0);
+		assert_int_equal(got.n, 3);
+		assert_true(got.t[0] == 15000 && got.t[2] == 25000);
+		/* the text view is the samples taken in order */
+		assert_int_equal(series_getattr(st.s, id, &at), 0);
+		assert_int_equal(at.size, strlen("10.000 1\n20.000 2\n"
+		    "30.000 3\n"));
+		if (round == 0) {
+			store_close(&st);
+			store_open(&st, ENGINE_WRITER);
+		} else if (round == 1)
+			assert_int_equal(engine_compact(st.e), 0);
+	}
+	store_close(&st);
+	st.o.out_of_order_window_ms = 0;
+	labels_free(a);
 }
 
 /* ---- the model test ---- */
@@ -735,6 +824,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_late),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_retention),
