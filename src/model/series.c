@@ -112,9 +112,6 @@ grow_series(struct series *s)
 			bh[ss->hash & (ncap - 1)] = ss;
 		}
 	}
-	for (size_t i = 0; i < s->nfilters; i++)
-		selector_free(s->filters[i].sel);
-	free(s->filters);
 	free(s->by_hash);
 	free(s->by_id);
 	s->by_hash = bh;
@@ -1036,6 +1033,7 @@ series_open(struct engine *e, const struct series_options *o,
 	pthread_mutex_init(&s->state, NULL);
 	pthread_rwlock_init(&s->change_lock, NULL);
 	pthread_mutex_init(&s->stop_lock, NULL);
+	pthread_mutex_init(&s->meta_lock, NULL);
 	{
 		pthread_condattr_t ca;
 
@@ -1201,6 +1199,7 @@ series_close(struct series *s)
 	pthread_mutex_destroy(&s->state);
 	pthread_rwlock_destroy(&s->change_lock);
 	pthread_mutex_destroy(&s->stop_lock);
+	pthread_mutex_destroy(&s->meta_lock);
 	pthread_cond_destroy(&s->stop_cond);
 	free(s);
 }

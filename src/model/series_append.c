@@ -385,7 +385,10 @@ work_from(struct series *s, struct swork *w, struct sseries *ss)
 	pthread_mutex_unlock(&s->state);
 }
 
-/* Is there a sample at t in w's head with these bits? */
+/*
+ * Is there a sample at t in w's head? 0 if not, 1 with these bits, -1
+ * with others. The head holds this commit's samples too.
+ */
 static int
 head_has(const struct swork *w, int64_t t, uint64_t bits)
 {
@@ -400,7 +403,7 @@ head_has(const struct swork *w, int64_t t, uint64_t bits)
 		return 0;
 	if (chunk_iter_seek(&ci, t, &ht, &hv) != 1 || ht != t)
 		return 0;
-	return double_bits(hv) == bits;
+	return double_bits(hv) == bits ? 1 : -1;
 }
 
 /*
@@ -566,7 +569,7 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = v[i].t;
 		uint64_t bits = double_bits(v[i].v);
-		int rc;
+		int rc, hh;
 
 		if (t == INT64_MIN || t == INT64_MAX) {
 			/* the keys' bounds: no sample lives there */
@@ -580,11 +583,16 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 				c->conflicts++;
 				refuse(r, -EINVAL, w, "duplicate sample for "
 				    "timestamp", t);
-			} else if (head_has(w, t, bits) ||
+			} else if ((hh = head_has(w, t, bits)) < 0) {
+				c->conflicts++;
+				refuse(r, -EINVAL, w, "duplicate sample for "
+				    "timestamp", t);
+			} else if (hh > 0 ||
 			    (w->ss != NULL && sealed_has(s, w->id, t, bits))) {
 				c->duplicates++;
 			} else if (s->o.out_of_order_window_ms > 0 &&
-			    w->last_t - t <= s->o.out_of_order_window_ms) {
+			    (uint64_t)w->last_t - (uint64_t)t <=
+			    (uint64_t)s->o.out_of_order_window_ms) {
 				late(s, w, t, bits, b, c, r);
 			} else {
 				c->out_of_order++;
@@ -646,7 +654,8 @@ keep_series(struct series *s, struct swork *w, int is_new,
 		if (!is_new && (w->s_expire == ENGINE_NO_EXPIRY ||
 		    need <= w->s_expire))
 			return;
-		w->s_expire = series_expiry(w->retention, t + w->retention);
+		w->s_expire = series_expiry(w->retention,
+		    t > INT64_MAX - w->retention ? INT64_MAX : t + w->retention);
 	}
 	enc = labels_encoding(w->ss != NULL ? w->ss->ls : w->ls, &len);
 	skey_id(k, SK_SERIES, w->id);

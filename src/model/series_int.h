@@ -151,6 +151,7 @@ struct series {
 	size_t		 ncap, nnames;
 	struct meta_seen **meta;		/* dict */
 	size_t		 mcap;
+	pthread_mutex_t	 meta_lock;		/* one series_meta_put at a time */
 
 	pthread_rwlock_t change_lock;		/* over calls of change_fn */
 	series_change_fn change_fn;

@@ -292,7 +292,10 @@ series_getattr(struct series *s, uint64_t id, struct series_attr *a)
 	if (!ss->empty) {
 		a->first_t = ss->first_t;
 		a->last_t = ss->last_t;
-		a->mtime_ns = ss->last_t * 1000000;
+		/* ns since the epoch: times past 2262 are clamped */
+		a->mtime_ns = ss->last_t > INT64_MAX / 1000000 ? INT64_MAX :
+		    ss->last_t < INT64_MIN / 1000000 ? INT64_MIN :
+		    ss->last_t * 1000000;
 	}
 	pthread_mutex_unlock(&s->state);
 	return 0;

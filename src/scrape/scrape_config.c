@@ -858,6 +858,8 @@ job(struct walk *w, yaml_node_t *m, const struct scrape_config *c,
 	if (j->interval_ms <= 0 || j->timeout_ms <= 0)
 		return fail(w, m, "%s: scrape_interval and scrape_timeout must "
 		    "be positive", where);
+	if (j->interval_ms > SCRAPE_INTERVAL_MAX_MS)
+		return fail(w, m, "%s: scrape_interval past 30d", where);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #define SCRAPE_DEFAULT_INTERVAL_MS	60000	/* global scrape_interval */
 #define SCRAPE_DEFAULT_TIMEOUT_MS	10000	/* global scrape_timeout */
 #define SCRAPE_DEFAULT_REFRESH_MS	300000	/* file_sd refresh_interval */
+#define SCRAPE_INTERVAL_MAX_MS	((int64_t)30 * 24 * 3600 * 1000)	/* a scrape_interval */
 #define SCRAPE_FILE_MAX		(4 * 1024 * 1024)	/* bytes of a config or SD file */
 #define SCRAPE_DEPTH_MAX	16	/* nested YAML collections */
 

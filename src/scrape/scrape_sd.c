@@ -304,7 +304,8 @@ scrape_target_make(const struct scrape_job *j, const char *addr,
 	t->interval_ms = j->interval_ms;
 	t->timeout_ms = j->timeout_ms;
 	if ((v = relabel_labels_get(&rl, "__scrape_interval__", 19, NULL)) &&
-	    (scrape_parse_duration(v, strlen(v), &ms) != 0 || ms <= 0)) {
+	    (scrape_parse_duration(v, strlen(v), &ms) != 0 || ms <= 0 ||
+	    ms > SCRAPE_INTERVAL_MAX_MS)) {
 		rc = err_set(-EINVAL, "job '%s', target '%s': bad "
 		    "__scrape_interval__ '%s'", j->name, a, v);
 		goto out;

@@ -762,6 +762,27 @@ test_retention(void **state)
 	assert_int_equal(series_scan(st.s, id, INT64_MIN, INT64_MAX,
 	    count_sample, &got), 0);
 	assert_int_equal(got, 610);
+	/* past the dictionary's first size, made and then loaded again */
+	ap = series_appender_new(st.s);
+	for (int i = 0; i < 1500; i++) {
+		char name[32];
+		struct labels *x;
+
+		snprintf(name, sizeof(name), "many_%d", i);
+		x = mklabels(name, NULL, NULL);
+		assert_int_equal(series_appender_add(ap, x, v + 600, 1), 0);
+		labels_free(x);
+	}
+	assert_int_equal(series_appender_commit(ap, &c, NULL), 0);
+	assert_int_equal(c.series_created, 1500);
+	series_appender_free(ap);
+	store_close(&st);
+	store_open(&st, ENGINE_WRITER);
+	got = 0;
+	assert_int_equal(series_find(st.s, keep, &id), 0);
+	assert_int_equal(series_scan(st.s, id, INT64_MIN, INT64_MAX,
+	    count_sample, &got), 0);
+	assert_int_equal(got, 610);
 	store_close(&st);
 	st.o.retention_ms = 0;
 	st.o.retention_filters = NULL;
