@@ -5,7 +5,7 @@
 # every series' samples (series_scan, whole and windows), its text view
 # (series_read at random offsets, st_size) and the dictionary (select,
 # label names and values) checked after each round. Two seeds on file://,
-# one on RGW. SHALE_SERIES_MODEL_ROUNDS (default 25 on file://, 12 on
+# one on RGW. SHALE_SERIES_MODEL_ROUNDS (default 25 on file://, 15 on
 # RGW) makes longer runs: 40 commits, about 2,500 samples, a round.
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -23,7 +23,7 @@ done
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	b=$(new_bucket) || { fail "create bucket"; finish; }
-	run "s3://$b/model" 7 "${SHALE_SERIES_MODEL_ROUNDS:-12}"
+	run "s3://$b/model" 7 "${SHALE_SERIES_MODEL_ROUNDS:-15}"
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi

@@ -92,7 +92,7 @@ start() {	# shale|prometheus PORT
 	exit 1
 }
 
-# measure WHAT N: sets $empty and $full (KiB) and $secs (the feed)
+# measure WHAT N: sets $empty and $full (KiB), $secs (the feed), $part
 measure() {
 	local what=$1 n=$2 port u t0 k s0 s1
 	port=$(pick_port 1)
@@ -109,19 +109,25 @@ measure() {
 	s1=$(date +%s%N)
 	secs=$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
 	full=$(idle_rss "$pid")
+	# what the RSS holds besides the series: shale's block cache (the
+	# tables' blocks, put there as they are written), Prometheus's heap
+	# in use (Go's collector leaves the rest of the RSS)
+	part=$(curl -s "http://127.0.0.1:$port/metrics" | awk '
+	    /^engine_cache_bytes\{cache="block"\}/ { printf "block cache %.1f MiB", $2 / 1048576 }
+	    /^go_memstats_heap_inuse_bytes / { printf "heap in use %.1f MiB", $2 / 1048576 }')
 	stop "$pid"
 	pid=
 }
 
 echo "$samples samples a series, remote write 1.0; $(nproc) cores," \
 	"load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-9s %-11s %10s %10s %12s %8s\n' series server "empty MiB" \
-	"fed MiB" "bytes/series" "feed s"
+printf '%-9s %-11s %10s %10s %12s %8s  %s\n' series server "empty MiB" \
+	"fed MiB" "bytes/series" "feed s" "of which"
 for n in "$@"; do
 	for what in shale prometheus; do
 		measure "$what" "$n"
 		awk -v n="$n" -v w="$what" -v e="$empty" -v f="$full" -v s="$secs" \
-			'BEGIN { printf "%-9s %-11s %10.1f %10.1f %12.0f %8s\n",
-			    n, w, e / 1024, f / 1024, (f - e) * 1024 / n, s }'
+		    -v p="$part" 'BEGIN { printf "%-9s %-11s %10.1f %10.1f %12.0f %8s  %s\n",
+			    n, w, e / 1024, f / 1024, (f - e) * 1024 / n, s, p }'
 	done
 done
