@@ -14,7 +14,9 @@
  * twice in the same commit. Values are integers, fractions, NaN, the
  * infinities, -0 and the stale marker. The model says what each commit
  * must count (taken, made, duplicates, conflicts, out of order) and
- * return.
+ * return. Every other round, the commits come from THREADS threads at
+ * once, each with series of its own, while another reads random series
+ * (scan and text view), which must be whole and in order.
  *
  * After each round, one of: reopen as writer; engine_compact;
  * series_flush_heads; engine_flush and a reader (ENGINE_READER) opened on
@@ -33,6 +35,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,13 +78,16 @@ struct store {
 };
 
 static struct mseries	ms[NSERIES];
-static uint64_t		rng;
+static __thread uint64_t rng;	/* each appending thread its own */
 static int		failed;
+static unsigned		commits;	/* numbers them, atomic */
 
 #define FAIL(...) do {							\
+	flockfile(stdout);						\
 	printf("FAIL: " __VA_ARGS__);					\
 	printf("\n");							\
-	failed = 1;							\
+	funlockfile(stdout);						\
+	__atomic_store_n(&failed, 1, __ATOMIC_RELAXED);			\
 } while (0)
 
 static uint64_t
@@ -248,9 +254,14 @@ bad_samples(struct mseries *m, struct series_sample *x, struct expect *ex)
 	return nx;
 }
 
+/*
+ * One commit of series part, part + nparts, ...: threads with parts of
+ * their own append side by side, each keeping its part of the model.
+ */
 static int
-one_commit(struct store *st, unsigned commit)
+one_commit(struct store *st, size_t part, size_t nparts)
 {
+	unsigned commit = __atomic_add_fetch(&commits, 1, __ATOMIC_RELAXED);
 	struct series_appender *a = series_appender_new(st->s);
 	struct series_sample x[4 + 2 * NEW_MAX];
 	struct series_counts c;
@@ -260,7 +271,7 @@ one_commit(struct store *st, unsigned commit)
 	int rc, want;
 
 	for (size_t j = 0; j < k; j++) {
-		struct mseries *m = &ms[rnd(NSERIES)];
+		struct mseries *m = &ms[part + nparts * rnd(NSERIES / nparts)];
 		size_t nx, nnew = rnd(NEW_MAX + 1);
 
 		if (m->mark == commit)	/* once a commit */
@@ -316,17 +327,166 @@ one_commit(struct store *st, unsigned commit)
 	if (ex.samples > 0 && seq == 0)
 		FAIL("commit %u: samples taken, seq 0", commit);
 	/* ids of the series made */
-	for (size_t i = 0; i < NSERIES; i++) {
+	for (size_t i = part; i < NSERIES; i += nparts) {
 		struct mseries *m = &ms[i];
 
-		if (m->id == 0 && m->n > 0 &&
-		    (rc = series_find(st->s, m->ls, &m->id)) != 0) {
+		uint64_t id;
+
+		if (m->id != 0 || m->n == 0)
+			continue;
+		if ((rc = series_find(st->s, m->ls, &id)) != 0) {
 			FAIL("series %zu not found after its first commit: %s",
 			    i, err_message(rc));
 			return rc;
 		}
+		__atomic_store_n(&m->id, id, __ATOMIC_RELEASE);
 	}
-	return failed ? -EINVAL : 0;
+	return __atomic_load_n(&failed, __ATOMIC_RELAXED) ? -EINVAL : 0;
+}
+
+/* ---- appending threads ---- */
+
+#define THREADS	4
+
+struct appender_arg {
+	struct store	*st;
+	size_t		 part;
+	uint64_t	 seed;
+	pthread_t	 tid;
+};
+
+static void *
+appender_main(void *p)
+{
+	struct appender_arg *a = p;
+
+	rng = a->seed;
+	for (int c = 0; c < COMMITS / THREADS; c++)
+		if (one_commit(a->st, a->part, THREADS) != 0)
+			break;
+	return NULL;
+}
+
+/*
+ * Beside the appending threads: reads of random series, which must be in
+ * order in themselves (the model is being changed, so not compared).
+ */
+static int		appending;
+static size_t		reads_beside;	/* reads made beside appends */
+
+struct order {
+	int64_t		 last;
+	size_t		 n;
+	int		 bad;
+};
+
+static int
+order_fn(void *arg, int64_t t, double v)
+{
+	struct order *o = arg;
+
+	(void)v;
+	if (o->n++ > 0 && t <= o->last)
+		o->bad = 1;
+	o->last = t;
+	return 0;
+}
+
+static void *
+reader_main(void *p)
+{
+	struct store *st = p;
+	struct buf b;
+	size_t reads = 0;
+
+	buf_init(&b, 0);
+	rng = 99;
+	while (__atomic_load_n(&appending, __ATOMIC_ACQUIRE) || reads == 0) {
+		const struct mseries *m = &ms[rnd(NSERIES)];
+		uint64_t id = __atomic_load_n(&m->id, __ATOMIC_ACQUIRE);
+		struct order o = { 0 };
+		struct series_attr at;
+		char chunk[4096];
+		uint64_t off = 0;
+		ssize_t n;
+		int rc;
+
+		if (id == 0)
+			continue;
+		reads++;
+		if ((rc = series_scan(st->s, id, INT64_MIN, INT64_MAX, order_fn,
+		    &o)) != 0 || o.bad || o.n == 0) {
+			FAIL("series_scan %" PRIu64 " while appending: %d, %zu "
+			    "samples%s", id, rc, o.n, o.bad ? ", out of order" :
+			    "");
+			break;
+		}
+		if ((rc = series_getattr(st->s, id, &at)) != 0) {
+			FAIL("series_getattr %" PRIu64 " while appending: %s",
+			    id, err_message(rc));
+			break;
+		}
+		/* the text, at least as long as st_size said: whole lines */
+		buf_reset(&b);
+		while ((n = series_read(st->s, id, off, chunk,
+		    1 + rnd(sizeof(chunk)))) > 0) {
+			buf_append(&b, chunk, (size_t)n);
+			off += (uint64_t)n;
+		}
+		if (n < 0 || b.len < at.size || b.len == 0 ||
+		    b.data[b.len - 1] != '\n') {
+			FAIL("series_read %" PRIu64 " while appending: %zd, %zu "
+			    "bytes, st_size %" PRIu64, id, n, b.len, at.size);
+			break;
+		}
+		o = (struct order){ 0 };
+		for (size_t i = 0, j; i < b.len; i = j + 1) {
+			struct series_sample x;
+
+			for (j = i; b.data[j] != '\n'; j++)
+				continue;
+			if (series_parse_line(b.data + i, j - i, 0, &x) != 0 ||
+			    (o.n++ > 0 && x.t <= o.last)) {
+				FAIL("series_read %" PRIu64 " while appending: "
+				    "line '%.*s' at %zu", id, (int)(j - i),
+				    b.data + i, i);
+				break;
+			}
+			o.last = x.t;
+		}
+		if (__atomic_load_n(&failed, __ATOMIC_RELAXED))
+			break;
+	}
+	buf_release(&b);
+	reads_beside += reads;
+	return NULL;
+}
+
+/* A round's commits from THREADS threads at once, a reader beside them. */
+static void
+commit_threads(struct store *st)
+{
+	struct appender_arg a[THREADS];
+	pthread_t reader;
+	int have_reader;
+
+	__atomic_store_n(&appending, 1, __ATOMIC_RELEASE);
+	have_reader = pthread_create(&reader, NULL, reader_main, st) == 0;
+
+	for (size_t i = 0; i < THREADS; i++) {
+		a[i] = (struct appender_arg){ .st = st, .part = i,
+		    .seed = rnd(UINT32_MAX) + 1 };
+		if (pthread_create(&a[i].tid, NULL, appender_main, &a[i]) != 0) {
+			FAIL("pthread_create");
+			a[i].st = NULL;
+		}
+	}
+	for (size_t i = 0; i < THREADS; i++)
+		if (a[i].st != NULL)
+			pthread_join(a[i].tid, NULL);
+	__atomic_store_n(&appending, 0, __ATOMIC_RELEASE);
+	if (have_reader)
+		pthread_join(reader, NULL);
 }
 
 /* ---- checks ---- */
@@ -757,7 +917,6 @@ main(int argc, char **argv)
 		"reopen", "compact", "flush heads", "reader", "flush heads, reopen",
 	};
 	struct store st = { 0 }, rd = { 0 };
-	unsigned commit = 0;
 	uint64_t total = 0;
 	int rounds, rc;
 
@@ -800,9 +959,12 @@ main(int argc, char **argv)
 	for (int r = 0; r < rounds && !failed; r++) {
 		const char *op = ops[r % 5];
 
-		for (int c = 0; c < COMMITS && !failed; c++)
-			if (one_commit(&st, ++commit) != 0)
-				break;
+		if (r % 2)
+			commit_threads(&st);
+		else
+			for (int c = 0; c < COMMITS && !failed; c++)
+				if (one_commit(&st, 0, 1) != 0)
+					break;
 		if (failed)
 			break;
 		check_all(st.s, "after the commits");
@@ -842,7 +1004,7 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < NSERIES; i++)
 			total += ms[i].n;
 		printf("round %d (%s): %u commits, %" PRIu64 " samples%s\n",
-		    r + 1, op, commit, total, failed ? ": FAILED" : "");
+		    r + 1, op, commits, total, failed ? ": FAILED" : "");
 		fflush(stdout);
 	}
 	if (store_close(&st) != 0)
@@ -854,7 +1016,8 @@ main(int argc, char **argv)
 	}
 	engine_settings_release(&st.es);
 	engine_settings_release(&rd.es);
-	printf("%s: %d rounds, %u commits, %" PRIu64 " samples in %d series\n",
-	    failed ? "FAILED" : "ok", rounds, commit, total, NSERIES);
+	printf("%s: %d rounds, %u commits, %" PRIu64 " samples in %d series; "
+	    "%zu series read beside appends\n", failed ? "FAILED" : "ok",
+	    rounds, commits, total, NSERIES, reads_beside);
 	return failed;
 }
