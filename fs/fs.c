@@ -4,11 +4,12 @@
  * low-level operations (fs_ops). The operations are in fs_ns.c
  * (attributes, names, directories) and fs_file.c (handles, files); the
  * page cache's stores and the notifier thread in fs_notify.c; /.shale's
- * files in fs_vfile.c; what they share in fs_int.h.
+ * files in fs_vfile.c; /series in fs_series.c; what they share in
+ * fs_int.h.
  *
- * Each operation translates a request into a call of src/model/logs.h and
- * its result into a reply; nothing here decides what a stream is. Choices
- * made for the kernel:
+ * Each operation translates a request into a call of src/model/logs.h
+ * (or series.h) and its result into a reply; nothing here decides what a
+ * stream or a series is. Choices made for the kernel:
  *
  *  - Stream files are opened with direct_io: no page cache, so a read
  *    always sees the stream as the engine has it, whoever appended, and
@@ -31,6 +32,9 @@
  *    attr_timeout (1 s by default). After every change made here the
  *    notifier thread tells the kernel to drop the attributes of what
  *    changed, so stat(2) and tail -f see a new size at once.
+ *  - The files of /series (fs_series.c) always use direct_io: a series'
+ *    text is made when it is read, and a change tells the kernel only to
+ *    drop its attributes (series_on_change, fs_notify.c).
  *  - max_write is 1 MiB, so dd bs=1M is one request per block.
  *
  * Threading: libfuse's multithreaded loop calls the operations from up to
@@ -186,6 +190,7 @@ fs_new(const struct fs_options *o, struct fs **out)
 	pthread_mutex_init(&fs->store_lock, NULL);
 	pthread_cond_init(&fs->ncond, NULL);
 	pthread_mutex_init(&fs->hlock, NULL);
+	fs_series_init(fs);
 
 	opts = xasprintf("fsname=shale,subtype=shale%s%s%s",
 	    o->read_only ? ",ro" : "", o->fuse_opts != NULL ? "," : "",
@@ -207,12 +212,13 @@ fs_new(const struct fs_options *o, struct fs **out)
 }
 
 int
-fs_mount(struct fs *fs, struct logs *l)
+fs_mount(struct fs *fs, struct logs *l, struct series *s)
 {
 	if (fuse_session_mount(fs->se, fs->o.mountpoint) != 0)
 		return err_set(-EIO, "cannot mount on '%s' (is it a directory, "
 		    "and is /dev/fuse usable?)", fs->o.mountpoint);
 	fs->l = l;
+	fs->s = s;
 	fs->mounted = 1;
 	fs_notify_start(fs);
 	return 0;
@@ -284,12 +290,15 @@ fs_free(struct fs *fs)
 		logs_on_data(fs->l, NULL, NULL);
 		logs_on_change(fs->l, NULL, NULL);
 	}
+	if (fs->s != NULL)
+		series_on_change(fs->s, NULL, NULL);
 	if (fs->se != NULL)
 		fuse_session_destroy(fs->se);
 	/* handles the kernel never released (stopped by a signal) */
 	while (fs->handles != NULL)
 		handle_close(fs, fs->handles);
 	pthread_mutex_destroy(&fs->hlock);
+	fs_series_release(fs);
 	for (size_t i = 0; i < fs->npending; i++)
 		free(fs->pending[i].name);
 	free(fs->pending);

@@ -1,9 +1,10 @@
 /*
  * fs.h - the mount: a FUSE file system (low-level API) that shows the log
- * streams of a struct logs under /logs, and a few read-only virtual files
- * under /.shale. It knows nothing of the engine's insides and never
- * touches the object store; every decision about a stream is made in
- * src/model/logs.h.
+ * streams of a struct logs under /logs, the metric series of a struct
+ * series under /series, and a few read-only virtual files under /.shale.
+ * It knows nothing of the engine's insides and never touches the object
+ * store; every decision about a stream is made in src/model/logs.h, about
+ * a series in src/model/series.h.
  *
  * Lifecycle: fs_new() checks the options, fs_mount() mounts and returns
  * once the kernel routes the mount point to us; fs_run() serves requests until the file system is
@@ -14,8 +15,9 @@
 #ifndef SHALE_FS_H
 #define SHALE_FS_H
 
-struct logs;
 struct fs;
+struct logs;
+struct series;
 
 struct fs_options {
 	const char	*mountpoint;
@@ -37,8 +39,11 @@ void	fs_options_default(struct fs_options *o);
  * fenced): 0, or -errno with a detail in err_detail().
  */
 int	fs_new(const struct fs_options *o, struct fs **out);
-/* Mount, showing l: 0, or -errno with a detail. */
-int	fs_mount(struct fs *fs, struct logs *l);
+/*
+ * Mount, showing l and s (NULL: no /series); both stay the caller's and
+ * open until fs_free(): 0, or -errno with a detail.
+ */
+int	fs_mount(struct fs *fs, struct logs *l, struct series *s);
 /*
  * Serve until unmounted or told to stop (SIGINT, SIGTERM, SIGHUP): 0, or
  * -errno. The caller blocks those signals before it starts any thread

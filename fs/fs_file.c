@@ -3,8 +3,9 @@
  * virtual file and directory (made, tracked, closed), and the operations
  * on a file: open and create, read, write, flush, release, fsync.
  *
- * Not here: directories' listings (fs_ns.c), and what the page cache is
- * given once a reader has chosen it (fs_notify.c).
+ * Not here: directories' listings (fs_ns.c), what the page cache is
+ * given once a reader has chosen it (fs_notify.c), and what the files of
+ * /series do (fs_series.c, called from here).
  *
  * Threading: a handle is used by one request at a time, except reads of
  * a virtual file, which only read it. hlock guards the list of every
@@ -64,6 +65,8 @@ handle_close(struct fs *fs, struct fs_handle *h)
 	int rc = 0;
 
 	handle_untrack(fs, h);
+	if (h->kind == H_SERIES || h->kind == H_IMPORT)
+		fs_series_handle_close(fs, h);
 	if (h->w != NULL) {
 		if ((rc = logs_writer_flush(h->w)) != 0)
 			log_error("%zu bytes of a partial line lost at close: %s",
@@ -86,6 +89,9 @@ handle_free(struct fs_handle *h)
 	free(h->ents);
 	buf_release(&h->text);
 	logs_reader_free(h->r);
+	if (h->a != NULL)
+		series_appender_free(h->a);
+	buf_release(&h->held);
 	free(h);
 }
 
@@ -107,6 +113,8 @@ open_handle(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
 	int vf, rc;
 
 	*out = NULL;
+	if (in_series(ino))
+		return fs_series_open_handle(fs, ino, fi, out);
 	h = xcalloc(1, sizeof(*h));
 	buf_init(&h->text, 0);
 	if ((vf = vfile_index(ino)) >= 0) {
@@ -253,6 +261,10 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	OP_TIMED("create");
 
 	(void)mode;
+	if (in_series(parent)) {
+		fs_series_create(req, fs, parent, name, fi);
+		return;
+	}
 	if ((rc = check_parent(fs, parent)) == 0) {
 		rc = logs_create(fs->l, parent, name, &a);
 		/* two creators raced: the loser opens what the winner made */
@@ -298,14 +310,16 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	 * the handle while fuse_reply_buf is still returning.
 	 */
 	out = xmalloc(size > 0 ? size : 1);
-	if (h->kind == H_VFILE) {
+	if (h->kind == H_VFILE || h->kind == H_IMPORT) {
 		n = 0;
 		if ((size_t)off < h->text.len) {
 			n = (ssize_t)(h->text.len - (size_t)off < size ?
 			    h->text.len - (size_t)off : size);
 			memcpy(out, h->text.data + off, (size_t)n);
 		}
-	} else
+	} else if (h->kind == H_SERIES)
+		n = series_read(fs_of(req)->s, h->sid, (uint64_t)off, out, size);
+	else
 		n = logs_reader_read(h->r, (uint64_t)off, out, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -323,6 +337,14 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 	OP_TIMED("write");
 
 	(void)ino;
+	if (h->kind == H_SERIES || h->kind == H_IMPORT) {
+		n = fs_series_write(fs_of(req), h, (uint64_t)off, data, size);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		return;
+	}
 	if (h->kind != H_STREAM || h->w == NULL) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -336,19 +358,6 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 		fuse_reply_err(req, (int)-n);
 	} else
 		fuse_reply_write(req, (size_t)n);
-}
-
-void
-op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-	int rc = 0;
-	OP_TIMED("flush");
-
-	(void)ino;
-	if (h->kind == H_STREAM && h->w != NULL)
-		rc = logs_writer_flush(h->w);
-	fuse_reply_err(req, -rc);
 }
 
 void
@@ -385,24 +394,46 @@ on_interrupt(fuse_req_t req, void *arg)
 	logs_wake(w->l);
 }
 
-/* Sync h's stream (NULL: everything), hearing interrupts meanwhile. */
+/*
+ * Sync h's stream (NULL: everything), or flush (close(2)) or sync a file
+ * of /series, which both wait until stored, hearing interrupts meanwhile.
+ */
 static int
-sync_interruptible(fuse_req_t req, struct fs_handle *h)
+sync_interruptible(fuse_req_t req, struct fs_handle *h, int flush)
 {
 	struct fs_wait w = { .stop = 0, .l = fs_of(req)->l };
 	int rc;
 
 	fuse_req_interrupt_func(req, on_interrupt, &w);
-	if (h != NULL && h->kind == H_STREAM && h->w != NULL)
+	if (h != NULL && (h->kind == H_SERIES || h->kind == H_IMPORT) &&
+	    (flush || (h->wflags & FS_W_WRITE)))
+		rc = flush ? fs_series_flush(fs_of(req), h, &w.stop) :
+		    fs_series_fsync(fs_of(req), h, &w.stop);
+	else if (h != NULL && h->kind == H_STREAM && h->w != NULL)
 		rc = logs_writer_sync_stop(h->w, &w.stop);
-	else
-		rc = logs_sync_stop(w.l, &w.stop);	/* sync FILE opens read-only */
+	else	/* sync FILE opens read-only: every write, a series' too */
+		rc = logs_sync_stop(w.l, &w.stop);
 	/* no call of on_interrupt after this one returns: w goes away */
 	fuse_req_interrupt_func(req, NULL, NULL);
 	if (rc == -EINTR)
-		log_info("an fsync was interrupted (what it waited for is still "
-		    "stored when the store takes it)");
+		log_info("an fsync or close was interrupted (what it waited for "
+		    "is still stored when the store takes it)");
 	return rc;
+}
+
+void
+op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc = 0;
+	OP_TIMED("flush");
+
+	(void)ino;
+	if (h->kind == H_SERIES || h->kind == H_IMPORT)
+		rc = sync_interruptible(req, h, 1);
+	else if (h->kind == H_STREAM && h->w != NULL)
+		rc = logs_writer_flush(h->w);
+	fuse_reply_err(req, -rc);
 }
 
 void
@@ -414,7 +445,7 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	(void)ino;
 	(void)datasync;
-	fuse_reply_err(req, -sync_interruptible(req, h));
+	fuse_reply_err(req, -sync_interruptible(req, h, 0));
 }
 
 void
@@ -426,5 +457,5 @@ op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, -sync_interruptible(req, NULL));
+	fuse_reply_err(req, -sync_interruptible(req, NULL, 0));
 }

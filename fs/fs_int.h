@@ -2,13 +2,23 @@
  * fs_int.h - the mount's insides, shared by the files of fs/: fs.c (the
  * session, its life and the table of operations), fs_ns.c (attributes,
  * names and directories), fs_file.c (handles and files), fs_notify.c
- * (the page cache's stores and the notifier thread) and fs_vfile.c (the
- * virtual files).
+ * (the page cache's stores and the notifier thread), fs_vfile.c (the
+ * virtual files) and fs_series.c (/series: metric series as files).
  *
- * Inode numbers: 1 is the mount's root (it holds "logs" and ".shale"),
- * 2 is /.shale, 3 and up the virtual files in fs_vfiles[] order; stored
- * ids (LOGS_ROOT_ID = 16 for /logs and up) are used as they are. Ids
- * are never reused, so the generation is always 1.
+ * Inode numbers: 1 is the mount's root (it holds "logs", "series" and
+ * ".shale"), 2 is /.shale, 3 and up the virtual files in fs_vfiles[]
+ * order; stored ids (LOGS_ROOT_ID = 16 for /logs and up) are used as
+ * they are. The series have a space of their own, told apart by the two
+ * bits below the top one, which no stored id reaches (ids count up from
+ * 16, one a stream or directory):
+ *
+ *	01 n	FS_INO_METRIC | n: /series (n = 0), and the directory of the
+ *		n-th metric name the mount has named (fs_series.c's table)
+ *	10 id	FS_INO_SERIES | id: the file of series id; id 0, which no
+ *		series has (SERIES_FIRST_ID), is /series/.import
+ *
+ * Ids are never reused, nor a metric's number within the mount's life,
+ * so the generation is always 1.
  */
 #ifndef SHALE_FS_INT_H
 #define SHALE_FS_INT_H
@@ -23,6 +33,7 @@
 
 #include "fs/fs.h"
 #include "model/logs.h"
+#include "model/series.h"
 #include "util/buf.h"
 #include "util/clock.h"
 
@@ -45,9 +56,16 @@ struct fs_store {
 #define FS_INO_ROOT	1
 #define FS_INO_META	2
 #define FS_INO_VFILE	3
+#define FS_INO_KIND(ino) ((uint64_t)(ino) >> 61)	/* 1: metric, 2: series */
+#define FS_INO_METRIC	((uint64_t)1 << 61)
+#define FS_INO_SERIES	((uint64_t)2 << 61)
+#define FS_INO_NUM(ino)	((uint64_t)(ino) & (((uint64_t)1 << 61) - 1))
+#define FS_INO_SERIES_ROOT FS_INO_METRIC	/* /series */
+#define FS_INO_IMPORT	FS_INO_SERIES		/* /series/.import */
 
 struct fs {
 	struct logs		*l;
+	struct series		*s;		/* NULL: no /series */
 	struct fs_options	 o;
 	struct fuse_session	*se;
 	uid_t			 uid;
@@ -76,6 +94,21 @@ struct fs {
 
 	pthread_mutex_t		 hlock;
 	struct fs_handle	*handles;	/* hlock: every open file and directory */
+
+	/*
+	 * /series (fs_series.c): the metric names given inode numbers,
+	 * metrics[n - 1] for FS_INO_METRIC | n, and their indexes in name
+	 * order for lookups; the last import's result, as
+	 * series/.import reads. Lock order: hlock, mlock, ilock (none is
+	 * held while another is taken today).
+	 */
+	pthread_mutex_t		 mlock;
+	char			**metrics;	/* mlock */
+	uint32_t		*morder;	/* mlock: indexes sorted by name */
+	size_t			 nmetrics, mcap, ocap;	/* mlock */
+	pthread_mutex_t		 ilock;
+	struct buf		 last_import;	/* ilock */
+	uint64_t		 imports;	/* ilock: imports done */
 };
 
 /* ---- the virtual files (fs_vfile.c) ---- */
@@ -91,7 +124,7 @@ extern const size_t fs_nvfiles;
 
 /* ---- handles (fs_file.c) ---- */
 
-enum handle_kind { H_STREAM, H_VFILE, H_DIR };
+enum handle_kind { H_STREAM, H_VFILE, H_DIR, H_SERIES, H_IMPORT };
 
 struct dirent_snap {
 	char		*name;
@@ -108,6 +141,22 @@ struct fs_handle {
 	struct buf		 text;		/* virtual file */
 	struct dirent_snap	*ents;		/* directory, listed at opendir */
 	size_t			 nents, cap;
+
+	/* H_SERIES and H_IMPORT (fs_series.c) */
+	uint64_t		 sid;		/* the series */
+	struct series_appender	*a;		/* opened to write */
+	unsigned		 wflags;	/* FS_W_* */
+	struct buf		 held;		/* a partial line; an import's text */
+	uint64_t		 wpos;		/* where the last write ended */
+	uint64_t		 last_seq;	/* of the last batch written */
+	size_t			 checked;	/* H_IMPORT: bytes of held checked */
+	int			 failed;	/* H_IMPORT: a write was refused */
+};
+
+enum {
+	FS_W_WRITE	= 1 << 0,	/* opened to write */
+	FS_W_APPEND	= 1 << 1,	/* O_APPEND: offsets ignored */
+	FS_W_SYNC	= 1 << 2,	/* O_SYNC, O_DSYNC or --sync */
 };
 
 /* Put h on fs->handles. */
@@ -138,7 +187,14 @@ vfile_index(fuse_ino_t ino)
 static inline int
 stored(fuse_ino_t ino)
 {
-	return ino >= LOGS_ROOT_ID;
+	return ino >= LOGS_ROOT_ID && ino < FS_INO_METRIC;
+}
+
+/* Anything under /series, /series itself included. */
+static inline int
+in_series(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) == 1 || FS_INO_KIND(ino) == 2;
 }
 
 /* ---- metrics of the operations (fs.c) ---- */
@@ -162,6 +218,9 @@ void	op_done(struct op_timer *t);
 
 /* ---- attributes and names (fs_ns.c) ---- */
 
+/* Add an entry to a directory's listing (opendir). */
+void	dir_add(struct fs_handle *h, const char *name, size_t len,
+	    fuse_ino_t ino, mode_t type);
 /* Attributes of any inode: 0 or -errno. */
 int	get_stat(struct fs *fs, fuse_ino_t ino, struct stat *st);
 /* Changes are made only in stored directories: 0 or -errno. */
@@ -209,9 +268,49 @@ void	op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 /* Register the page cache's counters (once, from fs_new). */
 void	fs_notify_metrics_init(void);
-/* Hear fs->l's changes, and start the notifier thread. */
+/* Hear fs->l's and fs->s's changes, and start the notifier thread. */
 void	fs_notify_start(struct fs *fs);
 /* Stop the notifier thread (if started) after its last invalidations. */
 void	fs_notify_stop(struct fs *fs);
+
+/* ---- /series (fs_series.c) ---- */
+
+/*
+ * Each is called by the operation of fs_ns.c or fs_file.c of the same
+ * name when the inode (or parent) is under /series (in_series), and
+ * replies itself.
+ */
+void	fs_series_lookup(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
+	    const char *name);
+int	fs_series_stat(struct fs *fs, fuse_ino_t ino, struct stat *st);
+void	fs_series_setattr(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
+	    struct stat *attr, int to_set);
+void	fs_series_mkdir(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
+	    const char *name);
+void	fs_series_mknod(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
+	    const char *name, mode_t mode);
+void	fs_series_create(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
+	    const char *name, struct fuse_file_info *fi);
+/* The listing of /series or a metric's directory into h: 0 or -errno. */
+int	fs_series_opendir(struct fs *fs, fuse_ino_t ino, struct fs_handle *h);
+/* The handle of an open series file or series/.import: 0 or -errno. */
+int	fs_series_open_handle(struct fs *fs, fuse_ino_t ino,
+	    struct fuse_file_info *fi, struct fs_handle **out);
+/* A write to either: the bytes taken, or -errno. */
+ssize_t	fs_series_write(struct fs *fs, struct fs_handle *h, uint64_t off,
+	    const char *data, size_t size);
+/* close(2): commit a held line and wait until stored, or import: 0 or -errno. */
+int	fs_series_flush(struct fs *fs, struct fs_handle *h, const int *stop);
+/*
+ * fsync(2) of a file opened to write: commit a held line and wait until
+ * stored: 0 or -errno. (One opened to read waits for every write, as a
+ * stream's does: logs_sync_stop.)
+ */
+int	fs_series_fsync(struct fs *fs, struct fs_handle *h, const int *stop);
+/* The handle's end (handle_close): what series_flush does, without waiting. */
+void	fs_series_handle_close(struct fs *fs, struct fs_handle *h);
+/* Set up and tear down fs's part (fs_new, fs_free). */
+void	fs_series_init(struct fs *fs);
+void	fs_series_release(struct fs *fs);
 
 #endif

@@ -11,9 +11,16 @@
  * logs_reader_cache) and what the kernel is asked for at FUSE_INIT
  * (fs.c, op_init).
  *
+ * Series (fs_series.c) use only the invalidations: struct series calls
+ * on_series_change after a series got samples or was made, and the
+ * series' inode (FS_INO_SERIES | id) has its attributes dropped as a
+ * stream's are, so stat(2) and tail -f see its new size. Their files use
+ * direct I/O: no page cache to fill.
+ *
  * Threading: struct logs calls on_data in the thread that changed the
  * stream, with the stream locked, and on_change in that thread or the
- * one that noticed a follower's change. nlock guards what waits for the
+ * one that noticed a follower's change; struct series calls
+ * on_series_change the same way. nlock guards what waits for the
  * notifier: pending, npending, pcap, stores, nstores, scap, sbytes and
  * nstop; ncond wakes it. store_lock is held over the sending of the
  * stores and by a truncation's drop of the pages, so none of the old
@@ -169,6 +176,12 @@ on_change(void *arg, uint64_t id, const char *name, size_t namelen)
 	pthread_mutex_unlock(&fs->nlock);
 }
 
+static void
+on_series_change(void *arg, uint64_t id)
+{
+	on_change(arg, FS_INO_SERIES | id, NULL, 0);
+}
+
 static void *
 notifier_main(void *arg)
 {
@@ -271,6 +284,8 @@ void
 fs_notify_start(struct fs *fs)
 {
 	logs_on_change(fs->l, on_change, fs);
+	if (fs->s != NULL)
+		series_on_change(fs->s, on_series_change, fs);
 	if (!logs_read_only(fs->l) && fs->o.page_cache)
 		logs_on_data(fs->l, on_data, fs);
 	if (pthread_create(&fs->notifier, NULL, notifier_main, fs) != 0)

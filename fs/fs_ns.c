@@ -66,6 +66,8 @@ get_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	struct logs_attr a;
 	int rc, vf;
 
+	if (in_series(ino))
+		return fs_series_stat(fs, ino, st);
 	if (ino == FS_INO_ROOT || ino == FS_INO_META) {
 		fill_stat(fs, ino, NULL, st);
 		if (ino == FS_INO_META)
@@ -122,8 +124,14 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			reply_entry(req, fs, LOGS_ROOT_ID, NULL);
 		else if (strcmp(name, ".shale") == 0)
 			reply_entry(req, fs, FS_INO_META, NULL);
+		else if (strcmp(name, "series") == 0 && fs->s != NULL)
+			reply_entry(req, fs, FS_INO_SERIES_ROOT, NULL);
 		else
 			fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (in_series(parent)) {
+		fs_series_lookup(req, fs, parent, name);
 		return;
 	}
 	if (parent == FS_INO_META) {
@@ -182,6 +190,10 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	OP_TIMED("setattr");
 
 	(void)fi;
+	if (in_series(ino)) {
+		fs_series_setattr(req, fs, ino, attr, to_set);
+		return;
+	}
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		fuse_reply_err(req, EPERM);	/* modes and owners are fixed */
 		return;
@@ -223,6 +235,10 @@ op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	OP_TIMED("mkdir");
 
 	(void)mode;
+	if (in_series(parent)) {
+		fs_series_mkdir(req, fs, parent, name);
+		return;
+	}
 	if ((rc = check_parent(fs, parent)) == 0)
 		rc = logs_mkdir(fs->l, parent, name, &a);
 	if (rc != 0)
@@ -241,6 +257,10 @@ op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	OP_TIMED("mknod");
 
 	(void)rdev;
+	if (in_series(parent)) {
+		fs_series_mknod(req, fs, parent, name, mode);
+		return;
+	}
 	if (!S_ISREG(mode))
 		rc = -EPERM;		/* devices, fifos and sockets */
 	else if ((rc = check_parent(fs, parent)) == 0)
@@ -325,8 +345,8 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 /* ---- directories ---- */
 
-static void
-snap_add(struct fs_handle *h, const char *name, size_t len, fuse_ino_t ino,
+void
+dir_add(struct fs_handle *h, const char *name, size_t len, fuse_ino_t ino,
     mode_t type)
 {
 	h->ents = xgrow(h->ents, &h->cap, h->nents + 1, sizeof(*h->ents));
@@ -339,7 +359,7 @@ snap_add(struct fs_handle *h, const char *name, size_t len, fuse_ino_t ino,
 static int
 snap_entry(void *arg, const char *name, size_t len, const struct logs_attr *a)
 {
-	snap_add(arg, name, len, a->id, a->type == LOGS_DIR ? S_IFDIR : S_IFREG);
+	dir_add(arg, name, len, a->id, a->type == LOGS_DIR ? S_IFDIR : S_IFREG);
 	return 0;
 }
 
@@ -355,21 +375,25 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->kind = H_DIR;
 	buf_init(&h->text, 0);
 	if (ino == FS_INO_ROOT) {
-		snap_add(h, ".", 1, FS_INO_ROOT, S_IFDIR);
-		snap_add(h, "..", 2, FS_INO_ROOT, S_IFDIR);
-		snap_add(h, ".shale", 6, FS_INO_META, S_IFDIR);
-		snap_add(h, "logs", 4, LOGS_ROOT_ID, S_IFDIR);
+		dir_add(h, ".", 1, FS_INO_ROOT, S_IFDIR);
+		dir_add(h, "..", 2, FS_INO_ROOT, S_IFDIR);
+		dir_add(h, ".shale", 6, FS_INO_META, S_IFDIR);
+		dir_add(h, "logs", 4, LOGS_ROOT_ID, S_IFDIR);
+		if (fs->s != NULL)
+			dir_add(h, "series", 6, FS_INO_SERIES_ROOT, S_IFDIR);
 	} else if (ino == FS_INO_META) {
-		snap_add(h, ".", 1, FS_INO_META, S_IFDIR);
-		snap_add(h, "..", 2, FS_INO_ROOT, S_IFDIR);
+		dir_add(h, ".", 1, FS_INO_META, S_IFDIR);
+		dir_add(h, "..", 2, FS_INO_ROOT, S_IFDIR);
 		for (size_t i = 0; i < fs_nvfiles; i++)
-			snap_add(h, fs_vfiles[i].name, strlen(fs_vfiles[i].name),
+			dir_add(h, fs_vfiles[i].name, strlen(fs_vfiles[i].name),
 			    FS_INO_VFILE + i, S_IFREG);
+	} else if (in_series(ino)) {
+		rc = fs_series_opendir(fs, ino, h);
 	} else if (!stored(ino)) {
 		rc = -ENOTDIR;
 	} else if ((rc = logs_getattr(fs->l, ino, &a)) == 0) {
-		snap_add(h, ".", 1, ino, S_IFDIR);
-		snap_add(h, "..", 2, ino == LOGS_ROOT_ID ? FS_INO_ROOT :
+		dir_add(h, ".", 1, ino, S_IFDIR);
+		dir_add(h, "..", 2, ino == LOGS_ROOT_ID ? FS_INO_ROOT :
 		    a.parent, S_IFDIR);
 		rc = logs_readdir(fs->l, ino, snap_entry, h);
 	}

@@ -102,6 +102,8 @@ const struct setting settings_table[] = {
 	    1, INT32_MAX, 0 },
 	{ "series_options.out_of_order_time_window", ST_DURATION,
 	    OFF(series_ooo_window_ms), 0, 0, 0 },
+	{ "series_options.retention_filters", ST_STRING,
+	    OFF(series_retention_filters), 1, SETTINGS_STRING_MAX, SF_NULLABLE },
 };
 #define NSETTINGS	nitems(settings_table)
 const size_t settings_count = NSETTINGS;
@@ -257,13 +259,16 @@ settings_check_rules(struct engine_settings *s, const size_t *set, size_t *blame
 	return 0;
 }
 
-/* Copy src to dst, with a copy of its string. */
+/* Copy src to dst, with copies of its strings. */
 void
 settings_copy(struct engine_settings *dst, const struct engine_settings *src)
 {
 	*dst = *src;
 	if (src->cache_root_folder != NULL)
 		dst->cache_root_folder = xstrdup(src->cache_root_folder);
+	if (src->series_retention_filters != NULL)
+		dst->series_retention_filters =
+		    xstrdup(src->series_retention_filters);
 }
 
 /*
@@ -329,6 +334,8 @@ engine_settings_release(struct engine_settings *s)
 {
 	free(s->cache_root_folder);
 	s->cache_root_folder = NULL;
+	free(s->series_retention_filters);
+	s->series_retention_filters = NULL;
 }
 
 /* Environment */

@@ -62,6 +62,7 @@ struct engine_settings {
 	int64_t		 series_retention_ms;		/* 0: samples never expire */
 	int		 series_max;			/* series in a store; default 1,000,000 */
 	int64_t		 series_ooo_window_ms;		/* must be 0 */
+	char		*series_retention_filters;	/* lines of SELECTOR:DURATION; NULL */
 };
 
 void	engine_settings_default(struct engine_settings *s);

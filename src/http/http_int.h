@@ -80,6 +80,8 @@ struct http_route {
 
 extern const struct http_route http_routes[];
 extern const size_t http_nroutes;
+extern const struct http_route http_read_routes[];	/* http_read.c */
+extern const size_t http_read_nroutes;
 extern const struct http_route http_log_routes[];	/* http_log.c */
 extern const size_t http_log_nroutes;
 extern const struct http_route http_write_routes[];	/* http_write.c */
@@ -116,7 +118,11 @@ struct http {
 	pthread_t		 reaper;
 };
 
-/* The route whose path is exactly `path`, or NULL. */
+/*
+ * The route whose path is `path`, or NULL. A route's path may hold
+ * segments ":name", each matching one segment of any non-empty text
+ * (/api/v1/label/:name/values); the handler reads it from req->path.
+ */
 const struct http_route *http_route_find(const char *path);
 /*
  * Is `header` (an Authorization header's value, or NULL) "Bearer TOKEN"

@@ -165,12 +165,34 @@ const struct http_route http_routes[] = {
 };
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);
 
+/* Does path match pattern, whose ":name" segments match any one segment? */
+static int
+path_match(const char *pattern, const char *path)
+{
+	const char *start = pattern;
+
+	while (*pattern != '\0') {
+		if (pattern[0] == ':' && pattern > start &&
+		    pattern[-1] == '/') {
+			if (*path == '/' || *path == '\0')
+				return 0;	/* an empty segment */
+			pattern += strcspn(pattern, "/");
+			path += strcspn(path, "/");
+		} else if (*pattern++ != *path++)
+			return 0;
+	}
+	return *path == '\0';
+}
+
 const struct http_route *
 http_route_find(const char *path)
 {
 	for (size_t i = 0; i < http_nroutes; i++)
 		if (strcmp(http_routes[i].path, path) == 0)
 			return &http_routes[i];
+	for (size_t i = 0; i < http_read_nroutes; i++)
+		if (path_match(http_read_routes[i].path, path))
+			return &http_read_routes[i];
 	for (size_t i = 0; i < http_log_nroutes; i++)
 		if (strcmp(http_log_routes[i].path, path) == 0)
 			return &http_log_routes[i];

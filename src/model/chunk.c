@@ -6,16 +6,34 @@
  *
  *	second sample	delta from the first, as varint bytes in the stream
  *	later samples	delta of deltas in one of the buckets of dod_buckets[]
- *	every sample	the value XORed with the previous one's bits:
- *			'0' the same; '10' + the bits inside the previous
- *			window; '11' + 5 bits leading zeros + 6 bits length
- *			(0 for 64) + that many bits
+ *	every sample	the value, one of (version 2):
+ *			'0'	the same bits as the previous one
+ *			'10'	a decimal step: the previous value and this
+ *				one are integers over 10^scale, and the
+ *				difference of the integers follows, in one of
+ *				the buckets of dec_buckets[]
+ *			'110'	XORed with the previous one's bits: the bits
+ *				inside the previous window
+ *			'1110'	the same with a new window: 5 bits leading
+ *				zeros + 6 bits length (0 for 64) + the bits
+ *			'1111'	4 bits of a new scale, then a decimal step
+ *			(version 1: '0', then '10' and '11' for the XORs)
+ *
+ * The decimal step is VictoriaMetrics's idea in Gorilla's frame: most
+ * values a node exports are integers (bytes, counts) or decimals with a
+ * few digits (seconds to the hundredth), whose XORs spread over all the
+ * mantissa while the integers' differences are small. A value is an
+ * integer m over 10^scale when (double)m / 10^scale gives its bits
+ * back exactly; the encoder checks that, so the decoder's division
+ * gives the same bits, and it picks for each sample whichever of the
+ * codes is shortest. The scale starts at 0 in every chunk.
  *
  * shale-format(5), SERIES CHUNKS, says why the buckets are these.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +64,46 @@ static const struct dod_bucket {
 	{ 0x1f, 5, 64 },	/* '11111' anything */
 };
 #define DOD_BUCKETS	(sizeof(dod_buckets) / sizeof(dod_buckets[0]))
+
+/* The buckets of a decimal step: as many ones as the index, then 0. */
+static const struct dod_bucket dec_buckets[] = {
+	{ 0x00, 1, 6 },		/* '0'     -32 .. 31 */
+	{ 0x02, 2, 13 },	/* '10'    -4096 .. 4095 */
+	{ 0x06, 3, 20 },	/* '110'   -524288 .. 524287 */
+	{ 0x0e, 4, 32 },	/* '1110'  32 bits */
+	{ 0x0f, 4, 64 },	/* '1111'  anything */
+};
+#define DEC_BUCKETS	(sizeof(dec_buckets) / sizeof(dec_buckets[0]))
+#define DEC_LIMIT	9007199254740992.0	/* 2^53: integers exact in a double */
+
+/* Powers of ten, each exact in a double. */
+static const double pow10s[CHUNK_SCALE_MAX + 1] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15,
+};
+
+/*
+ * The value with these bits as an integer over 10^scale: 1 and *m if it
+ * is one (the division gives the bits back exactly), else 0. The
+ * encoder and the decoder both decide with this, from the same bits.
+ */
+static int
+decimal(uint64_t bits, unsigned scale, int64_t *m)
+{
+	double v = bits_double(bits), x;
+	int64_t r;
+
+	if (!isfinite(v))
+		return 0;
+	x = v * pow10s[scale];
+	if (!(fabs(x) < DEC_LIMIT))
+		return 0;
+	r = llround(x);
+	if (double_bits((double)r / pow10s[scale]) != bits)
+		return 0;
+	*m = r;
+	return 1;
+}
 
 /* Whether the signed x fits in `width` bits of two's complement. */
 static int
@@ -106,6 +164,7 @@ chunk_enc_reset(struct chunk_enc *e)
 	e->last_v = 0;
 	e->lead = e->sig = 0;
 	e->hist_n = 0;
+	e->scale = 0;
 }
 
 static void
@@ -116,16 +175,34 @@ put(struct chunk_enc *e, uint64_t v, unsigned n)
 		BUG("chunk passes %d bytes", CHUNK_MAX_BYTES);
 }
 
-/* The first sample: the rest of the header; the bit stream starts after it. */
+/*
+ * The first sample: the rest of the header; the bit stream starts after
+ * it. Its value is a scale byte, then the integer (a signed varint) when
+ * the value is one over 10^scale, the smallest scale that holds it, or
+ * 0xff and its 64 bits. That scale is where the chunk's decimal steps
+ * start.
+ */
 static void
 put_first(struct chunk_enc *e, int64_t t, uint64_t v)
 {
-	uint8_t head[CODING_VARINT_MAX + 8];
+	uint8_t head[2 * CODING_VARINT_MAX + 9];
 	size_t n;
+	int64_t m;
+	unsigned sc;
 
 	n = varint_put(head, zigzag(t));
-	put_le64(head + n, v);
-	if (buf_append(&e->buf, head, n + 8) != 0)
+	for (sc = 0; sc <= CHUNK_SCALE_MAX && !decimal(v, sc, &m); sc++)
+		;
+	if (sc <= CHUNK_SCALE_MAX) {
+		head[n++] = (uint8_t)sc;
+		n += varint_put(head + n, zigzag(m));
+		e->scale = sc;
+	} else {
+		head[n++] = 0xff;
+		put_le64(head + n, v);
+		n += 8;
+	}
+	if (buf_append(&e->buf, head, n) != 0)
 		BUG("cannot start a chunk");
 	bits_writer_init(&e->bits, &e->buf);
 }
@@ -156,52 +233,127 @@ put_varint(struct chunk_enc *e, uint64_t x)
 }
 
 /*
- * A value. The format lets the encoder choose any window that holds the
- * XOR's bits. Reusing the last one ('10') whenever it fits, as Gorilla
- * does, keeps a window one long carry made wide for the rest of the
- * chunk; so a new window is the smallest that holds the last
+ * The XOR window for x: the format lets the encoder choose any window
+ * that holds the XOR's bits. Reusing the last one whenever it fits, as
+ * Gorilla does, keeps a window one long carry made wide for the rest of
+ * the chunk; so a new window is the smallest that holds the last
  * WINDOW_HISTORY XORs, and is also taken when the last one is
- * WINDOW_SLACK bits wider than that.
+ * WINDOW_SLACK bits wider than that. Plans without changing e.
  */
+struct xor_plan {
+	int		 reuse;
+	unsigned	 lead, trail;	/* of x */
+	unsigned	 ulead, sig;	/* a new window */
+	unsigned	 cost;		/* bits, control included */
+};
+
+static void
+plan_xor(const struct chunk_enc *e, uint64_t x, struct xor_plan *p)
+{
+	unsigned n = e->hist_n + 1, slot = e->hist_n % WINDOW_HISTORY;
+
+	p->lead = (unsigned)__builtin_clzll(x);
+	p->trail = (unsigned)__builtin_ctzll(x);
+	if (p->lead > LEAD_MAX)
+		p->lead = LEAD_MAX;
+	p->ulead = p->lead;
+	{
+		unsigned utrail = p->trail;
+
+		/* the last WINDOW_HISTORY XORs, this one in its slot */
+		for (unsigned i = 0; i < WINDOW_HISTORY && i < n; i++) {
+			if (i == slot)
+				continue;
+			if (e->hist_lead[i] < p->ulead)
+				p->ulead = e->hist_lead[i];
+			if (e->hist_trail[i] < utrail)
+				utrail = e->hist_trail[i];
+		}
+		p->sig = 64 - p->ulead - utrail;
+	}
+	p->reuse = e->sig != 0 && p->lead >= e->lead &&
+	    p->trail >= 64 - e->lead - e->sig &&
+	    (n < WINDOW_HISTORY || e->sig < p->sig + WINDOW_SLACK);
+	p->cost = p->reuse ? 3 + e->sig : 4 + 5 + 6 + p->sig;
+}
+
+static void
+put_xor(struct chunk_enc *e, uint64_t x, const struct xor_plan *p)
+{
+	e->hist_lead[e->hist_n % WINDOW_HISTORY] = (uint8_t)p->lead;
+	e->hist_trail[e->hist_n % WINDOW_HISTORY] = (uint8_t)p->trail;
+	e->hist_n++;
+	if (p->reuse) {
+		put(e, 0x6, 3);
+		put(e, x >> (64 - e->lead - e->sig), e->sig);
+		return;
+	}
+	put(e, 0xe, 4);
+	put(e, p->ulead, 5);
+	put(e, p->sig & 0x3f, 6);	/* 64 is written as 0 */
+	put(e, x >> (64 - p->ulead - p->sig), p->sig);
+	e->lead = p->ulead;
+	e->sig = p->sig;
+}
+
+static const struct dod_bucket *
+dec_bucket(int64_t d)
+{
+	const struct dod_bucket *b;
+
+	for (b = dec_buckets; !fits(d, b->width); b++)
+		;
+	return b;
+}
+
+/* A value: the shortest of the codes that give it. */
 static void
 put_value(struct chunk_enc *e, uint64_t v)
 {
 	uint64_t x = v ^ e->last_v;
-	unsigned lead, trail, ulead, utrail, sig;
+	const struct dod_bucket *b;
+	struct xor_plan xp;
+	int64_t mp, mc;
+	unsigned dcost = ~0u, scost = ~0u, nscale = 0;
+	int64_t dd = 0, sd = 0;
 
 	if (x == 0) {
 		put(e, 0, 1);
 		return;
 	}
-	lead = (unsigned)__builtin_clzll(x);
-	trail = (unsigned)__builtin_ctzll(x);
-	if (lead > LEAD_MAX)
-		lead = LEAD_MAX;
-	e->hist_lead[e->hist_n % WINDOW_HISTORY] = (uint8_t)lead;
-	e->hist_trail[e->hist_n % WINDOW_HISTORY] = (uint8_t)trail;
-	e->hist_n++;
-	ulead = lead;
-	utrail = trail;
-	for (unsigned i = 0; i < WINDOW_HISTORY && i < e->hist_n; i++) {
-		if (e->hist_lead[i] < ulead)
-			ulead = e->hist_lead[i];
-		if (e->hist_trail[i] < utrail)
-			utrail = e->hist_trail[i];
+	plan_xor(e, x, &xp);
+	if (decimal(e->last_v, e->scale, &mp) && decimal(v, e->scale, &mc)) {
+		dd = mc - mp;
+		b = dec_bucket(dd);
+		dcost = 2 + b->plen + b->width;
 	}
-	sig = 64 - ulead - utrail;
-	if (e->sig != 0 && lead >= e->lead &&
-	    trail >= 64 - e->lead - e->sig &&
-	    (e->hist_n < WINDOW_HISTORY || e->sig < sig + WINDOW_SLACK)) {
+	if (dcost > 16) {
+		/* the smallest scale that holds both, if not the current one */
+		for (unsigned sc = 0; sc <= CHUNK_SCALE_MAX; sc++) {
+			if (sc == e->scale || !decimal(e->last_v, sc, &mp) ||
+			    !decimal(v, sc, &mc))
+				continue;
+			sd = mc - mp;
+			b = dec_bucket(sd);
+			scost = 4 + 4 + b->plen + b->width;
+			nscale = sc;
+			break;
+		}
+	}
+	if (dcost <= xp.cost && dcost <= scost) {
+		b = dec_bucket(dd);
 		put(e, 0x2, 2);
-		put(e, x >> (64 - e->lead - e->sig), e->sig);
-		return;
-	}
-	put(e, 0x3, 2);
-	put(e, ulead, 5);
-	put(e, sig & 0x3f, 6);		/* 64 is written as 0 */
-	put(e, x >> utrail, sig);
-	e->lead = ulead;
-	e->sig = sig;
+		put(e, b->prefix, b->plen);
+		put(e, (uint64_t)dd, b->width);
+	} else if (scost < xp.cost) {
+		b = dec_bucket(sd);
+		put(e, 0xf, 4);
+		put(e, nscale, 4);
+		put(e, b->prefix, b->plen);
+		put(e, (uint64_t)sd, b->width);
+		e->scale = nscale;
+	} else
+		put_xor(e, x, &xp);
 }
 
 int
@@ -282,7 +434,7 @@ chunk_iter_init(struct chunk_iter *it, const void *data, size_t len)
 		    len);
 		return it->err;
 	}
-	if (p[0] != CHUNK_VERSION) {
+	if (p[0] != 1 && p[0] != CHUNK_VERSION) {
 		it->err = err_set(SHALE_ECORRUPT,
 		    "damaged chunk: version %u", p[0]);
 		return it->err;
@@ -297,17 +449,48 @@ chunk_iter_init(struct chunk_iter *it, const void *data, size_t len)
 			return corrupt(it, "bytes after an empty chunk");
 		return 0;
 	}
-	if (varint_get(p, len, &pos, &zt) != 0 || len - pos < 8) {
-		it->err = err_set(SHALE_ECORRUPT,
-		    "damaged chunk: header cut short");
-		return it->err;
-	}
 	it->count = p[1];
+	it->version = p[0];
+	if (varint_get(p, len, &pos, &zt) != 0)
+		goto short_header;
 	it->t = unzigzag(zt);
+	if (it->version >= 2) {
+		uint64_t zm;
+		int64_t m;
+
+		if (pos == len)
+			goto short_header;
+		it->scale = p[pos++];
+		if (it->scale <= CHUNK_SCALE_MAX) {
+			if (varint_get(p, len, &pos, &zm) != 0)
+				goto short_header;
+			m = unzigzag(zm);
+			if (!(fabs((double)m) < DEC_LIMIT)) {
+				it->err = err_set(SHALE_ECORRUPT, "damaged "
+				    "chunk: a first value past 2^53");
+				return it->err;
+			}
+			it->v = double_bits((double)m / pow10s[it->scale]);
+			bits_reader_init(&it->bits, p + pos, len - pos);
+			return 0;
+		}
+		if (it->scale != 0xff) {
+			it->err = err_set(SHALE_ECORRUPT, "damaged chunk: "
+			    "scale %u", it->scale);
+			return it->err;
+		}
+		it->scale = 0;
+	}
+	if (len - pos < 8)
+		goto short_header;
 	it->v = get_le64(p + pos);
 	pos += 8;
 	bits_reader_init(&it->bits, p + pos, len - pos);
 	return 0;
+short_header:
+	it->count = 0;
+	it->err = err_set(SHALE_ECORRUPT, "damaged chunk: header cut short");
+	return it->err;
 }
 
 unsigned
@@ -376,19 +559,14 @@ get_dod(struct chunk_iter *it, uint64_t *dod)
 	return 0;
 }
 
+/* A XOR with the window in use, or (new) a new one. */
 static int
-get_value(struct chunk_iter *it)
+get_xor(struct chunk_iter *it, int new)
 {
-	uint64_t c, x, lead, sig;
+	uint64_t x, lead, sig;
 	int rc;
 
-	if ((rc = get(it, 1, &c)) != 0)
-		return rc;
-	if (c == 0)
-		return 0;
-	if ((rc = get(it, 1, &c)) != 0)
-		return rc;
-	if (c == 1) {
+	if (new) {
 		if ((rc = get(it, 5, &lead)) != 0 ||
 		    (rc = get(it, 6, &sig)) != 0)
 			return rc;
@@ -404,6 +582,79 @@ get_value(struct chunk_iter *it)
 		return rc;
 	it->v ^= x << (64 - it->lead - it->sig);
 	return 0;
+}
+
+/* A decimal step at it->scale. */
+static int
+get_decimal(struct chunk_iter *it)
+{
+	const struct dod_bucket *b;
+	uint64_t bit, x;
+	unsigned ones = 0;
+	int64_t mp, mc;
+	int rc;
+
+	if (!decimal(it->v, it->scale, &mp))
+		return corrupt(it, "a decimal step from a value that is not "
+		    "one");
+	while (ones < DEC_BUCKETS - 1) {
+		if ((rc = get(it, 1, &bit)) != 0)
+			return rc;
+		if (bit == 0)
+			break;
+		ones++;
+	}
+	b = &dec_buckets[ones];
+	if ((rc = get(it, b->width, &x)) != 0)
+		return rc;
+	if (b->width < 64 && (x >> (b->width - 1)) != 0)
+		x |= ~(uint64_t)0 << b->width;
+	if (__builtin_add_overflow(mp, (int64_t)x, &mc) ||
+	    !(fabs((double)mc) < DEC_LIMIT))
+		return corrupt(it, "a decimal step past 2^53");
+	it->v = double_bits((double)mc / pow10s[it->scale]);
+	return 0;
+}
+
+static int
+get_value(struct chunk_iter *it)
+{
+	uint64_t c;
+	unsigned ones = 0;
+	int rc;
+
+	if (it->version == 1) {
+		if ((rc = get(it, 1, &c)) != 0)
+			return rc;
+		if (c == 0)
+			return 0;
+		if ((rc = get(it, 1, &c)) != 0)
+			return rc;
+		return get_xor(it, c == 1);
+	}
+	/* '0', '10', '110', '1110', '1111': the ones before a 0, at most 4 */
+	while (ones < 4) {
+		if ((rc = get(it, 1, &c)) != 0)
+			return rc;
+		if (c == 0)
+			break;
+		ones++;
+	}
+	switch (ones) {
+	case 0:
+		return 0;
+	case 1:
+		return get_decimal(it);
+	case 2:
+		return get_xor(it, 0);
+	case 3:
+		return get_xor(it, 1);
+	default:
+		if ((rc = get(it, 4, &c)) != 0)
+			return rc;
+		it->scale = (unsigned)c;	/* 4 bits: CHUNK_SCALE_MAX at most */
+		return get_decimal(it);
+	}
 }
 
 /* After the last sample: at most the zero bits that pad the last byte. */

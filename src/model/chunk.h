@@ -42,12 +42,13 @@
 #include "util/bits.h"
 #include "util/buf.h"
 
-#define CHUNK_VERSION		1
+#define CHUNK_VERSION		2	/* what the encoder writes; 1 is read too */
+#define CHUNK_SCALE_MAX		15	/* decimal values: 10^0 .. 10^15 */
 #define CHUNK_MAX_SAMPLES	120
 #define CHUNK_MAX_SPAN_MS	((int64_t)2 * 3600 * 1000)	/* last_t - first_t < this */
 /*
- * A ceiling no chunk reaches: 20 bytes of header, then at most 157 bits
- * for the second sample and 146 for each later one.
+ * A ceiling no chunk reaches: 23 bytes of header, then at most 159 bits
+ * for the second sample and 148 for each later one.
  */
 #define CHUNK_MAX_BYTES		2304
 #define CHUNK_WINDOW_HISTORY	4	/* XORs a new value window is made for */
@@ -65,6 +66,7 @@ struct chunk_enc {
 	unsigned		 lead;		/* the XOR window: leading zeros */
 	unsigned		 sig;		/* and meaningful bits; 0 for none */
 	unsigned		 hist_n;	/* XORs not 0 so far */
+	unsigned		 scale;		/* decimal values: the power of ten */
 	uint8_t			 hist_lead[CHUNK_WINDOW_HISTORY];	/* the last ones' */
 	uint8_t			 hist_trail[CHUNK_WINDOW_HISTORY];
 };
@@ -100,6 +102,8 @@ struct chunk_iter {
 	uint64_t		 delta;
 	unsigned		 lead;
 	unsigned		 sig;
+	unsigned		 version;	/* of the chunk's format */
+	unsigned		 scale;		/* decimal values: the power of ten */
 };
 
 /*

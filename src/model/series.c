@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/lsm/engine.h"
+#include "engine/lsm/settings.h"
 #include "model/labels.h"
 #include "model/matcher.h"
 #include "model/series_int.h"
@@ -111,6 +112,9 @@ grow_series(struct series *s)
 			bh[ss->hash & (ncap - 1)] = ss;
 		}
 	}
+	for (size_t i = 0; i < s->nfilters; i++)
+		selector_free(s->filters[i].sel);
+	free(s->filters);
 	free(s->by_hash);
 	free(s->by_id);
 	s->by_hash = bh;
@@ -302,6 +306,7 @@ dict_add(struct series *s, uint64_t id, struct labels *ls)
 	ss->hash = labels_hash(ls);
 	ss->first_t = ss->last_t = 0;
 	ss->empty = 1;
+	ss->retention = series_retention(s, ls);
 	ss->id_next = s->by_id[id & (s->cap - 1)];
 	s->by_id[id & (s->cap - 1)] = ss;
 	ss->hash_next = s->by_hash[ss->hash & (s->cap - 1)];
@@ -869,6 +874,63 @@ series_apply(void *arg, const void *key, size_t klen, const void *val,
 
 /* ---- opening and closing ---- */
 
+/*
+ * series_options.retention_filters: lines of SELECTOR:DURATION, the
+ * duration after the last colon (a metric name or a value may hold
+ * colons, a duration never does). Blank lines and lines starting with
+ * '#' are skipped.
+ */
+static int
+parse_filters(struct series *s, const char *text)
+{
+	const char *p = text, *nl, *colon;
+	struct selector *sel;
+	char dur[64];
+	int64_t ms;
+	size_t line = 0, n;
+	int rc;
+
+	for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
+		const char *a = p, *b;
+
+		line++;
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		while (a < nl && (*a == ' ' || *a == '\t'))
+			a++;
+		b = nl;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+			b--;
+		if (a == b || *a == '#')
+			continue;
+		for (colon = b; colon > a && colon[-1] != ':'; colon--)
+			;
+		if (colon == a)
+			return err_set(-EINVAL, "series_options.retention_"
+			    "filters, line %zu: SELECTOR:DURATION, please", line);
+		n = (size_t)(b - colon);
+		if (n == 0 || n >= sizeof(dur))
+			return err_set(-EINVAL, "series_options.retention_"
+			    "filters, line %zu: no duration after the last "
+			    "colon", line);
+		memcpy(dur, colon, n);
+		dur[n] = '\0';
+		if (settings_parse_duration(dur, &ms) != 0 || ms < 0)
+			return err_set(-EINVAL, "series_options.retention_"
+			    "filters, line %zu: '%s' is not a duration", line,
+			    dur);
+		if ((rc = selector_parse(a, (size_t)(colon - 1 - a), &sel)) != 0)
+			return err_set(rc, "series_options.retention_filters, "
+			    "line %zu: %s", line, err_detail());
+		s->filters = xrealloc(s->filters, (s->nfilters + 1) *
+		    sizeof(*s->filters));
+		s->filters[s->nfilters].sel = sel;
+		s->filters[s->nfilters++].retention_ms = ms;
+	}
+	return 0;
+}
+
 static int
 load_dictionary(struct series *s)
 {
@@ -955,6 +1017,15 @@ series_open(struct engine *e, const struct series_options *o,
 	s->e = e;
 	if (o != NULL)
 		s->o = *o;
+	s->o.retention_filters = NULL;	/* parsed below, not kept */
+	if (o != NULL && o->retention_filters != NULL &&
+	    (rc = parse_filters(s, o->retention_filters)) != 0) {
+		for (size_t i = 0; i < s->nfilters; i++)
+			selector_free(s->filters[i].sel);
+		free(s->filters);
+		free(s);
+		return rc;
+	}
 	if (s->o.max_series == 0)
 		s->o.max_series = SERIES_DEFAULT_MAX;
 	engine_status(e, &est);
@@ -1116,6 +1187,9 @@ series_close(struct series *s)
 			free(m);
 		}
 	}
+	for (size_t i = 0; i < s->nfilters; i++)
+		selector_free(s->filters[i].sel);
+	free(s->filters);
 	free(s->by_hash);
 	free(s->by_id);
 	free(s->postings);

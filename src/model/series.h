@@ -73,6 +73,13 @@ struct series_options {
 	uint64_t	 max_series;		/* 0: SERIES_DEFAULT_MAX */
 	/* not kept yet: must be 0 (series_open refuses anything else) */
 	int64_t		 out_of_order_window_ms;
+	/*
+	 * NULL, or lines of SELECTOR:DURATION: the series the first
+	 * matching selector names keep their samples that long instead of
+	 * retention_ms (0: for ever). A bad line fails series_open with
+	 * -EINVAL naming it.
+	 */
+	const char	*retention_filters;
 };
 
 struct series_sample {

@@ -27,6 +27,7 @@
 
 #include "engine/lsm/engine.h"
 #include "model/labels.h"
+#include "model/matcher.h"
 #include "model/series_int.h"
 #include "util/clock.h"
 #include "util/coding.h"
@@ -35,18 +36,31 @@
 #include "util/metrics.h"
 #include "util/xmalloc.h"
 
-/* The expiry of a record whose newest sample is at t. */
+/* The expiry of a record whose newest sample is at t, kept `retention`. */
 int64_t
-series_expiry(const struct series *s, int64_t t)
+series_expiry(int64_t retention, int64_t t)
 {
-	if (s->o.retention_ms <= 0)
+	if (retention <= 0)
 		return ENGINE_NO_EXPIRY;
-	if (t > INT64_MAX - s->o.retention_ms)
+	if (t > INT64_MAX - retention)
 		return ENGINE_NO_EXPIRY;
 	/* the engine takes 0 as "the default": a sample that old is gone */
-	if (t + s->o.retention_ms <= 0)
+	if (t + retention <= 0)
 		return 1;
-	return t + s->o.retention_ms;
+	return t + retention;
+}
+
+/*
+ * How long the samples of the series named ls are kept: the retention
+ * of the first filter that matches it, else series_options.retention.
+ */
+int64_t
+series_retention(const struct series *s, const struct labels *ls)
+{
+	for (size_t i = 0; i < s->nfilters; i++)
+		if (selector_matches(s->filters[i].sel, ls) == 1)
+			return s->filters[i].retention_ms;
+	return s->o.retention_ms;
 }
 
 /* ---- loading ---- */
@@ -366,6 +380,7 @@ work_from(struct series *s, struct swork *w, struct sseries *ss)
 	w->empty = ss->empty;
 	w->h_after = ss->h_after;
 	w->s_expire = ss->s_expire;
+	w->retention = ss->retention;
 	w->hp = ss->head;
 	pthread_mutex_unlock(&s->state);
 }
@@ -440,7 +455,7 @@ store_head(struct series *s, struct swork *w, struct engine_batch *b,
 	uint8_t idx[8];
 	int64_t t, first = chunk_enc_first_t(w->hp);
 	int64_t last = chunk_enc_last_t(w->hp);
-	int64_t expire = series_expiry(s, last);
+	int64_t expire = series_expiry(w->retention, last);
 	double x;
 
 	p = chunk_enc_bytes(w->hp, &len);
@@ -548,7 +563,7 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 		put_le64(val + 8, w->end);
 		skey_t(k, SK_HEAD, w->id, t);
 		engine_batch_put(b, k, SKEY_LEN, val, HEAD_VAL_LEN,
-		    series_expiry(s, t));
+		    series_expiry(w->retention, t));
 		w->end += series_line_len(t, bits);
 		w->empty = 0;
 		w->last_t = t;
@@ -573,17 +588,18 @@ keep_series(struct series *s, struct swork *w, int is_new,
 	size_t len;
 	int64_t need, t;
 
-	if (s->o.retention_ms <= 0) {
+	(void)s;
+	if (w->retention <= 0) {
 		if (!is_new)
 			return;
 		w->s_expire = ENGINE_NO_EXPIRY;
 	} else {
 		t = w->empty ? clock_wall_ns() / 1000000 : w->last_t;
-		need = series_expiry(s, t);
+		need = series_expiry(w->retention, t);
 		if (!is_new && (w->s_expire == ENGINE_NO_EXPIRY ||
 		    need <= w->s_expire))
 			return;
-		w->s_expire = series_expiry(s, t + s->o.retention_ms);
+		w->s_expire = series_expiry(w->retention, t + w->retention);
 	}
 	enc = labels_encoding(w->ss != NULL ? w->ss->ls : w->ls, &len);
 	skey_id(k, SK_SERIES, w->id);
@@ -680,6 +696,7 @@ entry_work(struct series_appender *a, struct entry *x,
 	w = work_new(a);
 	w->ls = labels_dup(x->ls);
 	w->hash = h;
+	w->retention = series_retention(s, w->ls);
 	fresh_add(a, w);
 	w->id = (*next_id)++;
 	w->empty = 1;

@@ -57,6 +57,7 @@ struct sseries {
 	struct sseries	*hash_next;		/* dict */
 	struct sseries	*id_next;		/* dict */
 	int64_t		 s_expire;		/* append: the S record's expiry */
+	int64_t		 retention;		/* ms its samples are kept; 0: for ever */
 
 	/* state */
 	int		 loaded;
@@ -91,6 +92,7 @@ struct swork {
 	struct chunk_enc head;
 	int64_t		 h_after;
 	int64_t		 s_expire;
+	int64_t		 retention;
 	int		 changed;
 };
 
@@ -120,10 +122,18 @@ struct meta_seen {
 	struct meta_seen *next;
 };
 
+/* A line of series_options.retention_filters: SELECTOR:DURATION */
+struct retention_filter {
+	struct selector	*sel;
+	int64_t		 retention_ms;
+};
+
 struct series {
 	struct engine	*e;
 	int		 ro;
 	struct series_options o;
+	struct retention_filter *filters;
+	size_t		 nfilters;
 
 	pthread_mutex_t	 append;
 	pthread_rwlock_t dict;
@@ -174,7 +184,8 @@ int64_t	skey_time(const unsigned char *p);
 /* series_append.c */
 int	series_load(struct series *s, struct sseries *ss);
 void	*series_flusher(void *arg);
-int64_t	series_expiry(const struct series *s, int64_t t);
+int64_t	series_expiry(int64_t retention, int64_t t);
+int64_t	series_retention(const struct series *s, const struct labels *ls);
 
 /* series_text.c */
 size_t	series_line_len(int64_t t, uint64_t bits);

@@ -459,7 +459,7 @@ test_damage(void **state)
 	while ((rc = chunk_iter_next(&it, &t, &v)) == 1)
 		;
 	assert_int_equal(rc, SHALE_ECORRUPT);
-	copy[0] = 2;
+	copy[0] = CHUNK_VERSION + 1;
 	assert_int_equal(chunk_iter_init(&it, copy, len), SHALE_ECORRUPT);
 	assert_int_equal(chunk_iter_next(&it, &t, &v), SHALE_ECORRUPT);
 	copy[0] = CHUNK_VERSION;

@@ -15,7 +15,8 @@
  * kind, label names and values, series of a metric); metadata; import
  * (a malformed exposition changes nothing; metadata kept); retention
  * (old chunks dropped by compaction, reads in the expired part return
- * 0); a follower seeing new series and samples of its writer.
+ * 0, a retention filter keeping its series, bad filters refused); a
+ * follower seeing new series and samples of its writer.
  */
 #include "config.h"
 
@@ -574,6 +575,7 @@ test_retention(void **state)
 {
 	struct store st = { 0 };
 	struct labels *a = mklabels("old", NULL, NULL);
+	struct labels *keep = mklabels("keep", NULL, NULL);
 	struct series_appender *ap;
 	struct series_counts c;
 	struct series_sample v[1000];
@@ -585,7 +587,22 @@ test_retention(void **state)
 
 	(void)state;
 	st.o.retention_ms = 3600 * 1000;
+	/* a filter keeps "keep" for ever; a bad one fails the open */
+	st.o.retention_filters = "# kept\n{__name__=\"keep\"}:0\n\n"
+	    "x:y:30m\n";
 	store_new(&st);
+	{
+		struct series *bad;
+		struct series_options o = st.o;
+
+		o.retention_filters = "{__name__=\"keep\"}:1d\nup 2d\n";
+		assert_int_equal(series_open(st.e, &o, &bad), -EINVAL);
+		assert_non_null(strstr(err_detail(), "line 2"));
+		o.retention_filters = "up:forever\n";
+		assert_int_equal(series_open(st.e, &o, &bad), -EINVAL);
+		o.retention_filters = "{a=~\"(\"}:1d\n";
+		assert_int_equal(series_open(st.e, &o, &bad), -EINVAL);
+	}
 	/* 600 samples from five hours ago, then 10 from now */
 	for (int i = 0; i < 600; i++)
 		v[i] = (struct series_sample){ now - 5 * 3600 * 1000 + i * 1000,
@@ -594,9 +611,10 @@ test_retention(void **state)
 		v[600 + i] = (struct series_sample){ now + i * 1000, i };
 	ap = series_appender_new(st.s);
 	assert_int_equal(series_appender_add(ap, a, v, 610), 0);
+	assert_int_equal(series_appender_add(ap, keep, v, 610), 0);
 	assert_int_equal(series_appender_commit(ap, &c, NULL), 0);
 	series_appender_free(ap);
-	assert_int_equal(c.samples, 610);
+	assert_int_equal(c.samples, 1220);
 	assert_int_equal(engine_compact(st.e), 0);
 	assert_int_equal(series_find(st.s, a, &id), 0);
 	assert_int_equal(series_getattr(st.s, id, &at), 0);
@@ -609,9 +627,17 @@ test_retention(void **state)
 	/* reads from where the kept samples start work as before */
 	assert_true(series_read(st.s, id, at.size - 4, buf, sizeof(buf)) == 4);
 	assert_memory_equal(buf + 1, " 9\n", 3);
+	/* the filter's series kept everything */
+	got = 0;
+	assert_int_equal(series_find(st.s, keep, &id), 0);
+	assert_int_equal(series_scan(st.s, id, INT64_MIN, INT64_MAX,
+	    count_sample, &got), 0);
+	assert_int_equal(got, 610);
 	store_close(&st);
 	st.o.retention_ms = 0;
+	st.o.retention_filters = NULL;
 	labels_free(a);
+	labels_free(keep);
 }
 
 /* ---- a follower ---- */

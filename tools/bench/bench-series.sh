@@ -7,7 +7,11 @@
 # Prometheus 2.x blocks by 'promtool tsdb create-blocks-from
 # openmetrics'. Run by hand; not part of the suite.
 #
-#   tools/bench/bench-series.sh [SERIESxHOURS ...]	(default: 1000x24 10000x2)
+#   tools/bench/bench-series.sh [-j JITTER_MS] [SERIESxHOURS ...]
+#					(default: 1000x24 10000x2)
+#
+# Timestamps are on the interval, as Prometheus aligns them within 2 ms
+# by default; -j adds up to JITTER_MS of random lateness to each scrape.
 #
 # Uses build/shale (SHALE= to change), /usr/bin/prometheus-node-exporter
 # and promtool. Everything it starts is stopped by PID at the end.
@@ -15,6 +19,14 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 shale=${SHALE:-$top/build/shale}
 . "$top/tests/lib/ports.sh"
+jitter=0
+while getopts j: o; do
+	case $o in
+	j) jitter=$OPTARG ;;
+	*) echo "usage: $0 [-j JITTER_MS] [SERIESxHOURS ...]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
 [ $# -gt 0 ] || set -- 1000x24 10000x2
 command -v promtool >/dev/null || { echo "promtool missing (apt-get install prometheus)" >&2; exit 1; }
 work=$(mktemp -d /tmp/shale-bench-series.XXXXXX)
@@ -40,10 +52,10 @@ echo "template: a scrape of prometheus-node-exporter, $(grep -vc '^#' "$work/scr
 for shape in "$@"; do
 	n=${shape%x*} h=${shape#*x}
 	echo
-	echo "== $n series x ${h} h, every 15 s"
+	echo "== $n series x ${h} h, every 15 s, jitter up to $jitter ms"
 	rm -rf "$work/s" "$work/om.txt" "$work/prom"
 	mkdir "$work/s"
-	"$shale" bench series --series "$n" --hours "$h" --interval 15 \
+	"$shale" bench series --series "$n" --hours "$h" --interval 15 --jitter "$jitter" \
 		--template "$work/scrape.txt" --openmetrics "$work/om.txt" "$work/s" |
 		tee "$work/out.txt" | sed 's/^/shale      /'
 	samples=$(sed -n 's/^ingest: \([0-9]*\) samples.*/\1/p' "$work/out.txt")

@@ -5,8 +5,10 @@
  * A template (a recorded scrape in Prometheus's text format, --template;
  * else a built-in node-like set) is copied to --series series, each copy
  * an instance of its own, and replayed for --hours at --interval: every
- * scrape one appender commit, at one timestamp with a few milliseconds
- * of jitter, as a scraper's are. Values change as a node's do: a third of
+ * scrape one appender commit, at one timestamp: on the interval, as
+ * Prometheus 2.42 aligns a scrape's timestamp to its schedule when it is
+ * within 2 ms (scrape.timestamp-tolerance), or with --jitter MS of
+ * random lateness. Values change as a node's do: a third of
  * the counters never move, the others grow by small integer or float
  * steps; half the gauges are constant, the others walk (page-sized steps
  * for integral ones, one percent for the others).
@@ -236,7 +238,8 @@ step(struct bseries *bs)
 /* All samples of every series, grouped by metric name, in OpenMetrics. */
 static int
 write_openmetrics(const char *path, struct bseries *bs, const struct bseries *init,
-    size_t n, size_t steps, int64_t t0, int64_t interval, uint64_t tseed)
+    size_t n, size_t steps, int64_t t0, int64_t interval, uint64_t tseed,
+    uint64_t jitter)
 {
 	FILE *f = fopen(path, "w");
 	struct buf name;
@@ -253,7 +256,7 @@ write_openmetrics(const char *path, struct bseries *bs, const struct bseries *in
 		labels_file_name(bs[i].ls, &name);
 		for (size_t k = 0; k < steps; k++) {
 			int64_t t = t0 + (int64_t)k * interval +
-			    (int64_t)(rnd(&ts) % 4);
+			    (int64_t)(rnd(&ts) % (jitter + 1));
 
 			fprintf(f, "%s %.17g %" PRId64 ".%03d\n", buf_str(&name),
 			    bs[i].v, t / 1000, (int)(t % 1000));
@@ -267,6 +270,40 @@ write_openmetrics(const char *path, struct bseries *bs, const struct bseries *in
 	return 0;
 }
 
+/*
+ * What the records of series hold, before the tables' compression: the
+ * chunks' bytes against everything else (keys, chunk headers, offsets).
+ * The keys' layout is shale-format(5)'s, METRIC SERIES.
+ */
+static void
+chunk_bytes(struct engine *e, uint64_t samples)
+{
+	static const unsigned char lo[2] = { 0x02, 0x01 }, hi[2] = { 0x02, 0x02 };
+	struct engine_iter *it = engine_iter_new(e, NULL, lo, 2, hi, 2);
+	uint64_t chunks = 0, payload = 0, other = 0;
+	size_t kl, vl;
+	const unsigned char *k;
+
+	for (engine_iter_seek_first(it); engine_iter_valid(it);
+	    engine_iter_next(it)) {
+		k = engine_iter_key(it, &kl);
+		(void)engine_iter_value(it, &vl);
+		if (kl > 2 && k[2] == 'C' && vl > 20) {
+			chunks++;
+			payload += vl - 20;
+			other += kl + 20;
+		} else
+			other += kl + vl;
+	}
+	engine_iter_free(it);
+	printf("records: %" PRIu64 " chunks of %.1f samples, %" PRIu64
+	    " bytes of chunks (%.3f a sample), %" PRIu64 " bytes of keys and "
+	    "the rest (%.3f a sample), before compression\n", chunks,
+	    chunks ? (double)samples / (double)chunks : 0.0, payload,
+	    (double)payload / (double)samples, other,
+	    (double)other / (double)samples);
+}
+
 int
 cmd_bench_series(int argc, char **argv)
 {
@@ -276,6 +313,7 @@ cmd_bench_series(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "template", required_argument, NULL, 't' },
 		{ "openmetrics", required_argument, NULL, 'o' },
+		{ "jitter", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -292,7 +330,7 @@ cmd_bench_series(int argc, char **argv)
 	size_t nseries = 1000, steps;
 	double hours = 24, interval_s = 15, rss = 0, hwm = 0;
 	int64_t t0, interval, start, took;
-	uint64_t samples = 0, tseed = 42;
+	uint64_t samples = 0, tseed = 42, jitter = 0;
 	int c, rc, ret = 1;
 
 	optind = 1;
@@ -312,6 +350,9 @@ cmd_bench_series(int argc, char **argv)
 			break;
 		case 'o':
 			om = optarg;
+			break;
+		case 'j':
+			jitter = (uint64_t)strtoull(optarg, NULL, 10);
 			break;
 		case 'h':
 			cmd_usage("bench", NULL);
@@ -365,7 +406,8 @@ cmd_bench_series(int argc, char **argv)
 		for (size_t k = 0; k < steps; k++) {
 			struct series_counts cnt;
 
-			x.t = t0 + (int64_t)k * interval + (int64_t)(rnd(&ts) % 4);
+			x.t = t0 + (int64_t)k * interval +
+			    (int64_t)(rnd(&ts) % (jitter + 1));
 			for (size_t i = 0; i < nseries; i++) {
 				x.v = bs[i].v;
 				series_appender_add(a, bs[i].ls, &x, 1);
@@ -396,8 +438,9 @@ cmd_bench_series(int argc, char **argv)
 	printf("stored: %" PRIu64 " bytes of tables after compaction: %.3f "
 	    "bytes a sample\n", est.table_bytes,
 	    (double)est.table_bytes / (double)samples);
+	chunk_bytes(e, samples);
 	if (om != NULL && write_openmetrics(om, bs, init, nseries, steps, t0,
-	    interval, tseed) != 0)
+	    interval, tseed, jitter) != 0)
 		goto out;
 	ret = 0;
 out:
