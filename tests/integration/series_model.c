@@ -20,7 +20,9 @@
  *
  * After each round, one of: reopen as writer; engine_compact;
  * series_flush_heads; engine_flush and a reader (ENGINE_READER) opened on
- * the same store and checked; series_flush_heads then a reopen. Then
+ * the same store and checked, and so is a reader opened at the start,
+ * which has followed the writer since (once it has caught up);
+ * series_flush_heads then a reopen. Then
  * every series is checked: its id and label set, every sample by
  * series_scan (whole, and random windows), its text view by series_read
  * (whole, at random offsets and sizes, past the end) against the model's
@@ -48,6 +50,7 @@
 #include "model/matcher.h"
 #include "model/series.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/coding.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -904,10 +907,50 @@ set_settings(struct engine_settings *es, int s3)
 	es->max_sst_size = 64 << 10;
 	es->compactor_poll_interval_ms = 100;
 	es->l0_max_ssts = 4;
-	es->gc_manifest.min_age_ms = es->gc_wal.min_age_ms = 0;
-	es->gc_compacted.min_age_ms = 0;
+	/*
+	 * the collector runs often, but leaves 20 s to the readers of
+	 * another process, which nothing else protects: a reader's check
+	 * takes a second or two
+	 */
+	es->gc_manifest.min_age_ms = es->gc_wal.min_age_ms = 20000;
+	es->gc_compacted.min_age_ms = 20000;
 	es->gc_manifest.interval_ms = es->gc_wal.interval_ms = 200;
 	es->gc_compacted.interval_ms = 200;
+	es->manifest_poll_interval_ms = 50;
+}
+
+/*
+ * Wait until reader s has every sample of the model (30 s at most): 0,
+ * or -ETIMEDOUT having said which series lags.
+ */
+static int
+caught_up(struct series *s)
+{
+	int64_t due = clock_mono_ns() + 30 * (int64_t)1000000000;
+
+	for (size_t i = 0; i < NSERIES; i++) {
+		const struct mseries *m = &ms[i];
+		struct series_attr at = { 0 };
+		uint64_t id = 0;
+
+		if (m->id == 0)
+			continue;
+		for (;;) {
+			if (series_find(s, m->ls, &id) == 0 &&
+			    series_getattr(s, id, &at) == 0 &&
+			    at.last_t == m->t[m->n - 1])
+				break;
+			if (clock_mono_ns() > due) {
+				FAIL("the follower lags: %s{inst=\"%s\"} id %"
+				    PRIu64 " last %" PRId64 ", want %" PRId64,
+				    m->metric, m->inst, id, at.last_t,
+				    m->t[m->n - 1]);
+				return -ETIMEDOUT;
+			}
+			clock_sleep_ms(10);
+		}
+	}
+	return 0;
 }
 
 int
@@ -916,7 +959,7 @@ main(int argc, char **argv)
 	static const char *const ops[] = {
 		"reopen", "compact", "flush heads", "reader", "flush heads, reopen",
 	};
-	struct store st = { 0 }, rd = { 0 };
+	struct store st = { 0 }, rd = { 0 }, fo = { 0 };
 	uint64_t total = 0;
 	int rounds, rc;
 
@@ -927,10 +970,11 @@ main(int argc, char **argv)
 	rng = strtoull(argv[2], NULL, 10);
 	rounds = atoi(argv[3]);
 	log_set_level(LOG_WARN);
-	st.uri = rd.uri = argv[1];
-	st.so.no_fsync = rd.so.no_fsync = 1;
+	st.uri = rd.uri = fo.uri = argv[1];
+	st.so.no_fsync = rd.so.no_fsync = fo.so.no_fsync = 1;
 	set_settings(&st.es, strncmp(argv[1], "s3:", 3) == 0);
 	set_settings(&rd.es, strncmp(argv[1], "s3:", 3) == 0);
+	set_settings(&fo.es, strncmp(argv[1], "s3:", 3) == 0);
 
 	for (size_t i = 0; i < NSERIES; i++) {
 		struct mseries *m = &ms[i];
@@ -955,6 +999,9 @@ main(int argc, char **argv)
 	}
 
 	if (store_open(&st, ENGINE_WRITER) != 0)
+		return 1;
+	/* a reader from the start, which follows the writer to the end */
+	if (store_open(&fo, ENGINE_READER) != 0)
 		return 1;
 	for (int r = 0; r < rounds && !failed; r++) {
 		const char *op = ops[r % 5];
@@ -991,6 +1038,9 @@ main(int argc, char **argv)
 				return 1;
 			check_all(rd.s, "a reader");
 			store_close(&rd);
+			/* and the reader that has followed since round 1 */
+			if (caught_up(fo.s) == 0)
+				check_all(fo.s, "the follower");
 			break;
 		default:
 			if ((rc = series_flush_heads(st.s)) != 0)
@@ -1007,7 +1057,7 @@ main(int argc, char **argv)
 		    r + 1, op, commits, total, failed ? ": FAILED" : "");
 		fflush(stdout);
 	}
-	if (store_close(&st) != 0)
+	if (store_close(&fo) != 0 || store_close(&st) != 0)
 		failed = 1;
 	for (size_t i = 0; i < NSERIES; i++) {
 		labels_free(ms[i].ls);
@@ -1016,6 +1066,7 @@ main(int argc, char **argv)
 	}
 	engine_settings_release(&st.es);
 	engine_settings_release(&rd.es);
+	engine_settings_release(&fo.es);
 	printf("%s: %d rounds, %u commits, %" PRIu64 " samples in %d series; "
 	    "%zu series read beside appends\n", failed ? "FAILED" : "ok",
 	    rounds, commits, total, NSERIES, reads_beside);

@@ -1,7 +1,8 @@
 # series_model.sh - metric series against an in-memory model
 # (series_model.c): random samples into 240 series, with duplicates,
 # conflicts and out-of-order samples mixed in, across reopens as writer,
-# compactions, series_flush_heads and readers opened on the same store,
+# compactions, series_flush_heads, readers opened on the same store and
+# one that follows the writer from the start,
 # every other round from 4 appending threads with a reading one beside;
 # every series' samples (series_scan, whole and windows), its text view
 # (series_read at random offsets, st_size) and the dictionary (select,
