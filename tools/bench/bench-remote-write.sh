@@ -14,7 +14,7 @@
 #   tools/bench/bench-remote-write.sh [SENDERS ...]	(default: 1 8)
 #
 # REQUESTS (default 1000), SAMPLES (default 2000), VERSION (1 or 2;
-# Prometheus 2.42 takes only 1). Uses build/rel/shale and
+# Prometheus 2.42 takes only 1, so with 2 its column is "-"). Uses build/rel/shale and
 # build/rel/tests/integration/rw_send (SHALE=, RW_SEND= to change; build
 # them with 'tools/build.sh build/rel' and 'make -C build/rel
 # tests/integration/rw_send'), and /usr/bin/prometheus (PROMETHEUS=).
@@ -114,8 +114,11 @@ printf '%-8s %14s %14s %12s %12s\n' senders "shale s/s" "prom s/s" \
 for c in "$@"; do
 	run shale "$c"
 	s_rate=$rate s_rss=$mib
-	run prometheus "$c"
-	p_rate=$rate p_rss=$mib
+	p_rate=- p_rss=-
+	if [ "$version" = 1 ]; then
+		run prometheus "$c"
+		p_rate=$rate p_rss=$mib
+	fi
 	printf '%-8s %14s %14s %12s %12s\n' "$c" "$s_rate" "$p_rate" \
 		"$s_rss" "$p_rss"
 done
