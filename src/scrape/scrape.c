@@ -102,7 +102,7 @@ struct target {
 	int64_t			 last_t;	/* of the last scrape, ms */
 	uint64_t		 meta_hash;
 	struct metric_series	*m_scraped, *m_failed, *m_scrapes,
-				*m_scrapes_failed;
+				*m_scrapes_failed, *m_last_scraped, *m_last_failed;
 };
 
 struct job_state {
@@ -123,7 +123,7 @@ struct scraper {
 	struct job_state	*js;		/* the discovery thread's */
 	uint64_t		 seed;
 	struct metric		*m_scraped, *m_failed, *m_scrapes,
-				*m_scrapes_failed;
+				*m_scrapes_failed, *m_last_scraped, *m_last_failed;
 };
 
 /* ---- sets of label sets ---- */
@@ -676,6 +676,9 @@ scrape_once(struct target *t)
 	metric_add(t->m_scraped, (double)c.total);
 	metric_add(t->m_failed, (double)(c.bad + counts.out_of_order +
 	    counts.conflicts + counts.over_limit));
+	metric_set(t->m_last_scraped, (double)c.total);
+	metric_set(t->m_last_failed, (double)(c.bad + counts.out_of_order +
+	    counts.conflicts + counts.over_limit));
 	if (rc != 0) {
 		metric_add(t->m_scrapes_failed, 1);
 		if (t->up != 0 && t->job->quiet)
@@ -829,6 +832,8 @@ target_start(struct scraper *sc, const struct scrape_job *j,
 	t->m_failed = metric_series(sc->m_failed, j->name, inst);
 	t->m_scrapes = metric_series(sc->m_scrapes, j->name, inst);
 	t->m_scrapes_failed = metric_series(sc->m_scrapes_failed, j->name, inst);
+	t->m_last_scraped = metric_series(sc->m_last_scraped, j->name, inst);
+	t->m_last_failed = metric_series(sc->m_last_failed, j->name, inst);
 	if ((rc = pthread_create(&t->thread, NULL, target_main, t)) != 0) {
 		log_error("cannot start scraping '%s': %s", t->def.url,
 		    strerror(rc));
@@ -1094,6 +1099,12 @@ scrape_start(struct series *s, struct scrape_config *c, struct scraper **out)
 	sc->m_failed = metrics_counter(m, "scrape_samples_failed_total",
 	    "Samples of scrapes that were not stored: labels not valid after "
 	    "relabelling, out of order, a duplicate time, past max_series.",
+	    "job,instance");
+	/* the names OpenData Timeseries gives these: the last scrape's */
+	sc->m_last_scraped = metrics_gauge(m, "scrape_samples_scraped",
+	    "Samples read from the last scrape of a target.", "job,instance");
+	sc->m_last_failed = metrics_gauge(m, "scrape_samples_failed",
+	    "Samples of the last scrape of a target that were not stored.",
 	    "job,instance");
 	sc->m_scrapes = metrics_counter(m, "scrape_scrapes_total",
 	    "Scrapes made.", "job,instance");

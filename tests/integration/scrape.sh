@@ -187,9 +187,18 @@ expect_match "scrape_samples_scraped > 0" ' [1-9][0-9]*$' \
 for m in scrape_duration_seconds scrape_samples_post_metric_relabeling scrape_series_added; do
 	expect_eq "$m is stored" 1 "$("$S" series "$store" list "$m" | wc -l)"
 done
+curl -s -o "$TEST_TMP/metrics" "http://127.0.0.1:$sp/metrics"
 expect_match "the scraper's own counters" \
 	'scrape_samples_scraped_total\{job="node",instance="127.0.0.1:[0-9]+"\} [1-9]' \
-	"$(curl -s "http://127.0.0.1:$sp/metrics")"
+	"$(cat "$TEST_TMP/metrics")"
+expect_match "the last scrape's samples, by OpenData Timeseries's name" \
+	'scrape_samples_scraped\{job="node",instance="127.0.0.1:[0-9]+"\} [1-9]' \
+	"$(cat "$TEST_TMP/metrics")"
+if out=$(promtool check metrics <"$TEST_TMP/metrics" 2>&1); then
+	ok "promtool check metrics passes with the scraper's metrics"
+else
+	fail "promtool check metrics: $out"
+fi
 
 # the exporter stops: up 0, and every node_ series is marked stale
 kill "$NE_PID" && wait_gone "$NE_PID" 10 || fail "stop the exporter"

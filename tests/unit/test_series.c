@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -160,6 +161,45 @@ test_lines(void **state)
 	check_line(1000, bits_double(CHUNK_STALE_NAN), "1.000 stale\n");
 	check_line(1000, 0.30000000000000004, "1.000 0.30000000000000004\n");
 
+	/* integers take a path of their own: the same bytes as %.15g */
+	{
+		uint64_t seed = 7;
+		char line[SERIES_LINE_MAX], want[SERIES_LINE_MAX];
+
+		for (int i = 0; i < 100000; i++) {
+			uint64_t r = rnd(&seed);
+			double d = (double)(int64_t)(r >> (r % 64)) *
+			    (r & 1 ? -1 : 1);
+			int64_t t = (int64_t)(rnd(&seed) >> 20) - (1LL << 43);
+
+			if (i % 3 == 0)
+				d = d / 1000;
+			else if (i % 3 == 1)
+				d = round(d / pow(10, (double)(r % 19))) /
+				    pow(10, (double)(r % 11));
+			series_format_sample(t, d, line);
+			snprintf(want, sizeof(want), "%s%" PRIu64 ".%03u ",
+			    t < 0 ? "-" : "", (t < 0 ? (uint64_t)-t : (uint64_t)t) /
+			    1000, (unsigned)((t < 0 ? (uint64_t)-t : (uint64_t)t) %
+			    1000));
+			for (int prec = 15; prec <= 17; prec++) {
+				snprintf(want + strlen(want), 40, "%.*g\n",
+				    prec, d);
+				if (strtod(strchr(want, ' ') + 1, NULL) == d)
+					break;
+				*(strchr(want, ' ') + 1) = '\0';
+			}
+			assert_string_equal(line, want);
+		}
+		check_line(1000, -0.0, "1.000 -0\n");
+		check_line(1000, 1e15, "1.000 1e+15\n");
+		check_line(1000, 999999999999999.0, "1.000 999999999999999\n");
+		check_line(1000, 0.0001, "1.000 0.0001\n");
+		check_line(1000, 0.00001, "1.000 1e-05\n");
+		check_line(1000, -12.5, "1.000 -12.5\n");
+		check_line(1000, 1.05, "1.000 1.05\n");
+		check_line(1000, 123456789.123456, "1.000 123456789.123456\n");
+	}
 	assert_int_equal(series_parse_line("42", 2, 777, &x), 0);
 	assert_int_equal(x.t, 777);
 	assert_true(x.v == 42);
