@@ -432,7 +432,12 @@ has_samples(struct series *s, uint64_t id, int64_t mint, int64_t maxt)
 	size_t kl, vl;
 	int rc = 0;
 
-	/* the last chunk starting at or before maxt ends at or after mint? */
+	/*
+	 * The last chunk starting at or before maxt: chunks do not overlap,
+	 * so an earlier one ends before it starts. It has a sample in the
+	 * window if it starts in it, else if one after mint is not past
+	 * maxt.
+	 */
 	skey_t(lo, SK_CHUNK, id, INT64_MIN);
 	skey_t(hi, SK_CHUNK, id, INT64_MAX);
 	it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
@@ -442,8 +447,19 @@ has_samples(struct series *s, uint64_t id, int64_t mint, int64_t maxt)
 		k = engine_iter_key(it, &kl);
 		v = engine_iter_value(it, &vl);
 		if (kl == SKEY_LEN && vl >= CHUNK_HDR_LEN &&
-		    (int64_t)get_le64(v + 12) >= mint)
-			rc = 1;
+		    (int64_t)get_le64(v + 12) >= mint) {
+			struct chunk_iter ci;
+			int64_t ct;
+			double cv;
+
+			if (skey_time(k + SKEY_ID_LEN) >= mint)
+				rc = 1;
+			else if (chunk_iter_init(&ci, v + CHUNK_HDR_LEN,
+			    vl - CHUNK_HDR_LEN) == 0 &&
+			    chunk_iter_seek(&ci, mint, &ct, &cv) == 1 &&
+			    ct <= maxt)
+				rc = 1;
+		}
 	}
 	/* then a head sample, or a late one, in [mint, maxt] */
 	for (int kind = 0; kind < 2 && rc == 0; kind++) {

@@ -583,17 +583,22 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 				c->conflicts++;
 				refuse(r, -EINVAL, w, "duplicate sample for "
 				    "timestamp", t);
-			} else if ((hh = head_has(w, t, bits)) < 0) {
-				c->conflicts++;
-				refuse(r, -EINVAL, w, "duplicate sample for "
-				    "timestamp", t);
-			} else if (hh > 0 ||
+			} else if ((hh = head_has(w, t, bits)) > 0 ||
 			    (w->ss != NULL && sealed_has(s, w->id, t, bits))) {
 				c->duplicates++;
 			} else if (s->o.out_of_order_window_ms > 0 &&
 			    (uint64_t)w->last_t - (uint64_t)t <=
 			    (uint64_t)s->o.out_of_order_window_ms) {
-				late(s, w, t, bits, b, c, r);
+				/*
+				 * late; but the head (this commit's samples
+				 * too) may hold t with another value
+				 */
+				if (hh < 0) {
+					c->conflicts++;
+					refuse(r, -EINVAL, w, "duplicate sample "
+					    "for timestamp", t);
+				} else
+					late(s, w, t, bits, b, c, r);
 			} else {
 				c->out_of_order++;
 				refuse(r, -EINVAL, w, "out of order sample", t);

@@ -705,24 +705,6 @@ of_metric_fn(void *arg, uint64_t id, const struct labels *ls)
 	return 0;
 }
 
-/*
- * Does the range fall between two samples of m that may share a chunk?
- * series_select answers by a chunk's first and last time, as Prometheus
- * does, and takes such a series too.
- */
-static int
-spanned(const struct mseries *m, const struct selector *sel, int64_t mint,
-    int64_t maxt)
-{
-	size_t j;
-
-	if (m->id == 0 || (sel != NULL && !selector_matches(sel, m->ls)))
-		return 0;
-	j = lower(m, mint);
-	return j > 0 && j < m->n && m->t[j] > maxt &&
-	    m->t[j] - m->t[j - 1] < CHUNK_MAX_SPAN_MS;
-}
-
 static void
 check_dictionary(struct series *s)
 {
@@ -769,9 +751,6 @@ check_dictionary(struct series *s)
 				int want_i = model_matches(&ms[i], sel, mint,
 				    maxt);
 
-				if (!want_i && g.seen[i] &&
-				    spanned(&ms[i], sel, mint, maxt))
-					want_i = 1;
 				n += want_i;
 				if (want_i != g.seen[i])
 					g.bad = 1;

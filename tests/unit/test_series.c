@@ -352,6 +352,20 @@ test_late(void **state)
 	    -EINVAL);
 	assert_non_null(strstr(err_detail(), "out of order"));
 	assert_int_equal(append1(st.s, a, 25000, 2.5, &c), 0);
+	/* one commit: a time, a newer one, the first again with another value */
+	{
+		struct labels *b = mklabels("late2", NULL, NULL);
+		struct series_appender *ap = series_appender_new(st.s);
+		struct series_sample x[3] = { { 1000000, 1 }, { 2000000, 2 },
+		    { 1000000, 3 } };
+
+		assert_int_equal(series_appender_add(ap, b, x, 3), 0);
+		assert_int_equal(series_appender_commit(ap, &c, NULL), -EINVAL);
+		assert_int_equal(c.samples, 2);
+		assert_int_equal(c.conflicts, 1);
+		series_appender_free(ap);
+		labels_free(b);
+	}
 	assert_int_equal(series_find(st.s, a, &id), 0);
 	for (int round = 0; round < 3; round++) {
 		memset(&got, 0, sizeof(got));
