@@ -685,6 +685,7 @@ commit_lines(struct fs *fs, struct fs_handle *h, const char *p, size_t n,
 		if ((e = memchr(q, '\n', (size_t)(end - q))) == NULL)
 			e = end;
 		len = (size_t)(e - q);
+		rc = 0;
 		err_clear();
 		if (len == 0)
 			rc = err_set(-EINVAL, "line %zu: empty", i + 1);
@@ -767,8 +768,12 @@ write_samples(struct fs *fs, struct fs_handle *h, uint64_t off,
 		rc = commit_lines(fs, h, h->held.data, take, &judged);
 	if (rc != 0) {
 		say_refused(fs, h, "a write", rc);
-		/* refused samples: the others were taken, with the line held */
-		h->held.len = judged ? 0 : before;
+		/*
+		 * refused samples (-EINVAL after judging): the others were
+		 * taken, with the line held; anything else took nothing, and
+		 * what earlier writes handed over stays held
+		 */
+		h->held.len = judged && rc == -EINVAL ? 0 : before;
 		h->held.data[h->held.len] = '\0';
 		return write_errno(rc);
 	}

@@ -58,6 +58,8 @@ struct mount_args {
 	int		 foreground;
 	int64_t		 shutdown_ms;
 	struct http_options ho;		/* ho.listen NULL: no HTTP endpoint */
+	const char	*scrape_config;	/* --scrape-config */
+	int		 no_self_scrape;
 	struct fs_options fo;
 	char		*fuse_opts;	/* what -o had that is not ours */
 };
@@ -265,6 +267,8 @@ serve(struct mount_args *a, int notify_fd)
 	d.read_only = a->fo.read_only;
 	d.shutdown_ms = a->shutdown_ms;
 	d.ho = &a->ho;
+	d.scrape_config = a->scrape_config;
+	d.no_self_scrape = a->no_self_scrape;
 	/* a mistake in the FUSE options is found before any writer is fenced */
 	a->fo.fuse_opts = a->fuse_opts;
 	if ((rc = fs_new(&a->fo, &fs)) != 0) {
@@ -329,6 +333,8 @@ cmd_mount(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "token-file", required_argument, NULL, 'K' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "scrape-config", required_argument, NULL, 'C' },
+		{ "no-self-scrape", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -382,6 +388,12 @@ cmd_mount(int argc, char **argv)
 			break;
 		case 'K':
 			token_file = optarg;
+			break;
+		case 'C':
+			a.scrape_config = optarg;
+			break;
+		case 'N':
+			a.no_self_scrape = 1;
 			break;
 		case 'h':
 			cmd_usage("mount", NULL);

@@ -35,6 +35,8 @@ cmd_serve(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "token-file", required_argument, NULL, 'K' },
 		{ "shutdown-timeout", required_argument, NULL, 'T' },
+		{ "scrape-config", required_argument, NULL, 'C' },
+		{ "no-self-scrape", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -70,6 +72,12 @@ cmd_serve(int argc, char **argv)
 			if (d.shutdown_ms <= 0)
 				return cmd_usage("serve", "--shutdown-timeout "
 				    "must be positive");
+			break;
+		case 'C':
+			d.scrape_config = optarg;
+			break;
+		case 'N':
+			d.no_self_scrape = 1;
 			break;
 		case 'h':
 			cmd_usage("serve", NULL);

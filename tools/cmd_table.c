@@ -22,14 +22,15 @@ const struct cmd cmd_table[] = {
 	{ "inspect", "[--cache-dir DIR] STORE [manifest|tables|wal|check|sql SQL]",
 	    "show what a store holds", cmd_inspect },
 	{ "mount", "[-f] [-o OPTS] [--read-only] [--sync] [--config FILE] "
-	    "[--listen ADDR[:PORT]] [--port PORT] [--token-file FILE] [STORE] "
-	    "MOUNTPOINT",
+	    "[--listen ADDR[:PORT]] [--port PORT] [--token-file FILE] "
+	    "[--scrape-config FILE] [--no-self-scrape] [STORE] MOUNTPOINT",
 	    "mount a store's log streams as files", cmd_mount },
 	{ "series", "[--config FILE] [--start S] [--end S] [--openmetrics] "
 	    "STORE list|dump [SELECTOR...] | stats | import FILE",
 	    "list, dump, count or import a store's metric series", cmd_series },
 	{ "serve", "[--read-only] [--config FILE] [--listen ADDR[:PORT]] "
-	    "[--port PORT] [--token-file FILE] [--shutdown-timeout S] [STORE]",
+	    "[--port PORT] [--token-file FILE] [--shutdown-timeout S] "
+	    "[--scrape-config FILE] [--no-self-scrape] [STORE]",
 	    "serve a store's log streams over HTTP, without a mount", cmd_serve },
 	{ "store", "put|get|ls|rm|stat|bench [options] URI ...",
 	    "read and write objects of a store", cmd_store },

@@ -21,6 +21,33 @@ daemon_block_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/*
+ * Scrape what --scrape-config says; without it, a writer with an
+ * endpoint scrapes its own /metrics (unless --no-self-scrape).
+ */
+static int
+start_scrape(struct daemon *d)
+{
+	struct scrape_config *c = d->scfg;
+	int rc;
+
+	d->scfg = NULL;
+	if (c == NULL && !d->no_self_scrape && !d->read_only && d->h != NULL)
+		c = scrape_config_self(d->ho->listen, d->ho->token,
+		    SCRAPE_SELF_INTERVAL_MS);
+	if (c == NULL)
+		return 0;
+	if (d->scrape_config != NULL)
+		log_info("scraping %zu job(s) of '%s'", scrape_config_jobs(c),
+		    d->scrape_config);
+	else
+		log_info("scraping our own metrics at '%s' as job '%s'",
+		    d->ho->listen, SCRAPE_SELF_JOB);
+	if ((rc = scrape_start(d->s, c, &d->sc)) != 0)
+		return cmd_fail("cannot start scraping: %s", err_message(rc));
+	return 0;
+}
+
 /* The series options of the settings. */
 void
 daemon_series_options(const struct engine_settings *es,
@@ -43,6 +70,14 @@ daemon_open(struct daemon *d)
 	if ((rc = cmd_settings_load(&d->es, d->config)) != 0)
 		return cmd_fail("%s", err_message(rc));
 	daemon_series_options(&d->es, &so);
+	/* a mistake in the scrape config is found before any writer is fenced */
+	if (d->scrape_config != NULL) {
+		if (d->read_only)
+			return cmd_fail("--scrape-config needs a writer, not "
+			    "--read-only");
+		if ((rc = scrape_config_load(d->scrape_config, &d->scfg)) != 0)
+			return cmd_fail("%s", err_message(rc));
+	}
 	if (d->ho != NULL && d->ho->listen != NULL &&
 	    (rc = http_start(d->ho, NULL, &d->h)) != 0)
 		return cmd_fail("%s", err_message(rc));
@@ -57,12 +92,14 @@ daemon_open(struct daemon *d)
 		return cmd_fail("cannot read the series of '%s': %s",
 		    d->store, err_message(rc));
 	http_set_ready(d->h, d->l, d->s);
-	return 0;
+	return start_scrape(d);
 }
 
 void
 daemon_stop_http(struct daemon *d)
 {
+	scrape_stop(d->sc);
+	d->sc = NULL;
 	http_stop(d->h);
 	d->h = NULL;
 }
@@ -73,7 +110,10 @@ daemon_close(struct daemon *d, int ret, const char *done)
 	int rc;
 
 	daemon_stop_http(d);
-	series_close(d->s);
+	scrape_config_free(d->scfg);
+	d->scfg = NULL;
+	if (d->s != NULL)
+		series_close(d->s);
 	d->s = NULL;
 	logs_close(d->l);
 	d->l = NULL;

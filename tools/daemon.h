@@ -3,13 +3,17 @@
  * to serve it, with the HTTP endpoint in front, and closing it so that
  * everything acknowledged is stored.
  *
- *	daemon_open():  settings --> http_start() (listening; /-/ready 503
- *	  "opening the store") --> engine_open() --> logs_open()
- *	  --> series_open() --> http_set_ready(): SERVING
- *	daemon_stop_http(): no new connections, long polls answer with what
- *	  they have, requests in flight finish
- *	daemon_close(): series_close(), logs_close() --> engine_close_within(): store
- *	  everything acknowledged, for at most shutdown_ms
+ *	daemon_open():  settings, the scrape config --> http_start()
+ *	  (listening; /-/ready 503 "opening the store") --> engine_open()
+ *	  --> logs_open() --> series_open() --> http_set_ready(): SERVING
+ *	  --> scrape_start(): the --scrape-config targets, or else, with an
+ *	  endpoint, a writer's own /metrics (the self-scrape)
+ *	daemon_stop_http(): scrape_stop() (stale markers written), then no
+ *	  new connections, long polls answer with what they have, requests
+ *	  in flight finish
+ *	daemon_close(): series_close() --> logs_close() -->
+ *	  engine_close_within(): store everything acknowledged, for at most
+ *	  shutdown_ms
  *
  * daemon_block_signals() first, in the main thread before any other
  * exists, so that only the thread that waits for them takes the stop
@@ -25,6 +29,7 @@
 #include "http/http.h"
 #include "model/logs.h"
 #include "model/series.h"
+#include "scrape/scrape.h"
 
 struct daemon {
 	/* set by the caller */
@@ -33,6 +38,8 @@ struct daemon {
 	int		 read_only;	/* a reader following the store's writer */
 	int64_t		 shutdown_ms;	/* daemon_close()'s bound */
 	const struct http_options *ho;	/* NULL or no listen: no endpoint */
+	const char	*scrape_config;	/* --scrape-config; NULL: none */
+	int		 no_self_scrape;	/* --no-self-scrape */
 
 	/* set by daemon_open() */
 	struct engine_settings es;
@@ -40,6 +47,8 @@ struct daemon {
 	struct logs	*l;
 	struct series	*s;
 	struct http	*h;
+	struct scrape_config *scfg;	/* loaded, until the scraper takes it */
+	struct scraper	*sc;
 };
 
 /* Block SIGINT, SIGTERM and SIGHUP in this thread; the set in *set. */
@@ -52,7 +61,11 @@ int	daemon_open(struct daemon *d);
 void	daemon_series_options(const struct engine_settings *es,
 	    struct series_options *so);
 
-/* Stop the HTTP endpoint, if any (also done by daemon_close()). */
+/*
+ * Stop the scraper, then the HTTP endpoint, if any (also done by
+ * daemon_close()): the scraper first, so that the self-scrape does not
+ * fail on the way down.
+ */
 void	daemon_stop_http(struct daemon *d);
 
 /*

@@ -101,7 +101,7 @@ const struct setting settings_table[] = {
 	{ "series_options.max_series", ST_INT, OFF(series_max),
 	    1, INT32_MAX, 0 },
 	{ "series_options.out_of_order_time_window", ST_DURATION,
-	    OFF(series_ooo_window_ms), 0, 0, 0 },
+	    OFF(series_ooo_window_ms), 0, 36500 * DAY, 0 },
 	{ "series_options.retention_filters", ST_STRING,
 	    OFF(series_retention_filters), 1, SETTINGS_STRING_MAX, SF_NULLABLE },
 };

@@ -61,7 +61,7 @@ struct engine_settings {
 	/* series_options: metric series (src/model/series.h) */
 	int64_t		 series_retention_ms;		/* 0: samples never expire */
 	int		 series_max;			/* series in a store; default 1,000,000 */
-	int64_t		 series_ooo_window_ms;		/* must be 0 */
+	int64_t		 series_ooo_window_ms;		/* out-of-order window; default 0 */
 	char		*series_retention_filters;	/* lines of SELECTOR:DURATION; NULL */
 };
 

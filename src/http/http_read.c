@@ -608,7 +608,8 @@ route_series(struct http *h, const struct http_req *req, struct http_reply *r)
 		reply_errno(r, rc);
 		goto out;
 	}
-	qsort(f.v, f.n, sizeof(*f.v), found_cmp);
+	if (f.n > 1)
+		qsort(f.v, f.n, sizeof(*f.v), found_cmp);
 	n = q.limit != 0 && f.n > q.limit ? q.limit : f.n;
 	success_open(r);
 	buf_putc(&r->body, '[');

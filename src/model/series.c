@@ -112,9 +112,6 @@ grow_series(struct series *s)
 			bh[ss->hash & (ncap - 1)] = ss;
 		}
 	}
-	for (size_t i = 0; i < s->nfilters; i++)
-		selector_free(s->filters[i].sel);
-	free(s->filters);
 	free(s->by_hash);
 	free(s->by_id);
 	s->by_hash = bh;
@@ -435,7 +432,12 @@ has_samples(struct series *s, uint64_t id, int64_t mint, int64_t maxt)
 	size_t kl, vl;
 	int rc = 0;
 
-	/* the last chunk starting at or before maxt ends at or after mint? */
+	/*
+	 * The last chunk starting at or before maxt: chunks do not overlap,
+	 * so an earlier one ends before it starts. It has a sample in the
+	 * window if it starts in it, else if one after mint is not past
+	 * maxt.
+	 */
 	skey_t(lo, SK_CHUNK, id, INT64_MIN);
 	skey_t(hi, SK_CHUNK, id, INT64_MAX);
 	it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
@@ -445,13 +447,29 @@ has_samples(struct series *s, uint64_t id, int64_t mint, int64_t maxt)
 		k = engine_iter_key(it, &kl);
 		v = engine_iter_value(it, &vl);
 		if (kl == SKEY_LEN && vl >= CHUNK_HDR_LEN &&
-		    (int64_t)get_le64(v + 12) >= mint)
-			rc = 1;
+		    (int64_t)get_le64(v + 12) >= mint) {
+			struct chunk_iter ci;
+			int64_t ct;
+			double cv;
+
+			if (skey_time(k + SKEY_ID_LEN) >= mint)
+				rc = 1;
+			else if (chunk_iter_init(&ci, v + CHUNK_HDR_LEN,
+			    vl - CHUNK_HDR_LEN) == 0 &&
+			    chunk_iter_seek(&ci, mint, &ct, &cv) == 1 &&
+			    ct <= maxt)
+				rc = 1;
+		}
 	}
-	if (rc == 0 && (rc = engine_iter_status(it)) == 0) {
+	/* then a head sample, or a late one, in [mint, maxt] */
+	for (int kind = 0; kind < 2 && rc == 0; kind++) {
+		char what = kind == 0 ? SK_HEAD : SK_LATE;
+
+		if ((rc = engine_iter_status(it)) != 0)
+			break;
 		engine_iter_free(it);
-		skey_t(lo, SK_HEAD, id, mint);
-		skey_t(hi, SK_HEAD, id, INT64_MAX);
+		skey_t(lo, what, id, mint);
+		skey_t(hi, what, id, INT64_MAX);
 		it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
 		engine_iter_seek_first(it);
 		if (engine_iter_valid(it)) {
@@ -1009,10 +1027,6 @@ series_open(struct engine *e, const struct series_options *o,
 	struct buf val;
 	int rc;
 
-	if (o != NULL && o->out_of_order_window_ms != 0)
-		return err_set(-EINVAL, "an out-of-order window is not "
-		    "supported: series_options.out_of_order_time_window "
-		    "must be 0");
 	s = xcalloc(1, sizeof(*s));
 	s->e = e;
 	if (o != NULL)
@@ -1035,6 +1049,7 @@ series_open(struct engine *e, const struct series_options *o,
 	pthread_mutex_init(&s->state, NULL);
 	pthread_rwlock_init(&s->change_lock, NULL);
 	pthread_mutex_init(&s->stop_lock, NULL);
+	pthread_mutex_init(&s->meta_lock, NULL);
 	{
 		pthread_condattr_t ca;
 
@@ -1200,6 +1215,7 @@ series_close(struct series *s)
 	pthread_mutex_destroy(&s->state);
 	pthread_rwlock_destroy(&s->change_lock);
 	pthread_mutex_destroy(&s->stop_lock);
+	pthread_mutex_destroy(&s->meta_lock);
 	pthread_cond_destroy(&s->stop_cond);
 	free(s);
 }

@@ -17,8 +17,8 @@
  *	  bits: taken once, then ignored (a retried request adds nothing);
  *	- at the newest sample's time with another value: refused,
  *	  "duplicate sample for timestamp";
- *	- older than the newest: refused, "out of order sample" (an
- *	  out-of-order window is not kept yet: series_options says so).
+ *	- older than the newest: refused, "out of order sample", unless
+ *	  series_options.out_of_order_window_ms takes it (a late sample).
  * Values are kept bit for bit: the stale marker (CHUNK_STALE_NAN) too.
  *
  * Storage (keys big-endian; shale-format(5), SERIES):
@@ -29,6 +29,7 @@
  *	02 01 'C' id(8) first_t(8)	a sealed chunk -> off(8) len(4) chunk
  *	02 01 'X' id(8) off(8)		the chunk holding text offset off -> first_t(8)
  *	02 01 'M' metric		metadata -> type(1) help_len(4) help unit
+ *	02 01 'O' id(8) t(8)		a late sample -> value bits (8)
  *
  * (t is offset by 2^63, so that negative times sort first.) Samples go in
  * as head samples, one record each, so an append is one small batch and
@@ -71,7 +72,11 @@ struct series_appender;
 struct series_options {
 	int64_t		 retention_ms;		/* 0: samples never expire */
 	uint64_t	 max_series;		/* 0: SERIES_DEFAULT_MAX */
-	/* not kept yet: must be 0 (series_open refuses anything else) */
+	/*
+	 * A sample up to this much older than its series' newest is taken
+	 * (an 'O' record: in scans, not in the text view); 0: refused, as
+	 * Prometheus's default
+	 */
 	int64_t		 out_of_order_window_ms;
 	/*
 	 * NULL, or lines of SELECTOR:DURATION: the series the first
@@ -93,6 +98,7 @@ struct series_counts {
 	uint64_t	 series_created;
 	uint64_t	 duplicates;		/* the same sample again: ignored */
 	uint64_t	 out_of_order;		/* refused */
+	uint64_t	 late;			/* taken in the out-of-order window */
 	uint64_t	 conflicts;		/* same time, other value: refused */
 	uint64_t	 over_limit;		/* of series refused: max_series */
 };

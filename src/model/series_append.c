@@ -385,7 +385,10 @@ work_from(struct series *s, struct swork *w, struct sseries *ss)
 	pthread_mutex_unlock(&s->state);
 }
 
-/* Is there a sample at t in w's head with these bits? */
+/*
+ * Is there a sample at t in w's head? 0 if not, 1 with these bits, -1
+ * with others. The head holds this commit's samples too.
+ */
 static int
 head_has(const struct swork *w, int64_t t, uint64_t bits)
 {
@@ -400,7 +403,7 @@ head_has(const struct swork *w, int64_t t, uint64_t bits)
 		return 0;
 	if (chunk_iter_seek(&ci, t, &ht, &hv) != 1 || ht != t)
 		return 0;
-	return double_bits(hv) == bits;
+	return double_bits(hv) == bits ? 1 : -1;
 }
 
 /*
@@ -510,6 +513,50 @@ refuse(struct refusal *r, int rc, const struct swork *w, const char *why,
 	buf_release(&b);
 }
 
+/*
+ * A sample older than its series' newest, within the out-of-order
+ * window: an 'O' record of its own, unless the series holds a sample
+ * at t already (the same: a duplicate; another: a conflict). Late
+ * samples are in scans, not in the text view, whose bytes never change
+ * once written.
+ */
+static void
+late(struct series *s, struct swork *w, int64_t t, uint64_t bits,
+    struct engine_batch *b, struct series_counts *c, struct refusal *r)
+{
+	unsigned char k[SKEY_LEN];
+	uint8_t val[8];
+	struct buf have;
+	int rc;
+
+	if (w->ss != NULL && series_has_at(s, w->id, t)) {
+		c->conflicts++;
+		refuse(r, -EINVAL, w, "duplicate sample for timestamp", t);
+		return;
+	}
+	buf_init(&have, 0);
+	skey_t(k, SK_LATE, w->id, t);
+	rc = w->ss != NULL ? engine_get(s->e, NULL, k, SKEY_LEN, &have) :
+	    -ENOENT;
+	if (rc == 0 && have.len == 8) {
+		if (get_le64((const uint8_t *)have.data) == bits)
+			c->duplicates++;
+		else {
+			c->conflicts++;
+			refuse(r, -EINVAL, w, "duplicate sample for timestamp",
+			    t);
+		}
+		buf_release(&have);
+		return;
+	}
+	buf_release(&have);
+	put_le64(val, bits);
+	engine_batch_put(b, k, SKEY_LEN, val, 8, series_expiry(w->retention, t));
+	w->changed = 1;
+	c->samples++;
+	c->late++;
+}
+
 /* Judge and encode one entry's samples into w and b. (append) */
 static void
 judge(struct series *s, struct swork *w, const struct series_sample *v,
@@ -522,7 +569,7 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = v[i].t;
 		uint64_t bits = double_bits(v[i].v);
-		int rc;
+		int rc, hh;
 
 		if (t == INT64_MIN || t == INT64_MAX) {
 			/* the keys' bounds: no sample lives there */
@@ -536,9 +583,22 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 				c->conflicts++;
 				refuse(r, -EINVAL, w, "duplicate sample for "
 				    "timestamp", t);
-			} else if (head_has(w, t, bits) ||
+			} else if ((hh = head_has(w, t, bits)) > 0 ||
 			    (w->ss != NULL && sealed_has(s, w->id, t, bits))) {
 				c->duplicates++;
+			} else if (s->o.out_of_order_window_ms > 0 &&
+			    (uint64_t)w->last_t - (uint64_t)t <=
+			    (uint64_t)s->o.out_of_order_window_ms) {
+				/*
+				 * late; but the head (this commit's samples
+				 * too) may hold t with another value
+				 */
+				if (hh < 0) {
+					c->conflicts++;
+					refuse(r, -EINVAL, w, "duplicate sample "
+					    "for timestamp", t);
+				} else
+					late(s, w, t, bits, b, c, r);
 			} else {
 				c->out_of_order++;
 				refuse(r, -EINVAL, w, "out of order sample", t);
@@ -599,7 +659,8 @@ keep_series(struct series *s, struct swork *w, int is_new,
 		if (!is_new && (w->s_expire == ENGINE_NO_EXPIRY ||
 		    need <= w->s_expire))
 			return;
-		w->s_expire = series_expiry(w->retention, t + w->retention);
+		w->s_expire = series_expiry(w->retention,
+		    t > INT64_MAX - w->retention ? INT64_MAX : t + w->retention);
 	}
 	enc = labels_encoding(w->ss != NULL ? w->ss->ls : w->ls, &len);
 	skey_id(k, SK_SERIES, w->id);

@@ -44,6 +44,7 @@ struct metric_series;
 #define SK_CHUNK	'C'
 #define SK_INDEX	'X'
 #define SK_META		'M'
+#define SK_LATE		'O'
 
 #define SKEY_ID_LEN	11		/* 02 01 kind id(8) */
 #define SKEY_LEN	19		/* 02 01 kind id(8) t or off(8) */
@@ -150,6 +151,7 @@ struct series {
 	size_t		 ncap, nnames;
 	struct meta_seen **meta;		/* dict */
 	size_t		 mcap;
+	pthread_mutex_t	 meta_lock;		/* one series_meta_put at a time */
 
 	pthread_rwlock_t change_lock;		/* over calls of change_fn */
 	series_change_fn change_fn;
@@ -189,5 +191,6 @@ int64_t	series_retention(const struct series *s, const struct labels *ls);
 
 /* series_text.c */
 size_t	series_line_len(int64_t t, uint64_t bits);
+int	series_has_at(struct series *s, uint64_t id, int64_t t);
 
 #endif

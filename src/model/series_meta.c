@@ -48,8 +48,25 @@ series_type_name(enum series_type t)
 
 #define META_MAX	(64 * 1024)	/* bytes of help and unit */
 
+static int meta_put(struct series *s, const struct series_meta *m);
+
+/*
+ * One at a time: the cache says what the store holds only if the write
+ * and the cache's update are not crossed by another's.
+ */
 int
 series_meta_put(struct series *s, const struct series_meta *m)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->meta_lock);
+	rc = meta_put(s, m);
+	pthread_mutex_unlock(&s->meta_lock);
+	return rc;
+}
+
+static int
+meta_put(struct series *s, const struct series_meta *m)
 {
 	unsigned char *k;
 	struct engine_batch *b;
@@ -146,7 +163,7 @@ series_meta_each(struct series *s, const char *metric, series_meta_fn fn,
 
 		k = engine_iter_key(it, &kl);
 		v = engine_iter_value(it, &vl);
-		if (metric != NULL && kl != lolen)
+		if (metric != NULL && (kl != lolen || memcmp(k, lo, lolen) != 0))
 			break;
 		if (kl <= 3 || vl < 5)
 			continue;

@@ -4,9 +4,10 @@
  * (series.h, series_int.h).
  *
  * A read of the text view at offset off, in one engine snapshot:
- *	1. the 'X' entry at or before off names the chunk holding it; its
- *	   lines are made and the bytes from off copied out, then the next
- *	   chunks' in order;
+ *	1. the 'X' entry at or before off names the chunk holding it; an
+ *	   iterator over the chunk records starts there: its lines are made
+ *	   and the bytes from off copied out, then the next chunks' in
+ *	   order (an iterator reads the tables ahead, a get would not);
  *	2. past the last chunk, the head samples: each 'H' record carries
  *	   its line's offset, so the first one at or after off is found by
  *	   reading the head (at most a chunk's worth of records).
@@ -27,25 +28,101 @@
 #include "util/coding.h"
 #include "util/error.h"
 #include "util/utf8.h"
+#include "util/xmalloc.h"
 
 /* ---- lines ---- */
 
+/* The decimal digits of u at p: their count. */
+static size_t
+put_u64(char *p, uint64_t u)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static const double pow10s[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15,
+};
+
+/*
+ * A value from 10^-4 to 10^15 that is exactly an integer m of at most 15
+ * digits over 10^sc (sc from 1 to 15) is written by %.15g as m's digits
+ * with the point put in: write that at p, its length; 0 if v is not one.
+ */
+static size_t
+put_decimal(char *p, double v)
+{
+	double a = fabs(v), x;
+	uint64_t m, ip, fp;
+	size_t n = 0, k;
+	unsigned sc;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (sc = 1; sc < 16; sc++) {
+		x = a * pow10s[sc];
+		if (x >= 1e15)
+			return 0;
+		m = (uint64_t)llround(x);
+		if ((double)m / pow10s[sc] == a)
+			break;
+	}
+	if (sc == 16)
+		return 0;
+	if (v < 0)
+		p[n++] = '-';
+	ip = m / (uint64_t)pow10s[sc];
+	fp = m % (uint64_t)pow10s[sc];
+	n += put_u64(p + n, ip);
+	p[n++] = '.';
+	/* the fraction's leading zeros, then its digits */
+	for (k = sc; k > 1 && fp < (uint64_t)pow10s[k - 1]; k--)
+		p[n++] = '0';
+	n += put_u64(p + n, fp);
+	return n;
+}
+
+/*
+ * Every line of a series is made here, by the text view's reads, so the
+ * common cases skip snprintf(): the time; a value that is an integer
+ * under 10^15, which %.15g writes as its digits; and a decimal with at
+ * most 15 digits from 10^-4 on (put_decimal). The same bytes either way,
+ * as test_series checks against snprintf.
+ */
 size_t
 series_format_sample(int64_t t, double v, char *out)
 {
 	uint64_t bits = double_bits(v), ut;
-	size_t n;
+	size_t n = 0;
 	int len;
 
 	if (t < 0) {
+		out[n++] = '-';
 		ut = (uint64_t)0 - (uint64_t)t;
-		len = snprintf(out, SERIES_LINE_MAX, "-%" PRIu64 ".%03u ",
-		    ut / 1000, (unsigned)(ut % 1000));
 	} else
-		len = snprintf(out, SERIES_LINE_MAX, "%" PRId64 ".%03u ",
-		    t / 1000, (unsigned)(t % 1000));
-	n = (size_t)len;
-	if (bits == CHUNK_STALE_NAN)
+		ut = (uint64_t)t;
+	n += put_u64(out + n, ut / 1000);
+	out[n++] = '.';
+	out[n++] = (char)('0' + ut % 1000 / 100);
+	out[n++] = (char)('0' + ut % 100 / 10);
+	out[n++] = (char)('0' + ut % 10);
+	out[n++] = ' ';
+	if (v == floor(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
+		if (v < 0)
+			out[n++] = '-';
+		n += put_u64(out + n, (uint64_t)fabs(v));
+	} else if ((len = (int)put_decimal(out + n, v)) > 0) {
+		n += (size_t)len;
+	} else if (bits == CHUNK_STALE_NAN)
 		n += (size_t)snprintf(out + n, SERIES_LINE_MAX - n, "stale");
 	else if (isnan(v))
 		n += (size_t)snprintf(out + n, SERIES_LINE_MAX - n, "NaN");
@@ -215,13 +292,78 @@ series_getattr(struct series *s, uint64_t id, struct series_attr *a)
 	if (!ss->empty) {
 		a->first_t = ss->first_t;
 		a->last_t = ss->last_t;
-		a->mtime_ns = ss->last_t * 1000000;
+		/* ns since the epoch: times past 2262 are clamped */
+		a->mtime_ns = ss->last_t > INT64_MAX / 1000000 ? INT64_MAX :
+		    ss->last_t < INT64_MIN / 1000000 ? INT64_MIN :
+		    ss->last_t * 1000000;
 	}
 	pthread_mutex_unlock(&s->state);
 	return 0;
 }
 
 /* ---- scans by time ---- */
+
+/*
+ * The late samples of a scan (series_options.out_of_order_window_ms),
+ * read first: they are few, and are given in their place among the
+ * others.
+ */
+struct lates {
+	int64_t		*t;
+	uint64_t	*v;
+	size_t		 n, cap, cap2, at;
+	series_sample_fn fn;
+	void		*arg;
+};
+
+static int
+read_lates(struct series *s, struct engine_snapshot *snap, uint64_t id,
+    int64_t mint, int64_t maxt, struct lates *L)
+{
+	unsigned char lo[SKEY_LEN], hi[SKEY_LEN];
+	struct engine_iter *it;
+	const unsigned char *k, *v;
+	size_t kl, vl;
+	int64_t t;
+	int rc;
+
+	skey_t(lo, SK_LATE, id, mint);
+	skey_t(hi, SK_LATE, id, INT64_MAX);
+	it = engine_iter_new(s->e, snap, lo, SKEY_LEN, hi, SKEY_LEN);
+	for (engine_iter_seek_first(it); engine_iter_valid(it);
+	    engine_iter_next(it)) {
+		k = engine_iter_key(it, &kl);
+		v = engine_iter_value(it, &vl);
+		if (kl != SKEY_LEN || vl != 8)
+			continue;
+		if ((t = skey_time(k + SKEY_ID_LEN)) > maxt)
+			break;
+		L->t = xgrow(L->t, &L->cap, L->n + 1, sizeof(*L->t));
+		L->v = xgrow(L->v, &L->cap2, L->n + 1, sizeof(*L->v));
+		L->t[L->n] = t;
+		L->v[L->n++] = get_le64(v);
+	}
+	rc = engine_iter_status(it);
+	engine_iter_free(it);
+	return rc;
+}
+
+/* Give the late samples before t (all with INT64_MAX), then the sample. */
+static int
+give(struct lates *L, int64_t t, double x, int last)
+{
+	int rc;
+
+	for (; L->at < L->n && L->t[L->at] < t; L->at++)
+		if ((rc = L->fn(L->arg, L->t[L->at],
+		    bits_double(L->v[L->at]))) != 0) {
+			L->at++;
+			return rc;
+		}
+	if (L->at < L->n && L->t[L->at] == t)
+		L->at++;	/* a sample in order at t is the one */
+	return last ? 0 : L->fn(L->arg, t, x);
+}
 
 int
 series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
@@ -231,6 +373,7 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 	struct engine_snapshot *snap;
 	struct engine_iter *it;
 	const unsigned char *k, *v;
+	struct lates L = { .fn = fn, .arg = arg };
 	size_t kl, vl;
 	int64_t last = INT64_MIN, t;
 	double x;
@@ -241,6 +384,8 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 	if (mint > maxt)
 		return 0;
 	snap = engine_snapshot_new(s->e);
+	if ((rc = read_lates(s, snap, id, mint, maxt, &L)) != 0)
+		goto out;
 	skey_t(lo, SK_CHUNK, id, INT64_MIN);
 	/* maxt itself is in: up to maxt + 1, or past every chunk of id */
 	if (maxt < INT64_MAX)
@@ -269,7 +414,7 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 			if (t > maxt)
 				break;
 			last = t;
-			if ((rc = fn(arg, t, x)) != 0)
+			if ((rc = give(&L, t, x, 0)) != 0)
 				break;
 		}
 		if (r < 0 && rc == 0)
@@ -294,14 +439,58 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 			break;
 		if (t <= last)
 			continue;
-		rc = fn(arg, t, bits_double(get_le64(v)));
+		rc = give(&L, t, bits_double(get_le64(v)), 0);
 	}
 	if (rc == 0)
 		rc = engine_iter_status(it);
 	engine_iter_free(it);
+	if (rc == 0)
+		rc = give(&L, INT64_MAX, 0, 1);
 out:
 	engine_snapshot_free(snap);
+	free(L.t);
+	free(L.v);
 	return rc;
+}
+
+/*
+ * Does series id hold a sample in order (a head record or in a chunk)
+ * at t? For a late sample, whose time such a one takes.
+ */
+int
+series_has_at(struct series *s, uint64_t id, int64_t t)
+{
+	unsigned char lo[SKEY_LEN], hi[SKEY_LEN];
+	struct engine_iter *it;
+	struct chunk_iter ci;
+	const unsigned char *v;
+	struct buf have;
+	size_t vl;
+	int64_t ct;
+	double cv;
+	int found;
+
+	buf_init(&have, 0);
+	skey_t(lo, SK_HEAD, id, t);
+	found = engine_get(s->e, NULL, lo, SKEY_LEN, &have) == 0;
+	buf_release(&have);
+	if (found)
+		return 1;
+	skey_t(lo, SK_CHUNK, id, INT64_MIN);
+	skey_t(hi, SK_CHUNK, id, INT64_MAX);
+	it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
+	skey_t(lo, SK_CHUNK, id, t);
+	engine_iter_seek_for_prev(it, lo, SKEY_LEN);
+	if (engine_iter_valid(it)) {
+		v = engine_iter_value(it, &vl);
+		if (vl >= CHUNK_HDR_LEN &&
+		    chunk_iter_init(&ci, v + CHUNK_HDR_LEN,
+		    vl - CHUNK_HDR_LEN) == 0 &&
+		    chunk_iter_seek(&ci, t, &ct, &cv) == 1 && ct == t)
+			found = 1;
+	}
+	engine_iter_free(it);
+	return found;
 }
 
 /* ---- the text view ---- */
@@ -343,9 +532,9 @@ series_read(struct series *s, uint64_t id, uint64_t off, void *buf, size_t n)
 	struct engine_iter *it;
 	const unsigned char *k, *v;
 	struct copy c = { .off = off, .buf = buf, .n = n };
-	struct buf cv;
 	size_t kl, vl;
 	uint64_t end;
+	int64_t first;
 	int rc = 0, full = 0;
 
 	if (ss == NULL)
@@ -360,18 +549,31 @@ series_read(struct series *s, uint64_t id, uint64_t off, void *buf, size_t n)
 	if (n > end - off)
 		c.n = n = (size_t)(end - off);
 	snap = engine_snapshot_new(s->e);
-	buf_init(&cv, 0);
 
-	/* 1. the chunks, from the one holding off */
+	/*
+	 * 1. the chunks, from the one holding off: 'X' names it, then
+	 * one iterator walks the chunk records on, in time order, which
+	 * is their text's order (and reads ahead, as a scan)
+	 */
+	first = INT64_MIN;
 	skey_off(lo, id, 0);
 	skey_off(hi, id, UINT64_MAX);
 	it = engine_iter_new(s->e, snap, lo, SKEY_LEN, hi, SKEY_LEN);
 	skey_off(k2, id, off);
 	engine_iter_seek_for_prev(it, k2, SKEY_LEN);
-	if (!engine_iter_valid(it))
-		engine_iter_seek_first(it);	/* off may be in an expired past */
-	c.pos = UINT64_MAX;
-	for (; !full && engine_iter_valid(it); engine_iter_next(it)) {
+	if (engine_iter_valid(it)) {
+		v = engine_iter_value(it, &vl);
+		if (vl == 8)
+			first = (int64_t)get_le64(v);
+	}
+	rc = engine_iter_status(it);
+	engine_iter_free(it);
+	skey_t(lo, SK_CHUNK, id, INT64_MIN);
+	skey_t(hi, SK_CHUNK, id, INT64_MAX);
+	it = engine_iter_new(s->e, snap, lo, SKEY_LEN, hi, SKEY_LEN);
+	skey_t(k2, SK_CHUNK, id, first);
+	engine_iter_seek(it, k2, SKEY_LEN);	/* INT64_MIN: off may have expired */
+	for (; rc == 0 && !full && engine_iter_valid(it); engine_iter_next(it)) {
 		struct chunk_iter ci;
 		uint64_t coff;
 		int64_t t;
@@ -380,30 +582,17 @@ series_read(struct series *s, uint64_t id, uint64_t off, void *buf, size_t n)
 
 		k = engine_iter_key(it, &kl);
 		v = engine_iter_value(it, &vl);
-		if (kl != SKEY_LEN || vl != 8)
+		if (kl != SKEY_LEN || vl < CHUNK_HDR_LEN)
 			continue;
-		skey_t(k2, SK_CHUNK, id, (int64_t)get_le64(v));
-		buf_reset(&cv);
-		if ((rc = engine_get(s->e, snap, k2, SKEY_LEN, &cv)) == -ENOENT) {
-			rc = 0;
-			continue;
-		}
-		if (rc != 0)
-			break;
-		if (cv.len < CHUNK_HDR_LEN)
-			continue;
-		coff = get_le64((const uint8_t *)cv.data);
-		if (coff + get_le32((const uint8_t *)cv.data + 8) <= off)
+		coff = get_le64(v);
+		if (coff + get_le32(v + 8) <= off)
 			continue;
 		c.pos = coff;	/* past off: expired before it, copy_line stops */
-		chunk_iter_init(&ci, cv.data + CHUNK_HDR_LEN,
-		    cv.len - CHUNK_HDR_LEN);
+		chunk_iter_init(&ci, v + CHUNK_HDR_LEN, vl - CHUNK_HDR_LEN);
 		while (!full && (r = chunk_iter_next(&ci, &t, &x)) == 1)
 			full = copy_line(&c, t, x);
-		if (!full && r < 0) {
+		if (!full && r < 0)
 			rc = r;
-			break;
-		}
 	}
 	if (rc == 0)
 		rc = engine_iter_status(it);
@@ -435,7 +624,6 @@ series_read(struct series *s, uint64_t id, uint64_t off, void *buf, size_t n)
 			rc = engine_iter_status(it);
 		engine_iter_free(it);
 	}
-	buf_release(&cv);
 	engine_snapshot_free(snap);
 	if (rc != 0)
 		return rc;

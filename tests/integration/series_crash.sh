@@ -5,8 +5,8 @@
 # an acknowledged request is there exactly once, and nothing is there
 # that was not sent. Then each sender's last acknowledged requests and
 # its unacknowledged one are sent again: each is answered 204 (what was
-# stored is ignored as a duplicate) or 400 out of order, and still no
-# sample is there twice. 5 kills on file://, 3 on RGW when it runs.
+# stored is ignored as a duplicate) or 400 out of order, every sample
+# acknowledged either time is there, and still no sample is there twice. 5 kills on file://, 3 on RGW when it runs.
 # Rounds alternate remote write 1.0 and 2.0.
 . "$top_srcdir/tests/lib/common.sh"
 command -v curl >/dev/null 2>&1 || skip "curl not installed (apt-get install curl)"
@@ -78,28 +78,33 @@ crash_round() {	# STORE ROUND
 	comm -23 "$d/want" "$d/have" >"$d/missing"
 	extra=$(comm -13 "$d/sent" "$d/have" | wc -l)
 	if [ ! -s "$d/missing" ] && [ "$dup" -eq 0 ] && [ "$extra" -eq 0 ]; then
-		ok "round $r on $store: the $n acknowledged samples are there once, nothing else"
+		ok "round $r on $store: the $n acknowledged samples are there once, nothing else ($(grep -vc '^$' "$d/unacked") sent without an answer)"
 	else
 		fail "round $r on $store: $(wc -l <"$d/missing") acknowledged samples missing ($(head -3 "$d/missing")), $dup at a time twice, $extra never sent; $(cat "$TEST_TMP/dump.err")"
 	fi
 
 	# again: each sender's last 3 acknowledged requests and the one after
 	: >"$d/again.log"
+	: >"$d/again.acked"
 	for s in 0 1 2 3; do
 		{ requests_of "$d/acked" "$s" | awk 'BEGIN { RS = ""; ORS = "\n\n" } { r[NR] = $0 } END { for (i = NR - 2; i <= NR; i++) if (i > 0) print r[i] }'
 		  requests_of "$d/unacked" "$s"; } >"$d/again.$s"
-		"$RW" -v $((r % 2 + 1)) -i "$d/again.$s" -l "$d/again.$s.log" "$u" 2>/dev/null
+		"$RW" -v $((r % 2 + 1)) -i "$d/again.$s" -l "$d/again.$s.log" \
+			-a "$d/again.$s.acked" "$u" 2>/dev/null
 		cat "$d/again.$s.log" >>"$d/again.log"
+		cat "$d/again.$s.acked" >>"$d/again.acked"
 	done
 	bad=$(awk '!($3 == 204 || ($3 == 400 && /out of order/))' "$d/again.log")
-	[ -z "$bad" ] && ok "round $r: $(wc -l <"$d/again.log") requests sent again: 204 or 400 out of order" ||
+	[ -z "$bad" ] && ok "round $r: $(wc -l <"$d/again.log") requests sent again: $(awk '{ print $3 }' "$d/again.log" | sort | uniq -c | awk '{ printf "%s%s answered %s", (NR > 1 ? ", " : ""), $1, $2 }')" ||
 		fail "round $r: requests sent again were answered: $bad"
+	# now what was acknowledged either time
+	cat "$d/acked" "$d/again.acked" | grep -v '^$' | sort -u >"$d/want"
 	samples "$store" "$m" >"$d/have2"
 	dup=$(awk '{ print $1, $2 }' "$d/have2" | uniq -d | wc -l)
 	comm -23 "$d/want" "$d/have2" >"$d/missing"
 	extra=$(comm -13 "$d/sent" "$d/have2" | wc -l)
 	[ ! -s "$d/missing" ] && [ "$dup" -eq 0 ] && [ "$extra" -eq 0 ] &&
-		ok "round $r: after sending again, every sample once" ||
+		ok "round $r: after sending again, every sample acknowledged either time there once ($(wc -l <"$d/want"))" ||
 		fail "round $r: after sending again $(wc -l <"$d/missing") missing, $dup twice, $extra never sent"
 	stop_serves
 	SERVE_PIDS=""

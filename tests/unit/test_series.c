@@ -6,7 +6,9 @@
  * (VALUE, SECONDS VALUE, errors naming the column); Prometheus's rules
  * for appends (newer taken, the same sample again ignored also when it
  * is sealed in a chunk, same time with another value and older samples
- * refused with the others of the commit taken); the series limit; the
+ * refused with the others of the commit taken); the out-of-order window
+ * (late samples taken once, in scans in their place, not in the text
+ * view, across a reopen and a compaction); the series limit; the
  * model test: random samples into random series against an in-memory
  * model, across chunk seals, reopens as writer, a compaction and a
  * reader, checking every series' samples by time (series_scan, whole
@@ -21,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -160,6 +163,45 @@ test_lines(void **state)
 	check_line(1000, bits_double(CHUNK_STALE_NAN), "1.000 stale\n");
 	check_line(1000, 0.30000000000000004, "1.000 0.30000000000000004\n");
 
+	/* integers take a path of their own: the same bytes as %.15g */
+	{
+		uint64_t seed = 7;
+		char line[SERIES_LINE_MAX], want[SERIES_LINE_MAX];
+
+		for (int i = 0; i < 100000; i++) {
+			uint64_t r = rnd(&seed);
+			double d = (double)(int64_t)(r >> (r % 64)) *
+			    (r & 1 ? -1 : 1);
+			int64_t t = (int64_t)(rnd(&seed) >> 20) - (1LL << 43);
+
+			if (i % 3 == 0)
+				d = d / 1000;
+			else if (i % 3 == 1)
+				d = round(d / pow(10, (double)(r % 19))) /
+				    pow(10, (double)(r % 11));
+			series_format_sample(t, d, line);
+			snprintf(want, sizeof(want), "%s%" PRIu64 ".%03u ",
+			    t < 0 ? "-" : "", (t < 0 ? (uint64_t)-t : (uint64_t)t) /
+			    1000, (unsigned)((t < 0 ? (uint64_t)-t : (uint64_t)t) %
+			    1000));
+			for (int prec = 15; prec <= 17; prec++) {
+				snprintf(want + strlen(want), 40, "%.*g\n",
+				    prec, d);
+				if (strtod(strchr(want, ' ') + 1, NULL) == d)
+					break;
+				*(strchr(want, ' ') + 1) = '\0';
+			}
+			assert_string_equal(line, want);
+		}
+		check_line(1000, -0.0, "1.000 -0\n");
+		check_line(1000, 1e15, "1.000 1e+15\n");
+		check_line(1000, 999999999999999.0, "1.000 999999999999999\n");
+		check_line(1000, 0.0001, "1.000 0.0001\n");
+		check_line(1000, 0.00001, "1.000 1e-05\n");
+		check_line(1000, -12.5, "1.000 -12.5\n");
+		check_line(1000, 1.05, "1.000 1.05\n");
+		check_line(1000, 123456789.123456, "1.000 123456789.123456\n");
+	}
 	assert_int_equal(series_parse_line("42", 2, 777, &x), 0);
 	assert_int_equal(x.t, 777);
 	assert_true(x.v == 42);
@@ -252,6 +294,107 @@ test_rules(void **state)
 	store_close(&st);
 	labels_free(a);
 	labels_free(b);
+}
+
+/* ---- the out-of-order window ---- */
+
+struct collect {
+	int64_t		 t[16];
+	double		 v[16];
+	size_t		 n;
+};
+
+static int
+collect_fn(void *arg, int64_t t, double v)
+{
+	struct collect *c = arg;
+
+	if (c->n < 16) {
+		c->t[c->n] = t;
+		c->v[c->n] = v;
+	}
+	c->n++;
+	return 0;
+}
+
+static void
+test_late(void **state)
+{
+	struct store st = { 0 };
+	struct labels *a = mklabels("late", NULL, NULL);
+	struct series_counts c;
+	struct series_attr at;
+	struct collect got;
+	uint64_t id;
+	static const int64_t want_t[] = { 10000, 15000, 20000, 25000, 30000 };
+	static const double want_v[] = { 1, 1.5, 2, 2.5, 3 };
+
+	(void)state;
+	st.o.out_of_order_window_ms = 3600 * 1000;
+	store_new(&st);
+	assert_int_equal(append1(st.s, a, 10000, 1, &c), 0);
+	assert_int_equal(append1(st.s, a, 20000, 2, &c), 0);
+	assert_int_equal(append1(st.s, a, 30000, 3, &c), 0);
+	/* within the window: taken, once */
+	assert_int_equal(append1(st.s, a, 15000, 1.5, &c), 0);
+	assert_int_equal(c.samples, 1);
+	assert_int_equal(c.late, 1);
+	assert_int_equal(append1(st.s, a, 15000, 1.5, &c), 0);
+	assert_int_equal(c.samples, 0);
+	assert_int_equal(c.duplicates, 1);
+	assert_int_equal(append1(st.s, a, 15000, 9, &c), -EINVAL);
+	assert_non_null(strstr(err_detail(), "duplicate sample"));
+	/* a time a sample in order holds, with another value */
+	assert_int_equal(append1(st.s, a, 20000, 7, &c), -EINVAL);
+	assert_int_equal(c.conflicts, 1);
+	/* past the window */
+	assert_int_equal(append1(st.s, a, 30000 - 3600 * 1000 - 1, 0, &c),
+	    -EINVAL);
+	assert_non_null(strstr(err_detail(), "out of order"));
+	assert_int_equal(append1(st.s, a, 25000, 2.5, &c), 0);
+	/* one commit: a time, a newer one, the first again with another value */
+	{
+		struct labels *b = mklabels("late2", NULL, NULL);
+		struct series_appender *ap = series_appender_new(st.s);
+		struct series_sample x[3] = { { 1000000, 1 }, { 2000000, 2 },
+		    { 1000000, 3 } };
+
+		assert_int_equal(series_appender_add(ap, b, x, 3), 0);
+		assert_int_equal(series_appender_commit(ap, &c, NULL), -EINVAL);
+		assert_int_equal(c.samples, 2);
+		assert_int_equal(c.conflicts, 1);
+		series_appender_free(ap);
+		labels_free(b);
+	}
+	assert_int_equal(series_find(st.s, a, &id), 0);
+	for (int round = 0; round < 3; round++) {
+		memset(&got, 0, sizeof(got));
+		assert_int_equal(series_scan(st.s, id, INT64_MIN, INT64_MAX,
+		    collect_fn, &got), 0);
+		assert_int_equal(got.n, 5);
+		for (size_t i = 0; i < 5; i++) {
+			assert_true(got.t[i] == want_t[i]);
+			assert_true(got.v[i] == want_v[i]);
+		}
+		/* a window that starts between them */
+		memset(&got, 0, sizeof(got));
+		assert_int_equal(series_scan(st.s, id, 12000, 26000,
+		    collect_fn, &got), 0);
+		assert_int_equal(got.n, 3);
+		assert_true(got.t[0] == 15000 && got.t[2] == 25000);
+		/* the text view is the samples taken in order */
+		assert_int_equal(series_getattr(st.s, id, &at), 0);
+		assert_int_equal(at.size, strlen("10.000 1\n20.000 2\n"
+		    "30.000 3\n"));
+		if (round == 0) {
+			store_close(&st);
+			store_open(&st, ENGINE_WRITER);
+		} else if (round == 1)
+			assert_int_equal(engine_compact(st.e), 0);
+	}
+	store_close(&st);
+	st.o.out_of_order_window_ms = 0;
+	labels_free(a);
 }
 
 /* ---- the model test ---- */
@@ -633,6 +776,27 @@ test_retention(void **state)
 	assert_int_equal(series_scan(st.s, id, INT64_MIN, INT64_MAX,
 	    count_sample, &got), 0);
 	assert_int_equal(got, 610);
+	/* past the dictionary's first size, made and then loaded again */
+	ap = series_appender_new(st.s);
+	for (int i = 0; i < 1500; i++) {
+		char name[32];
+		struct labels *x;
+
+		snprintf(name, sizeof(name), "many_%d", i);
+		x = mklabels(name, NULL, NULL);
+		assert_int_equal(series_appender_add(ap, x, v + 600, 1), 0);
+		labels_free(x);
+	}
+	assert_int_equal(series_appender_commit(ap, &c, NULL), 0);
+	assert_int_equal(c.series_created, 1500);
+	series_appender_free(ap);
+	store_close(&st);
+	store_open(&st, ENGINE_WRITER);
+	got = 0;
+	assert_int_equal(series_find(st.s, keep, &id), 0);
+	assert_int_equal(series_scan(st.s, id, INT64_MIN, INT64_MAX,
+	    count_sample, &got), 0);
+	assert_int_equal(got, 610);
 	store_close(&st);
 	st.o.retention_ms = 0;
 	st.o.retention_filters = NULL;
@@ -695,6 +859,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_late),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_retention),
