@@ -471,6 +471,15 @@ sum(x) by (a) (y)
 5m5
 5mm
 1ms5
+quantile by (job, instance) (0.99, rate(some_very_long_metric_name_total{job="api-server",instance=~"10.0.0.*"}[5m]))
+sum by (job) (rate(some_very_long_metric_name_total{job="api-server"}[5m])) / on (job) group_left () sum by (job) (rate(other_metric_total[5m])) > bool 0.5
+(some_very_long_metric_name_total{job="api-server"} + some_very_long_metric_name_total{job="api-server-2"}) * 2
+-(some_very_long_metric_name_total{job="api-server"} + some_very_long_metric_name_total{job="api-server-2"} + x)
+count_values("some_very_long_label_name_for_values", some_very_long_metric_name_total{job="api-server",instance="a"})
+label_join(some_very_long_metric_name_total{job="api-server",instance="a"}, "dst", ",", "src1", "src2", "src3")
+some_very_long_metric_name_total{job="api-server",instance="a",very_long_label_name="very_long_label_value_x"}
+some_very_long_metric_name_total{job="api-server",instance="a",very_long_label_name="very_long_label_value_x"}[5m] offset 1h
+abs(-some_very_long_metric_name_total{job="api-server",instance="a",very_long_label_name="very_long_label_value"})
 QUERIES
 expect_eq "every query answered alike ($refused of them refused)" "$n" "$same"
 [ "$n" -ge 100 ] || fail "only $n queries"
