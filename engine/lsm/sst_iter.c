@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "engine/lsm/block_cache.h"
 #include "engine/lsm/kv.h"
 #include "engine/lsm/sst.h"
 #include "engine/lsm/sst_format.h"
@@ -58,6 +59,40 @@ si_fail(struct sst_iter *si, int rc)
 	bi_clear(&si->bi);
 }
 
+/*
+ * Give the cache every block read ahead that it does not hold: an
+ * iterator that stops early (a reader that asks for a little at a time
+ * makes one per request) then leaves what it fetched to the next one,
+ * instead of each fetching the same megabyte again. A block that does
+ * not decode is left out here; the iterator that reaches it says why.
+ */
+static void
+ra_fill(struct sst_iter *si)
+{
+	struct sst *t = si->t;
+	struct block b;
+	struct biter bi;
+	struct cblock *cb;
+
+	if (t->cache == NULL)
+		return;
+	block_init(&b);
+	bi_init(&bi);
+	for (size_t k = si->ra_first; k < si->ra_end; k++) {
+		if ((cb = block_cache_get(t->cache, t->id, t->idx[k].off)) != NULL) {
+			cblock_unref(cb);
+			continue;
+		}
+		if (block_decode(t, t->idx[k].off, (const uint8_t *)si->ra.data +
+		    (t->idx[k].off - t->idx[si->ra_first].off),
+		    (size_t)t->idx[k].size, SST_DATA_RAW_MAX, &b) != 0)
+			continue;
+		(void)data_use(t, k, &b, &bi, 1);
+	}
+	bi_release(&bi);
+	block_release(&b);
+}
+
 /* Make sure block i is in the read-ahead buffer: 0, or an error. */
 static int
 si_readahead(struct sst_iter *si, size_t i)
@@ -83,6 +118,8 @@ si_readahead(struct sst_iter *si, size_t i)
 		return rc;
 	si->ra_first = i;
 	si->ra_end = j;
+	if (si->fill)
+		ra_fill(si);
 	return 0;
 }
 

@@ -284,6 +284,7 @@ on_metadata(void *arg, const struct rw_metadata *md)
 {
 	struct rw_ctx *c = arg;
 	struct series_meta m;
+	int rc;
 
 	memset(&m, 0, sizeof(m));
 	m.metric = md->name;
@@ -294,7 +295,16 @@ on_metadata(void *arg, const struct rw_metadata *md)
 	m.help_len = md->help_len;
 	m.unit = md->unit;
 	m.unit_len = md->unit_len;
-	return series_meta_put(c->s, &m);
+	/*
+	 * What cannot be kept (help past its bound) is said and left out:
+	 * the request's samples are no worse for it
+	 */
+	if ((rc = series_meta_put(c->s, &m)) == -EINVAL) {
+		log_warn("remote write: metadata of '%.*s' left out: %s",
+		    (int)md->name_len, md->name, err_detail());
+		rc = 0;
+	}
+	return rc;
 }
 
 static void

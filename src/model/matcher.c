@@ -5,7 +5,7 @@
  *
  * pcre2 allocates through one general context that calls xmalloc, so a
  * pattern or match data is never NULL; that context and the match
- * context (the match limit) are made once, by ctx_once, and only read
+ * context (the match limit) are util/re.h's, made once and only read
  * after. A match makes its own match data: compiled code is shared by
  * every thread, match data is not.
  */
@@ -27,9 +27,9 @@
 #include "util/coding.h"
 #include "util/error.h"
 #include "util/utf8.h"
+#include "util/re.h"
 #include "util/xmalloc.h"
 
-#define MATCH_LIMIT	1000000		/* pcre2's steps for one value */
 #define SHOW_MAX	80
 
 /* Whole-value matching, RE2's $ and ., and no \C. */
@@ -57,30 +57,14 @@ static pcre2_general_context *gctx;
 static pcre2_compile_context *cctx;
 static pcre2_match_context *mctx;
 
-static void *
-re_alloc(size_t n, void *arg)
-{
-	(void)arg;
-	return xmalloc(n ? n : 1);
-}
-
-static void
-re_free(void *p, void *arg)
-{
-	(void)arg;
-	free(p);
-}
-
 static void
 ctx_init(void)
 {
-	gctx = pcre2_general_context_create(re_alloc, re_free, NULL);
-	cctx = pcre2_compile_context_create(gctx);
-	mctx = pcre2_match_context_create(gctx);
-	if (gctx == NULL || cctx == NULL || mctx == NULL)
-		abort();
-	pcre2_set_max_pattern_length(cctx, MATCHER_VALUE_MAX);
-	pcre2_set_match_limit(mctx, MATCH_LIMIT);
+	const struct re_contexts *c = re_contexts();
+
+	gctx = c->general;
+	cctx = c->compile;
+	mctx = c->match;
 }
 
 const char *

@@ -414,30 +414,9 @@ head_has(const struct swork *w, int64_t t, uint64_t bits)
 static int
 sealed_has(struct series *s, uint64_t id, int64_t t, uint64_t bits)
 {
-	unsigned char lo[SKEY_LEN], hi[SKEY_LEN];
-	struct engine_iter *it;
-	struct chunk_iter ci;
-	const unsigned char *v;
-	size_t vl;
-	int64_t ct;
-	double cv;
-	int found = 0;
+	uint64_t have;
 
-	skey_t(lo, SK_CHUNK, id, INT64_MIN);
-	skey_t(hi, SK_CHUNK, id, INT64_MAX);
-	it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
-	skey_t(lo, SK_CHUNK, id, t);
-	engine_iter_seek_for_prev(it, lo, SKEY_LEN);
-	if (engine_iter_valid(it)) {
-		v = engine_iter_value(it, &vl);
-		if (vl >= CHUNK_HDR_LEN &&
-		    chunk_iter_init(&ci, v + CHUNK_HDR_LEN,
-		    vl - CHUNK_HDR_LEN) == 0 &&
-		    chunk_iter_seek(&ci, t, &ct, &cv) == 1 && ct == t)
-			found = double_bits(cv) == bits;
-	}
-	engine_iter_free(it);
-	return found;
+	return series_chunk_at(s, id, t, &have) && have == bits;
 }
 
 /*

@@ -192,5 +192,7 @@ int64_t	series_retention(const struct series *s, const struct labels *ls);
 /* series_text.c */
 size_t	series_line_len(int64_t t, uint64_t bits);
 int	series_has_at(struct series *s, uint64_t id, int64_t t);
+int	series_chunk_at(struct series *s, uint64_t id, int64_t t,
+	    uint64_t *bits);
 
 #endif

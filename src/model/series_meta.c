@@ -306,17 +306,13 @@ series_import(struct series *s, const char *data, size_t len,
 	rc = expfmt_parse(data, len, openmetrics ? EXPFMT_OPENMETRICS :
 	    EXPFMT_TEXT_004, &h, &st);
 	r->lines = st.lines;
-	if (rc == 0)
-		rc = series_appender_commit(im.a, &r->counts, &r->seq);
-	/* metadata is kept even when some samples were refused */
-	if (rc == 0 || rc == -EINVAL || rc == -ENOSPC) {
-		int saved = rc;
-		char msg[512];
-
-		if (saved != 0 && r->counts.samples + r->counts.duplicates +
-		    r->counts.out_of_order + r->counts.conflicts == 0)
-			goto done;	/* the parse failed: nothing is kept */
-		snprintf(msg, sizeof(msg), "%s", err_detail());
+	if (rc != 0)
+		goto done;	/* the parse failed: nothing is kept */
+	/*
+	 * Metadata first, then the samples: a wait for the samples' batch
+	 * (r->seq) then covers the metadata too, stored in order before it
+	 */
+	{
 		for (size_t i = 0; i < im.nf; i++) {
 			struct family *f = &im.f[i];
 			struct series_meta m = {
@@ -334,11 +330,12 @@ series_import(struct series *s, const char *data, size_t len,
 				break;
 			r->metadata++;
 		}
-		if (saved != 0)
-			err_set(saved, "%s", msg);
-		else
+		if (meta_rc != 0) {
 			rc = meta_rc;
+			goto done;
+		}
 	}
+	rc = series_appender_commit(im.a, &r->counts, &r->seq);
 done:
 	for (size_t i = 0; i < im.nf; i++) {
 		free(im.f[i].name);

@@ -454,28 +454,21 @@ out:
 }
 
 /*
- * Does series id hold a sample in order (a head record or in a chunk)
- * at t? For a late sample, whose time such a one takes.
+ * Does a chunk of series id hold a sample at t? 1 and its value's bits
+ * in *bits, or 0. One seek: the chunk starting at or before t.
  */
 int
-series_has_at(struct series *s, uint64_t id, int64_t t)
+series_chunk_at(struct series *s, uint64_t id, int64_t t, uint64_t *bits)
 {
 	unsigned char lo[SKEY_LEN], hi[SKEY_LEN];
 	struct engine_iter *it;
 	struct chunk_iter ci;
 	const unsigned char *v;
-	struct buf have;
 	size_t vl;
 	int64_t ct;
 	double cv;
-	int found;
+	int found = 0;
 
-	buf_init(&have, 0);
-	skey_t(lo, SK_HEAD, id, t);
-	found = engine_get(s->e, NULL, lo, SKEY_LEN, &have) == 0;
-	buf_release(&have);
-	if (found)
-		return 1;
 	skey_t(lo, SK_CHUNK, id, INT64_MIN);
 	skey_t(hi, SK_CHUNK, id, INT64_MAX);
 	it = engine_iter_new(s->e, NULL, lo, SKEY_LEN, hi, SKEY_LEN);
@@ -486,11 +479,32 @@ series_has_at(struct series *s, uint64_t id, int64_t t)
 		if (vl >= CHUNK_HDR_LEN &&
 		    chunk_iter_init(&ci, v + CHUNK_HDR_LEN,
 		    vl - CHUNK_HDR_LEN) == 0 &&
-		    chunk_iter_seek(&ci, t, &ct, &cv) == 1 && ct == t)
+		    chunk_iter_seek(&ci, t, &ct, &cv) == 1 && ct == t) {
 			found = 1;
+			*bits = double_bits(cv);
+		}
 	}
 	engine_iter_free(it);
 	return found;
+}
+
+/*
+ * Does series id hold a sample in order (a head record or in a chunk)
+ * at t? For a late sample, whose time such a one takes.
+ */
+int
+series_has_at(struct series *s, uint64_t id, int64_t t)
+{
+	unsigned char k[SKEY_LEN];
+	struct buf have;
+	uint64_t bits;
+	int found;
+
+	buf_init(&have, 0);
+	skey_t(k, SK_HEAD, id, t);
+	found = engine_get(s->e, NULL, k, SKEY_LEN, &have) == 0;
+	buf_release(&have);
+	return found || series_chunk_at(s, id, t, &bits);
 }
 
 /* ---- the text view ---- */

@@ -29,9 +29,9 @@
 #include "scrape/relabel.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/re.h"
 #include "util/xmalloc.h"
 
-#define MATCH_LIMIT	1000000		/* pcre2's steps for one value */
 #define DEFAULT_REGEX	"(.*)"
 #define DEFAULT_SEP	";"
 #define DEFAULT_REPL	"$1"
@@ -72,29 +72,14 @@ static pcre2_general_context *gctx;
 static pcre2_compile_context *cctx;
 static pcre2_match_context *mctx;
 
-static void *
-re_alloc(size_t n, void *arg)
-{
-	(void)arg;
-	return xmalloc(n ? n : 1);
-}
-
-static void
-re_free(void *p, void *arg)
-{
-	(void)arg;
-	free(p);
-}
-
 static void
 ctx_init(void)
 {
-	gctx = pcre2_general_context_create(re_alloc, re_free, NULL);
-	cctx = pcre2_compile_context_create(gctx);
-	mctx = pcre2_match_context_create(gctx);
-	if (gctx == NULL || cctx == NULL || mctx == NULL)
-		abort();
-	pcre2_set_match_limit(mctx, MATCH_LIMIT);
+	const struct re_contexts *c = re_contexts();
+
+	gctx = c->general;
+	cctx = c->compile;
+	mctx = c->match;
 }
 
 int

@@ -886,9 +886,12 @@ refresh_files(const struct scrape_job *j, struct job_state *s)
 					}
 					continue;
 				}
-				nv = xrealloc(nv, (nn + ng) * sizeof(*nv));
-				memcpy(nv + nn, g, ng * sizeof(*g));
-				nn += ng;
+				if (ng > 0) {	/* an empty file has none */
+					nv = xrealloc(nv, (nn + ng) *
+					    sizeof(*nv));
+					memcpy(nv + nn, g, ng * sizeof(*g));
+					nn += ng;
+				}
 				free(g);
 			}
 			globfree(&gl);

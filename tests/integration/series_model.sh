@@ -8,7 +8,8 @@
 # (series_read at random offsets, st_size) and the dictionary (select,
 # label names and values) checked after each round. Two seeds on file://,
 # one on RGW. SHALE_SERIES_MODEL_ROUNDS (default 25 on file://, 15 on
-# RGW) makes longer runs: 40 commits, about 2,500 samples, a round.
+# RGW; 12 and 8 in a sanitizer build) makes longer runs: 40 commits,
+# about 2,500 samples, a round.
 . "$top_srcdir/tests/lib/common.sh"
 
 run() {	# URI SEED ROUNDS
@@ -18,14 +19,19 @@ run() {	# URI SEED ROUNDS
 	echo "$out" | grep '^round' | tail -1
 	expect_eq "model agrees: $1 seed $2, $3 rounds" 0 "$rc"
 }
-rounds=${SHALE_SERIES_MODEL_ROUNDS:-25}
+if [ "${SHALE_TEST_SANITIZED:-0}" = 1 ]; then
+	file_rounds=12 rgw_rounds=8
+else
+	file_rounds=25 rgw_rounds=15
+fi
+rounds=${SHALE_SERIES_MODEL_ROUNDS:-$file_rounds}
 for seed in 1 2; do
 	run "file://$TEST_TMP/f$seed" "$seed" "$rounds"
 done
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	b=$(new_bucket) || { fail "create bucket"; finish; }
-	run "s3://$b/model" 7 "${SHALE_SERIES_MODEL_ROUNDS:-15}"
+	run "s3://$b/model" 7 "${SHALE_SERIES_MODEL_ROUNDS:-$rgw_rounds}"
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi

@@ -643,6 +643,59 @@ test_model(void **state)
 		labels_free(ms[k].ls);
 }
 
+/*
+ * A long series read back in the kernel's pieces after a compaction and
+ * a reopen: each read is an iterator of its own, so the read-ahead of
+ * one must leave what it fetched to the next (sst_iter.c's ra_fill).
+ */
+static void
+test_long_read(void **state)
+{
+	struct store st = { 0 };
+	struct labels *a = mklabels("long", "k", "v");
+	struct series_appender *ap;
+	struct series_sample *v;
+	struct series_attr at;
+	struct buf want;
+	char line[SERIES_LINE_MAX], *got;
+	uint64_t id, off = 0;
+	size_t n = 200000;
+	ssize_t r;
+
+	(void)state;
+	v = xmalloc(n * sizeof(*v));
+	buf_init(&want, 0);
+	for (size_t i = 0; i < n; i++) {
+		v[i].t = 1700000000000 + (int64_t)i * 15000;
+		v[i].v = (double)(i * 7 % 1000) / 4;
+		buf_append(&want, line, series_format_sample(v[i].t, v[i].v,
+		    line));
+	}
+	store_new(&st);
+	ap = series_appender_new(st.s);
+	assert_int_equal(series_appender_add(ap, a, v, n), 0);
+	assert_int_equal(series_appender_commit(ap, NULL, NULL), 0);
+	series_appender_free(ap);
+	assert_int_equal(series_flush_heads(st.s), 0);
+	assert_int_equal(engine_compact(st.e), 0);
+	store_close(&st);
+	store_open(&st, ENGINE_WRITER);
+	assert_int_equal(series_find(st.s, a, &id), 0);
+	assert_int_equal(series_getattr(st.s, id, &at), 0);
+	assert_int_equal(at.size, want.len);
+	got = xmalloc(want.len);
+	while ((r = series_read(st.s, id, off, got + off, 131072)) > 0)
+		off += (uint64_t)r;
+	assert_int_equal(r, 0);
+	assert_int_equal(off, want.len);
+	assert_memory_equal(got, want.data, want.len);
+	free(got);
+	free(v);
+	buf_release(&want);
+	store_close(&st);
+	labels_free(a);
+}
+
 /* ---- metadata and import ---- */
 
 static int
@@ -861,6 +914,7 @@ main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_late),
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_long_read),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_follower),
