@@ -326,7 +326,7 @@ route_write(struct http *h, const struct http_req *req, struct http_reply *r)
 	struct rw_counts got;
 	struct series_counts sc;
 	struct rw_ctx c;
-	uint64_t seq = 0, written;
+	uint64_t seq = 0, written = 0;
 	char msg[1024];
 	int v, rc, sync_rc = 0, status;
 
@@ -366,12 +366,13 @@ route_write(struct http *h, const struct http_req *req, struct http_reply *r)
 	metric_add(wm.ingested, (double)sc.samples);
 	if (got.samples > written)
 		metric_add(wm.failed, (double)(got.samples - written));
+out:
+	/* a 2.0 answer says what was written, whatever its status */
 	if (v == RW_V2) {
 		http_reply_header(r, HDR_SAMPLES, "%" PRIu64, written);
 		http_reply_header(r, HDR_HISTOGRAMS, "0");
 		http_reply_header(r, HDR_EXEMPLARS, "0");
 	}
-out:
 	reply(r, status, msg);
 	count_request(status);
 	if (c.a != NULL)

@@ -411,12 +411,16 @@ head_has(const struct swork *w, int64_t t, uint64_t bits)
  * id? Asked only of a sample older than the newest, so a retried
  * request is told "duplicate", not "out of order": one seek.
  */
+/* 1 if a chunk holds this sample, 0 if not, or the engine's error. */
 static int
 sealed_has(struct series *s, uint64_t id, int64_t t, uint64_t bits)
 {
 	uint64_t have;
+	int rc;
 
-	return series_chunk_at(s, id, t, &have) && have == bits;
+	if ((rc = series_chunk_at(s, id, t, &have)) <= 0)
+		return rc;
+	return have == bits;
 }
 
 /*
@@ -471,7 +475,18 @@ store_head(struct series *s, struct swork *w, struct engine_batch *b,
 struct refusal {
 	int		 rc;
 	char		 msg[512];
+	int		 err;	/* the store failed a read: the commit fails */
 };
+
+/* A read that judging needs failed: nothing of the commit is written. */
+static void
+read_failed(struct refusal *r, const struct swork *w, int rc)
+{
+	if (r->err != 0)
+		return;
+	r->err = err_set(rc, "cannot read series %llu to judge a sample: "
+	    "%s", (unsigned long long)w->id, err_message(rc));
+}
 
 static void
 refuse(struct refusal *r, int rc, const struct swork *w, const char *why,
@@ -508,7 +523,11 @@ late(struct series *s, struct swork *w, int64_t t, uint64_t bits,
 	struct buf have;
 	int rc;
 
-	if (w->ss != NULL && series_has_at(s, w->id, t)) {
+	if (w->ss != NULL && (rc = series_has_at(s, w->id, t)) != 0) {
+		if (rc < 0) {
+			read_failed(r, w, rc);
+			return;
+		}
 		c->conflicts++;
 		refuse(r, -EINVAL, w, "duplicate sample for timestamp", t);
 		return;
@@ -517,6 +536,11 @@ late(struct series *s, struct swork *w, int64_t t, uint64_t bits,
 	skey_t(k, SK_LATE, w->id, t);
 	rc = w->ss != NULL ? engine_get(s->e, NULL, k, SKEY_LEN, &have) :
 	    -ENOENT;
+	if (rc != 0 && rc != -ENOENT) {
+		buf_release(&have);
+		read_failed(r, w, rc);
+		return;
+	}
 	if (rc == 0 && have.len == 8) {
 		if (get_le64((const uint8_t *)have.data) == bits)
 			c->duplicates++;
@@ -548,7 +572,7 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = v[i].t;
 		uint64_t bits = double_bits(v[i].v);
-		int rc, hh;
+		int rc, hh, sh = 0;
 
 		if (t == INT64_MIN || t == INT64_MAX) {
 			/* the keys' bounds: no sample lives there */
@@ -563,8 +587,12 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
 				refuse(r, -EINVAL, w, "duplicate sample for "
 				    "timestamp", t);
 			} else if ((hh = head_has(w, t, bits)) > 0 ||
-			    (w->ss != NULL && sealed_has(s, w->id, t, bits))) {
-				c->duplicates++;
+			    (w->ss != NULL &&
+			    (sh = sealed_has(s, w->id, t, bits)) != 0)) {
+				if (hh <= 0 && sh < 0)
+					read_failed(r, w, sh);
+				else
+					c->duplicates++;
 			} else if (s->o.out_of_order_window_ms > 0 &&
 			    (uint64_t)w->last_t - (uint64_t)t <=
 			    (uint64_t)s->o.out_of_order_window_ms) {
@@ -785,6 +813,8 @@ series_appender_commit(struct series_appender *a, struct series_counts *cp,
 		put_be64(nv, next_id);
 		engine_batch_put(b, k, 3, nv, 8, ENGINE_NO_EXPIRY);
 	}
+	if (rc == 0 && r.err != 0)
+		rc = r.err;	/* judged without what the store holds: nothing */
 	if (rc == 0 && engine_batch_count(b) > 0)
 		rc = series_errno(s, engine_write(s->e, b, &wseq));
 	if (rc == 0) {

@@ -455,7 +455,8 @@ out:
 
 /*
  * Does a chunk of series id hold a sample at t? 1 and its value's bits
- * in *bits, or 0. One seek: the chunk starting at or before t.
+ * in *bits, 0, or the engine's error. One seek: the chunk starting at or
+ * before t.
  */
 int
 series_chunk_at(struct series *s, uint64_t id, int64_t t, uint64_t *bits)
@@ -467,7 +468,7 @@ series_chunk_at(struct series *s, uint64_t id, int64_t t, uint64_t *bits)
 	size_t vl;
 	int64_t ct;
 	double cv;
-	int found = 0;
+	int found = 0, rc;
 
 	skey_t(lo, SK_CHUNK, id, INT64_MIN);
 	skey_t(hi, SK_CHUNK, id, INT64_MAX);
@@ -484,13 +485,16 @@ series_chunk_at(struct series *s, uint64_t id, int64_t t, uint64_t *bits)
 			*bits = double_bits(cv);
 		}
 	}
+	if (!found && (rc = engine_iter_status(it)) != 0)
+		found = rc;
 	engine_iter_free(it);
 	return found;
 }
 
 /*
  * Does series id hold a sample in order (a head record or in a chunk)
- * at t? For a late sample, whose time such a one takes.
+ * at t? For a late sample, whose time such a one takes: 1, 0, or the
+ * engine's error.
  */
 int
 series_has_at(struct series *s, uint64_t id, int64_t t)
@@ -498,13 +502,17 @@ series_has_at(struct series *s, uint64_t id, int64_t t)
 	unsigned char k[SKEY_LEN];
 	struct buf have;
 	uint64_t bits;
-	int found;
+	int rc;
 
 	buf_init(&have, 0);
 	skey_t(k, SK_HEAD, id, t);
-	found = engine_get(s->e, NULL, k, SKEY_LEN, &have) == 0;
+	rc = engine_get(s->e, NULL, k, SKEY_LEN, &have);
 	buf_release(&have);
-	return found || series_chunk_at(s, id, t, &bits);
+	if (rc == 0)
+		return 1;
+	if (rc != -ENOENT)
+		return rc;
+	return series_chunk_at(s, id, t, &bits);
 }
 
 /* ---- the text view ---- */
