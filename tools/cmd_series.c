@@ -31,10 +31,8 @@
 #include "util/error.h"
 
 struct dump {
-	const struct labels *ls;
 	struct buf	 name;		/* metric{labels} */
 	uint64_t	 samples;
-	int64_t		 mint, maxt;
 };
 
 /* metric{a="b",...}, or metric alone */
@@ -88,7 +86,7 @@ static int
 dump_one(void *arg, uint64_t id, const struct labels *ls)
 {
 	struct dump_ctx *c = arg;
-	struct dump d = { .ls = ls };
+	struct dump d = { .samples = 0 };
 	int rc;
 
 	buf_init(&d.name, 0);

@@ -1082,7 +1082,6 @@ series_open(struct engine *e, const struct series_options *o,
 	s->m_dup = metric_series(metrics_counter(m,
 	    "series_duplicate_samples_total",
 	    "Samples refused: at a time taken, with another value.", NULL));
-	s->m_conflict = s->m_dup;
 	s->m_limit = metric_series(metrics_counter(m,
 	    "series_limit_refused_total",
 	    "Series not made: the store holds series_options.max_series.",

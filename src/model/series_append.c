@@ -221,7 +221,6 @@ struct entry {
 	struct labels	*ls;			/* NULL: by id */
 	uint64_t	 id;
 	size_t		 first, n;		/* in a->samples */
-	struct swork	*w;			/* commit */
 };
 
 struct series_appender {
@@ -287,7 +286,6 @@ add(struct series_appender *a, struct labels *ls, uint64_t id,
 	x->id = id;
 	x->first = a->ns;
 	x->n = n;
-	x->w = NULL;
 	if (n > 0)
 		memcpy(a->samples + a->ns, v, n * sizeof(*v));
 	a->ns += n;
@@ -647,15 +645,13 @@ judge(struct series *s, struct swork *w, const struct series_sample *v,
  * leaves the dictionary within two retentions of its last sample.
  */
 static void
-keep_series(struct series *s, struct swork *w, int is_new,
-    struct engine_batch *b)
+keep_series(struct swork *w, int is_new, struct engine_batch *b)
 {
 	unsigned char k[SKEY_ID_LEN];
 	const void *enc;
 	size_t len;
 	int64_t need, t;
 
-	(void)s;
 	if (w->retention <= 0) {
 		if (!is_new)
 			return;
@@ -769,7 +765,7 @@ entry_work(struct series_appender *a, struct entry *x,
 	w->id = (*next_id)++;
 	w->empty = 1;
 	c->series_created++;
-	keep_series(s, w, 1, b);
+	keep_series(w, 1, b);
 	return w;
 }
 
@@ -808,7 +804,7 @@ series_appender_commit(struct series_appender *a, struct series_counts *cp,
 	}
 	for (size_t i = 0; i < a->nw && rc == 0; i++)
 		if (a->pool[i]->ss != NULL && a->pool[i]->changed)
-			keep_series(s, a->pool[i], 0, b);
+			keep_series(a->pool[i], 0, b);
 	if (rc == 0 && c.series_created > 0) {
 		put_be64(nv, next_id);
 		engine_batch_put(b, k, 3, nv, 8, ENGINE_NO_EXPIRY);
@@ -970,9 +966,8 @@ series_flush_heads(struct series *s)
 	if (s->ro)
 		return 0;
 	ids = unflushed(s, &n);
+	/* works on the heads in place (work_from): their own encoders stay unused */
 	w = xcalloc(FLUSH_BATCH, sizeof(*w));
-	for (size_t i = 0; i < FLUSH_BATCH; i++)
-		chunk_enc_init(&w[i].head);
 	for (size_t at = 0; rc == 0 && at < n; at += FLUSH_BATCH) {
 		struct engine_batch *b = engine_batch_new();
 		struct sseries *ss[FLUSH_BATCH];
@@ -1003,8 +998,6 @@ series_flush_heads(struct series *s)
 		pthread_mutex_unlock(&s->append);
 		engine_batch_free(b);
 	}
-	for (size_t i = 0; i < FLUSH_BATCH; i++)
-		chunk_enc_release(&w[i].head);
 	free(w);
 	free(ids);
 	return rc;

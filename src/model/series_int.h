@@ -165,7 +165,7 @@ struct series {
 	int		 stopping;		/* stop_lock */
 
 	struct metric_series *m_series, *m_samples, *m_created, *m_ooo,
-			*m_dup, *m_conflict, *m_limit, *m_chunks, *m_loaded;
+			*m_dup, *m_limit, *m_chunks, *m_loaded;
 };
 
 /* series.c */
