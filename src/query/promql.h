@@ -258,4 +258,95 @@ int	promql_duration_format(int64_t ms, struct buf *b);
 /* A float as Go's strconv.FormatFloat(v, 'f', -1, 64): "+Inf", "NaN". */
 int	promql_number_format(double v, struct buf *b);
 
+/* ---- evaluation (promql_eval.c, promql_func.c, promql_agg.c) ---- */
+
+struct labels;
+struct series;
+
+#define PROMQL_LOOKBACK_MS	(5 * 60 * 1000)	/* default lookback */
+#define PROMQL_TIMEOUT_MS	(2 * 60 * 1000)	/* default timeout */
+#define PROMQL_MAX_SAMPLES	50000000	/* default max samples */
+#define PROMQL_MAX_POINTS	11000		/* steps of a range query */
+
+/* How a query runs: zero fields take the defaults above. */
+struct promql_opts {
+	int64_t		 lookback_ms;
+	int64_t		 timeout_ms;
+	uint64_t	 max_samples;	/* in memory at once, as Prometheus counts */
+	/*
+	 * Polled while the query runs: non-zero cancels it (-ECANCELED),
+	 * as when an HTTP client goes away. May be NULL.
+	 */
+	int		(*cancelled)(void *arg);
+	void		*cancel_arg;
+};
+
+struct promql_point {
+	int64_t		 t;		/* ms since the epoch */
+	double		 v;
+};
+
+/* A series of a result: a vector's has one point, a matrix's several. */
+struct promql_series {
+	struct labels	*ls;		/* the result's */
+	struct promql_point *pts;
+	size_t		 n;
+};
+
+struct promql_stats {
+	uint64_t	 samples;	/* total queryable samples touched */
+	uint64_t	 peak_samples;	/* the most in memory at once */
+	uint64_t	 series;	/* series read from the store */
+	int64_t		 eval_ns;
+};
+
+/*
+ * A query's answer. type is PROMQL_TYPE_SCALAR (scalar at t), _STRING
+ * (str at t), _VECTOR (series with one point each, at the query's time)
+ * or _MATRIX (a range query's answer, or a range vector asked for at an
+ * instant). An instant vector's series are in the order Prometheus gives
+ * them: as the evaluation left them when the top node orders (sort,
+ * sort_desc, sort_by_label*, topk, bottomk), else by labels; a matrix's
+ * by labels.
+ */
+struct promql_result {
+	enum promql_type type;
+	int64_t		 t;
+	double		 scalar;
+	char		*str;
+	struct promql_series *series;
+	size_t		 n;
+	char		**warnings;	/* "PromQL warning: ...", for the API's warnings */
+	size_t		 nwarnings;
+	char		**infos;	/* "PromQL info: ...", for infos */
+	size_t		 ninfos;
+	struct promql_stats stats;
+};
+
+/*
+ * Evaluate a parsed query over the series of s: at one instant t (ms), or
+ * for every step from start to end (a range query: its expression must be
+ * a scalar or an instant vector). 0 with *out the caller's to free with
+ * promql_result_free(); or an error with err_set() worded as Prometheus:
+ *
+ *	-EINVAL		bad_data (a range query of a range vector; step
+ *			<= 0; more than PROMQL_MAX_POINTS steps)
+ *	-EDOM		execution: matching or collision errors, too many
+ *			samples ("query processing would load too many
+ *			samples into memory in query execution"), bad
+ *			parameters
+ *	-ETIMEDOUT	timeout ("query timed out in expression evaluation")
+ *	-ECANCELED	canceled
+ *	-ENOMEM, -EIO, ...	the store failed: internal
+ */
+int	promql_eval_instant(struct series *s, const struct promql_node *e,
+	    int64_t t, const struct promql_opts *o, struct promql_result **out);
+int	promql_eval_range(struct series *s, const struct promql_node *e,
+	    int64_t start, int64_t end, int64_t step, const struct promql_opts *o,
+	    struct promql_result **out);
+void	promql_result_free(struct promql_result *r);
+
+/* The API's error type of a code from the above: "bad_data", "execution", "timeout", "canceled", "internal". */
+const char *promql_error_type(int code);
+
 #endif
