@@ -1,8 +1,8 @@
 /*
  * promql.h - PromQL, parsed and printed: the syntax tree of a query, the
  * parser that builds it and the printer that writes it back, with the
- * grammar, the types and the error words of Prometheus 3. Evaluating a
- * tree is not here.
+ * grammar, the types and the error words of Prometheus 3; and the
+ * evaluation of a tree over the metric series (at its end).
  *
  * The language (Prometheus's promql/parser): number literals (1, 1.5,
  * .5, 1e3, 0x1f, 010 octal as Go reads it, Inf and NaN in any case) and,
@@ -345,6 +345,23 @@ int	promql_eval_range(struct series *s, const struct promql_node *e,
 	    int64_t start, int64_t end, int64_t step, const struct promql_opts *o,
 	    struct promql_result **out);
 void	promql_result_free(struct promql_result *r);
+
+/*
+ * A result written out, for the HTTP API, the query views and the CLI
+ * (promql_result.c):
+ *
+ * json	the "data" object of Prometheus's /api/v1/query answer, byte for
+ *	byte as Prometheus writes it: {"resultType":"vector","result":[...]}
+ * text	one line per series of a vector, labels then value, as
+ *	metric{a="b"} 42; a matrix one line per point,
+ *	metric{a="b"} 42 1733561234.567 (value, then seconds); a scalar or
+ *	a string its value alone
+ * csv	a header line time,series,value then a line per point, the time
+ *	in seconds, the series as in text, quoted as RFC 4180
+ */
+int	promql_result_json(const struct promql_result *r, struct buf *b);
+int	promql_result_text(const struct promql_result *r, struct buf *b);
+int	promql_result_csv(const struct promql_result *r, struct buf *b);
 
 /* The API's error type of a code from the above: "bad_data", "execution", "timeout", "canceled", "internal". */
 const char *promql_error_type(int code);
