@@ -10,7 +10,10 @@ const struct cmd cmd_table[] = {
 	    "fs [--size MIB] [--lines N] [--s3 URI] [--no-s3fs] [--dir DIR] | "
 	    "lsm [--mib N] [--config FILE] URI... | "
 	    "series [--series N] [--hours H] [--interval S] [--jitter MS] "
-	    "[--template FILE] [--openmetrics FILE] DIR",
+	    "[--template FILE] [--openmetrics FILE] DIR | "
+	    "query [--series N] [--hours H] [--interval S] "
+	    "[--openmetrics FILE] [--load] [--runs N] [--query K] [--url URL] "
+	    "[--drop-caches] DIR",
 	    "measure the engine, or the mount against other file systems",
 	    cmd_bench },
 	{ "compact", "[--config FILE] STORE",
