@@ -465,6 +465,7 @@ struct figures {
 	double		 cold_ms, warm_ms;	/* warm: the median */
 	double		 gets_cold, gets_warm;	/* warm: the median; < 0 unknown */
 	size_t		 nseries;		/* series in the answer */
+	double		 sum;			/* of its finite values */
 	uint64_t	 samples;		/* touched (in process) */
 	char		 err[160];
 };
@@ -531,6 +532,12 @@ eval_once(struct series *s, const struct promql_node *e,
 		return rc;
 	}
 	fg->nseries = r->type == PROMQL_TYPE_SCALAR ? 1 : r->n;
+	fg->sum = r->type == PROMQL_TYPE_SCALAR && isfinite(r->scalar) ?
+	    r->scalar : 0;
+	for (size_t i = 0; i < r->n; i++)
+		for (size_t j = 0; j < r->series[i].n; j++)
+			if (isfinite(r->series[i].pts[j].v))
+				fg->sum += r->series[i].pts[j].v;
 	fg->samples = r->stats.samples;
 	promql_result_free(r);
 	return 0;
@@ -629,13 +636,25 @@ server_gets(CURL *c, const char *base, struct buf *b)
 	return strtod(p + sizeof(key) - 1, NULL);
 }
 
+/*
+ * The series of an answer of the API and the sum of its finite values,
+ * to hold two servers' answers to each other: every point is written
+ * [time,"value"].
+ */
 static size_t
-count_series(const char *json)
+count_series(const char *json, double *sum)
 {
 	size_t n = 0;
+	double t, v;
+	char c;
 
 	for (const char *p = json; (p = strstr(p, "\"metric\":")) != NULL; p++)
 		n++;
+	*sum = 0;
+	for (const char *p = json; (p = strchr(p, '[')) != NULL; p++)
+		if (sscanf(p, "[%lf,\"%lf%c", &t, &v, &c) == 3 && c == '"' &&
+		    isfinite(v))
+			*sum += v;
 	return n;
 }
 
@@ -681,7 +700,7 @@ run_http(CURL *c, const char *base, const struct bquery *bq, int64_t end,
 		if (i < 0) {
 			fg->cold_ms = took;
 			fg->gets_cold = g0 < 0 ? -1 : g1 - g0;
-			fg->nseries = count_series(buf_str(&b));
+			fg->nseries = count_series(buf_str(&b), &fg->sum);
 		} else {
 			ms[i] = took;
 			gets[i] = g0 < 0 ? -1 : g1 - g0;
@@ -713,8 +732,9 @@ print_row(size_t k, const struct bquery *bq, const struct figures *fg)
 		snprintf(gw, sizeof(gw), "%.0f", fg->gets_warm);
 	if (fg->samples > 0)
 		snprintf(sm, sizeof(sm), "%" PRIu64, fg->samples);
-	printf("%-2zu %-14s %10.2f %10.2f %9s %9s %7zu %11s\n", k, bq->name,
-	    fg->cold_ms, fg->warm_ms, gc, gw, fg->nseries, sm);
+	printf("%-2zu %-14s %10.2f %10.2f %9s %9s %7zu %11s %.10g\n", k,
+	    bq->name, fg->cold_ms, fg->warm_ms, gc, gw, fg->nseries, sm,
+	    fg->sum);
 }
 
 static int
@@ -845,9 +865,9 @@ cmd_bench_query(int argc, char **argv)
 	    url == NULL && drop ? "; cold: a new block cache and the page "
 	    "cache dropped" : url == NULL ? "; cold: a new block cache" :
 	    "; cold: the first answer");
-	printf("%-2s %-14s %10s %10s %9s %9s %7s %11s\n", "#", "query",
+	printf("%-2s %-14s %10s %10s %9s %9s %7s %11s %s\n", "#", "query",
 	    "cold ms", "warm ms", "GETs cold", "GETs warm", "series",
-	    "samples");
+	    "samples", "sum");
 	ret = 0;
 	for (size_t k = 1; k <= NQUERIES; k++) {
 		struct figures fg;
