@@ -26,23 +26,27 @@
 # root; without it, cold means only a new process or block cache. Run by
 # hand; not part of the suite.
 #
-#   tools/bench/bench-query.sh [-n SERIES] [-H HOURS] [-i SECONDS] [-r RUNS]
+#   tools/bench/bench-query.sh [-n SERIES] [-H HOURS] [-i SECONDS] [-r RUNS] [-d DIR]
+#
+# -d keeps the data in DIR (made if missing) and uses what is there on
+# another run, so the queries can be measured again without loading.
 #
 # Uses build/rel/shale (SHALE= to change; a release build), promtool,
 # /usr/bin/prometheus and curl. Everything it starts is stopped by PID,
-# and its directory removed, at the end (KEEP=1 keeps it).
+# and its directory removed, at the end (unless -d).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 shale=${SHALE:-$top/build/rel/shale}
 . "$top/tests/lib/ports.sh"
-series=10000 hours=24 interval=15 runs=10
-while getopts n:H:i:r: o; do
+series=10000 hours=24 interval=15 runs=10 keep=
+while getopts n:H:i:r:d: o; do
 	case $o in
 	n) series=$OPTARG ;;
 	H) hours=$OPTARG ;;
 	i) interval=$OPTARG ;;
 	r) runs=$OPTARG ;;
-	*) echo "usage: $0 [-n SERIES] [-H HOURS] [-i SECONDS] [-r RUNS]" >&2; exit 2 ;;
+	d) keep=$OPTARG ;;
+	*) echo "usage: $0 [-n SERIES] [-H HOURS] [-i SECONDS] [-r RUNS] [-d DIR]" >&2; exit 2 ;;
 	esac
 done
 for c in promtool /usr/bin/prometheus curl; do
@@ -50,7 +54,13 @@ for c in promtool /usr/bin/prometheus curl; do
 done
 [ -x "$shale" ] || { echo "no shale at $shale (tools/build.sh build/rel)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/shale-bench-query.XXXXXX)
+if [ -n "$keep" ]; then
+	mkdir -p "$keep"
+	work=$(cd "$keep" && pwd)
+	rm -rf "$work/fig"
+else
+	work=$(mktemp -d /tmp/shale-bench-query.XXXXXX)
+fi
 mkdir -p "$work/config" "$work/cache" "$work/fig"
 # no user's shale.yaml, and the manifest mirror inside $work
 export XDG_CONFIG_HOME=$work/config XDG_CACHE_HOME=$work/cache
@@ -83,7 +93,7 @@ stop_servers() {
 
 cleanup() {
 	stop_servers
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+	[ -n "$keep" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 trap "exit 130" INT
@@ -157,14 +167,24 @@ bench() {
 }
 
 # ---- the data ----
-echo "data: $series series, $hours h at $interval s"
-"$shale" bench query --load --series "$series" --hours "$hours" --interval "$interval" \
-	--openmetrics "$work/om.txt" "$work" | tee "$work/load.txt"
-t0=$(now_ns)
-promtool tsdb create-blocks-from openmetrics --max-block-duration=24h \
-	"$work/om.txt" "$work/prom" >/dev/null
-echo "prometheus load: blocks made by promtool in $(secs_since "$t0") s from $(du -sb "$work/om.txt" | cut -f1) bytes of OpenMetrics: $(find "$work/prom" -mindepth 1 -maxdepth 1 -type d -name '01*' | wc -l) blocks, $(du -sb "$work/prom" | cut -f1) bytes"
-rm -f "$work/om.txt"
+load_data() {
+	local t0
+	rm -rf "$work/store" "$work/prom" "$work/end"
+	echo "data: $series series, $hours h at $interval s"
+	"$shale" bench query --load --series "$series" --hours "$hours" --interval "$interval" \
+		--openmetrics "$work/om.txt" "$work" | tee "$work/load.txt"
+	t0=$(now_ns)
+	promtool tsdb create-blocks-from openmetrics --max-block-duration=24h \
+		"$work/om.txt" "$work/prom" >/dev/null
+	echo "prometheus load: blocks made by promtool in $(secs_since "$t0") s from $(du -sb "$work/om.txt" | cut -f1) bytes of OpenMetrics: $(find "$work/prom" -mindepth 1 -maxdepth 1 -type d -name '01*' | wc -l) blocks, $(du -sb "$work/prom" | cut -f1) bytes" | tee -a "$work/load.txt"
+	rm -f "$work/om.txt"
+}
+if [ -f "$work/end" ] && [ -d "$work/prom" ] && [ ! -f "$work/om.txt" ]; then
+	echo "data: what $work holds"
+	cat "$work/load.txt"
+else
+	load_data
+fi
 echo 'global: {}' >"$work/prom.yml"
 
 # ---- Prometheus ----
