@@ -17,7 +17,8 @@
  * requests, and the share under a bound is an exponential's. With
  * --openmetrics FILE the same samples are written as OpenMetrics for
  * 'promtool tsdb create-blocks-from openmetrics'. DIR/end keeps the last
- * scrape's time (ms), at which the instant queries are asked.
+ * scrape's time (ms), at which the instant queries are asked, and the
+ * first's.
  *
  * The queries (--query K runs the K-th alone): the rate of a counter
  * summed by job, histogram_quantile over the buckets' rates summed by
@@ -448,8 +449,8 @@ out:
 	}
 	snprintf(path, sizeof(path), "%s/end", dir);
 	if (ret == 0 && ((f = fopen(path, "w")) == NULL ||
-	    fprintf(f, "%" PRId64 "\n", t0 + (int64_t)(steps - 1) *
-	    interval) < 0 || fclose(f) != 0))
+	    fprintf(f, "%" PRId64 " %" PRId64 "\n", t0 + (int64_t)(steps - 1) *
+	    interval, t0) < 0 || fclose(f) != 0))
 		ret = cmd_fail("%s: %s", path, strerror(errno));
 out_free:
 	for (size_t i = 0; i < g.n; i++)
@@ -611,11 +612,12 @@ http_get(CURL *c, const char *url, struct buf *b, char *err, size_t errlen)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		const char *m = strstr(buf_str(b), "\"error\":\"");
+		char *q;
 
 		snprintf(err, errlen, "HTTP %ld: %.100s", code,
 		    m != NULL ? m + 9 : buf_str(b));
-		if ((m = strchr(err, '"')) != NULL)
-			*(char *)m = '\0';
+		if ((q = strchr(err, '"')) != NULL)
+			*q = '\0';
 		return -EIO;
 	}
 	return 0;
@@ -737,8 +739,9 @@ print_row(size_t k, const struct bquery *bq, const struct figures *fg)
 	    fg->sum);
 }
 
+/* The last scrape's time and the first's, from DIR/end. */
 static int
-read_end(const char *dir, int64_t *end)
+read_end(const char *dir, int64_t *end, int64_t *first)
 {
 	char path[4200];
 	FILE *f;
@@ -748,7 +751,7 @@ read_end(const char *dir, int64_t *end)
 	if ((f = fopen(path, "r")) == NULL)
 		return cmd_fail("%s: %s (no data: --load first)", path,
 		    strerror(errno));
-	ok = fscanf(f, "%" SCNd64, end) == 1;
+	ok = fscanf(f, "%" SCNd64 " %" SCNd64, end, first) == 2;
 	fclose(f);
 	return ok ? 0 : cmd_fail("%s: not a time", path);
 }
@@ -775,7 +778,7 @@ cmd_bench_query(int argc, char **argv)
 	char uri[4200], path[4200];
 	size_t nseries = 10000, only = 0;
 	double hours = 24, interval_s = 15, rss = 0, hwm = 0;
-	int64_t end, span;
+	int64_t end, first, span;
 	int c, rc, ret = 1, load_only = 0, runs = 10, drop = 0;
 	CURL *curl = NULL;
 
@@ -837,11 +840,9 @@ cmd_bench_query(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (read_end(dir, &end) != 0)
+	if (read_end(dir, &end, &first) != 0)
 		goto out;
-	/* the data's span, as the store has no cheaper way to say it */
-	span = (int64_t)(hours * 3600 * 1000);
-	span = span < RANGE_MS ? span : RANGE_MS;
+	span = end - first < RANGE_MS ? end - first : RANGE_MS;
 	span = span / RANGE_STEP_MS * RANGE_STEP_MS;
 	if (url != NULL) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
