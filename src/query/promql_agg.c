@@ -162,18 +162,31 @@ picks_samples(enum promql_agg op)
 }
 
 /*
- * count_values' label: a name a series can hold (labels.h), where
- * Prometheus 3 takes any UTF-8 name.
+ * count_values' label, from the tree (its length is the string's, NUL
+ * bytes and all) or else sparam: a new string, or NULL and -EDOM with
+ * err_set() for a name a series cannot hold (labels.h), where Prometheus
+ * 3 takes any UTF-8 name.
  */
 static int
-check_label(const char *s)
+value_label(const struct promql_node *agg, const char *sparam, char **out)
 {
+	const struct promql_node *p = agg->agg.param;
+	const char *s = sparam != NULL ? sparam : "";
 	size_t n = strlen(s);
 	struct buf q;
 	int rc;
 
-	if (n > 0 && labels_check_name(s, n, LABELS_RESERVED) == 0)
+	while (p != NULL && p->kind == PROMQL_PAREN)
+		p = p->paren.expr;
+	if (p != NULL && p->kind == PROMQL_STRING) {
+		s = p->str.s;
+		n = p->str.len;
+	}
+	if (n > 0 && labels_check_name(s, n, LABELS_RESERVED) == 0) {
+		*out = xstrndup(s, n);
 		return 0;
+	}
+	*out = NULL;
 	buf_init(&q, 0);
 	promql_quote(s, n, &q);
 	rc = err_set(-EDOM, "invalid label name %s", buf_str(&q));
@@ -182,7 +195,7 @@ check_label(const char *s)
 }
 
 static struct agg_state *
-state_new(const struct promql_node *agg, const char *sparam)
+state_new(const struct promql_node *agg, char *label)
 {
 	const struct promql_labels *gl = &agg->agg.grouping;
 	struct agg_state *st = xcalloc(1, sizeof(*st));
@@ -193,7 +206,7 @@ state_new(const struct promql_node *agg, const char *sparam)
 	for (size_t i = 0; i < gl->n; i++)
 		st->names[st->nnames++] = gl->names[i];
 	if (st->op == PROMQL_COUNT_VALUES) {
-		st->label = xstrdup(sparam);
+		st->label = label;
 		/* by: the value's label is one of the group's */
 		if (!st->without)
 			st->names[st->nnames++] = st->label;
@@ -710,10 +723,12 @@ pq_aggregate(struct pq_eval *ev, const struct promql_node *agg, int64_t t,
 
 	(void)t;
 	if (st == NULL) {
+		char *label = NULL;
+
 		if (agg->agg.op == PROMQL_COUNT_VALUES &&
-		    (rc = check_label(sparam != NULL ? sparam : "")) != 0)
+		    (rc = value_label(agg, sparam, &label)) != 0)
 			return rc;
-		*state = st = state_new(agg, sparam);
+		*state = st = state_new(agg, label);
 	}
 	st->step++;
 	st->nmet = 0;
