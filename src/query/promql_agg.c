@@ -172,7 +172,7 @@ value_label(const struct promql_node *agg, const char *sparam, char **out)
 {
 	const struct promql_node *p = agg->agg.param;
 	const char *s = sparam != NULL ? sparam : "";
-	size_t n = strlen(s);
+	size_t n;
 	struct buf q;
 	int rc;
 
@@ -181,7 +181,8 @@ value_label(const struct promql_node *agg, const char *sparam, char **out)
 	if (p != NULL && p->kind == PROMQL_STRING) {
 		s = p->str.s;
 		n = p->str.len;
-	}
+	} else
+		n = strlen(s);
 	if (n > 0 && labels_check_name(s, n, LABELS_RESERVED) == 0) {
 		*out = xstrndup(s, n);
 		return 0;
