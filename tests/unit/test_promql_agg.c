@@ -583,7 +583,8 @@ load_commit(struct run *r, struct loading *l, int64_t interval)
 		labels_free(l->ls[i]);
 		free(l->v[i].v);
 	}
-	assert_int_equal(series_appender_commit(a, NULL, NULL), 0);
+	/* a sample refused (a file loading a series twice) fails its evals */
+	(void)series_appender_commit(a, NULL, NULL);
 	series_appender_free(a);
 	free(l->ls);
 	free(l->v);
@@ -659,20 +660,24 @@ eval_line(struct eval *e, const char *p)
 static void
 run_script(struct run *r, const char *script)
 {
-	char *copy = xstrdup(script), *line, *save = NULL;
+	char *copy = xstrdup(script), *line, *next = copy;
 	enum { NONE, LOAD, EVAL } in = NONE;
 	struct loading l = { 0 };
 	struct eval e = { 0 };
 	int64_t interval = 0;
 	int lineno = 0;
 
-	for (line = strtok_r(copy, "\n", &save); ; line = strtok_r(NULL, "\n",
-	    &save)) {
+	for (;;) {
 		const char *p;
 		int indented;
 
-		if (line != NULL)
+		/* a line at a time, empty ones counted */
+		line = next;
+		if (line != NULL) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
 			lineno++;
+		}
 		indented = line != NULL && (*line == ' ' || *line == '\t');
 		if (line != NULL && indented && *skip_space(line) != '\0') {
 			if (in == LOAD)
@@ -694,7 +699,8 @@ run_script(struct run *r, const char *script)
 		in = NONE;
 		if (line == NULL)
 			break;
-		if ((p = after(line, "load")) != NULL) {
+		if ((p = after(line, "load_with_nhcb")) != NULL ||
+		    (p = after(line, "load")) != NULL) {
 			interval = parse_time(p, &p);
 			in = LOAD;
 		} else if (after(line, "clear") != NULL) {
