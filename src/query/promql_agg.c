@@ -93,6 +93,8 @@ struct agg_state {
 	char		*label;		/* count_values' label */
 	/* __name__ decides groups: a sample with drop_name needs its own entry */
 	int		 name_matters;
+	/* count_values without the label it sets: grouped as the others */
+	int		 label_dropped;
 	/* input set -> group index + 1 (count_values: slot index + 1) */
 	struct pq_pmap	 by_set;
 	struct pq_pmap	 by_set_dropped;
@@ -211,6 +213,13 @@ state_new(const struct promql_node *agg, char *label)
 		/* by: the value's label is one of the group's */
 		if (!st->without)
 			st->names[st->nnames++] = st->label;
+		else {
+			st->label_dropped = strcmp(label,
+			    LABELS_METRIC_NAME) == 0;
+			for (size_t i = 0; i < st->nnames; i++)
+				if (strcmp(st->names[i], label) == 0)
+					st->label_dropped = 1;
+		}
 	}
 	if (!st->without)
 		for (size_t i = 0; i < st->nnames; i++)
@@ -286,7 +295,7 @@ group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
 	int created;
 
 	slot = pq_pmap_get(m, s->ls, &created);
-	if (st->op != PROMQL_COUNT_VALUES) {
+	if (st->op != PROMQL_COUNT_VALUES || st->label_dropped) {
 		if (created) {
 			gls = pq_labels_subset(ev, grouped_set(ev, s),
 			    st->names, st->nnames, !st->without);
