@@ -14,7 +14,7 @@
  * NaN, k clipped, k < 1, k NaN or past int64), limitk, limit_ratio (the
  * complements, the capping warning); by, without, by () and a by of
  * labels nobody has; names dropped before grouping; range queries whose
- * groups come and go between steps.
+ * groups come and go between steps, series leaving and coming back.
  *
  * SHALE_PROMQL_TEST=file runs a script of that notation as well and
  * prints what failed (with its reasons) without failing the test: how
@@ -1367,7 +1367,38 @@ static const char quantiles[] =
 "\n"
 "eval range from 0 to 1m step 10s quantile(1, data{test=\"uneven samples\"})\n"
 "  expect no_warn\n"
-"  {} 4x6\n";
+"  {} 4x6\n"
+"\n"
+/* series leaving and coming back: a group's state is the step's alone */
+"clear\n"
+"load 1m\n"
+"  a{g=\"x\", i=\"1\"} 1 stale 3 stale\n"
+"  a{g=\"x\", i=\"2\"} _ 2 stale 4\n"
+"  a{g=\"y\", i=\"1\"} 5 5 stale\n"
+"\n"
+"eval range from 0 to 3m step 1m sum by (g) (a)\n"
+"  {g=\"x\"} 1 2 3 4\n"
+"  {g=\"y\"} 5 5 _ _\n"
+"\n"
+"eval range from 0 to 3m step 1m quantile by (g) (0.5, a)\n"
+"  {g=\"x\"} 1 2 3 4\n"
+"  {g=\"y\"} 5 5 _ _\n"
+"\n"
+"eval range from 0 to 3m step 1m stddev by (g) (a)\n"
+"  {g=\"x\"} 0 0 0 0\n"
+"  {g=\"y\"} 0 0 _ _\n"
+"\n"
+"eval range from 0 to 3m step 1m topk by (g) (1, a)\n"
+"  a{g=\"x\", i=\"1\"} 1 _ 3 _\n"
+"  a{g=\"x\", i=\"2\"} _ 2 _ 4\n"
+"  a{g=\"y\", i=\"1\"} 5 5 _ _\n"
+"\n"
+"eval range from 0 to 3m step 1m count_values(\"v\", a)\n"
+"  {v=\"1\"} 1 _ _ _\n"
+"  {v=\"2\"} _ 1 _ _\n"
+"  {v=\"3\"} _ _ 1 _\n"
+"  {v=\"4\"} _ _ _ 1\n"
+"  {v=\"5\"} 1 1 _ _\n";
 
 static void
 test_sums(void **state)
