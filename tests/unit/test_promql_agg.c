@@ -16,9 +16,9 @@
  * labels nobody has; names dropped before grouping; range queries whose
  * groups come and go between steps, series leaving and coming back.
  *
- * SHALE_PROMQL_TEST=file runs a script of that notation as well and
- * prints what failed (with its reasons) without failing the test: how
- * Prometheus's whole files were checked.
+ * SHALE_PROMQL_TEST=file runs a script of that notation as well (one
+ * of Prometheus's whole files) and prints what failed, and why, without
+ * failing the test.
  */
 #include "config.h"
 
