@@ -17,8 +17,9 @@
  * requests, and the share under a bound is an exponential's. With
  * --openmetrics FILE the same samples are written as OpenMetrics for
  * 'promtool tsdb create-blocks-from openmetrics'. DIR/end keeps the last
- * scrape's time (ms), at which the instant queries are asked, and the
- * first's.
+ * scrape's time (ms), the first's and the interval. The instant queries
+ * are asked half an interval before the last scrape, and the range
+ * query ends there.
  *
  * The queries (--query K runs the K-th alone): the rate of a counter
  * summed by job, histogram_quantile over the buckets' rates summed by
@@ -449,8 +450,9 @@ out:
 	}
 	snprintf(path, sizeof(path), "%s/end", dir);
 	if (ret == 0 && ((f = fopen(path, "w")) == NULL ||
-	    fprintf(f, "%" PRId64 " %" PRId64 "\n", t0 + (int64_t)(steps - 1) *
-	    interval, t0) < 0 || fclose(f) != 0))
+	    fprintf(f, "%" PRId64 " %" PRId64 " %" PRId64 "\n", t0 +
+	    (int64_t)(steps - 1) * interval, t0, interval) < 0 ||
+	    fclose(f) != 0))
 		ret = cmd_fail("%s: %s", path, strerror(errno));
 out_free:
 	for (size_t i = 0; i < g.n; i++)
@@ -739,9 +741,9 @@ print_row(size_t k, const struct bquery *bq, const struct figures *fg)
 	    fg->sum);
 }
 
-/* The last scrape's time and the first's, from DIR/end. */
+/* The last scrape's time, the first's and the interval, from DIR/end. */
 static int
-read_end(const char *dir, int64_t *end, int64_t *first)
+read_end(const char *dir, int64_t *end, int64_t *first, int64_t *interval)
 {
 	char path[4200];
 	FILE *f;
@@ -751,7 +753,8 @@ read_end(const char *dir, int64_t *end, int64_t *first)
 	if ((f = fopen(path, "r")) == NULL)
 		return cmd_fail("%s: %s (no data: --load first)", path,
 		    strerror(errno));
-	ok = fscanf(f, "%" SCNd64 " %" SCNd64, end, first) == 2;
+	ok = fscanf(f, "%" SCNd64 " %" SCNd64 " %" SCNd64, end, first,
+	    interval) == 3 && *interval > 0;
 	fclose(f);
 	return ok ? 0 : cmd_fail("%s: not a time", path);
 }
@@ -778,7 +781,7 @@ cmd_bench_query(int argc, char **argv)
 	char uri[4200], path[4200];
 	size_t nseries = 10000, only = 0;
 	double hours = 24, interval_s = 15, rss = 0, hwm = 0;
-	int64_t end, first, span;
+	int64_t end, first, interval, span;
 	int c, rc, ret = 1, load_only = 0, runs = 10, drop = 0;
 	CURL *curl = NULL;
 
@@ -840,8 +843,15 @@ cmd_bench_query(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (read_end(dir, &end, &first) != 0)
+	if (read_end(dir, &end, &first, &interval) != 0)
 		goto out;
+	/*
+	 * Half an interval before the last scrape, so that no window's
+	 * edge falls on a sample: there Prometheus 3, whose semantics shale
+	 * has (a window leaves its start out), and Prometheus 2.42 (which
+	 * keeps it) would answer differently.
+	 */
+	end -= interval / 2;
 	span = end - first < RANGE_MS ? end - first : RANGE_MS;
 	span = span / RANGE_STEP_MS * RANGE_STEP_MS;
 	if (url != NULL) {
