@@ -73,6 +73,7 @@ const struct promql_func promql_funcs[] = {
 	{ "deriv", { M }, 1, 0, V },
 	{ "double_exponential_smoothing", { M, S, S }, 3, 0, V },
 	{ "exp", { V }, 1, 0, V },
+	{ "first_over_time", { M }, 1, 0, V },
 	{ "floor", { V }, 1, 0, V },
 	{ "histogram_avg", { V }, 1, 0, V },
 	{ "histogram_count", { V }, 1, 0, V },
@@ -121,6 +122,10 @@ const struct promql_func promql_funcs[] = {
 	{ "tanh", { V }, 1, 0, V },
 	{ "time", { 0 }, 0, 0, S },
 	{ "timestamp", { V }, 1, 0, V },
+	{ "ts_of_first_over_time", { M }, 1, 0, V },
+	{ "ts_of_last_over_time", { M }, 1, 0, V },
+	{ "ts_of_max_over_time", { M }, 1, 0, V },
+	{ "ts_of_min_over_time", { M }, 1, 0, V },
 	{ "vector", { S }, 1, 0, V },
 	{ "year", { V }, 1, 1, V },
 };
