@@ -1038,7 +1038,7 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 		out->sv = xmalloc((ev->nsteps + 1) * sizeof(double));
 		for (size_t i = 0; i < ev->nsteps; i++) {
 			cut_step(&v.m, cur, step_time(ev, i), &vec);
-			out->sv[i] = vec.n == 1 ? vec.s[0].v : NAN;
+			out->sv[i] = vec.n == 1 ? vec.s[0].v : (double)NAN;
 		}
 		free(cur);
 		free(vec.s);
