@@ -1961,6 +1961,55 @@ struct forced {
 	size_t		 n;
 };
 
+/* Count one group's fix under its metric name. */
+static void
+forced_add(struct forced **f, size_t *nf, size_t *cap, const char *name,
+    const struct monotonic_fix *fix)
+{
+	struct forced *x;
+	size_t k;
+
+	for (k = 0; k < *nf; k++)
+		if (((*f)[k].name == NULL) == (name == NULL) &&
+		    (name == NULL || strcmp((*f)[k].name, name) == 0))
+			break;
+	if (k == *nf) {
+		*f = xgrow(*f, cap, *nf + 1, sizeof(**f));
+		(*f)[k].name = name;
+		(*f)[k].fix = *fix;
+		(*f)[k].n = 0;
+		(*nf)++;
+	}
+	x = &(*f)[k];
+	x->fix.min_bucket = go_min(x->fix.min_bucket, fix->min_bucket);
+	x->fix.max_bucket = go_max(x->fix.max_bucket, fix->max_bucket);
+	x->fix.max_diff = go_max(x->fix.max_diff, fix->max_diff);
+	x->n++;
+}
+
+/* The infos of a step's fixes, in Prometheus's words. */
+static void
+forced_report(struct pq_eval *ev, struct hist_state *st,
+    const struct promql_node *at, int64_t t, const struct forced *f,
+    size_t nf)
+{
+	for (size_t k = 0; k < nf; k++) {
+		char lo[40], hi[40], diff[40], when[40];
+
+		snprintf(diff, sizeof(diff), "%.2g", f[k].fix.max_diff);
+		pq_info(ev, at, "input to histogram_quantile needed to be "
+		    "fixed for monotonicity (see https://prometheus.io/docs/"
+		    "prometheus/latest/querying/functions/#histogram_quantile)"
+		    "%s%s, from buckets %s to %s, with a max diff of %s, over "
+		    "%zu samples from %s to %s",
+		    f[k].name != NULL ? " for metric name " : "",
+		    f[k].name != NULL ? go_quote(&st->quote, f[k].name) : "",
+		    go_fmt_g(f[k].fix.min_bucket, lo, sizeof(lo)),
+		    go_fmt_g(f[k].fix.max_bucket, hi, sizeof(hi)), diff,
+		    f[k].n, rfc3339(t, when, sizeof(when)), when);
+	}
+}
+
 /*
  * histogram_quantile(q, buckets): per group of _bucket series, the
  * q-quantile. The groups whose counts had to be made monotonic make
@@ -1984,49 +2033,124 @@ fn_histogram_quantile(struct pq_eval *ev, const struct pq_args *a,
 	for (size_t i = 0; i < st->ng; i++) {
 		struct hist_group *g = &st->g[i];
 		struct monotonic_fix fix;
-		const char *name;
-		size_t k;
 		double v;
 
 		if (g->n == 0)
 			continue;
 		v = bucket_quantile(q, g->b, g->n, &fix);
 		pq_vector_push(out, g->ls, v, 1);
-		if (!fix.forced)
-			continue;
-		name = labels_metric(g->ls);
-		for (k = 0; k < nf; k++)
-			if ((f[k].name == NULL) == (name == NULL) &&
-			    (name == NULL || strcmp(f[k].name, name) == 0))
-				break;
-		if (k == nf) {
-			f = xgrow(f, &fcap, nf + 1, sizeof(*f));
-			f[nf].name = name;
-			f[nf].fix = fix;
-			f[nf++].n = 0;
-		}
-		f[k].fix.min_bucket = go_min(f[k].fix.min_bucket,
-		    fix.min_bucket);
-		f[k].fix.max_bucket = go_max(f[k].fix.max_bucket,
-		    fix.max_bucket);
-		f[k].fix.max_diff = go_max(f[k].fix.max_diff, fix.max_diff);
-		f[k].n++;
+		if (fix.forced)
+			forced_add(&f, &nf, &fcap, labels_metric(g->ls), &fix);
 	}
-	for (size_t k = 0; k < nf; k++) {
-		char lo[40], hi[40], diff[40], when[40];
+	forced_report(ev, st, arg, a->t, f, nf);
+	free(f);
+	return 0;
+}
 
-		snprintf(diff, sizeof(diff), "%.2g", f[k].fix.max_diff);
-		pq_info(ev, arg, "input to histogram_quantile needed to be "
-		    "fixed for monotonicity (see https://prometheus.io/docs/"
-		    "prometheus/latest/querying/functions/#histogram_quantile)"
-		    "%s%s, from buckets %s to %s, with a max diff of %s, over "
-		    "%zu samples from %s to %s",
-		    f[k].name != NULL ? " for metric name " : "",
-		    f[k].name != NULL ? go_quote(&st->quote, f[k].name) : "",
-		    go_fmt_g(f[k].fix.min_bucket, lo, sizeof(lo)),
-		    go_fmt_g(f[k].fix.max_bucket, hi, sizeof(hi)), diff,
-		    f[k].n, rfc3339(a->t, when, sizeof(when)), when);
+/*
+ * A scalar argument: the evaluator hands over the first five; a later
+ * one is read from the tree, where a literal stands (-1 if it is not
+ * one).
+ */
+static int
+scalar_arg(const struct pq_args *a, size_t j, double *out)
+{
+	const struct promql_node *n = arg_node(a->call, j);
+	double sign = 1;
+
+	if (j < sizeof(a->s) / sizeof(a->s[0])) {
+		*out = a->s[j];
+		return 0;
 	}
+	for (;;) {
+		if (n->kind == PROMQL_PAREN)
+			n = n->paren.expr;
+		else if (n->kind == PROMQL_UNARY) {
+			if (n->un.op == PROMQL_SUB)
+				sign = -sign;
+			n = n->un.expr;
+		} else
+			break;
+	}
+	if (n->kind != PROMQL_NUMBER)
+		return -1;
+	*out = sign * n->num.value;
+	return 0;
+}
+
+/* A quantile as a label value: Go's %g, with ".0" when it looks whole. */
+static const char *
+quantile_label(double q, char *out, size_t outlen)
+{
+	char g[40];
+	const char *s;
+
+	if (q == 0)
+		return "0.0";
+	s = go_fmt_g(q, g, sizeof(g));
+	snprintf(out, outlen, "%s%s", s, isnan(q) || isinf(q) ||
+	    strpbrk(s, "e.") != NULL ? "" : ".0");
+	return out;
+}
+
+/*
+ * histogram_quantiles(buckets, label, q...): histogram_quantile() for
+ * each q, the answers told apart by the label set to the quantile.
+ */
+static int
+fn_histogram_quantiles(struct pq_eval *ev, const struct pq_args *a,
+    struct pq_vector *out)
+{
+	struct hist_state *st = hist_state(a);
+	const struct promql_node *arg = arg_node(a->call, 0);
+	const char *label = a->str[1];
+	struct forced *f = NULL;
+	size_t nf = 0, fcap = 0;
+	int rc;
+
+	for (size_t j = 2; j < a->nargs; j++) {
+		double q;
+
+		if (scalar_arg(a, j, &q) != 0)
+			return err_set(-EDOM, "histogram_quantiles: a quantile "
+			    "after the third must be a number");
+		warn_quantile(ev, arg_node(a->call, j), q);
+	}
+	if ((rc = hist_gather(ev, st, a->v[0], arg)) != 0)
+		return rc;
+	for (size_t j = 2; j < a->nargs; j++) {
+		char buf[48];
+		const char *qs;
+		double q;
+
+		(void)scalar_arg(a, j, &q);
+		qs = quantile_label(q, buf, sizeof(buf));
+		for (size_t i = 0; i < st->ng; i++) {
+			struct hist_group *g = &st->g[i];
+			struct monotonic_fix fix;
+			const struct labels *ls;
+			struct bucket *b;
+			double v;
+
+			if (g->n == 0)
+				continue;
+			/* sorted in place: a copy, for the next quantile */
+			b = xmalloc(g->n * sizeof(*b));
+			memcpy(b, g->b, g->n * sizeof(*b));
+			v = bucket_quantile(q, b, g->n, &fix);
+			free(b);
+			if ((ls = pq_labels_set(ev, g->ls, label, qs,
+			    strlen(qs))) == NULL) {
+				free(f);
+				return -EDOM;
+			}
+			pq_vector_push(out, ls, v, 1);
+			if (fix.forced)
+				forced_add(&f, &nf, &fcap, labels_metric(g->ls),
+				    &fix);
+		}
+	}
+	forced_report(ev, st, arg, a->t, f, nf);
 	free(f);
 	return 0;
 }
@@ -2096,6 +2220,8 @@ static const struct pq_funcdef funcs[] = {
 	{ "histogram_fraction", NULL, fn_histogram_fraction, hist_free, 0,
 	    0 },
 	{ "histogram_quantile", NULL, fn_histogram_quantile, hist_free, 0,
+	    0 },
+	{ "histogram_quantiles", NULL, fn_histogram_quantiles, hist_free, 0,
 	    0 },
 	{ "histogram_stddev", NULL, fn_histogram_only, NULL, 0, 0 },
 	{ "histogram_stdvar", NULL, fn_histogram_only, NULL, 0, 0 },

@@ -79,6 +79,7 @@ const struct promql_func promql_funcs[] = {
 	{ "histogram_count", { V }, 1, 0, V },
 	{ "histogram_fraction", { S, S, V }, 3, 0, V },
 	{ "histogram_quantile", { S, V }, 2, 0, V },
+	{ "histogram_quantiles", { V, STR, S, S }, 4, 9, V },
 	{ "histogram_stddev", { V }, 1, 0, V },
 	{ "histogram_stdvar", { V }, 1, 0, V },
 	{ "histogram_sum", { V }, 1, 0, V },
