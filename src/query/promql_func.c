@@ -1375,38 +1375,70 @@ check_unique(const struct pq_vector *out, size_t base)
 	return rc;
 }
 
-/* ls with name set to value, drop_name as Prometheus leaves it. */
-static int
-set_label(struct pq_eval *ev, const struct pq_sample *s, const char *name,
-    const char *value, size_t len, struct pq_vector *out)
-{
-	const struct labels *ls;
-	char why[256];
-
-	if ((ls = pq_labels_set(ev, s->ls, name, value, len)) == NULL) {
-		snprintf(why, sizeof(why), "%s", err_detail());
-		return err_set(-EDOM, "%s", why);
-	}
-	pq_vector_push(out, ls, s->v,
-	    strcmp(name, LABELS_METRIC_NAME) == 0 ? 0 : s->drop_name);
-	return 0;
-}
-
-struct replace_state {
+/*
+ * What label_replace() and label_join() keep across the steps: the
+ * regex, and the set each input set became (a set is the same every
+ * step, so its answer is too).
+ */
+struct relabel_state {
 	pcre2_code	*re;
 	pcre2_match_data *md;
+	struct pq_pmap	 done;	/* input set -> output set | 1 if written */
 };
 
 static void
-replace_free(void *p)
+relabel_free(void *p)
 {
-	struct replace_state *st = p;
+	struct relabel_state *st = p;
 
 	if (st == NULL)
 		return;
 	pcre2_match_data_free(st->md);
 	pcre2_code_free(st->re);
+	pq_pmap_free(&st->done);
 	free(st);
+}
+
+static struct relabel_state *
+relabel_state(const struct pq_args *a)
+{
+	if (*a->state == NULL)
+		*a->state = xcalloc(1, sizeof(struct relabel_state));
+	return *a->state;
+}
+
+/*
+ * Push s under the set its input set became; drop_name as Prometheus
+ * leaves it: a written __name__ stays, else the input's flag.
+ */
+static void
+relabel_push(const struct pq_sample *s, uintptr_t done, const char *dst,
+    struct pq_vector *out)
+{
+	const struct labels *ls = (const struct labels *)(done & ~(uintptr_t)1);
+	int drop = s->drop_name;
+
+	if ((done & 1) && strcmp(dst, LABELS_METRIC_NAME) == 0)
+		drop = 0;
+	pq_vector_push(out, ls, s->v, drop);
+}
+
+/* ls with name set to value, tagged as written; 0 and err_set() if not. */
+static uintptr_t
+relabel_set(struct pq_eval *ev, const struct labels *ls, const char *name,
+    const struct buf *value)
+{
+	const struct labels *out;
+	char why[256];
+
+	out = pq_labels_set(ev, ls, name, value->len ? buf_str(value) : "",
+	    value->len);
+	if (out == NULL) {
+		snprintf(why, sizeof(why), "%s", err_detail());
+		(void)err_set(-EDOM, "%s", why);
+		return 0;
+	}
+	return (uintptr_t)out | 1;
 }
 
 /*
@@ -1415,10 +1447,9 @@ replace_free(void *p)
  * named.
  */
 static int
-replace_compile(const char *regex, struct replace_state **out)
+replace_compile(struct relabel_state *st, const char *regex)
 {
 	const struct re_contexts *c = re_contexts();
-	struct replace_state *st;
 	struct matcher *m;
 	char *wrapped;
 	PCRE2_SIZE off;
@@ -1432,22 +1463,18 @@ replace_compile(const char *regex, struct replace_state **out)
 		    "label_replace(): %s", regex);
 	}
 	matcher_free(m);
-	st = xcalloc(1, sizeof(*st));
 	st->re = pcre2_compile((PCRE2_SPTR)wrapped, strlen(wrapped),
 	    PCRE2_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED |
 	    PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &err, &off,
 	    c->compile);
 	free(wrapped);
-	if (st->re == NULL) {
-		free(st);
+	if (st->re == NULL)
 		return err_set(-EDOM, "invalid regular expression in "
 		    "label_replace(): %s", regex);
-	}
 	(void)pcre2_jit_compile(st->re, PCRE2_JIT_COMPLETE);
 	st->md = pcre2_match_data_create_from_pattern(st->re, c->general);
 	if (st->md == NULL)
 		abort();
-	*out = st;
 	return 0;
 }
 
@@ -1464,7 +1491,7 @@ name_char(unsigned char c)
  * or is not there, is empty; a malformed $ stays as it is.
  */
 static int
-expand(const struct replace_state *st, const char *tmpl, const char *src,
+expand(const struct relabel_state *st, const char *tmpl, const char *src,
     struct buf *b)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
@@ -1526,52 +1553,65 @@ expand(const struct replace_state *st, const char *tmpl, const char *src,
 	return rc;
 }
 
+/* What label_replace() makes of ls: 0 and err_set() on an error. */
+static uintptr_t
+replace_one(struct pq_eval *ev, const struct relabel_state *st,
+    const struct pq_args *a, const struct labels *ls, struct buf *b)
+{
+	const struct re_contexts *c = re_contexts();
+	const char *v = labels_get(ls, a->str[3]);
+	int m;
+
+	if (v == NULL)
+		v = "";
+	m = pcre2_match(st->re, (PCRE2_SPTR)v, strlen(v), 0, 0, st->md,
+	    c->match);
+	if (m == PCRE2_ERROR_NOMATCH)
+		return (uintptr_t)ls;
+	if (m < 0) {
+		(void)err_set(-EDOM, "label_replace(): regex gave up on value "
+		    "'%s' (pcre2 error %d)", v, m);
+		return 0;
+	}
+	buf_reset(b);
+	if (expand(st, a->str[2], v, b) != 0) {
+		(void)err_set(-EDOM, "label_replace(): the replacement is too "
+		    "long");
+		return 0;
+	}
+	return relabel_set(ev, ls, a->str[1], b);
+}
+
 static int
 fn_label_replace(struct pq_eval *ev, const struct pq_args *a,
     struct pq_vector *out)
 {
-	const char *dst = a->str[1], *repl = a->str[2], *src = a->str[3];
+	const char *dst = a->str[1];
 	const struct pq_vector *in = a->v[0];
-	const struct re_contexts *c = re_contexts();
-	struct replace_state *st = *a->state;
+	struct relabel_state *st = relabel_state(a);
 	struct buf b = { 0 };
 	size_t base = out->n;
-	int rc = 0;
+	int rc;
 
-	if (st == NULL) {
-		if ((rc = replace_compile(a->str[4], &st)) != 0)
-			return rc;
-		*a->state = st;
-	}
+	if (st->re == NULL && (rc = replace_compile(st, a->str[4])) != 0)
+		return rc;
 	if (!valid_label_name(dst))
 		return err_set(-EDOM, "invalid destination label name in "
 		    "label_replace(): %s", dst);
-	for (size_t i = 0; in != NULL && i < in->n && rc == 0; i++) {
+	for (size_t i = 0; in != NULL && i < in->n; i++) {
 		const struct pq_sample *s = &in->s[i];
-		const char *v = labels_get(s->ls, src);
-		int m;
+		uintptr_t *slot;
+		int created;
 
-		if (v == NULL)
-			v = "";
-		m = pcre2_match(st->re, (PCRE2_SPTR)v, strlen(v), 0, 0, st->md,
-		    c->match);
-		if (m == PCRE2_ERROR_NOMATCH) {
-			pq_vector_push(out, s->ls, s->v, s->drop_name);
-			continue;
+		slot = pq_pmap_get(&st->done, s->ls, &created);
+		if (created && (*slot = replace_one(ev, st, a, s->ls, &b)) == 0) {
+			buf_release(&b);
+			return -EDOM;
 		}
-		if (m < 0) {
-			rc = err_set(-EDOM, "label_replace(): regex gave up on "
-			    "value '%s' (pcre2 error %d)", v, m);
-			break;
-		}
-		buf_reset(&b);
-		if ((rc = expand(st, repl, v, &b)) != 0)
-			break;
-		rc = set_label(ev, s, dst, b.len ? buf_str(&b) : "", b.len,
-		    out);
+		relabel_push(s, *slot, dst, out);
 	}
 	buf_release(&b);
-	return rc != 0 ? rc : check_unique(out, base);
+	return check_unique(out, base);
 }
 
 static int
@@ -1581,6 +1621,7 @@ fn_label_join(struct pq_eval *ev, const struct pq_args *a,
 	const size_t maxargs = sizeof(a->str) / sizeof(a->str[0]);
 	const char *dst = a->str[1], *sep = a->str[2];
 	const struct pq_vector *in = a->v[0];
+	struct relabel_state *st = relabel_state(a);
 	size_t nsrc = a->nargs > 3 ? a->nargs - 3 : 0, base = out->n;
 	struct buf b = { 0 };
 	int rc = 0;
@@ -1596,19 +1637,32 @@ fn_label_join(struct pq_eval *ev, const struct pq_args *a,
 		    "label_join(): %s", dst);
 	for (size_t i = 0; in != NULL && i < in->n && rc == 0; i++) {
 		const struct pq_sample *s = &in->s[i];
+		uintptr_t *slot;
+		int created;
 
-		buf_reset(&b);
-		for (size_t k = 0; k < nsrc && rc == 0; k++) {
-			const char *v = labels_get(s->ls, a->str[3 + k]);
+		slot = pq_pmap_get(&st->done, s->ls, &created);
+		if (created) {
+			buf_reset(&b);
+			for (size_t k = 0; k < nsrc && rc == 0; k++) {
+				const char *v = labels_get(s->ls,
+				    a->str[3 + k]);
 
-			if (k > 0)
-				rc = buf_puts(&b, sep);
-			if (rc == 0 && v != NULL)
-				rc = buf_puts(&b, v);
+				if (k > 0)
+					rc = buf_puts(&b, sep);
+				if (rc == 0 && v != NULL)
+					rc = buf_puts(&b, v);
+			}
+			if (rc != 0) {
+				rc = err_set(-EDOM, "label_join(): the joined "
+				    "value is too long");
+				break;
+			}
+			if ((*slot = relabel_set(ev, s->ls, dst, &b)) == 0) {
+				rc = -EDOM;
+				break;
+			}
 		}
-		if (rc == 0)
-			rc = set_label(ev, s, dst, b.len ? buf_str(&b) : "",
-			    b.len, out);
+		relabel_push(s, *slot, dst, out);
 	}
 	buf_release(&b);
 	return rc != 0 ? rc : check_unique(out, base);
@@ -2230,8 +2284,8 @@ static const struct pq_funcdef funcs[] = {
 	{ "idelta", fn_idelta, NULL, NULL, 0, 0 },
 	{ "increase", fn_increase, NULL, NULL, 0, 0 },
 	{ "irate", fn_irate, NULL, NULL, 0, 0 },
-	{ "label_join", NULL, fn_label_join, NULL, 0, 0 },
-	{ "label_replace", NULL, fn_label_replace, replace_free, 0, 0 },
+	{ "label_join", NULL, fn_label_join, relabel_free, 0, 0 },
+	{ "label_replace", NULL, fn_label_replace, relabel_free, 0, 0 },
 	{ "last_over_time", fn_last_over_time, NULL, NULL, 1, 0 },
 	{ "ln", NULL, fn_ln, NULL, 0, 0 },
 	{ "log10", NULL, fn_log10, NULL, 0, 0 },
