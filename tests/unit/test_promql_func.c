@@ -677,13 +677,16 @@ call_init(struct call *c, const char *query)
 	for (size_t i = 0; i < c->a.nargs; i++) {
 		const struct promql_node *arg = c->tree->call.args[i];
 
+		/* the evaluator hands over five scalars and vectors */
+		if (i >= 5 && promql_type_of(arg) != PROMQL_TYPE_STRING)
+			break;
 		switch (promql_type_of(arg)) {
 		case PROMQL_TYPE_SCALAR:
 			while (arg->kind == PROMQL_PAREN)
 				arg = arg->paren.expr;
 			if (arg->kind == PROMQL_UNARY)
 				c->a.s[i] = -arg->un.expr->num.value;
-			else
+			else if (arg->kind == PROMQL_NUMBER)
 				c->a.s[i] = arg->num.value;
 			break;
 		case PROMQL_TYPE_STRING:
@@ -923,6 +926,13 @@ test_label_replace(void **state)
 	assert_close(value_of(&c, ev, "testmetric{dst=\"destination-value-20\","
 	    "src=\"source-value-20\"}"), 1);
 	assert_int_equal(c.out.s[1].drop_name, 1);
+	/* a second step, from the state: the same answer */
+	c.in.s[1].drop_name = 0;
+	assert_int_equal(call_run(&c, ev, M), 0);
+	assert_int_equal(c.out.n, 2);
+	assert_close(value_of(&c, ev, "testmetric{dst=\"destination-value-20\","
+	    "src=\"source-value-20\"}"), 1);
+	assert_int_equal(c.out.s[1].drop_name, 0);
 	call_free(&c);
 
 	/* no substring match; several groups; $1x is ${1x}; named groups */
@@ -1227,6 +1237,42 @@ test_histogram_quantile(void **state)
 	c.a.s[1] = INFINITY;
 	assert_int_equal(call_run(&c, ev, 0), 0);
 	assert_close(c.out.s[0].v, 1.0 / 6);
+	call_free(&c);
+
+	/* several quantiles, told apart by a label; a sixth argument read
+	 * from the tree */
+	call_init(&c, "histogram_quantiles(h_bucket, \"q\", 0, 0.25, 1, "
+	    "(-0.1))");
+	push_histograms(&c, ev);
+	ev->nwarn = 0;
+	assert_int_equal(call_run(&c, ev, 50 * M), 0);
+	assert_int_equal(c.out.n, 8);
+	assert_close(value_of(&c, ev, "h_bucket{q=\"0.0\",start=\"negative\"}"),
+	    -0.25);
+	assert_close(value_of(&c, ev, "h_bucket{q=\"0.25\",start=\"positive\"}"),
+	    0.055);
+	assert_close(value_of(&c, ev, "h_bucket{q=\"1.0\",start=\"positive\"}"),
+	    1);
+	assert_close(value_of(&c, ev, "h_bucket{q=\"-0.1\",start=\"negative\"}"),
+	    -INFINITY);
+	assert_int_equal(ev->nwarn, 1);
+	assert_string_equal(ev->warn[0], "quantile value should be between 0 "
+	    "and 1, got -0.1");
+	call_free(&c);
+	call_init(&c, "histogram_quantiles(h_bucket, \"q\", 0.1, 2, NaN, "
+	    "1e-05, 1e6, scalar(x))");
+	push_histograms(&c, ev);
+	c.a.s[2] = 2;
+	c.a.s[3] = NAN;
+	c.a.s[4] = 1e-5;
+	assert_int_equal(call_run(&c, ev, 50 * M), -EDOM);
+	c.a.nargs = 7;
+	assert_int_equal(call_run(&c, ev, 50 * M), 0);
+	assert_int_equal(c.out.n, 10);
+	value_of(&c, ev, "h_bucket{q=\"2.0\",start=\"negative\"}");
+	value_of(&c, ev, "h_bucket{q=\"NaN\",start=\"negative\"}");
+	value_of(&c, ev, "h_bucket{q=\"1e-05\",start=\"negative\"}");
+	value_of(&c, ev, "h_bucket{q=\"1e+06\",start=\"negative\"}");
 	call_free(&c);
 
 	/* native-histogram functions: nothing over floats */
