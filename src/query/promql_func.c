@@ -1715,15 +1715,26 @@ hist_free(void *p)
 	free(st);
 }
 
-/* An le value as Go's strconv.ParseFloat reads it: 0, or -1 if not. */
+/*
+ * An le value as Go's strconv.ParseFloat reads it: 0, or -1 if not.
+ * strtod() takes more: leading blanks, nan(...), a sign before nan, hex
+ * without a binary exponent.
+ */
 static int
 parse_le(const char *s, double *out)
 {
+	const char *p;
 	char *end;
 
 	if (s == NULL || *s == '\0' || strchr(s, '(') != NULL ||
 	    !(is_digit(*s) || *s == '.' || *s == '+' || *s == '-' ||
 	    *s == 'i' || *s == 'I' || *s == 'n' || *s == 'N'))
+		return -1;
+	p = s + (*s == '+' || *s == '-');
+	if (p != s && (*p == 'n' || *p == 'N'))
+		return -1;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') &&
+	    strpbrk(p, "pP") == NULL)
 		return -1;
 	errno = 0;
 	*out = strtod(s, &end);

@@ -1192,11 +1192,16 @@ test_histogram_quantile(void **state)
 	pq_vector_push(&c.in, set(ev, "m_bucket{le=\"2.0e-1\"}"), 10, 0);
 	pq_vector_push(&c.in, set(ev, "m_bucket{le=\"+Inf\"}"), 40, 0);
 	pq_vector_push(&c.in, set(ev, "m_bucket{le=\"Hello World\"}"), 2, 0);
+	pq_vector_push(&c.in, set(ev, "m_bucket{le=\"0x10\"}"), 2, 0);
+	pq_vector_push(&c.in, set(ev, "m_bucket{le=\"-nan\"}"), 2, 0);
+	pq_vector_push(&c.in, set(ev, "m_bucket{le=\" 1\"}"), 2, 0);
+	pq_vector_push(&c.in, set(ev, "m_bucket{le=\"1e999\"}"), 2, 0);
+	pq_vector_push(&c.in, set(ev, "m_bucket{le=\"1e-999\"}"), 0, 0);
 	ev->nwarn = 0;
 	assert_int_equal(call_run(&c, ev, 0), 0);
 	assert_int_equal(c.out.n, 1);
 	assert_close(c.out.s[0].v, 0.15);
-	assert_int_equal(ev->nwarn, 1);
+	assert_int_equal(ev->nwarn, 5);
 	assert_string_equal(ev->warn[0], "bucket label \"le\" is missing or has "
 	    "a malformed value of \"Hello World\" for metric name \"m_bucket\"");
 	call_free(&c);
