@@ -48,7 +48,6 @@ buf_reserve(struct buf *b, size_t extra)
 	while (c < need)
 		c = c > ((size_t)-1) / 2 ? need : c * 2;
 	b->data = xrealloc(b->data, c);
-	b->data[b->len] = '\0';	/* NUL-terminated even before an append */
 	b->cap = c;
 	return 0;
 }
