@@ -1128,9 +1128,12 @@ absent_labels(struct pq_eval *ev, const struct promql_node *arg,
 	return 0;
 }
 
+/*
+ * absent(), and absent_over_time() over its window function's answers:
+ * one sample where the vector is empty.
+ */
 static int
-absent_step(struct pq_eval *ev, const struct pq_args *a,
-    struct pq_vector *out)
+fn_absent(struct pq_eval *ev, const struct pq_args *a, struct pq_vector *out)
 {
 	const struct labels *ls = *a->state;
 	int rc;
@@ -2240,12 +2243,6 @@ fn_histogram_fraction(struct pq_eval *ev, const struct pq_args *a,
 }
 
 /* ---- the table ---- */
-
-static int
-fn_absent(struct pq_eval *ev, const struct pq_args *a, struct pq_vector *out)
-{
-	return absent_step(ev, a, out);
-}
 
 /* Sorted by name. */
 static const struct pq_funcdef funcs[] = {
