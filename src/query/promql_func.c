@@ -27,7 +27,10 @@
  * Memory: a window function allocates nothing that outlives the call;
  * a step function keeps what it derives from a label set or from its
  * constant arguments (a compiled regex, a set's bucket bound) in its
- * state, freed by the table's free_state when the node is done.
+ * state, freed by the table's free_state when the node is done. That is
+ * also when histogram_quantile() gives its infos, merged over the
+ * node's steps as Prometheus merges them over a query (the state holds
+ * the evaluator it was called from, alive until the node is done).
  * Threading: none of its own; a query runs on one thread.
  */
 #include "config.h"
@@ -1691,13 +1694,37 @@ struct hist_group {
 	size_t		 n, cap;
 };
 
+/* What fixing the buckets' monotonicity took. */
+struct monotonic_fix {
+	int	 forced;
+	double	 min_bucket, max_bucket, max_diff;
+};
+
+/* The groups fixed for monotonicity under one metric name, so far. */
+struct forced {
+	const char	*name;		/* NULL: none */
+	struct monotonic_fix fix;
+	int64_t		 min_t, max_t;	/* the steps */
+	size_t		 n;		/* groups times steps */
+};
+
 struct hist_state {
 	struct pq_pmap	 series;	/* set -> struct hist_series * */
 	struct pq_pmap	 groups;	/* group set -> index + 1 */
 	struct hist_group *g;
 	size_t		 ng, gcap;
 	struct buf	 quote;
+	/*
+	 * The infos of the node, given when it ends (hist_free), merged
+	 * over its steps as Prometheus merges them over a query.
+	 */
+	struct pq_eval	*ev;
+	const struct promql_node *at;
+	struct forced	*f;
+	size_t		 nf, fcap;
 };
+
+static void forced_report(struct hist_state *st);
 
 static void
 hist_free(void *p)
@@ -1706,6 +1733,8 @@ hist_free(void *p)
 
 	if (st == NULL)
 		return;
+	forced_report(st);
+	free(st->f);
 	for (size_t i = 0; i < st->series.cap; i++)
 		if (st->series.key != NULL && st->series.key[i] != NULL)
 			free((void *)st->series.val[i]);
@@ -1847,12 +1876,6 @@ almost_equal(double a, double b, double epsilon)
 		return diff < epsilon * DBL_MIN;
 	return diff / go_min(abs_sum, DBL_MAX) < epsilon;
 }
-
-/* What fixing the buckets' monotonicity took. */
-struct monotonic_fix {
-	int	 forced;
-	double	 min_bucket, max_bucket, max_diff;
-};
 
 /*
  * Counts must not fall as bounds rise: tiny differences (float noise)
@@ -2022,67 +2045,65 @@ rfc3339(int64_t ms, char *out, size_t outlen)
 	return out;
 }
 
-/* The buckets fixed for monotonicity in one step, for one metric name. */
-struct forced {
-	const char	*name;		/* NULL: none */
-	struct monotonic_fix fix;
-	size_t		 n;
-};
-
-/* Count one group's fix under its metric name. */
+/* Count one group's fix at step t under its metric name. */
 static void
-forced_add(struct forced **f, size_t *nf, size_t *cap, const char *name,
-    const struct monotonic_fix *fix)
+forced_add(struct hist_state *st, const char *name,
+    const struct monotonic_fix *fix, int64_t t)
 {
 	struct forced *x;
 	size_t k;
 
-	for (k = 0; k < *nf; k++)
-		if (((*f)[k].name == NULL) == (name == NULL) &&
-		    (name == NULL || strcmp((*f)[k].name, name) == 0))
+	for (k = 0; k < st->nf; k++)
+		if ((st->f[k].name == NULL) == (name == NULL) &&
+		    (name == NULL || strcmp(st->f[k].name, name) == 0))
 			break;
-	if (k == *nf) {
-		*f = xgrow(*f, cap, *nf + 1, sizeof(**f));
-		(*f)[k].name = name;
-		(*f)[k].fix = *fix;
-		(*f)[k].n = 0;
-		(*nf)++;
+	if (k == st->nf) {
+		st->f = xgrow(st->f, &st->fcap, st->nf + 1, sizeof(*st->f));
+		st->f[k].name = name;
+		st->f[k].fix = *fix;
+		st->f[k].min_t = st->f[k].max_t = t;
+		st->f[k].n = 0;
+		st->nf++;
 	}
-	x = &(*f)[k];
+	x = &st->f[k];
 	x->fix.min_bucket = go_min(x->fix.min_bucket, fix->min_bucket);
 	x->fix.max_bucket = go_max(x->fix.max_bucket, fix->max_bucket);
 	x->fix.max_diff = go_max(x->fix.max_diff, fix->max_diff);
+	if (t < x->min_t)
+		x->min_t = t;
+	if (t > x->max_t)
+		x->max_t = t;
 	x->n++;
 }
 
-/* The infos of a step's fixes, in Prometheus's words. */
+/* The node's infos of fixed monotonicity, in Prometheus's words. */
 static void
-forced_report(struct pq_eval *ev, struct hist_state *st,
-    const struct promql_node *at, int64_t t, const struct forced *f,
-    size_t nf)
+forced_report(struct hist_state *st)
 {
-	for (size_t k = 0; k < nf; k++) {
-		char lo[40], hi[40], diff[40], when[40];
+	for (size_t k = 0; k < st->nf && st->ev != NULL; k++) {
+		const struct forced *f = &st->f[k];
+		char lo[40], hi[40], diff[40], from[40], to[40];
 
-		snprintf(diff, sizeof(diff), "%.2g", f[k].fix.max_diff);
-		pq_info(ev, at, "input to histogram_quantile needed to be "
-		    "fixed for monotonicity (see https://prometheus.io/docs/"
+		snprintf(diff, sizeof(diff), "%.2g", f->fix.max_diff);
+		pq_info(st->ev, st->at, "input to histogram_quantile needed to "
+		    "be fixed for monotonicity (see https://prometheus.io/docs/"
 		    "prometheus/latest/querying/functions/#histogram_quantile)"
 		    "%s%s, from buckets %s to %s, with a max diff of %s, over "
 		    "%zu samples from %s to %s",
-		    f[k].name != NULL ? " for metric name " : "",
-		    f[k].name != NULL ? go_quote(&st->quote, f[k].name) : "",
-		    go_fmt_g(f[k].fix.min_bucket, lo, sizeof(lo)),
-		    go_fmt_g(f[k].fix.max_bucket, hi, sizeof(hi)), diff,
-		    f[k].n, rfc3339(t, when, sizeof(when)), when);
+		    f->name != NULL ? " for metric name " : "",
+		    f->name != NULL ? go_quote(&st->quote, f->name) : "",
+		    go_fmt_g(f->fix.min_bucket, lo, sizeof(lo)),
+		    go_fmt_g(f->fix.max_bucket, hi, sizeof(hi)), diff, f->n,
+		    rfc3339(f->min_t, from, sizeof(from)),
+		    rfc3339(f->max_t, to, sizeof(to)));
 	}
+	st->nf = 0;
 }
 
 /*
  * histogram_quantile(q, buckets): per group of _bucket series, the
  * q-quantile. The groups whose counts had to be made monotonic make
- * one info a step and a metric name, over all of them, in Prometheus's
- * words.
+ * one info a metric name, given when the node ends.
  */
 static int
 fn_histogram_quantile(struct pq_eval *ev, const struct pq_args *a,
@@ -2090,11 +2111,11 @@ fn_histogram_quantile(struct pq_eval *ev, const struct pq_args *a,
 {
 	struct hist_state *st = hist_state(a);
 	const struct promql_node *arg = arg_node(a->call, 1);
-	struct forced *f = NULL;
-	size_t nf = 0, fcap = 0;
 	double q = a->s[0];
 	int rc;
 
+	st->ev = ev;
+	st->at = arg;
 	warn_quantile(ev, arg_node(a->call, 0), q);
 	if ((rc = hist_gather(ev, st, a->v[1], arg)) != 0)
 		return rc;
@@ -2108,10 +2129,8 @@ fn_histogram_quantile(struct pq_eval *ev, const struct pq_args *a,
 		v = bucket_quantile(q, g->b, g->n, &fix);
 		pq_vector_push(out, g->ls, v, 1);
 		if (fix.forced)
-			forced_add(&f, &nf, &fcap, labels_metric(g->ls), &fix);
+			forced_add(st, labels_metric(g->ls), &fix, a->t);
 	}
-	forced_report(ev, st, arg, a->t, f, nf);
-	free(f);
 	return 0;
 }
 
@@ -2172,9 +2191,10 @@ fn_histogram_quantiles(struct pq_eval *ev, const struct pq_args *a,
 	struct hist_state *st = hist_state(a);
 	const struct promql_node *arg = arg_node(a->call, 0);
 	const char *label = a->str[1];
-	struct forced *f = NULL;
-	size_t nf = 0, fcap = 0;
 	int rc;
+
+	st->ev = ev;
+	st->at = arg;
 
 	for (size_t j = 2; j < a->nargs; j++) {
 		double q;
@@ -2208,18 +2228,14 @@ fn_histogram_quantiles(struct pq_eval *ev, const struct pq_args *a,
 			v = bucket_quantile(q, b, g->n, &fix);
 			free(b);
 			if ((ls = pq_labels_set(ev, g->ls, label, qs,
-			    strlen(qs))) == NULL) {
-				free(f);
+			    strlen(qs))) == NULL)
 				return -EDOM;
-			}
 			pq_vector_push(out, ls, v, 1);
 			if (fix.forced)
-				forced_add(&f, &nf, &fcap, labels_metric(g->ls),
-				    &fix);
+				forced_add(st, labels_metric(g->ls), &fix,
+				    a->t);
 		}
 	}
-	forced_report(ev, st, arg, a->t, f, nf);
-	free(f);
 	return 0;
 }
 

@@ -1216,14 +1216,18 @@ test_histogram_quantile(void **state)
 	assert_int_equal(c.out.n, 2);
 	assert_close(value_of(&c, ev, "m_bucket{}"), 0.25);
 	assert_close(value_of(&c, ev, "m_bucket{a=\"1\"}"), NAN);
+	/* a second step; the info, merged, when the node ends */
+	c.in.s[1].v = 20;
+	assert_int_equal(call_run(&c, ev, 1700000060000), 0);
+	assert_int_equal(ev->ninfo, 0);
+	call_free(&c);
 	assert_int_equal(ev->ninfo, 1);
 	assert_string_equal(ev->info[0], "input to histogram_quantile needed to "
 	    "be fixed for monotonicity (see https://prometheus.io/docs/"
 	    "prometheus/latest/querying/functions/#histogram_quantile) for "
 	    "metric name \"m_bucket\", from buckets 1 to +Inf, with a max diff "
-	    "of 10, over 1 samples from 2023-11-14T22:13:20Z to "
-	    "2023-11-14T22:13:20Z");
-	call_free(&c);
+	    "of 20, over 2 samples from 2023-11-14T22:13:20Z to "
+	    "2023-11-14T22:14:20Z");
 
 	call_init(&c, "histogram_fraction(0, 4, t2_bucket)");
 	pq_vector_push(&c.in, set(ev, "t2_bucket{le=\"0\"}"), 0, 0);
