@@ -1006,6 +1006,23 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 			    (double)step_time(ev, i) / 1000.0 : M_PI;
 		return pq_account(ev, (int64_t)ev->nsteps);
 	}
+	if (strcmp(name, "min_of") == 0 || strcmp(name, "max_of") == 0) {
+		double *b;
+
+		if ((rc = eval_scalar(ev, e->call.args[0], &out->sv)) != 0)
+			return rc;
+		out->type = PROMQL_TYPE_SCALAR;
+		if ((rc = eval_scalar(ev, e->call.args[1], &b)) != 0)
+			return rc;
+		/* as Go's math.Min and math.Max: NaN wins */
+		for (size_t i = 0; i < ev->nsteps; i++)
+			out->sv[i] = isnan(out->sv[i]) || isnan(b[i]) ?
+			    (double)NAN : name[1] == 'i' ?
+			    fmin(out->sv[i], b[i]) : fmax(out->sv[i], b[i]);
+		pq_account(ev, -(int64_t)ev->nsteps);
+		free(b);
+		return 0;
+	}
 	if (strcmp(name, "vector") == 0) {
 		double *sv;
 
