@@ -26,56 +26,8 @@
 #include "model/matcher.h"
 #include "query/promql.h"
 #include "util/error.h"
-#include "util/utf8.h"
+#include "util/json.h"
 #include "util/xmalloc.h"
-
-/* A JSON string of len bytes, escaped as Go's encoding/json does. */
-static void
-json_string(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	buf_putc(b, '"');
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t ok;
-
-		if (c >= 0x80) {
-			/* one character: its lead byte says how long */
-			ok = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-			if (ok > len - i || utf8_valid(s + i, ok) != ok) {
-				buf_puts(b, "\\ufffd");
-				i++;
-			} else if (ok == 3 && c == 0xe2 &&
-			    (unsigned char)s[i + 1] == 0x80 &&
-			    ((unsigned char)s[i + 2] & 0xfe) == 0xa8) {
-				/* U+2028, U+2029 */
-				buf_printf(b, "\\u%04x", 0x2028 +
-				    ((unsigned char)s[i + 2] - 0xa8));
-				i += ok;
-			} else {
-				buf_append(b, s + i, ok);
-				i += ok;
-			}
-			continue;
-		}
-		i++;
-		switch (c) {
-		case '"': buf_puts(b, "\\\""); continue;
-		case '\\': buf_puts(b, "\\\\"); continue;
-		case '\n': buf_puts(b, "\\n"); continue;
-		case '\r': buf_puts(b, "\\r"); continue;
-		case '\t': buf_puts(b, "\\t"); continue;
-		}
-		if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			buf_puts(b, "\\u00");
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		} else
-			buf_putc(b, (char)c);
-	}
-	buf_putc(b, '"');
-}
 
 static void
 json_cstr(struct buf *b, const char *s)
