@@ -566,7 +566,11 @@ struct qparams {
 	int64_t		 parse_ns;
 };
 
-/* time, start or end: 0, or -EINVAL with the error in r */
+/*
+ * time, start or end: 0, or -EINVAL with the error in r. An optional one
+ * keeps *ms when not given, and words its error as Prometheus's
+ * parseTimeParam does.
+ */
 static int
 time_param(const struct http_req *req, struct qparams *q, const char *name,
     int required, int64_t *ms, struct http_reply *r)
@@ -582,8 +586,10 @@ time_param(const struct http_req *req, struct qparams *q, const char *name,
 		return 0;
 	buf_init(&msg, 0);
 	go_quote(&msg, v != NULL ? v : "");
-	reply_error(r, "bad_data", "invalid parameter \"%s\": cannot parse %s "
-	    "to a valid timestamp", name, buf_str(&msg));
+	reply_error(r, "bad_data", "invalid parameter \"%s\": %s%s%scannot "
+	    "parse %s to a valid timestamp", name, required ? "" :
+	    "Invalid time value for '", required ? "" : name, required ? "" :
+	    "': ", buf_str(&msg));
 	buf_release(&msg);
 	return -EINVAL;
 bad_form:
