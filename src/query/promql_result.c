@@ -27,7 +27,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,16 +295,4 @@ promql_result_csv(const struct promql_result *r, struct buf *b)
 		break;
 	}
 	return 0;
-}
-
-const char *
-promql_error_type(int code)
-{
-	switch (code) {
-	case -EINVAL:		return "bad_data";
-	case -EDOM:		return "execution";
-	case -ETIMEDOUT:	return "timeout";
-	case -ECANCELED:	return "canceled";
-	}
-	return "internal";
 }

@@ -4,12 +4,11 @@
  * /api/v1/query byte for byte (timestamps as seconds and three digits,
  * values 'f' or 'e' as Prometheus's encoder picks, NaN and infinities,
  * scalars and strings through Go's own float, label escaping apart from
- * string escaping, an empty matrix series), the text and CSV forms, the
- * error types; and json.h's strings and numbers.
+ * string escaping, an empty matrix series), the text and CSV forms; and
+ * json.h's strings and numbers.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,18 +231,6 @@ test_json(void **state)
 	buf_release(&b);
 }
 
-static void
-test_error_types(void **state)
-{
-	(void)state;
-	assert_string_equal(promql_error_type(-EINVAL), "bad_data");
-	assert_string_equal(promql_error_type(-EDOM), "execution");
-	assert_string_equal(promql_error_type(-ETIMEDOUT), "timeout");
-	assert_string_equal(promql_error_type(-ECANCELED), "canceled");
-	assert_string_equal(promql_error_type(-EIO), "internal");
-	assert_string_equal(promql_error_type(-ENOMEM), "internal");
-}
-
 int
 main(void)
 {
@@ -252,7 +239,6 @@ main(void)
 		cmocka_unit_test(test_matrix),
 		cmocka_unit_test(test_scalar_string),
 		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_error_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
