@@ -410,6 +410,7 @@ http_route_parse_query(struct http *h, const struct http_req *req,
 /* ---- query and query_range ---- */
 
 #define QUERY_NOTES_MAX		10	/* warnings and infos, each */
+#define QUERY_REPLY_MAX		((size_t)256 << 20)	/* bytes of an answer */
 #define TRUNCATED_WARNING	"results truncated due to limit"
 
 /* The status of each of Prometheus's error types. */
@@ -786,6 +787,11 @@ reply_result(const struct qparams *q, struct promql_result *res,
 	    res->nwarnings, truncated ? TRUNCATED_WARNING : NULL);
 	json_notes(&r->body, "infos", "info", res->infos, res->ninfos, NULL);
 	buf_puts(&r->body, "}\n");
+	/* the answer is built whole: past this, the server's memory */
+	if (r->body.len > QUERY_REPLY_MAX)
+		reply_error(r, "execution", "the answer is over %zu MiB: ask "
+		    "for fewer series, a shorter range or a longer step",
+		    QUERY_REPLY_MAX >> 20);
 }
 
 static void
