@@ -19,6 +19,8 @@
 #   compared);
 #   the errors both word alike: a query that does not parse, a bad or
 #   zero step, too many points, end before start, a bad time.
+# A slow query stops at its timeout (503), and is canceled (a 499 in
+# the server's metrics) when its client goes away.
 # Then what Prometheus 3 answers and 2.42 does not, as written: a range
 # query's parse error and a range vector in a range query (both
 # 'invalid parameter "query"'), limit and its warning, stats, lookback_
@@ -292,6 +294,33 @@ expect_eq "stats: the shape" "200 timings,samples evalTotalTime,resultSortTime,q
 		join(" ")' "$TEST_TMP/body") $(jq '.data.result | length' "$TEST_TMP/body")"
 expect_eq "stats: the figures are numbers" true \
 	"$(jq '[.data.stats.timings[], .data.stats.samples[]] | all(type == "number")' "$TEST_TMP/body")"
+
+# A slow query (a subquery of 864 million steps) stops at its timeout,
+# and when its client goes away: the server counts a 499 for it.
+slow='count_over_time(http_requests_total[10d:1ms])'
+c=$(code "$su/api/v1/query" --data-urlencode "query=count_over_time(up[1m])")
+if [ "$c" = 422 ] && grep -Eq 'not implemented' "$TEST_TMP/body"; then
+	echo "no count_over_time yet: the timeout and the cancel are not tried"
+else
+	want "a timeout" 503 \
+		'{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}' \
+		"$su/api/v1/query" --data-urlencode "query=$slow" --data-urlencode "time=$((T0 + 607))" \
+		--data-urlencode 'timeout=100ms'
+	curl -s -o /dev/null --max-time 0.3 "$su/api/v1/query" \
+		--data-urlencode "query=$slow" --data-urlencode "time=$((T0 + 607))"
+	canceled() {
+		curl -s "$su/metrics" | grep -q \
+			'^http_requests_total{method="POST",endpoint="/api/v1/query",status="499"} 1$'
+	}
+	i=0
+	until canceled; do
+		i=$((i + 1))
+		[ "$i" -gt 600 ] && break
+		sleep 0.1
+	done
+	canceled && ok "a query whose client went away is canceled (499)" ||
+		fail "no 499 for the query whose client went away"
+fi
 
 # shale query: the same JSON as the API, and its text and CSV
 api=$(curl -s -g "$su/api/v1/query?query=http_requests_total%20or%20odd&time=$((T0 + 307)).5")
