@@ -32,7 +32,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
-#include "util/json.h"
+#include "util/jsonw.h"
 
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
@@ -107,7 +107,7 @@ print_notes(struct buf *b, const char *field, char **v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			buf_putc(b, ',');
-		json_string(b, v[i], strlen(v[i]));
+		jw_string(b, v[i], strlen(v[i]));
 	}
 	buf_putc(b, ']');
 }

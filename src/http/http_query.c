@@ -19,7 +19,7 @@
  * status Prometheus gives each type: bad_data 400, execution 422,
  * canceled 499, internal 500, timeout 503. JSON is written as Go's
  * encoding/json writes it: object keys sorted, <, > and & escaped, a
- * byte that is not UTF-8 as U+FFFD (json.h); a result as
+ * byte that is not UTF-8 as U+FFFD (jsonw.h); a result as
  * promql_result_json() writes it.
  *
  * The queries take Prometheus 3's parameters: timeout (capped by the
@@ -46,14 +46,14 @@
 #include "query/promql.h"
 #include "util/clock.h"
 #include "util/error.h"
-#include "util/json.h"
+#include "util/jsonw.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
 
 static void
 json_cstr(struct buf *b, const char *s)
 {
-	json_string(b, s, strlen(s));
+	jw_string(b, s, strlen(s));
 }
 
 static void
@@ -64,7 +64,7 @@ reply_bad_data(struct http_reply *r, const char *msg)
 	buf_reset(&r->body);
 	buf_puts(&r->body, "{\"status\":\"error\",\"errorType\":\"bad_data\","
 	    "\"error\":");
-	json_string(&r->body, msg, strlen(msg));
+	jw_string(&r->body, msg, strlen(msg));
 	buf_puts(&r->body, "}\n");
 }
 
@@ -180,7 +180,7 @@ http_route_format_query(struct http *h, const struct http_req *req,
 	promql_format_pretty(e, &text);
 	r->content_type = "application/json";
 	buf_puts(&r->body, "{\"status\":\"success\",\"data\":");
-	json_string(&r->body, text.data ? text.data : "", text.len);
+	jw_string(&r->body, text.data ? text.data : "", text.len);
 	buf_puts(&r->body, "}\n");
 	buf_release(&text);
 	promql_free(e);
@@ -230,7 +230,7 @@ json_matchers(struct buf *b, const struct selector *sel)
 		buf_puts(b, ",\"type\":");
 		json_cstr(b, matcher_op_str(matcher_op(m)));
 		buf_puts(b, ",\"value\":");
-		json_string(b, v, len);
+		jw_string(b, v, len);
 		buf_putc(b, '}');
 	}
 	buf_putc(b, ']');
@@ -368,7 +368,7 @@ json_tree(struct buf *b, const struct promql_node *e)
 		return;
 	case PROMQL_STRING:
 		buf_puts(b, "{\"type\":\"stringLiteral\",\"val\":");
-		json_string(b, e->str.s, e->str.len);
+		jw_string(b, e->str.s, e->str.len);
 		buf_putc(b, '}');
 		return;
 	case PROMQL_UNARY:
@@ -448,7 +448,7 @@ reply_error(struct http_reply *r, const char *type, const char *fmt, ...)
 	buf_reset(&r->body);
 	buf_printf(&r->body, "{\"status\":\"error\",\"errorType\":\"%s\","
 	    "\"error\":", type);
-	json_string(&r->body, buf_str(&msg), msg.len);
+	jw_string(&r->body, buf_str(&msg), msg.len);
 	buf_puts(&r->body, "}\n");
 	buf_release(&msg);
 }
@@ -727,7 +727,7 @@ json_notes(struct buf *b, const char *field, const char *kind,
 
 		if (shown++ > 0)
 			buf_putc(b, ',');
-		json_string(b, s, strlen(s));
+		jw_string(b, s, strlen(s));
 	}
 	if (total > shown)
 		buf_printf(b, ",\"%zu more %s annotations omitted\"",
@@ -739,7 +739,7 @@ json_notes(struct buf *b, const char *field, const char *kind,
 static void
 json_seconds(struct buf *b, int64_t ns)
 {
-	json_float(b, (double)ns / 1e9);
+	jw_float(b, (double)ns / 1e9);
 }
 
 /* Evaluated: the answer, or the error. */

@@ -18,7 +18,7 @@
  * as a float64 number of seconds (1700000000.5) and V2 always 'f' form.
  * Label names and values are escaped as json-iterator's WriteString does
  * (quotes, backslashes and control bytes only), a string result as
- * encoding/json does (json.h).
+ * encoding/json does (jsonw.h).
  *
  * Text and CSV name a series as the exposition format does, the metric
  * name then the other labels, metric{a="b",c="d"} (the metric alone when
@@ -34,7 +34,7 @@
 #include "model/labels.h"
 #include "query/promql.h"
 #include "util/buf.h"
-#include "util/json.h"
+#include "util/jsonw.h"
 
 /* Milliseconds as seconds, as Prometheus's jsonutil.MarshalTimestamp. */
 static void
@@ -54,7 +54,7 @@ json_value(struct buf *b, double v)
 	double a = v < 0 ? -v : v;
 
 	buf_putc(b, '"');
-	json_format_float(b, v, a != 0 && (a < 1e-6 || a >= 1e21) ? 'e' : 'f');
+	jw_format_float(b, v, a != 0 && (a < 1e-6 || a >= 1e21) ? 'e' : 'f');
 	buf_putc(b, '"');
 }
 
@@ -69,9 +69,9 @@ json_labels(struct buf *b, const struct labels *ls)
 		l = labels_at(ls, i);
 		if (i > 0)
 			buf_putc(b, ',');
-		json_string_raw(b, l->name, l->name_len);
+		jw_string_raw(b, l->name, l->name_len);
 		buf_putc(b, ':');
-		json_string_raw(b, l->value, l->value_len);
+		jw_string_raw(b, l->value, l->value_len);
 	}
 	buf_putc(b, '}');
 }
@@ -101,14 +101,14 @@ promql_result_json(const struct promql_result *r, struct buf *b)
 	case PROMQL_TYPE_STRING:
 		/* Go's float64 of the seconds, then the value as a string */
 		buf_putc(b, '[');
-		json_float(b, (double)r->t / 1000.0);
+		jw_float(b, (double)r->t / 1000.0);
 		buf_putc(b, ',');
 		if (r->type == PROMQL_TYPE_STRING)
-			json_string(b, r->str != NULL ? r->str : "",
+			jw_string(b, r->str != NULL ? r->str : "",
 			    r->str != NULL ? strlen(r->str) : 0);
 		else {
 			buf_putc(b, '"');
-			json_format_float(b, r->scalar, 'f');
+			jw_format_float(b, r->scalar, 'f');
 			buf_putc(b, '"');
 		}
 		buf_putc(b, ']');
@@ -195,7 +195,7 @@ series_name(struct buf *b, const struct labels *ls)
 static void
 number(struct buf *b, double v)
 {
-	json_format_float(b, v, 'f');
+	jw_format_float(b, v, 'f');
 }
 
 int

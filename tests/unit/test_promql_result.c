@@ -5,7 +5,7 @@
  * values 'f' or 'e' as Prometheus's encoder picks, NaN and infinities,
  * scalars and strings through Go's own float, label escaping apart from
  * string escaping, an empty matrix series), the text and CSV forms; and
- * json.h's strings and numbers.
+ * jsonw.h's strings and numbers.
  */
 #include "config.h"
 
@@ -21,7 +21,7 @@
 #include "model/labels.h"
 #include "query/promql.h"
 #include "util/buf.h"
-#include "util/json.h"
+#include "util/jsonw.h"
 
 static struct labels *
 mk(const char *n1, const char *v1, const char *n2, const char *v2)
@@ -211,22 +211,22 @@ test_json(void **state)
 
 	(void)state;
 	buf_init(&b, 0);
-	json_string(&b, "<a&b>\t\x01\xff\xe2\x80\xa8", 11);
+	jw_string(&b, "<a&b>\t\x01\xff\xe2\x80\xa8", 11);
 	assert_string_equal(buf_str(&b),
 	    "\"\\u003ca\\u0026b\\u003e\\t\\u0001\\ufffd\\u2028\"");
 	buf_reset(&b);
-	json_string_raw(&b, "<a&b>\t\x01\xff", 8);
+	jw_string_raw(&b, "<a&b>\t\x01\xff", 8);
 	assert_string_equal(buf_str(&b), "\"<a&b>\\t\\u0001\xff\"");
 	buf_reset(&b);
-	json_float(&b, 0.000123);
+	jw_float(&b, 0.000123);
 	buf_putc(&b, ' ');
-	json_float(&b, 5e-7);
+	jw_float(&b, 5e-7);
 	buf_putc(&b, ' ');
-	json_float(&b, 1e21);
+	jw_float(&b, 1e21);
 	buf_putc(&b, ' ');
-	json_float(&b, 0);
+	jw_float(&b, 0);
 	buf_putc(&b, ' ');
-	json_float(&b, 1e-100);
+	jw_float(&b, 1e-100);
 	assert_string_equal(buf_str(&b), "0.000123 5e-7 1e+21 0 1e-100");
 	buf_release(&b);
 }

@@ -1,30 +1,31 @@
 /*
- * json.h - JSON strings and numbers spelled byte for byte as the Go
+ * jsonw.h - JSON strings and numbers spelled byte for byte as the Go
  * encoders behind Prometheus's HTTP API spell them, so that our answers
  * can be compared with Prometheus's as bytes.
  *
  * Two ways of escaping a string, for Prometheus uses both:
  *
- *	json_string	encoding/json (and json-iterator's standard
+ *	jw_string	encoding/json (and json-iterator's standard
  *			configuration): ", \, \n, \r, \t and the other
  *			control bytes escaped, and also <, > and & (as
  *			\u003c ...), U+2028 and U+2029; a byte that is not
  *			UTF-8 becomes \ufffd. Messages, warnings, strings.
- *	json_string_raw	json-iterator's WriteString, which the API uses
+ *	jw_string_raw	json-iterator's WriteString, which the API uses
  *			for label names and values: only ", \ and the
  *			control bytes escaped; every other byte as is.
  *
- * Pure functions appending to the caller's buf: any thread.
+ * The prefix is jw_ (a JSON writer): json_ is jansson's. Pure functions
+ * appending to the caller's buf: any thread.
  */
-#ifndef SHALE_JSON_H
-#define SHALE_JSON_H
+#ifndef SHALE_JSONW_H
+#define SHALE_JSONW_H
 
 #include <stddef.h>
 
 #include "util/buf.h"
 
-void	json_string(struct buf *b, const char *s, size_t len);
-void	json_string_raw(struct buf *b, const char *s, size_t len);
+void	jw_string(struct buf *b, const char *s, size_t len);
+void	jw_string_raw(struct buf *b, const char *s, size_t len);
 
 /*
  * A finite float64 as a JSON number, as Go writes one: the shortest
@@ -32,12 +33,12 @@ void	json_string_raw(struct buf *b, const char *s, size_t len);
  * below 1e-6 and from 1e21 up. NaN and the infinities, which JSON
  * cannot hold, are written as 0.
  */
-void	json_float(struct buf *b, double v);
+void	jw_float(struct buf *b, double v);
 
 /*
  * The same shortest digits, as strconv.FormatFloat(v, fmt, -1, 64)
  * spells them ('f' or 'e'; "NaN", "+Inf", "-Inf"), without quotes.
  */
-void	json_format_float(struct buf *b, double v, char fmt);
+void	jw_format_float(struct buf *b, double v, char fmt);
 
 #endif

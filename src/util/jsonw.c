@@ -1,5 +1,5 @@
 /*
- * json.c - JSON strings and numbers as Go's encoders write them (json.h).
+ * jsonw.c - JSON strings and numbers as Go's encoders write them (jsonw.h).
  */
 #include "config.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/json.h"
+#include "util/jsonw.h"
 #include "util/utf8.h"
 
 static const char hex[] = "0123456789abcdef";
@@ -30,7 +30,7 @@ escape_byte(struct buf *b, unsigned char c)
 }
 
 void
-json_string(struct buf *b, const char *s, size_t len)
+jw_string(struct buf *b, const char *s, size_t len)
 {
 	size_t i = 0, run = 0, ok;
 	unsigned char c;
@@ -71,7 +71,7 @@ json_string(struct buf *b, const char *s, size_t len)
 }
 
 void
-json_string_raw(struct buf *b, const char *s, size_t len)
+jw_string_raw(struct buf *b, const char *s, size_t len)
 {
 	size_t i, run = 0;
 	unsigned char c;
@@ -90,7 +90,7 @@ json_string_raw(struct buf *b, const char *s, size_t len)
 }
 
 void
-json_format_float(struct buf *b, double v, char fmt)
+jw_format_float(struct buf *b, double v, char fmt)
 {
 	char e[40], digits[24];
 	int prec, exp, nd = 0, dp;
@@ -148,7 +148,7 @@ json_format_float(struct buf *b, double v, char fmt)
 }
 
 void
-json_float(struct buf *b, double v)
+jw_float(struct buf *b, double v)
 {
 	double a = fabs(v);
 	size_t at;
@@ -159,7 +159,7 @@ json_float(struct buf *b, double v)
 	}
 	if (a != 0 && (a < 1e-6 || a >= 1e21)) {
 		at = b->len;
-		json_format_float(b, v, 'e');
+		jw_format_float(b, v, 'e');
 		/* Go's encoder writes e-7, not e-07 */
 		if (b->len - at >= 4 && b->data[b->len - 4] == 'e' &&
 		    b->data[b->len - 3] == '-' && b->data[b->len - 2] == '0') {
@@ -168,5 +168,5 @@ json_float(struct buf *b, double v)
 		}
 		return;
 	}
-	json_format_float(b, v, 'f');
+	jw_format_float(b, v, 'f');
 }
