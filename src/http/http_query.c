@@ -17,10 +17,10 @@
  * when there are any; an error {"status":"error","errorType":"bad_data",
  * "error":"invalid parameter \"query\": 1:5: parse error: ..."}, with the
  * status Prometheus gives each type: bad_data 400, execution 422,
- * canceled 499, internal 500, timeout 503. JSON is written as Go's
- * encoding/json writes it: object keys sorted, <, > and & escaped, a
- * byte that is not UTF-8 as U+FFFD (jsonw.h); a result as
- * promql_result_json() writes it.
+ * canceled 499, internal 500, timeout 503. Messages and parse_query's
+ * tree are written as Go's encoding/json writes them: object keys
+ * sorted, <, > and & escaped, a byte that is not UTF-8 as U+FFFD
+ * (jsonw.h); a result as promql_result_json() writes it.
  *
  * The queries take Prometheus 3's parameters: timeout (capped by the
  * server's PROMQL_TIMEOUT_MS), limit (at most that many series, with a
