@@ -51,6 +51,13 @@ int	fs_mount(struct fs *fs, struct logs *l, struct series *s);
  * blocks them again before it returns.
  */
 int	fs_run(struct fs *fs);
+/*
+ * Show the saved query views of v, and PromQL over the series, under
+ * /query (with series only); v stays the caller's until fs_free().
+ * Before fs_run().
+ */
+struct views;
+void	fs_set_views(struct fs *fs, struct views *v);
 /* Unmount (if still mounted) and free. */
 void	fs_free(struct fs *fs);
 
