@@ -99,12 +99,6 @@ static const char *const qf_names[QF_N] = {
 
 static const char error_name[] = ".error";
 
-/* handle wflags of a field opened to write (beside FS_W_*) */
-enum {
-	QW_TRUNC	= 1 << 8,	/* O_TRUNC: an empty value if none written */
-	QW_STORED	= 1 << 9,	/* a value was stored */
-};
-
 /* A view name the mount has numbered, and its live text. */
 struct qview {
 	char		*name;
@@ -949,11 +943,13 @@ fs_query_open(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 	buf_init(&h->held, VIEWS_EXPR_MAX + 1);
 	h->kind = f == QF_LIVE ? H_LIVE : H_QUERY;
 	h->qino = ino;
-	if (write) {
+	/*
+	 * O_TRUNC changes nothing: the kernel sends a FLUSH at each close
+	 * of a descriptor, and a shell's > closes one before its write, so
+	 * only what is written is a value ("echo > expr" writes an empty one)
+	 */
+	if (write)
 		h->wflags = FS_W_WRITE;
-		if (fi->flags & O_TRUNC)
-			h->wflags |= QW_TRUNC;
-	}
 	if (f == QF_LIVE) {
 		if ((rc = view_get(fs, ino, &qv, &vw)) == 0 && vw.expr_len == 0) {
 			err_set(-EINVAL, "no expression");
@@ -1066,9 +1062,7 @@ store_field(struct fs *fs, struct fs_handle *h)
 	} else if ((rc = parse_duration(value, len, &ms)) == 0)
 		rc = f == QF_RANGE ? views_set_range(fs->v, qv->name, ms) :
 		    views_set_step(fs->v, qv->name, ms);
-	if (rc == 0)
-		h->wflags |= QW_STORED;
-	else if (rc != -ENOENT && rc != -EROFS) {
+	if (rc != 0 && rc != -ENOENT && rc != -EROFS) {
 		snprintf(what, sizeof(what), "view '%s' %s", qv->name,
 		    qf_names[f]);
 		rc = query_failed(fs, what, value, rc);
@@ -1102,8 +1096,7 @@ fs_query_flush(struct fs *fs, struct fs_handle *h)
 {
 	if (h->kind != H_QUERY || !(h->wflags & FS_W_WRITE))
 		return 0;
-	if (h->held.len > 0 ||
-	    ((h->wflags & QW_TRUNC) && !(h->wflags & QW_STORED)))
+	if (h->held.len > 0)
 		return store_field(fs, h);
 	return 0;
 }
