@@ -81,6 +81,7 @@
 #define QUERY_LIVE_MAX		((size_t)1 << 20)	/* bytes of a live text */
 #define QUERY_STEP_MS		15000		/* a step not set: see default_step */
 #define QUERY_POINTS		250		/* ... of a range view */
+#define QUERY_LOG_MAX		512		/* bytes of a query in the log */
 
 /* The files of a view's directory, by their number in its inodes. */
 enum { QF_DIR, QF_EXPR, QF_RANGE, QF_STEP, QF_RESULT, QF_JSON, QF_CSV,
@@ -209,8 +210,8 @@ view_get(struct fs *fs, fuse_ino_t ino, struct qview **qvp, struct view *vw)
 }
 
 /*
- * The number of ad hoc query text (taken), counted as one lookup: 0 or
- * -ENOSPC. Past QUERY_ADHOC_MAX the least recently looked up goes.
+ * The number of ad hoc query text (taken), counted as one lookup. Past
+ * QUERY_ADHOC_MAX the least recently looked up goes.
  */
 static void
 adhoc_number(struct fs *fs, char *text, uint64_t *n)
@@ -293,7 +294,9 @@ query_failed(struct fs *fs, const char *what, const char *text, int rc)
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s", err_message(rc));
-	log_warn("%s '%s': %s", what, text, msg);
+	/* the whole text is in .error; the log's line stays a line */
+	log_warn("%s '%.*s%s': %s", what, QUERY_LOG_MAX, text,
+	    strlen(text) > QUERY_LOG_MAX ? "..." : "", msg);
 	pthread_mutex_lock(&fs->q->lock);
 	fs->q->errors++;
 	buf_reset(&fs->q->error);
