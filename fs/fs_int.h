@@ -3,14 +3,15 @@
  * session, its life and the table of operations), fs_ns.c (attributes,
  * names and directories), fs_file.c (handles and files), fs_notify.c
  * (the page cache's stores and the notifier thread), fs_vfile.c (the
- * virtual files) and fs_series.c (/series: metric series as files).
+ * virtual files), fs_series.c (/series: metric series as files) and
+ * fs_query.c (/query: PromQL queries and saved views as files).
  *
- * Inode numbers: 1 is the mount's root (it holds "logs", "series" and
- * ".shale"), 2 is /.shale, 3 and up the virtual files in fs_vfiles[]
- * order; stored ids (LOGS_ROOT_ID = 16 for /logs and up) are used as
- * they are. The series have a space of their own, told apart by the two
- * bits below the top one, which no stored id reaches (ids count up from
- * 16, one a stream or directory):
+ * Inode numbers: 1 is the mount's root (it holds "logs", "series",
+ * "query" and ".shale"), 2 is /.shale, 3 and up the virtual files in
+ * fs_vfiles[] order; stored ids (LOGS_ROOT_ID = 16 for /logs and up) are
+ * used as they are. The series and /query have spaces of their own, told
+ * apart by the two bits below the top one, which no stored id reaches
+ * (ids count up from 16, one a stream or directory):
  *
  *	01 n	FS_INO_METRIC | n: /series (n = 0), and the directory of the
  *		n-th metric name the mount has named (fs_series.c's table)
