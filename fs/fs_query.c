@@ -79,6 +79,7 @@
 #define QUERY_VIEWS_MAX		(1u << 20)	/* view names numbered */
 #define QUERY_ADHOC_MAX		1024		/* ad hoc queries held at once */
 #define QUERY_LIVE_MAX		((size_t)1 << 20)	/* bytes of a live text */
+#define QUERY_TEXT_MAX		((size_t)1 << 30)	/* bytes of a result */
 #define QUERY_STEP_MS		15000		/* a step not set: see default_step */
 #define QUERY_POINTS		250		/* ... of a range view */
 #define QUERY_LOG_MAX		512		/* bytes of a query in the log */
@@ -311,7 +312,7 @@ query_failed(struct fs *fs, const char *what, const char *text, int rc)
 	switch (rc) {
 	case -EINVAL: case -EDOM: case -ERANGE:
 		return -EINVAL;
-	case -ETIMEDOUT: case -ENOMEM: case -ENOENT:
+	case -ETIMEDOUT: case -ENOMEM: case -ENOENT: case -EFBIG:
 		return rc;
 	case -ECANCELED: case -EINTR:
 		return -EINTR;
@@ -880,8 +881,9 @@ open_text(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 		fuse_req_interrupt_func(req, on_interrupt, &w);
 		rc = evaluate(fs, text, strlen(text), 0, 0, now_ms, &w.stop, &r);
 		fuse_req_interrupt_func(req, NULL, NULL);
-		if (rc == 0)
-			rc = render(r, QF_RESULT, &h->text);
+		if (rc == 0 && (rc = render(r, QF_RESULT, &h->text)) == -EFBIG)
+			err_set(rc, "a result of more than %zu bytes",
+			    QUERY_TEXT_MAX);
 		if (rc != 0)
 			rc = query_failed(fs, "query", text, rc);
 		if (r != NULL)
@@ -899,8 +901,9 @@ open_text(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 		rc = evaluate(fs, vw.expr, vw.expr_len, vw.range_ms, vw.step_ms,
 		    now_ms, &w.stop, &r);
 		fuse_req_interrupt_func(req, NULL, NULL);
-		if (rc == 0)
-			rc = render(r, f, &h->text);
+		if (rc == 0 && (rc = render(r, f, &h->text)) == -EFBIG)
+			err_set(rc, "a result of more than %zu bytes",
+			    QUERY_TEXT_MAX);
 		if (rc != 0) {
 			snprintf(what, sizeof(what), "view '%s' %s", qv->name,
 			    qf_names[f]);
@@ -942,7 +945,7 @@ fs_query_open(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 		}
 	}
 	h = xcalloc(1, sizeof(*h));
-	buf_init(&h->text, 0);
+	buf_init(&h->text, QUERY_TEXT_MAX);
 	buf_init(&h->held, VIEWS_EXPR_MAX + 1);
 	h->kind = f == QF_LIVE ? H_LIVE : H_QUERY;
 	h->qino = ino;
