@@ -149,7 +149,8 @@ expect_eq "result.csv agrees with result" \
 	"$(printf 'time,series,value\n"{job=""api""}",3\n"{job=""web""}",4')" \
 	"$(cut -d, -f2- "$V/result.csv" | sed '1s/^/time,/')"
 # the HTTP API, when it has /api/v1/query, at the same time, byte for byte
-t=$(jq -r '.data.result[0].value[0]' "$TEST_TMP/view.json")
+# (the time as written, not as jq would print a double)
+t=$(grep -o '"value":\[[0-9.]*' "$TEST_TMP/view.json" | head -n 1 | cut -d[ -f2)
 c=$(code "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=$(cat "$V/expr")" \
 	--data-urlencode "time=$t" -G)
 if [ "$c" = 404 ]; then
