@@ -2135,9 +2135,9 @@ fn_histogram_quantile(struct pq_eval *ev, const struct pq_args *a,
 }
 
 /*
- * A scalar argument: the evaluator hands over the first five; a later
- * one is read from the tree, where a literal stands (-1 if it is not
- * one).
+ * A scalar argument: the evaluator hands over the first PQ_ARGS_MAX;
+ * a later one is read from the tree, where a literal stands (-1 if it
+ * is not one).
  */
 static int
 scalar_arg(const struct pq_args *a, size_t j, double *out)

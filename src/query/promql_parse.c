@@ -95,7 +95,9 @@ const struct promql_func promql_funcs[] = {
 	{ "log10", { V }, 1, 0, V },
 	{ "log2", { V }, 1, 0, V },
 	{ "mad_over_time", { M }, 1, 0, V },
+	{ "max_of", { S, S }, 2, 0, S },
 	{ "max_over_time", { M }, 1, 0, V },
+	{ "min_of", { S, S }, 2, 0, S },
 	{ "min_over_time", { M }, 1, 0, V },
 	{ "minute", { V }, 1, 1, V },
 	{ "month", { V }, 1, 1, V },
@@ -1120,15 +1122,19 @@ parse_at(struct parser *p, struct promql_node *e)
 			neg = t->type == T_SUB;
 			advance(p);
 			t = peek(p);
-			if (t->type != T_NUMBER) {
-				unexpected(p, "@", "timestamp");
+		}
+		if (t->type == T_DURATION) {
+			/* Prometheus 3: a duration is a number of seconds */
+			if (promql_duration_parse(p->in + t->pos, t->len,
+			    &ms) != 0) {
+				fail_at(p, t->pos, "%s", err_detail());
 				return -1;
 			}
+			v = (double)ms / 1000.0;
 		} else if (t->type != T_NUMBER) {
 			unexpected(p, "@", "timestamp");
 			return -1;
-		}
-		if (number_value(p->in + t->pos, t->len, &v) != 0) {
+		} else if (number_value(p->in + t->pos, t->len, &v) != 0) {
 			fail_at(p, t->pos, "%s", err_detail());
 			return -1;
 		}
