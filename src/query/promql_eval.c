@@ -55,6 +55,7 @@ struct pq_eval {
 	int64_t		 deadline_ns;
 	int		(*cancelled)(void *arg);
 	void		*cancel_arg;
+	int64_t		 polled_ns;		/* the last call of cancelled */
 	struct promql_stats stats;
 
 	/* interned label sets: open addressing by their hash */
@@ -162,12 +163,18 @@ pq_account(struct pq_eval *ev, int64_t n)
 static int
 check_alive(struct pq_eval *ev)
 {
-	if (ev->cancelled != NULL && ev->cancelled(ev->cancel_arg))
-		return err_set(-ECANCELED,
-		    "query was canceled in expression evaluation");
-	if (clock_mono_ns() > ev->deadline_ns)
+	int64_t now = clock_mono_ns();
+
+	if (now > ev->deadline_ns)
 		return err_set(-ETIMEDOUT,
 		    "query timed out in expression evaluation");
+	/* the callback may cost a system call: every 10 ms at most */
+	if (ev->cancelled != NULL && now - ev->polled_ns > 10000000) {
+		ev->polled_ns = now;
+		if (ev->cancelled(ev->cancel_arg))
+			return err_set(-ECANCELED,
+			    "query was canceled in expression evaluation");
+	}
 	return 0;
 }
 

@@ -12,8 +12,10 @@
 #
 # Prometheus 2.42 reads ranges and the lookback as closed at their start
 # ([t - 5m, t]) where Prometheus 3 and shale read them open ((t - 5m, t]);
-# the query times here fall between samples (7 s past one) so that no
-# sample sits on a window's edge and both rules agree. Prometheus runs
+# the query times here fall between samples (7 s past one), and the
+# samples are 2 s past a multiple of 15 s so that a subquery's steps (on
+# whole minutes) fall between them too: no sample sits on a window's edge
+# and both rules agree. Prometheus runs
 # with a retention of 100 years so that it keeps the old blocks. Both
 # servers are stopped by PID. Skips without prometheus, promtool, curl
 # or jq.
@@ -45,7 +47,7 @@ wait_for() {
 	done
 }
 
-T0=1733500005			# the first sample, seconds
+T0=1733500007			# the first sample, seconds (not on a minute: see below)
 N=480				# samples a series: two hours at 15 s
 om="$TEST_TMP/data.om"
 awk -v t0=$T0 -v n=$N '
