@@ -1,17 +1,34 @@
 # bench_query.sh - 'shale bench query' runs on a small shape (300
 # series, one hour at 15 s): it loads the store and its OpenMetrics
 # twin, answers every query of its table in process (cold and warm
-# figures, the store's GETs), and its answers agree with Prometheus
-# 2.42's on the same samples (promtool's blocks, asked through the HTTP
-# API with --url): the same number of series and the same sum of their
-# values for each query. The figures themselves are for people: speed
-# is never asserted here. Prometheus is stopped by PID. The comparison
-# is skipped without promtool or prometheus.
+# figures, the store's GETs), the same through 'shale serve --read-only'
+# (--url, the GETs from its /metrics), and its answers agree with
+# Prometheus 2.42's on the same samples (promtool's blocks, asked
+# through the HTTP API with --url): the same number of series and the
+# same sum of their values for each query. The figures themselves are
+# for people: speed is never asserted here. The server and Prometheus
+# are stopped by PID. Skips without curl; the comparison with Prometheus
+# is left out without promtool or prometheus.
 . "$top_srcdir/tests/lib/common.sh"
+command -v curl >/dev/null 2>&1 || skip "curl not installed (apt-get install curl)"
 PROMETHEUS=$(command -v prometheus || echo /usr/bin/prometheus)
 PROM_PID=""
 cleanup() {
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait_gone "$PROM_PID" 30
+	stop_serves
+}
+
+# compare WHO ROWS OTHER-ROWS: each query's series and sum agree
+compare() {
+	local k a b same
+	for k in 1 2 3 4 5 6; do
+		a=$(echo "$2" | awk -v k="$k" '$1 == k { print $2, $7, $9 }')
+		b=$(echo "$3" | awk -v k="$k" '$1 == k { print $2, $7, $9 }')
+		same=$(echo "$a $b" | awk 'NF == 6 { d = $3 - $6; if (d < 0) d = -d
+			m = ($3 < 0 ? -$3 : $3) + ($6 < 0 ? -$6 : $6)
+			print ($2 == $5 && $2 > 0 && d <= 1e-9 * m) ? "same" : "differs" }')
+		expect_eq "query $k: shale's answer (series, sum) is $1's: '$a' against '$b'" same "$same"
+	done
 }
 trap cleanup EXIT
 export XDG_CONFIG_HOME="$TEST_TMP/config" XDG_CACHE_HOME="$TEST_TMP/cache"
@@ -36,8 +53,18 @@ expect_match "the peak RSS" "^peak RSS in process: [0-9.]+ MiB" "$out"
 "$SHALE" bench query --query 7 "$dir" >/dev/null 2>&1
 expect_eq "an unknown query is a usage error" 2 $?
 
+sp=$(pick_port) || { fail "a free port"; finish; }
+serve_shale "file://$dir/store" "$sp" --read-only || { fail "shale serve"; finish; }
+sout=$("$SHALE" bench query --runs 2 --url "http://127.0.0.1:$sp" "$dir" 2>&1)
+expect_eq "through shale serve exits 0" 0 $?
+echo "$sout"
+srows=$(echo "$sout" | awk '$1 ~ /^[0-9]$/ && NF == 9')
+expect_eq "the server's GETs counted" 6 "$(echo "$srows" | awk '$5 ~ /^[0-9]+$/ && $6 ~ /^[0-9]+$/' | grep -c .)"
+compare "shale serve" "$rows" "$srows"
+stop_serves
+
 if ! command -v promtool >/dev/null 2>&1 || [ ! -x "$PROMETHEUS" ]; then
-	echo "no promtool or prometheus: the answers are not compared"
+	echo "no promtool or prometheus: the answers are not compared with Prometheus's"
 	finish
 fi
 promtool tsdb create-blocks-from openmetrics --max-block-duration=24h \
@@ -62,12 +89,5 @@ pout=$("$SHALE" bench query --runs 1 --url "http://127.0.0.1:$pp" "$dir" 2>&1)
 expect_eq "through Prometheus's API exits 0" 0 $?
 echo "$pout"
 prows=$(echo "$pout" | awk '$1 ~ /^[0-9]$/ && NF == 9')
-for k in 1 2 3 4 5 6; do
-	s=$(echo "$rows" | awk -v k="$k" '$1 == k { print $2, $7, $9 }')
-	p=$(echo "$prows" | awk -v k="$k" '$1 == k { print $2, $7, $9 }')
-	same=$(echo "$s $p" | awk '{ d = $3 - $6; if (d < 0) d = -d
-		m = ($3 < 0 ? -$3 : $3) + ($6 < 0 ? -$6 : $6)
-		print ($2 == $5 && $2 > 0 && d <= 1e-9 * m) ? "same" : "differs" }')
-	expect_eq "query $k: shale's answer (series, sum) is Prometheus's: '$s' against '$p'" same "$same"
-done
+compare "Prometheus" "$rows" "$prows"
 finish
