@@ -6,7 +6,7 @@
  * same samples.
  *
  * The data (made once, when DIR/store is missing, or with --load): a
- * target template of 100 series (six CPUs' eight modes, network and disk
+ * target template of 97 series (six CPUs' eight modes, network and disk
  * byte counters, request counters and a classic latency histogram of two
  * handlers, memory, load and file system gauges, up) copied to as many
  * targets as --series needs, spread over four jobs, scraped every
@@ -216,7 +216,7 @@ add(struct gen *g, size_t tg, const char *name, enum kind kind, double v,
 	}
 }
 
-/* The 100 series of target tg. */
+/* The 97 series of target tg. */
 static void
 target(struct gen *g, size_t tg)
 {
