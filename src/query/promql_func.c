@@ -984,7 +984,9 @@ floor_div(int64_t a, int64_t b)
 static void
 civil_from_unix(int64_t sec, struct civil *c)
 {
-	int64_t days = floor_div(sec, 86400), secs = sec - days * 86400;
+	/* not sec - days * 86400, which overflows near INT64_MIN */
+	int64_t days = floor_div(sec, 86400);
+	int64_t secs = sec % 86400 < 0 ? sec % 86400 + 86400 : sec % 86400;
 	int64_t z = days + 719468;		/* from 0000-03-01 */
 	int64_t era = floor_div(z, 146097);
 	int64_t doe = z - era * 146097;		/* [0, 146096] */

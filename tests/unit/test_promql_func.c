@@ -473,7 +473,7 @@ static void
 test_over_time(void **state)
 {
 	struct series_pts s;
-	double v[64];
+	double v[128];
 	size_t n;
 
 	(void)state;
