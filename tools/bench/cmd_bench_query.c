@@ -568,6 +568,7 @@ run_local(const char *uri, struct engine_settings *es,
 		fprintf(stderr, "shale: cannot drop the page cache: %s\n",
 		    strerror(-rc));
 	if (open_store(uri, ENGINE_READER, 0, es, &eng, &s) != 0) {
+		snprintf(fg->err, sizeof(fg->err), "cannot open the store");
 		rc = -EIO;
 		goto out;
 	}
@@ -893,7 +894,7 @@ cmd_bench_query(int argc, char **argv)
 			rc = run_local(uri, &es, &queries[k - 1], end, span, runs,
 			    drop, &fg);
 		print_row(k, &queries[k - 1], &fg);
-		if (rc != 0 && fg.err[0] == '\0')
+		if (rc != 0)
 			ret = 1;
 		fflush(stdout);
 	}
