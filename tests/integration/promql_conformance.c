@@ -14,7 +14,8 @@
  * of its own under DIR (a temporary folder by default), opened with
  * engine_open and series_open, removed when done. A load writes each
  * series' samples, at 0, INTERVAL, 2 * INTERVAL ... from the Unix epoch,
- * with one series_appender commit a series; `stale` is the stale marker
+ * with one series_appender commit a series, its labels taken as remote
+ * write takes them (reserved names too); `stale` is the stale marker
  * (CHUNK_STALE_NAN). A series the store refuses (a label name labels.h
  * does not take, a sample the appender refuses) is remembered, and an
  * eval whose selectors pick it fails, counted.
@@ -848,7 +849,7 @@ load_series(struct scope *sc, const struct sline *l, int64_t interval,
 	lp = xcalloc(l->np ? l->np : 1, sizeof(*lp));
 	for (size_t i = 0; i < l->np; i++)
 		lp[i] = label_str(l->p[i].name, l->p[i].value);
-	rc = labels_new(lp, l->np, 0, &ls);
+	rc = labels_new(lp, l->np, LABELS_RESERVED, &ls);
 	free(lp);
 	if (rc != 0) {
 		char *why = xasprintf("%s:%d: not loaded: %s", file, line,
