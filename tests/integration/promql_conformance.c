@@ -1211,7 +1211,9 @@ compare(const struct eval *ev, const struct promql_node *tree,
     const struct promql_result *r, struct buf *why, const char **kind)
 {
 	unsigned char *seen = NULL;
-	int ordered = ev->ordered || top_orders(tree);
+	/* a sorting function orders an instant vector, not a range */
+	int ordered = ev->ordered ||
+	    (r->type == PROMQL_TYPE_VECTOR && top_orders(tree));
 	int rc = -1;
 
 	if (ev->has_string || r->type == PROMQL_TYPE_STRING) {
@@ -1696,11 +1698,29 @@ parse_eval(struct script *sc, size_t *i, struct eval *ev)
 		ev->start = ev->end = ev->t;
 }
 
-/* Read a load block from line *i and load it; *i is left on its last line. */
+static int
+same_pairs(const struct sline *a, const struct sline *b)
+{
+	if (a->np != b->np)
+		return 0;
+	for (size_t i = 0; i < a->np; i++)
+		if (strcmp(a->p[i].name, b->p[i].name) != 0 ||
+		    strcmp(a->p[i].value, b->p[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Read a load block from line *i and load it; *i is left on its last
+ * line. A series given twice in a block takes its last line's values,
+ * as in Prometheus's runner.
+ */
 static void
 run_load(struct script *sc, size_t *i, struct scope *st)
 {
 	char *p = sc->lines[*i], *w;
+	struct sline *ls = NULL;
+	size_t n = 0, cap = 0, *at = NULL, atcap = 0;
 	int nhcb, ok;
 	int64_t interval;
 
@@ -1728,17 +1748,34 @@ run_load(struct script *sc, size_t *i, struct scope *st)
 			    *i + 1, why);
 			continue;
 		}
-		if (sl.native) {
-			unloaded_add(st, sl.p, sl.np, NULL);
-		} else if (ok) {
-			load_series(st, &sl, interval, sc->file, (int)*i + 1);
-			if (nhcb)
-				nhcb_add(st, &sl);
-		} else {
-			unloaded_add(st, sl.p, sl.np, "its load failed");
-		}
-		sline_release(&sl);
+		ls = xgrow(ls, &cap, n + 1, sizeof(*ls));
+		at = xgrow(at, &atcap, n + 1, sizeof(*at));
+		ls[n] = sl;
+		at[n++] = *i + 1;
 	}
+	for (size_t k = 0; k < n; k++) {
+		struct sline *sl = &ls[k];
+		size_t later;
+
+		for (later = k + 1; later < n; later++)
+			if (same_pairs(sl, &ls[later]))
+				break;
+		if (later < n)
+			continue;
+		if (sl->native) {
+			unloaded_add(st, sl->p, sl->np, NULL);
+		} else if (ok) {
+			load_series(st, sl, interval, sc->file, (int)at[k]);
+			if (nhcb)
+				nhcb_add(st, sl);
+		} else {
+			unloaded_add(st, sl->p, sl->np, "its load failed");
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		sline_release(&ls[k]);
+	free(ls);
+	free(at);
 }
 
 static int
