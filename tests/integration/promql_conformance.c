@@ -1,6 +1,6 @@
 /*
- * promql_conformance.c - Prometheus's own PromQL test scripts
- * (the .test files of promql/promqltest/testdata) run against shale's evaluator,
+ * promql_conformance.c - Prometheus's own PromQL test scripts (the .test
+ * files of promql/promqltest/testdata) run against shale's evaluator,
  * over data loaded into a real store.
  *
  *   promql_conformance [-v|-vv] [-n] [--min-percent N] [--causes N]
@@ -15,10 +15,11 @@
  * engine_open and series_open, removed when done. A load writes each
  * series' samples, at 0, INTERVAL, 2 * INTERVAL ... from the Unix epoch,
  * with one series_appender commit a series, its labels taken as remote
- * write takes them (reserved names too); `stale` is the stale marker
- * (CHUNK_STALE_NAN). A series the store refuses (a label name labels.h
- * does not take, a sample the appender refuses) is remembered, and an
- * eval whose selectors pick it fails, counted.
+ * write takes them (reserved names too); a series given twice in a load
+ * takes its last line; `stale` is the stale marker (CHUNK_STALE_NAN). A
+ * series the store refuses (a label set labels.h does not take, a sample
+ * the appender refuses) is remembered, and an eval whose selectors pick
+ * it fails, counted.
  *
  * An eval parses its query with promql_parse and runs
  * promql_eval_instant or promql_eval_range with Prometheus's test
@@ -29,32 +30,33 @@
  * a scalar, a string (`expect string`), a range vector asked for at an
  * instant (`expect range vector from S to E step D`: evaluated at E).
  * The stale marker never belongs in a result. Order counts for `expect
- * ordered` (and eval_ordered) and when the query's top node is sort,
- * sort_desc or sort_by_label*; a matrix must be sorted by labels.
- * `expect fail` (eval_fail) passes when parsing or evaluation fails, with
- * `msg: TEXT` when err_detail() is TEXT, with `regex: RE` when RE
- * (pcre2, unanchored) matches it. Warnings and infos (`expect warn`,
- * `info`, `no_warn`, `no_info`) are not checked: they count neither way.
+ * ordered` (and eval_ordered), and for an instant vector whose query's
+ * top node is sort, sort_desc or sort_by_label*; a matrix must be sorted
+ * by labels. `expect fail` (eval_fail) passes when parsing or evaluation
+ * fails, with `msg: TEXT` when err_detail() is TEXT, with `regex: RE`
+ * when RE (pcre2, unanchored) matches it. Warnings and infos (`expect
+ * warn`, `info`, `no_warn`, `no_info`) are not checked: they count
+ * neither way.
  *
  * Out of scope, skipped with the reason counted: evals that read native
  * histograms (a series loaded with `{{...}}` values, or the histograms
  * `load_with_nhcb` makes of classic ones: its float series are loaded),
  * that expect one, and queries written with the experimental syntax of
- * Prometheus 3 that shale does not read (extended range selectors,
- * fill modifiers, duration expressions, info(), type and unit labels).
+ * Prometheus 3 that shale does not read (extended range selectors, fill
+ * modifiers, duration expressions, info(), type and unit labels).
  * Prometheus's runner also repeats each instant eval with @ set on every
  * selector and as a range query around its time: here each eval runs
  * once, as written.
  *
  * Output: a line a file, "FILE: passed/in-scope (skipped N: reasons)",
  * and "total: P/S evals (X%)". -v prints each failing eval (file:line,
- * the query, what was expected and what came), -vv each skipped one
- * too; --causes N the N most
- * common causes of failures (an error's words, or a wrong result by the
- * query's top function or operator) with an example each. -n parses and
- * loads without evaluating, and checks every loaded series by
- * series_scan. Exit status 0 when the total reaches --min-percent
- * (default 0), 1 below it, 2 for bad usage.
+ * the query, what was expected and what came), -vv each skipped one too;
+ * --causes N the N most common causes of failure (an error's words, or
+ * a wrong result by the query's top function or operator) with an
+ * example each. -n parses and loads without evaluating, and checks every
+ * loaded series by series_scan. Exit status 0 when the total reaches
+ * --min-percent (default 0), 1 below it (or a load check failed), 2 for
+ * bad usage.
  */
 #include "config.h"
 
