@@ -1038,7 +1038,7 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 		out->sv = xmalloc((ev->nsteps + 1) * sizeof(double));
 		for (size_t i = 0; i < ev->nsteps; i++) {
 			cut_step(&v.m, cur, step_time(ev, i), &vec);
-			out->sv[i] = vec.n == 1 ? vec.s[0].v : NAN;
+			out->sv[i] = vec.n == 1 ? vec.s[0].v : (double)NAN;
 		}
 		free(cur);
 		free(vec.s);
@@ -1436,6 +1436,15 @@ bin_vector_cb(struct pq_eval *ev, void *arg, size_t i, int64_t t,
 		if (slot == NULL)
 			continue;
 		rs = &rv->s[*slot - 1];
+		/* a second match is an error even if the operator filters it */
+		seen = pq_pmap_get(&bs->seen, sig, &created);
+		if (e->bin.card == PROMQL_ONE_TO_ONE && !created) {
+			rc = err_set(-EDOM, "multiple matches for labels: "
+			    "many-to-one matching must be explicit "
+			    "(group_left/group_right)");
+			goto out;
+		}
+		*seen = 1;
 		l = ls->v;
 		r = rs->v;
 		if (swap) {
@@ -1454,15 +1463,7 @@ bin_vector_cb(struct pq_eval *ev, void *arg, size_t i, int64_t t,
 			rc = -EDOM;
 			goto out;
 		}
-		seen = pq_pmap_get(&bs->seen, sig, &created);
-		if (e->bin.card == PROMQL_ONE_TO_ONE) {
-			if (!created) {
-				rc = err_set(-EDOM, "multiple matches for labels: "
-				    "many-to-one matching must be explicit "
-				    "(group_left/group_right)");
-				goto out;
-			}
-		} else {
+		if (e->bin.card != PROMQL_ONE_TO_ONE) {
 			/* the sets made for this signature must differ */
 			int created2;
 			uintptr_t *dup = pq_pmap_get(&bs->seen,
@@ -1476,7 +1477,6 @@ bin_vector_cb(struct pq_eval *ev, void *arg, size_t i, int64_t t,
 			}
 			*dup = (uintptr_t)sig;
 		}
-		*seen = 1;
 		pq_vector_push(out, res, x, e->bin.return_bool ||
 		    (ls->drop_name && is_comparison(op)));
 	}
@@ -1624,35 +1624,66 @@ series_cmp(const void *a, const void *b)
 	return labels_compare(x->ls, y->ls);
 }
 
+static int
+point_cmp(const void *a, const void *b)
+{
+	const struct pq_point *x = a, *y = b;
+
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
 /*
- * The names go where they were to be dropped; then no two series may
- * have the same set. Into the result's series (copies of the sets).
+ * The names go where they were to be dropped. Series that are then the
+ * same set become one (a range query's -a or -b, each present at other
+ * steps), unless two of them have a point at the same time. Into the
+ * result's series (copies of the sets).
  */
 static int
 finish_matrix(struct pq_eval *ev, struct pq_matrix *m, int sort,
     struct promql_result *r)
 {
 	struct pq_pmap seen = { 0 };
+	size_t kept = 0;
 	int rc = 0;
 
 	for (size_t k = 0; k < m->n; k++) {
-		struct pq_series *s = &m->s[k];
+		struct pq_series *s = &m->s[k], *into;
+		uintptr_t *slot;
 		int created;
 
 		if (s->drop_name)
 			s->ls = pq_drop_name(ev, s->ls);
-		if (s->ls == NULL)
-			return -ENOMEM;
-		pq_pmap_get(&seen, s->ls, &created);
-		if (!created) {
-			rc = err_set(-EDOM, "vector cannot contain metrics "
-			    "with the same labelset");
+		if (s->ls == NULL) {
+			rc = -ENOMEM;
 			break;
 		}
+		slot = pq_pmap_get(&seen, s->ls, &created);
+		if (created) {
+			*slot = kept + 1;
+			if (kept != k) {
+				m->s[kept] = *s;
+				memset(s, 0, sizeof(*s));
+			}
+			kept++;
+			continue;
+		}
+		into = &m->s[*slot - 1];
+		for (size_t i = 0; i < s->n; i++)
+			series_push(into, s->p[i].t, s->p[i].v);
+		qsort(into->p, into->n, sizeof(*into->p), point_cmp);
+		for (size_t i = 1; i < into->n && rc == 0; i++)
+			if (into->p[i].t == into->p[i - 1].t)
+				rc = err_set(-EDOM, "vector cannot contain "
+				    "metrics with the same labelset");
+		free(s->p);
+		memset(s, 0, sizeof(*s));
+		if (rc != 0)
+			break;
 	}
 	pq_pmap_free(&seen);
 	if (rc != 0)
 		return rc;
+	m->n = kept;
 	r->series = xcalloc(m->n + 1, sizeof(*r->series));
 	for (size_t k = 0; k < m->n; k++) {
 		struct pq_series *s = &m->s[k];

@@ -728,11 +728,13 @@ promql_unquote(const char *s, size_t n, size_t *len)
 			put_utf8(&b, x);
 	}
 done:
-	out = buf_detach(&b, len);
-	if (out == NULL) {
-		out = xstrdup("");
+	if (b.len == 0) {
+		/* reserved but never written: no terminating NUL there */
+		buf_release(&b);
 		*len = 0;
+		return xstrdup("");
 	}
+	out = buf_detach(&b, len);
 	return out;
 }
 
