@@ -44,6 +44,7 @@ int	cmd_fsck_check(struct objstore *os, int flags);
 int	cmd_gc(int argc, char **argv);
 int	cmd_serve(int argc, char **argv);
 int	cmd_series(int argc, char **argv);
+int	cmd_query(int argc, char **argv);
 
 /*
  * The store a command was given: NULL for the embedded default store (a

@@ -25,6 +25,9 @@ const struct cmd cmd_table[] = {
 	    "[--listen ADDR[:PORT]] [--port PORT] [--token-file FILE] "
 	    "[--scrape-config FILE] [--no-self-scrape] [STORE] MOUNTPOINT",
 	    "mount a store's log streams as files", cmd_mount },
+	{ "query", "[--time T | --start S --end E --step D] "
+	    "[--format text|json|csv] [--timeout D] [--config FILE] STORE EXPR",
+	    "evaluate a PromQL query over a store's metric series", cmd_query },
 	{ "series", "[--config FILE] [--start S] [--end S] [--openmetrics] "
 	    "STORE list|dump [SELECTOR...] | stats | import FILE",
 	    "list, dump, count or import a store's metric series", cmd_series },

@@ -593,6 +593,7 @@ static void
 dispatch(struct http *h, struct MHD_Connection *c, const char *url,
     struct request *rq, struct http_reply *r)
 {
+	const union MHD_ConnectionInfo *ci;
 	struct http_req req;
 	struct args a;
 
@@ -631,6 +632,8 @@ dispatch(struct http *h, struct MHD_Connection *c, const char *url,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	req.content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_ENCODING);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	req.fd = ci != NULL ? ci->connect_fd : -1;
 	r->status = MHD_HTTP_OK;
 	r->content_type = "text/plain; charset=utf-8";
 	rq->route->fn(h, &req, r);

@@ -47,6 +47,7 @@ struct http_req {
 	size_t		 nargs;
 	const char	*content_type;		/* the header's value, or NULL */
 	const char	*content_encoding;	/* the header's value, or NULL */
+	int		 fd;		/* the client's socket (to poll), or -1 */
 };
 
 #define HTTP_REPLY_HEADERS_MAX	4
@@ -90,6 +91,12 @@ extern const size_t http_write_nroutes;
 void	http_route_format_query(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
 void	http_route_parse_query(struct http *h, const struct http_req *req,
+	    struct http_reply *r);
+void	http_route_query(struct http *h, const struct http_req *req,
+	    struct http_reply *r);
+void	http_route_query_range(struct http *h, const struct http_req *req,
+	    struct http_reply *r);
+void	http_route_query_exemplars(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
 /* Register the remote_write_* metrics (http_write.c); once is enough. */
 void	http_write_register(void);
@@ -184,6 +191,13 @@ const char *http_arg(const struct http_req *req, const char *name);
 int	http_parse_u64(const char *s, uint64_t *v);
 /* true/false/1/0, or "" (a bare "?follow") for true: 0 or -EINVAL. */
 int	http_parse_bool(const char *s, int *v);
+/*
+ * A time as Prometheus takes one (http_read.c): unix seconds with
+ * decimals (rounded to the millisecond), RFC 3339 (cut to the
+ * millisecond), or the minimum and maximum times Prometheus's clients
+ * send back. 0 and *ms, or -EINVAL.
+ */
+int	http_parse_time(const char *s, int64_t *ms);
 /* Paths in the order /api/v1/log/keys lists them (depth first). */
 int	http_path_cmp(const char *a, const char *b);
 /*

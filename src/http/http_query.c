@@ -1,86 +1,59 @@
 /*
  * http_query.c - the routes of Prometheus's HTTP API that read a PromQL
- * query without running it (promql.h):
+ * query (promql.h):
  *
+ *	/api/v1/query		an instant query: query, time (default now)
+ *	/api/v1/query_range	a range query: query, start, end, step
+ *	/api/v1/query_exemplars	the parameters checked; no exemplars kept
  *	/api/v1/format_query	the query as Prometheus prints it, split
  *				past 100 bytes as its Pretty(0) does
  *	/api/v1/parse_query	the syntax tree as JSON, the shape of
  *				Prometheus 3's translateAST (web/api/v1)
  *
- * GET or form POST, the query in the parameter "query" (the body's fields
- * first, then the URL's, the first one counting, as Go's
- * Request.FormValue); an answer is {"status":"success","data":...}, a
- * query that does not parse {"status":"error","errorType":"bad_data",
- * "error":"invalid parameter \"query\": 1:5: parse error: ..."} with 400,
- * as Prometheus answers. JSON is written as Go's encoding/json writes it:
- * object keys sorted, <, > and & escaped, a byte that is not UTF-8 as
- * U+FFFD.
+ * GET or form POST, the parameters as Go's Request.FormValue finds them:
+ * the body's fields first, then the URL's, the first one counting, an
+ * empty one as if not given. An answer is {"status":"success","data":
+ * ...}, with "warnings" and "infos" (Prometheus 3's, at most ten each)
+ * when there are any; an error {"status":"error","errorType":"bad_data",
+ * "error":"invalid parameter \"query\": 1:5: parse error: ..."}, with the
+ * status Prometheus gives each type: bad_data 400, execution 422,
+ * canceled 499, internal 500, timeout 503. Messages and parse_query's
+ * tree are written as Go's encoding/json writes them: object keys
+ * sorted, <, > and & escaped, a byte that is not UTF-8 as U+FFFD
+ * (jsonw.h); a result as promql_result_json() writes it.
+ *
+ * The queries take Prometheus 3's parameters: timeout (capped by the
+ * server's PROMQL_TIMEOUT_MS), limit (at most that many series, with a
+ * warning when more were cut), stats (any value: the "stats" object of
+ * the data, its timings and sample counts) and lookback_delta. A query
+ * runs on the connection's thread, and stops (canceled) when the client
+ * goes away: the evaluator polls the socket for its peer's end
+ * (POLLRDHUP), and for the server's shutdown.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/http_int.h"
 #include "model/matcher.h"
 #include "query/promql.h"
+#include "util/clock.h"
 #include "util/error.h"
+#include "util/jsonw.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
-
-/* A JSON string of len bytes, escaped as Go's encoding/json does. */
-static void
-json_string(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	buf_putc(b, '"');
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t ok;
-
-		if (c >= 0x80) {
-			/* one character: its lead byte says how long */
-			ok = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-			if (ok > len - i || utf8_valid(s + i, ok) != ok) {
-				buf_puts(b, "\\ufffd");
-				i++;
-			} else if (ok == 3 && c == 0xe2 &&
-			    (unsigned char)s[i + 1] == 0x80 &&
-			    ((unsigned char)s[i + 2] & 0xfe) == 0xa8) {
-				/* U+2028, U+2029 */
-				buf_printf(b, "\\u%04x", 0x2028 +
-				    ((unsigned char)s[i + 2] - 0xa8));
-				i += ok;
-			} else {
-				buf_append(b, s + i, ok);
-				i += ok;
-			}
-			continue;
-		}
-		i++;
-		switch (c) {
-		case '"': buf_puts(b, "\\\""); continue;
-		case '\\': buf_puts(b, "\\\\"); continue;
-		case '\n': buf_puts(b, "\\n"); continue;
-		case '\r': buf_puts(b, "\\r"); continue;
-		case '\t': buf_puts(b, "\\t"); continue;
-		}
-		if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			buf_puts(b, "\\u00");
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		} else
-			buf_putc(b, (char)c);
-	}
-	buf_putc(b, '"');
-}
 
 static void
 json_cstr(struct buf *b, const char *s)
 {
-	json_string(b, s, strlen(s));
+	jw_string(b, s, strlen(s));
 }
 
 static void
@@ -91,7 +64,7 @@ reply_bad_data(struct http_reply *r, const char *msg)
 	buf_reset(&r->body);
 	buf_puts(&r->body, "{\"status\":\"error\",\"errorType\":\"bad_data\","
 	    "\"error\":");
-	json_string(&r->body, msg, strlen(msg));
+	jw_string(&r->body, msg, strlen(msg));
 	buf_puts(&r->body, "}\n");
 }
 
@@ -207,7 +180,7 @@ http_route_format_query(struct http *h, const struct http_req *req,
 	promql_format_pretty(e, &text);
 	r->content_type = "application/json";
 	buf_puts(&r->body, "{\"status\":\"success\",\"data\":");
-	json_string(&r->body, text.data ? text.data : "", text.len);
+	jw_string(&r->body, text.data ? text.data : "", text.len);
 	buf_puts(&r->body, "}\n");
 	buf_release(&text);
 	promql_free(e);
@@ -257,7 +230,7 @@ json_matchers(struct buf *b, const struct selector *sel)
 		buf_puts(b, ",\"type\":");
 		json_cstr(b, matcher_op_str(matcher_op(m)));
 		buf_puts(b, ",\"value\":");
-		json_string(b, v, len);
+		jw_string(b, v, len);
 		buf_putc(b, '}');
 	}
 	buf_putc(b, ']');
@@ -395,7 +368,7 @@ json_tree(struct buf *b, const struct promql_node *e)
 		return;
 	case PROMQL_STRING:
 		buf_puts(b, "{\"type\":\"stringLiteral\",\"val\":");
-		json_string(b, e->str.s, e->str.len);
+		jw_string(b, e->str.s, e->str.len);
 		buf_putc(b, '}');
 		return;
 	case PROMQL_UNARY:
@@ -432,4 +405,607 @@ http_route_parse_query(struct http *h, const struct http_req *req,
 	json_tree(&r->body, e);
 	buf_puts(&r->body, "}\n");
 	promql_free(e);
+}
+
+/* ---- query and query_range ---- */
+
+#define QUERY_NOTES_MAX		10	/* warnings and infos, each */
+#define QUERY_REPLY_MAX		((size_t)256 << 20)	/* bytes of an answer */
+#define TRUNCATED_WARNING	"results truncated due to limit"
+
+/* The status of each of Prometheus's error types. */
+static int
+status_of(const char *type)
+{
+	if (strcmp(type, "bad_data") == 0)
+		return 400;
+	if (strcmp(type, "execution") == 0)
+		return 422;
+	if (strcmp(type, "canceled") == 0)
+		return 499;
+	if (strcmp(type, "timeout") == 0 || strcmp(type, "unavailable") == 0)
+		return 503;
+	return 500;
+}
+
+static void
+reply_error(struct http_reply *r, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* {"status":"error","errorType":type,"error":...} */
+static void
+reply_error(struct http_reply *r, const char *type, const char *fmt, ...)
+{
+	struct buf msg;
+	va_list ap;
+
+	buf_init(&msg, 0);
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	r->status = status_of(type);
+	r->content_type = "application/json";
+	buf_reset(&r->body);
+	buf_printf(&r->body, "{\"status\":\"error\",\"errorType\":\"%s\","
+	    "\"error\":", type);
+	jw_string(&r->body, buf_str(&msg), msg.len);
+	buf_puts(&r->body, "}\n");
+	buf_release(&msg);
+}
+
+/*
+ * s as Go's %q quotes it, for the messages that quote a parameter:
+ * printable ASCII and valid UTF-8 as they are, the rest escaped. At most
+ * 256 bytes of s are shown.
+ */
+static void
+go_quote(struct buf *b, const char *s)
+{
+	size_t n = strlen(s), ok;
+
+	if (n > 256)
+		n = 256;
+	buf_putc(b, '"');
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80) {
+			ok = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			if (ok <= n - i && utf8_valid(s + i, ok) == ok) {
+				buf_append(b, s + i, ok);
+				i += ok;
+			} else
+				buf_printf(b, "\\x%02x", s[i++] & 0xff);
+			continue;
+		}
+		i++;
+		switch (c) {
+		case '"': buf_puts(b, "\\\""); continue;
+		case '\\': buf_puts(b, "\\\\"); continue;
+		case '\n': buf_puts(b, "\\n"); continue;
+		case '\r': buf_puts(b, "\\r"); continue;
+		case '\t': buf_puts(b, "\\t"); continue;
+		}
+		if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_putc(b, (char)c);
+	}
+	buf_putc(b, '"');
+}
+
+/*
+ * The value of parameter `name` as Go's FormValue gives it: the form
+ * body's first, else the URL's; NULL when absent or empty. *form holds
+ * what the caller frees. 0, or -EINVAL for a bad %-escape in the body.
+ */
+static int
+param(const struct http_req *req, const char *name, char **form,
+    const char **out)
+{
+	size_t len;
+
+	*out = NULL;
+	free(*form);
+	*form = NULL;
+	if (req->method == HTTP_POST && req->body_len > 0 &&
+	    form_value(req->body, req->body_len, name, form, &len) != 0)
+		return -EINVAL;
+	if (*form != NULL)
+		*out = *form;
+	else
+		*out = http_arg(req, name);
+	if (*out != NULL && (*out)[0] == '\0')
+		*out = NULL;
+	return 0;
+}
+
+/*
+ * A duration as Prometheus's API takes one: float seconds or a PromQL
+ * duration ("1m30s"), into nanoseconds. 0, or -EINVAL and why in msg;
+ * -ERANGE past int64 nanoseconds.
+ */
+static int
+parse_duration(const char *s, int64_t *ns, struct buf *msg)
+{
+	int64_t ms;
+	double d;
+	char *end;
+
+	d = strtod(s, &end);
+	if (end != s && *end == '\0' && strpbrk(s, "xX \t\n") == NULL) {
+		d *= 1e9;
+		if (d >= 9223372036854775807.0 || d < -9223372036854775807.0) {
+			buf_puts(msg, "cannot parse ");
+			go_quote(msg, s);
+			buf_puts(msg, " to a valid duration. It overflows "
+			    "int64");
+			return -ERANGE;
+		}
+		*ns = isnan(d) ? INT64_MIN : (int64_t)d;
+		return 0;
+	}
+	if (promql_duration_parse(s, strlen(s), &ms) == 0 &&
+	    ms <= INT64_MAX / 1000000) {
+		*ns = ms * 1000000;
+		return 0;
+	}
+	buf_puts(msg, "cannot parse ");
+	go_quote(msg, s);
+	buf_puts(msg, " to a valid duration");
+	return -EINVAL;
+}
+
+/* What both queries read. */
+struct qparams {
+	char		*form;		/* what param() found last */
+	uint64_t	 limit;		/* 0: none */
+	int64_t		 time, start, end, step_ms;
+	struct promql_opts opts;
+	int		 stats;
+	struct promql_node *expr;
+	int64_t		 parse_ns;
+};
+
+/*
+ * time, start or end: 0, or -EINVAL with the error in r. An optional one
+ * keeps *ms when not given, and words its error as Prometheus's
+ * parseTimeParam does.
+ */
+static int
+time_param(const struct http_req *req, struct qparams *q, const char *name,
+    int required, int64_t *ms, struct http_reply *r)
+{
+	const char *v;
+	struct buf msg;
+
+	if (param(req, name, &q->form, &v) != 0)
+		goto bad_form;
+	if (v == NULL && !required)
+		return 0;
+	if (v != NULL && http_parse_time(v, ms) == 0)
+		return 0;
+	buf_init(&msg, 0);
+	go_quote(&msg, v != NULL ? v : "");
+	reply_error(r, "bad_data", "invalid parameter \"%s\": %s%s%scannot "
+	    "parse %s to a valid timestamp", name, required ? "" :
+	    "Invalid time value for '", required ? "" : name, required ? "" :
+	    "': ", buf_str(&msg));
+	buf_release(&msg);
+	return -EINVAL;
+bad_form:
+	reply_error(r, "bad_data", "the form body has a bad %%-escape");
+	return -EINVAL;
+}
+
+static int
+limit_param(const struct http_req *req, struct qparams *q,
+    struct http_reply *r)
+{
+	const char *v, *digits;
+	struct buf msg;
+	uint64_t u;
+
+	if (param(req, "limit", &q->form, &v) != 0) {
+		reply_error(r, "bad_data", "the form body has a bad "
+		    "%%-escape");
+		return -EINVAL;
+	}
+	if (v == NULL)
+		return 0;
+	/* Go's strconv.Atoi: an optional sign, then decimal digits */
+	digits = v + (*v == '-' || *v == '+');
+	if (http_parse_u64(digits, &u) != 0 || u > INT64_MAX) {
+		buf_init(&msg, 0);
+		go_quote(&msg, v);
+		reply_error(r, "bad_data", "invalid parameter \"limit\": "
+		    "strconv.Atoi: parsing %s: %s", buf_str(&msg),
+		    *digits != '\0' && strspn(digits, "0123456789") ==
+		    strlen(digits) ? "value out of range" : "invalid syntax");
+		buf_release(&msg);
+		return -EINVAL;
+	}
+	if (*v == '-' && u > 0) {
+		reply_error(r, "bad_data", "invalid parameter \"limit\": "
+		    "limit must be non-negative");
+		return -EINVAL;
+	}
+	q->limit = u;
+	return 0;
+}
+
+/* timeout, lookback_delta, stats, then the query itself */
+static int
+common_params(const struct http_req *req, struct qparams *q,
+    struct http_reply *r)
+{
+	struct buf msg;
+	const char *v;
+	int64_t ns, t0;
+	int rc;
+
+	buf_init(&msg, 0);
+	if ((rc = param(req, "timeout", &q->form, &v)) != 0)
+		goto bad_form;
+	q->opts.timeout_ms = PROMQL_TIMEOUT_MS;
+	if (v != NULL) {
+		if (parse_duration(v, &ns, &msg) != 0) {
+			reply_error(r, "bad_data", "invalid parameter "
+			    "\"timeout\": %s", buf_str(&msg));
+			goto fail;
+		}
+		/* the server's timeout is the longest a query may run */
+		if (ns / 1000000 < q->opts.timeout_ms)
+			q->opts.timeout_ms = ns <= 0 ? 1 : ns / 1000000 +
+			    (ns % 1000000 != 0);
+	}
+	if ((rc = param(req, "lookback_delta", &q->form, &v)) != 0)
+		goto bad_form;
+	if (v != NULL) {
+		if (parse_duration(v, &ns, &msg) != 0) {
+			reply_error(r, "bad_data", "error parsing lookback "
+			    "delta duration: %s", buf_str(&msg));
+			goto fail;
+		}
+		/* as Prometheus: 0 or less is the default */
+		if (ns >= 1000000)
+			q->opts.lookback_ms = ns / 1000000;
+	}
+	if ((rc = param(req, "stats", &q->form, &v)) != 0)
+		goto bad_form;
+	q->stats = v != NULL;
+	t0 = clock_mono_ns();
+	rc = read_query(req, r, &q->expr);
+	q->parse_ns = clock_mono_ns() - t0;
+	buf_release(&msg);
+	return rc;
+bad_form:
+	reply_error(r, "bad_data", "the form body has a bad %%-escape");
+fail:
+	buf_release(&msg);
+	return -EINVAL;
+}
+
+struct cancel {
+	struct http	*h;
+	int		 fd;
+};
+
+/*
+ * Is the client gone? Its end of the connection closed (POLLRDHUP), or
+ * the connection broken; or the server stopping.
+ */
+static int
+cancelled(void *arg)
+{
+	struct cancel *c = arg;
+	struct pollfd p;
+
+	if (__atomic_load_n(&c->h->stopping, __ATOMIC_SEQ_CST))
+		return 1;
+	if (c->fd < 0)
+		return 0;
+	p.fd = c->fd;
+	p.events = POLLRDHUP;
+	p.revents = 0;
+	return poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* An array of notes, at most QUERY_NOTES_MAX and a line for the rest. */
+static void
+json_notes(struct buf *b, const char *field, const char *kind,
+    char **v, size_t n, const char *extra)
+{
+	size_t total = n + (extra != NULL), shown = 0;
+
+	if (total == 0)
+		return;
+	buf_printf(b, ",\"%s\":[", field);
+	for (size_t i = 0; i < total && shown < QUERY_NOTES_MAX; i++) {
+		const char *s = i < n ? v[i] : extra;
+
+		if (shown++ > 0)
+			buf_putc(b, ',');
+		jw_string(b, s, strlen(s));
+	}
+	if (total > shown)
+		buf_printf(b, ",\"%zu more %s annotations omitted\"",
+		    total - shown, kind);
+	buf_putc(b, ']');
+}
+
+/* Go's float64 seconds of a duration in nanoseconds */
+static void
+json_seconds(struct buf *b, int64_t ns)
+{
+	jw_float(b, (double)ns / 1e9);
+}
+
+/* Evaluated: the answer, or the error. */
+static void
+reply_result(const struct qparams *q, struct promql_result *res,
+    int64_t eval_ns, struct http_reply *r)
+{
+	int truncated = 0;
+	size_t len;
+
+	if (q->limit != 0 && res->n > q->limit &&
+	    (res->type == PROMQL_TYPE_VECTOR ||
+	    res->type == PROMQL_TYPE_MATRIX)) {
+		/* the series cut are freed with the rest */
+		truncated = 1;
+	}
+	r->content_type = "application/json";
+	buf_puts(&r->body, "{\"status\":\"success\",\"data\":");
+	if (truncated) {
+		size_t n = res->n;
+
+		res->n = (size_t)q->limit;
+		promql_result_json(res, &r->body);
+		res->n = n;
+	} else
+		promql_result_json(res, &r->body);
+	if (q->stats) {
+		/* into the data object: its closing brace goes after */
+		len = r->body.len - 1;
+		r->body.len = len;
+		buf_puts(&r->body, ",\"stats\":{\"timings\":{\"evalTotalTime\":");
+		json_seconds(&r->body, eval_ns);
+		buf_puts(&r->body, ",\"resultSortTime\":0,"
+		    "\"queryPreparationTime\":");
+		json_seconds(&r->body, q->parse_ns);
+		buf_puts(&r->body, ",\"innerEvalTime\":");
+		json_seconds(&r->body, res->stats.eval_ns);
+		buf_puts(&r->body, ",\"execQueueTime\":0,\"execTotalTime\":");
+		json_seconds(&r->body, q->parse_ns + eval_ns);
+		buf_printf(&r->body, "},\"samples\":{\"totalQueryableSamples\":"
+		    "%" PRIu64 ",\"peakSamples\":%" PRIu64 "}}}",
+		    res->stats.samples, res->stats.peak_samples);
+	}
+	json_notes(&r->body, "warnings", "warning", res->warnings,
+	    res->nwarnings, truncated ? TRUNCATED_WARNING : NULL);
+	json_notes(&r->body, "infos", "info", res->infos, res->ninfos, NULL);
+	buf_puts(&r->body, "}\n");
+	/* the answer is built whole: past this, the server's memory */
+	if (r->body.len > QUERY_REPLY_MAX)
+		reply_error(r, "execution", "the answer is over %zu MiB: ask "
+		    "for fewer series, a shorter range or a longer step",
+		    QUERY_REPLY_MAX >> 20);
+}
+
+static void
+reply_eval_error(int rc, struct http_reply *r)
+{
+	const char *type = promql_error_type(rc);
+
+	/* what the evaluator refuses before it runs is the query's fault */
+	if (strcmp(type, "bad_data") == 0)
+		reply_error(r, type, "invalid parameter \"query\": %s",
+		    err_message(rc));
+	else
+		reply_error(r, type, "%s", err_message(rc));
+}
+
+static void
+qparams_release(struct qparams *q)
+{
+	free(q->form);
+	promql_free(q->expr);
+	memset(q, 0, sizeof(*q));
+}
+
+static struct series *
+series_of(struct http *h, struct http_reply *r)
+{
+	struct series *s = atomic_load(&h->s);
+
+	if (s == NULL)
+		reply_error(r, "unavailable", "the store's metric series are "
+		    "not open");
+	return s;
+}
+
+/* GET or POST /api/v1/query */
+void
+http_route_query(struct http *h, const struct http_req *req,
+    struct http_reply *r)
+{
+	struct promql_result *res = NULL;
+	struct cancel c = { h, req->fd };
+	struct qparams q;
+	struct series *s;
+	int64_t t0;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	if ((s = series_of(h, r)) == NULL)
+		return;
+	q.time = clock_wall_ns() / 1000000;
+	if (limit_param(req, &q, r) != 0 ||
+	    time_param(req, &q, "time", 0, &q.time, r) != 0 ||
+	    common_params(req, &q, r) != 0)
+		goto out;
+	q.opts.cancelled = cancelled;
+	q.opts.cancel_arg = &c;
+	t0 = clock_mono_ns();
+	rc = promql_eval_instant(s, q.expr, q.time, &q.opts, &res);
+	if (rc != 0)
+		reply_eval_error(rc, r);
+	else
+		reply_result(&q, res, clock_mono_ns() - t0, r);
+	promql_result_free(res);
+out:
+	qparams_release(&q);
+}
+
+/* GET or POST /api/v1/query_range */
+void
+http_route_query_range(struct http *h, const struct http_req *req,
+    struct http_reply *r)
+{
+	struct promql_result *res = NULL;
+	struct cancel c = { h, req->fd };
+	struct qparams q;
+	struct series *s;
+	struct buf msg;
+	const char *v;
+	int64_t t0, step_ns = 0;
+	__int128 span_ns;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	buf_init(&msg, 0);
+	if ((s = series_of(h, r)) == NULL)
+		return;
+	if (limit_param(req, &q, r) != 0 ||
+	    time_param(req, &q, "start", 1, &q.start, r) != 0 ||
+	    time_param(req, &q, "end", 1, &q.end, r) != 0)
+		goto out;
+	if (q.end < q.start) {
+		reply_error(r, "bad_data", "invalid parameter \"end\": end "
+		    "timestamp must not be before start time");
+		goto out;
+	}
+	if (param(req, "step", &q.form, &v) != 0) {
+		reply_error(r, "bad_data", "the form body has a bad "
+		    "%%-escape");
+		goto out;
+	}
+	if (parse_duration(v != NULL ? v : "", &step_ns, &msg) != 0) {
+		reply_error(r, "bad_data", "invalid parameter \"step\": %s",
+		    buf_str(&msg));
+		goto out;
+	}
+	q.step_ms = step_ns / 1000000;
+	if (q.step_ms <= 0) {
+		reply_error(r, "bad_data", "invalid parameter \"step\": zero or "
+		    "negative query resolution step widths are not accepted. "
+		    "Try a positive integer");
+		goto out;
+	}
+	/* as Go's end.Sub(start) / step, the difference saturated */
+	span_ns = ((__int128)q.end - q.start) * 1000000;
+	if (span_ns > INT64_MAX)
+		span_ns = INT64_MAX;
+	if (span_ns / step_ns > PROMQL_MAX_POINTS) {
+		reply_error(r, "bad_data", "exceeded maximum resolution of "
+		    "11,000 points per timeseries. Try decreasing the query "
+		    "resolution (?step=XX)");
+		goto out;
+	}
+	if (common_params(req, &q, r) != 0)
+		goto out;
+	q.opts.cancelled = cancelled;
+	q.opts.cancel_arg = &c;
+	t0 = clock_mono_ns();
+	rc = promql_eval_range(s, q.expr, q.start, q.end, q.step_ms, &q.opts,
+	    &res);
+	if (rc != 0)
+		reply_eval_error(rc, r);
+	else
+		reply_result(&q, res, clock_mono_ns() - t0, r);
+	promql_result_free(res);
+out:
+	buf_release(&msg);
+	qparams_release(&q);
+}
+
+/* Has the tree a selector? */
+static int
+has_selector(const struct promql_node *e)
+{
+	if (e == NULL)
+		return 0;
+	switch (e->kind) {
+	case PROMQL_VECTOR_SELECTOR:
+	case PROMQL_MATRIX_SELECTOR:
+		return 1;
+	case PROMQL_AGGREGATE:
+		return has_selector(e->agg.expr) || has_selector(e->agg.param);
+	case PROMQL_BINARY:
+		return has_selector(e->bin.lhs) || has_selector(e->bin.rhs);
+	case PROMQL_CALL:
+		for (size_t i = 0; i < e->call.nargs; i++)
+			if (has_selector(e->call.args[i]))
+				return 1;
+		return 0;
+	case PROMQL_SUBQUERY:
+		return has_selector(e->sq.expr);
+	case PROMQL_PAREN:
+		return has_selector(e->paren.expr);
+	case PROMQL_UNARY:
+		return has_selector(e->un.expr);
+	case PROMQL_NUMBER:
+	case PROMQL_STRING:
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * GET or POST /api/v1/query_exemplars: start and end (default: all
+ * time), the query; the store keeps no exemplars, so the answer is an
+ * empty list, or 204 as Prometheus answers a query without a selector.
+ */
+void
+http_route_query_exemplars(struct http *h, const struct http_req *req,
+    struct http_reply *r)
+{
+	struct promql_node *e = NULL;
+	struct qparams q;
+	const char *v;
+	int rc;
+
+	(void)h;
+	memset(&q, 0, sizeof(q));
+	q.start = INT64_MIN;
+	q.end = INT64_MAX;
+	if (time_param(req, &q, "start", 0, &q.start, r) != 0 ||
+	    time_param(req, &q, "end", 0, &q.end, r) != 0)
+		goto out;
+	if (q.end < q.start) {
+		reply_error(r, "bad_data", "end timestamp must not be before "
+		    "start timestamp");
+		goto out;
+	}
+	if (param(req, "query", &q.form, &v) != 0) {
+		reply_error(r, "bad_data", "the form body has a bad "
+		    "%%-escape");
+		goto out;
+	}
+	if ((rc = promql_parse(v != NULL ? v : "", v != NULL ? strlen(v) : 0,
+	    &e)) != 0) {
+		reply_error(r, "bad_data", "%s", err_message(rc));
+		goto out;
+	}
+	if (!has_selector(e)) {
+		r->status = 204;
+		goto out;
+	}
+	r->content_type = "application/json";
+	buf_puts(&r->body, "{\"status\":\"success\",\"data\":[]}\n");
+out:
+	promql_free(e);
+	qparams_release(&q);
 }

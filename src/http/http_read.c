@@ -377,13 +377,9 @@ parse_rfc3339(const char *s, int64_t *ms)
 	return 0;
 }
 
-/*
- * A time as Prometheus takes one: unix seconds with decimals (rounded to
- * the millisecond) or RFC 3339 (cut to the millisecond). 0 and *ms, or
- * -EINVAL.
- */
-static int
-parse_time(const char *s, int64_t *ms)
+/* A time as Prometheus takes one (http_int.h). */
+int
+http_parse_time(const char *s, int64_t *ms)
 {
 	char *end;
 	double t, whole;
@@ -493,13 +489,13 @@ query_read(const struct http_req *req, unsigned flags, struct query *q,
 	if (start != NULL || end != NULL) {
 		q->mint = INT64_MIN;
 		q->maxt = INT64_MAX;
-		if (start != NULL && parse_time(start, &q->mint) != 0) {
+		if (start != NULL && http_parse_time(start, &q->mint) != 0) {
 			snprintf(msg, sizeof(msg), "invalid parameter "
 			    "\"start\": cannot parse \"%.64s\" to a valid "
 			    "timestamp", start);
 			goto bad;
 		}
-		if (end != NULL && parse_time(end, &q->maxt) != 0) {
+		if (end != NULL && http_parse_time(end, &q->maxt) != 0) {
 			snprintf(msg, sizeof(msg), "invalid parameter \"end\": "
 			    "cannot parse \"%.64s\" to a valid timestamp", end);
 			goto bad;

@@ -164,6 +164,11 @@ const struct http_route http_routes[] = {
 	{ "/metrics", HTTP_GET, route_metrics },
 	{ "/api/v1/format_query", HTTP_GET | HTTP_POST, http_route_format_query },
 	{ "/api/v1/parse_query", HTTP_GET | HTTP_POST, http_route_parse_query },
+	{ "/api/v1/query", HTTP_GET | HTTP_POST | HTTP_STORE, http_route_query },
+	{ "/api/v1/query_range", HTTP_GET | HTTP_POST | HTTP_STORE,
+	    http_route_query_range },
+	{ "/api/v1/query_exemplars", HTTP_GET | HTTP_POST | HTTP_STORE,
+	    http_route_query_exemplars },
 };
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);
 

@@ -35,7 +35,9 @@
  *
  * Where shale differs: the experimental functions and aggregations of
  * Prometheus 3 (limitk, limit_ratio, sort_by_label, mad_over_time,
- * double_exponential_smoothing, info) are always on; a selector holds
+ * double_exponential_smoothing, first_over_time, ts_of_*_over_time,
+ * histogram_quantiles, min_of, max_of, info) are always on; @ takes a
+ * duration (seconds, as Prometheus 3 reads it); a selector holds
  * at most SELECTOR_MATCHERS_MAX matchers and label names are matcher.h's;
  * regex errors are pcre2's words; a tree is at most PROMQL_DEPTH_MAX
  * levels high (so that walking it recursively is safe on any thread's

@@ -73,6 +73,11 @@ struct agg_group {
 	double		 c;		/* Kahan compensation */
 	double		 n;		/* samples met */
 	int		 incremental;	/* avg: mean kept incrementally */
+	/*
+	 * Grouped by __name__: the name of a member that drops it is still
+	 * told apart, and the group drops it when any member does
+	 */
+	int		 drop_name;
 	/* topk, bottomk, limitk, limit_ratio: the samples kept; quantile: the values */
 	struct pq_sample *s;
 	size_t		 ns, caps;
@@ -266,11 +271,17 @@ group_of_labels(struct agg_state *st, const struct labels *gls)
 	return (size_t)*slot - 1;
 }
 
-/* The set a sample is grouped by: its own, less the name if dropped. */
+/*
+ * The set a sample is grouped by: its own, less the name if dropped,
+ * unless the grouping keeps __name__ (as Prometheus's delayed removal:
+ * the name still parts groups, and goes at the end).
+ */
 static const struct labels *
-grouped_set(struct pq_eval *ev, const struct pq_sample *s)
+grouped_set(struct pq_eval *ev, const struct agg_state *st,
+    const struct pq_sample *s)
 {
-	return s->drop_name ? pq_drop_name(ev, s->ls) : s->ls;
+	return s->drop_name && !st->name_matters ? pq_drop_name(ev, s->ls) :
+	    s->ls;
 }
 
 /* Values that print the same: -0 is not 0, every NaN is "NaN". */
@@ -297,7 +308,7 @@ group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
 	slot = pq_pmap_get(m, s->ls, &created);
 	if (st->op != PROMQL_COUNT_VALUES || st->label_dropped) {
 		if (created) {
-			gls = pq_labels_subset(ev, grouped_set(ev, s),
+			gls = pq_labels_subset(ev, grouped_set(ev, st, s),
 			    st->names, st->nnames, !st->without);
 			*slot = group_of_labels(st, gls) + 1;
 		}
@@ -319,7 +330,7 @@ group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
 	}
 	buf_reset(&st->num);
 	promql_number_format(s->v, &st->num);
-	ls = pq_labels_set(ev, grouped_set(ev, s), st->label,
+	ls = pq_labels_set(ev, grouped_set(ev, st, s), st->label,
 	    buf_str(&st->num), strlen(buf_str(&st->num)));
 	if (ls == NULL)
 		return -EDOM;
@@ -343,6 +354,7 @@ meet(struct agg_state *st, size_t gi)
 	g->ns = 0;
 	g->c = 0;
 	g->incremental = 0;
+	g->drop_name = 0;
 	st->met = xgrow(st->met, &st->capmet, st->nmet + 1, sizeof(*st->met));
 	st->met[st->nmet++] = gi;
 	return 1;
@@ -711,12 +723,13 @@ step_reduce(struct pq_eval *ev, struct agg_state *st,
 		if ((rc = group_of(ev, st, &in->s[i], &gi)) != 0)
 			return rc;
 		fresh = meet(st, gi);
+		st->g[gi].drop_name |= in->s[i].drop_name && st->name_matters;
 		accumulate(st, &st->g[gi], in->s[i].v, fresh);
 	}
 	for (size_t i = 0; i < st->nmet; i++) {
 		struct agg_group *g = &st->g[st->met[i]];
 
-		pq_vector_push(out, g->ls, result(st, g, param), 0);
+		pq_vector_push(out, g->ls, result(st, g, param), g->drop_name);
 	}
 	return 0;
 }

@@ -55,6 +55,7 @@ struct pq_eval {
 	int64_t		 deadline_ns;
 	int		(*cancelled)(void *arg);
 	void		*cancel_arg;
+	int64_t		 polled_ns;		/* the last call of cancelled */
 	struct promql_stats stats;
 
 	/* interned label sets: open addressing by their hash */
@@ -162,12 +163,18 @@ pq_account(struct pq_eval *ev, int64_t n)
 static int
 check_alive(struct pq_eval *ev)
 {
-	if (ev->cancelled != NULL && ev->cancelled(ev->cancel_arg))
-		return err_set(-ECANCELED,
-		    "query was canceled in expression evaluation");
-	if (clock_mono_ns() > ev->deadline_ns)
+	int64_t now = clock_mono_ns();
+
+	if (now > ev->deadline_ns)
 		return err_set(-ETIMEDOUT,
 		    "query timed out in expression evaluation");
+	/* the callback may cost a system call: every 10 ms at most */
+	if (ev->cancelled != NULL && now - ev->polled_ns > 10000000) {
+		ev->polled_ns = now;
+		if (ev->cancelled(ev->cancel_arg))
+			return err_set(-ECANCELED,
+			    "query was canceled in expression evaluation");
+	}
 	return 0;
 }
 
@@ -488,12 +495,13 @@ static int
 step_eval(struct pq_eval *ev, struct pq_value *args, size_t nargs, step_cb cb,
     void *cbarg, struct pq_matrix *out)
 {
-	struct pq_vector vecs[5] = { { 0 } }, *vp[5] = { 0 }, res = { 0 };
-	size_t *cur[5] = { 0 };
+	struct pq_vector vecs[PQ_ARGS_MAX] = { { 0 } }, *vp[PQ_ARGS_MAX] = { 0 };
+	struct pq_vector res = { 0 };
+	size_t *cur[PQ_ARGS_MAX] = { 0 };
 	struct gather g = { .m = out };
 	int rc = 0;
 
-	for (size_t j = 0; j < nargs && j < 5; j++)
+	for (size_t j = 0; j < nargs && j < PQ_ARGS_MAX; j++)
 		if (args[j].type == PROMQL_TYPE_VECTOR) {
 			cur[j] = xcalloc(args[j].m.n + 1, sizeof(size_t));
 			vp[j] = &vecs[j];
@@ -503,7 +511,7 @@ step_eval(struct pq_eval *ev, struct pq_value *args, size_t nargs, step_cb cb,
 
 		if ((rc = check_alive(ev)) != 0)
 			break;
-		for (size_t j = 0; j < nargs && j < 5; j++)
+		for (size_t j = 0; j < nargs && j < PQ_ARGS_MAX; j++)
 			if (vp[j] != NULL)
 				cut_step(&args[j].m, cur[j], t, vp[j]);
 		res.n = 0;
@@ -514,7 +522,7 @@ step_eval(struct pq_eval *ev, struct pq_value *args, size_t nargs, step_cb cb,
 				goto out;
 	}
 out:
-	for (size_t j = 0; j < 5; j++) {
+	for (size_t j = 0; j < PQ_ARGS_MAX; j++) {
 		free(cur[j]);
 		free(vecs[j].s);
 	}
@@ -971,16 +979,13 @@ call_step_cb(struct pq_eval *ev, void *arg, size_t i, int64_t t,
 	for (size_t j = 0; j < cs->nargs; j++) {
 		switch (cs->args[j].type) {
 		case PROMQL_TYPE_VECTOR:
-			if (j < 5)
-				a.v[j] = vecs[j];
+			a.v[j] = vecs[j];
 			break;
 		case PROMQL_TYPE_SCALAR:
-			if (j < 5)
-				a.s[j] = cs->args[j].sv[i];
+			a.s[j] = cs->args[j].sv[i];
 			break;
 		case PROMQL_TYPE_STRING:
-			if (j < 8)
-				a.str[j] = cs->args[j].str;
+			a.str[j] = cs->args[j].str;
 			break;
 		default:
 			break;
@@ -995,7 +1000,7 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 {
 	const char *name = e->call.func->name;
 	const struct pq_funcdef *def;
-	struct pq_value args[8];
+	struct pq_value args[PQ_ARGS_MAX];
 	size_t nargs = e->call.nargs, j;
 	int rc = 0;
 
@@ -1007,6 +1012,23 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 			out->sv[i] = name[0] == 't' ?
 			    (double)step_time(ev, i) / 1000.0 : M_PI;
 		return pq_account(ev, (int64_t)ev->nsteps);
+	}
+	if (strcmp(name, "min_of") == 0 || strcmp(name, "max_of") == 0) {
+		double *b;
+
+		if ((rc = eval_scalar(ev, e->call.args[0], &out->sv)) != 0)
+			return rc;
+		out->type = PROMQL_TYPE_SCALAR;
+		if ((rc = eval_scalar(ev, e->call.args[1], &b)) != 0)
+			return rc;
+		/* as Go's math.Min and math.Max: NaN wins */
+		for (size_t i = 0; i < ev->nsteps; i++)
+			out->sv[i] = isnan(out->sv[i]) || isnan(b[i]) ?
+			    (double)NAN : name[1] == 'i' ?
+			    fmin(out->sv[i], b[i]) : fmax(out->sv[i], b[i]);
+		pq_account(ev, -(int64_t)ev->nsteps);
+		free(b);
+		return 0;
 	}
 	if (strcmp(name, "vector") == 0) {
 		double *sv;
@@ -1054,8 +1076,9 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 	if ((def = pq_func(name)) == NULL)
 		return err_set(-EDOM, "function \"%s\" is not implemented",
 		    name);
-	if (nargs > 8)
-		return err_set(-EDOM, "%s: at most 8 arguments are taken", name);
+	if (nargs > PQ_ARGS_MAX)
+		return err_set(-EDOM, "%s: at most %d arguments are taken", name,
+		    PQ_ARGS_MAX);
 
 	memset(args, 0, sizeof(args));
 	if (def->window != NULL) {

@@ -121,14 +121,16 @@ void	pq_pmap_free(struct pq_pmap *m);
 
 /* ---- functions (promql_func.c) ---- */
 
+#define PQ_ARGS_MAX	16	/* arguments of a call */
+
 /* What a step function of a call gets. */
 struct pq_args {
 	int64_t		 t;		/* the step's time, ms */
 	const struct promql_node *call;
 	/* by argument index: a vector, a scalar or a string */
-	struct pq_vector *v[5];
-	double		 s[5];
-	const char	*str[8];
+	struct pq_vector *v[PQ_ARGS_MAX];
+	double		 s[PQ_ARGS_MAX];
+	const char	*str[PQ_ARGS_MAX];
 	size_t		 nargs;
 	/*
 	 * For the function's own use across the steps of one evaluation

@@ -73,11 +73,13 @@ const struct promql_func promql_funcs[] = {
 	{ "deriv", { M }, 1, 0, V },
 	{ "double_exponential_smoothing", { M, S, S }, 3, 0, V },
 	{ "exp", { V }, 1, 0, V },
+	{ "first_over_time", { M }, 1, 0, V },
 	{ "floor", { V }, 1, 0, V },
 	{ "histogram_avg", { V }, 1, 0, V },
 	{ "histogram_count", { V }, 1, 0, V },
 	{ "histogram_fraction", { S, S, V }, 3, 0, V },
 	{ "histogram_quantile", { S, V }, 2, 0, V },
+	{ "histogram_quantiles", { V, STR, S, S }, 4, 9, V },
 	{ "histogram_stddev", { V }, 1, 0, V },
 	{ "histogram_stdvar", { V }, 1, 0, V },
 	{ "histogram_sum", { V }, 1, 0, V },
@@ -93,7 +95,9 @@ const struct promql_func promql_funcs[] = {
 	{ "log10", { V }, 1, 0, V },
 	{ "log2", { V }, 1, 0, V },
 	{ "mad_over_time", { M }, 1, 0, V },
+	{ "max_of", { S, S }, 2, 0, S },
 	{ "max_over_time", { M }, 1, 0, V },
+	{ "min_of", { S, S }, 2, 0, S },
 	{ "min_over_time", { M }, 1, 0, V },
 	{ "minute", { V }, 1, 1, V },
 	{ "month", { V }, 1, 1, V },
@@ -121,6 +125,10 @@ const struct promql_func promql_funcs[] = {
 	{ "tanh", { V }, 1, 0, V },
 	{ "time", { 0 }, 0, 0, S },
 	{ "timestamp", { V }, 1, 0, V },
+	{ "ts_of_first_over_time", { M }, 1, 0, V },
+	{ "ts_of_last_over_time", { M }, 1, 0, V },
+	{ "ts_of_max_over_time", { M }, 1, 0, V },
+	{ "ts_of_min_over_time", { M }, 1, 0, V },
 	{ "vector", { S }, 1, 0, V },
 	{ "year", { V }, 1, 1, V },
 };
@@ -1114,15 +1122,19 @@ parse_at(struct parser *p, struct promql_node *e)
 			neg = t->type == T_SUB;
 			advance(p);
 			t = peek(p);
-			if (t->type != T_NUMBER) {
-				unexpected(p, "@", "timestamp");
+		}
+		if (t->type == T_DURATION) {
+			/* Prometheus 3: a duration is a number of seconds */
+			if (promql_duration_parse(p->in + t->pos, t->len,
+			    &ms) != 0) {
+				fail_at(p, t->pos, "%s", err_detail());
 				return -1;
 			}
+			v = (double)ms / 1000.0;
 		} else if (t->type != T_NUMBER) {
 			unexpected(p, "@", "timestamp");
 			return -1;
-		}
-		if (number_value(p->in + t->pos, t->len, &v) != 0) {
+		} else if (number_value(p->in + t->pos, t->len, &v) != 0) {
 			fail_at(p, t->pos, "%s", err_detail());
 			return -1;
 		}

@@ -50,17 +50,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-/*
- * The functions are another file's; this test calls none and links
- * without them (a real pq_func() takes the place of this one).
- */
-__attribute__((weak)) const struct pq_funcdef *
-pq_func(const char *name)
-{
-	(void)name;
-	return NULL;
-}
-
 static char	scratch[PATH_MAX];
 static int	nstores;
 
