@@ -5,8 +5,11 @@
 # trig_functions) and subquery and at_modifier, from
 # ../shared/conformance/promql beside the source tree (or
 # $SHALE_PROMQL_CONFORMANCE_DIR), loaded into file:// stores and
-# evaluated in one process. The share of evals passed must stay at or
-# above the floor below (SHALE_PROMQL_CONFORMANCE_FLOOR overrides it),
+# evaluated in one process, each instant eval also in the variants
+# Prometheus's runner asks (as a range around its time, and with every
+# selector pinned @ its time, asked at other times). The share of evals
+# passed, as written and with the variants, must stay at or above the
+# floor below (SHALE_PROMQL_CONFORMANCE_FLOOR overrides it),
 # and the evals in scope must not fall below INSCOPE (a skip rule that
 # grew would hide failures), so that a regression fails; the log lists
 # each failing eval and the most common causes. Skips when the scripts
@@ -37,7 +40,8 @@ done
 
 mkdir -p "$TEST_TMP/stores"
 "$top_builddir/tests/integration/promql_conformance" -v --causes 20 \
-	--tmp "$TEST_TMP/stores" --min-percent "$FLOOR" "$@" >"$TEST_TMP/out" 2>&1
+	--variants --tmp "$TEST_TMP/stores" --min-percent "$FLOOR" \
+	--min-variants-percent "$FLOOR" "$@" >"$TEST_TMP/out" 2>&1
 rc=$?
 cat "$TEST_TMP/out"
 echo "----"
@@ -50,7 +54,9 @@ if [ "${inscope:-0}" -ge "$INSCOPE" ]; then
 else
 	fail "${inscope:-no} evals in scope, fewer than $INSCOPE"
 fi
-expect_eq "at least $FLOOR% of the evals pass" 0 "$rc"
+expect_match "a total with the variants" '^total with variants: [0-9]+/' \
+	"$(grep '^total with variants:' "$TEST_TMP/out")"
+expect_eq "at least $FLOOR% of the evals pass, with their variants too" 0 "$rc"
 left=$(find "$TEST_TMP/stores" -mindepth 1 | head -1)
 expect_eq "every store removed" "" "$left"
 finish
