@@ -1611,7 +1611,10 @@ out:
 	return ok;
 }
 
-/* Whether a function of tree varies with the time of a step invariant argument. */
+/*
+ * Whether tree calls a function whose answer varies with the time even
+ * where its arguments do not (Prometheus's AtModifierUnsafeFunctions).
+ */
 static int
 at_unsafe(const struct promql_node *e)
 {
