@@ -70,8 +70,8 @@
  * example each. -n parses and loads without evaluating, and checks every
  * loaded series by series_scan. Exit status 0 when the total reaches
  * --min-percent (default 0) and, with --variants, the total with the
- * variants --min-variants-percent; 1 below (or a load check failed), 2
- * for bad usage.
+ * variants --min-variants-percent; 1 below (or a file could not be
+ * read, or a load check failed), 2 for bad usage.
  */
 #include "config.h"
 
@@ -198,6 +198,7 @@ static const char	*tmp_root;
 static unsigned		 nstores;
 static unsigned		 nasked;	/* queries evaluated */
 static unsigned		 load_errors;	/* -n: loaded samples that differ */
+static unsigned		 unreadable;	/* files */
 static struct cause	*causes;
 static size_t		 ncauses, capcauses;
 
@@ -2122,6 +2123,7 @@ run_file(const char *path, struct tally *total)
 
 	if ((rc = script_read(path, &sc)) != 0) {
 		printf("%s: cannot read: %s\n", path, strerror(-rc));
+		unreadable++;
 		return;
 	}
 	for (size_t i = 0; i < sc.n; i++) {
@@ -2268,7 +2270,7 @@ main(int argc, char **argv)
 		free(causes[k].example);
 	}
 	free(causes);
-	if (dry_run && load_errors > 0)
+	if ((dry_run && load_errors > 0) || unreadable > 0)
 		return 1;
 	if (percent < min_percent || (with_variants && vpercent < min_variants))
 		return 1;
