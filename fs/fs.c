@@ -35,6 +35,8 @@
  *  - The files of /series (fs_series.c) always use direct_io: a series'
  *    text is made when it is read, and a change tells the kernel only to
  *    drop its attributes (series_on_change, fs_notify.c).
+ *  - The files of /query (fs_query.c) use direct_io too: a result is
+ *    evaluated at open, and a live file's size is not cached at all.
  *  - max_write is 1 MiB, so dd bs=1M is one request per block.
  *
  * Threading: libfuse's multithreaded loop calls the operations from up to
@@ -170,6 +172,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
 	.create = op_create,
+	.forget = op_forget,
 };
 
 /* ---- mounting ---- */
@@ -222,6 +225,12 @@ fs_mount(struct fs *fs, struct logs *l, struct series *s)
 	fs->mounted = 1;
 	fs_notify_start(fs);
 	return 0;
+}
+
+void
+fs_set_views(struct fs *fs, struct views *v)
+{
+	fs_query_init(fs, v);
 }
 
 static struct fuse_session *volatile stop_se;
@@ -299,6 +308,7 @@ fs_free(struct fs *fs)
 		handle_close(fs, fs->handles);
 	pthread_mutex_destroy(&fs->hlock);
 	fs_series_release(fs);
+	fs_query_release(fs);
 	for (size_t i = 0; i < fs->npending; i++)
 		free(fs->pending[i].name);
 	free(fs->pending);

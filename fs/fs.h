@@ -1,7 +1,9 @@
 /*
  * fs.h - the mount: a FUSE file system (low-level API) that shows the log
  * streams of a struct logs under /logs, the metric series of a struct
- * series under /series, and a few read-only virtual files under /.shale.
+ * series under /series, PromQL over them and the saved query views of a
+ * struct views under /query, and a few read-only virtual files under
+ * /.shale.
  * It knows nothing of the engine's insides and never touches the object
  * store; every decision about a stream is made in src/model/logs.h, about
  * a series in src/model/series.h.
@@ -51,6 +53,13 @@ int	fs_mount(struct fs *fs, struct logs *l, struct series *s);
  * blocks them again before it returns.
  */
 int	fs_run(struct fs *fs);
+/*
+ * Show the saved query views of v, and PromQL over the series, under
+ * /query (with series only); v stays the caller's until fs_free().
+ * Before fs_run().
+ */
+struct views;
+void	fs_set_views(struct fs *fs, struct views *v);
 /* Unmount (if still mounted) and free. */
 void	fs_free(struct fs *fs);
 

@@ -67,6 +67,8 @@ handle_close(struct fs *fs, struct fs_handle *h)
 	handle_untrack(fs, h);
 	if (h->kind == H_SERIES || h->kind == H_IMPORT)
 		fs_series_handle_close(fs, h);
+	if (h->kind == H_QUERY || h->kind == H_LIVE)
+		fs_query_handle_close(fs, h);
 	if (h->w != NULL) {
 		if ((rc = logs_writer_flush(h->w)) != 0)
 			log_error("%zu bytes of a partial line lost at close: %s",
@@ -240,6 +242,10 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	OP_TIMED("open");
 
 	set_read_ahead(fs);
+	if (in_query(ino)) {
+		fs_query_open(req, fs, ino, fi);
+		return;
+	}
 	if ((rc = open_handle(fs, ino, fi, &h)) != 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -319,6 +325,8 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 	} else if (h->kind == H_SERIES)
 		n = series_read(fs_of(req)->s, h->sid, (uint64_t)off, out, size);
+	else if (h->kind == H_QUERY || h->kind == H_LIVE)
+		n = fs_query_read(fs_of(req), h, (uint64_t)off, out, size);
 	else
 		n = logs_reader_read(h->r, (uint64_t)off, out, size);
 	if (n < 0)
@@ -339,6 +347,14 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 	(void)ino;
 	if (h->kind == H_SERIES || h->kind == H_IMPORT) {
 		n = fs_series_write(fs_of(req), h, (uint64_t)off, data, size);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	if (h->kind == H_QUERY || h->kind == H_LIVE) {
+		n = fs_query_write(fs_of(req), h, data, size);
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
@@ -433,6 +449,8 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = sync_interruptible(req, h, 1);
 	else if (h->kind == H_STREAM && h->w != NULL)
 		rc = logs_writer_flush(h->w);
+	else if (h->kind == H_QUERY)
+		rc = fs_query_flush(fs_of(req), h);
 	fuse_reply_err(req, -rc);
 }
 

@@ -3,19 +3,22 @@
  * session, its life and the table of operations), fs_ns.c (attributes,
  * names and directories), fs_file.c (handles and files), fs_notify.c
  * (the page cache's stores and the notifier thread), fs_vfile.c (the
- * virtual files) and fs_series.c (/series: metric series as files).
+ * virtual files), fs_series.c (/series: metric series as files) and
+ * fs_query.c (/query: PromQL queries and saved views as files).
  *
- * Inode numbers: 1 is the mount's root (it holds "logs", "series" and
- * ".shale"), 2 is /.shale, 3 and up the virtual files in fs_vfiles[]
- * order; stored ids (LOGS_ROOT_ID = 16 for /logs and up) are used as
- * they are. The series have a space of their own, told apart by the two
- * bits below the top one, which no stored id reaches (ids count up from
- * 16, one a stream or directory):
+ * Inode numbers: 1 is the mount's root (it holds "logs", "series",
+ * "query" and ".shale"), 2 is /.shale, 3 and up the virtual files in
+ * fs_vfiles[] order; stored ids (LOGS_ROOT_ID = 16 for /logs and up) are
+ * used as they are. The series and /query have spaces of their own, told
+ * apart by the two bits below the top one, which no stored id reaches
+ * (ids count up from 16, one a stream or directory):
  *
  *	01 n	FS_INO_METRIC | n: /series (n = 0), and the directory of the
  *		n-th metric name the mount has named (fs_series.c's table)
  *	10 id	FS_INO_SERIES | id: the file of series id; id 0, which no
  *		series has (SERIES_FIRST_ID), is /series/.import
+ *	11 n	FS_INO_QUERY | n: /query (n = 0), its views' directories
+ *		and files, and its ad hoc queries (fs_query.c)
  *
  * Ids are never reused, nor a metric's number within the mount's life,
  * so the generation is always 1.
@@ -38,6 +41,8 @@
 #include "util/clock.h"
 
 struct fs_handle;
+struct fs_query;
+struct views;
 
 /* An invalidation for the kernel: an inode's attributes, or a name in it. */
 struct fs_inval {
@@ -62,6 +67,8 @@ struct fs_store {
 #define FS_INO_NUM(ino)	((uint64_t)(ino) & (((uint64_t)1 << 61) - 1))
 #define FS_INO_SERIES_ROOT FS_INO_METRIC	/* /series */
 #define FS_INO_IMPORT	FS_INO_SERIES		/* /series/.import */
+#define FS_INO_QUERY	((uint64_t)3 << 61)
+#define FS_INO_QUERY_ROOT FS_INO_QUERY		/* /query */
 
 struct fs {
 	struct logs		*l;
@@ -109,6 +116,10 @@ struct fs {
 	pthread_mutex_t		 ilock;
 	struct buf		 last_import;	/* ilock */
 	uint64_t		 imports;	/* ilock: imports done */
+
+	/* /query (fs_query.c): NULL without views or series */
+	struct views		*v;
+	struct fs_query		*q;
 };
 
 /* ---- the virtual files (fs_vfile.c) ---- */
@@ -124,7 +135,8 @@ extern const size_t fs_nvfiles;
 
 /* ---- handles (fs_file.c) ---- */
 
-enum handle_kind { H_STREAM, H_VFILE, H_DIR, H_SERIES, H_IMPORT };
+enum handle_kind { H_STREAM, H_VFILE, H_DIR, H_SERIES, H_IMPORT, H_QUERY,
+	H_LIVE };
 
 struct dirent_snap {
 	char		*name;
@@ -151,6 +163,9 @@ struct fs_handle {
 	uint64_t		 last_seq;	/* of the last batch written */
 	size_t			 checked;	/* H_IMPORT: bytes of held checked */
 	int			 failed;	/* H_IMPORT: a write was refused */
+
+	/* H_QUERY and H_LIVE (fs_query.c); text and held as above */
+	uint64_t		 qino;		/* the file's inode */
 };
 
 enum {
@@ -195,6 +210,13 @@ static inline int
 in_series(fuse_ino_t ino)
 {
 	return FS_INO_KIND(ino) == 1 || FS_INO_KIND(ino) == 2;
+}
+
+/* Anything under /query, /query itself included. */
+static inline int
+in_query(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) == 3;
 }
 
 /* ---- metrics of the operations (fs.c) ---- */
@@ -247,6 +269,7 @@ void	op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	    struct fuse_file_info *fi);
 void	op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	    struct fuse_file_info *fi);
+void	op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 
 /* ---- files (fs_file.c) ---- */
 
@@ -312,5 +335,38 @@ void	fs_series_handle_close(struct fs *fs, struct fs_handle *h);
 /* Set up and tear down fs's part (fs_new, fs_free). */
 void	fs_series_init(struct fs *fs);
 void	fs_series_release(struct fs *fs);
+
+/* ---- /query (fs_query.c) ---- */
+
+/*
+ * As those of /series: called by the operation of the same name when the
+ * inode (or parent) is under /query (in_query); those with a request
+ * reply themselves.
+ */
+void	fs_query_lookup(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
+	    const char *name);
+int	fs_query_stat(struct fs *fs, fuse_ino_t ino, struct stat *st);
+void	fs_query_getattr(fuse_req_t req, struct fs *fs, fuse_ino_t ino);
+void	fs_query_mkdir(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
+	    const char *name);
+void	fs_query_rmdir(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
+	    const char *name);
+int	fs_query_opendir(struct fs *fs, fuse_ino_t ino, struct fs_handle *h);
+/* Open a file of /query: a result is evaluated here. */
+void	fs_query_open(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
+	    struct fuse_file_info *fi);
+ssize_t	fs_query_read(struct fs *fs, struct fs_handle *h, uint64_t off,
+	    char *out, size_t size);
+/* A write to a view's expr, range or step: the bytes taken, or -errno. */
+ssize_t	fs_query_write(struct fs *fs, struct fs_handle *h, const char *data,
+	    size_t size);
+/* close(2): store what a write left: 0 or -errno. */
+int	fs_query_flush(struct fs *fs, struct fs_handle *h);
+void	fs_query_handle_close(struct fs *fs, struct fs_handle *h);
+/* The kernel forgets nlookup lookups of ino. */
+void	fs_query_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* Show /query over v (fs_set_views), and tear it down (fs_free). */
+void	fs_query_init(struct fs *fs, struct views *v);
+void	fs_query_release(struct fs *fs);
 
 #endif

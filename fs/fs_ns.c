@@ -68,6 +68,8 @@ get_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 
 	if (in_series(ino))
 		return fs_series_stat(fs, ino, st);
+	if (in_query(ino))
+		return fs_query_stat(fs, ino, st);
 	if (ino == FS_INO_ROOT || ino == FS_INO_META) {
 		fill_stat(fs, ino, NULL, st);
 		if (ino == FS_INO_META)
@@ -126,12 +128,19 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			reply_entry(req, fs, FS_INO_META, NULL);
 		else if (strcmp(name, "series") == 0 && fs->s != NULL)
 			reply_entry(req, fs, FS_INO_SERIES_ROOT, NULL);
+		else if (strcmp(name, "query") == 0 && fs->s != NULL &&
+		    fs->q != NULL)
+			reply_entry(req, fs, FS_INO_QUERY_ROOT, NULL);
 		else
 			fuse_reply_err(req, ENOENT);
 		return;
 	}
 	if (in_series(parent)) {
 		fs_series_lookup(req, fs, parent, name);
+		return;
+	}
+	if (in_query(parent)) {
+		fs_query_lookup(req, fs, parent, name);
 		return;
 	}
 	if (parent == FS_INO_META) {
@@ -167,6 +176,10 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	    NULL;
 	struct logs_attr a;
 
+	if (in_query(ino)) {
+		fs_query_getattr(req, fs, ino);	/* a live file's size is not cached */
+		return;
+	}
 	if (h != NULL && h->kind == H_STREAM && h->r != NULL) {
 		/* fstat: the open stream, even if no name leads to it now */
 		logs_reader_getattr(h->r, &a);
@@ -237,6 +250,10 @@ op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	(void)mode;
 	if (in_series(parent)) {
 		fs_series_mkdir(req, fs, parent, name);
+		return;
+	}
+	if (in_query(parent)) {
+		fs_query_mkdir(req, fs, parent, name);
 		return;
 	}
 	if ((rc = check_parent(fs, parent)) == 0)
@@ -320,6 +337,10 @@ op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc;
 	OP_TIMED("rmdir");
 
+	if (in_query(parent)) {
+		fs_query_rmdir(req, fs, parent, name);
+		return;
+	}
 	if ((rc = check_parent(fs, parent)) == 0)
 		rc = logs_rmdir(fs->l, parent, name);
 	fuse_reply_err(req, -rc);
@@ -381,6 +402,8 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		dir_add(h, "logs", 4, LOGS_ROOT_ID, S_IFDIR);
 		if (fs->s != NULL)
 			dir_add(h, "series", 6, FS_INO_SERIES_ROOT, S_IFDIR);
+		if (fs->s != NULL && fs->q != NULL)
+			dir_add(h, "query", 5, FS_INO_QUERY_ROOT, S_IFDIR);
 	} else if (ino == FS_INO_META) {
 		dir_add(h, ".", 1, FS_INO_META, S_IFDIR);
 		dir_add(h, "..", 2, FS_INO_ROOT, S_IFDIR);
@@ -389,6 +412,8 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			    FS_INO_VFILE + i, S_IFREG);
 	} else if (in_series(ino)) {
 		rc = fs_series_opendir(fs, ino, h);
+	} else if (in_query(ino)) {
+		rc = fs_query_opendir(fs, ino, h);
 	} else if (!stored(ino)) {
 		rc = -ENOTDIR;
 	} else if ((rc = logs_getattr(fs->l, ino, &a)) == 0) {
@@ -442,4 +467,15 @@ op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	handle_close(fs_of(req), (struct fs_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
+}
+
+/* Only the ad hoc queries of /query keep anything for the kernel's lookups. */
+void
+op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	OP_TIMED("forget");
+
+	if (in_query(ino))
+		fs_query_forget(fs_of(req), ino, nlookup);
+	fuse_reply_none(req);
 }

@@ -277,6 +277,7 @@ serve(struct mount_args *a, int notify_fd)
 	}
 	if (daemon_open(&d) != 0)
 		goto out;
+	fs_set_views(fs, d.v);
 	if ((rc = fs_mount(fs, d.l, d.s)) != 0) {
 		cmd_fail("%s", err_message(rc));
 		goto out;

@@ -91,6 +91,9 @@ daemon_open(struct daemon *d)
 	if ((rc = series_open(d->e, &so, &d->s)) != 0)
 		return cmd_fail("cannot read the series of '%s': %s",
 		    d->store, err_message(rc));
+	if ((rc = views_open(d->e, &d->v)) != 0)
+		return cmd_fail("cannot read the query views of '%s': %s",
+		    d->store, err_message(rc));
 	http_set_ready(d->h, d->l, d->s);
 	return start_scrape(d);
 }
@@ -112,6 +115,8 @@ daemon_close(struct daemon *d, int ret, const char *done)
 	daemon_stop_http(d);
 	scrape_config_free(d->scfg);
 	d->scfg = NULL;
+	views_close(d->v);
+	d->v = NULL;
 	if (d->s != NULL)
 		series_close(d->s);
 	d->s = NULL;

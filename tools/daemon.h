@@ -5,13 +5,14 @@
  *
  *	daemon_open():  settings, the scrape config --> http_start()
  *	  (listening; /-/ready 503 "opening the store") --> engine_open()
- *	  --> logs_open() --> series_open() --> http_set_ready(): SERVING
+ *	  --> logs_open() --> series_open() --> views_open()
+ *	  --> http_set_ready(): SERVING
  *	  --> scrape_start(): the --scrape-config targets, or else, with an
  *	  endpoint, a writer's own /metrics (the self-scrape)
  *	daemon_stop_http(): scrape_stop() (stale markers written), then no
  *	  new connections, long polls answer with what they have, requests
  *	  in flight finish
- *	daemon_close(): series_close() --> logs_close() -->
+ *	daemon_close(): views_close() --> series_close() --> logs_close() -->
  *	  engine_close_within(): store everything acknowledged, for at most
  *	  shutdown_ms
  *
@@ -29,6 +30,7 @@
 #include "http/http.h"
 #include "model/logs.h"
 #include "model/series.h"
+#include "model/views.h"
 #include "scrape/scrape.h"
 
 struct daemon {
@@ -46,6 +48,7 @@ struct daemon {
 	struct engine	*e;
 	struct logs	*l;
 	struct series	*s;
+	struct views	*v;		/* the saved query views */
 	struct http	*h;
 	struct scrape_config *scfg;	/* loaded, until the scraper takes it */
 	struct scraper	*sc;

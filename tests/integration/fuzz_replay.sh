@@ -11,7 +11,7 @@
 harnesses="s3_xml uri sst wal manifest settings logs http"
 harnesses="$harnesses chunk labels expfmt remote_write"
 harnesses="$harnesses scrape_config"
-harnesses="$harnesses promql"
+harnesses="$harnesses promql promql_eval"
 for d in "$top_srcdir"/tests/fuzz/corpus/*/; do
 	d=$(basename "$d")
 	case " $harnesses " in

@@ -94,7 +94,7 @@ mount_shale "$store" "$mnt" || { fail "mount"; finish; }
 S="$mnt/series"
 
 # ---- names ----
-expect_eq "the root holds series" "$(printf '.shale\nlogs\nseries')" "$(ls -A "$mnt")"
+expect_eq "the root holds series and query" "$(printf '.shale\nlogs\nquery\nseries')" "$(ls -A "$mnt")"
 expect_eq "series/ starts with .import alone" ".import" "$(ls -A "$S")"
 echo 1 >>"$S/newmetric/{a=\"b\"}" || fail "echo >> a new series of a new metric"
 expect_eq "ls series/ shows the metric" "newmetric" "$(ls "$S")"
