@@ -258,6 +258,7 @@ cmd_query(int argc, char **argv)
 		goto out;
 	}
 	es.block_cache_prepopulate = 0;
+	daemon_query_options(&es);
 	if ((rc = engine_open(uri, NULL, &es, ENGINE_READER, &e)) != 0) {
 		cmd_fail("cannot open '%s': %s", uri, err_message(rc));
 		goto out;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "query/promql.h"
 #include "tools/cmd.h"
 #include "tools/daemon.h"
 #include "util/error.h"
@@ -60,6 +61,17 @@ daemon_series_options(const struct engine_settings *es,
 	so->retention_filters = es->series_retention_filters;
 }
 
+void
+daemon_query_options(const struct engine_settings *es)
+{
+	struct promql_opts o = { 0 };
+
+	o.timeout_ms = es->query_timeout_ms;
+	o.max_samples = (uint64_t)es->query_max_samples;
+	o.lookback_ms = es->query_lookback_ms;
+	promql_set_defaults(&o);
+}
+
 int
 daemon_open(struct daemon *d)
 {
@@ -70,6 +82,7 @@ daemon_open(struct daemon *d)
 	if ((rc = cmd_settings_load(&d->es, d->config)) != 0)
 		return cmd_fail("%s", err_message(rc));
 	daemon_series_options(&d->es, &so);
+	daemon_query_options(&d->es);
 	/* a mistake in the scrape config is found before any writer is fenced */
 	if (d->scrape_config != NULL) {
 		if (d->read_only)

@@ -63,6 +63,8 @@ int	daemon_open(struct daemon *d);
 /* The series options (series.h) of a store's settings. */
 void	daemon_series_options(const struct engine_settings *es,
 	    struct series_options *so);
+/* The settings' query_options as every PromQL query's defaults. */
+void	daemon_query_options(const struct engine_settings *es);
 
 /*
  * Stop the scraper, then the HTTP endpoint, if any (also done by

@@ -104,6 +104,12 @@ const struct setting settings_table[] = {
 	    OFF(series_ooo_window_ms), 0, 36500 * DAY, 0 },
 	{ "series_options.retention_filters", ST_STRING,
 	    OFF(series_retention_filters), 1, SETTINGS_STRING_MAX, SF_NULLABLE },
+	{ "query_options.timeout", ST_DURATION, OFF(query_timeout_ms),
+	    1, DAY, 0 },
+	{ "query_options.max_samples", ST_INT, OFF(query_max_samples),
+	    1, INT32_MAX, 0 },
+	{ "query_options.lookback_delta", ST_DURATION, OFF(query_lookback_ms),
+	    1, DAY, 0 },
 };
 #define NSETTINGS	nitems(settings_table)
 const size_t settings_count = NSETTINGS;
@@ -326,6 +332,9 @@ engine_settings_default(struct engine_settings *s)
 	s->block_cache_prepopulate = 1;
 	s->series_retention_ms = 0;
 	s->series_max = 1000000;
+	s->query_timeout_ms = 2 * 60 * 1000;
+	s->query_max_samples = 50000000;
+	s->query_lookback_ms = 5 * 60 * 1000;
 	s->series_ooo_window_ms = 0;
 }
 

@@ -63,6 +63,10 @@ struct engine_settings {
 	int		 series_max;			/* series in a store; default 1,000,000 */
 	int64_t		 series_ooo_window_ms;		/* out-of-order window; default 0 */
 	char		*series_retention_filters;	/* lines of SELECTOR:DURATION; NULL */
+	/* query_options: PromQL (src/query/promql.h) */
+	int64_t		 query_timeout_ms;		/* default 2 min */
+	int		 query_max_samples;		/* default 50,000,000 */
+	int64_t		 query_lookback_ms;		/* default 5 min */
 };
 
 void	engine_settings_default(struct engine_settings *s);

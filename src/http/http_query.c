@@ -23,7 +23,7 @@
  * (jsonw.h); a result as promql_result_json() writes it.
  *
  * The queries take Prometheus 3's parameters: timeout (capped by the
- * server's PROMQL_TIMEOUT_MS), limit (at most that many series, with a
+ * server's query_options.timeout), limit (at most that many series, with a
  * warning when more were cut), stats (any value: the "stats" object of
  * the data, its timings and sample counts) and lookback_delta. A query
  * runs on the connection's thread, and stops (canceled) when the client
@@ -647,7 +647,9 @@ common_params(const struct http_req *req, struct qparams *q,
 	buf_init(&msg, 0);
 	if ((rc = param(req, "timeout", &q->form, &v)) != 0)
 		goto bad_form;
-	q->opts.timeout_ms = PROMQL_TIMEOUT_MS;
+	promql_get_defaults(&q->opts);
+	q->opts.lookback_ms = 0;
+	q->opts.max_samples = 0;
 	if (v != NULL) {
 		if (parse_duration(v, &ns, &msg) != 0) {
 			reply_error(r, "bad_data", "invalid parameter "

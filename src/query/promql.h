@@ -349,6 +349,14 @@ int	promql_eval_range(struct series *s, const struct promql_node *e,
 void	promql_result_free(struct promql_result *r);
 
 /*
+ * The values of promql_opts' zero fields, PROMQL_* above unless set: a
+ * program sets them once from its settings (query_options), before any
+ * query runs; a server's timeout is also the longest a client may ask.
+ */
+void	promql_set_defaults(const struct promql_opts *o);
+void	promql_get_defaults(struct promql_opts *o);
+
+/*
  * A result written out, for the HTTP API, the query views and the CLI
  * (promql_result.c):
  *

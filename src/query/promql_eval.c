@@ -1767,6 +1767,30 @@ out:
 	return rc;
 }
 
+/* The zero fields' values: the settings' query_options, set at start. */
+static struct promql_opts defaults = {
+	.lookback_ms = PROMQL_LOOKBACK_MS,
+	.timeout_ms = PROMQL_TIMEOUT_MS,
+	.max_samples = PROMQL_MAX_SAMPLES,
+};
+
+void
+promql_set_defaults(const struct promql_opts *o)
+{
+	if (o->lookback_ms > 0)
+		defaults.lookback_ms = o->lookback_ms;
+	if (o->timeout_ms > 0)
+		defaults.timeout_ms = o->timeout_ms;
+	if (o->max_samples > 0)
+		defaults.max_samples = o->max_samples;
+}
+
+void
+promql_get_defaults(struct promql_opts *o)
+{
+	*o = defaults;
+}
+
 static int
 run(struct series *s, const struct promql_node *e, int64_t start, int64_t end,
     int64_t step, int instant, const struct promql_opts *o,
@@ -1791,11 +1815,11 @@ run(struct series *s, const struct promql_node *e, int64_t start, int64_t end,
 	ev.interval = step;
 	ev.nsteps = (size_t)((end - start) / step) + 1;
 	ev.lookback = o != NULL && o->lookback_ms > 0 ? o->lookback_ms :
-	    PROMQL_LOOKBACK_MS;
+	    defaults.lookback_ms;
 	ev.max_samples = o != NULL && o->max_samples > 0 ? o->max_samples :
-	    PROMQL_MAX_SAMPLES;
+	    defaults.max_samples;
 	timeout = o != NULL && o->timeout_ms > 0 ? o->timeout_ms :
-	    PROMQL_TIMEOUT_MS;
+	    defaults.timeout_ms;
 	ev.deadline_ns = t0 + timeout * 1000000;
 	if (o != NULL) {
 		ev.cancelled = o->cancelled;
