@@ -159,6 +159,29 @@ pq_account(struct pq_eval *ev, int64_t n)
 	return 0;
 }
 
+static int check_alive(struct pq_eval *ev);
+
+/* Every so many steps of a loop over steps, the clock is looked at. */
+#define ALIVE_EVERY	4096
+
+/*
+ * A scalar's values for the steps: counted first, so that a subquery of
+ * a trillion steps fails on the limit instead of on malloc.
+ */
+static int
+steps_alloc(struct pq_eval *ev, double **out)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = pq_account(ev, (int64_t)ev->nsteps)) != 0) {
+		pq_account(ev, -(int64_t)ev->nsteps);
+		return rc;
+	}
+	*out = xmalloc((ev->nsteps + 1) * sizeof(double));
+	return 0;
+}
+
 /* The clock and the client: 0, -ETIMEDOUT or -ECANCELED. */
 static int
 check_alive(struct pq_eval *ev)
@@ -660,6 +683,9 @@ eval_vector_selector(struct pq_eval *ev, const struct promql_node *e,
 			int64_t ref = ref_time(ev, e->vs.at, e->vs.at_ms,
 			    e->vs.offset_ms, t);
 
+			if (i % ALIVE_EVERY == ALIVE_EVERY - 1 &&
+			    (rc = check_alive(ev)) != 0)
+				break;
 			/* refs ascend with the steps, or stand still (@) */
 			if (cur > 0 && l.p[cur - 1].t > ref)
 				cur = 0;
@@ -911,6 +937,9 @@ eval_window_call(struct pq_eval *ev, struct window_call *wc,
 			int64_t ref = ref_time(ev, r.at, r.at_ms, r.offset, t);
 			double v;
 
+			if (i % ALIVE_EVERY == ALIVE_EVERY - 1 &&
+			    (rc = check_alive(ev)) != 0)
+				break;
 			if (a > 0 && l.p[a - 1].t > ref - r.range)
 				a = b = 0;	/* a window that stands still */
 			while (a < l.n && l.p[a].t <= ref - r.range)
@@ -1007,11 +1036,12 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 	/* the functions of the evaluator's own */
 	if (strcmp(name, "time") == 0 || strcmp(name, "pi") == 0) {
 		out->type = PROMQL_TYPE_SCALAR;
-		out->sv = xmalloc((ev->nsteps + 1) * sizeof(double));
+		if ((rc = steps_alloc(ev, &out->sv)) != 0)
+			return rc;
 		for (size_t i = 0; i < ev->nsteps; i++)
 			out->sv[i] = name[0] == 't' ?
 			    (double)step_time(ev, i) / 1000.0 : M_PI;
-		return pq_account(ev, (int64_t)ev->nsteps);
+		return 0;
 	}
 	if (strcmp(name, "min_of") == 0 || strcmp(name, "max_of") == 0) {
 		double *b;
@@ -1055,9 +1085,12 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 
 		if ((rc = eval(ev, e->call.args[0], &v)) != 0)
 			return rc;
-		cur = xcalloc(v.m.n + 1, sizeof(*cur));
 		out->type = PROMQL_TYPE_SCALAR;
-		out->sv = xmalloc((ev->nsteps + 1) * sizeof(double));
+		if ((rc = steps_alloc(ev, &out->sv)) != 0) {
+			value_free(ev, &v);
+			return rc;
+		}
+		cur = xcalloc(v.m.n + 1, sizeof(*cur));
 		for (size_t i = 0; i < ev->nsteps; i++) {
 			cut_step(&v.m, cur, step_time(ev, i), &vec);
 			out->sv[i] = vec.n == 1 ? vec.s[0].v : (double)NAN;
@@ -1065,7 +1098,7 @@ eval_call(struct pq_eval *ev, const struct promql_node *e,
 		free(cur);
 		free(vec.s);
 		value_free(ev, &v);
-		return pq_account(ev, (int64_t)ev->nsteps);
+		return 0;
 	}
 	if (strcmp(name, "timestamp") == 0 &&
 	    unparen(e->call.args[0])->kind == PROMQL_VECTOR_SELECTOR) {
@@ -1578,10 +1611,11 @@ eval(struct pq_eval *ev, const struct promql_node *e, struct pq_value *out)
 	switch (e->kind) {
 	case PROMQL_NUMBER:
 		out->type = PROMQL_TYPE_SCALAR;
-		out->sv = xmalloc((ev->nsteps + 1) * sizeof(double));
+		if ((rc = steps_alloc(ev, &out->sv)) != 0)
+			return rc;
 		for (size_t i = 0; i < ev->nsteps; i++)
 			out->sv[i] = e->num.value;
-		return pq_account(ev, (int64_t)ev->nsteps);
+		return 0;
 	case PROMQL_STRING:
 		out->type = PROMQL_TYPE_STRING;
 		out->str = e->str.s;

@@ -7,9 +7,9 @@
  * reset, gauges, classic histogram buckets, a series with a stale
  * marker, NaN and infinities, at 15 s over an hour. Each query runs as
  * an instant query at three times and as a range query of 20 steps, under
- * tight limits (a million samples, two seconds). An evaluation may fail,
- * but only as a query fails (bad_data, execution, timeout) with a message;
- * the store failing (internal) or a crash is a bug.
+ * tight limits (a million samples, a quarter of a second). An evaluation
+ * may fail, but only as a query fails (bad_data, execution, timeout) with
+ * a message; the store failing (internal) or a crash is a bug.
  */
 #include "config.h"
 
@@ -151,7 +151,7 @@ setup(void)
 static void
 run(const struct promql_node *e, int range, int64_t t)
 {
-	struct promql_opts o = { .timeout_ms = 2000, .max_samples = 1000000 };
+	struct promql_opts o = { .timeout_ms = 250, .max_samples = 1000000 };
 	struct promql_result *r;
 	int rc;
 

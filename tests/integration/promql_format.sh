@@ -45,29 +45,32 @@ until curl -sf -o /dev/null "$pu/-/ready"; do
 done
 ok "prometheus is ready"
 
-# ask URL QUERY: "STATUS<tab>success<tab>DATA" or "STATUS<tab>error<tab>TYPE",
-# the data with its newlines as \n
-ask() {
-	local st
-	st=$(curl -s -o "$TEST_TMP/answer" -w '%{http_code}' \
-		--data-urlencode "query=$2" "$1/api/v1/format_query")
-	printf '%s\t%s\n' "$st" "$(jq -r '[.status, (.data // .errorType)] |
-		map(gsub("\n"; "\\n")) | join("\t")' "$TEST_TMP/answer" 2>/dev/null)"
+# answers URL NAME: every query of $TEST_TMP/q/ asked of URL by one curl
+# (a transfer each), then one jq: $TEST_TMP/NAME.txt, a line each,
+# "STATUS<tab>success<tab>DATA" or "STATUS<tab>error<tab>TYPE", the data
+# with its newlines as \n
+answers() {
+	local url=$1 name=$2 k
+	mkdir -p "$TEST_TMP/$name"
+	: >"$TEST_TMP/$name.cfg"
+	for k in $(seq 1 "$n"); do
+		printf 'url = "%s/api/v1/format_query"\ndata-urlencode = "query@%s"\noutput = "%s"\nwrite-out = "%%{http_code}\\n"\nnext\n' \
+			"$url" "$TEST_TMP/q/$k" "$TEST_TMP/$name/$k" >>"$TEST_TMP/$name.cfg"
+	done
+	curl -s -K "$TEST_TMP/$name.cfg" >"$TEST_TMP/$name.codes"
+	for k in $(seq 1 "$n"); do
+		printf '%s\n' "$TEST_TMP/$name/$k"
+	done | xargs jq -r '[.status, (.data // .errorType)] |
+		map(gsub("\n"; "\\n")) | join("\t")' >"$TEST_TMP/$name.json.txt"
+	paste "$TEST_TMP/$name.codes" "$TEST_TMP/$name.json.txt" >"$TEST_TMP/$name.txt"
 }
 
-n=0 same=0 refused=0
+# the queries, a file each (read by curl as they are, no quoting)
+mkdir -p "$TEST_TMP/q"
+n=0
 while IFS= read -r q; do
 	n=$((n + 1))
-	a=$(ask "$su" "$q")
-	b=$(ask "$pu" "$q")
-	if [ "$a" != "$b" ]; then
-		fail "'$q': shale answers '$a', prometheus '$b'"
-		continue
-	fi
-	same=$((same + 1))
-	case $a in
-	*"	error	"*) refused=$((refused + 1)) ;;
-	esac
+	printf '%s' "$q" >"$TEST_TMP/q/$n"
 done <<'QUERIES'
 1
 1.5
@@ -481,6 +484,22 @@ some_very_long_metric_name_total{job="api-server",instance="a",very_long_label_n
 some_very_long_metric_name_total{job="api-server",instance="a",very_long_label_name="very_long_label_value_x"}[5m] offset 1h
 abs(-some_very_long_metric_name_total{job="api-server",instance="a",very_long_label_name="very_long_label_value"})
 QUERIES
+answers "$su" shale
+answers "$pu" prometheus
+same=0 refused=0 k=0
+exec 3<"$TEST_TMP/shale.txt" 4<"$TEST_TMP/prometheus.txt"
+while IFS= read -r a <&3 && IFS= read -r b <&4; do
+	k=$((k + 1))
+	if [ "$a" != "$b" ]; then
+		fail "'$(cat "$TEST_TMP/q/$k")': shale answers '$a', prometheus '$b'"
+		continue
+	fi
+	same=$((same + 1))
+	case $a in
+	*"	error	"*) refused=$((refused + 1)) ;;
+	esac
+done
+exec 3<&- 4<&-
 expect_eq "every query answered alike ($refused of them refused)" "$n" "$same"
 [ "$n" -ge 100 ] || fail "only $n queries"
 
