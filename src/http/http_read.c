@@ -49,6 +49,7 @@
 #include "model/series.h"
 #include "util/coding.h"
 #include "util/error.h"
+#include "util/jsonw.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
 
@@ -84,7 +85,6 @@ static void
 reply_error(struct http_reply *r, int status, const char *type,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void json_string(struct buf *b, const char *s, size_t len);
 
 /* {"status":"error","errorType":type,"error":...}, as Prometheus answers. */
 static void
@@ -110,7 +110,7 @@ reply_error(struct http_reply *r, int status, const char *type,
 	buf_reset(&r->body);
 	buf_printf(&r->body, "{\"status\":\"error\",\"errorType\":\"%s\","
 	    "\"error\":", type);
-	json_string(&r->body, msg, strlen(msg));
+	jw_string_raw(&r->body, msg, strlen(msg));
 	buf_puts(&r->body, "}\n");
 }
 
@@ -129,41 +129,6 @@ reply_errno(struct http_reply *r, int rc)
 
 /* ---- JSON ---- */
 
-/*
- * A JSON string of len bytes at s, which are UTF-8 (label sets, metadata
- * and selectors are checked as they come in). Control characters are
- * escaped, the rest goes as is.
- */
-static void
-json_string(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
-	unsigned char c;
-
-	buf_putc(b, '"');
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_append(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': buf_puts(b, "\\\""); break;
-		case '\\': buf_puts(b, "\\\\"); break;
-		case '\n': buf_puts(b, "\\n"); break;
-		case '\r': buf_puts(b, "\\r"); break;
-		case '\t': buf_puts(b, "\\t"); break;
-		default:
-			buf_puts(b, "\\u00");
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		}
-	}
-	buf_append(b, s + run, len - run);
-	buf_putc(b, '"');
-}
-
 /* {"name":"value",...} in the set's order, which is by name. */
 static void
 json_labels(struct buf *b, const struct labels *ls)
@@ -175,9 +140,9 @@ json_labels(struct buf *b, const struct labels *ls)
 		l = labels_at(ls, i);
 		if (i > 0)
 			buf_putc(b, ',');
-		json_string(b, l->name, l->name_len);
+		jw_string_raw(b, l->name, l->name_len);
 		buf_putc(b, ':');
-		json_string(b, l->value, l->value_len);
+		jw_string_raw(b, l->value, l->value_len);
 	}
 	buf_putc(b, '}');
 }
@@ -640,7 +605,7 @@ name_one(void *arg, const char *name, size_t len)
 	}
 	if (w->n++ > 0)
 		buf_putc(w->out, ',');
-	json_string(w->out, name, len);
+	jw_string_raw(w->out, name, len);
 	return 0;
 }
 
@@ -736,14 +701,14 @@ meta_one(void *arg, const struct series_meta *m)
 		return 1;
 	if (w->n++ > 0)
 		buf_putc(w->out, ',');
-	json_string(w->out, m->metric, m->metric_len);
+	jw_string_raw(w->out, m->metric, m->metric_len);
 	buf_puts(w->out, ":[{\"type\":");
-	json_string(w->out, series_type_name(m->type),
+	jw_string_raw(w->out, series_type_name(m->type),
 	    strlen(series_type_name(m->type)));
 	buf_puts(w->out, ",\"help\":");
-	json_string(w->out, m->help != NULL ? m->help : "", m->help_len);
+	jw_string_raw(w->out, m->help != NULL ? m->help : "", m->help_len);
 	buf_puts(w->out, ",\"unit\":");
-	json_string(w->out, m->unit != NULL ? m->unit : "", m->unit_len);
+	jw_string_raw(w->out, m->unit != NULL ? m->unit : "", m->unit_len);
 	buf_puts(w->out, "}]");
 	return 0;
 }
@@ -827,7 +792,7 @@ route_buildinfo(struct http *h, const struct http_req *req,
 	(void)req;
 	success_open(r);
 	buf_puts(&r->body, "{\"version\":");
-	json_string(&r->body, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
+	jw_string_raw(&r->body, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
 	buf_puts(&r->body, ",\"revision\":\"\",\"branch\":\"\","
 	    "\"buildUser\":\"\",\"buildDate\":\"\",\"goVersion\":\"\"}");
 	success_close(r, 0);
@@ -842,7 +807,7 @@ json_top(struct buf *b, const char *field, const struct series_top *v,
 		if (i > 0)
 			buf_putc(b, ',');
 		buf_puts(b, "{\"name\":");
-		json_string(b, v[i].name, strlen(v[i].name));
+		jw_string_raw(b, v[i].name, strlen(v[i].name));
 		buf_printf(b, ",\"value\":%" PRIu64 "}", v[i].count);
 	}
 	buf_putc(b, ']');
