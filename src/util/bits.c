@@ -1,7 +1,9 @@
 /* bits.c - bit streams over a buf and over the caller's bytes. */
 #include "config.h"
 
+#include <endian.h>
 #include <errno.h>
+#include <string.h>
 
 #include "bits.h"
 
@@ -73,6 +75,20 @@ bits_get(struct bits_reader *r, unsigned n, uint64_t *v)
 
 	if (n > 64 || bits_left(r) < n)
 		return -1;
+	/*
+	 * Most reads are short and far from the end: one unaligned load of
+	 * the 8 bytes from the current one, shifted, instead of a byte at a
+	 * time (what chunk decoding spends its time on).
+	 */
+	if (n > 0 && n <= 56 && r->pos / 8 + 8 <= r->len) {
+		uint64_t w;
+
+		memcpy(&w, r->p + r->pos / 8, 8);
+		w = be64toh(w);
+		*v = (w << (r->pos % 8)) >> (64 - n);
+		r->pos += n;
+		return 0;
+	}
 	while (n > 0) {
 		off = (unsigned)(r->pos % 8);
 		take = 8 - off < n ? 8 - off : n;
