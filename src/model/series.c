@@ -862,6 +862,8 @@ series_apply(void *arg, const void *key, size_t klen, const void *val,
 		series_changed(s, id);
 		return;
 	}
+	if (k[2] == SK_LATE)
+		atomic_store(&s->lates, 1);
 	if (k[2] != SK_HEAD && k[2] != SK_CHUNK)
 		return;
 	pthread_rwlock_rdlock(&s->dict);
@@ -1016,6 +1018,24 @@ load_meta(struct series *s)
 	return rc;
 }
 
+/* Whether the store holds any late sample ('O' record): s->lates. */
+static int
+find_lates(struct series *s)
+{
+	unsigned char lo[3] = { KEY_SERIES, SKEY_VERSION, SK_LATE };
+	unsigned char hi[3] = { KEY_SERIES, SKEY_VERSION, SK_LATE + 1 };
+	struct engine_iter *it;
+	int rc;
+
+	it = engine_iter_new(s->e, NULL, lo, sizeof(lo), hi, sizeof(hi));
+	engine_iter_seek_first(it);
+	if (engine_iter_valid(it))
+		atomic_store(&s->lates, 1);
+	rc = engine_iter_status(it);
+	engine_iter_free(it);
+	return rc;
+}
+
 int
 series_open(struct engine *e, const struct series_options *o,
     struct series **out)
@@ -1107,6 +1127,8 @@ series_open(struct engine *e, const struct series_options *o,
 	rc = load_dictionary(s);
 	if (rc == 0)
 		rc = load_meta(s);
+	if (rc == 0)
+		rc = find_lates(s);
 	pthread_rwlock_unlock(&s->dict);
 	if (rc != 0)
 		goto fail;

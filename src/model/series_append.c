@@ -552,6 +552,8 @@ late(struct series *s, struct swork *w, int64_t t, uint64_t bits,
 	}
 	buf_release(&have);
 	put_le64(val, bits);
+	/* before the batch is in: a scan from now on looks for it */
+	atomic_store(&s->lates, 1);
 	engine_batch_put(b, k, SKEY_LEN, val, 8, series_expiry(w->retention, t));
 	w->changed = 1;
 	c->samples++;

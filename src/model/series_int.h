@@ -25,6 +25,7 @@
 #define SHALE_SERIES_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -166,6 +167,12 @@ struct series {
 
 	struct metric_series *m_series, *m_samples, *m_created, *m_ooo,
 			*m_dup, *m_limit, *m_chunks, *m_loaded;
+	/*
+	 * The store may hold late samples ('O' records): found at open, or
+	 * written or applied since. Until then a scan does not look for
+	 * them, which saves it a seek a series. Only ever goes to 1.
+	 */
+	atomic_int	 lates;
 };
 
 /* series.c */

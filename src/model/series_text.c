@@ -384,7 +384,8 @@ series_scan(struct series *s, uint64_t id, int64_t mint, int64_t maxt,
 	if (mint > maxt)
 		return 0;
 	snap = engine_snapshot_new(s->e);
-	if ((rc = read_lates(s, snap, id, mint, maxt, &L)) != 0)
+	if (atomic_load(&s->lates) &&
+	    (rc = read_lates(s, snap, id, mint, maxt, &L)) != 0)
 		goto out;
 	skey_t(lo, SK_CHUNK, id, INT64_MIN);
 	/* maxt itself is in: up to maxt + 1, or past every chunk of id */
