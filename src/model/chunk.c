@@ -566,6 +566,8 @@ get_xor(struct chunk_iter *it, int new)
 	uint64_t x, lead, sig;
 	int rc;
 
+	it->m_ok = 0;
+
 	if (new) {
 		if ((rc = get(it, 5, &lead)) != 0 ||
 		    (rc = get(it, 6, &sig)) != 0)
@@ -594,7 +596,9 @@ get_decimal(struct chunk_iter *it)
 	int64_t mp, mc;
 	int rc;
 
-	if (!decimal(it->v, it->scale, &mp))
+	if (it->m_ok && it->m_scale == it->scale)
+		mp = it->m;
+	else if (!decimal(it->v, it->scale, &mp))
 		return corrupt(it, "a decimal step from a value that is not "
 		    "one");
 	while (ones < DEC_BUCKETS - 1) {
@@ -613,6 +617,9 @@ get_decimal(struct chunk_iter *it)
 	    !(fabs((double)mc) < DEC_LIMIT))
 		return corrupt(it, "a decimal step past 2^53");
 	it->v = double_bits((double)mc / pow10s[it->scale]);
+	it->m = mc;
+	it->m_scale = it->scale;
+	it->m_ok = 1;
 	return 0;
 }
 

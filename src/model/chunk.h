@@ -104,6 +104,14 @@ struct chunk_iter {
 	unsigned		 sig;
 	unsigned		 version;	/* of the chunk's format */
 	unsigned		 scale;		/* decimal values: the power of ten */
+	/*
+	 * v's integer at m_scale when a decimal step made v: what
+	 * decimal() would find again (the encoder found the step's value
+	 * so), kept to spare the next step that work
+	 */
+	int64_t			 m;
+	unsigned		 m_scale;
+	int			 m_ok;
 };
 
 /*

@@ -272,16 +272,15 @@ group_of_labels(struct agg_state *st, const struct labels *gls)
 }
 
 /*
- * The set a sample is grouped by: its own, less the name if dropped,
- * unless the grouping keeps __name__ (as Prometheus's delayed removal:
- * the name still parts groups, and goes at the end).
+ * The set a sample is grouped by: its own. A name that was to be dropped
+ * need not go first: by() keeps only what it lists, without() drops
+ * __name__ with what it lists, and by (__name__) groups by the name as
+ * Prometheus's delayed removal does (it goes at the end).
  */
 static const struct labels *
-grouped_set(struct pq_eval *ev, const struct agg_state *st,
-    const struct pq_sample *s)
+grouped_set(const struct pq_sample *s)
 {
-	return s->drop_name && !st->name_matters ? pq_drop_name(ev, s->ls) :
-	    s->ls;
+	return s->ls;
 }
 
 /* Values that print the same: -0 is not 0, every NaN is "NaN". */
@@ -308,7 +307,7 @@ group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
 	slot = pq_pmap_get(m, s->ls, &created);
 	if (st->op != PROMQL_COUNT_VALUES || st->label_dropped) {
 		if (created) {
-			gls = pq_labels_subset(ev, grouped_set(ev, st, s),
+			gls = pq_labels_subset(ev, grouped_set(s),
 			    st->names, st->nnames, !st->without);
 			*slot = group_of_labels(st, gls) + 1;
 		}
@@ -330,7 +329,7 @@ group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
 	}
 	buf_reset(&st->num);
 	promql_number_format(s->v, &st->num);
-	ls = pq_labels_set(ev, grouped_set(ev, st, s), st->label,
+	ls = pq_labels_set(ev, grouped_set(s), st->label,
 	    buf_str(&st->num), strlen(buf_str(&st->num)));
 	if (ls == NULL)
 		return -EDOM;
