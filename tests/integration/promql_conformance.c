@@ -571,7 +571,8 @@ parse_labels(const char **s, struct sline *l, const char **why)
 			i++;
 		}
 	}
-	qsort(pa, n, sizeof(*pa), pair_cmp);
+	if (n > 1)
+		qsort(pa, n, sizeof(*pa), pair_cmp);
 	l->p = pa;
 	l->np = n;
 	pa = NULL;
