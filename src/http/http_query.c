@@ -828,36 +828,48 @@ series_of(struct http *h, struct http_reply *r)
 	return s;
 }
 
+/*
+ * Evaluate q (range: from q->start to q->end by q->step_ms, else at
+ * q->time), stopped if the client goes away, and answer.
+ */
+static void
+answer(struct http *h, const struct http_req *req, struct series *s,
+    struct qparams *q, int range, struct http_reply *r)
+{
+	struct promql_result *res = NULL;
+	struct cancel c = { h, req->fd };
+	int64_t t0;
+	int rc;
+
+	q->opts.cancelled = cancelled;
+	q->opts.cancel_arg = &c;
+	t0 = clock_mono_ns();
+	rc = range ? promql_eval_range(s, q->expr, q->start, q->end,
+	    q->step_ms, &q->opts, &res) : promql_eval_instant(s, q->expr,
+	    q->time, &q->opts, &res);
+	if (rc != 0)
+		reply_eval_error(rc, r);
+	else
+		reply_result(q, res, clock_mono_ns() - t0, r);
+	promql_result_free(res);
+}
+
 /* GET or POST /api/v1/query */
 void
 http_route_query(struct http *h, const struct http_req *req,
     struct http_reply *r)
 {
-	struct promql_result *res = NULL;
-	struct cancel c = { h, req->fd };
 	struct qparams q;
 	struct series *s;
-	int64_t t0;
-	int rc;
 
 	memset(&q, 0, sizeof(q));
 	if ((s = series_of(h, r)) == NULL)
 		return;
 	q.time = clock_wall_ns() / 1000000;
-	if (limit_param(req, &q, r) != 0 ||
-	    time_param(req, &q, "time", 0, &q.time, r) != 0 ||
-	    common_params(req, &q, r) != 0)
-		goto out;
-	q.opts.cancelled = cancelled;
-	q.opts.cancel_arg = &c;
-	t0 = clock_mono_ns();
-	rc = promql_eval_instant(s, q.expr, q.time, &q.opts, &res);
-	if (rc != 0)
-		reply_eval_error(rc, r);
-	else
-		reply_result(&q, res, clock_mono_ns() - t0, r);
-	promql_result_free(res);
-out:
+	if (limit_param(req, &q, r) == 0 &&
+	    time_param(req, &q, "time", 0, &q.time, r) == 0 &&
+	    common_params(req, &q, r) == 0)
+		answer(h, req, s, &q, 0, r);
 	qparams_release(&q);
 }
 
@@ -866,15 +878,12 @@ void
 http_route_query_range(struct http *h, const struct http_req *req,
     struct http_reply *r)
 {
-	struct promql_result *res = NULL;
-	struct cancel c = { h, req->fd };
 	struct qparams q;
 	struct series *s;
 	struct buf msg;
 	const char *v;
-	int64_t t0, step_ns = 0;
+	int64_t step_ns = 0;
 	__int128 span_ns;
-	int rc;
 
 	memset(&q, 0, sizeof(q));
 	buf_init(&msg, 0);
@@ -916,18 +925,8 @@ http_route_query_range(struct http *h, const struct http_req *req,
 		    "resolution (?step=XX)");
 		goto out;
 	}
-	if (common_params(req, &q, r) != 0)
-		goto out;
-	q.opts.cancelled = cancelled;
-	q.opts.cancel_arg = &c;
-	t0 = clock_mono_ns();
-	rc = promql_eval_range(s, q.expr, q.start, q.end, q.step_ms, &q.opts,
-	    &res);
-	if (rc != 0)
-		reply_eval_error(rc, r);
-	else
-		reply_result(&q, res, clock_mono_ns() - t0, r);
-	promql_result_free(res);
+	if (common_params(req, &q, r) == 0)
+		answer(h, req, s, &q, 1, r);
 out:
 	buf_release(&msg);
 	qparams_release(&q);

@@ -27,11 +27,12 @@
  *			2^64, is below r (r > 0) or at least 1 + r (r < 0)
  *
  * Grouping: `by (l...)` keeps those labels, `without (l...)` drops them
- * and __name__. A sample whose name was dropped (drop_name) loses it
- * before grouping, so `by (__name__)` sees no name there. The operators
- * that pick samples (topk, bottomk, limitk, limit_ratio) give them with
- * their own labels and drop_name; the others give the group's labels
- * with drop_name 0.
+ * and __name__. A name still to be dropped (drop_name) parts groups only
+ * under `by (__name__)`, as in Prometheus's delayed removal, and then the
+ * group drops it when any member does. The operators that pick samples
+ * (topk, bottomk, limitk, limit_ratio) give them with their own labels
+ * and drop_name; the others give the group's labels, with drop_name 0
+ * but for that case.
  *
  * The state of a node lives across its steps: the group of every input
  * set, by the set's interned pointer, and the groups themselves, so that
@@ -96,13 +97,12 @@ struct agg_state {
 	char		**names;	/* the grouping (count_values: and its label) */
 	size_t		 nnames;
 	char		*label;		/* count_values' label */
-	/* __name__ decides groups: a sample with drop_name needs its own entry */
+	/* by (__name__): a group drops the name when a member does */
 	int		 name_matters;
 	/* count_values without the label it sets: grouped as the others */
 	int		 label_dropped;
 	/* input set -> group index + 1 (count_values: slot index + 1) */
 	struct pq_pmap	 by_set;
-	struct pq_pmap	 by_set_dropped;
 	/* group labels -> group index + 1 */
 	struct pq_pmap	 by_group;
 	struct agg_group *g;
@@ -247,7 +247,6 @@ pq_aggregate_free(void *state)
 	free(st->slot);
 	free(st->met);
 	pq_pmap_free(&st->by_set);
-	pq_pmap_free(&st->by_set_dropped);
 	pq_pmap_free(&st->by_group);
 	free(st->names);
 	free(st->label);
@@ -271,18 +270,6 @@ group_of_labels(struct agg_state *st, const struct labels *gls)
 	return (size_t)*slot - 1;
 }
 
-/*
- * The set a sample is grouped by: its own. A name that was to be dropped
- * need not go first: by() keeps only what it lists, without() drops
- * __name__ with what it lists, and by (__name__) groups by the name as
- * Prometheus's delayed removal does (it goes at the end).
- */
-static const struct labels *
-grouped_set(const struct pq_sample *s)
-{
-	return s->ls;
-}
-
 /* Values that print the same: -0 is not 0, every NaN is "NaN". */
 static int
 same_value(double a, double b)
@@ -297,8 +284,7 @@ static int
 group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
     size_t *gi)
 {
-	struct pq_pmap *m = s->drop_name && st->name_matters ?
-	    &st->by_set_dropped : &st->by_set;
+	struct pq_pmap *m = &st->by_set;
 	const struct labels *ls, *gls;
 	struct cv_slot *cv;
 	uintptr_t *slot;
@@ -307,7 +293,7 @@ group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
 	slot = pq_pmap_get(m, s->ls, &created);
 	if (st->op != PROMQL_COUNT_VALUES || st->label_dropped) {
 		if (created) {
-			gls = pq_labels_subset(ev, grouped_set(s),
+			gls = pq_labels_subset(ev, s->ls,
 			    st->names, st->nnames, !st->without);
 			*slot = group_of_labels(st, gls) + 1;
 		}
@@ -329,7 +315,7 @@ group_of(struct pq_eval *ev, struct agg_state *st, const struct pq_sample *s,
 	}
 	buf_reset(&st->num);
 	promql_number_format(s->v, &st->num);
-	ls = pq_labels_set(ev, grouped_set(s), st->label,
+	ls = pq_labels_set(ev, s->ls, st->label,
 	    buf_str(&st->num), strlen(buf_str(&st->num)));
 	if (ls == NULL)
 		return -EDOM;
