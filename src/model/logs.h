@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct buf;
 struct engine;
 struct logs;
 struct logs_writer;
@@ -292,5 +293,95 @@ int	logs_wait(struct logs *l, uint64_t id, uint64_t have,
 	    int64_t deadline_ns, const int *stop);
 /* Wake every logs_wait() and logs_*sync_stop() to look at its stop flag. */
 void	logs_wake(struct logs *l);
+
+/* ---- labels and entries with their own times (LogQL, Loki push) ---- */
+
+struct labels;
+
+/*
+ * Every stream has a label set: the labels given to it (logs_labels_set,
+ * the mount's user.shale.labels xattr, a Loki push), plus
+ * stream="<its path under /logs>" unless it was given a label named
+ * stream itself. Stored as one record a stream ('L', shale-format(5)),
+ * kept in memory, followed by followers. Reserved names ("__...") and
+ * an empty set are fine; LABELS_* limits hold.
+ */
+#define LOGS_LABEL_STREAM	"stream"
+
+/* The labels given to stream id (NULL when none): *out the caller's to free. */
+int	logs_labels_get(struct logs *l, uint64_t id, struct labels **out);
+/* Give stream id the set ls (NULL or empty: none), replacing what it had. */
+int	logs_labels_set(struct logs *l, uint64_t id, const struct labels *ls);
+
+/*
+ * Each stream, in no particular order, with its whole label set (given
+ * labels plus stream=, built for the call and freed after it) and
+ * attributes; fn's non-zero return stops (and is returned if negative).
+ * The namespace lock is not held while fn runs.
+ */
+typedef int (*logs_stream_fn)(void *arg, uint64_t id,
+	    const struct labels *ls, const struct logs_attr *a);
+int	logs_streams(struct logs *l, logs_stream_fn fn, void *arg);
+
+/*
+ * An entry of a push: one line (without its newline; a line holding
+ * newlines is stored as that many lines, all with ts_ns) and its time.
+ */
+struct logs_entry {
+	int64_t		 ts_ns;
+	const char	*line;
+	size_t		 len;
+};
+
+/* One stream's entries in a push: the stream is the one of labels ls. */
+struct logs_push_stream {
+	const struct labels *ls;
+	const struct logs_entry *e;
+	size_t		 n;
+};
+
+/*
+ * Entries keep their own times. A stream takes an entry whose time is at
+ * most LOGS_OOO_WINDOW_NS behind its newest (out of order, as Loki) and
+ * at most LOGS_FUTURE_GRACE_NS ahead of the clock; records in the file
+ * stay in the order they came, and the time index follows the newest
+ * time so far, which is what lets a scan by time stay inside the range
+ * (logs_scan_time).
+ */
+#define LOGS_OOO_WINDOW_NS	(3600LL * 1000000000)	/* 1 h */
+#define LOGS_FUTURE_GRACE_NS	(600LL * 1000000000)	/* 10 min */
+
+/*
+ * Store a push: for each stream, the stream of its labels is found or
+ * made at the path logs_push_path() gives, and its entries appended in
+ * the order given. All or nothing: every entry is checked first, and
+ * everything goes in one engine batch. 0, or:
+ *	-EINVAL		bad labels, a path taken by a directory or by a
+ *			stream of other labels; err_set() says which
+ *	-ERANGE		an entry too old or too new, err_set() as Loki:
+ *			"entry for stream '{a="b"}' has timestamp too old:
+ *			..., oldest acceptable timestamp is: ..."
+ *	-EROFS, -EIO	as logs_append
+ * *seq is the batch's sequence number (for logs_sync_seq).
+ */
+int	logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
+	    uint64_t *seq);
+
+/*
+ * The path under /logs of the stream of pushed labels ls, by the rule
+ * of shale-mount(1), LOKI PUSH: deterministic, one path per label set,
+ * valid for logs_path_check() whatever the values. 0 or -EINVAL.
+ */
+int	logs_push_path(const struct labels *ls, struct buf *path);
+
+/*
+ * The records of stream id that may hold entries of [start_ns, end_ns),
+ * in file order, each given whole to fn with its time (as logs_scan;
+ * records whose own time is outside the range are not given). Reads only
+ * from the time index's place for start_ns - LOGS_OOO_WINDOW_NS up to
+ * where the newest time passes end_ns + LOGS_OOO_WINDOW_NS.
+ */
+int	logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
+	    int64_t end_ns, logs_scan_fn fn, void *arg);
 
 #endif
