@@ -1600,8 +1600,12 @@ run_cmd(const struct ctx *c, const struct cmd *cm, struct val *piped,
 	}
 	if (rc == 0)
 		rc = f->fn(c, a, na, cm->arg + 1, out);
-	if (rc != 0 && strncmp(err_detail(), "error calling", 13) != 0)
-		rc = err_set(rc, "error calling %s: %s", f->name, err_detail());
+	if (rc != 0 && strncmp(err_detail(), "error calling", 13) != 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err_detail());
+		rc = err_set(rc, "error calling %s: %s", f->name, why);
+	}
 	for (k = 0; k < na; k++)
 		val_free(&a[k]);
 	return rc;
