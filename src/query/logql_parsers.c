@@ -23,6 +23,7 @@
 #include "model/labels.h"
 #include "query/logql_pipe_int.h"
 #include "util/error.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 /* ---- the builder ---- */
@@ -243,6 +244,10 @@ lq_set_parsed(struct lq_builder *b, struct buf *scratch, const char *name,
 	if (lq_base_has(b, scratch->data, scratch->len) &&
 	    (rc = buf_puts(scratch, LQ_DUP_SUFFIX)) != 0)
 		return rc;
+	/* a value that is not UTF-8 (or holds U+FFFD) is taken as empty, as Loki does */
+	if (utf8_valid(value, vlen) != vlen || memchr(value, '\0', vlen) ||
+	    memmem(value, vlen, "\xef\xbf\xbd", 3) != NULL)
+		vlen = 0;
 	return lq_set(b, scratch->data, scratch->len, value, vlen);
 }
 

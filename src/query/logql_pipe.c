@@ -1347,9 +1347,6 @@ label_filter(struct logql_run *r, const struct lbf *f)
 	default:
 		break;
 	}
-	/* a line with an error passes what it cannot be compared by */
-	if (lq_has_err(&r->b))
-		return 1;
 	if ((v = lq_get(&r->b, f->name, f->nlen, &vl)) == NULL)
 		return 0;
 	switch (f->kind) {
@@ -1373,7 +1370,10 @@ label_filter(struct logql_run *r, const struct lbf *f)
 		break;
 	}
 	if (rc != 0) {
-		if ((rc = lq_set_err(&r->b, "LabelFilterErr", det)) != 0)
+		/* a value that does not convert keeps the line, marked; an
+		 * error already there says more and stays */
+		if (!lq_has_err(&r->b) &&
+		    (rc = lq_set_err(&r->b, "LabelFilterErr", det)) != 0)
 			return rc;
 		return 1;
 	}
