@@ -1232,6 +1232,13 @@ parse_external(struct parser *p, const struct tok *name)
 	int rc;
 
 	rc = p->x->parse(p->in, p->n, name->pos, &end, &node);
+	if (rc < 0 && strncmp(err_detail(), "parse error", 11) == 0 &&
+	    !p->failed) {
+		/* placed already, by a parser of the language's own */
+		p->failed = 1;
+		buf_puts(&p->err, err_detail());
+		return NULL;
+	}
 	if (rc < 0) {
 		fail_at(p, (uint32_t)end, "%s", err_detail());
 		return NULL;
