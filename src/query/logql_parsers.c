@@ -117,13 +117,20 @@ put_mod(struct lq_builder *b, const char *name, size_t nlen,
     const char *value, size_t vlen, int del)
 {
 	struct lq_mod *m, nm;
+	size_t vin = (size_t)-1;
 	int rc;
 
+	/* a value copied from another label may be in the arena, which moves */
+	if (value != NULL && b->arena.data != NULL && value >= b->arena.data &&
+	    value < b->arena.data + b->arena.len)
+		vin = (size_t)(value - b->arena.data);
 	memset(&nm, 0, sizeof(nm));
 	if ((m = find_mod(b, name, nlen)) != NULL)
 		nm.noff = m->noff;
 	else if ((rc = arena_put(b, name, nlen, &nm.noff)) != 0)
 		return rc;
+	if (vin != (size_t)-1)
+		value = b->arena.data + vin;
 	nm.nlen = (uint32_t)nlen;
 	nm.del = del;
 	if (!del && (rc = arena_put(b, value, vlen, &nm.voff)) != 0)

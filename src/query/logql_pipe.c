@@ -528,6 +528,16 @@ tok_ident(const struct lp *p)
 	return xstrndup(p->q + p->tok.pos, p->tok.len);
 }
 
+/* A string that becomes a C string (a template, a key): no NUL in it. */
+static int
+string_no_nul(const struct lp *p)
+{
+	if (memchr(p->tok.s, '\0', p->tok.slen) != NULL)
+		return perr(p, p->tok.pos, "a NUL byte is not allowed in this "
+		    "string");
+	return 0;
+}
+
 /* An identifier, where Loki's lexer may have made a keyword of it. */
 static int
 is_name_tok(enum tk t)
@@ -572,6 +582,10 @@ parse_json_logfmt(struct lp *p, struct stage *s)
 		if (p->tok.t == TK_EQ) {
 			if ((rc = lex(p)) != 0 || (p->tok.t != TK_STRING &&
 			    (rc = unexpected(p, "STRING")) != 0)) {
+				free(name);
+				return rc;
+			}
+			if ((rc = string_no_nul(p)) != 0) {
 				free(name);
 				return rc;
 			}
@@ -683,6 +697,8 @@ parse_label_fmt(struct lp *p, struct stage *s)
 			f->rename = 1;
 			f->value = tok_ident(p);
 		} else if (p->tok.t == TK_STRING) {
+			if ((rc = string_no_nul(p)) != 0)
+				return rc;
 			f->value = xstrndup(p->tok.s, p->tok.slen);
 			if (lq_tmpl_parse(p->tok.s, p->tok.slen, &f->t) != 0)
 				return perr(p, p->tok.pos, "invalid label "
@@ -1632,7 +1648,8 @@ build_labels(struct logql_run *r, const struct labels *base,
 	buf_reset(&r->vals);
 	if ((rc = lq_each(&r->b, pair_add, r)) != 0)
 		return rc;
-	qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_cmp);
+	if (r->npairs > 1)
+		qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_cmp);
 	buf_reset(&r->enc);
 	for (i = 0; i < r->npairs && n < LABELS_COUNT_MAX; i++) {
 		struct pair_ref pr = r->pairs[i];

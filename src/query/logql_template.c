@@ -842,13 +842,15 @@ static int
 f_printf(const struct ctx *c, struct val *a, size_t n, const struct arg *args,
     struct val *out)
 {
-	const char *f = a[0].s, *end = a[0].s + a[0].n;
+	const char *f, *end;
 	struct buf b;
 	size_t ai = 1;
 
 	(void)c; (void)args;
 	if (a[0].kind != V_STR)
-		return err_set(-EINVAL, "printf: the format is not a string");
+		return err_set(-EINVAL, "wrong type for value; expected string");
+	f = a[0].s;
+	end = a[0].s + a[0].n;
 	buf_init(&b, 0);
 	while (f < end) {
 		char spec[32], verb, tmp[512];
