@@ -42,6 +42,27 @@ lq_builder_release(struct lq_builder *b)
 	buf_release(&b->arena);
 }
 
+int
+lq_builder_copy(struct lq_builder *dst, const struct lq_builder *src)
+{
+	int rc;
+
+	dst->base = src->base;
+	dst->nmod = 0;
+	buf_reset(&dst->arena);
+	if (src->arena.len > 0 &&
+	    (rc = buf_append(&dst->arena, src->arena.data, src->arena.len)) != 0)
+		return rc;
+	if (src->nmod > dst->capmod) {
+		dst->capmod = src->capmod;
+		dst->mod = xrealloc(dst->mod, dst->capmod * sizeof(*dst->mod));
+	}
+	if (src->nmod > 0)
+		memcpy(dst->mod, src->mod, src->nmod * sizeof(*dst->mod));
+	dst->nmod = src->nmod;
+	return 0;
+}
+
 void
 lq_builder_reset(struct lq_builder *b, const struct labels *base)
 {
@@ -220,19 +241,24 @@ lq_sanitize_name(const char *s, size_t n, struct buf *out)
 	size_t i;
 	int rc;
 
+	size_t at;
+
 	buf_reset(out);
 	if (n > 0 && s[0] >= '0' && s[0] <= '9' &&
 	    (rc = buf_putc(out, '_')) != 0)
+		return rc;
+	at = out->len;
+	if ((rc = buf_append(out, s, n)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '_'))
-			c = '_';
-		if ((rc = buf_putc(out, c)) != 0)
-			return rc;
+			out->data[at + i] = '_';
 	}
+	if (out->data == NULL)
+		return buf_puts(out, "");
 	return 0;
 }
 

@@ -686,6 +686,8 @@ parse_label_fmt(struct lp *p, struct stage *s)
 		f = &s->fi[s->nfi++];
 		memset(f, 0, sizeof(*f));
 		f->name = tok_ident(p);
+		if (strcmp(f->name, LQ_ERROR) == 0)
+			return perr(p, at, "%s cannot be formatted", f->name);
 		for (i = 0; i + 1 < s->nfi; i++)
 			if (strcmp(s->fi[i].name, f->name) == 0)
 				return perr(p, at, "multiple label name '%s' "
@@ -701,8 +703,8 @@ parse_label_fmt(struct lp *p, struct stage *s)
 				return rc;
 			f->value = xstrndup(p->tok.s, p->tok.slen);
 			if (lq_tmpl_parse(p->tok.s, p->tok.slen, &f->t) != 0)
-				return perr(p, p->tok.pos, "invalid label "
-				    "template for %s: %s", f->name,
+				return perr(p, p->tok.pos, "invalid template "
+				    "for label '%s': %s", f->name,
 				    err_detail());
 		} else
 			return unexpected(p, "STRING");
@@ -1200,6 +1202,7 @@ struct logql_run {
 	const struct logql_pipeline *p;
 	pcre2_match_data *md;
 	struct lq_builder b;
+	struct lq_builder snap;		/* label_format's templates read this */
 	struct buf	 line[2];	/* line_format and decolorize alternate */
 	struct buf	 scratch, enc, vals;
 	struct pair_ref	*pairs;
@@ -1230,6 +1233,7 @@ logql_run_new(const struct logql_pipeline *p)
 	if (r->md == NULL)
 		abort();
 	lq_builder_init(&r->b);
+	lq_builder_init(&r->snap);
 	buf_init(&r->line[0], 0);
 	buf_init(&r->line[1], 0);
 	buf_init(&r->scratch, 0);
@@ -1248,6 +1252,7 @@ logql_run_free(struct logql_run *r)
 		return;
 	pcre2_match_data_free(r->md);
 	lq_builder_release(&r->b);
+	lq_builder_release(&r->snap);
 	buf_release(&r->line[0]);
 	buf_release(&r->line[1]);
 	buf_release(&r->scratch);
@@ -1411,7 +1416,7 @@ label_fmt(struct logql_run *r, const struct stage *s, const char *line,
 {
 	size_t k, vl;
 	const char *v;
-	int rc;
+	int rc, snapped = 0;
 
 	for (k = 0; k < s->nfi; k++) {
 		const struct fmt_item *f = &s->fi[k];
@@ -1428,8 +1433,16 @@ label_fmt(struct logql_run *r, const struct stage *s, const char *line,
 				return rc;
 			continue;
 		}
+		/*
+		 * The templates of a stage all see the labels as the first
+		 * of them found them: what one sets is not another's field.
+		 */
+		if (!snapped && (rc = lq_builder_copy(&r->snap, &r->b)) != 0)
+			return rc;
+		snapped = 1;
 		buf_reset(&r->scratch);
-		if (lq_tmpl_exec(f->t, &r->b, line, len, ts, &r->scratch) != 0) {
+		if (lq_tmpl_exec(f->t, &r->snap, line, len, ts,
+		    &r->scratch) != 0) {
 			if ((rc = lq_set_err(&r->b, "TemplateFormatErr",
 			    err_detail())) != 0)
 				return rc;

@@ -40,6 +40,8 @@ struct lq_builder {
 void	lq_builder_init(struct lq_builder *b);
 void	lq_builder_release(struct lq_builder *b);
 void	lq_builder_reset(struct lq_builder *b, const struct labels *base);
+/* Make dst the same labels as src (dst initialized). */
+int	lq_builder_copy(struct lq_builder *dst, const struct lq_builder *src);
 /* The value of a label now (not NUL-terminated), or NULL; valid until the next change. */
 const char *lq_get(const struct lq_builder *b, const char *name, size_t nlen,
 	    size_t *vlen);

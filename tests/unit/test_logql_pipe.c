@@ -196,7 +196,19 @@ static const struct rcase cases[] = {
 	    " a a", NULL, NOV },
 	{ "| line_format `{{ div .app 0 }}`", "app=5", "ABC", 1, "ABC",
 	    "__error__=TemplateFormatErr,__error_details__=*,app=5", NOV },
+	{ "| line_format `{{ __timestamp__ | date \"2006-01-02T15:04:05.000Z07:00 Mon Jan _2 3PM\" }}`",
+	    "app=a", "x", 1, "2021-06-10T09:14:29.500Z Thu Jun 10 9AM", NULL,
+	    NOV },
+	{ "| line_format `{{ substr 1 3 .app }}|{{ trunc -2 .app }}|{{ trunc 2 .app }}|{{ substr -1 2 .app }}`",
+	    "app=h\xc3\xa9llo", "x", 1, "\xc3\xa9l|lo|h\xc3\xa9|h\xc3\xa9", NULL,
+	    NOV },
+	{ "| line_format `{{ count \"l\" .app }} {{ max 3 9 4 }} {{ urldecode \"a%20b+c\" }} {{ bytes \"2KiB\" }} {{ duration \"1m30s\" }}`",
+	    "app=hello", "x", 1, "2 9 a b c 2048 90", NULL, NOV },
+	{ "| line_format `{{ regexReplaceAll \"(l+)\" .app \"<${1}>\" }} {{ __timestamp__ | unixEpoch }}`",
+	    "app=hello", "x", 1, "he<ll>o 1623316469", NULL, NOV },
 	/* label_format */
+	{ "| label_format app=\"x\", b=\"{{.app}}\"", "app=a", "x", 1, NULL,
+	    "app=x,b=a", NOV },
 	{ "| logfmt | label_format verb=method", "app=a", "method=GET", 1,
 	    NULL, "app=a,verb=GET", NOV },
 	{ "| logfmt | label_format x=\"{{.method}}-{{.app}}\", app=\"z\"",
@@ -327,6 +339,10 @@ static const struct ecase errors[] = {
 	{ "| json a=\"b[\"", "cannot parse JSON expression" },
 	{ "|= \"unterminated", "col 4: unterminated quoted string" },
 	{ "| a =~ \"(\"", "col 8:" },
+	{ "| label_format __error__=\"x\"", "col 16: __error__ cannot be "
+	    "formatted" },
+	{ "| label_format a=\"{{ end }}\"", "col 18: invalid template for "
+	    "label 'a': template: line:1: unexpected {{end}}" },
 };
 
 static void
