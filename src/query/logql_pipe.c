@@ -1489,6 +1489,12 @@ kd_collect(void *arg, const char *name, size_t nlen, const char *v,
 
 	if (named == a->keep)
 		return 0;
+	/* keep never takes the error away: only a filter or drop does */
+	if (a->keep && ((nlen == strlen(LQ_ERROR) &&
+	    memcmp(name, LQ_ERROR, nlen) == 0) ||
+	    (nlen == strlen(LQ_ERROR_DETAILS) &&
+	    memcmp(name, LQ_ERROR_DETAILS, nlen) == 0)))
+		return 0;
 	/* to drop: remember the name, the builder cannot change mid-walk */
 	if (buf_append(&r->vals, name, nlen) != 0 || buf_putc(&r->vals, 0) != 0)
 		return -ENOMEM;

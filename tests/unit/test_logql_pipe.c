@@ -223,6 +223,8 @@ static const struct rcase cases[] = {
 	    "a=b,app=a", NOV },
 	{ "| json | drop __error__, __error_details__", "app=a", "oops", 1,
 	    NULL, "app=a", NOV },
+	{ "| json | keep x", "app=a", "oops", 1, NULL,
+	    "__error__=JSONParserErr,__error_details__=*", NOV },
 	/* decolorize */
 	{ "| decolorize", "app=a", "\x1b[31mred\x1b[0m plain", 1, "red plain",
 	    NULL, NOV },
