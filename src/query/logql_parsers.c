@@ -595,9 +595,9 @@ logfmt_quoted(const char *s, size_t n, size_t *i, struct buf *out)
 	return 0;
 }
 
+/* Which of the nk keys wanted is k: its index, or -1. */
 static int
-logfmt_wanted(char *const *names, char *const *keys, size_t nk,
-    const char *k, size_t klen)
+logfmt_wanted(char *const *keys, size_t nk, const char *k, size_t klen)
 {
 	size_t i;
 
@@ -605,7 +605,6 @@ logfmt_wanted(char *const *names, char *const *keys, size_t nk,
 		if (strlen(keys[i]) == klen && memcmp(keys[i], k, klen) == 0)
 			return (int)i;
 	return -1;
-	(void)names;
 }
 
 int
@@ -674,7 +673,7 @@ lq_logfmt(struct lq_builder *b, struct buf *scratch, const char *line,
 			continue;
 		}
 		if (nk > 0) {
-			if ((w = logfmt_wanted(names, keys, nk, k, klen)) < 0)
+			if ((w = logfmt_wanted(keys, nk, k, klen)) < 0)
 				continue;
 			k = names[w];
 			klen = strlen(names[w]);

@@ -437,7 +437,7 @@ compile_re(const struct lp *p, size_t at, const char *s, size_t n,
 		return perr(p, at, "error parsing regexp: %s", err_detail());
 	matcher_free(m);
 	*out = pcre2_compile((PCRE2_SPTR)s, n, PCRE2_UTF |
-	    PCRE2_MATCH_INVALID_UTF | PCRE2_DOTALL * 0, &e, &off, rc->compile);
+	    PCRE2_MATCH_INVALID_UTF, &e, &off, rc->compile);
 	if (*out == NULL) {
 		pcre2_get_error_message(e, msg, sizeof(msg));
 		return perr(p, at, "error parsing regexp: %s at offset %zu",
@@ -596,11 +596,8 @@ parse_json_logfmt(struct lp *p, struct stage *s)
 				free(key);
 				return rc;
 			}
-		} else if (s->kind == S_LOGFMT) {
-			key = xstrdup(name);
-			at = 0;
 		} else {
-			/* json name alone: the key of that name */
+			/* a name alone: the key of that name */
 			key = xstrdup(name);
 			at = 0;
 		}

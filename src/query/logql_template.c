@@ -1273,12 +1273,19 @@ f_printf(const struct ctx *c, struct val *a, size_t n, const struct arg *args,
 		val_print(&b, v);
 		buf_putc(&b, ')');
 	}
-	while (ai < n) {
-		buf_puts(&b, ai == 1 || 1 ? "%!(EXTRA " : "");
-		buf_puts(&b, a[ai].kind == V_STR ? "string=" : "int64=");
-		val_print(&b, &a[ai]);
+	/* arguments no verb used: Go lists them after the text */
+	if (ai < n) {
+		buf_puts(&b, "%!(EXTRA ");
+		for (; ai < n; ai++) {
+			buf_printf(&b, "%s=", a[ai].kind == V_STR ? "string" :
+			    a[ai].kind == V_INT ? "int64" : a[ai].kind ==
+			    V_FLOAT ? "float64" : a[ai].kind == V_BOOL ? "bool" :
+			    "time.Time");
+			val_print(&b, &a[ai]);
+			if (ai + 1 < n)
+				buf_puts(&b, ", ");
+		}
 		buf_putc(&b, ')');
-		ai++;
 	}
 	*out = val_take(&b);
 	return 0;
