@@ -251,6 +251,19 @@ truthy(const struct val *v)
 	return 0;
 }
 
+/* A float as an int64, without C's undefined cases: NaN 0, out of range clamped. */
+static int64_t
+f2i(double f)
+{
+	if (isnan(f))
+		return 0;
+	if (f >= 9223372036854775807.0)
+		return INT64_MAX;
+	if (f <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)f;
+}
+
 /* cast.ToInt64 / ToFloat64 as sprig's arithmetic takes them: 0 when not a number. */
 static int64_t
 to_int(const struct val *v)
@@ -260,14 +273,14 @@ to_int(const struct val *v)
 
 	switch (v->kind) {
 	case V_INT:	return v->i;
-	case V_FLOAT:	return (int64_t)v->f;
+	case V_FLOAT:	return f2i(v->f);
 	case V_BOOL:	return v->b;
 	case V_TIME:	return v->i;
 	case V_STR:
 		i = strtoll(v->s, &end, 10);
 		if (*end == '\0' && end != v->s)
 			return i;
-		return (int64_t)strtod(v->s, NULL);
+		return f2i(strtod(v->s, NULL));
 	}
 	return 0;
 }
@@ -881,16 +894,46 @@ FN(f_le) { UNUSED; return cmp_fn(a, n, out, 3); }
 FN(f_gt) { UNUSED; return cmp_fn(a, n, out, 4); }
 FN(f_ge) { UNUSED; return cmp_fn(a, n, out, 5); }
 
-FN(f_add) { UNUSED; *out = val_int(to_int(&a[0]) + to_int(&a[1])); return 0; }
-FN(f_sub) { UNUSED; *out = val_int(to_int(&a[0]) - to_int(&a[1])); return 0; }
-FN(f_mul) { UNUSED; *out = val_int(to_int(&a[0]) * to_int(&a[1])); return 0; }
+/* Integer arithmetic wraps around, as Go's does. */
+static int64_t
+wrap(uint64_t u)
+{
+	int64_t i;
+
+	memcpy(&i, &u, sizeof(i));
+	return i;
+}
+
+FN(f_add)
+{
+	UNUSED;
+	*out = val_int(wrap((uint64_t)to_int(&a[0]) + (uint64_t)to_int(&a[1])));
+	return 0;
+}
+
+FN(f_sub)
+{
+	UNUSED;
+	*out = val_int(wrap((uint64_t)to_int(&a[0]) - (uint64_t)to_int(&a[1])));
+	return 0;
+}
+
+FN(f_mul)
+{
+	UNUSED;
+	*out = val_int(wrap((uint64_t)to_int(&a[0]) * (uint64_t)to_int(&a[1])));
+	return 0;
+}
 
 FN(f_div)
 {
 	UNUSED;
 	if (to_int(&a[1]) == 0)
 		return err_set(-EINVAL, "integer divide by zero");
-	*out = val_int(to_int(&a[0]) / to_int(&a[1]));
+	if (to_int(&a[1]) == -1)
+		*out = val_int(wrap(0 - (uint64_t)to_int(&a[0])));
+	else
+		*out = val_int(to_int(&a[0]) / to_int(&a[1]));
 	return 0;
 }
 
@@ -899,7 +942,7 @@ FN(f_mod)
 	UNUSED;
 	if (to_int(&a[1]) == 0)
 		return err_set(-EINVAL, "integer divide by zero");
-	*out = val_int(to_int(&a[0]) % to_int(&a[1]));
+	*out = val_int(to_int(&a[1]) == -1 ? 0 : to_int(&a[0]) % to_int(&a[1]));
 	return 0;
 }
 
@@ -929,7 +972,7 @@ FN(f_repeat)
 
 	UNUSED;
 	buf_init(&b, 1 << 20);
-	for (k = to_int(&a[0]); k > 0; k--)
+	for (k = a[1].n > 0 ? to_int(&a[0]) : 0; k > 0; k--)
 		if (buf_append(&b, a[1].s, a[1].n) != 0)
 			return err_set(-EINVAL, "repeat: result too long");
 	*out = val_take(&b);
@@ -944,6 +987,8 @@ align(struct val *out, const struct val *w, const struct val *s, int left)
 
 	if (k < 0)
 		return err_set(-EINVAL, "alignment must be positive");
+	if (k > 1 << 20)
+		return err_set(-EINVAL, "alignment too wide");
 	buf_init(&b, 0);
 	if ((size_t)k <= s->n) {
 		if (left)
