@@ -12,11 +12,13 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -875,6 +877,149 @@ lq_pattern_matches(const struct lq_pattern *p, const char *line, size_t len)
 	int rc;
 
 	return pattern_walk(p, line, len, NULL, NULL, &rc);
+}
+
+/* ---- ip() ---- */
+
+struct lq_ip {
+	int		 family;	/* AF_INET or AF_INET6 */
+	size_t		 len;		/* 4 or 16 */
+	unsigned char	 lo[16], hi[16];
+};
+
+void
+lq_ip_free(struct lq_ip *ip)
+{
+	free(ip);
+}
+
+/* An address of n bytes at s: its family and bytes, or 0. */
+static int
+ip_addr(const char *s, size_t n, unsigned char *out)
+{
+	char tmp[64];
+
+	if (n == 0 || n >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, tmp, out) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+int
+lq_ip_parse(const char *s, size_t n, struct lq_ip **out)
+{
+	struct lq_ip *ip = xcalloc(1, sizeof(*ip));
+	const char *slash = memchr(s, '/', n), *dash = memchr(s, '-', n);
+	unsigned char b[16];
+	int f;
+
+	*out = NULL;
+	if (slash != NULL) {
+		char *end;
+		unsigned long bits;
+		size_t i;
+
+		ip->family = ip_addr(s, (size_t)(slash - s), ip->lo);
+		ip->len = ip->family == AF_INET ? 4 : 16;
+		bits = strtoul(slash + 1, &end, 10);
+		if (ip->family == 0 || end != s + n || end == slash + 1 ||
+		    bits > ip->len * 8 || slash[1] == '+' || slash[1] == '-')
+			goto bad;
+		for (i = 0; i < ip->len; i++) {
+			unsigned keep = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ?
+			    (unsigned)(bits - i * 8) : 0;
+			unsigned char mask = (unsigned char)(keep ? 0xff << (8 -
+			    keep) : 0);
+
+			ip->hi[i] = (unsigned char)(ip->lo[i] | (unsigned char)~mask);
+			ip->lo[i] &= mask;
+		}
+	} else if (dash != NULL) {
+		ip->family = ip_addr(s, (size_t)(dash - s), ip->lo);
+		f = ip_addr(dash + 1, (size_t)(s + n - dash - 1), ip->hi);
+		ip->len = ip->family == AF_INET ? 4 : 16;
+		if (ip->family == 0 || f != ip->family ||
+		    memcmp(ip->lo, ip->hi, ip->len) > 0)
+			goto bad;
+	} else {
+		if ((ip->family = ip_addr(s, n, b)) == 0)
+			goto bad;
+		ip->len = ip->family == AF_INET ? 4 : 16;
+		memcpy(ip->lo, b, ip->len);
+		memcpy(ip->hi, b, ip->len);
+	}
+	*out = ip;
+	return 0;
+bad:
+	free(ip);
+	return err_set(-EINVAL, "ip: invalid pattern: \"%.*s\"",
+	    (int)(n > 100 ? 100 : n), s);
+}
+
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+static size_t
+span(const char *s, size_t n, const char *set)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] != '\0' && strchr(set, s[i]) != NULL; i++)
+		;
+	return i;
+}
+
+/* Whether the address of n bytes at s is in ip; *len its length. */
+static int
+ip_in(const struct lq_ip *ip, const char *s, size_t n, const char *set,
+    size_t *len)
+{
+	unsigned char b[16];
+	int f;
+
+	*len = span(s, n, set);
+	f = ip_addr(s, *len, b);
+	return f == ip->family && memcmp(b, ip->lo, ip->len) >= 0 &&
+	    memcmp(b, ip->hi, ip->len) <= 0;
+}
+
+int
+lq_ip_find(const struct lq_ip *ip, const char *s, size_t n)
+{
+	size_t i, l;
+
+	/* where an address may start: a digit then a dot within three, or hex then a colon */
+	for (i = 0; i < n; i++) {
+		if (i + 3 < n && s[i] >= '0' && s[i] <= '9' &&
+		    (s[i + 1] == '.' || s[i + 2] == '.' || s[i + 3] == '.')) {
+			if (ip_in(ip, s + i, n - i, "0123456789.", &l))
+				return 1;
+			if (l > 0)
+				i += l;
+			continue;
+		}
+		if (i + 4 < n && ((s[i] == ':' && s[i + 1] == ':' &&
+		    is_hex(s[i + 2])) || (is_hex(s[i]) && (s[i + 1] == ':' ||
+		    (is_hex(s[i + 1]) && (s[i + 2] == ':' || (is_hex(s[i + 2]) &&
+		    (s[i + 3] == ':' || (is_hex(s[i + 3]) &&
+		    s[i + 4] == ':'))))))))) {
+			if (ip_in(ip, s + i, n - i, "0123456789abcdefABCDEF:.",
+			    &l))
+				return 1;
+			if (l > 0)
+				i += l;
+		}
+	}
+	return 0;
 }
 
 /* ---- decolorize ---- */

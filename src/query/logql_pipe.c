@@ -104,9 +104,11 @@ struct lf_alt {
 	int		 literal;	/* found with memmem() */
 	pcre2_code	*re;
 	struct lq_pattern *pat;
+	struct lq_ip	*ip;		/* ip("...") */
 };
 
-enum lb_kind { LB_STRING, LB_NUMBER, LB_DURATION, LB_BYTES, LB_AND, LB_OR };
+enum lb_kind { LB_STRING, LB_NUMBER, LB_DURATION, LB_BYTES, LB_IP, LB_AND,
+	LB_OR };
 enum lb_cmp { CMP_EQ, CMP_NE, CMP_GT, CMP_GE, CMP_LT, CMP_LE };
 
 struct lbf {
@@ -116,7 +118,8 @@ struct lbf {
 	size_t		 nlen;
 	enum lb_cmp	 cmp;
 	double		 v;
-	char		*text;		/* the literal as written */
+	char		*text;		/* the literal as written; ip's pattern */
+	struct lq_ip	*ip;
 	struct lbf	*l, *r;
 };
 
@@ -343,6 +346,7 @@ lbf_free(struct lbf *f)
 	if (f == NULL)
 		return;
 	matcher_free(f->m);
+	lq_ip_free(f->ip);
 	free(f->name);
 	free(f->text);
 	lbf_free(f->l);
@@ -360,6 +364,7 @@ stage_release(struct stage *s)
 		if (s->alt[i].re)
 			pcre2_code_free(s->alt[i].re);
 		lq_pattern_free(s->alt[i].pat);
+		lq_ip_free(s->alt[i].ip);
 	}
 	free(s->alt);
 	for (i = 0; i < s->n; i++) {
@@ -467,6 +472,39 @@ expect(struct lp *p, enum tk t)
 	return lex(p);
 }
 
+/* ip("pattern") at the current token: *out, the pattern kept in *text. */
+static int
+parse_ip(struct lp *p, struct lq_ip **out, char **text, size_t *tlen)
+{
+	int rc;
+
+	if ((rc = lex(p)) != 0 || (rc = expect(p, TK_LPAREN)) != 0)
+		return rc;
+	if (p->tok.t != TK_STRING)
+		return unexpected(p, "STRING");
+	if (lq_ip_parse(p->tok.s, p->tok.slen, out) != 0)
+		return perr(p, p->tok.pos, "%s", err_detail());
+	*text = xstrndup(p->tok.s, p->tok.slen);
+	*tlen = p->tok.slen;
+	if ((rc = lex(p)) != 0)
+		return rc;
+	return expect(p, TK_RPAREN);
+}
+
+/* |= ip("...") and != ip("..."): a line that holds an address in it. */
+static int
+parse_ip_filter(struct lp *p, struct stage *s)
+{
+	struct lf_alt *a;
+
+	if (s->op != LF_CONTAINS && s->op != LF_NOT_CONTAINS)
+		return perr(p, p->tok.pos, "ip: invalid operation");
+	s->alt = xcalloc(1, sizeof(*s->alt));
+	s->nalt = 1;
+	a = &s->alt[0];
+	return parse_ip(p, &a->ip, &a->s, &a->n);
+}
+
 static int
 parse_line_filter(struct lp *p, struct logql_pipeline *pl)
 {
@@ -483,9 +521,8 @@ parse_line_filter(struct lp *p, struct logql_pipeline *pl)
 	for (;;) {
 		struct lf_alt *a;
 
-		if (p->tok.t == TK_IP)
-			return perr(p, p->tok.pos, "ip() line filters are not "
-			    "supported");
+		if (p->tok.t == TK_IP && s->nalt == 0)
+			return parse_ip_filter(p, s);
 		if (p->tok.t != TK_STRING)
 			return unexpected(p, "STRING");
 		s->alt = xrealloc(s->alt, (s->nalt + 1) * sizeof(*s->alt));
@@ -769,7 +806,7 @@ parse_lbf_prim(struct lp *p, struct lbf **out, int depth)
 {
 	struct lbf *f;
 	enum tk op;
-	size_t at;
+	size_t at, vl;
 	int rc, neg = 0;
 
 	*out = NULL;
@@ -801,8 +838,13 @@ parse_lbf_prim(struct lp *p, struct lbf **out, int depth)
 	if ((rc = lex(p)) != 0)
 		return rc;
 	at = p->tok.pos;
-	if (p->tok.t == TK_IP)
-		return perr(p, at, "ip() label filters are not supported");
+	if (p->tok.t == TK_IP) {
+		if (op != TK_EQ && op != TK_NEQ)
+			return perr(p, at, "ip: invalid operation");
+		f->kind = LB_IP;
+		f->cmp = op == TK_EQ ? CMP_EQ : CMP_NE;
+		return parse_ip(p, &f->ip, &f->text, &vl);
+	}
 	if (p->tok.t == TK_STRING && (op == TK_EQ || op == TK_NEQ ||
 	    op == TK_RE || op == TK_NRE)) {
 		enum matcher_op mo = op == TK_EQ ? MATCHER_EQ : op == TK_NEQ ?
@@ -1078,6 +1120,10 @@ format_lbf(const struct lbf *f, struct buf *b)
 		if ((rc = format_lbf(f->r, b)) != 0)
 			return rc;
 		return buf_puts(b, " )");
+	case LB_IP:
+		buf_printf(b, "%s%sip(", f->name, f->cmp == CMP_EQ ? "=" : "!=");
+		promql_quote(f->text, strlen(f->text), b);
+		return buf_putc(b, ')');
 	default:
 		return buf_printf(b, "%s%s%s", f->name, cmp_str[f->cmp],
 		    f->text);
@@ -1101,7 +1147,11 @@ logql_pipeline_format(const struct logql_pipeline *p, struct buf *b)
 			for (k = 0; k < s->nalt; k++) {
 				if (k > 0)
 					buf_puts(b, " or ");
+				if (s->alt[k].ip)
+					buf_puts(b, "ip(");
 				promql_quote(s->alt[k].s, s->alt[k].n, b);
+				if (s->alt[k].ip)
+					buf_putc(b, ')');
 			}
 			break;
 		case S_JSON:
@@ -1287,7 +1337,9 @@ line_filter(struct logql_run *r, const struct stage *s, const char *line,
 	for (k = 0; k < s->nalt && !hit; k++) {
 		const struct lf_alt *a = &s->alt[k];
 
-		if (a->literal)
+		if (a->ip)
+			hit = lq_ip_find(a->ip, line, len);
+		else if (a->literal)
 			hit = a->n == 0 || memmem(line, len, a->s, a->n) != NULL;
 		else if (a->pat)
 			hit = lq_pattern_matches(a->pat, line, len);
@@ -1362,6 +1414,13 @@ label_filter(struct logql_run *r, const struct lbf *f)
 	case LB_STRING:
 		v = lq_get(&r->b, f->name, f->nlen, &vl);
 		return matcher_matches(f->m, v, v ? vl : 0);
+	case LB_IP:
+		/* as Loki: a line with an error passes, one without the label not */
+		if (lq_has_err(&r->b))
+			return 1;
+		if ((v = lq_get(&r->b, f->name, f->nlen, &vl)) == NULL)
+			return 0;
+		return lq_ip_find(f->ip, v, vl) == (f->cmp == CMP_EQ);
 	default:
 		break;
 	}

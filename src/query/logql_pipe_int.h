@@ -97,6 +97,16 @@ int	lq_pattern_extract(const struct lq_pattern *p, struct lq_builder *b,
 int	lq_pattern_matches(const struct lq_pattern *p, const char *line,
 	    size_t len);
 
+/*
+ * ip("..."): one address, a CIDR prefix (192.168.0.0/16) or a range
+ * (10.0.0.1-10.0.0.9), IPv4 or IPv6. lq_ip_find says whether any address
+ * written in s (found as Loki finds them) is in it.
+ */
+struct lq_ip;
+int	lq_ip_parse(const char *s, size_t n, struct lq_ip **out);
+void	lq_ip_free(struct lq_ip *ip);
+int	lq_ip_find(const struct lq_ip *ip, const char *s, size_t n);
+
 /* Strip ANSI colour sequences from the line into out. */
 int	lq_decolorize(const char *line, size_t len, struct buf *out);
 

@@ -107,6 +107,19 @@ static const struct rcase cases[] = {
 	{ "|> \"<_> error <_>\"", "app=a", "an error here", 1, NULL, NULL, NOV },
 	{ "!> \"<_> error <_>\"", "app=a", "an error here", 0, NULL, NULL, NOV },
 	{ "|> \"an <_>\"", "app=a", "the error", 0, NULL, NULL, NOV },
+	{ "|= ip(\"192.168.4.5/16\")", "app=a", "from 10.0.0.1 and 192.168.9.9:80",
+	    1, NULL, NULL, NOV },
+	{ "|= ip(\"192.168.4.5-192.168.4.10\")", "app=a", "from 192.168.4.11", 0,
+	    NULL, NULL, NOV },
+	{ "!= ip(\"::1\")", "app=a", "addr ::1 here", 0, NULL, NULL, NOV },
+	{ "|= ip(\"2001:db8::/32\")", "app=a", "c=2001:db8:1::5 x", 1, NULL,
+	    NULL, NOV },
+	{ "| logfmt | addr = ip(\"10.0.0.0/8\")", "app=a", "addr=10.1.2.3", 1,
+	    NULL, "*", NOV },
+	{ "| logfmt | addr != ip(\"10.0.0.0/8\")", "app=a", "addr=10.1.2.3", 0,
+	    NULL, NULL, NOV },
+	{ "| logfmt | addr = ip(\"10.0.0.0/8\")", "app=a", "other=1", 0, NULL,
+	    NULL, NOV },
 	/* json */
 	{ "| json", "app=a", JSON_LINE, 1, NULL,
 	    "app=a,protocol=HTTP/2.0,request_headers_Accept=*/*,"
@@ -341,6 +354,9 @@ static const struct ecase errors[] = {
 	{ "| json a=\"b[\"", "cannot parse JSON expression" },
 	{ "|= \"unterminated", "col 4: unterminated quoted string" },
 	{ "| a =~ \"(\"", "col 8:" },
+	{ "|~ ip(\"1.2.3.4\")", "col 4: ip: invalid operation" },
+	{ "|= ip(\"1.2.3\")", "col 7: ip: invalid pattern: \"1.2.3\"" },
+	{ "| a > ip(\"1.2.3.4\")", "col 7: ip: invalid operation" },
 	{ "| label_format __error__=\"x\"", "col 16: __error__ cannot be "
 	    "formatted" },
 	{ "| label_format a=\"{{ end }}\"", "col 18: invalid template for "
@@ -400,6 +416,9 @@ static const char *const formats[][2] = {
 	    " | line_format \"{{.a}}\" | label_format a=b,c=\"{{.d}}\"" },
 	{ "| drop a, b=\"c\" | keep d=~\"e\"",
 	    " | drop a,b=\"c\" | keep d=~\"e\"" },
+	{ "|= ip(\"1.2.3.4\") != ip(`::/0`) | a=ip(\"10.0.0.0/8\") | b != ip(\"1.1.1.1-1.1.1.9\")",
+	    " |= ip(\"1.2.3.4\") != ip(\"::/0\") | a=ip(\"10.0.0.0/8\") | "
+	    "b!=ip(\"1.1.1.1-1.1.1.9\")" },
 	{ "| unwrap duration_seconds(x) | __error__=\"\"",
 	    " | unwrap duration_seconds(x) | __error__=\"\"" },
 	{ "", "" },
