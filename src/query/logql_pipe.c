@@ -1731,6 +1731,10 @@ build_labels(struct logql_run *r, const struct labels *base,
 
 		if (i > 0 && pair_cmp(&r->pairs[i - 1], &pr) == 0)
 			continue;
+		/* a set names a metric only by a valid name: another is left out */
+		if (pr.nlen == 8 && memcmp(pr.name, LABELS_METRIC_NAME, 8) == 0 &&
+		    labels_check_metric_name(pr.value, pr.vlen) != 0)
+			continue;
 		if ((rc = mend_value(r, pr.value, pr.vlen, &offs[n],
 		    &pr.vlen)) != 0)
 			return rc;

@@ -226,6 +226,10 @@ static const struct rcase cases[] = {
 	    NULL, "app=a,verb=GET", NOV },
 	{ "| logfmt | label_format x=\"{{.method}}-{{.app}}\", app=\"z\"",
 	    "app=a", "method=GET", 1, NULL, "app=z,method=GET,x=GET-a", NOV },
+	{ "| label_format __name__=\"not a name\", ok=\"1\"", "app=a", "x", 1,
+	    NULL, "app=a,ok=1", NOV },
+	{ "| json", "app=a", "{\"__name__\":\"up\"}", 1, NULL,
+	    "__name__=up,app=a", NOV },
 	/* drop, keep */
 	{ "| logfmt | drop method, at", "app=a", LOGFMT_LINE, 1, NULL,
 	    "app=a,fwd=124.133.124.161,host=grafana.net,path=/,service=8ms,"
