@@ -568,32 +568,91 @@ is_space(char c)
 	    c == '\v';
 }
 
-/* Unquote a logfmt value's "..." into out: 0, or -1 when unterminated. */
+/* A logfmt separator: any byte up to the space, as go-logfmt has it. */
 static int
-logfmt_quoted(const char *s, size_t n, size_t *i, struct buf *out)
+is_sep(char c)
 {
-	size_t j = *i + 1;
+	return (unsigned char)c <= ' ';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Unquote a quoted value, s[0] and s[n - 1] its quotes, with JSON's
+ * escapes (\" \\ \/ \b \f \n \r \t \uXXXX): 0, or -1 for a bad one.
+ */
+static int
+logfmt_unquote(const char *s, size_t n, struct buf *out)
+{
+	size_t i;
 
 	buf_reset(out);
-	while (j < n && s[j] != '"') {
-		char c = s[j];
+	for (i = 1; i + 1 < n; i++) {
+		char c = s[i];
+		unsigned long cp = 0;
+		char u[4];
+		int k;
 
-		if (c == '\\' && j + 1 < n) {
-			j++;
-			switch (s[j]) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			default: c = s[j]; break;
+		if (c != '\\') {
+			if (buf_putc(out, c) != 0)
+				return -1;
+			continue;
+		}
+		if (++i + 1 >= n)
+			return -1;
+		switch (s[i]) {
+		case '"': case '\\': case '/': c = s[i]; break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			if (i + 4 > n - 2)
+				return -1;
+			for (k = 1; k <= 4; k++) {
+				if (hexval(s[i + k]) < 0)
+					return -1;
+				cp = cp << 4 | (unsigned long)hexval(s[i + k]);
 			}
+			i += 4;
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp = 0xfffd;
+			if (cp < 0x80) {
+				c = (char)cp;
+				break;
+			}
+			if (cp < 0x800) {
+				u[0] = (char)(0xc0 | (cp >> 6));
+				u[1] = (char)(0x80 | (cp & 0x3f));
+				k = 2;
+			} else {
+				u[0] = (char)(0xe0 | (cp >> 12));
+				u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				u[2] = (char)(0x80 | (cp & 0x3f));
+				k = 3;
+			}
+			if (buf_append(out, u, (size_t)k) != 0)
+				return -1;
+			continue;
+		default:
+			return -1;
 		}
 		if (buf_putc(out, c) != 0)
 			return -1;
-		j++;
 	}
-	if (j >= n)
+	if (out->data == NULL && buf_puts(out, "") != 0)
 		return -1;
-	*i = j + 1;
 	return 0;
 }
 
@@ -609,6 +668,99 @@ logfmt_wanted(char *const *keys, size_t nk, const char *k, size_t klen)
 	return -1;
 }
 
+/*
+ * One pair from line + *i: 1 with *k and *v (v NULL for a key alone), 0
+ * at the end, or -1 for a pair that does not parse (why in err, *i past
+ * it).
+ */
+static int
+logfmt_next(const char *line, size_t len, size_t *i, struct buf *val,
+    const char **k, size_t *klen, const char **v, size_t *vlen, char *err,
+    size_t errlen)
+{
+	size_t p = *i, st;
+
+	while (p < len && is_sep(line[p]))
+		p++;
+	if (p >= len) {
+		*i = p;
+		return 0;
+	}
+	st = p;
+	while (p < len && !is_sep(line[p]) && line[p] != '=' && line[p] != '"')
+		p++;
+	if (p < len && (line[p] == '"' || (line[p] == '=' && p == st))) {
+		snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+		    "unexpected '%c'", p + 1, line[p]);
+		goto skip;
+	}
+	*k = line + st;
+	*klen = p - st;
+	*v = NULL;
+	*vlen = 0;
+	if (p >= len || line[p] != '=') {
+		*i = p;
+		return 1;
+	}
+	p++;
+	if (p >= len || is_sep(line[p])) {
+		*v = "";
+		*i = p;
+		return 1;
+	}
+	if (line[p] == '"') {
+		size_t q = p + 1;
+		int esc = 0, has_esc = 0;
+
+		for (; q < len; q++) {
+			if (esc)
+				esc = 0;
+			else if (line[q] == '\\')
+				esc = has_esc = 1;
+			else if (line[q] == '"')
+				break;
+		}
+		if (q >= len) {
+			snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+			    "unterminated quoted value", len + 1);
+			*i = len;
+			return -1;
+		}
+		if (!has_esc) {
+			*v = line + p + 1;
+			*vlen = q - p - 1;
+		} else if (logfmt_unquote(line + p, q - p + 1, val) != 0) {
+			snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+			    "invalid quoted value", q + 2);
+			p = q + 1;
+			goto skip;
+		} else {
+			*v = val->data;
+			*vlen = val->len;
+		}
+		*i = q + 1;
+		return 1;
+	}
+	st = p;
+	while (p < len && !is_sep(line[p])) {
+		if (line[p] == '=' || line[p] == '"') {
+			snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+			    "unexpected '%c'", p + 1, line[p]);
+			goto skip;
+		}
+		p++;
+	}
+	*v = line + st;
+	*vlen = p - st;
+	*i = p;
+	return 1;
+skip:
+	while (p < len && !is_sep(line[p]))
+		p++;
+	*i = p;
+	return -1;
+}
+
 int
 lq_logfmt(struct lq_builder *b, struct buf *scratch, const char *line,
     size_t len, int strict, int keep_empty, char *const *names,
@@ -616,64 +768,31 @@ lq_logfmt(struct lq_builder *b, struct buf *scratch, const char *line,
 {
 	struct buf val;
 	size_t i = 0;
-	int rc = 0;
+	int rc = 0, r;
 
-	(void)keep_empty;	/* an empty value is no label in a set */
+	/* an empty value is no label in a set, so keep_empty changes nothing */
+	(void)keep_empty;
 	buf_init(&val, 0);
-	while (i < len) {
+	for (;;) {
 		const char *k, *v;
-		size_t klen, vlen, ks;
-		int bad = 0, w;
+		size_t klen, vlen;
+		char err[128];
+		int w;
 
-		while (i < len && is_space(line[i]))
-			i++;
-		if (i >= len)
+		r = logfmt_next(line, len, &i, &val, &k, &klen, &v, &vlen, err,
+		    sizeof(err));
+		if (r == 0)
 			break;
-		ks = i;
-		while (i < len && !is_space(line[i]) && line[i] != '=') {
-			if (line[i] == '"')
-				bad = 1;
-			i++;
-		}
-		k = line + ks;
-		klen = i - ks;
-		v = "";
-		vlen = 0;
-		if (klen == 0)
-			bad = 1;
-		if (i < len && line[i] == '=') {
-			i++;
-			if (i < len && line[i] == '"') {
-				if (logfmt_quoted(line, len, &i, &val) != 0) {
-					bad = 1;
-					i = len;
-				} else {
-					v = val.data ? val.data : "";
-					vlen = val.len;
-				}
-			} else {
-				size_t vs = i;
-
-				while (i < len && !is_space(line[i])) {
-					if (line[i] == '"' || line[i] == '=')
-						bad = 1;
-					i++;
-				}
-				v = line + vs;
-				vlen = i - vs;
-			}
-		}
-		if (bad) {
+		if (r < 0) {
+			/* --strict stops at the first error and says so */
 			if (strict) {
-				char det[128];
-
-				snprintf(det, sizeof(det), "logfmt syntax error "
-				    "at pos %zu", ks + 1);
-				rc = lq_set_err(b, "LogfmtParserErr", det);
+				rc = lq_set_err(b, "LogfmtParserErr", err);
 				break;
 			}
 			continue;
 		}
+		if (v == NULL)
+			v = "";
 		if (nk > 0) {
 			if ((w = logfmt_wanted(keys, nk, k, klen)) < 0)
 				continue;

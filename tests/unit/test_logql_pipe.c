@@ -153,6 +153,11 @@ static const struct rcase cases[] = {
 	{ "| logfmt --strict", "app=a", "a=1 b==2 c=3", 1, NULL,
 	    "__error__=LogfmtParserErr,__error_details__=*,a=1,app=a", NOV },
 	{ "| logfmt", "app=a", "a=1 b==2 c=3", 1, NULL, "a=1,app=a,c=3", NOV },
+	{ "| logfmt", "app=a", "u=\"\\u00e9\\t\\/\" bad=\"\\q\" k\x01v=1 =x", 1,
+	    NULL, "app=a,u=\xc3\xa9\t/,v=1", NOV },
+	{ "| logfmt --strict | line_format `{{.__error_details__}}`", "app=a",
+	    "a=1 b=\"open", 1, "logfmt syntax error at pos 12 : unterminated "
+	    "quoted value", "*", NOV },
 	/* regexp and pattern */
 	{ "| regexp \"(?P<method>\\\\w+) (?P<path>[\\\\w|/]+) \\\\((?P<status>\\\\d+?)\\\\) (?P<duration>.*)\"",
 	    "app=a", "POST /api/prom/api/v1/query_range (200) 1.5s", 1, NULL,
