@@ -279,6 +279,9 @@ lq_set_parsed(struct lq_builder *b, struct buf *scratch, const char *name,
 	if (lq_base_has(b, scratch->data, scratch->len) &&
 	    (rc = buf_puts(scratch, LQ_DUP_SUFFIX)) != 0)
 		return rc;
+	if (b->want != NULL && !b->want(b->want_arg, scratch->data,
+	    scratch->len))
+		return 0;
 	/* a value that is not UTF-8 (or holds U+FFFD) is taken as empty, as Loki does */
 	if (utf8_valid(value, vlen) != vlen || memchr(value, '\0', vlen) ||
 	    memmem(value, vlen, "\xef\xbf\xbd", 3) != NULL)

@@ -1245,8 +1245,23 @@ struct pair_ref {
 	size_t		 nlen, vlen;
 };
 
+/* Names, looked up linearly: a few at most. */
+struct name_set {
+	char		**v;
+	size_t		 n;
+	int		 all;
+};
+
 struct logql_run {
 	const struct logql_pipeline *p;
+	/* logql_run_want(): 0 none, else which labels the caller keeps */
+	enum { WANT_ALL, WANT_BY, WANT_WITHOUT } want;
+	struct name_set	 out;		/* by or without these */
+	struct name_set	*need;		/* per stage: what the later ones read */
+	size_t		 stage;		/* the stage running */
+	struct labels	*base_out;	/* the stream's set as the caller wants it */
+	const struct labels *base_in;
+	uint64_t	 base_hash;
 	pcre2_match_data *md;
 	struct lq_builder b;
 	struct lq_builder snap;		/* label_format's templates read this */
@@ -1290,6 +1305,124 @@ logql_run_new(const struct logql_pipeline *p)
 	return r;
 }
 
+static void
+names_release(struct name_set *ns)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int
+names_has(const struct name_set *ns, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		if (strlen(ns->v[i]) == len && memcmp(ns->v[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+names_add(void *arg, const char *name)
+{
+	struct name_set *ns = arg;
+
+	if (names_has(ns, name, strlen(name)))
+		return;
+	ns->v = xrealloc(ns->v, (ns->n + 1) * sizeof(char *));
+	ns->v[ns->n++] = xstrdup(name);
+}
+
+static void
+lbf_names(const struct lbf *f, struct name_set *ns)
+{
+	if (f == NULL)
+		return;
+	if (f->name != NULL)
+		names_add(ns, f->name);
+	lbf_names(f->l, ns);
+	lbf_names(f->r, ns);
+}
+
+/* What stage s reads of the labels, added to ns. */
+static void
+stage_reads(const struct stage *s, struct name_set *ns)
+{
+	size_t k;
+
+	switch (s->kind) {
+	case S_LABEL:
+		lbf_names(s->lf, ns);
+		break;
+	case S_LINE_FMT:
+		ns->all |= lq_tmpl_fields(s->tmpl, names_add, ns);
+		break;
+	case S_LABEL_FMT:
+		for (k = 0; k < s->nfi; k++) {
+			if (s->fi[k].rename)
+				names_add(ns, s->fi[k].value);
+			else
+				ns->all |= lq_tmpl_fields(s->fi[k].t, names_add,
+				    ns);
+		}
+		break;
+	case S_UNWRAP:
+		names_add(ns, s->label);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Whether a parser of the running stage should set a label. */
+static int
+want_parsed(void *arg, const char *name, size_t len)
+{
+	struct logql_run *r = arg;
+	const struct name_set *need = &r->need[r->stage];
+
+	if (need->all || names_has(need, name, len))
+		return 1;
+	return names_has(&r->out, name, len) == (r->want == WANT_BY);
+}
+
+int
+logql_run_want(struct logql_run *r, const char *const *names, size_t n,
+    int without)
+{
+	const struct logql_pipeline *p = r->p;
+	size_t i;
+
+	names_release(&r->out);
+	for (i = 0; i < n; i++)
+		names_add(&r->out, names[i]);
+	r->want = without ? WANT_WITHOUT : WANT_BY;
+	if (r->need == NULL) {
+		r->need = xcalloc(p->n + 1, sizeof(*r->need));
+		/* each stage's set: what every stage after it reads */
+		for (i = p->n; i-- > 0;) {
+			size_t k;
+
+			r->need[i].all = r->need[i + 1].all;
+			for (k = 0; k < r->need[i + 1].n; k++)
+				names_add(&r->need[i], r->need[i + 1].v[k]);
+			if (i + 1 < p->n)
+				stage_reads(&p->st[i + 1], &r->need[i]);
+		}
+	}
+	r->b.want = want_parsed;
+	r->b.want_arg = r;
+	labels_free(r->base_out);
+	r->base_out = NULL;
+	r->base_in = NULL;
+	return 0;
+}
+
 void
 logql_run_free(struct logql_run *r)
 {
@@ -1297,6 +1430,12 @@ logql_run_free(struct logql_run *r)
 
 	if (r == NULL)
 		return;
+	names_release(&r->out);
+	if (r->need != NULL)
+		for (i = 0; i <= r->p->n; i++)
+			names_release(&r->need[i]);
+	free(r->need);
+	labels_free(r->base_out);
 	pcre2_match_data_free(r->md);
 	lq_builder_release(&r->b);
 	lq_builder_release(&r->snap);
@@ -1644,6 +1783,13 @@ pair_add(void *arg, const char *name, size_t nlen, const char *v, size_t vl)
 
 	if (vl == 0)
 		return 0;
+	/* the caller's choice of labels; errors always stay */
+	if (r->want != WANT_ALL && names_has(&r->out, name, nlen) !=
+	    (r->want == WANT_BY) && !(nlen == strlen(LQ_ERROR) &&
+	    memcmp(name, LQ_ERROR, nlen) == 0) && !(nlen ==
+	    strlen(LQ_ERROR_DETAILS) && memcmp(name, LQ_ERROR_DETAILS,
+	    nlen) == 0))
+		return 0;
 	if (r->npairs == r->cappairs) {
 		r->cappairs = r->cappairs ? 2 * r->cappairs : 32;
 		r->pairs = xrealloc(r->pairs, r->cappairs * sizeof(*r->pairs));
@@ -1702,6 +1848,23 @@ mend_value(struct logql_run *r, const char *v, size_t n, size_t *off,
 	return 0;
 }
 
+/*
+ * A line no stage changed gave set ls: so will the next lines of the
+ * stream, which take the copy kept here. The set to give back.
+ */
+static const struct labels *
+remember_base(struct logql_run *r, const struct labels *base,
+    const struct labels *ls)
+{
+	if (r->b.nmod != 0 || r->want == WANT_ALL)
+		return ls;
+	labels_free(r->base_out);
+	r->base_out = labels_dup(ls);
+	r->base_in = base;
+	r->base_hash = labels_hash(base);
+	return r->base_out;
+}
+
 static int
 build_labels(struct logql_run *r, const struct labels *base,
     const struct labels **out)
@@ -1715,8 +1878,14 @@ build_labels(struct logql_run *r, const struct labels *base,
 	uint64_t h;
 	int rc;
 
-	if (r->b.nmod == 0) {
+	if (r->b.nmod == 0 && r->want == WANT_ALL) {
 		*out = base;
+		return 0;
+	}
+	/* the stream's set as the caller wants it, made once a stream */
+	if (r->b.nmod == 0 && r->base_out != NULL && r->base_in == base &&
+	    r->base_hash == labels_hash(base)) {
+		*out = r->base_out;
 		return 0;
 	}
 	r->npairs = 0;
@@ -1760,7 +1929,7 @@ build_labels(struct logql_run *r, const struct labels *base,
 		return rc;
 	be = labels_encoding(base, &bl);
 	if (bl == r->enc.len && memcmp(be, r->enc.data, bl) == 0) {
-		*out = base;
+		*out = remember_base(r, base, base);
 		return 0;
 	}
 	h = XXH3_64bits(r->enc.data, r->enc.len);
@@ -1768,7 +1937,7 @@ build_labels(struct logql_run *r, const struct labels *base,
 	if (e->ls != NULL && e->h == h) {
 		be = labels_encoding(e->ls, &bl);
 		if (bl == r->enc.len && memcmp(be, r->enc.data, bl) == 0) {
-			*out = e->ls;
+			*out = remember_base(r, base, e->ls);
 			return 0;
 		}
 	}
@@ -1777,7 +1946,7 @@ build_labels(struct logql_run *r, const struct labels *base,
 	if ((rc = labels_new(lab, n, LABELS_RESERVED, &e->ls)) != 0)
 		return rc;
 	e->h = h;
-	*out = e->ls;
+	*out = remember_base(r, base, e->ls);
 	return 0;
 }
 
@@ -1797,6 +1966,7 @@ logql_run_line(struct logql_run *r, const struct labels *ls,
 		const struct stage *s = &p->st[i];
 		struct buf *nb = &r->line[cur];
 
+		r->stage = i;
 		switch (s->kind) {
 		case S_LINE:
 			if ((rc = line_filter(r, s, line, len)) <= 0)

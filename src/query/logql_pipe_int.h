@@ -18,6 +18,7 @@
 #include "util/buf.h"
 
 struct labels;
+struct logql_run;
 
 #define LQ_ERROR		"__error__"
 #define LQ_ERROR_DETAILS	"__error_details__"
@@ -35,6 +36,9 @@ struct lq_builder {
 	struct lq_mod	*mod;
 	size_t		 nmod, capmod;
 	struct buf	 arena;
+	/* which parsed labels to keep (NULL: all); lq_set_parsed asks */
+	int		(*want)(void *arg, const char *name, size_t len);
+	void		*want_arg;
 };
 
 void	lq_builder_init(struct lq_builder *b);
@@ -116,6 +120,18 @@ int	lq_parse_bytes(const char *s, size_t n, double *out);
 /* strconv.ParseFloat of the whole string. */
 int	lq_parse_float(const char *s, size_t n, double *out);
 
+/*
+ * What the caller will do with the labels (logql.h would be their
+ * place): after logql_run_want(), a line's set holds only the labels
+ * names[] (by, without false) or all but them (without), and
+ * __error__ and __error_details__ always; and parsers leave out the
+ * labels that neither that set nor a later stage reads. A range
+ * aggregation grouped by a few labels then builds small sets, mostly
+ * the same from line to line. 0, or -ENOMEM.
+ */
+int	logql_run_want(struct logql_run *r, const char *const *names,
+	    size_t n, int without);
+
 /* ---- templates (logql_template.c) ---- */
 
 struct lq_tmpl;
@@ -129,5 +145,8 @@ void	lq_tmpl_free(struct lq_tmpl *t);
  */
 int	lq_tmpl_exec(const struct lq_tmpl *t, const struct lq_builder *b,
 	    const char *line, size_t len, int64_t ts_ns, struct buf *out);
+/* Call fn with each field t reads: 1 if it reads them all (.), else 0. */
+int	lq_tmpl_fields(const struct lq_tmpl *t, void (*fn)(void *, const char *),
+	    void *arg);
 
 #endif

@@ -1911,6 +1911,55 @@ lq_tmpl_parse(const char *s, size_t n, struct lq_tmpl **out)
 	return 0;
 }
 
+/* ---- the fields a template reads ---- */
+
+static int
+fields_pipe(const struct pipe *pp, void (*fn)(void *, const char *),
+    void *arg)
+{
+	size_t i, k;
+	int all = 0;
+
+	if (pp == NULL)
+		return 0;
+	for (i = 0; i < pp->ncmd; i++)
+		for (k = 0; k < pp->cmd[i].narg; k++) {
+			const struct arg *a = &pp->cmd[i].arg[k];
+
+			if (a->kind == A_FIELD)
+				fn(arg, a->s);
+			else if (a->kind == A_DOT)
+				all = 1;
+			else if (a->kind == A_PIPE)
+				all |= fields_pipe(a->sub, fn, arg);
+		}
+	return all;
+}
+
+static int
+fields_list(const struct list *l, void (*fn)(void *, const char *),
+    void *arg)
+{
+	size_t i;
+	int all = 0;
+
+	if (l == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++) {
+		all |= fields_pipe(l->node[i].pipe, fn, arg);
+		all |= fields_list(l->node[i].then, fn, arg);
+		all |= fields_list(l->node[i].els, fn, arg);
+	}
+	return all;
+}
+
+int
+lq_tmpl_fields(const struct lq_tmpl *t, void (*fn)(void *, const char *),
+    void *arg)
+{
+	return fields_list(t->root, fn, arg);
+}
+
 /* ---- running ---- */
 
 static int run_pipe(const struct ctx *c, const struct pipe *pp,

@@ -7,7 +7,8 @@
  * over a few fixed lines (JSON, logfmt, an access log line, colours,
  * bytes that are not UTF-8) of a stream with labels, twice each so the
  * label cache is used, and whatever it keeps must have a line and a set
- * of labels. An error must read as Loki's ("parse error at line L, col
+ * of labels; then once more keeping only two labels, as a grouped
+ * range aggregation asks. An error must read as Loki's ("parse error at line L, col
  * C: ...") and leave no pipeline.
  */
 #include "config.h"
@@ -18,6 +19,7 @@
 
 #include "model/labels.h"
 #include "query/logql.h"
+#include "query/logql_pipe_int.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -88,6 +90,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	logql_run_free(r);
+
+	/* and as a range aggregation grouped by a label runs it */
+	{
+		static const char *const by[] = { "level", "status" };
+
+		r = logql_run_new(p);
+		if (logql_run_want(r, by, 2, size % 2) != 0)
+			abort();
+		for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+			struct logql_out out;
+			size_t n = lens[i] ? lens[i] : strlen(lines[i]);
+
+			if (logql_run_line(r, ls, lines[i], n, 0, &out) == 1 &&
+			    out.ls == NULL)
+				abort();
+		}
+		logql_run_free(r);
+	}
 	labels_free(ls);
 	logql_pipeline_free(p);
 	buf_release(&a);

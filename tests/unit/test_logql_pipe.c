@@ -22,6 +22,7 @@
 
 #include "model/labels.h"
 #include "query/logql.h"
+#include "query/logql_pipe_int.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -517,6 +518,69 @@ test_label_cache(void **state)
 	labels_free(ls);
 }
 
+/* logql_run_want(): the caller's labels only, parsers skip the rest. */
+static void
+test_want(void **state)
+{
+	static const struct {
+		const char	*pipe;
+		const char	*line;
+		const char	*names[2];
+		size_t		 n;
+		int		 without;
+		const char	*line_out;
+		const char	*labels_out;
+	} w[] = {
+		{ "| logfmt", "status=200 method=GET", { "status" }, 1, 0, NULL,
+		    "status=200" },
+		{ "| logfmt | method=\"GET\"", "status=200 method=GET",
+		    { "status" }, 1, 0, NULL, "status=200" },
+		{ "| logfmt | line_format `{{.method}}`", "status=200 method=GET",
+		    { NULL }, 0, 0, "GET", "" },
+		{ "| json", "nope", { "app" }, 1, 0, NULL,
+		    "__error__=JSONParserErr,__error_details__=*,app=a" },
+		{ "| logfmt | unwrap took", "took=5 x=1", { "x" }, 1, 0, NULL,
+		    "x=1" },
+		{ "|= \"s\"", "status=200", { "app" }, 1, 1, NULL, "env=p" },
+		{ "| logfmt | label_format m=method", "method=GET z=1",
+		    { "m", "z" }, 2, 0, NULL, "m=GET,z=1" },
+	};
+	struct labels *ls = mk_labels("app=a,env=p");
+	struct buf b;
+	size_t i;
+
+	(void)state;
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		struct logql_pipeline *p;
+		struct logql_run *r;
+		struct logql_out o, o2;
+		size_t pos = 0;
+
+		assert_int_equal(logql_pipeline_parse(w[i].pipe,
+		    strlen(w[i].pipe), &pos, &p), 0);
+		r = logql_run_new(p);
+		assert_int_equal(logql_run_want(r, w[i].names, w[i].n,
+		    w[i].without), 0);
+		assert_int_equal(logql_run_line(r, ls, w[i].line,
+		    strlen(w[i].line), 0, &o), 1);
+		show(o.ls, &b);
+		if (!labels_like(w[i].labels_out, b.data))
+			fail_msg("%s: labels %s", w[i].pipe, b.data);
+		if (w[i].line_out != NULL && (o.len != strlen(w[i].line_out) ||
+		    memcmp(o.line, w[i].line_out, o.len) != 0))
+			fail_msg("%s: line %.*s", w[i].pipe, (int)o.len, o.line);
+		/* the same line again: the same set */
+		assert_int_equal(logql_run_line(r, ls, w[i].line,
+		    strlen(w[i].line), 0, &o2), 1);
+		assert_ptr_equal(o.ls, o2.ls);
+		logql_run_free(r);
+		logql_pipeline_free(p);
+	}
+	buf_release(&b);
+	labels_free(ls);
+}
+
 int
 main(void)
 {
@@ -527,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_needles),
 		cmocka_unit_test(test_label_cache),
+		cmocka_unit_test(test_want),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
