@@ -251,6 +251,16 @@ truthy(const struct val *v)
 	return 0;
 }
 
+/* Integer arithmetic wraps around, as Go's does. */
+static int64_t
+wrap(uint64_t u)
+{
+	int64_t i;
+
+	memcpy(&i, &u, sizeof(i));
+	return i;
+}
+
 /* A float as an int64, without C's undefined cases: NaN 0, out of range clamped. */
 static int64_t
 f2i(double f)
@@ -788,9 +798,11 @@ FN(f_date)
 	struct buf b;
 
 	UNUSED;
+	if (a[0].kind != V_STR)
+		return err_set(-EINVAL, "wrong type for value; expected string");
 	buf_init(&b, 0);
 	go_layout(&b, a[0].s, a[0].n, a[1].kind == V_TIME ? a[1].i :
-	    to_int(&a[1]) * 1000000000);
+	    wrap((uint64_t)to_int(&a[1]) * 1000000000u));
 	*out = val_take(&b);
 	return 0;
 }
@@ -893,16 +905,6 @@ FN(f_lt) { UNUSED; return cmp_fn(a, n, out, 2); }
 FN(f_le) { UNUSED; return cmp_fn(a, n, out, 3); }
 FN(f_gt) { UNUSED; return cmp_fn(a, n, out, 4); }
 FN(f_ge) { UNUSED; return cmp_fn(a, n, out, 5); }
-
-/* Integer arithmetic wraps around, as Go's does. */
-static int64_t
-wrap(uint64_t u)
-{
-	int64_t i;
-
-	memcpy(&i, &u, sizeof(i));
-	return i;
-}
 
 FN(f_add)
 {
@@ -1184,7 +1186,11 @@ static const struct func {
 };
 #define NFUNCS	(sizeof(funcs) / sizeof(funcs[0]))
 
-/* Which functions take strings (the rest take values as they are). */
+/*
+ * Which functions take their arguments as they are (numbers, booleans,
+ * times); every other one gets strings, numbers written as Go prints
+ * them, and reads a count from a string where it wants one.
+ */
 static int
 wants_values(tfunc fn)
 {
@@ -1194,12 +1200,10 @@ wants_values(tfunc fn)
 	    fn == f_add || fn == f_sub || fn == f_mul || fn == f_div ||
 	    fn == f_mod || fn == f_addf || fn == f_subf || fn == f_mulf ||
 	    fn == f_divf || fn == f_int || fn == f_float64 || fn == f_ceil ||
-	    fn == f_floor || fn == f_round || fn == f_repeat ||
-	    fn == f_trunc || fn == f_substr || fn == f_alignLeft ||
-	    fn == f_alignRight || fn == f_Replace || fn == f_unixEpoch ||
+	    fn == f_floor || fn == f_round || fn == f_unixEpoch ||
 	    fn == f_unixEpochMillis || fn == f_unixEpochNanos || fn == f_len ||
 	    fn == f_max || fn == f_min || fn == f_maxf || fn == f_minf ||
-	    fn == f_indent || fn == f_nindent || fn == f_date;
+	    fn == f_date;
 }
 
 /*
