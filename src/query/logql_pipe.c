@@ -798,6 +798,83 @@ parse_keep_drop(struct lp *p, struct stage *s)
 	return 0;
 }
 
+/* strconv.FormatFloat(v, 'f', -1, 64): the shortest digits, no exponent. */
+static char *
+go_float(double v)
+{
+	char tmp[400];
+	int p;
+
+	if (isinf(v))
+		return xstrdup(v > 0 ? "+Inf" : "-Inf");
+	if (isnan(v))
+		return xstrdup("NaN");
+	for (p = 0; p < 340; p++) {
+		snprintf(tmp, sizeof(tmp), "%.*f", p, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	return xstrdup(tmp);
+}
+
+/* Go's time.Duration String() of v seconds: 1h2m3.5s, 1.5ms, 0s. */
+static char *
+go_duration(double v)
+{
+	static const struct {
+		const char	*unit;
+		int64_t		 ns;
+	} small[] = { { "ms", 1000000 }, { "\xc2\xb5s", 1000 }, { "ns", 1 } };
+	char tmp[96], frac[16];
+	int64_t d, h, m, sec, rest;
+	const char *sign;
+	size_t k;
+	int w;
+
+	if (!(fabs(v) < 9.2e9))
+		return xasprintf("%.0fs", v);
+	d = (int64_t)llround(v * 1e9);
+	sign = d < 0 ? "-" : "";
+	if (d < 0)
+		d = -d;
+	if (d == 0)
+		return xstrdup("0s");
+	if (d < 1000000000) {
+		for (k = 0; k < 3 && d < small[k].ns; k++)
+			;
+		rest = d % small[k].ns;
+		w = small[k].ns == 1000000 ? 6 : small[k].ns == 1000 ? 3 : 0;
+		frac[0] = '\0';
+		if (rest != 0 && w > 0) {
+			snprintf(frac, sizeof(frac), ".%0*lld", w, (long long)rest);
+			for (w = (int)strlen(frac); frac[w - 1] == '0'; w--)
+				frac[w - 1] = '\0';
+		}
+		return xasprintf("%s%lld%s%s", sign, (long long)(d /
+		    small[k].ns), frac, small[k].unit);
+	}
+	h = d / 3600000000000LL;
+	m = d / 60000000000LL % 60;
+	sec = d / 1000000000 % 60;
+	rest = d % 1000000000;
+	frac[0] = '\0';
+	if (rest != 0) {
+		snprintf(frac, sizeof(frac), ".%09lld", (long long)rest);
+		for (w = (int)strlen(frac); frac[w - 1] == '0'; w--)
+			frac[w - 1] = '\0';
+	}
+	if (h > 0)
+		snprintf(tmp, sizeof(tmp), "%s%lldh%lldm%lld%ss", sign,
+		    (long long)h, (long long)m, (long long)sec, frac);
+	else if (m > 0)
+		snprintf(tmp, sizeof(tmp), "%s%lldm%lld%ss", sign, (long long)m,
+		    (long long)sec, frac);
+	else
+		snprintf(tmp, sizeof(tmp), "%s%lld%ss", sign, (long long)sec,
+		    frac);
+	return xstrdup(tmp);
+}
+
 static int parse_lbf_or(struct lp *p, struct lbf **out, int depth);
 
 /* name op value */
@@ -871,8 +948,14 @@ parse_lbf_prim(struct lp *p, struct lbf **out, int depth)
 		return unexpected(p, NULL);
 	}
 	f->v = neg ? -p->tok.v : p->tok.v;
-	f->text = xasprintf("%s%.*s", neg ? "-" : "", (int)p->tok.len,
-	    p->q + p->tok.pos);
+	/* written back as Loki writes it; a size as it was given */
+	if (f->kind == LB_NUMBER)
+		f->text = go_float(f->v);
+	else if (f->kind == LB_DURATION)
+		f->text = go_duration(f->v);
+	else
+		f->text = xasprintf("%s%.*s", neg ? "-" : "", (int)p->tok.len,
+		    p->q + p->tok.pos);
 	f->cmp = op == TK_EQ || op == TK_CMP_EQ ? CMP_EQ : op == TK_NEQ ?
 	    CMP_NE : op == TK_GT ? CMP_GT : op == TK_GTE ? CMP_GE :
 	    op == TK_LT ? CMP_LT : CMP_LE;

@@ -422,6 +422,9 @@ static const char *const formats[][2] = {
 	    "decolorize" },
 	{ "| a=\"b\" and c > 1 or d <= 5s, e != 1KB",
 	    " | ( ( a=\"b\" , c>1 ) or ( d<=5s , e!=1KB ) )" },
+	{ "| a > 1e3 | b < -0.25 | c >= 90s | d == 1.5ms | e != 1d | f < 250us | g > 3h0m0.1s",
+	    " | a>1000 | b<-0.25 | c>=1m30s | d==1.5ms | e!=24h0m0s | "
+	    "f<250\xc2\xb5s | g>3h0m0.1s" },
 	{ "| line_format \"{{.a}}\" | label_format a=b,c=\"{{.d}}\"",
 	    " | line_format \"{{.a}}\" | label_format a=b,c=\"{{.d}}\"" },
 	{ "| drop a, b=\"c\" | keep d=~\"e\"",
