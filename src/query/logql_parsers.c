@@ -338,8 +338,11 @@ json_line(struct lq_builder *b, const char *line, size_t len, int *rc)
 	json_t *root;
 
 	*rc = 0;
-	root = json_loadb(line, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL |
-	    JSON_ALLOW_NUL, &jerr);
+	root = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	/* integers past 64 bits are read as floats rather than refused */
+	if (root == NULL && strstr(jerr.text, "too big") != NULL)
+		root = json_loadb(line, len, JSON_DECODE_ANY |
+		    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
 	if (root == NULL || !json_is_object(root)) {
 		char det[256];
 
