@@ -752,9 +752,10 @@ out:
  *    maximum of that and the times read. The first record where it
  *    reaches end_ns + window, and all after it, are past end_ns.
  *
- * So what is read beyond the records given is at most the records of
- * one second before the range, and those up to one window of newer
- * times after it (less when the stream was written in order).
+ * So what is read beyond the records given is at most those written
+ * since the maximum last entered a new second at or before start_ns,
+ * and those up to one window of newer times after the range (less when
+ * the stream was written in order).
  */
 int
 logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
