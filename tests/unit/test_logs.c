@@ -30,8 +30,8 @@
  * stream and another reads at random offsets through the same reader:
  * every line whole, each writer's lines once and in order; labels of
  * streams (set, whole sets, reopens, a follower, compaction); the path
- * of a pushed label set; pushes with their time checks; scans by time
- * over out-of-order entries.
+ * of a pushed label set; pushes with their time checks, and from four
+ * threads at once; scans by time over out-of-order entries.
  */
 #include "config.h"
 
@@ -2962,6 +2962,100 @@ test_scan_time(void **state)
 	store_close(&s);
 }
 
+#define CP_THREADS	4
+#define CP_PUSHES	100
+
+struct cp {
+	struct logs	*l;
+	struct labels	*ls[2];
+	int64_t		 now;
+	int		 tid;
+	int		 rc;
+};
+
+static void *
+cp_push(void *arg)
+{
+	struct cp *c = arg;
+	char text[2][32];
+	struct logs_entry e[2];
+	struct logs_push_stream ps[2];
+
+	for (int i = 0; i < CP_PUSHES && c->rc == 0; i++) {
+		for (int k = 0; k < 2; k++) {
+			e[k].ts_ns = c->now - (int64_t)(CP_PUSHES - i) * SEC;
+			e[k].len = (size_t)snprintf(text[k], sizeof(text[k]),
+			    "t%d %d", c->tid, i);
+			e[k].line = text[k];
+			/* each thread its own order of the two streams */
+			ps[k].ls = c->ls[(k + c->tid) % 2];
+			ps[k].e = &e[k];
+			ps[k].n = 1;
+		}
+		c->rc = logs_push(c->l, ps, 2, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * Pushes from four threads at once into the same two label sets, each
+ * push touching both in its own order (the locks are taken in id order),
+ * the first ones racing to make the streams: every push taken, each
+ * stream made once with its labels, each thread's lines in each stream
+ * once and in order.
+ */
+static void
+test_push_concurrent(void **state)
+{
+	struct cp c[CP_THREADS];
+	pthread_t th[CP_THREADS];
+	struct labels *ls[2];
+	struct store s;
+	struct buf b;
+	int64_t now = clock_wall_ns();
+
+	(void)state;
+	store_new(&s);
+	ls[0] = mkls("job", "c", "n", "0", NULL);
+	ls[1] = mkls("job", "c", "n", "1", NULL);
+	for (int t = 0; t < CP_THREADS; t++) {
+		c[t] = (struct cp){ s.l, { ls[0], ls[1] }, now, t, 0 };
+		assert_int_equal(pthread_create(&th[t], NULL, cp_push, &c[t]),
+		    0);
+	}
+	for (int t = 0; t < CP_THREADS; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(c[t].rc, 0);
+	}
+	assert_int_equal(nstreams(s.l), 2);
+	buf_init(&b, 0);
+	for (int k = 0; k < 2; k++) {
+		uint64_t id = push_id(s.l, ls[k]);
+		int next[CP_THREADS] = { 0 };
+		char *p, *nl;
+
+		assert_true(id != 0);
+		assert_given(s.l, id, k == 0 ? "{job=\"c\",n=\"0\"}" :
+		    "{job=\"c\",n=\"1\"}");
+		read_all(s.l, id, &b);
+		buf_putc(&b, '\0');
+		for (p = b.data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+			int t, i;
+
+			assert_int_equal(sscanf(p, "t%d %d", &t, &i), 2);
+			assert_true(t >= 0 && t < CP_THREADS);
+			assert_int_equal(i, next[t]);
+			next[t]++;
+		}
+		for (int t = 0; t < CP_THREADS; t++)
+			assert_int_equal(next[t], CP_PUSHES);
+	}
+	buf_release(&b);
+	labels_free(ls[0]);
+	labels_free(ls[1]);
+	store_close(&s);
+}
+
 /* ---- main ---- */
 
 int
@@ -2993,6 +3087,7 @@ main(void)
 		cmocka_unit_test(test_push_path),
 		cmocka_unit_test(test_push),
 		cmocka_unit_test(test_scan_time),
+		cmocka_unit_test(test_push_concurrent),
 	};
 	int rc;
 
