@@ -438,6 +438,7 @@ struct pstream {
 	int64_t		 rec_ts;
 	int		 rec_open;
 	size_t		 nrec;
+	size_t		 nent;		/* entries pushed to it */
 };
 
 /* Is the stream at id of labels ls? 0, or -EINVAL saying it is not. */
@@ -577,7 +578,7 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 	struct pstream *ps = NULL, **which = NULL, **order = NULL;
 	struct engine_batch *b = NULL;
 	unsigned char *val = NULL;
-	size_t np = 0, nlocked = 0;
+	size_t np = 0, nord = 0, nlocked = 0;
 	int64_t now = clock_wall_ns();
 	uint64_t dummy;
 	int rc = 0;
@@ -625,10 +626,12 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 				goto out;
 			}
 			which[i] = &ps[j];
+			ps[j].nent += v[i].n;
 			continue;
 		}
 		p->ls = v[i].ls;
 		which[i] = p;
+		p->nent = v[i].n;
 		np++;
 		if ((rc = find_stream(l, p)) != 0)
 			goto out;
@@ -651,9 +654,9 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 			    &which[i]->newest)) != 0)
 				goto out;
 
-	/* 2: the streams missing, made */
+	/* 2: the streams missing, made (not for a set without entries) */
 	for (size_t j = 0; j < np; j++) {
-		if (ps[j].id != 0)
+		if (ps[j].id != 0 || ps[j].nent == 0)
 			continue;
 		rc = ns_make_stream(l, ps[j].path.data, ps[j].path.len,
 		    ps[j].ls, &ps[j].id);
@@ -669,12 +672,16 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 	/* 3: locked in id order, checked again, written in one batch */
 	order = xcalloc(np, sizeof(*order));
 	for (size_t j = 0; j < np; j++) {
+		if (ps[j].nent == 0)
+			continue;
 		if ((rc = stream_get(l, ps[j].id, &ps[j].s)) != 0)
 			goto out;
-		order[j] = &ps[j];
+		order[nord++] = &ps[j];
 	}
-	qsort(order, np, sizeof(*order), pstream_id_cmp);
-	for (; nlocked < np; nlocked++) {
+	if (nord == 0)
+		goto out;	/* no entries at all */
+	qsort(order, nord, sizeof(*order), pstream_id_cmp);
+	for (; nlocked < nord; nlocked++) {
 		struct pstream *p = order[nlocked];
 		struct node *s = p->s;
 
@@ -691,10 +698,13 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 	val = xmalloc(TS_LEN + LOGS_RECORD_MAX);
 	b = engine_batch_new();
 	for (size_t i = 0; i < n; i++)
-		if ((rc = add_entries(which[i], &v[i], b, val, now)) != 0)
+		if (v[i].n > 0 &&
+		    (rc = add_entries(which[i], &v[i], b, val, now)) != 0)
 			goto out;
 	for (size_t j = 0; j < np; j++)
-		close_record(&ps[j], b, val, ps[j].data.len - ps[j].rec_at);
+		if (ps[j].nent > 0)
+			close_record(&ps[j], b, val,
+			    ps[j].data.len - ps[j].rec_at);
 	if ((rc = engine_write(l->e, b, seq)) != 0) {
 		rc = logs_errno(l, rc);
 		goto out;

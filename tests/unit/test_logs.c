@@ -2671,7 +2671,8 @@ push1(struct logs *l, const struct labels *ls, const struct logs_entry *e,
 /*
  * logs_push: streams found or made at their path with their labels;
  * entries of equal time sharing a record, multi-line entries, a long
- * entry cut into records; out of order within the window accepted, too
+ * entry cut into records; a set without entries making nothing; out of
+ * order within the window accepted, too
  * old and too new refused with Loki's messages, all or nothing (a
  * fresh stream of a refused push not made); a path of other labels or
  * a directory refused; the newest time exact after a reopen.
@@ -2762,6 +2763,17 @@ test_push(void **state)
 		assert_int_equal(push1(s.l, l3, e, 1), 0);
 		assert_int_equal(push1(s.l, l3, e + 1, 1), -ERANGE);
 		assert_str(s.l, push_id(s.l, l3), "x\n");
+	}
+
+	/* a set without entries makes nothing */
+	{
+		struct logs_push_stream ps[] = { { l3, NULL, 0 }, { l1, NULL, 0 } };
+		struct labels *none = mkls("job", "none", NULL);
+
+		ps[0].ls = none;
+		assert_int_equal(logs_push(s.l, ps, 2, NULL), 0);
+		assert_int_equal(push_id(s.l, none), 0);
+		labels_free(none);
 	}
 
 	/* a path of other labels, or of a directory */
