@@ -87,6 +87,8 @@ extern const struct http_route http_log_routes[];	/* http_log.c */
 extern const size_t http_log_nroutes;
 extern const struct http_route http_write_routes[];	/* http_write.c */
 extern const size_t http_write_nroutes;
+extern const struct http_route http_loki_routes[];	/* http_loki.c */
+extern const size_t http_loki_nroutes;
 /* The routes of http_query.c, in http_routes[]. */
 void	http_route_format_query(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
