@@ -252,4 +252,23 @@ struct http_range {
 int	http_parse_range(const struct http_req *req, struct http_range *g,
 	    char *msg, size_t msglen);
 
+/* ---- Loki's parameters (http_loki.c), apart for the tests ---- */
+
+struct selector;
+/*
+ * A time as Loki reads one: float seconds (with a '.', rounded to the
+ * millisecond), integer seconds (at most ten characters) or nanoseconds,
+ * or RFC 3339 with up to nine digits of fraction; NULL is def. 0 and
+ * *ns, or -EINVAL with Go's message appended to msg.
+ */
+int	http_loki_time(const char *v, int64_t def, int64_t *ns, struct buf *msg);
+/* Float seconds or a Prometheus duration ("100ms"): 0 and *ns, or -EINVAL. */
+int	http_loki_duration(const char *v, int64_t *ns, struct buf *msg);
+/*
+ * The stream selectors of LogQL text, every {...} outside a string:
+ * 0 and *out (n of them, the caller frees each and the array), or
+ * -EINVAL with err_set().
+ */
+int	http_loki_selectors(const char *q, struct selector ***out, size_t *n);
+
 #endif

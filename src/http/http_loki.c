@@ -379,8 +379,8 @@ parse_rfc3339_nano(const char *s, int64_t *ns)
  * when it has at most ten characters, nanoseconds when more; else RFC
  * 3339. v NULL: def. 0 and *ns, or -EINVAL with Go's message in msg.
  */
-static int
-loki_time(const char *v, int64_t def, int64_t *ns, struct buf *msg)
+int
+http_loki_time(const char *v, int64_t def, int64_t *ns, struct buf *msg)
 {
 	double t, whole, frac;
 	char *end;
@@ -422,8 +422,8 @@ loki_time(const char *v, int64_t def, int64_t *ns, struct buf *msg)
  * Seconds as a float or a Prometheus duration ("15s", "100ms"), as
  * Loki's parseSecondsOrDuration: 0 and *ns, or -EINVAL with the message.
  */
-static int
-seconds_or_duration(const char *v, int64_t *ns, struct buf *msg)
+int
+http_loki_duration(const char *v, int64_t *ns, struct buf *msg)
 {
 	int64_t ms;
 	double d;
@@ -476,12 +476,12 @@ read_bounds(const struct params *p, int64_t *start, int64_t *end,
 		}
 		since = ms * 1000000;
 	}
-	if (loki_time(param(p, "end"), now, end, &msg) != 0) {
+	if (http_loki_time(param(p, "end"), now, end, &msg) != 0) {
 		reply_error(r, 400, "could not parse 'end' parameter: %s",
 		    buf_str(&msg));
 		goto out;
 	}
-	if (loki_time(param(p, "start"), (*end > now ? now : *end) - since,
+	if (http_loki_time(param(p, "start"), (*end > now ? now : *end) - since,
 	    start, &msg) != 0) {
 		reply_error(r, 400, "could not parse 'start' parameter: %s",
 		    buf_str(&msg));
@@ -642,7 +642,7 @@ route_query(struct http *h, const struct http_req *req, struct http_reply *r)
 	if (params_read(req, &p, r) != 0 ||
 	    read_limit(&p, &o.limit, r) != 0)
 		goto out;
-	if (loki_time(param(&p, "time"), clock_wall_ns(), &o.end_ns,
+	if (http_loki_time(param(&p, "time"), clock_wall_ns(), &o.end_ns,
 	    &msg) != 0) {
 		reply_error(r, 400, "%s", buf_str(&msg));
 		goto out;
@@ -692,7 +692,7 @@ route_query_range(struct http *h, const struct http_req *req,
 		    1000000000;
 		if (o.step_ns < 1000000000)
 			o.step_ns = 1000000000;
-	} else if (seconds_or_duration(v, &o.step_ns, &msg) != 0) {
+	} else if (http_loki_duration(v, &o.step_ns, &msg) != 0) {
 		reply_error(r, 400, "%s", buf_str(&msg));
 		goto out;
 	}
@@ -706,7 +706,7 @@ route_query_range(struct http *h, const struct http_req *req,
 	}
 	/* taken and checked as Loki does; every entry is given */
 	if ((v = param(&p, "interval")) != NULL) {
-		if (seconds_or_duration(v, &interval, &msg) != 0) {
+		if (http_loki_duration(v, &interval, &msg) != 0) {
 			reply_error(r, 400, "%s", buf_str(&msg));
 			goto out;
 		}
@@ -730,8 +730,8 @@ out:
  * The stream selectors of LogQL text: every {...} outside a string
  * literal, parsed with matcher.h. 0, or -EINVAL with err_set().
  */
-static int
-text_selectors(const char *q, struct selector ***out, size_t *n)
+int
+http_loki_selectors(const char *q, struct selector ***out, size_t *n)
 {
 	struct selector **v = NULL, *s;
 	size_t cap = 0, i = 0, j;
@@ -929,7 +929,7 @@ walk_query(const struct params *p, struct walk *w, struct http_reply *r)
 		return rc;
 	}
 	logql_free(e);
-	if ((rc = text_selectors(q, &w->sel, &w->nsel)) != 0)
+	if ((rc = http_loki_selectors(q, &w->sel, &w->nsel)) != 0)
 		reply_error(r, 400, "%s", err_message(rc));
 	return rc;
 }
@@ -1124,6 +1124,8 @@ const struct http_route http_loki_routes[] = {
 	{ "/loki/api/v1/query_range", HTTP_GET | HTTP_POST | HTTP_STORE,
 	    route_query_range },
 	{ "/loki/api/v1/labels", HTTP_GET | HTTP_POST | HTTP_STORE,
+	    route_labels },
+	{ "/loki/api/v1/label", HTTP_GET | HTTP_POST | HTTP_STORE,
 	    route_labels },
 	{ "/loki/api/v1/label/:name/values", HTTP_GET | HTTP_POST | HTTP_STORE,
 	    route_label_values },
