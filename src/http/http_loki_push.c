@@ -19,7 +19,9 @@
  *		does not decode, bad labels, a label set whose path is taken,
  *		an entry too old or too far ahead of the clock
  *	413	past a limit: the body's 1 MiB, PUSH_MAX_* once uncompressed
- *	415	a Content-Type or Content-Encoding that is not a push
+ *	415	a Content-Encoding other than gzip, deflate, snappy or none
+ *		(a Content-Type other than JSON is read as protobuf, as Loki
+ *		reads it)
  *	503	what a retry may fix: the store opening or failing, this
  *		writer fenced, a read-only follower, a stop
  *	500	out of memory
@@ -170,8 +172,7 @@ http_route_loki_push(struct http *h, const struct http_req *req,
 	pthread_once(&lm_once, lm_register);
 	err_clear();	/* no detail of this thread's last request */
 	memset(&p, 0, sizeof(p));
-	if (loki_push_format(req->content_type) < 0 ||
-	    loki_push_encoding(req->content_encoding) < 0) {
+	if (loki_push_encoding(req->content_encoding) < 0) {
 		snprintf(msg, sizeof(msg), "%s", err_detail());
 		status = 415;
 		goto out;

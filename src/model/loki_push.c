@@ -37,7 +37,6 @@
 #include "util/xmalloc.h"
 
 #define MEDIA_JSON	"application/json"
-#define MEDIA_PROTOBUF	"application/x-protobuf"
 #define INFLATE_CHUNK	(64 * 1024)
 
 /* Does the media type of a Content-Type value (before any ';') equal t? */
@@ -59,16 +58,13 @@ media_is(const char *ct, const char *t)
 int
 loki_push_format(const char *ct)
 {
-	const char *p = ct;
-
-	while (p != NULL && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == NULL || *p == '\0' || media_is(p, MEDIA_PROTOBUF))
-		return LOKI_PUSH_PROTOBUF;
-	if (media_is(p, MEDIA_JSON))
+	/*
+	 * As Loki: JSON when it says so, protobuf otherwise, so that a
+	 * client that sends no type, or curl's default one, is understood
+	 */
+	if (ct != NULL && media_is(ct, MEDIA_JSON))
 		return LOKI_PUSH_JSON;
-	return err_set(-EINVAL, "Content-Type '%.64s' is not taken: a push is "
-	    MEDIA_JSON " or " MEDIA_PROTOBUF, ct);
+	return LOKI_PUSH_PROTOBUF;
 }
 
 int

@@ -11,7 +11,7 @@
  *				a time is a string of decimal nanoseconds
  *				since the epoch, as Loki wants it
  *	application/x-protobuf	logproto.PushRequest (src/model/logproto.proto)
- *	(or none)		compressed in snappy's block format; a
+ *	(or any other, or none)	compressed in snappy's block format; a
  *				stream's labels are the text {a="b",c="d"}
  *
  * Either body may be compressed once more for HTTP, by its
@@ -31,7 +31,7 @@
  * ("streams[2].values[5]: ..."), so the route can answer 400 or 413:
  *	-EINVAL	the body does not decode (gzip, snappy, JSON, protobuf),
  *		a time that is not a decimal integer, bad labels, no
- *		entries, an unknown Content-Type or Content-Encoding
+ *		entries, an unknown Content-Encoding
  *	-EFBIG	past a struct loki_push_limits bound; the uncompressed
  *		size is checked as it grows (gzip) or before anything is
  *		allocated (snappy's length header), so a bomb costs little
@@ -87,11 +87,15 @@ struct loki_push {
 
 /*
  * The format a Content-Type value names (parameters such as charset
- * ignored): LOKI_PUSH_PROTOBUF for NULL, "" or application/x-protobuf,
- * LOKI_PUSH_JSON for application/json; anything else -EINVAL with
- * err_set() (the route answers 415).
+ * ignored): LOKI_PUSH_JSON for application/json, LOKI_PUSH_PROTOBUF for
+ * anything else (none, application/x-protobuf, or another type), as Loki
+ * reads it.
  */
 int	loki_push_format(const char *content_type);
+/*
+ * The encoding a Content-Encoding value names: an enum loki_push_encoding,
+ * or -EINVAL with err_set() for any other (the route answers 415).
+ */
 /* The same for a Content-Encoding value: an enum loki_push_encoding. */
 int	loki_push_encoding(const char *content_encoding);
 
