@@ -106,6 +106,14 @@ status_of(struct logs *l, int rc, int sync_rc, char *msg, size_t msglen)
 		    "followed read-only: push where it is written" :
 		    "not writable: fenced by another writer");
 		return 503;
+	case -EBUSY:
+		snprintf(msg, msglen, "a stream of the push is open for "
+		    "reading through the page cache: try again");
+		return 503;
+	case -ENOENT:
+		snprintf(msg, msglen, "a stream of the push was removed while "
+		    "it was written: try again");
+		return 503;
 	case -ENOMEM:
 		snprintf(msg, msglen, "out of memory");
 		return 500;

@@ -188,11 +188,22 @@ reserve_entries(struct acc *a, size_t n)
 	return 0;
 }
 
+/*
+ * An entry of the stream whose entries start at `first`. One that
+ * repeats the time and line of the entry before it is dropped, as Loki
+ * drops it, so that a client that sends a line twice in one push stores
+ * it once.
+ */
 static void
-add_entry(struct acc *a, int64_t ts, const char *line, size_t len)
+add_entry(struct acc *a, size_t first, int64_t ts, const char *line,
+    size_t len)
 {
-	struct logs_entry *e = &a->p->all[a->p->entries++];
+	struct logs_entry *e = &a->p->all[a->p->entries];
 
+	if (a->p->entries > first && e[-1].ts_ns == ts && e[-1].len == len &&
+	    memcmp(e[-1].line, line, len) == 0)
+		return;
+	a->p->entries++;
 	e->ts_ns = ts;
 	e->line = line;
 	e->len = len;
@@ -396,7 +407,7 @@ json_metadata(json_t *v)
 }
 
 static int
-json_entry(struct acc *a, json_t *e)
+json_entry(struct acc *a, size_t first, json_t *e)
 {
 	size_t n = json_is_array(e) ? json_array_size(e) : 0;
 	json_t *line;
@@ -413,7 +424,8 @@ json_entry(struct acc *a, json_t *e)
 		return err_set(-EINVAL, "the line is not a string");
 	if (n == 3 && (rc = json_metadata(json_array_get(e, 2))) != 0)
 		return rc;
-	add_entry(a, ts, json_string_value(line), json_string_length(line));
+	add_entry(a, first, ts, json_string_value(line),
+	    json_string_length(line));
 	return 0;
 }
 
@@ -443,7 +455,8 @@ json_stream(struct acc *a, size_t i, json_t *s)
 		return rc;
 	}
 	for (size_t k = 0; k < n; k++)
-		if ((rc = json_entry(a, json_array_get(values, k))) != 0) {
+		if ((rc = json_entry(a, first, json_array_get(values,
+		    k))) != 0) {
 			labels_free(ls);
 			snprintf(where, sizeof(where), "streams[%zu].values[%zu]",
 			    i, k);
@@ -561,7 +574,7 @@ proto_stream(struct acc *a, size_t i, const Logproto__StreamAdapter *s)
 			    "the time's nanos %d are not in [0, 999999999]",
 			    i, k, (int)t->nanos);
 		}
-		add_entry(a, proto_time(t), e->line.data != NULL ?
+		add_entry(a, first, proto_time(t), e->line.data != NULL ?
 		    (const char *)e->line.data : "", e->line.len);
 	}
 	add_stream(a, ls, first);

@@ -22,8 +22,9 @@
  * (labels.h; names as Prometheus's rules want them, reserved "__" names
  * accepted, a label with an empty value dropped, a name given twice
  * refused) and its entries in the order given, each a time and a line.
- * A stream with no entries is left out; a request with no entry at all
- * is refused, as Loki refuses it. An empty line is an entry like any
+ * An entry with the time and line of the one before it in its stream is
+ * dropped, as Loki drops it. A stream with no entries is left out; a
+ * request with no entry at all is refused, as Loki refuses it. An empty line is an entry like any
  * other. Structured metadata is checked for its shape (an object of
  * strings, or name/value pairs) and left out: it is not stored.
  *

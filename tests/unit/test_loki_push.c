@@ -2,7 +2,8 @@
  * test_loki_push.c - Loki push bodies (loki_push.h): the format and
  * encoding from the headers, JSON pushes (labels sorted, empty values
  * dropped, entries in order, empty lines, structured metadata left out,
- * streams with no entries left out), protobuf pushes built with the
+ * streams with no entries left out, an entry repeating the one before it
+ * dropped), protobuf pushes built with the
  * generated protobuf-c code and snappy_compress, gzip and deflate (zlib
  * and raw) bodies, the labels text of the protobuf format, every refusal
  * with its message and nothing left in the push, and the limits (size,
@@ -111,7 +112,8 @@ test_json(void **state)
 	    "{\"stream\":{\"job\":\"web\",\"app\":\"x\",\"empty\":\"\"},"
 	    "\"values\":[[\"1700000000000000001\",\"first\"],"
 	    "[\"1700000000000000000\",\"\"],"
-	    "[\"1700000000000000002\",\"a\\u0000b\",{\"trace\":\"t1\"}]]},"
+	    "[\"1700000000000000002\",\"a\\u0000b\",{\"trace\":\"t1\"}],"
+	    "[\"1700000000000000002\",\"a\\u0000b\"]]},"
 	    "{\"stream\":{\"job\":\"none\"},\"values\":[]},"
 	    "{\"stream\":{\"job\":\"db\"},\"values\":[[\"-5\",\"old\"]]}]}",
 	    &p), 0);
