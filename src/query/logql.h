@@ -120,6 +120,18 @@ int	logql_is_log(const struct logql_expr *e);
 /* The query written back in LogQL. */
 int	logql_format(const struct logql_expr *e, struct buf *b);
 
+/*
+ * Which language n bytes at q are, where a query may be either (the
+ * mount's query views, shale query): 1 for LogQL, 0 for PromQL. A query
+ * that begins with '{' is LogQL; one that parses in one language only is
+ * of that one; one that parses in both (count_over_time({a="b"}[5m]))
+ * is LogQL when none of its selectors names a metric, as log streams
+ * have no metric names. One that parses in neither is LogQL when it has
+ * a '|' or begins with a name only LogQL has, so that its error is
+ * LogQL's.
+ */
+int	logql_detect(const char *q, size_t n);
+
 #define LOGQL_LIMIT_DEFAULT	100		/* entries of a log query */
 #define LOGQL_LIMIT_MAX		5000
 #define LOGQL_MAX_SERIES	500		/* series of a metric query */
