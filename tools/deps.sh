@@ -10,9 +10,13 @@ set -eu
 build="autoconf automake make gcc pkg-config libcurl4-openssl-dev libssl-dev
 libxml2-dev libinih-dev libzstd-dev libxxhash-dev libjansson-dev libyaml-dev
 libsqlite3-dev libfuse3-dev fuse3 libmicrohttpd-dev libpcre2-dev libsnappy-dev
-libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+libprotobuf-c-dev protobuf-c-compiler"
 test="$build libcmocka-dev mandoc curl jq ceph-mon ceph-osd radosgw prometheus
-prometheus-node-exporter nodejs npm"
+prometheus-node-exporter"
+
+# Loki push bodies (gzip, deflate); node and npm run pino-loki in loki_push.sh
+build="$build zlib1g-dev"
+test="$test zlib1g-dev nodejs npm"
 
 case "${1:-build}" in
 build) want=$build ;;
