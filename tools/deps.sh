@@ -14,6 +14,10 @@ libprotobuf-c-dev protobuf-c-compiler"
 test="$build libcmocka-dev mandoc curl jq ceph-mon ceph-osd radosgw prometheus
 prometheus-node-exporter attr"
 
+# Loki push bodies (gzip, deflate); node and npm run pino-loki in loki_push.sh
+build="$build zlib1g-dev"
+test="$test zlib1g-dev nodejs npm"
+
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
