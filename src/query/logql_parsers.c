@@ -1,7 +1,7 @@
 /*
  * logql_parsers.c - the label builder of a pipeline run and the stages
  * that read a line into labels: json (whole or by paths), unpack,
- * logfmt, pattern; decolorize; and the conversions of label filters and
+ * logfmt, pattern; ip(); and the conversions of label filters and
  * unwrap (numbers, Go durations, humanized bytes).
  *
  * JSON goes through jansson: a line is decoded whole, its objects
@@ -1144,52 +1144,6 @@ lq_ip_find(const struct lq_ip *ip, const char *s, size_t n)
 				i += l;
 		}
 	}
-	return 0;
-}
-
-/* ---- decolorize ---- */
-
-int
-lq_decolorize(const char *line, size_t len, struct buf *out)
-{
-	size_t i = 0, j;
-	int rc;
-
-	buf_reset(out);
-	while (i < len) {
-		const char *esc = memchr(line + i, '\x1b', len - i);
-
-		j = esc ? (size_t)(esc - line) : len;
-		if ((rc = buf_append(out, line + i, j - i)) != 0)
-			return rc;
-		if (esc == NULL)
-			break;
-		i = j + 1;
-		if (i < len && line[i] == '[') {
-			/* CSI: parameters, intermediates, one final byte */
-			i++;
-			while (i < len && (unsigned char)line[i] >= 0x30 &&
-			    (unsigned char)line[i] <= 0x3f)
-				i++;
-			while (i < len && (unsigned char)line[i] >= 0x20 &&
-			    (unsigned char)line[i] <= 0x2f)
-				i++;
-			if (i < len && (unsigned char)line[i] >= 0x40 &&
-			    (unsigned char)line[i] <= 0x7e)
-				i++;
-		} else if (i < len && line[i] == ']') {
-			/* OSC: up to BEL or ESC backslash */
-			while (i < len && line[i] != '\a' && line[i] != '\x1b')
-				i++;
-			if (i < len && line[i] == '\a')
-				i++;
-			else if (i + 1 < len && line[i + 1] == '\\')
-				i += 2;
-		} else if (i < len)
-			i++;
-	}
-	if (out->data == NULL)
-		return buf_puts(out, "");
 	return 0;
 }
 

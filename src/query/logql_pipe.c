@@ -1043,6 +1043,30 @@ parse_unwrap(struct lp *p, struct stage *s)
 	}
 }
 
+/*
+ * The escape sequences decolorize removes: Loki's expression (from
+ * stripansi), ESC or CSI, then either an OSC-like run ending in BEL or
+ * parameters and a final byte.
+ */
+static const char ansi_re[] =
+    "[\\x{1b}\\x{9b}][[\\]()#;?]*(?:(?:(?:[a-zA-Z\\d]*(?:;[a-zA-Z\\d]*)*)?"
+    "\\x{07})|(?:(?:\\d{1,4}(?:;\\d{0,4})*)?[\\dA-PRZcf-ntqry=><~]))";
+
+static int
+parse_decolorize(struct lp *p, struct stage *s)
+{
+	PCRE2_SIZE off;
+	int e;
+
+	s->re = pcre2_compile((PCRE2_SPTR)ansi_re, sizeof(ansi_re) - 1,
+	    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &e, &off,
+	    re_contexts()->compile);
+	if (s->re == NULL)
+		abort();
+	(void)pcre2_jit_compile(s->re, PCRE2_JIT_COMPLETE);
+	return lex(p);
+}
+
 /* After '|': one stage. */
 static int
 parse_stage(struct lp *p, struct logql_pipeline *pl)
@@ -1067,8 +1091,7 @@ parse_stage(struct lp *p, struct logql_pipeline *pl)
 		new_stage(pl, S_UNPACK);
 		return lex(p);
 	case TK_DECOLORIZE:
-		new_stage(pl, S_DECOLORIZE);
-		return lex(p);
+		return parse_decolorize(p, new_stage(pl, S_DECOLORIZE));
 	case TK_LABEL_FMT:
 		return parse_label_fmt(p, new_stage(pl, S_LABEL_FMT));
 	case TK_DROP:
@@ -1574,6 +1597,29 @@ line_filter(struct logql_run *r, const struct stage *s, const char *line,
 	    s->op == LF_NOT_PATTERN)
 		return !hit;
 	return hit;
+}
+
+/* The line without its escape sequences, into out. */
+static int
+decolorize(struct logql_run *r, const struct stage *s, const char *line,
+    size_t len, struct buf *out)
+{
+	PCRE2_SIZE olen;
+	int rc;
+
+	buf_reset(out);
+	if ((rc = buf_reserve(out, len + 1)) != 0)
+		return rc;
+	olen = out->cap;
+	rc = pcre2_substitute(s->re, (PCRE2_SPTR)line, len, 0,
+	    PCRE2_SUBSTITUTE_GLOBAL, r->md, re_contexts()->match,
+	    (PCRE2_SPTR)"", 0, (PCRE2_UCHAR *)out->data, &olen);
+	if (rc < 0)
+		return err_set(-ERANGE, "decolorize gave up on a line (pcre2 "
+		    "error %d)", rc);
+	out->len = olen;
+	out->data[olen] = '\0';
+	return 0;
 }
 
 static int
@@ -2116,9 +2162,10 @@ logql_run_line(struct logql_run *r, const struct labels *ls,
 				return rc;
 			break;
 		case S_DECOLORIZE:
-			if (memchr(line, '\x1b', len) == NULL)
+			if (memchr(line, '\x1b', len) == NULL &&
+			    memmem(line, len, "\xc2\x9b", 2) == NULL)
 				break;
-			if ((rc = lq_decolorize(line, len, nb)) != 0)
+			if ((rc = decolorize(r, s, line, len, nb)) != 0)
 				return rc;
 			line = nb->data;
 			len = nb->len;

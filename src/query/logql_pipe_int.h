@@ -111,9 +111,6 @@ int	lq_ip_parse(const char *s, size_t n, struct lq_ip **out);
 void	lq_ip_free(struct lq_ip *ip);
 int	lq_ip_find(const struct lq_ip *ip, const char *s, size_t n);
 
-/* Strip ANSI colour sequences from the line into out. */
-int	lq_decolorize(const char *line, size_t len, struct buf *out);
-
 /* Go's time.ParseDuration, in seconds; humanize's ParseBytes. 0 or -EINVAL. */
 int	lq_parse_duration(const char *s, size_t n, double *out);
 int	lq_parse_bytes(const char *s, size_t n, double *out);

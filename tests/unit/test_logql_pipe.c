@@ -255,6 +255,8 @@ static const struct rcase cases[] = {
 	/* decolorize */
 	{ "| decolorize", "app=a", "\x1b[31mred\x1b[0m plain", 1, "red plain",
 	    NULL, NOV },
+	{ "| decolorize", "app=a", "\x1b[1;32mok\x1b[K \x1b]0;title\x07t \x1b[?25l", 1,
+	    "ok t ", NULL, NOV },
 	/* unwrap */
 	{ "| logfmt | unwrap status", "app=a", LOGFMT_LINE, 1, NULL, "*",
 	    200 },
