@@ -264,6 +264,25 @@ lq_sanitize_name(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
+/*
+ * Whether a parsed value may be a label's: UTF-8 without NUL and
+ * without U+FFFD (what Go puts for bad bytes); Loki takes any other as
+ * empty. ASCII, the common case, is one pass.
+ */
+static int
+plain_value(const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == '\0' || (unsigned char)v[i] >= 0x80)
+			break;
+	if (i == n)
+		return 1;
+	return utf8_valid(v, n) == n && memchr(v, '\0', n) == NULL &&
+	    memmem(v, n, "\xef\xbf\xbd", 3) == NULL;
+}
+
 int
 lq_set_parsed(struct lq_builder *b, struct buf *scratch, const char *name,
     size_t nlen, const char *value, size_t vlen)
@@ -282,9 +301,7 @@ lq_set_parsed(struct lq_builder *b, struct buf *scratch, const char *name,
 	if (b->want != NULL && !b->want(b->want_arg, scratch->data,
 	    scratch->len))
 		return 0;
-	/* a value that is not UTF-8 (or holds U+FFFD) is taken as empty, as Loki does */
-	if (utf8_valid(value, vlen) != vlen || memchr(value, '\0', vlen) ||
-	    memmem(value, vlen, "\xef\xbf\xbd", 3) != NULL)
+	if (!plain_value(value, vlen))
 		vlen = 0;
 	return lq_set(b, scratch->data, scratch->len, value, vlen);
 }

@@ -1947,9 +1947,15 @@ mend_value(struct logql_run *r, const char *v, size_t n, size_t *off,
 
 	*off = 0;
 	*len = n;
-	if (n <= LABELS_VALUE_MAX && memchr(v, '\0', n) == NULL &&
-	    utf8_valid(v, n) == n)
-		return 0;
+	if (n <= LABELS_VALUE_MAX) {
+		for (i = 0; i < n && v[i] != '\0' &&
+		    (unsigned char)v[i] < 0x80; i++)
+			;
+		if (i == n || (memchr(v, '\0', n) == NULL &&
+		    utf8_valid(v, n) == n))
+			return 0;
+		i = 0;
+	}
 	while (i < n) {
 		const char *nul;
 
