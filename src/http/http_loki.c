@@ -15,6 +15,8 @@
  *					start, end, since
  *	/loki/api/v1/index/stats	streams, chunks, entries and bytes a
  *					query would read: query, start, end
+ *	/loki/api/v1/tail		a WebSocket following new entries:
+ *					query, start, limit, delay_for
  *	/loki/api/v1/status/buildinfo	the version of Loki's API spoken
  *	/ready				"ready" once the store is open
  *
@@ -56,14 +58,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
+#include "http/http.h"
 #include "http/http_int.h"
 #include "model/labels.h"
 #include "model/logs.h"
 #include "model/matcher.h"
 #include "query/logql.h"
 #include "query/promql.h"
+#include "util/base64.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/jsonw.h"
@@ -1077,6 +1084,347 @@ out:
 	params_release(&p);
 }
 
+/* ---- tail: a WebSocket following new entries ---- */
+
+#define TAIL_POLL_MS		500	/* between looks for new entries */
+#define TAIL_DELAY_MAX		5	/* delay_for, seconds, as Loki */
+#define TAIL_FRAME_MAX		4096	/* of a frame from the client */
+#define WS_GUID			"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+struct tail {
+	struct logs	*l;
+	struct logql_expr *e;
+	size_t		 limit;
+	int64_t		 start, delay_ns;
+	/* frames from the client, as they come */
+	unsigned char	 in[TAIL_FRAME_MAX + 14];
+	size_t		 inlen;
+};
+
+static void
+tail_done(void *arg)
+{
+	struct tail *t = arg;
+
+	logql_free(t->e);
+	free(t);
+}
+
+/*
+ * Send all of p, waiting for the socket at most HTTP_TIMEOUT_S without
+ * progress, and not past the server's stop: 0 or -EIO.
+ */
+static int
+send_all(struct http *h, int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	int64_t idle = 0;
+	struct pollfd pfd;
+	ssize_t k;
+
+	while (n > 0) {
+		k = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			c += k;
+			n -= (size_t)k;
+			idle = 0;
+			continue;
+		}
+		if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return -EIO;
+		if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST) ||
+		    idle >= (int64_t)HTTP_TIMEOUT_S * 1000)
+			return -EIO;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		poll(&pfd, 1, 100);
+		idle += 100;
+	}
+	return 0;
+}
+
+/* One unmasked frame, as a server sends them (RFC 6455, 5.2). */
+static int
+ws_send(struct http *h, int fd, int opcode, const void *p, size_t n)
+{
+	unsigned char hd[10];
+	size_t hl = 2;
+
+	hd[0] = (unsigned char)(0x80 | opcode);
+	if (n < 126)
+		hd[1] = (unsigned char)n;
+	else if (n <= 0xffff) {
+		hd[1] = 126;
+		hd[2] = (unsigned char)(n >> 8);
+		hd[3] = (unsigned char)n;
+		hl = 4;
+	} else {
+		hd[1] = 127;
+		for (int i = 0; i < 8; i++)
+			hd[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+		hl = 10;
+	}
+	if (send_all(h, fd, hd, hl) != 0)
+		return -EIO;
+	return n > 0 ? send_all(h, fd, p, n) : 0;
+}
+
+/* A close frame with a status code and a reason cut to fit. */
+static void
+ws_close(struct http *h, int fd, unsigned code, const char *why)
+{
+	unsigned char b[125];
+	size_t n = strlen(why);
+
+	if (n > sizeof(b) - 2)
+		n = sizeof(b) - 2;
+	b[0] = (unsigned char)(code >> 8);
+	b[1] = (unsigned char)code;
+	memcpy(b + 2, why, n);
+	ws_send(h, fd, 0x8, b, n + 2);
+}
+
+/*
+ * The client's frames in t->in: pings answered, data ignored. 0 to go
+ * on, 1 once the client closed (answered), -EIO on a bad frame.
+ */
+static int
+ws_read(struct http *h, int fd, struct tail *t)
+{
+	unsigned char *b = t->in, *pl;
+	uint64_t len;
+	size_t hl;
+	int op;
+
+	for (;;) {
+		if (t->inlen < 2)
+			return 0;
+		op = b[0] & 0x0f;
+		len = b[1] & 0x7f;
+		hl = 2;
+		if (len == 126) {
+			if (t->inlen < 4)
+				return 0;
+			len = (uint64_t)b[2] << 8 | b[3];
+			hl = 4;
+		} else if (len == 127) {
+			if (t->inlen < 10)
+				return 0;
+			len = 0;
+			for (int i = 0; i < 8; i++)
+				len = len << 8 | b[2 + i];
+			hl = 10;
+		}
+		if (b[1] & 0x80)
+			hl += 4;
+		if (len > TAIL_FRAME_MAX) {
+			ws_close(h, fd, 1009, "frame too big");
+			return -EIO;
+		}
+		if (t->inlen < hl + len)
+			return 0;
+		pl = b + hl;
+		if (b[1] & 0x80)
+			for (uint64_t i = 0; i < len; i++)
+				pl[i] ^= b[hl - 4 + i % 4];
+		if (op == 0x8) {
+			ws_send(h, fd, 0x8, pl, len >= 2 ? 2 : 0);
+			return 1;
+		}
+		if (op == 0x9)
+			ws_send(h, fd, 0xa, pl, (size_t)len);
+		memmove(b, b + hl + len, t->inlen - hl - (size_t)len);
+		t->inlen -= hl + (size_t)len;
+	}
+}
+
+/* Loki's tail message: {"streams":[{"stream":{...},"values":[...]}]}. */
+static size_t
+tail_message(const struct logql_result *res, struct buf *b, int64_t *last)
+{
+	const struct logql_stream *s;
+	size_t n = 0;
+
+	buf_puts(b, "{\"streams\":[");
+	for (size_t i = 0; i < res->nstreams; i++) {
+		s = &res->streams[i];
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_puts(b, "{\"stream\":");
+		json_labels(b, s->ls);
+		buf_puts(b, ",\"values\":[");
+		for (size_t k = 0; k < s->n; k++) {
+			if (k > 0)
+				buf_putc(b, ',');
+			buf_printf(b, "[\"%" PRId64 "\",", s->e[k].ts_ns);
+			jw_string(b, s->e[k].line, s->e[k].len);
+			buf_putc(b, ']');
+			if (s->e[k].ts_ns > *last)
+				*last = s->e[k].ts_ns;
+			n++;
+		}
+		buf_puts(b, "]}");
+	}
+	buf_puts(b, "]}");
+	return n;
+}
+
+/*
+ * The tail's life on its own thread: the entries from start (at most
+ * limit), then every TAIL_POLL_MS the new ones, each batch a text frame,
+ * until the client closes or goes, or the server stops. Entries are
+ * looked for up to delay_for before now, and from just after the newest
+ * sent: one pushed later with an older time is not sent.
+ */
+static void
+tail_run(struct http *h, void *arg, int fd, const char *extra,
+    size_t extra_len)
+{
+	struct tail *t = arg;
+	struct cancel c = { h, fd };
+	struct logql_result *res;
+	struct logql_opts o;
+	struct pollfd pfd;
+	struct buf msg;
+	int64_t from = t->start, end, last;
+	ssize_t k;
+	size_t n;
+	int rc;
+
+	buf_init(&msg, 0);
+	if (extra_len > sizeof(t->in))
+		extra_len = sizeof(t->in);
+	memcpy(t->in, extra, extra_len);
+	t->inlen = extra_len;
+	for (;;) {
+		if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST)) {
+			ws_close(h, fd, 1001, "the server is stopping");
+			break;
+		}
+		end = clock_wall_ns() - t->delay_ns;
+		n = 0;
+		if (end > from) {
+			memset(&o, 0, sizeof(o));
+			o.start_ns = from;
+			o.end_ns = end;
+			o.limit = t->limit;
+			o.dir = LOGQL_FORWARD;
+			o.cancelled = cancelled;
+			o.cancel_arg = &c;
+			res = NULL;
+			if ((rc = logql_eval(t->l, t->e, &o, &res)) != 0) {
+				if (rc != -ECANCELED)
+					ws_close(h, fd, 1011, err_message(rc));
+				break;
+			}
+			buf_reset(&msg);
+			last = INT64_MIN;
+			n = tail_message(res, &msg, &last);
+			logql_result_free(res);
+			if (n > 0 && ws_send(h, fd, 0x1, msg.data, msg.len) != 0)
+				break;
+			/* a batch cut at the limit goes on after its newest */
+			from = n >= t->limit ? last + 1 : end;
+		}
+		if (n >= t->limit)
+			continue;
+		pfd.fd = fd;
+		pfd.events = POLLIN | POLLRDHUP;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, TAIL_POLL_MS) <= 0)
+			continue;
+		if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;
+		k = recv(fd, t->in + t->inlen, sizeof(t->in) - t->inlen,
+		    MSG_DONTWAIT);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		if (k > 0) {
+			t->inlen += (size_t)k;
+			if (ws_read(h, fd, t) != 0)
+				break;
+		}
+	}
+	buf_release(&msg);
+}
+
+/*
+ * GET /loki/api/v1/tail: query, limit, start, delay_for, as Loki's;
+ * a WebSocket handshake (RFC 6455) is answered 101 and the connection
+ * goes to tail_run().
+ */
+static void
+route_tail(struct http *h, const struct http_req *req, struct http_reply *r)
+{
+	unsigned char digest[SHA_DIGEST_LENGTH];
+	struct logql_expr *e = NULL;
+	struct tail *t;
+	struct params p;
+	struct buf msg, key;
+	const char *v;
+	int64_t delay = 0;
+	size_t limit;
+
+	buf_init(&msg, 0);
+	buf_init(&key, 0);
+	if (params_read(req, &p, r) != 0 || read_query(&p, &e, r) != 0 ||
+	    read_limit(&p, &limit, r) != 0)
+		goto out;
+	if (!logql_is_log(e)) {
+		reply_error(r, 400, "tail is for log queries only");
+		goto out;
+	}
+	if (check_limit(e, limit, r) != 0)
+		goto out;
+	t = xcalloc(1, sizeof(*t));
+	if (http_loki_time(param(&p, "start"), clock_wall_ns() -
+	    LOKI_SINCE_NS, &t->start, &msg) != 0) {
+		free(t);
+		reply_error(r, 400, "%s", buf_str(&msg));
+		goto out;
+	}
+	if ((v = param(&p, "delay_for")) != NULL &&
+	    (parse_int(v, &delay) != 0 || delay < 0)) {
+		free(t);
+		reply_error(r, 400, "strconv.Atoi: parsing \"%s\": invalid "
+		    "syntax", v);
+		goto out;
+	}
+	if (delay > TAIL_DELAY_MAX) {
+		free(t);
+		reply_error(r, 400, "delay_for can't be greater than %d",
+		    TAIL_DELAY_MAX);
+		goto out;
+	}
+	if (req->ws_key == NULL) {
+		free(t);
+		reply_error(r, 400, "Bad Request");
+		goto out;
+	}
+	t->l = atomic_load(&h->l);
+	t->e = e;
+	e = NULL;
+	t->limit = limit;
+	t->delay_ns = delay * 1000000000;
+	buf_puts(&key, req->ws_key);
+	buf_puts(&key, WS_GUID);
+	SHA1((const unsigned char *)key.data, key.len, digest);
+	buf_reset(&msg);
+	base64_append(&msg, digest, sizeof(digest));
+	http_reply_header(r, "Upgrade", "websocket");
+	http_reply_header(r, "Sec-WebSocket-Accept", "%s", buf_str(&msg));
+	r->status = 101;
+	r->upgrade = tail_run;
+	r->upgrade_arg = t;
+	r->upgrade_done = tail_done;
+out:
+	logql_free(e);
+	buf_release(&key);
+	buf_release(&msg);
+	params_release(&p);
+}
+
 /* ---- status ---- */
 
 /* GET /loki/api/v1/status/buildinfo */
@@ -1133,6 +1481,7 @@ const struct http_route http_loki_routes[] = {
 	    route_series },
 	{ "/loki/api/v1/index/stats", HTTP_GET | HTTP_POST | HTTP_STORE,
 	    route_index_stats },
+	{ "/loki/api/v1/tail", HTTP_GET | HTTP_STORE, route_tail },
 	{ "/loki/api/v1/status/buildinfo", HTTP_GET, route_buildinfo },
 	{ "/ready", HTTP_GET | HTTP_PUBLIC, route_ready },
 };
