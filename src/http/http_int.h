@@ -114,6 +114,9 @@ void	http_route_query_range(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
 void	http_route_query_exemplars(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
+/* POST /loki/api/v1/push (http_loki_push.c), in http_routes[]. */
+void	http_route_loki_push(struct http *h, const struct http_req *req,
+	    struct http_reply *r);
 /* Register the remote_write_* metrics (http_write.c); once is enough. */
 void	http_write_register(void);
 

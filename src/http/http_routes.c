@@ -169,6 +169,8 @@ const struct http_route http_routes[] = {
 	    http_route_query_range },
 	{ "/api/v1/query_exemplars", HTTP_GET | HTTP_POST | HTTP_STORE,
 	    http_route_query_exemplars },
+	{ "/loki/api/v1/push", HTTP_POST | HTTP_STORE, http_route_loki_push },
+	{ "/api/prom/push", HTTP_POST | HTTP_STORE, http_route_loki_push },
 };
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);
 

@@ -271,6 +271,7 @@ struct at {
 	size_t		 stream;
 	size_t		 pos;		/* in the stream, read oldest first */
 	size_t		 entry;		/* its index in the stream */
+	uint64_t	 seq;		/* the order read in */
 };
 
 static int
@@ -280,6 +281,8 @@ at_cmp(const void *pa, const void *pb)
 
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
 	if (a->stream != b->stream)
 		return a->stream < b->stream ? -1 : 1;
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
@@ -309,6 +312,7 @@ oldest_first(const struct logql_result *r, size_t *n)
 			v[k].stream = i;
 			v[k].pos = back ? s->n - 1 - j : j;
 			v[k].entry = j;
+			v[k].seq = s->e[j].seq;
 			k++;
 		}
 	}
