@@ -413,6 +413,11 @@ http_loki_time(const char *v, int64_t def, int64_t *ns, struct buf *msg)
 			*ns = n;
 			return 0;
 		}
+		/* past int64 nanoseconds (the year 2262): the last second */
+		if (n > INT64_MAX / 1000000000)
+			n = INT64_MAX / 1000000000;
+		if (n < INT64_MIN / 1000000000)
+			n = INT64_MIN / 1000000000;
 		*ns = n * 1000000000;
 		return 0;
 	}
