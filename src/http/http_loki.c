@@ -1091,7 +1091,7 @@ out:
 
 /* ---- tail: a WebSocket following new entries ---- */
 
-#define TAIL_POLL_MS		500	/* between looks for new entries */
+#define TAIL_POLL_MS		250	/* between looks for new entries */
 #define TAIL_DELAY_MAX		5	/* delay_for, seconds, as Loki */
 #define TAIL_FRAME_MAX		4096	/* of a frame from the client */
 #define WS_GUID			"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -1100,7 +1100,7 @@ struct tail {
 	struct logs	*l;
 	struct logql_expr *e;
 	size_t		 limit;
-	int64_t		 start, delay_ns;
+	int64_t		 start;
 	/* frames from the client, as they come */
 	unsigned char	 in[TAIL_FRAME_MAX + 14];
 	size_t		 inlen;
@@ -1275,12 +1275,27 @@ tail_message(const struct logql_result *res, struct buf *b, int64_t *last)
 	return n;
 }
 
+/* Send what a result holds as one message; 0, or -EIO. */
+static int
+tail_send(struct http *h, int fd, const struct logql_result *res,
+    struct buf *msg, size_t *n)
+{
+	int64_t last = INT64_MIN;
+
+	buf_reset(msg);
+	*n = tail_message(res, msg, &last);
+	if (*n == 0)
+		return 0;
+	return ws_send(h, fd, 0x1, msg->data, msg->len);
+}
+
 /*
- * The tail's life on its own thread: the entries from start (at most
- * limit), then every TAIL_POLL_MS the new ones, each batch a text frame,
- * until the client closes or goes, or the server stops. Entries are
- * looked for up to delay_for before now, and from just after the newest
- * sent: one pushed later with an older time is not sent.
+ * The tail's life on its own thread: the entries from start to now (at
+ * most limit, the oldest), then every TAIL_POLL_MS what the streams got
+ * since (logql_tail: by offset, so an entry pushed late with an older
+ * time is sent too), each batch a text frame, until the client closes or
+ * goes, or the server stops. The follow starts before the first query,
+ * so an entry appended meanwhile may come twice, never not at all.
  */
 static void
 tail_run(struct http *h, void *arg, int fd, const char *extra,
@@ -1288,13 +1303,13 @@ tail_run(struct http *h, void *arg, int fd, const char *extra,
 {
 	struct tail *t = arg;
 	struct cancel c = { h, fd };
-	struct logql_result *res;
+	struct logql_tail *follow = NULL;
+	struct logql_result *res = NULL;
 	struct logql_opts o;
 	struct pollfd pfd;
 	struct buf msg;
-	int64_t from = t->start, end, last;
 	ssize_t k;
-	size_t n;
+	size_t n = 0;
 	int rc;
 
 	buf_init(&msg, 0);
@@ -1302,55 +1317,62 @@ tail_run(struct http *h, void *arg, int fd, const char *extra,
 		extra_len = sizeof(t->in);
 	memcpy(t->in, extra, extra_len);
 	t->inlen = extra_len;
+	if ((rc = logql_tail_new(t->l, t->e, &follow)) != 0) {
+		ws_close(h, fd, 1011, err_message(rc));
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.start_ns = t->start;
+	o.end_ns = clock_wall_ns();
+	o.limit = t->limit;
+	o.dir = LOGQL_FORWARD;
+	o.cancelled = cancelled;
+	o.cancel_arg = &c;
+	if (o.end_ns > o.start_ns) {
+		if ((rc = logql_eval(t->l, t->e, &o, &res)) != 0) {
+			if (rc != -ECANCELED)
+				ws_close(h, fd, 1011, err_message(rc));
+			goto out;
+		}
+		rc = tail_send(h, fd, res, &msg, &n);
+		logql_result_free(res);
+		if (rc != 0)
+			goto out;
+	}
 	for (;;) {
 		if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST)) {
 			ws_close(h, fd, 1001, "the server is stopping");
 			break;
 		}
-		end = clock_wall_ns() - t->delay_ns;
-		n = 0;
-		if (end > from) {
-			memset(&o, 0, sizeof(o));
-			o.start_ns = from;
-			o.end_ns = end;
-			o.limit = t->limit;
-			o.dir = LOGQL_FORWARD;
-			o.cancelled = cancelled;
-			o.cancel_arg = &c;
-			res = NULL;
-			if ((rc = logql_eval(t->l, t->e, &o, &res)) != 0) {
-				if (rc != -ECANCELED)
-					ws_close(h, fd, 1011, err_message(rc));
-				break;
-			}
-			buf_reset(&msg);
-			last = INT64_MIN;
-			n = tail_message(res, &msg, &last);
-			logql_result_free(res);
-			if (n > 0 && ws_send(h, fd, 0x1, msg.data, msg.len) != 0)
-				break;
-			/* a batch cut at the limit goes on after its newest */
-			from = n >= t->limit ? last + 1 : end;
-		}
-		if (n >= t->limit)
-			continue;
 		pfd.fd = fd;
 		pfd.events = POLLIN | POLLRDHUP;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, TAIL_POLL_MS) <= 0)
-			continue;
-		if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
-			break;
-		k = recv(fd, t->in + t->inlen, sizeof(t->in) - t->inlen,
-		    MSG_DONTWAIT);
-		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
-			break;
-		if (k > 0) {
-			t->inlen += (size_t)k;
-			if (ws_read(h, fd, t) != 0)
+		/* a batch cut at the limit goes on at once */
+		if (poll(&pfd, 1, n >= t->limit ? 0 : TAIL_POLL_MS) > 0) {
+			if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
 				break;
+			k = recv(fd, t->in + t->inlen, sizeof(t->in) -
+			    t->inlen, MSG_DONTWAIT);
+			if (k == 0 || (k < 0 && errno != EAGAIN &&
+			    errno != EINTR))
+				break;
+			if (k > 0) {
+				t->inlen += (size_t)k;
+				if (ws_read(h, fd, t) != 0)
+					break;
+			}
 		}
+		if ((rc = logql_tail_poll(follow, t->limit, &res)) != 0) {
+			ws_close(h, fd, 1011, err_message(rc));
+			break;
+		}
+		rc = tail_send(h, fd, res, &msg, &n);
+		logql_result_free(res);
+		if (rc != 0)
+			break;
 	}
+out:
+	logql_tail_free(follow);
 	buf_release(&msg);
 }
 
@@ -1411,7 +1433,6 @@ route_tail(struct http *h, const struct http_req *req, struct http_reply *r)
 	t->e = e;
 	e = NULL;
 	t->limit = limit;
-	t->delay_ns = delay * 1000000000;
 	buf_puts(&key, req->ws_key);
 	buf_puts(&key, WS_GUID);
 	SHA1((const unsigned char *)key.data, key.len, digest);
