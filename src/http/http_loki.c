@@ -44,12 +44,12 @@
  * they were appended to after start (less the grace an entry may be
  * ahead of the clock) and made before end (plus the window an entry may
  * be behind the newest, logs.h); their labels are what logs_streams()
- * gives. Everything is built whole in memory (http.c sends a buffer),
- * bounded by LOGQL_LIMIT_MAX entries and LOGQL_MAX_SERIES series.
+ * gives. Answers are built whole in memory (http.c sends a buffer),
+ * bounded by LOGQL_LIMIT_MAX entries and LOGQL_MAX_SERIES series; a tail
+ * sends a message a batch on its own thread.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
