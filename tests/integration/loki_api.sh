@@ -6,7 +6,8 @@
 #   match[]; a log query with start/end in nanoseconds, limit and both
 #   directions, and with a line filter; a metric range query with step
 #   "<n>ms"; the logs-volume query sum by (level) (count_over_time(...));
-#   index/stats;
+#   index/stats; index/volume (Grafana's Logs Drilldown) over streams
+#   pushed with labels, by the selector's labels and by targetLabels;
 #   the errors as Loki writes them (text, status 400): a query that does
 #   not parse (with its line and column), a log query at an instant, a
 #   limit past 5000, a bad limit, step, direction and time, end before
@@ -126,6 +127,19 @@ expect_eq "index/stats" 200 "$(code "$l/index/stats" -G --data-urlencode 'query=
 expect_eq "index/stats: two streams" 2 "$(jq -r .streams "$TEST_TMP/body")"
 expect_eq "index/stats: their bytes" "$(cat "$TEST_TMP/api" "$TEST_TMP/web" | wc -c)" \
 	"$(jq -r .bytes "$TEST_TMP/body")"
+
+# ---- pushed streams: the volume Grafana's Logs Drilldown asks ----
+now=$(date +%s%N)
+expect_eq "a Loki push" 204 "$(code "$l/push" -H 'Content-Type: application/json' --data \
+	"{\"streams\":[{\"stream\":{\"service_name\":\"api\",\"level\":\"info\"},\"values\":[[\"$now\",\"aaaa\"]]},
+	{\"stream\":{\"service_name\":\"api\",\"level\":\"error\"},\"values\":[[\"$now\",\"bb\"]]},
+	{\"stream\":{\"service_name\":\"web\"},\"values\":[[\"$now\",\"c\"]]}]}")"
+expect_eq "index/volume by the selector's label" "api=8 web=2" "$(curl -s "$l/index/volume" -G \
+	--data-urlencode 'query={service_name=~".+"}' --data-urlencode "start=$start" --data-urlencode "end=$end" |
+	jq -r '[.data.result[] | "\(.metric.service_name)=\(.value[1])"] | join(" ")')"
+expect_eq "index/volume by targetLabels, limit 2" "api/info=5 api/error=3" "$(curl -s "$l/index/volume" -G \
+	--data-urlencode 'query={service_name=~".+"}' --data-urlencode targetLabels=service_name,level \
+	--data-urlencode limit=2 | jq -r '[.data.result[] | "\(.metric.service_name)/\(.metric.level)=\(.value[1])"] | join(" ")')"
 
 # ---- errors, as Loki words them ----
 expect_eq "a bad query" 400 "$(code "$l/query_range" -G --data-urlencode 'query={stream="app/api"} |= ')"
