@@ -1205,7 +1205,8 @@ route_index_volume(struct http *h, const struct http_req *req,
 		reply_errno(r, rc);
 		goto out;
 	}
-	qsort(w.s, w.n, sizeof(*w.s), str_cmp);
+	if (w.n > 1)
+		qsort(w.s, w.n, sizeof(*w.s), str_cmp);
 	for (size_t i = 0; i < w.n; i++) {
 		tab = strrchr(w.s[i], '\t');
 		*tab = '\0';
@@ -1218,7 +1219,8 @@ route_index_volume(struct http *h, const struct http_req *req,
 		v[nv].bytes = strtoull(tab + 1, NULL, 10);
 		nv++;
 	}
-	qsort(v, nv, sizeof(*v), vol_cmp);
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), vol_cmp);
 	if (nv > limit)
 		nv = limit;
 	r->content_type = "application/json; charset=UTF-8";
