@@ -48,7 +48,7 @@
  */
 #define PUSH_MAX_SIZE		(64 * 1024 * 1024)	/* uncompressed */
 #define PUSH_MAX_ENTRIES	1000000
-#define PUSH_MAX_MEMORY		(256 * 1024 * 1024)	/* the parser's */
+#define PUSH_MAX_MEMORY		(256 * 1024 * 1024)	/* the parsers' */
 #define SYNC_SLICE_MS		100
 
 /* The families; registered once, valid for the life of the process. */

@@ -10,7 +10,7 @@
 #   unknown Content-Encoding) answer 400 or 415 with a message, and one bad
 #   stream keeps the good one of the same request out; an entry two
 #   hours behind its stream's newest answers 400 ("too old"); nothing of
-#   them is stored;
+#   them is stored; a gzip bomb answers 413;
 #   a real client: pino with the pino-loki transport from npm, run by
 #   Debian's node, logs lines that land in the stream of its labels
 #   (installed once into $top_srcdir/.cache/npm; without the registry,
@@ -113,6 +113,12 @@ refused "$TEST_TMP/b6" 400 "too old" "an entry two hours behind it" \
 	-H 'Content-Type: application/json'
 expect_eq "the refused pushes stored nothing" "new" \
 	"$(lines '{job="bad"}')$(lines '{job="bad2"}')$(lines '{job="old"}')"
+# a megabyte of gzip that would be millions of entries: 413 at once
+{ printf '{"streams":[{"stream":{"job":"bomb"},"values":['
+  yes '["1",""],' | head -c 30000000
+  printf '["1",""]]}]}'; } | gzip -c >"$TEST_TMP/bomb.gz"
+refused "$TEST_TMP/bomb.gz" 413 "needs more than" "a gzip bomb" \
+	-H 'Content-Type: application/json' -H 'Content-Encoding: gzip'
 expect_eq "the server still takes pushes" 204 "$(code "$push" \
 	-H 'Content-Type: application/json' --data-binary @"$TEST_TMP/j")"
 
