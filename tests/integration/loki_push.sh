@@ -129,13 +129,15 @@ pino_loki() {
 		fail "pino-loki: node and npm are needed (tools/deps.sh test installs nodejs and npm)"
 		return
 	fi
-	if [ ! -d "$dir/node_modules/pino-loki" ] || [ ! -d "$dir/node_modules/pino" ]; then
-		mkdir -p "$dir"
-		if ! npm install --no-audit --no-fund --prefix "$dir" pino pino-loki \
-			>"$TEST_TMP/npm.log" 2>&1; then
-			fail "pino-loki: npm cannot install pino and pino-loki (is the npm registry reachable?): $(tail -3 "$TEST_TMP/npm.log" | tr '\n' ' ')"
-			return
-		fi
+	# once for every build that runs the tests, one at a time
+	mkdir -p "$dir"
+	if ! (
+		flock 9
+		[ -d "$dir/node_modules/pino-loki" ] && [ -d "$dir/node_modules/pino" ] ||
+			npm install --no-audit --no-fund --prefix "$dir" pino pino-loki
+	) 9>"$dir/.lock" >"$TEST_TMP/npm.log" 2>&1; then
+		fail "pino-loki: npm cannot install pino and pino-loki (is the npm registry reachable?): $(tail -3 "$TEST_TMP/npm.log" | tr '\n' ' ')"
+		return
 	fi
 	cat >"$TEST_TMP/pino.js" <<-'EOF'
 	// log lines with pino through pino-loki, then close the transport,
