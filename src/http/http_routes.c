@@ -208,5 +208,8 @@ http_route_find(const char *path)
 	for (size_t i = 0; i < http_write_nroutes; i++)
 		if (strcmp(http_write_routes[i].path, path) == 0)
 			return &http_write_routes[i];
+	for (size_t i = 0; i < http_loki_nroutes; i++)
+		if (path_match(http_loki_routes[i].path, path))
+			return &http_loki_routes[i];
 	return NULL;
 }

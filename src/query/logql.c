@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,7 +183,7 @@ parse_selector(struct scan *s, struct selector **out, size_t *err_pos)
 	}
 	if ((rc = selector_parse(s->q + s->pos, len, out)) != 0) {
 		*err_pos = s->pos;
-		return err_set(rc, "%s", err_detail());
+		return rc;
 	}
 	s->pos += len;
 	return 0;
@@ -202,7 +203,7 @@ parse_duration(struct scan *s, int64_t *ns, size_t *err_pos)
 	if (len == 0)
 		return unexpected(s, err_pos);
 	if (promql_duration_parse(s->q + start, len, &ms) != 0)
-		return err_set(-EINVAL, "%s", err_detail());
+		return -EINVAL;		/* its words stand */
 	s->pos += len;
 	*ns = ms * 1000000;
 	return 0;
@@ -484,13 +485,68 @@ const struct promql_ext lq_ext = {
 
 /* ---- queries ---- */
 
+/*
+ * Let each sum by or without over an additive range aggregation (counts,
+ * bytes, rates, sums: the sum of the groups' values is the value of the
+ * group) group that aggregation's samples, as Loki does: the answer is
+ * the same, and the series held are the groups, not every label set the
+ * pipeline makes.
+ */
+static void
+push_sums(const struct promql_node *e)
+{
+	const struct promql_node *in;
+
+	if (e == NULL)
+		return;
+	switch (e->kind) {
+	case PROMQL_AGGREGATE:
+		for (in = e->agg.expr; in->kind == PROMQL_PAREN;
+		    in = in->paren.expr)
+			;
+		if (e->agg.op == PROMQL_SUM && in->kind == PROMQL_EXTERNAL) {
+			struct lq_range *r = in->ext.node;
+
+			if (!r->grouped && (r->op == LQ_COUNT_OVER_TIME ||
+			    r->op == LQ_RATE || r->op == LQ_BYTES_OVER_TIME ||
+			    r->op == LQ_BYTES_RATE ||
+			    r->op == LQ_SUM_OVER_TIME))
+				r->pushed = e;
+		}
+		push_sums(e->agg.param);
+		push_sums(e->agg.expr);
+		return;
+	case PROMQL_BINARY:
+		push_sums(e->bin.lhs);
+		push_sums(e->bin.rhs);
+		return;
+	case PROMQL_CALL:
+		for (size_t i = 0; i < e->call.nargs; i++)
+			push_sums(e->call.args[i]);
+		return;
+	case PROMQL_UNARY:
+		push_sums(e->un.expr);
+		return;
+	case PROMQL_PAREN:
+		push_sums(e->paren.expr);
+		return;
+	case PROMQL_SUBQUERY:
+		push_sums(e->sq.expr);
+		return;
+	default:
+		return;
+	}
+}
+
 /* "parse error at line L, col C: " and the message, for an error at pos. */
 static int
 fail_at(const char *q, size_t pos, int rc)
 {
 	size_t line = 1, col = 1;
-	const char *msg = err_detail();
+	char msg[1024];
 
+	/* err_set() may not be given its own text */
+	snprintf(msg, sizeof(msg), "%s", err_detail());
 	if (strncmp(msg, "parse error", 11) == 0)
 		return rc;	/* the pipeline's, placed already */
 	for (size_t i = 0; i < pos; i++) {
@@ -549,6 +605,7 @@ logql_parse(const char *q, size_t n, struct logql_expr **out)
 		free(e);
 		return rc;
 	}
+	push_sums(e->metric);
 	if (promql_type_of(e->metric) != PROMQL_TYPE_VECTOR &&
 	    promql_type_of(e->metric) != PROMQL_TYPE_SCALAR) {
 		logql_free(e);
@@ -587,12 +644,17 @@ logql_format(const struct logql_expr *e, struct buf *b)
 	return promql_format(e->metric, b);
 }
 
-/* Whether a PromQL tree has a selector with a metric name. */
+/*
+ * Whether a PromQL tree has a selector with a metric name: 1, 0, or -1
+ * when it has no selector at all.
+ */
 static int
 names_metric(const struct promql_node *e)
 {
+	int a, b;
+
 	if (e == NULL)
-		return 0;
+		return -1;
 	switch (e->kind) {
 	case PROMQL_VECTOR_SELECTOR:
 		return selector_metric(e->vs.sel) != NULL;
@@ -603,22 +665,27 @@ names_metric(const struct promql_node *e)
 	case PROMQL_UNARY:
 		return names_metric(e->un.expr);
 	case PROMQL_BINARY:
-		return names_metric(e->bin.lhs) || names_metric(e->bin.rhs);
+		a = names_metric(e->bin.lhs);
+		b = names_metric(e->bin.rhs);
+		return a > b ? a : b;
 	case PROMQL_AGGREGATE:
-		return names_metric(e->agg.param) || names_metric(e->agg.expr);
+		a = names_metric(e->agg.param);
+		b = names_metric(e->agg.expr);
+		return a > b ? a : b;
 	case PROMQL_CALL:
+		a = -1;
 		for (size_t i = 0; i < e->call.nargs; i++)
-			if (names_metric(e->call.args[i]))
-				return 1;
-		return 0;
+			if ((b = names_metric(e->call.args[i])) > a)
+				a = b;
+		return a;
 	case PROMQL_PAREN:
 		return names_metric(e->paren.expr);
 	case PROMQL_NUMBER:
 	case PROMQL_STRING:
 	case PROMQL_EXTERNAL:
-		return 0;
+		return -1;
 	}
-	return 0;
+	return -1;
 }
 
 int
@@ -636,7 +703,7 @@ logql_detect(const char *q, size_t n)
 	logql_free(le);
 	pq = promql_parse(q, n, &pe) == 0;
 	if (lq && pq)
-		logql = !names_metric(pe);
+		logql = names_metric(pe) == 0;
 	else if (lq || pq)
 		logql = lq;
 	else {

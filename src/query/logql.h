@@ -125,8 +125,8 @@ int	logql_format(const struct logql_expr *e, struct buf *b);
  * mount's query views, shale query): 1 for LogQL, 0 for PromQL. A query
  * that begins with '{' is LogQL; one that parses in one language only is
  * of that one; one that parses in both (count_over_time({a="b"}[5m]))
- * is LogQL when none of its selectors names a metric, as log streams
- * have no metric names. One that parses in neither is LogQL when it has
+ * is LogQL when it has selectors and none names a metric, as log
+ * streams have no metric names (vector(1) is PromQL). One that parses in neither is LogQL when it has
  * a '|' or begins with a name only LogQL has, so that its error is
  * LogQL's.
  */
@@ -164,6 +164,11 @@ struct logql_entry {
 	int64_t		 ts_ns;
 	char		*line;		/* NUL-terminated, without newline */
 	size_t		 len;
+	/*
+	 * The order the query read it in (a stream's file order): entries
+	 * of one time are written out in it, whatever their label sets.
+	 */
+	uint64_t	 seq;
 };
 
 /* Entries of one label set, in the query's direction. */

@@ -402,6 +402,7 @@ eval_log(struct ctx *c, const struct logql_expr *e, struct logql_result *r)
 			s->e[s->n].ts_ns = q.e[i].ts;
 			s->e[s->n].line = q.e[i].line;
 			s->e[s->n].len = q.e[i].len;
+			s->e[s->n].seq = q.e[i].seq;
 			s->n++;
 			q.e[i].line = NULL;
 		}
@@ -454,6 +455,9 @@ sample_set(struct ragg *a, const struct labels *ls)
 	if (r->grouped)
 		return pq_labels_subset(a->ev, ls, r->grouping, r->ngrouping,
 		    !r->without);
+	if (r->pushed)
+		return pq_labels_subset(a->ev, ls, r->pushed->agg.grouping.names,
+		    r->pushed->agg.grouping.n, !r->pushed->agg.without);
 	return pq_intern(a->ev, labels_dup(ls));
 }
 
@@ -462,7 +466,7 @@ series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 {
 	const struct labels *ls;
 	uintptr_t *slot;
-	int created;
+	int created, rc;
 
 	/* the pipeline mostly gives one set on while labels do not change */
 	if (a->have_last && labels_equal(out_ls, a->last_in)) {
@@ -475,9 +479,10 @@ series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 	if (created) {
 		struct rseries *s;
 
-		if (a->n >= a->c->max_series)
-			return err_set(-EDOM, "maximum of series (%zu) reached "
-			    "for a single query", a->c->max_series);
+		/* a series' steps count as samples, as PromQL counts them */
+		if (a->additive && (rc = pq_account(a->ev,
+		    (int64_t)a->nsteps)) != 0)
+			return rc;
 		if (a->n == a->cap)
 			a->s = xgrow(a->s, &a->cap, a->n + 1, sizeof(*a->s));
 		s = &a->s[a->n];
@@ -786,7 +791,7 @@ lq_range_eval(void *arg, struct pq_eval *ev, const void *node,
 			free(ps.p);
 	}
 	for (size_t k = 0; k < a.n; k++) {
-		pq_account(ev, -(int64_t)a.s[k].n);
+		pq_account(ev, -(int64_t)(a.additive ? a.nsteps : a.s[k].n));
 		free(a.s[k].sum);
 		free(a.s[k].cnt);
 		free(a.s[k].ts);

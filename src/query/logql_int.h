@@ -43,6 +43,13 @@ struct lq_range {
 	int		 without;
 	char		**grouping;
 	size_t		 ngrouping;
+	/*
+	 * The sum that aggregates it, when that may group its samples
+	 * instead (sum by (a) (count_over_time(...)) counts by a from the
+	 * start, holding a series a value of a, not one a label set): a
+	 * node of the tree it is in, or NULL.
+	 */
+	const struct promql_node *pushed;
 };
 
 struct logql_expr {

@@ -1254,6 +1254,8 @@ parse_external(struct parser *p, const struct tok *name)
 	e = node_new(PROMQL_EXTERNAL, name->pos);
 	e->ext.x = p->x;
 	e->ext.node = node;
+	/* the "(" peeked was counted open; the language read its ")" */
+	p->lx.paren_depth--;
 	lexer_seek(&p->lx, end);
 	p->have = 0;
 	return e;

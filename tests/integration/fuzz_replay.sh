@@ -13,6 +13,7 @@ harnesses="$harnesses chunk labels expfmt remote_write"
 harnesses="$harnesses loki_push"
 harnesses="$harnesses scrape_config"
 harnesses="$harnesses promql promql_eval"
+harnesses="$harnesses logql_pipe"
 for d in "$top_srcdir"/tests/fuzz/corpus/*/; do
 	d=$(basename "$d")
 	case " $harnesses " in
