@@ -1,10 +1,11 @@
 # loki_push.sh - Loki's push API (POST /loki/api/v1/push) of 'shale serve'
 # on a file:// store:
-#   pushes in JSON, gzip JSON, deflate JSON and snappy protobuf (made by
+#   pushes in JSON, gzip JSON and snappy protobuf (made by
 #   tests/integration/loki_push_send), and the legacy /api/prom/push:
 #   each answers 204 and its lines are in the stream that
 #   logs_push_path() names for its labels, read back through the log
-#   API, in the order pushed; entries out of order within the window;
+#   API, in the order pushed, and by a query at their own times with
+#   their labels; entries out of order within the window;
 #   an empty line stays an empty line;
 #   bad pushes (bad JSON, gzip, snappy, labels, times, no entries, an
 #   unknown Content-Encoding) answer 400 or 415 with a message, and one bad
@@ -12,7 +13,8 @@
 #   hours behind its stream's newest answers 400 ("too old"); nothing of
 #   them is stored; a gzip bomb answers 413;
 #   a real client: pino with the pino-loki transport from npm, run by
-#   Debian's node, logs lines that land in the stream of its labels
+#   Debian's node, logs lines that land in the stream of its labels and
+#   are counted by a LogQL metric query
 #   (installed once into $top_srcdir/.cache/npm; without the registry,
 #   that part fails saying so).
 . "$top_srcdir/tests/lib/common.sh"
@@ -66,6 +68,14 @@ expect_eq "gzip JSON push, out of order" 204 "$(code "$push" \
 	--data-binary @"$TEST_TMP/j.gz")"
 expect_eq "JSON lines in the stream of their labels" \
 	"$(printf 'one\n\nthree\nlate')" "$(lines '{job="json",env="test"}')"
+
+# and in a query, each entry at its own time, the stream with its labels
+q=$(curl -s -G "$base/loki/api/v1/query_range" --data-urlencode 'query={job="json"}' \
+	--data-urlencode direction=forward | jq -c '.data.result[] |
+	[(.stream | del(.stream)), [.values[] | .[0] + " " + .[1]]]')
+expect_eq "JSON entries in a query, at their own times" \
+	"[{\"env\":\"test\",\"job\":\"json\"},[\"$((now - 1000000000)) late\",\"$now one\",\"$((now + 1)) \",\"$((now + 2)) three\"]]" \
+	"$q"
 
 "$SEND" proto '{job="proto", host="h/1"}' "$now" "p one" "p two" >"$TEST_TMP/pb" ||
 	fail "loki_push_send"
@@ -167,6 +177,10 @@ pino_loki() {
 	got=$(lines '{application="shale-test",hostname="tester",level="warning"}' |
 		jq -r .msg 2>/dev/null)
 	expect_eq "pino-loki: the warning in its own stream" "a warning" "$got"
+	got=$(curl -s -G "$base/loki/api/v1/query_range" \
+		--data-urlencode 'query=sum by (level) (count_over_time({application="shale-test"}[1h]))' \
+		--data-urlencode step=3600 | jq -c '[.data.result[] | [.metric.level, (.values | last | .[1])]] | sort')
+	expect_eq "pino-loki: its lines counted by a query" '[["info","2"],["warning","1"]]' "$got"
 }
 pino_loki
 finish
