@@ -80,6 +80,12 @@ lm_register(void)
 	    "new, bad labels, the store failing.", NULL));
 }
 
+void
+http_loki_push_register(void)
+{
+	pthread_once(&lm_once, lm_register);
+}
+
 /*
  * The status and message for what logs_push() and the wait for its
  * batch returned.
@@ -177,7 +183,7 @@ http_route_loki_push(struct http *h, const struct http_req *req,
 	char msg[1024];
 	int rc, sync_rc = 0, status;
 
-	pthread_once(&lm_once, lm_register);
+	http_loki_push_register();
 	err_clear();	/* no detail of this thread's last request */
 	memset(&p, 0, sizeof(p));
 	if (loki_push_encoding(req->content_encoding) < 0) {

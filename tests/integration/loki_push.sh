@@ -11,7 +11,7 @@
 #   unknown Content-Encoding) answer 400 or 415 with a message, and one bad
 #   stream keeps the good one of the same request out; an entry two
 #   hours behind its stream's newest answers 400 ("too old"); nothing of
-#   them is stored; a gzip bomb answers 413;
+#   them is stored; a gzip bomb answers 413; the loki_push_* metrics;
 #   a real client: pino with the pino-loki transport from npm, run by
 #   Debian's node, logs lines that land in the stream of its labels and
 #   are counted by a LogQL metric query
@@ -131,6 +131,13 @@ refused "$TEST_TMP/bomb.gz" 413 "needs more than" "a gzip bomb" \
 	-H 'Content-Type: application/json' -H 'Content-Encoding: gzip'
 expect_eq "the server still takes pushes" 204 "$(code "$push" \
 	-H 'Content-Type: application/json' --data-binary @"$TEST_TMP/j")"
+
+# ---- the metrics say what was stored and what was refused ----
+curl -s "$base/metrics" >"$TEST_TMP/metrics"
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$TEST_TMP/metrics"; }
+expect_eq "metrics: entries stored" 10 "$(metric loki_push_entries_ingested_total)"
+expect_eq "metrics: pushes answered 204, 400, 413, 415" "6 9 1 1" \
+	"$(metric 'loki_push_requests_total{code="204"}') $(metric 'loki_push_requests_total{code="400"}') $(metric 'loki_push_requests_total{code="413"}') $(metric 'loki_push_requests_total{code="415"}')"
 
 # ---- a real client: pino-loki, from npm, on Debian's node ----
 pino_loki() {
