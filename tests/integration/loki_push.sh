@@ -11,7 +11,8 @@
 #   unknown Content-Encoding) answer 400 or 415 with a message, and one bad
 #   stream keeps the good one of the same request out; an entry two
 #   hours behind its stream's newest answers 400 ("too old"); nothing of
-#   them is stored; a gzip bomb answers 413; the loki_push_* metrics;
+#   them is stored; a gzip bomb answers 413; a read-only follower answers
+#   503; the loki_push_* metrics;
 #   a real client: pino with the pino-loki transport from npm, run by
 #   Debian's node, logs lines that land in the stream of its labels and
 #   are counted by a LogQL metric query
@@ -131,6 +132,16 @@ refused "$TEST_TMP/bomb.gz" 413 "needs more than" "a gzip bomb" \
 	-H 'Content-Type: application/json' -H 'Content-Encoding: gzip'
 expect_eq "the server still takes pushes" 204 "$(code "$push" \
 	-H 'Content-Type: application/json' --data-binary @"$TEST_TMP/j")"
+
+# a follower takes no push: 503, which a client retries (elsewhere)
+fp=$(pick_port) || fail "a free port"
+if SERVE_LOG=follower.log serve_shale "file://$TEST_TMP/store" "$fp" --read-only; then
+	expect_eq "a follower refuses a push" 503 "$(code "http://127.0.0.1:$fp/loki/api/v1/push" \
+		-H 'Content-Type: application/json' --data-binary @"$TEST_TMP/j")"
+	expect_match "its message" "read-only" "$(cat "$TEST_TMP/body")"
+else
+	fail "follower: serve --read-only"
+fi
 
 # ---- the metrics say what was stored and what was refused ----
 curl -s "$base/metrics" >"$TEST_TMP/metrics"
