@@ -13,6 +13,8 @@
 #   hours behind its stream's newest answers 400 ("too old"); nothing of
 #   them is stored; a gzip bomb answers 413; a read-only follower answers
 #   503; the loki_push_* metrics;
+#   kill -9 of the server during pushes: after a restart every push
+#   acknowledged is there once, and no push is there in part;
 #   a real client: pino with the pino-loki transport from npm, run by
 #   Debian's node, logs lines that land in the stream of its labels and
 #   are counted by a LogQL metric query
@@ -36,11 +38,12 @@ serve_shale "file://$TEST_TMP/store" "$p" || { fail "serve"; finish; }
 
 now=$(date +%s%N)
 
-# lines LABELS: the stream of those labels, as text ("" if none)
+# lines LABELS [BASE]: the stream of those labels, as text ("" if none),
+# from the server at BASE ($base)
 lines() {
 	local path
 	path=$("$SEND" path "$1") || { echo "(no path for $1)"; return; }
-	curl -s -G "$base/api/v1/log/scan" --data-urlencode "key=$path" \
+	curl -s -G "${2:-$base}/api/v1/log/scan" --data-urlencode "key=$path" \
 		-o "$TEST_TMP/scan"
 	jq -r '.values[]?.value' "$TEST_TMP/scan" | base64 -d
 }
@@ -149,6 +152,56 @@ metric() { awk -v m="$1" '$1 == m { print $2 }' "$TEST_TMP/metrics"; }
 expect_eq "metrics: entries stored" 10 "$(metric loki_push_entries_ingested_total)"
 expect_eq "metrics: pushes answered 204, 400, 413, 415" "6 9 1 1" \
 	"$(metric 'loki_push_requests_total{code="204"}') $(metric 'loki_push_requests_total{code="400"}') $(metric 'loki_push_requests_total{code="413"}') $(metric 'loki_push_requests_total{code="415"}')"
+
+# ---- kill -9 during pushes: every acknowledged entry there, once ----
+crash() {
+	local cp cu writer pusher n i want got
+	cp=$(pick_port) || { fail "a free port"; return; }
+	cu="http://127.0.0.1:$cp/loki/api/v1/push"
+	SERVE_LOG=crash.log serve_shale "file://$TEST_TMP/cstore" "$cp" ||
+		{ fail "crash: serve"; return; }
+	writer=$SERVE_PID
+	# pushes of three entries each, one after another, until one fails;
+	# each one answered 204 is noted
+	(
+		i=0
+		while :; do
+			i=$((i + 1))
+			t=$(date +%s%N)
+			c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+				--data-binary "{\"streams\":[{\"stream\":{\"job\":\"crash\"},\"values\":[[\"$t\",\"c $i a\"],[\"$t\",\"c $i b\"],[\"$t\",\"c $i c\"]]}]}" "$cu")
+			[ "$c" = 204 ] || break
+			echo "$i" >>"$TEST_TMP/acked"
+		done
+	) &
+	pusher=$!
+	: >>"$TEST_TMP/acked"
+	# killed once 20 pushes are acknowledged, in the middle of the next
+	for i in $(seq 1 600); do
+		[ "$(wc -l <"$TEST_TMP/acked")" -ge 20 ] && break
+		pid_gone "$pusher" && break
+		sleep 0.01
+	done
+	kill -KILL "$writer" 2>/dev/null
+	wait_gone "$pusher" 30 || kill "$pusher"
+	wait "$pusher" 2>/dev/null
+	n=$(wc -l <"$TEST_TMP/acked")
+	[ "$n" -ge 20 ] || fail "crash: only $n pushes acknowledged before the kill"
+	cp=$(pick_port) || { fail "a free port"; return; }
+	SERVE_LOG=crash2.log serve_shale "file://$TEST_TMP/cstore" "$cp" ||
+		{ fail "crash: serve again"; return; }
+	lines '{job="crash"}' "http://127.0.0.1:$cp" >"$TEST_TMP/crash.lines"
+	# each push there whole or not at all, each acknowledged one once
+	got=$(awk '{ n[$2]++ } END { for (i in n) if (n[i] != 3) print "push " i ": " n[i] " lines" }' \
+		"$TEST_TMP/crash.lines")
+	expect_eq "crash: every push there whole or not at all, once" "" "$got"
+	got=0
+	while read -r i; do
+		grep -qx "c $i a" "$TEST_TMP/crash.lines" || got=$((got + 1))
+	done <"$TEST_TMP/acked"
+	expect_eq "crash: the $n acknowledged pushes are all there" 0 "$got"
+}
+crash
 
 # ---- a real client: pino-loki, from npm, on Debian's node ----
 pino_loki() {
