@@ -996,6 +996,7 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	h->dropped_slow = metric_series(closed, "slow_head");
 	h->dropped_full = metric_series(closed, "full");
 	http_write_register();
+	http_loki_push_register();
 	raise_fd_limit();
 	if ((pool = getenv("SHALE_HTTP_POOL")) != NULL && atoi(pool) > 0) {
 		/*

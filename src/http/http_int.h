@@ -117,6 +117,8 @@ void	http_route_query_exemplars(struct http *h, const struct http_req *req,
 /* POST /loki/api/v1/push (http_loki_push.c), in http_routes[]. */
 void	http_route_loki_push(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
+/* Register the loki_push_* metrics (http_loki_push.c); once is enough. */
+void	http_loki_push_register(void);
 /* Register the remote_write_* metrics (http_write.c); once is enough. */
 void	http_write_register(void);
 
