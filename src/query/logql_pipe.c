@@ -165,6 +165,7 @@ struct logql_pipeline {
 	char		**needle;
 	size_t		 nneedle;
 	int		 unwraps;
+	const char	*unwrap_label;	/* the unwrap stage's */
 };
 
 /* ---- errors ---- */
@@ -1100,7 +1101,10 @@ parse_stage(struct lp *p, struct logql_pipeline *pl)
 		return parse_keep_drop(p, new_stage(pl, S_KEEP));
 	case TK_UNWRAP:
 		pl->unwraps = 1;
-		return parse_unwrap(p, new_stage(pl, S_UNWRAP));
+		s = new_stage(pl, S_UNWRAP);
+		if ((rc = parse_unwrap(p, s)) == 0)
+			pl->unwrap_label = s->label;
+		return rc;
 	case TK_IDENT:
 	case TK_LPAREN:
 		s = new_stage(pl, S_LABEL);
@@ -1885,9 +1889,6 @@ unwrap(struct logql_run *r, const struct stage *s, struct logql_out *out)
 			return rc;
 	}
 	out->has_value = 1;
-	/* the unwrapped label names no series: it is the value */
-	if ((rc = lq_del(&r->b, s->label, strlen(s->label))) != 0)
-		return rc;
 	return 1;
 }
 
@@ -2183,6 +2184,13 @@ logql_run_line(struct logql_run *r, const struct labels *ls,
 			break;
 		}
 	}
+	/*
+	 * The unwrapped label names no series, it is the value: gone from
+	 * the set, once the filters after unwrap have seen it.
+	 */
+	if (out->has_value && (rc = lq_del(&r->b, p->unwrap_label,
+	    strlen(p->unwrap_label))) != 0)
+		return rc;
 	if ((rc = build_labels(r, ls, &out->ls)) != 0)
 		return rc;
 	out->line = line;
