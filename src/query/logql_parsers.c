@@ -1211,24 +1211,24 @@ lq_parse_duration(const char *s, size_t n, double *out)
 	if (i >= n)
 		return -EINVAL;
 	while (i < n) {
-		double v = 0, frac = 0, scale = 1;
-		int digits = 0;
-		size_t best = 0, bi = 0;
+		char num[64];
+		double v;
+		int digits = 0, dots = 0;
+		size_t best = 0, bi = 0, st = i;
 
-		while (i < n && s[i] >= '0' && s[i] <= '9') {
-			v = v * 10 + (s[i++] - '0');
-			digits++;
-		}
-		if (i < n && s[i] == '.') {
-			i++;
-			while (i < n && s[i] >= '0' && s[i] <= '9') {
-				frac = frac * 10 + (s[i++] - '0');
-				scale *= 10;
+		/* the number read by strtod(), so that it rounds once */
+		while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) {
+			if (s[i] == '.')
+				dots++;
+			else
 				digits++;
-			}
+			i++;
 		}
-		if (digits == 0)
+		if (digits == 0 || dots > 1 || i - st >= sizeof(num))
 			return -EINVAL;
+		memcpy(num, s + st, i - st);
+		num[i - st] = '\0';
+		v = strtod(num, NULL);
 		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
 			size_t ul = strlen(units[k].u);
 
@@ -1240,7 +1240,7 @@ lq_parse_duration(const char *s, size_t n, double *out)
 		}
 		if (best == 0)
 			return -EINVAL;
-		total += (v + frac / scale) * units[bi].mul;
+		total += v * units[bi].mul;
 		i += best;
 	}
 	*out = sign * total;
