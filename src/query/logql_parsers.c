@@ -1169,7 +1169,7 @@ lq_ip_find(const struct lq_ip *ip, const char *s, size_t n)
 int
 lq_parse_float(const char *s, size_t n, double *out)
 {
-	char tmp[64], *end;
+	char tmp[512], *end;
 	size_t i;
 
 	if (n == 0 || n >= sizeof(tmp))

@@ -302,7 +302,9 @@ lex(struct lp *p)
 		t->s = promql_unquote(q + i, pt.len, &t->slen);
 	} else if (q[i] >= '0' && q[i] <= '9') {
 		while (i < n && (is_ident(q[i], 0) || q[i] == '.' ||
-		    (unsigned char)q[i] >= 0x80))
+		    (unsigned char)q[i] >= 0x80 || ((q[i] == '-' ||
+		    q[i] == '+') && (q[i - 1] == 'e' || q[i - 1] == 'E') &&
+		    i + 1 < n && q[i + 1] >= '0' && q[i + 1] <= '9')))
 			i++;
 		t->len = i - st;
 		if (lq_parse_float(q + st, t->len, &t->v) == 0)
@@ -803,19 +805,47 @@ parse_keep_drop(struct lp *p, struct stage *s)
 static char *
 go_float(double v)
 {
-	char tmp[400];
-	int p;
+	char e[40], digits[24];
+	struct buf b;
+	size_t nd = 0, i;
+	int p, exp;
+	char *mant;
 
 	if (isinf(v))
 		return xstrdup(v > 0 ? "+Inf" : "-Inf");
 	if (isnan(v))
 		return xstrdup("NaN");
-	for (p = 0; p < 340; p++) {
-		snprintf(tmp, sizeof(tmp), "%.*f", p, v);
-		if (strtod(tmp, NULL) == v)
+	for (p = 1; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v)
 			break;
 	}
-	return xstrdup(tmp);
+	/* e is [-]d[.ddd]e±x: the digits, then where the point goes */
+	mant = e[0] == '-' ? e + 1 : e;
+	for (i = 0; mant[i] != 'e'; i++)
+		if (mant[i] != '.')
+			digits[nd++] = mant[i];
+	exp = atoi(mant + i + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	buf_init(&b, 0);
+	if (e[0] == '-')
+		buf_putc(&b, '-');
+	if (exp < 0) {
+		buf_puts(&b, "0.");
+		for (i = 0; i < (size_t)(-exp - 1); i++)
+			buf_putc(&b, '0');
+		buf_append(&b, digits, nd);
+	} else if ((size_t)exp + 1 >= nd) {
+		buf_append(&b, digits, nd);
+		for (i = nd; i < (size_t)exp + 1; i++)
+			buf_putc(&b, '0');
+	} else {
+		buf_append(&b, digits, (size_t)exp + 1);
+		buf_putc(&b, '.');
+		buf_append(&b, digits + exp + 1, nd - (size_t)exp - 1);
+	}
+	return buf_detach(&b, NULL);
 }
 
 /* Go's time.Duration String() of v seconds: 1h2m3.5s, 1.5ms, 0s. */
