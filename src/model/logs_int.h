@@ -10,6 +10,8 @@
  *	logs_scan.c	for the HTTP API: paths, scans, times, waits
  *	logs_labels.c	labels of streams, pushes of timed entries, scans
  *			by time (LogQL, Loki push)
+ *	logs_retention.c	how long a stream's records are kept: the
+ *			settings' retention and filters, the 'E' records
  *
  * The namespace lives in memory: logs_open() reads every directory entry
  * and inode once, and every change is written through to the engine in
@@ -39,10 +41,12 @@
 
 #include "model/logs.h"
 
+struct buf;
 struct engine_batch;
 struct engine_snapshot;
 struct labels;
 struct metric_series;
+struct logs_ret_filter;
 
 #define KEY_LOGS	0x01
 #define KEY_VERSION	0x01
@@ -52,6 +56,7 @@ struct metric_series;
 #define K_TIME		'T'
 #define K_COUNTER	'C'
 #define K_LABELS	'L'
+#define K_RETENTION	'E'
 
 #define INODE_LEN	33	/* type, data_id, parent, ctime, mtime */
 #define TS_LEN		8	/* a record value starts with its timestamp */
@@ -65,6 +70,14 @@ struct node {
 	int64_t		 ctime_ns;
 	int64_t		 mtime_ns;		/* ns (directories) */
 	struct labels	*labels;		/* ns: a stream's given labels, or NULL */
+	int64_t		 ret_given_ms;		/* ns: its own retention ('E'); -1: none */
+	/*
+	 * The retention in force (ms, 0: for ever), worked out under ns
+	 * (read) for l->ret_gen and stored with atomics, ms before gen, so
+	 * that a read can use it without ns (logs_retention.c)
+	 */
+	int64_t		 ret_ms;
+	uint64_t	 ret_gen;
 	int		 refs;			/* atomic, under ns: the namespace's + users' */
 	int		 linked;		/* ns: reachable by name */
 	int		 gone;			/* ns: removed; forgotten at the last put */
@@ -113,6 +126,13 @@ struct logs {
 	logs_data_fn	 data_fn;
 	void		*data_arg;
 	int		 fenced_said;
+
+	/* retention (logs_retention.c) */
+	int64_t		 ret_default_ms;	/* ns: logs_options.retention; 0: for ever */
+	struct logs_ret_filter *ret_filters;	/* ns: logs_options.retention_filters */
+	size_t		 ret_nfilters;		/* ns */
+	/* bumped under ns (write) by whatever may change a stream's retention */
+	uint64_t	 ret_gen;		/* atomic */
 
 	/* logs_wait(): woken by every change while someone waits */
 	pthread_mutex_t	 wait_lock;
@@ -172,6 +192,52 @@ void	batch_labels(struct engine_batch *b, uint64_t id,
 	    const struct labels *ls);
 /* Read every 'L' record of snap into the nodes it names. (ns, write) */
 int	load_labels(struct logs *l, const struct engine_snapshot *snap);
+/* Append n's path under /logs to b. (ns) */
+void	node_path(struct logs *l, struct node *n, struct buf *b);
+/* The whole set of a stream: the given labels, and stream= unless given. */
+int	whole_set(const struct labels *given, const char *path, size_t len,
+	    struct labels **out);
+
+/* logs_retention.c */
+/*
+ * The public side, for logs.h: logs_options (retention_ms 0: for ever;
+ * filters NULL or lines of SELECTOR:DURATION, -EINVAL naming a bad one),
+ * and a stream's own retention (ms, 0 for ever; -1: none given, which
+ * logs_retention_set takes to clear it).
+ */
+int	logs_set_retention(struct logs *l, int64_t retention_ms,
+	    const char *filters);
+int	logs_retention_get(struct logs *l, uint64_t id, int64_t *ms);
+int	logs_retention_set(struct logs *l, uint64_t id, int64_t ms);
+/* A stream's own as text: "7d", "0" for ever, "" none (-1); and back. */
+int	logs_retention_parse(const char *s, size_t n, int64_t *ms);
+void	logs_retention_format(int64_t ms, struct buf *b);
+/* Free the filters (logs_close). */
+void	logs_retention_release(struct logs *l);
+/* A follower's 'E' record for n: val NULL for a deletion. (ns, write) */
+void	apply_retention(struct logs *l, struct node *n, const void *val,
+	    size_t vlen);
+/* Put the 'E' record of stream id into b: ms, or a deletion for ms < 0. */
+void	batch_retention(struct engine_batch *b, uint64_t id, int64_t ms);
+/* Read every 'E' record of snap into the nodes it names. (ns, write) */
+int	load_retentions(struct logs *l, const struct engine_snapshot *snap);
+/* Something that may change a stream's retention changed. (ns, write) */
+void	retention_changed(struct logs *l);
+/* Stream n's retention in ms, 0 for ever. (ns) */
+int64_t	stream_retention(struct logs *l, struct node *n);
+/*
+ * The same without ns, for reads that must not wait for it: worked out
+ * if ns can be had at once, else the last value worked out.
+ */
+int64_t	stream_retention_nowait(struct logs *l, struct node *n);
+/*
+ * The newest record time that has expired for a stream kept ret_ms (0:
+ * for ever) at wall time now_ns: INT64_MIN when nothing expires. A
+ * record of time ts has expired when ts <= the value.
+ */
+int64_t	retention_cutoff(int64_t ret_ms, int64_t now_ns);
+/* retention_cutoff of stream n now; takes ns (read). */
+int64_t	stream_cutoff(struct logs *l, struct node *n);
 
 /* logs_stream.c */
 int	stream_load(struct logs *l, struct node *n);

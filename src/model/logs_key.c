@@ -177,6 +177,7 @@ node_new(struct logs *l, uint64_t id, enum logs_type type)
 	n->id = id;
 	n->type = type;
 	n->refs = 1;
+	n->ret_given_ms = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	if (l->by_id.n + 1 > l->by_id.cap)
 		table_grow(&l->by_id, 0);
