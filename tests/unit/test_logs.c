@@ -3278,10 +3278,28 @@ test_retention_own(void **state)
 	/* a follower sees it too */
 	{
 		struct store f = s;
+		unsigned char k[11] = { 0x01, 0x01, 'E' }, v[8] = { 0 };
 
 		store_open(&f, ENGINE_READER);
 		assert_int_equal(logs_retention_get(f.l, jk, &ms), 0);
 		assert_int_equal(ms, 40 * HOUR_MS);
+		assert_live(f.l, ja, "a old\na mid\na new\n");
+		assert_int_equal(logs_retention_set(f.l, ja, HOUR_MS), -EROFS);
+		/* what it applies: a value, junk (skipped), a deletion */
+		for (int i = 0; i < 8; i++)
+			k[3 + i] = (unsigned char)(ja >> (56 - 8 * i));
+		v[7] = 1;				/* 1 ms */
+		logs_apply(f.l, k, 11, v, 8);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, 1);
+		assert_live(f.l, ja, "");
+		logs_apply(f.l, k, 11, "junk", 4);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, 1);
+		logs_apply(f.l, k, 11, NULL, 0);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, -1);
+		/* none set on this side: for ever */
 		assert_live(f.l, ja, "a old\na mid\na new\n");
 		store_close(&f);
 	}
