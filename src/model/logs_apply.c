@@ -228,8 +228,9 @@ logs_keep(void *arg, const void *key, size_t klen, const void *val,
  * keeps all those), or labels or retentions of one id that it keeps, or
  * records or index entries of one data id it keeps that cannot have
  * expired: every key between has the same prefix. Index entries are in
- * time order, so lo's time tells for them all; records are not, and a
- * stream with a retention has its records read.
+ * time order, so lo's time tells for them all; records are not, but
+ * the checkpoints of the appends since the stream was opened bound the
+ * times from an offset on (ck_after); records older than those are read.
  */
 int
 logs_keep_range(void *arg, const void *lo, size_t lolen, const void *hi,
@@ -255,9 +256,12 @@ logs_keep_range(void *arg, const void *lo, size_t lolen, const void *hi,
 		keep = 0;
 	else if ((ms = stream_retention(l, n)) == 0)
 		keep = 1;
-	else
-		keep = a[2] == K_TIME && lolen == 27 && (int64_t)get_be64(a + 11) >
+	else if (a[2] == K_TIME)
+		keep = lolen == 27 && (int64_t)get_be64(a + 11) >
 		    retention_cutoff(ms, clock_wall_ns());
+	else
+		keep = lolen == 19 && ck_after(n, get_be64(a + 11),
+		    retention_cutoff(ms, clock_wall_ns()));
 	pthread_rwlock_unlock(&l->ns);
 	return keep;
 }

@@ -47,6 +47,7 @@ struct engine_snapshot;
 struct labels;
 struct metric_series;
 struct logs_ret_filter;
+struct ret_ck;
 
 #define KEY_LOGS	0x01
 #define KEY_VERSION	0x01
@@ -78,6 +79,16 @@ struct node {
 	 */
 	int64_t		 ret_ms;
 	uint64_t	 ret_gen;
+	/*
+	 * Checkpoints of the appends made since the stream was opened: from
+	 * ck[i].off on, every record's time is at least ck[i].m - the
+	 * out-of-order window (m: the running maximum before that append),
+	 * which tells the compaction filter when a run of records cannot
+	 * have expired (logs_keep_range). ck_lock is taken last.
+	 */
+	pthread_mutex_t	 ck_lock;
+	struct ret_ck	*ck;			/* ck_lock: NULL until an append */
+	size_t		 nck;			/* ck_lock */
 	int		 refs;			/* atomic, under ns: the namespace's + users' */
 	int		 linked;		/* ns: reachable by name */
 	int		 gone;			/* ns: removed; forgotten at the last put */
@@ -238,6 +249,14 @@ int64_t	stream_retention_nowait(struct logs *l, struct node *n);
 int64_t	retention_cutoff(int64_t ret_ms, int64_t now_ns);
 /* retention_cutoff of stream n now; takes ns (read). */
 int64_t	stream_cutoff(struct logs *l, struct node *n);
+/*
+ * An append to n at off, with m its running maximum before (INT64_MIN:
+ * not known); ck_clear when its records go (truncation). (n->lock)
+ */
+void	ck_note(struct node *n, uint64_t off, int64_t m);
+void	ck_clear(struct node *n);
+/* Do n's records from off on all have times above cutoff? */
+int	ck_after(struct node *n, uint64_t off, int64_t cutoff);
 
 /* logs_stream.c */
 int	stream_load(struct logs *l, struct node *n);

@@ -717,6 +717,8 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 		if (p->data.len == 0)
 			continue;
 		__atomic_store_n(&s->end, p->off, __ATOMIC_RELEASE);
+		if (p->first_off > 0)	/* else the maximum before is not known */
+			ck_note(s, p->first_off, s->last_ts);
 		s->last_ts = p->newest;
 		s->indexed_sec = p->indexed_sec;
 		s->last_seq = *seq;

@@ -394,3 +394,62 @@ retention_cutoff(int64_t ret_ms, int64_t now_ns)
 		return INT64_MIN;
 	return now_ns - ret_ms * MS_NS;		/* now_ns >= 0: no overflow */
 }
+
+/* ---- checkpoints of appends, for the compaction filter ---- */
+
+#define CK_MAX		16
+#define CK_SPACING_NS	(60LL * 1000000000)	/* between two maxima */
+
+struct ret_ck {
+	uint64_t	 off;
+	int64_t		 m;
+};
+
+/*
+ * A checkpoint whenever the maximum moved on a minute; when all CK_MAX
+ * are taken every other one goes, so they reach back to the stream's
+ * first append here however long it runs, more sparsely the older.
+ */
+void
+ck_note(struct node *n, uint64_t off, int64_t m)
+{
+	if (m == INT64_MIN)
+		return;
+	pthread_mutex_lock(&n->ck_lock);
+	if (n->ck == NULL)
+		n->ck = xcalloc(CK_MAX, sizeof(*n->ck));
+	if (n->nck > 0 && (m < n->ck[n->nck - 1].m + CK_SPACING_NS ||
+	    off <= n->ck[n->nck - 1].off)) {
+		pthread_mutex_unlock(&n->ck_lock);
+		return;
+	}
+	if (n->nck == CK_MAX) {
+		for (size_t i = 0; i < CK_MAX / 2; i++)
+			n->ck[i] = n->ck[2 * i];
+		n->nck = CK_MAX / 2;
+	}
+	n->ck[n->nck].off = off;
+	n->ck[n->nck++].m = m;
+	pthread_mutex_unlock(&n->ck_lock);
+}
+
+void
+ck_clear(struct node *n)
+{
+	pthread_mutex_lock(&n->ck_lock);
+	n->nck = 0;
+	pthread_mutex_unlock(&n->ck_lock);
+}
+
+int
+ck_after(struct node *n, uint64_t off, int64_t cutoff)
+{
+	int64_t m = INT64_MIN;
+
+	pthread_mutex_lock(&n->ck_lock);
+	for (size_t i = 0; i < n->nck && n->ck[i].off <= off; i++)
+		m = n->ck[i].m;
+	pthread_mutex_unlock(&n->ck_lock);
+	return m != INT64_MIN && m - LOGS_OOO_WINDOW_NS > cutoff &&
+	    m > INT64_MIN + LOGS_OOO_WINDOW_NS;
+}

@@ -454,6 +454,7 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 		__atomic_store_n(&s->end, 0, __ATOMIC_RELEASE);
 		s->last_ts = clock_wall_ns();
 		s->indexed_sec = -1;
+		ck_clear(s);
 		node_moved(l, s);
 		data_changed(l, s, 0, NULL, 0, NULL, 0);
 	} else
@@ -537,6 +538,7 @@ commit(struct logs *l, struct node *s, const void *p1, size_t n1,
 	if (ts / 1000000000 != s->indexed_sec)
 		s->indexed_sec = ts / 1000000000;
 	__atomic_store_n(&s->end, off, __ATOMIC_RELEASE);
+	ck_note(s, off - total, ts);
 	s->last_ts = ts;
 	s->last_seq = *seq;
 	data_changed(l, s, off - total, p1, n1, p2, n2);

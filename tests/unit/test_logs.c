@@ -3343,6 +3343,80 @@ test_retention_own(void **state)
 	store_close(&s);
 }
 
+int	logs_keep_range(void *arg, const void *lo, size_t lolen,
+	    const void *hi, size_t hilen);
+
+/* Does the filter keep every record of data id d in [lo, hi]? */
+static int
+keeps_records(struct logs *l, uint64_t d, uint64_t lo, uint64_t hi)
+{
+	unsigned char a[19] = { 0x01, 0x01, 'R' }, b[19] = { 0x01, 0x01, 'R' };
+
+	for (int i = 0; i < 8; i++) {
+		a[3 + i] = b[3 + i] = (unsigned char)(d >> (56 - 8 * i));
+		a[11 + i] = (unsigned char)(lo >> (56 - 8 * i));
+		b[11 + i] = (unsigned char)(hi >> (56 - 8 * i));
+	}
+	return logs_keep_range(l, a, 19, b, 19);
+}
+
+/*
+ * Whole runs of records may move in compaction (logs_keep_range) when
+ * they cannot have expired: with no retention always; with one, from
+ * the offsets the appends since opening vouch for, and not before them
+ * or once the retention is too short for the out-of-order window.
+ */
+static void
+test_retention_ranges(void **state)
+{
+	struct store s;
+	struct labels *ls = mkls("job", "p", NULL);
+	struct logs_entry e[2];
+	uint64_t id, p, end;
+	int64_t now = clock_wall_ns();
+
+	(void)state;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	puts_(s.l, id, "one\n");
+	puts_(s.l, id, "two\n");
+	assert_true(keeps_records(s.l, id, 0, 8));
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_true(keeps_records(s.l, id, 0, 8));
+	assert_true(keeps_records(s.l, id, 4, 8));
+	assert_int_equal(logs_set_retention(s.l, HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id, 0, 8));	/* within the window */
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id + 1000, 0, 8));	/* no such data */
+	/* opened again: nothing vouches for what was stored before */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id, 0, 8));
+	puts_(s.l, id, "three\n");
+	assert_false(keeps_records(s.l, id, 0, 14));
+	assert_true(keeps_records(s.l, id, 8, 14));
+
+	/* a push's first entries may be of any age: only what follows */
+	e[0] = (struct logs_entry){ now - 20 * HOUR_NS, "old", 3 };
+	assert_int_equal(push1(s.l, ls, e, 1), 0);
+	p = push_id(s.l, ls);
+	end = size_of(s.l, p);
+	assert_false(keeps_records(s.l, p, 0, end));
+	e[0] = (struct logs_entry){ now - 19 * HOUR_NS - 30 * SEC, "o2", 2 };
+	e[1] = (struct logs_entry){ now, "new", 3 };
+	assert_int_equal(push1(s.l, ls, e, 2), 0);
+	/* from the second push on: times from 20 h - 1 h back, within 24 h */
+	assert_true(keeps_records(s.l, p, end, size_of(s.l, p)));
+	assert_int_equal(logs_set_retention(s.l, 20 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, p, end, size_of(s.l, p)));
+	/* a truncation forgets them */
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	assert_false(keeps_records(s.l, id, 8, 14));
+	labels_free(ls);
+	store_close(&s);
+}
+
 /* ---- main ---- */
 
 int
@@ -3377,6 +3451,7 @@ main(void)
 		cmocka_unit_test(test_push_concurrent),
 		cmocka_unit_test(test_retention_filters),
 		cmocka_unit_test(test_retention_own),
+		cmocka_unit_test(test_retention_ranges),
 	};
 	int rc;
 
