@@ -139,7 +139,10 @@ parse(const char *s, size_t n, struct labels **out)
 	return rc;
 }
 
-/* What is kept of one attribute's value for a reply. */
+/*
+ * Reply with a value or a list of names as getxattr(2) and listxattr(2)
+ * do: its length when asked with size 0, ERANGE when it does not fit.
+ */
 static void
 reply_value(fuse_req_t req, const struct buf *b, size_t size)
 {
@@ -148,7 +151,7 @@ reply_value(fuse_req_t req, const struct buf *b, size_t size)
 	else if (size < b->len)
 		fuse_reply_err(req, ERANGE);
 	else
-		fuse_reply_buf(req, b->data, b->len);
+		fuse_reply_buf(req, b->len > 0 ? b->data : "", b->len);
 }
 
 static void
@@ -217,12 +220,7 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	buf_init(&b, 0);
 	format(ls, &b);
 	labels_free(ls);
-	if (size == 0)
-		fuse_reply_xattr(req, b.len);
-	else if (size < b.len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, b.data, b.len);
+	reply_value(req, &b, size);
 	buf_release(&b);
 }
 
