@@ -21,9 +21,14 @@
  * and whatever may change a stream's retention (the settings, its own,
  * its labels, a rename) bumps the generation under ns (write).
  *
+ * Also here: the checkpoints of a stream's appends (ck_*), which bound
+ * the times of its records from an offset on, so that the compaction
+ * filter can answer for a whole run of records without reading them.
+ *
  * Locks (logs_int.h): the settings and the given retentions are under
  * ns; the cached values are atomics, worked out under ns (read), which
- * no bump can cross.
+ * no bump can cross; a node's checkpoints are under its ck_lock, taken
+ * last.
  */
 #include "config.h"
 
