@@ -29,6 +29,8 @@
  *			indexed_sec, loaded
  *	data_lock, wait_lock	the data callback, logs_wait()'s generation:
  *			taken last, nothing of this module's under them
+ *	node->ck_lock	a stream's checkpoints of appends (logs_retention.c):
+ *			taken last too, under ns or the stream's lock
  * Fields are marked with what protects them, and a function's comment
  * with what its caller holds: (ns), (ns, write), (s->lock)...
  */
