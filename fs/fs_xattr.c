@@ -39,12 +39,6 @@
 #define XATTR_LABELS	"user.shale.labels"
 #define XATTR_RETENTION	"user.shale.retention"
 
-/* logs.h's side of a stream's own retention (ms, 0 for ever; -1: none) */
-int	logs_retention_get(struct logs *l, uint64_t id, int64_t *ms);
-int	logs_retention_set(struct logs *l, uint64_t id, int64_t ms);
-int	logs_retention_parse(const char *s, size_t n, int64_t *ms);
-void	logs_retention_format(int64_t ms, struct buf *b);
-
 /* Is ino a stored stream? 0, or the errno for an xattr there. */
 static int
 stream_ino(struct fs *fs, fuse_ino_t ino)

@@ -61,10 +61,6 @@ daemon_series_options(const struct engine_settings *es,
 	so->retention_filters = es->series_retention_filters;
 }
 
-/* logs.h's side of logs_options */
-int	logs_set_retention(struct logs *l, int64_t retention_ms,
-	    const char *filters);
-
 int
 daemon_logs_options(const struct engine_settings *es, struct logs *l)
 {

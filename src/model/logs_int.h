@@ -212,19 +212,6 @@ int	whole_set(const struct labels *given, const char *path, size_t len,
 	    struct labels **out);
 
 /* logs_retention.c */
-/*
- * The public side, for logs.h: logs_options (retention_ms 0: for ever;
- * filters NULL or lines of SELECTOR:DURATION, -EINVAL naming a bad one),
- * and a stream's own retention (ms, 0 for ever; -1: none given, which
- * logs_retention_set takes to clear it).
- */
-int	logs_set_retention(struct logs *l, int64_t retention_ms,
-	    const char *filters);
-int	logs_retention_get(struct logs *l, uint64_t id, int64_t *ms);
-int	logs_retention_set(struct logs *l, uint64_t id, int64_t ms);
-/* A stream's own as text: "7d", "0" for ever, "" none (-1); and back. */
-int	logs_retention_parse(const char *s, size_t n, int64_t *ms);
-void	logs_retention_format(int64_t ms, struct buf *b);
 /* Free the filters (logs_close). */
 void	logs_retention_release(struct logs *l);
 /* A follower's 'E' record for n: val NULL for a deletion. (ns, write) */

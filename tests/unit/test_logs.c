@@ -3072,12 +3072,6 @@ test_push_concurrent(void **state)
 
 /* ---- retention ---- */
 
-/* logs.h's side of retention (logs_retention.c) */
-int	logs_set_retention(struct logs *l, int64_t retention_ms,
-	    const char *filters);
-int	logs_retention_get(struct logs *l, uint64_t id, int64_t *ms);
-int	logs_retention_set(struct logs *l, uint64_t id, int64_t ms);
-
 #define HOUR_MS		(3600LL * 1000)
 #define HOUR_NS		(3600LL * SEC)
 
