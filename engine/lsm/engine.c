@@ -258,6 +258,9 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		e->set = *es;
 		e->set.cache_root_folder = es->cache_root_folder ?
 		    xstrdup(es->cache_root_folder) : NULL;
+		/* the models' strings stay the caller's: the engine reads none */
+		e->set.series_retention_filters = NULL;
+		e->set.logs_retention_filters = NULL;
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->commit_lock, NULL);

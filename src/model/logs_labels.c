@@ -168,6 +168,7 @@ logs_labels_set(struct logs *l, uint64_t id, const struct labels *ls)
 	}
 	labels_free(n->labels);
 	n->labels = ls != NULL ? labels_dup(ls) : NULL;
+	retention_changed(l);
 	logs_changed(l, id);
 out:
 	pthread_rwlock_unlock(&l->ns);
@@ -175,7 +176,7 @@ out:
 }
 
 /* Append n's path under /logs to b. (ns) */
-static void
+void
 node_path(struct logs *l, struct node *n, struct buf *b)
 {
 	struct node *up[LOGS_PATH_MAX / 2 + 1];
@@ -202,7 +203,7 @@ struct stream_copy {
 };
 
 /* The whole set of a stream: the given labels, and stream= unless given. */
-static int
+int
 whole_set(const struct labels *given, const char *path, size_t len,
     struct labels **out)
 {
@@ -716,6 +717,8 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 		if (p->data.len == 0)
 			continue;
 		__atomic_store_n(&s->end, p->off, __ATOMIC_RELEASE);
+		if (p->first_off > 0)	/* else the maximum before is not known */
+			ck_note(s, p->first_off, s->last_ts);
 		s->last_ts = p->newest;
 		s->indexed_sec = p->indexed_sec;
 		s->last_seq = *seq;
@@ -776,12 +779,15 @@ logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
 	struct engine_iter *it;
 	struct node *s;
 	uint64_t data_id, end, from = 0, records = 0, bytes = 0;
-	int64_t newest, max = INT64_MIN, stop, ts;
+	int64_t newest, max = INT64_MIN, stop, ts, cutoff;
 	size_t klen, vlen;
 	int rc;
 
 	if ((rc = stream_get(l, id, &s)) != 0)
 		return rc;
+	cutoff = stream_cutoff(l, s);
+	if (start_ns <= cutoff)
+		start_ns = cutoff + 1;		/* what is older has expired */
 	pthread_mutex_lock(&s->lock);
 	data_id = s->data_id;
 	end = s->end;

@@ -1424,7 +1424,7 @@ test_compaction_filter(void **state)
 
 /*
  * default_ttl: the records of a stream expire, its name, size and
- * offsets stay; a read in the expired part returns 0, after it the bytes;
+ * offsets stay; the expired part reads as newlines, after it the bytes;
  * a stream whose every record expired is empty once opened again.
  */
 static void
@@ -1442,7 +1442,8 @@ test_expiry(void **state)
 	assert_int_equal(logs_append(s.l, id, "old\n", 4, NULL), 0);
 	clock_sleep_ms(1100);
 	assert_int_equal(logs_append(s.l, id, "new\n", 4, NULL), 0);
-	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 0);
+	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 8);
+	assert_memory_equal(got, "\n\n\n\nnew\n", 8);
 	assert_int_equal(logs_read(s.l, id, 4, got, sizeof(got)), 4);
 	assert_memory_equal(got, "new\n", 4);
 	assert_int_equal(logs_getattr(s.l, id, &a), 0);
@@ -1452,7 +1453,8 @@ test_expiry(void **state)
 	store_reopen(&s, ENGINE_WRITER);
 	assert_int_equal(logs_lookup(s.l, ROOT, "s", &a), 0);
 	assert_int_equal(a.size, 8);
-	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 0);
+	assert_int_equal(logs_read(s.l, id, 0, got, 2), 2);
+	assert_memory_equal(got, "\n\n", 2);
 	assert_int_equal(logs_read(s.l, id, 4, got, sizeof(got)), 4);
 	assert_memory_equal(got, "new\n", 4);
 	/*
@@ -3068,6 +3070,347 @@ test_push_concurrent(void **state)
 	store_close(&s);
 }
 
+/* ---- retention ---- */
+
+#define HOUR_MS		(3600LL * 1000)
+#define HOUR_NS		(3600LL * SEC)
+
+/*
+ * Push three entries to the stream of job=name: 50 h old, 30 h old and
+ * now, "<name> old", "<name> mid", "<name> new": the stream's id.
+ */
+static uint64_t
+push_aged(struct logs *l, const char *name, int64_t now)
+{
+	char t[3][32];
+	struct logs_entry e[3];
+	struct labels *ls = mkls("job", name, NULL);
+	uint64_t id;
+
+	snprintf(t[0], sizeof(t[0]), "%s old", name);
+	snprintf(t[1], sizeof(t[1]), "%s mid", name);
+	snprintf(t[2], sizeof(t[2]), "%s new", name);
+	e[0] = (struct logs_entry){ now - 50 * HOUR_NS, t[0], strlen(t[0]) };
+	e[1] = (struct logs_entry){ now - 30 * HOUR_NS, t[1], strlen(t[1]) };
+	e[2] = (struct logs_entry){ now, t[2], strlen(t[2]) };
+	assert_int_equal(push1(l, ls, e, 3), 0);
+	id = push_id(l, ls);
+	assert_true(id != 0);
+	labels_free(ls);
+	return id;
+}
+
+/* The stream's bytes with the expired part's newlines left out. */
+static void
+live_text(struct logs *l, uint64_t id, struct buf *out)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	read_all(l, id, &b);
+	buf_reset(out);
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] != '\n' || (i > 0 && b.data[i - 1] != '\n'))
+			buf_putc(out, b.data[i]);
+	buf_putc(out, '\0');
+	buf_release(&b);
+}
+
+static void
+assert_live(struct logs *l, uint64_t id, const char *want)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	live_text(l, id, &b);
+	assert_string_equal(b.data, want);
+	buf_release(&b);
+}
+
+static int
+count_scan(void *arg, uint64_t off, const void *data, size_t len, int64_t ts)
+{
+	(void)off;
+	(void)data;
+	(void)len;
+	(void)ts;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Records a scan by offsets and one by time give of stream id. */
+static void
+assert_scans(struct logs *l, uint64_t id, int want)
+{
+	uint64_t next;
+	int n = 0;
+
+	assert_int_equal(logs_scan(l, id, 0, UINT64_MAX, 100, SIZE_MAX,
+	    count_scan, &n, &next), 0);
+	assert_int_equal(n, want);
+	n = 0;
+	assert_int_equal(logs_scan_time(l, id, 0, INT64_MAX, count_scan, &n),
+	    0);
+	assert_int_equal(n, want);
+}
+
+/*
+ * logs_options: the first filter that matches a stream's whole label set
+ * wins, else the default; a record expires at its own time plus that:
+ * reads give its bytes as newlines at once, scans skip it, and the
+ * compaction drops it and its index entries while the others stay.
+ */
+static void
+test_retention_filters(void **state)
+{
+	struct store s;
+	struct logs_attr a;
+	uint64_t ja, jk, jz, ka, kz;
+	int64_t now = clock_wall_ns();
+	char got[8];
+
+	(void)state;
+	store_new(&s);
+	assert_int_equal(logs_set_retention(s.l, 0, "{job=}:1d"), -EINVAL);
+	assert_int_equal(logs_set_retention(s.l, 0, "{job=\"a\"}"), -EINVAL);
+	assert_int_equal(logs_set_retention(s.l, 0, "{job=\"a\"}:soon"),
+	    -EINVAL);
+	ja = push_aged(s.l, "a", now);
+	jk = push_aged(s.l, "k", now);
+	jz = push_aged(s.l, "z", now);
+	assert_int_equal(engine_compact(s.e), 0);	/* nothing set: all kept */
+	assert_int_equal(count_keys(s.e, 'R', ja), 3);
+	assert_live(s.l, ja, "a old\na mid\na new\n");
+	ka = count_keys(s.e, 'T', ja);
+	kz = count_keys(s.e, 'T', jz);
+	assert_true(ka >= 3 && kz >= 3);
+
+	assert_int_equal(logs_set_retention(s.l, 48 * HOUR_MS,
+	    "# job a: a day\n"
+	    "  {job=\"a\"}:1d\n"
+	    "\n"
+	    "{job=~\"a|k\"}:0\n"
+	    "{stream=~\"loki/.*\", job=\"z\"}:100h\n"), 0);
+	/* read at once: a's old and mid (1 d), none of k's (for ever) */
+	assert_live(s.l, ja, "a new\n");
+	assert_live(s.l, jk, "k old\nk mid\nk new\n");
+	assert_live(s.l, jz, "z old\nz mid\nz new\n");	/* 100 h */
+	assert_int_equal(logs_read(s.l, ja, 0, got, 6), 6);
+	assert_memory_equal(got, "\n\n\n\n\n\n", 6);
+	assert_int_equal(size_of(s.l, ja), 18);
+	assert_scans(s.l, ja, 1);
+	assert_scans(s.l, jk, 3);
+
+	/* the third line no more: z falls to the default, 48 h */
+	assert_int_equal(logs_set_retention(s.l, 48 * HOUR_MS,
+	    "{job=\"a\"}:1d\n{job=~\"a|k\"}:0\n"), 0);
+	assert_live(s.l, jz, "z mid\nz new\n");
+	assert_scans(s.l, jz, 2);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', ja), 1);
+	assert_int_equal(count_keys(s.e, 'R', jk), 3);
+	assert_int_equal(count_keys(s.e, 'R', jz), 2);
+	assert_true(count_keys(s.e, 'T', ja) < ka);
+	assert_true(count_keys(s.e, 'T', ja) >= 1);
+	assert_true(count_keys(s.e, 'T', jz) < kz);
+	assert_live(s.l, ja, "a new\n");
+	assert_live(s.l, jz, "z mid\nz new\n");
+	assert_int_equal(size_of(s.l, ja), 18);
+
+	/* opened again: sizes and offsets as they were; appends go on */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_set_retention(s.l, 48 * HOUR_MS,
+	    "{job=\"a\"}:1d\n{job=~\"a|k\"}:0\n"), 0);
+	assert_int_equal(logs_getattr(s.l, ja, &a), 0);
+	assert_int_equal(a.size, 18);
+	assert_live(s.l, ja, "a new\n");
+	puts_(s.l, ja, "a newer\n");
+	assert_live(s.l, ja, "a new\na newer\n");
+	assert_scans(s.l, ja, 2);
+	store_close(&s);
+}
+
+/*
+ * A stream's own retention (user.shale.retention) wins over the filters,
+ * is kept with the stream, and cleared gives the filters back; a rename
+ * changes stream= and so the filter that matches.
+ */
+static void
+test_retention_own(void **state)
+{
+	struct store s;
+	uint64_t jk, ja, id, dir;
+	int64_t now = clock_wall_ns(), ms;
+
+	(void)state;
+	store_new(&s);
+	jk = push_aged(s.l, "k", now);
+	ja = push_aged(s.l, "a", now);
+	assert_int_equal(logs_set_retention(s.l, HOUR_MS, "{job=\"k\"}:0\n"),
+	    0);
+	assert_int_equal(logs_retention_get(s.l, jk, &ms), 0);
+	assert_int_equal(ms, -1);
+	assert_int_equal(logs_retention_set(s.l, jk, 40 * HOUR_MS), 0);
+	assert_int_equal(logs_retention_set(s.l, ja, 0), 0);	/* for ever */
+	assert_int_equal(logs_retention_set(s.l, ROOT, HOUR_MS), -EISDIR);
+	assert_int_equal(logs_retention_set(s.l, NOID, HOUR_MS), -ENOENT);
+	assert_live(s.l, jk, "k mid\nk new\n");
+	assert_live(s.l, ja, "a old\na mid\na new\n");
+
+	/* kept with the stream */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_set_retention(s.l, HOUR_MS, "{job=\"k\"}:0\n"),
+	    0);
+	assert_int_equal(logs_retention_get(s.l, jk, &ms), 0);
+	assert_int_equal(ms, 40 * HOUR_MS);
+	assert_int_equal(logs_retention_get(s.l, ja, &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', jk), 2);
+	assert_int_equal(count_keys(s.e, 'R', ja), 3);
+
+	/* a follower sees it too */
+	{
+		struct store f = s;
+		unsigned char k[11] = { 0x01, 0x01, 'E' }, v[8] = { 0 };
+
+		store_open(&f, ENGINE_READER);
+		assert_int_equal(logs_retention_get(f.l, jk, &ms), 0);
+		assert_int_equal(ms, 40 * HOUR_MS);
+		assert_live(f.l, ja, "a old\na mid\na new\n");
+		assert_int_equal(logs_retention_set(f.l, ja, HOUR_MS), -EROFS);
+		/* what it applies: a value, junk (skipped), a deletion */
+		for (int i = 0; i < 8; i++)
+			k[3 + i] = (unsigned char)(ja >> (56 - 8 * i));
+		v[7] = 1;				/* 1 ms */
+		logs_apply(f.l, k, 11, v, 8);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, 1);
+		assert_live(f.l, ja, "");
+		logs_apply(f.l, k, 11, "junk", 4);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, 1);
+		logs_apply(f.l, k, 11, NULL, 0);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, -1);
+		/* none set on this side: for ever */
+		assert_live(f.l, ja, "a old\na mid\na new\n");
+		store_close(&f);
+	}
+
+	/* cleared: the filter again (for ever) for what is left */
+	assert_int_equal(logs_retention_set(s.l, jk, -1), 0);
+	assert_int_equal(logs_retention_get(s.l, jk, &ms), 0);
+	assert_int_equal(ms, -1);
+	assert_live(s.l, jk, "k mid\nk new\n");
+	/* cleared on a, the default (1 h) drops all but the newest */
+	assert_int_equal(logs_retention_set(s.l, ja, -1), 0);
+	assert_live(s.l, ja, "a new\n");
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', ja), 1);
+
+	/* stream= follows renames */
+	dir = mk(s.l, ROOT, "keep", LOGS_DIR);
+	id = mk(s.l, dir, "x", LOGS_STREAM);
+	puts_(s.l, id, "x line\n");
+	assert_int_equal(logs_set_retention(s.l, 1,
+	    "{stream=~\"keep/.*\"}:0\n"), 0);
+	clock_sleep_ms(5);
+	assert_live(s.l, id, "x line\n");
+	assert_int_equal(logs_rename(s.l, dir, "x", ROOT, "x", 0), 0);
+	assert_live(s.l, id, "");
+	assert_int_equal(size_of(s.l, id), 7);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', id), 0);
+	assert_int_equal(count_keys(s.e, 'T', id), 0);
+	/* every record gone: empty once opened again, offsets from 0 */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(size_of(s.l, id), 0);
+	puts_(s.l, id, "again\n");
+	assert_str(s.l, id, "again\n");
+	/* removed streams take their retention record with them */
+	assert_int_equal(logs_retention_set(s.l, id, HOUR_MS), 0);
+	assert_int_equal(count_keys(s.e, 'E', id), 1);
+	assert_int_equal(logs_unlink(s.l, ROOT, "x"), 0);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'E', id), 0);
+	store_close(&s);
+}
+
+int	logs_keep_range(void *arg, const void *lo, size_t lolen,
+	    const void *hi, size_t hilen);
+
+/* Does the filter keep every record of data id d in [lo, hi]? */
+static int
+keeps_records(struct logs *l, uint64_t d, uint64_t lo, uint64_t hi)
+{
+	unsigned char a[19] = { 0x01, 0x01, 'R' }, b[19] = { 0x01, 0x01, 'R' };
+
+	for (int i = 0; i < 8; i++) {
+		a[3 + i] = b[3 + i] = (unsigned char)(d >> (56 - 8 * i));
+		a[11 + i] = (unsigned char)(lo >> (56 - 8 * i));
+		b[11 + i] = (unsigned char)(hi >> (56 - 8 * i));
+	}
+	return logs_keep_range(l, a, 19, b, 19);
+}
+
+/*
+ * Whole runs of records may move in compaction (logs_keep_range) when
+ * they cannot have expired: with no retention always; with one, from
+ * the offsets the appends since opening vouch for, and not before them
+ * or once the retention is too short for the out-of-order window.
+ */
+static void
+test_retention_ranges(void **state)
+{
+	struct store s;
+	struct labels *ls = mkls("job", "p", NULL);
+	struct logs_entry e[2];
+	uint64_t id, p, end;
+	int64_t now = clock_wall_ns();
+
+	(void)state;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	puts_(s.l, id, "one\n");
+	puts_(s.l, id, "two\n");
+	assert_true(keeps_records(s.l, id, 0, 8));
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_true(keeps_records(s.l, id, 0, 8));
+	assert_true(keeps_records(s.l, id, 4, 8));
+	assert_int_equal(logs_set_retention(s.l, HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id, 0, 8));	/* within the window */
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id + 1000, 0, 8));	/* no such data */
+	/* opened again: nothing vouches for what was stored before */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id, 0, 8));
+	puts_(s.l, id, "three\n");
+	assert_false(keeps_records(s.l, id, 0, 14));
+	assert_true(keeps_records(s.l, id, 8, 14));
+
+	/* a push's first entries may be of any age: only what follows */
+	e[0] = (struct logs_entry){ now - 20 * HOUR_NS, "old", 3 };
+	assert_int_equal(push1(s.l, ls, e, 1), 0);
+	p = push_id(s.l, ls);
+	end = size_of(s.l, p);
+	assert_false(keeps_records(s.l, p, 0, end));
+	e[0] = (struct logs_entry){ now - 19 * HOUR_NS - 30 * SEC, "o2", 2 };
+	e[1] = (struct logs_entry){ now, "new", 3 };
+	assert_int_equal(push1(s.l, ls, e, 2), 0);
+	/* from the second push on: times from 20 h - 1 h back, within 24 h */
+	assert_true(keeps_records(s.l, p, end, size_of(s.l, p)));
+	assert_int_equal(logs_set_retention(s.l, 20 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, p, end, size_of(s.l, p)));
+	/* a truncation forgets them */
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	assert_false(keeps_records(s.l, id, 8, 14));
+	labels_free(ls);
+	store_close(&s);
+}
+
 /* ---- main ---- */
 
 int
@@ -3100,6 +3443,9 @@ main(void)
 		cmocka_unit_test(test_push),
 		cmocka_unit_test(test_scan_time),
 		cmocka_unit_test(test_push_concurrent),
+		cmocka_unit_test(test_retention_filters),
+		cmocka_unit_test(test_retention_own),
+		cmocka_unit_test(test_retention_ranges),
 	};
 	int rc;
 
