@@ -307,8 +307,13 @@ lex(struct lp *p)
 		    i + 1 < n && q[i + 1] >= '0' && q[i + 1] <= '9')))
 			i++;
 		t->len = i - st;
-		if (lq_parse_float(q + st, t->len, &t->v) == 0)
+		if (lq_parse_float(q + st, t->len, &t->v) == 0) {
+			if (!isfinite(t->v))
+				return perr(p, st, "syntax error: number out "
+				    "of range '%.*s'", (int)(t->len > 40 ? 40 :
+				    t->len), q + st);
 			t->t = TK_NUMBER;
+		}
 		else if (lq_parse_duration(q + st, t->len, &t->v) == 0)
 			t->t = TK_DURATION;
 		else if (lq_parse_bytes(q + st, t->len, &t->v) == 0)

@@ -374,6 +374,7 @@ static const struct ecase errors[] = {
 	{ "| json a=\"b[\"", "cannot parse JSON expression" },
 	{ "|= \"unterminated", "col 4: unterminated quoted string" },
 	{ "| a =~ \"(\"", "col 8:" },
+	{ "| a > 1e999", "col 7: syntax error: number out of range" },
 	{ "|~ ip(\"1.2.3.4\")", "col 4: ip: invalid operation" },
 	{ "|= ip(\"1.2.3\")", "col 7: ip: invalid pattern: \"1.2.3\"" },
 	{ "| a > ip(\"1.2.3.4\")", "col 7: ip: invalid operation" },
