@@ -5,7 +5,7 @@
  * The reader reads through a function pointer (read_mem, read_store) so a
  * table in memory and one in the object store share every decoder. Opening
  * reads the last SST_OPEN_READ bytes in one request, and the rest of the
- * index, filter and properties in a second one only when they do not fit;
+ * index, filters and properties in a second one only when they do not fit;
  * it checks the footer, the layout, every checksum and the whole index
  * (keys strictly increasing, data blocks end to end from offset 0) and
  * keeps the index decoded in an array. Data blocks are read one at a time
@@ -426,8 +426,13 @@ fail:
 
 /* Opening. */
 
+/*
+ * The properties; a version 2 table's handle of its content filter block
+ * in cfh (0, 0 for none).
+ */
 static int
-props_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n)
+props_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n,
+    uint64_t cfh[2])
 {
 	struct sst_info *in = &t->info;
 	uint64_t v[5], kl;
@@ -448,9 +453,15 @@ props_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n)
 	buf_append(&in->first_key, p + pos, (size_t)kl);
 	pos += (size_t)kl;
 	if (varint_get(p, n, &pos, &kl) != 0 || kl > KV_KEY_MAX ||
-	    kl != n - pos)
+	    kl > n - pos || (t->version == 1 && kl != n - pos))
 		goto bad;
 	buf_append(&in->last_key, p + pos, (size_t)kl);
+	pos += (size_t)kl;
+	cfh[0] = cfh[1] = 0;
+	if (t->version >= 2 && (varint_get(p, n, &pos, &cfh[0]) != 0 ||
+	    varint_get(p, n, &pos, &cfh[1]) != 0 || pos != n ||
+	    (cfh[1] == 0 && cfh[0] != 0)))
+		goto bad;
 
 	if (in->min_seq > in->max_seq || in->max_seq > KV_SEQ_MAX)
 		goto bad;
@@ -547,7 +558,9 @@ sst_load(struct sst *t)
 	struct buf tail, more;
 	struct block blk;
 	const uint8_t *f, *meta;
-	uint64_t ih[2], fh[2], ph[2], end, iend, fend, pend, tail_off;
+	uint64_t ih[2], fh[2], ph[2], cfh[2] = { 0, 0 }, end, iend, fend, pend;
+	uint64_t cfend;
+	uint64_t tail_off, before_props;
 	size_t tn;
 	int rc;
 
@@ -584,9 +597,11 @@ sst_load(struct sst *t)
 		goto fail;
 	}
 #endif
-	if (get_le32(f + 48) != SST_FORMAT_VERSION) {
+	t->version = get_le32(f + 48);
+	if (t->version < SST_FORMAT_VERSION_MIN ||
+	    t->version > SST_FORMAT_VERSION) {
 		rc = err_set(SHALE_ECORRUPT, "'%s': footer: unknown format "
-		    "version %u", t->name, get_le32(f + 48));
+		    "version %u", t->name, t->version);
 		goto fail;
 	}
 	ih[0] = get_le64(f);
@@ -601,12 +616,14 @@ sst_load(struct sst *t)
 	    ih[1] > SST_META_RAW_MAX || ph[1] > SST_META_RAW_MAX ||
 	    fh[1] > SST_META_RAW_MAX)
 		goto badfooter;
-	if (fh[0] == 0 && fh[1] == 0) {
-		if (iend != ph[0])
-			goto badfooter;
-	} else if (fh[1] == 0 || !handle_ok(fh[0], fh[1], end, &fend) ||
-	    iend != fh[0] || fend != ph[0])
+	/* the content filters, if any, come between them and the properties */
+	if (fh[0] == 0 && fh[1] == 0)
+		before_props = iend;
+	else if (fh[1] == 0 || !handle_ok(fh[0], fh[1], end, &fend) ||
+	    iend != fh[0] || fend > ph[0])
 		goto badfooter;
+	else
+		before_props = fend;
 
 	/* one more request if the tail did not hold them all */
 	if (ih[0] >= tail_off)
@@ -622,8 +639,15 @@ sst_load(struct sst *t)
 
 	if ((rc = block_decode(t, ph[0], meta + (ph[0] - ih[0]),
 	    (size_t)ph[1], SST_META_RAW_MAX, &blk)) != 0 ||
-	    (rc = props_decode(t, ph[0], blk.p, blk.n)) != 0)
+	    (rc = props_decode(t, ph[0], blk.p, blk.n, cfh)) != 0)
 		goto fail;
+	if (cfh[1] == 0) {
+		if (before_props != ph[0])
+			goto badfooter;
+	} else if (cfh[1] > SST_META_RAW_MAX ||
+	    !handle_ok(cfh[0], cfh[1], end, &cfend) ||
+	    cfh[0] != before_props || cfend != ph[0])
+		goto badfooter;
 	if (fh[1] != 0 &&
 	    ((rc = block_decode(t, fh[0], meta + (fh[0] - ih[0]),
 	    (size_t)fh[1], SST_META_RAW_MAX, &blk)) != 0 ||
@@ -633,6 +657,13 @@ sst_load(struct sst *t)
 	    SST_META_RAW_MAX, &blk)) != 0 ||
 	    (rc = index_decode(t, ih[0], blk.p, blk.n, ih[0])) != 0)
 		goto fail;
+	if (cfh[1] != 0) {
+		if ((rc = block_decode(t, cfh[0], meta + (cfh[0] - ih[0]),
+		    (size_t)cfh[1], SST_META_RAW_MAX, &blk)) != 0 ||
+		    (rc = cf_decode(t, cfh[0], blk.p, blk.n)) != 0)
+			goto fail;
+		t->cf_bytes = cfh[1] + SST_TRAILER_SIZE;
+	}
 
 	/* what the properties say must agree with the index */
 	if ((t->info.entries == 0) != (t->nidx == 0) ||
@@ -687,6 +718,9 @@ sst_close(struct sst *t)
 	buf_release(&t->ikeys);
 	free(t->idx);
 	free(t->filter);
+	free(t->cfg);
+	free(t->cf_of);
+	free(t->cf);
 	free(t->name);
 	free(t);
 }
