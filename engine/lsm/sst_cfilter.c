@@ -12,7 +12,7 @@
  * Why trigrams and few bits: a needle of n bytes has n - 2 trigrams and
  * a block is passed over as soon as one of them misses, so a filter can
  * afford a false positive rate per trigram that a key filter could not
- * (4 bits and 2 probes: about 40 % per trigram, under 3 % for a needle
+ * (4 bits and 2 probes: about 15 % per trigram, 1 in 70,000 for a needle
  * of 6 distinct trigrams). Groups of blocks rather than single ones: the
  * distinct trigrams of a few kilobytes of log lines are nearly as many as
  * their bytes, and most of them recur from one block to the next, so a
