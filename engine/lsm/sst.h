@@ -61,8 +61,8 @@ struct sst_options {
 };
 
 #define SST_CF_GROUP	(16 * 1024)
-#define SST_CF_BITS	4
-#define SST_CF_K	2
+#define SST_CF_BITS	2
+#define SST_CF_K	1
 
 /* What a table holds; filled by sst_builder_finish() and sst_open(). */
 struct sst_info {

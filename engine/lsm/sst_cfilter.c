@@ -10,14 +10,18 @@
  * seen. The bytes are in sst_format.h.
  *
  * Why trigrams and few bits: a needle of n bytes has n - 2 trigrams and
- * a block is passed over as soon as one of them misses, so a filter can
- * afford a false positive rate per trigram that a key filter could not
- * (4 bits and 2 probes: about 15 % per trigram, 1 in 70,000 for a needle
- * of 6 distinct trigrams). Groups of blocks rather than single ones: the
- * distinct trigrams of a few kilobytes of log lines are nearly as many as
- * their bytes, and most of them recur from one block to the next, so a
- * filter per 16 KiB costs about half what four filters per 4 KiB do
- * (shale-format(5) has the figures).
+ * a group is passed over as soon as one of them misses, so a filter can
+ * afford a false positive rate per trigram that a key filter could not:
+ * 2 bits and 1 probe let about 39 % of the trigrams it does not hold
+ * through, and a needle of 6 distinct trigrams through about 1 group in
+ * 300 that does not hold it. Groups of about 16 KiB of blocks rather
+ * than single blocks: the distinct trigrams of a few kilobytes of log
+ * lines are nearly as many as their bytes, and many recur from one block
+ * to the next. On 50 MB of access-log lines with random request ids
+ * (16 MB of zstd blocks) the filters cost 13 % of the table at these
+ * settings, against 26 % at 4 bits and 2 probes, 41 % with a filter per
+ * 4 KiB block, and 12 % at 64 KiB a group (4 bits), where a needle held
+ * by one line left 5 % of the blocks to read instead of 0.07 %.
  *
  * Not here: where the block goes in the table (sst_build.c, sst_read.c),
  * the iterator that passes over blocks (sst_iter.c).

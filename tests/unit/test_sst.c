@@ -1524,7 +1524,8 @@ struct cfrec {
 /*
  * Keys "A000".."A019" (outside the prefix), "R00000".."R00599" (log-like
  * lines, one of which holds "NEEDLE-42x"), "Z000".."Z019"; 256-byte
- * blocks, a filter per block (cf_group 1). Deletes: none unless del.
+ * blocks, a filter per block (cf_group 1) of 12 bits a trigram, so that
+ * false positives are too rare to matter to the counts below.
  */
 static size_t
 cf_records(struct cfrec **out)
@@ -1556,7 +1557,8 @@ cf_build(const struct cfrec *r, size_t n, const char *prefix, size_t del,
 {
 	struct sst_prefix pf;
 	struct sst_options o = { .block_size = 256, .bloom_bits_per_key = 10,
-	    .cf_prefix = &pf, .cf_nprefix = prefix != NULL, .cf_group = 1 };
+	    .cf_prefix = &pf, .cf_nprefix = prefix != NULL, .cf_group = 1,
+	    .cf_bits = 12, .cf_k = 6 };
 	struct sst_builder *b;
 	struct sst_info info;
 
