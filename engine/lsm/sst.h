@@ -13,8 +13,9 @@
  *
  * A table opened with a block cache (block_cache.h) looks there for a data
  * block before reading it, and puts every data block it reads and checks
- * there; closing it drops its blocks. The index, filter and content
- * filters stay decoded in the table as long as it is open, cache or not.
+ * there; closing it drops its blocks. The index and filter stay decoded
+ * in the table as long as it is open, cache or not; so do the content
+ * filters, from the first scan with needles on.
  *
  * Errors: a block that fails its checksum, will not decompress or does not
  * parse is SHALE_ECORRUPT with a detail naming the object and the block's
@@ -185,9 +186,10 @@ void	sst_needles_add(struct sst_needles *nd, const char *const *s,
 void	sst_needles_release(struct sst_needles *nd);
 /*
  * Whether the content filters show that data block i holds no value
- * containing one of the needles (1), or cannot tell (0).
+ * containing one of the needles (1), or cannot tell (0: also when they
+ * cannot be read). The first call reads them.
  */
-int	sst_block_excluded(const struct sst *t, size_t i,
+int	sst_block_excluded(struct sst *t, size_t i,
 	    const struct sst_needles *nd);
 /* Whether the table has content filters; bytes of their block in *bytes. */
 int	sst_has_cfilter(const struct sst *t, uint64_t *bytes);

@@ -5,8 +5,8 @@
  * closes it before a record would take it past the block size, compresses
  * it and appends it with its trailer to the table, and adds its last key
  * to the index block (another bwriter), and tells the content filters
- * (sst_cfilter.c) of each record and block. finish() writes the index, the
- * bloom filter, the content filters, the properties and the footer
+ * (sst_cfilter.c) of each record and block. finish() writes the content
+ * filters, the index, the bloom filter, the properties and the footer
  * (sst_format.h). With a
  * block cache (sst_builder_cache), each data block also goes there as it
  * is closed, in the form a read keeps (sst_read.c: data_use), under a
@@ -415,6 +415,12 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 
 	if (b->data.nrecs > 0 && (rc = flush_data(b)) != 0)
 		goto fail;
+	/* after the data, before the index: an open does not read it */
+	if ((rc = cfb_finish(&b->cf, &tmp)) != 0)
+		goto fail;
+	if (tmp.len > 0 && (rc = write_block(b, tmp.data, tmp.len, 0, &cfoff,
+	    &cfsize)) != 0)
+		goto fail;
 	if ((rc = bw_finish(&b->index)) != 0)
 		goto fail;
 	if (b->index.data.len > SST_META_RAW_MAX) {
@@ -431,11 +437,6 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 		    &fsize)) != 0)
 			goto fail;
 	}
-	if ((rc = cfb_finish(&b->cf, &tmp)) != 0)
-		goto fail;
-	if (tmp.len > 0 && (rc = write_block(b, tmp.data, tmp.len, 0, &cfoff,
-	    &cfsize)) != 0)
-		goto fail;
 	buf_reset(&tmp);
 	if ((rc = props_encode(b, cfoff, cfsize, &tmp)) != 0)
 		goto fail;

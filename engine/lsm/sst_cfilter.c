@@ -283,12 +283,21 @@ bad:
 }
 
 int
-sst_block_excluded(const struct sst *t, size_t i,
-    const struct sst_needles *nd)
+sst_block_excluded(struct sst *t, size_t i, const struct sst_needles *nd)
+{
+	if (nd == NULL || nd->n == 0 || sst_cf_load(t) != 0)
+		return 0;
+	return cf_excluded(t, i, nd);
+}
+
+int
+cf_excluded(const struct sst *t, size_t i, const struct sst_needles *nd)
 {
 	const struct cf_group *g;
 
-	if (nd == NULL || nd->n == 0 || t->cfg == NULL || i >= t->nidx)
+	if (nd == NULL || nd->n == 0 || i >= t->nidx ||
+	    atomic_load_explicit(&((struct sst *)t)->cf_state,
+	    memory_order_acquire) != 1)
 		return 0;
 	g = &t->cfg[t->cf_of[i]];
 	if (g->m == 0)
@@ -305,8 +314,8 @@ int
 sst_has_cfilter(const struct sst *t, uint64_t *bytes)
 {
 	if (bytes != NULL)
-		*bytes = t->cfg != NULL ? t->cf_bytes : 0;
-	return t->cfg != NULL;
+		*bytes = t->cf_size != 0 ? t->cf_size + SST_TRAILER_SIZE : 0;
+	return t->cf_size != 0;
 }
 
 /* ---- needles ---- */

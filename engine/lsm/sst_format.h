@@ -20,14 +20,14 @@
  *	+----------------------+
  *	| data block N-1       |
  *	| trailer              |
+ *	+----------------------+  props.cf_offset (version 2; absent: no block)
+ *	| content filter block |
+ *	| trailer              |
  *	+----------------------+  footer.index.offset
  *	| index block          |
  *	| trailer              |
  *	+----------------------+  footer.filter.offset (absent: offset=size=0)
  *	| filter block         |
- *	| trailer              |
- *	+----------------------+  props.cfilter.offset (absent: no block)
- *	| content filter block |  (version 2)
  *	| trailer              |
  *	+----------------------+  footer.props.offset
  *	| properties block     |
@@ -37,7 +37,9 @@
  *	+----------------------+
  *
  * Every part follows the one before it with no gap, and the footer ends the
- * object. A block handle (offset, size) names the stored bytes of a block;
+ * object. The content filters come before the index so that an open,
+ * which reads the end of the object, does not read them; they are read at
+ * the first scan that can use them. A block handle (offset, size) names the stored bytes of a block;
  * its trailer follows them, so the block takes size + SST_TRAILER_SIZE
  * bytes of the object.
  *

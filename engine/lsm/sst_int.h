@@ -7,11 +7,13 @@
  *
  * Threading: a bwriter, a biter and a struct block belong to the thread
  * that uses them. A struct sst does not change once opened, but for
- * `cached` (atomic), and is read by any number of threads at once.
+ * `cached` (atomic) and its content filters (loaded once, under a lock),
+ * and is read by any number of threads at once.
  */
 #ifndef SHALE_SST_INT_H
 #define SHALE_SST_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -155,12 +157,19 @@ struct sst {
 	uint64_t		 filter_bits;
 	unsigned		 filter_k;
 	unsigned		 version;	/* of the format */
-	struct cf_group		*cfg;		/* content filters; NULL for none */
+	uint64_t		 cf_off;	/* content filter block's handle; */
+	uint64_t		 cf_size;	/* 0, 0 for none */
+	/*
+	 * The content filters, loaded by sst_cf_load under cf_lock; read
+	 * only once cf_state is 1 (acquire), and unchanged after
+	 */
+	pthread_mutex_t		 cf_lock;
+	_Atomic int		 cf_state;
+	struct cf_group		*cfg;
 	size_t			 ncfg;
 	uint32_t		*cf_of;		/* each data block's group */
 	uint8_t			*cf;		/* every group's bits */
 	unsigned		 cf_k;
-	uint64_t		 cf_bytes;	/* of the stored block */
 };
 
 /* A group of data blocks' content filter: bits [off*8, off*8 + m) of cf. */
@@ -204,6 +213,11 @@ int	cfb_finish(struct cf_builder *c, struct buf *out);
 uint64_t cfb_size(const struct cf_builder *c);
 /* Decode the content filter block (at off) of t. */
 int	cf_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n);
+/* Read and decode t's content filters if not done yet: 0 or an error. */
+int	sst_cf_load(struct sst *t);
+/* sst_block_excluded, once loaded (0 before). */
+int	cf_excluded(const struct sst *t, size_t i,
+	    const struct sst_needles *nd);
 
 /* A block's contents, read and decompressed, or from the cache. */
 struct block {

@@ -56,13 +56,14 @@ struct sst_iter {
 	struct buf	 ra;		/* blocks [ra_first, ra_end) as stored */
 	size_t		 ra_first, ra_end;
 	const struct sst_needles *nd;	/* NULL: no block is passed over */
+	int		 cf_ready;	/* the table's filters are loaded */
 };
 
 /* Is block i passed over? */
 static int
 si_excluded(const struct sst_iter *si, size_t i)
 {
-	return si->nd != NULL && sst_block_excluded(si->t, i, si->nd);
+	return si->cf_ready && cf_excluded(si->t, i, si->nd);
 }
 
 /*
@@ -82,6 +83,27 @@ si_kept(struct sst_iter *si, size_t i, int dir)
 		i = dir > 0 ? i + 1 : i - 1;
 	}
 	return i < si->t->nidx ? i : SIZE_MAX;
+}
+
+/*
+ * Before a seek: with needles, the content filters must be loaded; a
+ * failure stops the iterator as a block that cannot be read does.
+ */
+static int
+si_cf(struct sst_iter *si)
+{
+	int rc;
+
+	if (si->cf_ready || si->nd == NULL || si->nd->n == 0)
+		return 0;
+	if ((rc = sst_cf_load(si->t)) != 0) {
+		if (si->status == 0)
+			si->status = rc;
+		bi_clear(&si->bi);
+		return rc;
+	}
+	si->cf_ready = 1;
+	return 0;
 }
 
 /* Not on any record (nothing is left that way). */
@@ -255,6 +277,8 @@ si_seek_ge(struct sst_iter *si, const uint8_t *key, size_t klen, uint64_t seq)
 
 	if (si->status != 0)
 		return;
+	if (si_cf(si) != 0)
+		return;
 	if ((i = idx_search(si->t, key, klen, seq)) == si->t->nidx) {
 		if (si->blk != SIZE_MAX)
 			si->bi.cur = si->bi.n;
@@ -291,7 +315,7 @@ si_seek_first(struct iter *it)
 
 	size_t i;
 
-	if (si->status != 0 || si->t->nidx == 0)
+	if (si->status != 0 || si->t->nidx == 0 || si_cf(si) != 0)
 		return;
 	if ((i = si_kept(si, 0, 1)) == SIZE_MAX) {
 		si_none(si);
@@ -309,7 +333,7 @@ si_seek_last(struct iter *it)
 
 	size_t i;
 
-	if (si->status != 0 || si->t->nidx == 0)
+	if (si->status != 0 || si->t->nidx == 0 || si_cf(si) != 0)
 		return;
 	if ((i = si_kept(si, si->t->nidx - 1, -1)) == SIZE_MAX) {
 		si_none(si);
@@ -430,7 +454,7 @@ sst_iter_new_needles(struct sst *t, int fill, const struct sst_needles *nd)
 	si->t = t;
 	si->fill = fill;
 	si->blk = SIZE_MAX;
-	si->nd = t->cfg != NULL ? nd : NULL;
+	si->nd = t->cf_size != 0 ? nd : NULL;
 	block_init(&si->b);
 	bi_init(&si->bi);
 	buf_init(&si->ra, 0);

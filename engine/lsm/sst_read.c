@@ -8,7 +8,9 @@
  * index, filters and properties in a second one only when they do not fit;
  * it checks the footer, the layout, every checksum and the whole index
  * (keys strictly increasing, data blocks end to end from offset 0) and
- * keeps the index decoded in an array. Data blocks are read one at a time
+ * keeps the index decoded in an array. The content filters, between the
+ * data blocks and the index, wait for the first scan that wants them
+ * (sst_cf_load). Data blocks are read one at a time
  * when needed and walked once in full before use (data_check): a record
  * that does not parse, keys out of order or outside the block's range of
  * the index, a restart point inside a record are SHALE_ECORRUPT. Walking
@@ -37,6 +39,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -424,6 +427,35 @@ fail:
 	return rc;
 }
 
+/*
+ * Content filters, read and decoded at the first scan with needles, not
+ * at open: they are about a tenth of the table, which an open that read
+ * them would read and keep for every table. Once loaded (cf_state 1,
+ * release) they stay until the table closes. A failure is the caller's
+ * error, and the next call tries again.
+ */
+int
+sst_cf_load(struct sst *t)
+{
+	struct block b;
+	int rc = 0;
+
+	if (t->cf_size == 0 || atomic_load_explicit(&t->cf_state,
+	    memory_order_acquire) == 1)
+		return 0;
+	pthread_mutex_lock(&t->cf_lock);
+	if (atomic_load_explicit(&t->cf_state, memory_order_relaxed) == 1)
+		goto out;
+	block_init(&b);
+	if ((rc = block_read(t, t->cf_off, t->cf_size, SST_META_RAW_MAX,
+	    &b)) == 0 && (rc = cf_decode(t, t->cf_off, b.p, b.n)) == 0)
+		atomic_store_explicit(&t->cf_state, 1, memory_order_release);
+	block_release(&b);
+out:
+	pthread_mutex_unlock(&t->cf_lock);
+	return rc;
+}
+
 /* Opening. */
 
 /*
@@ -559,8 +591,7 @@ sst_load(struct sst *t)
 	struct block blk;
 	const uint8_t *f, *meta;
 	uint64_t ih[2], fh[2], ph[2], cfh[2] = { 0, 0 }, end, iend, fend, pend;
-	uint64_t cfend;
-	uint64_t tail_off, before_props;
+	uint64_t cfend, data_end, tail_off;
 	size_t tn;
 	int rc;
 
@@ -616,14 +647,12 @@ sst_load(struct sst *t)
 	    ih[1] > SST_META_RAW_MAX || ph[1] > SST_META_RAW_MAX ||
 	    fh[1] > SST_META_RAW_MAX)
 		goto badfooter;
-	/* the content filters, if any, come between them and the properties */
-	if (fh[0] == 0 && fh[1] == 0)
-		before_props = iend;
-	else if (fh[1] == 0 || !handle_ok(fh[0], fh[1], end, &fend) ||
-	    iend != fh[0] || fend > ph[0])
+	if ((fh[0] != 0 || fh[1] != 0) && (fh[1] == 0 ||
+	    !handle_ok(fh[0], fh[1], end, &fend) || iend != fh[0] ||
+	    fend != ph[0]))
 		goto badfooter;
-	else
-		before_props = fend;
+	if (fh[0] == 0 && fh[1] == 0 && iend != ph[0])
+		goto badfooter;
 
 	/* one more request if the tail did not hold them all */
 	if (ih[0] >= tail_off)
@@ -641,13 +670,16 @@ sst_load(struct sst *t)
 	    (size_t)ph[1], SST_META_RAW_MAX, &blk)) != 0 ||
 	    (rc = props_decode(t, ph[0], blk.p, blk.n, cfh)) != 0)
 		goto fail;
-	if (cfh[1] == 0) {
-		if (before_props != ph[0])
+	/* the content filters, if any, between the data and the index */
+	data_end = ih[0];
+	if (cfh[1] != 0) {
+		if (cfh[1] > SST_META_RAW_MAX ||
+		    !handle_ok(cfh[0], cfh[1], end, &cfend) || cfend != ih[0])
 			goto badfooter;
-	} else if (cfh[1] > SST_META_RAW_MAX ||
-	    !handle_ok(cfh[0], cfh[1], end, &cfend) ||
-	    cfh[0] != before_props || cfend != ph[0])
-		goto badfooter;
+		data_end = cfh[0];
+		t->cf_off = cfh[0];
+		t->cf_size = cfh[1];
+	}
 	if (fh[1] != 0 &&
 	    ((rc = block_decode(t, fh[0], meta + (fh[0] - ih[0]),
 	    (size_t)fh[1], SST_META_RAW_MAX, &blk)) != 0 ||
@@ -655,15 +687,8 @@ sst_load(struct sst *t)
 		goto fail;
 	if ((rc = block_decode(t, ih[0], meta, (size_t)ih[1],
 	    SST_META_RAW_MAX, &blk)) != 0 ||
-	    (rc = index_decode(t, ih[0], blk.p, blk.n, ih[0])) != 0)
+	    (rc = index_decode(t, ih[0], blk.p, blk.n, data_end)) != 0)
 		goto fail;
-	if (cfh[1] != 0) {
-		if ((rc = block_decode(t, cfh[0], meta + (cfh[0] - ih[0]),
-		    (size_t)cfh[1], SST_META_RAW_MAX, &blk)) != 0 ||
-		    (rc = cf_decode(t, cfh[0], blk.p, blk.n)) != 0)
-			goto fail;
-		t->cf_bytes = cfh[1] + SST_TRAILER_SIZE;
-	}
 
 	/* what the properties say must agree with the index */
 	if ((t->info.entries == 0) != (t->nidx == 0) ||
@@ -721,6 +746,7 @@ sst_close(struct sst *t)
 	free(t->cfg);
 	free(t->cf_of);
 	free(t->cf);
+	pthread_mutex_destroy(&t->cf_lock);
 	free(t->name);
 	free(t);
 }
@@ -754,6 +780,7 @@ sst_open_built(struct objstore *os, const char *key, uint64_t size,
 		size = meta.size;
 	}
 	t = xcalloc(1, sizeof(*t));
+	pthread_mutex_init(&t->cf_lock, NULL);
 	t->name = xstrdup(key);
 	t->read = read_store;
 	t->os = os;
@@ -780,6 +807,7 @@ sst_open_mem(const void *data, size_t n, const char *name, struct sst **out)
 	if (data == NULL && n != 0)
 		return -EINVAL;
 	t = xcalloc(1, sizeof(*t));
+	pthread_mutex_init(&t->cf_lock, NULL);
 	t->name = xstrdup(name != NULL ? name : "(memory)");
 	t->read = read_mem;
 	t->mem = data != NULL ? data : sst_empty_key;

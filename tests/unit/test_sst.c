@@ -30,7 +30,8 @@
  * lack one, keeps order both ways and under seeks, and leaves out every
  * block but the needle's when one block holds it, all of the prefix's
  * when none does, none for needles too short; a group with a delete is
- * kept; a version 1 table (no filters) reads as before.
+ * kept; damaged filters fail only a scan with needles; a version 1 table
+ * (no filters) reads as before.
  */
 #include "config.h"
 
@@ -1764,6 +1765,38 @@ test_content_filter(void **state)
 	sst_needles_release(&nd);
 	sst_close(t);
 	buf_release(&tbl);
+
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/*
+	 * damaged content filters: the open, which does not read them, and
+	 * a scan without needles go on; one with needles fails
+	 */
+	cf_build(r, n, "R", SIZE_MAX, &tbl);
+	tbl.data[get_le64((uint8_t *)tbl.data + tbl.len - SST_FOOTER_SIZE) -
+	    SST_TRAILER_SIZE - 3] ^= 0x10;
+	t = open_mem(&tbl, "cf-bad");
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, absent, NULL, 1);
+	{
+		struct iter *it = sst_iter_new_needles(t, 1, NULL);
+		size_t k = 0;
+
+		for (iter_seek_first(it); iter_valid(it); iter_next(it))
+			k++;
+		assert_int_equal(iter_status(it), 0);
+		assert_int_equal(k, n);
+		iter_free(it);
+		it = sst_iter_new_needles(t, 1, &nd);
+		iter_seek_first(it);
+		assert_false(iter_valid(it));
+		assert_int_equal(iter_status(it), SHALE_ECORRUPT);
+		iter_free(it);
+		assert_int_equal(sst_block_excluded(t, 5, &nd), 0);
+	}
+	sst_needles_release(&nd);
+	sst_close(t);
+	buf_release(&tbl);
+#endif
 
 	/* no record under the prefix: no filters at all */
 	cf_build(r, n, "X", SIZE_MAX, &tbl);
