@@ -421,6 +421,7 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 	if (tmp.len > 0 && (rc = write_block(b, tmp.data, tmp.len, 0, &cfoff,
 	    &cfsize)) != 0)
 		goto fail;
+	buf_reset(&tmp);
 	if ((rc = bw_finish(&b->index)) != 0)
 		goto fail;
 	if (b->index.data.len > SST_META_RAW_MAX) {
