@@ -312,7 +312,6 @@ static void
 si_seek_first(struct iter *it)
 {
 	struct sst_iter *si = (struct sst_iter *)it;
-
 	size_t i;
 
 	if (si->status != 0 || si->t->nidx == 0 || si_cf(si) != 0)
@@ -330,7 +329,6 @@ static void
 si_seek_last(struct iter *it)
 {
 	struct sst_iter *si = (struct sst_iter *)it;
-
 	size_t i;
 
 	if (si->status != 0 || si->t->nidx == 0 || si_cf(si) != 0)
