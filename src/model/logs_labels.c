@@ -774,6 +774,22 @@ int
 logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
     int64_t end_ns, logs_scan_fn fn, void *arg)
 {
+	return logs_scan_time_needles(l, id, start_ns, end_ns, NULL, 0, fn,
+	    arg);
+}
+
+/*
+ * Records are written once at their data id and offset, never rewritten
+ * nor deleted but with their stream (and then never read again), which
+ * is what lets the iterator pass over table blocks without the needles.
+ * A record left out does not raise the running maximum of times: the
+ * scan may then read on further than it would have, never less far.
+ */
+int
+logs_scan_time_needles(struct logs *l, uint64_t id, int64_t start_ns,
+    int64_t end_ns, const char *const *needles, size_t nneedles,
+    logs_scan_fn fn, void *arg)
+{
 	unsigned char lo[27], hi[27], key[27];
 	const unsigned char *k, *v;
 	struct engine_iter *it;
@@ -823,6 +839,8 @@ logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
 	key_record(lo, data_id, from);
 	key_record(hi, data_id, end);
 	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
+	if (nneedles > 0)
+		engine_iter_set_needles(it, needles, NULL, nneedles);
 	rc = 0;
 	for (engine_iter_seek_first(it); engine_iter_valid(it);
 	    engine_iter_next(it)) {
