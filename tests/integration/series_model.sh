@@ -25,14 +25,16 @@ else
 	file_rounds=25 rgw_rounds=15
 fi
 rounds=${SHALE_SERIES_MODEL_ROUNDS:-$file_rounds}
+# the runs side by side, each on its own store
 for seed in 1 2; do
-	run "file://$TEST_TMP/f$seed" "$seed" "$rounds"
+	part "f$seed" run "file://$TEST_TMP/f$seed" "$seed" "$rounds"
 done
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	b=$(new_bucket) || { fail "create bucket"; finish; }
-	run "s3://$b/model" 7 "${SHALE_SERIES_MODEL_ROUNDS:-$rgw_rounds}"
+	part rgw run "s3://$b/model" 7 "${SHALE_SERIES_MODEL_ROUNDS:-$rgw_rounds}"
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi
+parts_wait
 finish
