@@ -365,7 +365,8 @@ shutdown_load() {	# STORE
 			printf "url = \"%s/append?key=load/c%d&awaitDurable=true\"\n" \
 			    "data = \"client %d record %d\"\noutput = \"/dev/null\"\n" \
 			    "write-out = \"%%{http_code}\\n\"\nnext\n", u, c, c, i }' >"$TEST_TMP/curl.$c"
-		curl -s -K "$TEST_TMP/curl.$c" >"$TEST_TMP/codes.$c" 2>/dev/null &
+		# (--fail-early: done at the first refused connection, once it stopped)
+		curl -s --fail-early -K "$TEST_TMP/curl.$c" >"$TEST_TMP/codes.$c" 2>/dev/null &
 		cpids="$cpids $!"
 	done
 	# SIGTERM once the last client started has appended 10 times

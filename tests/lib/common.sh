@@ -1,7 +1,8 @@
 # common.sh - sourced by every shell test: paths, skips, checks, RGW access.
 #
 # The harness exports top_srcdir, top_builddir, SHALE (the binary), TEST_TMP
-# (a fresh directory for this test) and, when the RGW test server runs, the
+# (a fresh directory for this test), TEST_SHM (another, in memory where
+# /dev/shm is) and, when the RGW test server runs, the
 # SHALE_TEST_S3_* variables; otherwise SHALE_TEST_RGW_MISSING says why.
 # Exit 77 skips a test, with the reason as its last line.
 
@@ -9,6 +10,7 @@ set -u
 : "${top_srcdir:?run tests through tests/harness.sh}"
 : "${SHALE:=$top_builddir/shale}"
 : "${TEST_TMP:=$(mktemp -d)}"
+: "${TEST_SHM:=$TEST_TMP/shm}"
 
 failures=0
 . "$top_srcdir/tests/lib/ports.sh"
