@@ -2,7 +2,8 @@
  * fs.c - the mount: its FUSE session and life (fs_new to fs_free), what
  * is asked of the kernel at FUSE_INIT, statfs, and the table of the FUSE
  * low-level operations (fs_ops). The operations are in fs_ns.c
- * (attributes, names, directories) and fs_file.c (handles, files); the
+ * (attributes, names, directories), fs_file.c (handles, files) and
+ * fs_xattr.c (a stream's labels as an extended attribute); the
  * page cache's stores and the notifier thread in fs_notify.c; /.shale's
  * files in fs_vfile.c; /series in fs_series.c; what they share in
  * fs_int.h.
@@ -173,6 +174,10 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.statfs = op_statfs,
 	.create = op_create,
 	.forget = op_forget,
+	.getxattr = op_getxattr,
+	.setxattr = op_setxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
 };
 
 /* ---- mounting ---- */

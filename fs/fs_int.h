@@ -3,8 +3,9 @@
  * session, its life and the table of operations), fs_ns.c (attributes,
  * names and directories), fs_file.c (handles and files), fs_notify.c
  * (the page cache's stores and the notifier thread), fs_vfile.c (the
- * virtual files), fs_series.c (/series: metric series as files) and
- * fs_query.c (/query: PromQL queries and saved views as files).
+ * virtual files), fs_series.c (/series: metric series as files),
+ * fs_query.c (/query: PromQL queries and saved views as files) and
+ * fs_xattr.c (a stream's labels as user.shale.labels).
  *
  * Inode numbers: 1 is the mount's root (it holds "logs", "series",
  * "query" and ".shale"), 2 is /.shale, 3 and up the virtual files in
@@ -286,6 +287,15 @@ void	op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	    struct fuse_file_info *fi);
 void	op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	    struct fuse_file_info *fi);
+
+/* ---- user.shale.labels (fs_xattr.c) ---- */
+
+void	op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+	    size_t size);
+void	op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+	    const char *value, size_t size, int flags);
+void	op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void	op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 /* ---- the notifier (fs_notify.c) ---- */
 

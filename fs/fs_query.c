@@ -69,6 +69,7 @@
 #include "fs/fs_int.h"
 #include "model/labels.h"
 #include "model/views.h"
+#include "query/logql.h"
 #include "query/promql.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -83,6 +84,9 @@
 #define QUERY_STEP_MS		15000		/* a step not set: see default_step */
 #define QUERY_POINTS		250		/* ... of a range view */
 #define QUERY_LOG_MAX		512		/* bytes of a query in the log */
+#define QUERY_LOGQL_RANGE_MS	(3600 * 1000)	/* of a log query not given one */
+#define QUERY_LOGQL_STEP_MS	1000		/* of a log query's live file */
+#define QUERY_LOGQL_LIVE_FIRST	100		/* lines the live file starts with */
 
 /* The files of a view's directory, by their number in its inodes. */
 enum { QF_DIR, QF_EXPR, QF_RANGE, QF_STEP, QF_RESULT, QF_JSON, QF_CSV,
@@ -110,6 +114,10 @@ struct qview {
 	int64_t		 last_ms;	/* the last evaluation; 0: none */
 	int64_t		 mtime_ns;
 	unsigned	 opens;		/* handles of the live file */
+	/* a LogQL log query's live file: what it follows, and its text */
+	struct logql_expr *tail_expr;
+	struct logql_tail *tail;
+	char		*tail_text;
 };
 
 struct adhoc {
@@ -349,6 +357,78 @@ is_stopped(void *arg)
 	return __atomic_load_n((const int *)arg, __ATOMIC_RELAXED);
 }
 
+/* A result of either language. */
+struct qres {
+	struct promql_result *p;
+	struct logql_result *g;
+};
+
+static void
+qres_free(struct qres *r)
+{
+	if (r->p != NULL)
+		promql_result_free(r->p);
+	logql_result_free(r->g);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Check that text parses, in the language it is in (logql_detect). */
+static int
+query_check(const char *text, size_t len)
+{
+	struct promql_node *e;
+	struct logql_expr *le;
+	int rc;
+
+	if (logql_detect(text, len)) {
+		if ((rc = logql_parse(text, len, &le)) == 0)
+			logql_free(le);
+		return rc;
+	}
+	if ((rc = promql_parse(text, len, &e)) == 0)
+		promql_free(e);
+	return rc;
+}
+
+/*
+ * A LogQL query: a log query gives every line of [now - range, now]
+ * (an hour when no range is set) oldest first, or with limit the newest
+ * limit of them; a metric query is evaluated as PromQL's are.
+ */
+static int
+evaluate_logql(struct fs *fs, const char *text, size_t len, int64_t range_ms,
+    int64_t step_ms, int64_t now_ms, size_t limit, int *stop,
+    struct logql_result **out)
+{
+	struct logql_opts o;
+	struct logql_expr *e;
+	int rc;
+
+	if ((rc = logql_parse(text, len, &e)) != 0)
+		return rc;
+	memset(&o, 0, sizeof(o));
+	if (stop != NULL) {
+		o.cancelled = is_stopped;
+		o.cancel_arg = stop;
+	}
+	o.end_ns = now_ms * 1000000 + 1000000;	/* now_ms itself too */
+	if (logql_is_log(e)) {
+		o.start_ns = now_ms * 1000000 - (range_ms > 0 ? range_ms :
+		    QUERY_LOGQL_RANGE_MS) * 1000000;
+		o.limit = limit;
+		o.dir = limit == SIZE_MAX ? LOGQL_FORWARD : LOGQL_BACKWARD;
+	} else if (range_ms > 0) {
+		o.end_ns = now_ms * 1000000;
+		o.start_ns = (now_ms - range_ms) * 1000000;
+		o.step_ns = (step_ms > 0 ? step_ms : default_step(range_ms)) *
+		    1000000;
+	} else
+		o.end_ns = now_ms * 1000000;
+	rc = logql_eval(fs->l, e, &o, out);
+	logql_free(e);
+	return rc;
+}
+
 /*
  * Evaluate query text at now_ms (an instant query), or over range_ms up
  * to it: 0 with *out the caller's, or the evaluation's error with
@@ -356,16 +436,20 @@ is_stopped(void *arg)
  */
 static int
 evaluate(struct fs *fs, const char *text, size_t len, int64_t range_ms,
-    int64_t step_ms, int64_t now_ms, int *stop, struct promql_result **out)
+    int64_t step_ms, int64_t now_ms, int *stop, struct qres *res)
 {
+	struct promql_result **out = &res->p;
 	struct promql_opts o;
 	struct promql_node *e;
 	int rc;
 
-	*out = NULL;
+	memset(res, 0, sizeof(*res));
 	err_clear();
 	if (len == 0)
 		return err_set(-EINVAL, "no expression");
+	if (logql_detect(text, len))
+		return evaluate_logql(fs, text, len, range_ms, step_ms, now_ms,
+		    SIZE_MAX, stop, &res->g);
 	if ((rc = promql_parse(text, len, &e)) != 0)
 		return rc;
 	memset(&o, 0, sizeof(o));
@@ -418,10 +502,25 @@ json_list(struct buf *b, const char *key, char *const *v, size_t n)
 
 /* r written as file f reads it, into out. */
 static int
-render(const struct promql_result *r, int f, struct buf *out)
+render(const struct qres *res, int f, struct buf *out)
 {
+	const struct promql_result *r = res->p;
 	int rc;
 
+	if (res->g != NULL) {
+		switch (f) {
+		case QF_JSON:
+			/* as the HTTP API answers /loki/api/v1/query_range */
+			buf_puts(out, "{\"status\":\"success\",\"data\":");
+			if ((rc = logql_result_json(res->g, out)) != 0)
+				return rc;
+			return buf_putc(out, '}');
+		case QF_CSV:
+			return logql_result_csv(res->g, out);
+		default:
+			return logql_result_text(res->g, out);
+		}
+	}
 	switch (f) {
 	case QF_JSON:
 		/* as the HTTP API answers /api/v1/query */
@@ -619,7 +718,6 @@ void
 fs_query_lookup(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
     const char *name)
 {
-	struct promql_node *e;
 	struct view vw;
 	uint64_t n;
 	char *text;
@@ -661,12 +759,11 @@ fs_query_lookup(fuse_req_t req, struct fs *fs, fuse_ino_t parent,
 	}
 	text = unescape(name);
 	err_clear();
-	if ((rc = promql_parse(text, strlen(text), &e)) != 0) {
+	if ((rc = query_check(text, strlen(text))) != 0) {
 		fuse_reply_err(req, -query_failed(fs, "query", text, rc));
 		free(text);
 		return;
 	}
-	promql_free(e);
 	adhoc_number(fs, text, &n);
 	reply_entry(req, fs, FS_INO_QUERY | QINO_ADHOC | n);
 }
@@ -768,6 +865,88 @@ fs_query_opendir(struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 
 /* ---- live files ---- */
 
+static void live_trim(struct qview *qv);
+
+/*
+ * The live file of a LogQL view. A log query's starts with the newest
+ * QUERY_LOGQL_LIVE_FIRST lines of its range, then each evaluation (a
+ * step, a second unless set, after the last) appends the lines appended
+ * since to every stream the selector picks (logql_tail: by offset, so
+ * that a line pushed late is not missed), so tail -f follows them as
+ * they come. A metric query appends its values as a PromQL view's does.
+ * (qv->lock)
+ */
+static void
+live_tail_free(struct qview *qv)
+{
+	logql_tail_free(qv->tail);
+	logql_free(qv->tail_expr);
+	free(qv->tail_text);
+	qv->tail = NULL;
+	qv->tail_expr = NULL;
+	qv->tail_text = NULL;
+}
+
+static void
+live_poll_logql(struct fs *fs, struct qview *qv, const struct view *vw,
+    int force, int64_t now_ms)
+{
+	struct logql_result *r = NULL;
+	struct logql_expr *e = NULL;
+	struct logql_opts o;
+	char what[VIEWS_NAME_MAX + 32];
+	int64_t step = vw->step_ms > 0 ? vw->step_ms : QUERY_LOGQL_STEP_MS;
+	int rc;
+
+	if (!force && now_ms - qv->last_ms < step)
+		return;
+	qv->last_ms = now_ms;
+	err_clear();
+	/* a new expression, or a first open: start again */
+	if (force || qv->tail_text == NULL ||
+	    strlen(qv->tail_text) != vw->expr_len ||
+	    memcmp(qv->tail_text, vw->expr, vw->expr_len) != 0) {
+		live_tail_free(qv);
+		force = 1;
+	}
+	if (qv->tail != NULL) {
+		rc = logql_tail_poll(qv->tail, 0, &r);
+	} else if ((rc = logql_parse(vw->expr, vw->expr_len, &e)) == 0) {
+		memset(&o, 0, sizeof(o));
+		o.end_ns = now_ms * 1000000;
+		if (!logql_is_log(e)) {
+			rc = logql_eval(fs->l, e, &o, &r);
+			logql_free(e);
+		} else {
+			/* the newest lines of the range, then what comes */
+			o.end_ns += 1000000;
+			o.start_ns = o.end_ns - (vw->range_ms > 0 ?
+			    vw->range_ms : QUERY_LOGQL_RANGE_MS) * 1000000;
+			o.limit = QUERY_LOGQL_LIVE_FIRST;
+			o.dir = LOGQL_BACKWARD;
+			if ((rc = logql_tail_new(fs->l, e, &qv->tail)) == 0)
+				rc = logql_eval(fs->l, e, &o, &r);
+			qv->tail_expr = e;
+			qv->tail_text = xstrndup(vw->expr, vw->expr_len);
+		}
+	}
+	if (rc != 0) {
+		snprintf(what, sizeof(what), "view '%s' live", qv->name);
+		(void)query_failed(fs, what, vw->expr, rc);
+		live_tail_free(qv);
+		return;
+	}
+	if (r->metric != NULL)
+		rc = render_live(r->metric, &qv->live);
+	else
+		rc = logql_result_text(r, &qv->live);
+	if (rc != 0)
+		log_warn("view '%s': live: %s", qv->name, err_message(rc));
+	qv->mtime_ns = clock_wall_ns();
+	logql_result_free(r);
+	live_trim(qv);
+}
+
 /*
  * Evaluate qv's view for its live file if it is open and a step has
  * passed since the last evaluation (or force): under qv->lock.
@@ -775,25 +954,31 @@ fs_query_opendir(struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 static void
 live_poll(struct fs *fs, struct qview *qv, int force)
 {
+	struct qres res = { 0 };
 	struct promql_result *r;
 	int64_t now_ms = clock_wall_ns() / 1000000, step;
 	char what[VIEWS_NAME_MAX + 32];
 	struct view vw;
-	size_t cut;
 	int rc;
 
 	if (qv->opens == 0 && !force)
 		return;
 	if (views_get(fs->v, qv->name, &vw) != 0)
 		return;		/* removed: nothing more to say */
+	if (logql_detect(vw.expr, vw.expr_len)) {
+		live_poll_logql(fs, qv, &vw, force, now_ms);
+		view_release(&vw);
+		return;
+	}
 	step = vw.step_ms > 0 ? vw.step_ms : default_step(vw.range_ms);
 	if (!force && now_ms - qv->last_ms < step) {
 		view_release(&vw);
 		return;
 	}
 	qv->last_ms = now_ms;
-	if ((rc = evaluate(fs, vw.expr, vw.expr_len, 0, 0, now_ms, NULL,
-	    &r)) != 0) {
+	rc = evaluate(fs, vw.expr, vw.expr_len, 0, 0, now_ms, NULL, &res);
+	r = res.p;
+	if (rc != 0) {
 		snprintf(what, sizeof(what), "view '%s' live", qv->name);
 		(void)query_failed(fs, what, vw.expr, rc);
 		view_release(&vw);
@@ -802,8 +987,17 @@ live_poll(struct fs *fs, struct qview *qv, int force)
 	if ((rc = render_live(r, &qv->live)) != 0)
 		log_warn("view '%s': live: %s", qv->name, err_message(rc));
 	qv->mtime_ns = clock_wall_ns();
-	promql_result_free(r);
+	qres_free(&res);
 	view_release(&vw);
+	live_trim(qv);
+}
+
+/* Keep the last half of the most of a live text, from a line's start. */
+static void
+live_trim(struct qview *qv)
+{
+	size_t cut;
+
 	/* keep the last half of the most, from a line's start */
 	if (qv->live.len > QUERY_LIVE_MAX) {
 		cut = qv->live.len - QUERY_LIVE_MAX / 2;
@@ -861,7 +1055,7 @@ on_interrupt(fuse_req_t req, void *arg)
 static int
 open_text(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 {
-	struct promql_result *r = NULL;
+	struct qres r = { 0 };
 	int64_t now_ms = clock_wall_ns() / 1000000;
 	struct qwait w = { .stop = 0 };
 	char what[VIEWS_NAME_MAX + 32];
@@ -881,13 +1075,12 @@ open_text(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 		fuse_req_interrupt_func(req, on_interrupt, &w);
 		rc = evaluate(fs, text, strlen(text), 0, 0, now_ms, &w.stop, &r);
 		fuse_req_interrupt_func(req, NULL, NULL);
-		if (rc == 0 && (rc = render(r, QF_RESULT, &h->text)) == -EFBIG)
+		if (rc == 0 && (rc = render(&r, QF_RESULT, &h->text)) == -EFBIG)
 			err_set(rc, "a result of more than %zu bytes",
 			    QUERY_TEXT_MAX);
 		if (rc != 0)
 			rc = query_failed(fs, "query", text, rc);
-		if (r != NULL)
-			promql_result_free(r);
+		qres_free(&r);
 		free(text);
 		return rc;
 	}
@@ -901,7 +1094,7 @@ open_text(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 		rc = evaluate(fs, vw.expr, vw.expr_len, vw.range_ms, vw.step_ms,
 		    now_ms, &w.stop, &r);
 		fuse_req_interrupt_func(req, NULL, NULL);
-		if (rc == 0 && (rc = render(r, f, &h->text)) == -EFBIG)
+		if (rc == 0 && (rc = render(&r, f, &h->text)) == -EFBIG)
 			err_set(rc, "a result of more than %zu bytes",
 			    QUERY_TEXT_MAX);
 		if (rc != 0) {
@@ -909,8 +1102,7 @@ open_text(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fs_handle *h)
 			    qf_names[f]);
 			rc = query_failed(fs, what, vw.expr, rc);
 		}
-		if (r != NULL)
-			promql_result_free(r);
+		qres_free(&r);
 	}
 	view_release(&vw);
 	return rc;
@@ -1046,7 +1238,6 @@ static int
 store_field(struct fs *fs, struct fs_handle *h)
 {
 	struct qview *qv = view_of(fs, QINO_VIEW(h->qino));
-	struct promql_node *e;
 	size_t len = h->held.len;
 	const char *s = trim(buf_str(&h->held), &len);
 	char *value = xstrndup(s, len), what[VIEWS_NAME_MAX + 32];
@@ -1061,8 +1252,8 @@ store_field(struct fs *fs, struct fs_handle *h)
 	err_clear();
 	if (f == QF_EXPR) {
 		/* "" takes the expression away */
-		if (len > 0 && (rc = promql_parse(value, len, &e)) == 0)
-			promql_free(e);
+		if (len > 0)
+			rc = query_check(value, len);
 		if (rc == 0)
 			rc = views_set_expr(fs->v, qv->name, value, len);
 	} else if ((rc = parse_duration(value, len, &ms)) == 0)
@@ -1124,6 +1315,7 @@ fs_query_handle_close(struct fs *fs, struct fs_handle *h)
 		buf_release(&qv->live);
 		buf_init(&qv->live, 0);
 		qv->base = 0;
+		live_tail_free(qv);
 	}
 	pthread_mutex_unlock(&qv->lock);
 }
@@ -1154,6 +1346,7 @@ fs_query_release(struct fs *fs)
 	for (size_t i = 0; i < q->nviews; i++) {
 		free(q->views[i]->name);
 		buf_release(&q->views[i]->live);
+		live_tail_free(q->views[i]);
 		pthread_mutex_destroy(&q->views[i]->lock);
 		free(q->views[i]);
 	}

@@ -2,7 +2,11 @@
  * cmd_query.c - 'shale query STORE EXPR': a PromQL query from the command
  * line, evaluated as /api/v1/query and /api/v1/query_range evaluate it,
  * at an instant (--time, default now) or over a range (--start, --end,
- * --step). The store is opened as a reader (ENGINE_READER), as
+ * --step); or a LogQL one (logql_detect() tells, --logql and --promql
+ * say), as /loki/api/v1/query_range evaluates it: a log query over
+ * [--start or now - --since, --end or now], its lines oldest first, all
+ * of them or the newest --limit; a metric query at --time or over the
+ * range at --step. The store is opened as a reader (ENGINE_READER), as
  * 'shale series list' opens it: beside a running mount or server, never
  * fencing it, it sees the store as the writer had stored it at the open.
  *
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +30,9 @@
 
 #include "engine/lsm/engine.h"
 #include "engine/lsm/settings.h"
+#include "model/logs.h"
 #include "model/series.h"
+#include "query/logql.h"
 #include "query/promql.h"
 #include "tools/cmd.h"
 #include "tools/daemon.h"
@@ -156,6 +163,191 @@ run(struct series *s, const struct promql_node *e, int range, int64_t t,
 	return 0;
 }
 
+/* The LogQL side: 0 or 1, the exit status. */
+static int
+run_logql(struct logs *l, const struct logql_expr *e,
+    const struct logql_opts *o, int format)
+{
+	struct logql_result *r = NULL;
+	struct buf b;
+	int rc;
+
+	if ((rc = logql_eval(l, e, o, &r)) != 0)
+		return cmd_fail("%s: %s", promql_error_type(rc),
+		    err_message(rc));
+	buf_init(&b, 0);
+	switch (format) {
+	case FMT_JSON:
+		buf_puts(&b, "{\"status\":\"success\",\"data\":");
+		logql_result_json(r, &b);
+		buf_puts(&b, "}\n");
+		break;
+	case FMT_CSV:
+		logql_result_csv(r, &b);
+		break;
+	default:
+		logql_result_text(r, &b);
+		break;
+	}
+	fwrite(b.data != NULL ? b.data : "", 1, b.len, stdout);
+	buf_release(&b);
+	logql_result_free(r);
+	return 0;
+}
+
+static volatile sig_atomic_t tail_stop;
+
+static void
+on_tail_signal(int sig)
+{
+	(void)sig;
+	tail_stop = 1;
+}
+
+/*
+ * --tail: the newest lines of the range as without it, then, every
+ * second until SIGINT or SIGTERM, the lines appended since (the store
+ * followed as a reader follows it, a manifest poll behind the writer).
+ */
+static int
+tail_logql(struct logs *l, const struct logql_expr *e,
+    const struct logql_opts *o)
+{
+	struct logql_result *r = NULL;
+	struct logql_tail *t = NULL;
+	struct sigaction sa;
+	struct buf b;
+	int rc;
+
+	if ((rc = logql_tail_new(l, e, &t)) != 0 ||
+	    (rc = logql_eval(l, e, o, &r)) != 0) {
+		logql_tail_free(t);
+		return cmd_fail("%s: %s", promql_error_type(rc),
+		    err_message(rc));
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tail_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	buf_init(&b, 0);
+	for (;;) {
+		buf_reset(&b);
+		logql_result_text(r, &b);
+		logql_result_free(r);
+		r = NULL;
+		if (b.len > 0 && (fwrite(b.data, 1, b.len, stdout) != b.len ||
+		    fflush(stdout) != 0))
+			break;		/* the reader went away */
+		for (int i = 0; i < 10 && !tail_stop; i++)
+			clock_sleep_ms(100);
+		if (tail_stop)
+			break;
+		if ((rc = logql_tail_poll(t, 0, &r)) != 0) {
+			cmd_fail("%s: %s", promql_error_type(rc),
+			    err_message(rc));
+			break;
+		}
+	}
+	buf_release(&b);
+	logql_tail_free(t);
+	return rc != 0 ? 1 : 0;
+}
+
+/*
+ * A LogQL query, its times in ms or -1 when not given: a log query over
+ * [start or end - since (an hour), end or now], every line (or the
+ * newest limit, or with forward the oldest limit), printed oldest first;
+ * a metric query at time (or end, or now), or over [start, end] at step.
+ */
+static int
+cmd_query_logql(const char *store, const char *q, const char *config,
+    int64_t t, int64_t start, int64_t end, int64_t step, int64_t since,
+    unsigned long long limit, int forward, int tail,
+    const struct promql_opts *po, int format)
+{
+	struct engine_settings es;
+	struct logql_opts o;
+	struct logql_expr *e = NULL;
+	struct engine *eng = NULL;
+	struct logs *l = NULL;
+	int64_t now = clock_wall_ns() / 1000000;
+	char *uri = NULL;
+	int rc, ret = 1;
+
+	if ((rc = logql_parse(q, strlen(q), &e)) != 0)
+		return cmd_fail("bad_data: %s", err_message(rc));
+	if (tail && (!logql_is_log(e) || format != FMT_TEXT || end >= 0)) {
+		logql_free(e);
+		return cmd_usage("query", "--tail follows a log query, as "
+		    "text, from now on (no --end)");
+	}
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = po->timeout_ms;
+	if (logql_is_log(e)) {
+		if (t >= 0 || step != 0) {
+			logql_free(e);
+			return cmd_usage("query", "a log query takes --start, "
+			    "--end, --since and --limit, no --time or --step");
+		}
+		o.end_ns = (end >= 0 ? end : now) * 1000000 + 1;
+		o.start_ns = start >= 0 ? start * 1000000 : o.end_ns - 1 -
+		    (since > 0 ? since : 3600 * 1000) * 1000000;
+		o.limit = limit == 0 ? SIZE_MAX : (size_t)limit;
+		o.dir = forward || limit == 0 ? LOGQL_FORWARD : LOGQL_BACKWARD;
+		if (tail && limit == 0) {
+			o.limit = 10;	/* as tail -f starts */
+			o.dir = LOGQL_BACKWARD;
+		}
+	} else if (step != 0 || start >= 0 || since > 0) {
+		if (step == 0 || t >= 0) {
+			logql_free(e);
+			return cmd_usage("query", "a range query takes --start "
+			    "or --since, --end and --step, and no --time");
+		}
+		o.end_ns = (end >= 0 ? end : now) * 1000000;
+		o.start_ns = start >= 0 ? start * 1000000 : o.end_ns -
+		    since * 1000000;
+		o.step_ns = step * 1000000;
+	} else
+		o.end_ns = (t >= 0 ? t : end >= 0 ? end : now) * 1000000;
+	if (o.end_ns < o.start_ns) {
+		logql_free(e);
+		return cmd_usage("query", "--end is before --start");
+	}
+	if (cmd_store_uri(store, &uri) != 0)
+		goto out_expr;
+	engine_settings_default(&es);
+	if ((rc = cmd_settings_load(&es, config)) != 0) {
+		cmd_fail("%s", err_message(rc));
+		goto out;
+	}
+	es.block_cache_prepopulate = 0;
+	if ((rc = engine_open(uri, NULL, &es, ENGINE_READER, &eng)) != 0) {
+		cmd_fail("cannot open '%s': %s", uri, err_message(rc));
+		goto out;
+	}
+	if ((rc = logs_open(eng, &l)) != 0) {
+		cmd_fail("cannot read the streams of '%s': %s", uri,
+		    err_message(rc));
+		goto out;
+	}
+	ret = tail ? tail_logql(l, e, &o) : run_logql(l, e, &o, format);
+out:
+	if (l != NULL)
+		logs_close(l);
+	if (eng != NULL && (rc = engine_close(eng)) != 0) {
+		cmd_fail("cannot close '%s': %s", uri, err_message(rc));
+		ret = 1;
+	}
+	engine_settings_release(&es);
+	free(uri);
+out_expr:
+	logql_free(e);
+	if (fflush(stdout) != 0)
+		ret = 1;
+	return ret;
+}
+
 int
 cmd_query(int argc, char **argv)
 {
@@ -167,6 +359,12 @@ cmd_query(int argc, char **argv)
 		{ "step", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 'o' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "forward", no_argument, NULL, 'F' },
+		{ "tail", no_argument, NULL, 'T' },
+		{ "logql", no_argument, NULL, 'L' },
+		{ "promql", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -177,10 +375,13 @@ cmd_query(int argc, char **argv)
 	struct series *s = NULL;
 	struct promql_node *expr = NULL;
 	const char *config = NULL, *q;
-	char *uri = NULL;
+	char *uri = NULL, *end_p;
 	int64_t t = clock_wall_ns() / 1000000, start = 0, end = 0, step = 0;
+	int64_t since = 3600 * 1000;
+	unsigned long long limit = 0;
 	int c, rc, ret = 1, format = FMT_TEXT, has_time = 0;
-	int has_start = 0, has_end = 0;
+	int has_start = 0, has_end = 0, lang = -1, forward = 0, has_since = 0;
+	int tail = 0;
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
@@ -229,6 +430,32 @@ cmd_query(int argc, char **argv)
 				return cmd_usage("query", "--timeout: a positive "
 				    "duration, please");
 			break;
+		case 'S':
+			if (parse_duration(optarg, &since) != 0 || since <= 0)
+				return cmd_usage("query", "--since: a positive "
+				    "duration, please");
+			has_since = 1;
+			break;
+		case 'l':
+			errno = 0;
+			limit = strtoull(optarg, &end_p, 10);
+			if (errno != 0 || *end_p != '\0' || end_p == optarg ||
+			    optarg[0] == '-')
+				return cmd_usage("query", "--limit: a number of "
+				    "lines, please");
+			break;
+		case 'F':
+			forward = 1;
+			break;
+		case 'T':
+			tail = 1;
+			break;
+		case 'L':
+			lang = 1;
+			break;
+		case 'P':
+			lang = 0;
+			break;
 		case 'h':
 			cmd_usage("query", NULL);
 			return 0;
@@ -238,6 +465,16 @@ cmd_query(int argc, char **argv)
 	}
 	if (optind + 2 != argc)
 		return cmd_usage("query", "a store and a query, please");
+	q = argv[optind + 1];
+	if (lang < 0)
+		lang = logql_detect(q, strlen(q));
+	if (lang == 1)
+		return cmd_query_logql(argv[optind], q, config, has_time ? t :
+		    -1, has_start ? start : -1, has_end ? end : -1, step,
+		    has_since ? since : -1, limit, forward, tail, &o, format);
+	if (has_since || limit != 0 || forward || tail)
+		return cmd_usage("query", "--since, --limit, --forward and "
+		    "--tail are for LogQL queries");
 	if ((has_start || has_end || step != 0) &&
 	    (!has_start || !has_end || step == 0 || has_time))
 		return cmd_usage("query", "a range query takes --start, --end "
@@ -247,7 +484,6 @@ cmd_query(int argc, char **argv)
 	if (has_start && (end - start) / step > PROMQL_MAX_POINTS)
 		return cmd_usage("query", "more than %d steps: a longer --step, "
 		    "please", PROMQL_MAX_POINTS);
-	q = argv[optind + 1];
 	if ((rc = promql_parse(q, strlen(q), &expr)) != 0)
 		return cmd_fail("bad_data: %s", err_message(rc));
 	if (cmd_store_uri(argv[optind], &uri) != 0)

@@ -12,7 +12,11 @@ libxml2-dev libinih-dev libzstd-dev libxxhash-dev libjansson-dev libyaml-dev
 libsqlite3-dev libfuse3-dev fuse3 libmicrohttpd-dev libpcre2-dev libsnappy-dev
 libprotobuf-c-dev protobuf-c-compiler"
 test="$build libcmocka-dev mandoc curl jq ceph-mon ceph-osd radosgw prometheus
-prometheus-node-exporter"
+prometheus-node-exporter attr"
+
+# Loki push bodies (gzip, deflate); node and npm run pino-loki in loki_push.sh
+build="$build zlib1g-dev"
+test="$test zlib1g-dev nodejs npm"
 
 case "${1:-build}" in
 build) want=$build ;;

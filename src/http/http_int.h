@@ -87,6 +87,8 @@ extern const struct http_route http_log_routes[];	/* http_log.c */
 extern const size_t http_log_nroutes;
 extern const struct http_route http_write_routes[];	/* http_write.c */
 extern const size_t http_write_nroutes;
+extern const struct http_route http_loki_routes[];	/* http_loki.c */
+extern const size_t http_loki_nroutes;
 /* The routes of http_query.c, in http_routes[]. */
 void	http_route_format_query(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
@@ -97,6 +99,9 @@ void	http_route_query(struct http *h, const struct http_req *req,
 void	http_route_query_range(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
 void	http_route_query_exemplars(struct http *h, const struct http_req *req,
+	    struct http_reply *r);
+/* POST /loki/api/v1/push (http_loki_push.c), in http_routes[]. */
+void	http_route_loki_push(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
 /* Register the remote_write_* metrics (http_write.c); once is enough. */
 void	http_write_register(void);
@@ -249,5 +254,24 @@ struct http_range {
 };
 int	http_parse_range(const struct http_req *req, struct http_range *g,
 	    char *msg, size_t msglen);
+
+/* ---- Loki's parameters (http_loki.c), apart for the tests ---- */
+
+struct selector;
+/*
+ * A time as Loki reads one: float seconds (with a '.', rounded to the
+ * millisecond), integer seconds (at most ten characters) or nanoseconds,
+ * or RFC 3339 with up to nine digits of fraction; NULL is def. 0 and
+ * *ns, or -EINVAL with Go's message appended to msg.
+ */
+int	http_loki_time(const char *v, int64_t def, int64_t *ns, struct buf *msg);
+/* Float seconds or a Prometheus duration ("100ms"): 0 and *ns, or -EINVAL. */
+int	http_loki_duration(const char *v, int64_t *ns, struct buf *msg);
+/*
+ * The stream selectors of LogQL text, every {...} outside a string:
+ * 0 and *out (n of them, the caller frees each and the array), or
+ * -EINVAL with err_set().
+ */
+int	http_loki_selectors(const char *q, struct selector ***out, size_t *n);
 
 #endif

@@ -378,6 +378,9 @@ json_tree(struct buf *b, const struct promql_node *e)
 		json_cstr(b, promql_op_name(e->un.op));
 		buf_puts(b, ",\"type\":\"unaryExpr\"}");
 		return;
+	case PROMQL_EXTERNAL:	/* not in PromQL's trees */
+		buf_puts(b, "null");
+		return;
 	case PROMQL_VECTOR_SELECTOR:
 		buf_puts(b, "{\"matchers\":");
 		json_matchers(b, e->vs.sel);
@@ -959,6 +962,7 @@ has_selector(const struct promql_node *e)
 		return has_selector(e->un.expr);
 	case PROMQL_NUMBER:
 	case PROMQL_STRING:
+	case PROMQL_EXTERNAL:	/* not in PromQL's trees */
 		return 0;
 	}
 	return 0;

@@ -169,6 +169,8 @@ const struct http_route http_routes[] = {
 	    http_route_query_range },
 	{ "/api/v1/query_exemplars", HTTP_GET | HTTP_POST | HTTP_STORE,
 	    http_route_query_exemplars },
+	{ "/loki/api/v1/push", HTTP_POST | HTTP_STORE, http_route_loki_push },
+	{ "/api/prom/push", HTTP_POST | HTTP_STORE, http_route_loki_push },
 };
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);
 
@@ -206,5 +208,8 @@ http_route_find(const char *path)
 	for (size_t i = 0; i < http_write_nroutes; i++)
 		if (strcmp(http_write_routes[i].path, path) == 0)
 			return &http_write_routes[i];
+	for (size_t i = 0; i < http_loki_nroutes; i++)
+		if (path_match(http_loki_routes[i].path, path))
+			return &http_loki_routes[i];
 	return NULL;
 }

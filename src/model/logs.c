@@ -5,8 +5,9 @@
  * failure becomes for the caller.
  *
  * logs_open() reads the namespace from one snapshot (every inode, then
- * every directory entry; an entry that would break the tree is skipped
- * with a warning, an inode nothing names is not shown), writes the root's
+ * every directory entry, then the streams' labels: three range reads; an
+ * entry that would break the tree is skipped with a warning, an inode
+ * nothing names is not shown), writes the root's
  * inode once per store, and registers the follower or the compaction
  * filter (logs_apply.c). Not here: the namespace's operations
  * (logs_ns.c), the streams' (logs_stream.c).
@@ -211,6 +212,8 @@ logs_open(struct engine *e, struct logs **out)
 	rc = load_inodes(l, snap);
 	if (rc == 0)
 		rc = load_dirents(l, snap);
+	if (rc == 0)
+		rc = load_labels(l, snap);
 	engine_snapshot_free(snap);
 	/* inodes nothing names (a torn history) are not shown */
 	for (size_t i = 0; rc == 0 && i < l->by_id.cap; i++) {

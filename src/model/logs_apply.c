@@ -20,8 +20,10 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "model/labels.h"
 #include "model/logs_int.h"
 #include "util/coding.h"
+#include "util/log.h"
 
 /* ---- following a writer (read-only) ---- */
 
@@ -46,6 +48,7 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 	uint64_t end, id = 0, dir = 0;
 	const char *gone_name = NULL;
 	size_t gone_len = 0;
+	struct labels *ls;
 	struct node *n, *up;
 	int64_t ts;
 
@@ -66,7 +69,8 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 		pthread_mutex_lock(&n->lock);
 		if (n->loaded && end > n->end) {
 			__atomic_store_n(&n->end, end, __ATOMIC_RELEASE);
-			n->last_ts = ts;
+			if (ts > n->last_ts)
+				n->last_ts = ts;	/* the running maximum */
 		}
 		pthread_mutex_unlock(&n->lock);
 		id = n->id;
@@ -121,6 +125,20 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 			node_unlink(l, n);	/* renamed */
 		node_link(l, n, dir, (const char *)k + 11, klen - 11);
 		break;
+	case K_LABELS:
+		if (klen != 11 || (n = node_find(l, get_be64(k + 3))) == NULL ||
+		    n->type != LOGS_STREAM)
+			break;
+		if (v == NULL || vlen == 0 || vlen == 1) {
+			labels_free(n->labels);		/* none given */
+			n->labels = NULL;
+		} else if (labels_decode(v, vlen, NULL, &ls) == 0) {
+			labels_free(n->labels);
+			n->labels = ls;
+		} else
+			log_warn("skipping a malformed label record");
+		id = n->id;
+		break;
 	default:
 		break;		/* the counter and the time index */
 	}
@@ -148,7 +166,9 @@ logs_apply(void *arg, const void *key, size_t klen, const void *val,
 /*
  * The compactor's question: keep this record? A stream's records and time
  * index entries stay while some node, named or removed but still open,
- * has their data id; those of removed and truncated streams go.
+ * has their data id; those of removed and truncated streams go. Its
+ * labels ('L', by the stream's own id, which a truncation keeps) stay
+ * while the node does.
  */
 int
 logs_keep(void *arg, const void *key, size_t klen, const void *val,
@@ -161,19 +181,23 @@ logs_keep(void *arg, const void *key, size_t klen, const void *val,
 	(void)val;
 	(void)vlen;
 	if (klen < 11 || k[0] != KEY_LOGS || k[1] != KEY_VERSION ||
-	    (k[2] != K_RECORD && k[2] != K_TIME))
+	    (k[2] != K_RECORD && k[2] != K_TIME && k[2] != K_LABELS))
 		return 1;
 	pthread_rwlock_rdlock(&l->ns);
-	keep = data_find(l, get_be64(k + 3)) != NULL;
+	if (k[2] == K_LABELS)
+		keep = node_find(l, get_be64(k + 3)) != NULL;
+	else
+		keep = data_find(l, get_be64(k + 3)) != NULL;
 	pthread_rwlock_unlock(&l->ns);
 	return keep;
 }
 
 /*
  * The compactor's other question: does logs_keep keep every key in
- * [lo, hi]? Yes when both are of one kind that is neither records nor
- * time index (it keeps all those), or records (or index entries) of one
- * data id that it keeps: every key between has the same prefix.
+ * [lo, hi]? Yes when both are of one kind that is neither records, time
+ * index nor labels (it keeps all those), or records (or index entries,
+ * or labels) of one id that it keeps: every key between has the same
+ * prefix.
  */
 int
 logs_keep_range(void *arg, const void *lo, size_t lolen, const void *hi,
@@ -184,7 +208,7 @@ logs_keep_range(void *arg, const void *lo, size_t lolen, const void *hi,
 	if (lolen < 3 || hilen < 3 || memcmp(a, b, 3) != 0 ||
 	    a[0] != KEY_LOGS || a[1] != KEY_VERSION)
 		return 0;
-	if (a[2] != K_RECORD && a[2] != K_TIME)
+	if (a[2] != K_RECORD && a[2] != K_TIME && a[2] != K_LABELS)
 		return 1;
 	if (lolen < 11 || hilen < 11 || memcmp(a, b, 11) != 0)
 		return 0;

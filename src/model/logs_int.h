@@ -8,6 +8,8 @@
  *	logs_stream.c	streams: readers, writers, appends, truncation, syncs
  *	logs_apply.c	following a writer, and the compaction filter
  *	logs_scan.c	for the HTTP API: paths, scans, times, waits
+ *	logs_labels.c	labels of streams, pushes of timed entries, scans
+ *			by time (LogQL, Loki push)
  *
  * The namespace lives in memory: logs_open() reads every directory entry
  * and inode once, and every change is written through to the engine in
@@ -20,6 +22,7 @@
  *	ns	(rwlock) the namespace: the node tables, names, parents,
  *		children, refcounts, next_id; readers for lookups, writers
  *		for changes
+ *		(and the streams' given labels: node->labels)
  *	node->lock	one stream's appends and its end, last_ts, data_id,
  *			indexed_sec, loaded
  *	data_lock, wait_lock	the data callback, logs_wait()'s generation:
@@ -37,6 +40,8 @@
 #include "model/logs.h"
 
 struct engine_batch;
+struct engine_snapshot;
+struct labels;
 struct metric_series;
 
 #define KEY_LOGS	0x01
@@ -46,6 +51,7 @@ struct metric_series;
 #define K_RECORD	'R'
 #define K_TIME		'T'
 #define K_COUNTER	'C'
+#define K_LABELS	'L'
 
 #define INODE_LEN	33	/* type, data_id, parent, ctime, mtime */
 #define TS_LEN		8	/* a record value starts with its timestamp */
@@ -58,6 +64,7 @@ struct node {
 	size_t		 namelen;		/* ns */
 	int64_t		 ctime_ns;
 	int64_t		 mtime_ns;		/* ns (directories) */
+	struct labels	*labels;		/* ns: a stream's given labels, or NULL */
 	int		 refs;			/* atomic, under ns: the namespace's + users' */
 	int		 linked;		/* ns: reachable by name */
 	int		 gone;			/* ns: removed; forgotten at the last put */
@@ -78,7 +85,7 @@ struct node {
 	 */
 	uint64_t	 data_id;
 	uint64_t	 end;
-	int64_t		 last_ts;		/* lock */
+	int64_t		 last_ts;		/* lock: the newest record time so far */
 	int64_t		 indexed_sec;		/* lock */
 	uint64_t	 last_seq;		/* lock: of the last append */
 	int		 writers;		/* lock: logs_writer_new's, not freed */
@@ -150,9 +157,26 @@ void	node_remove(struct logs *l, struct node *n);
 
 /* logs_ns.c */
 void	fill_attr(struct node *n, struct logs_attr *a);
+/*
+ * The stream at `path` (checked), made with the directories it needs
+ * when missing, all in one batch with the 'L' record of ls: 0 and its
+ * id, -EEXIST (a stream is there: *id is it), -EISDIR, -ENOTDIR, or an
+ * engine error. Takes ns for writing.
+ */
+int	ns_make_stream(struct logs *l, const char *path, size_t len,
+	    const struct labels *ls, uint64_t *id);
+
+/* logs_labels.c */
+/* Put the 'L' record of stream id into b: ls, or a deletion for NULL. */
+void	batch_labels(struct engine_batch *b, uint64_t id,
+	    const struct labels *ls);
+/* Read every 'L' record of snap into the nodes it names. (ns, write) */
+int	load_labels(struct logs *l, const struct engine_snapshot *snap);
 
 /* logs_stream.c */
 int	stream_load(struct logs *l, struct node *n);
+void	data_changed(struct logs *l, struct node *s, uint64_t off,
+	    const void *p1, size_t n1, const void *p2, size_t n2);
 int	stream_get(struct logs *l, uint64_t id, struct node **out);
 void	stream_put(struct logs *l, struct node *n);
 

@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "engine/lsm/engine.h"
+#include "model/labels.h"
 #include "model/logs_int.h"
 #include "util/coding.h"
 #include "util/log.h"
@@ -190,6 +191,7 @@ node_unref(struct node *n)
 	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	pthread_mutex_destroy(&n->lock);
+	labels_free(n->labels);
 	free(n->name);
 	free(n);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "engine/lsm/engine.h"
+#include "model/labels.h"
 #include "model/logs_int.h"
 #include "util/clock.h"
 #include "util/coding.h"
@@ -453,4 +454,100 @@ logs_usage(struct logs *l, struct logs_usage *u)
 	}
 	pthread_rwlock_unlock(&l->ns);
 	return 0;
+}
+
+/* ---- a stream by its path, made with its labels (logs_push) ---- */
+
+int
+ns_make_stream(struct logs *l, const char *path, size_t len,
+    const struct labels *ls, uint64_t *id)
+{
+	const char *p = path, *end = path + len, *slash;
+	struct node *dir, *n, *touched = NULL, *made[LOGS_PATH_MAX / 2 + 1];
+	struct engine_batch *b = NULL;
+	size_t nmade = 0, k;
+	uint64_t next;
+	int64_t now = clock_wall_ns(), saved = 0;
+	int rc;
+
+	if (l->ro)
+		return -EROFS;
+	if ((rc = logs_path_check(path, len)) != 0)
+		return rc;
+	pthread_rwlock_wrlock(&l->ns);
+	dir = node_find(l, LOGS_ROOT_ID);
+	next = l->next_id;
+	for (;;) {
+		if ((slash = memchr(p, '/', (size_t)(end - p))) == NULL)
+			slash = end;
+		k = (size_t)(slash - p);
+		n = nmade > 0 ? NULL : name_find(l, dir->id, p, k);
+		if (n == NULL) {
+			/* missing from here on: made, linked once written */
+			if (b == NULL) {
+				b = engine_batch_new();
+				touch_dir(b, dir, now, &saved);
+				touched = dir;
+			}
+			n = node_new(l, next++, slash == end ? LOGS_STREAM :
+			    LOGS_DIR);
+			n->parent = dir->id;
+			n->ctime_ns = n->mtime_ns = now;
+			n->name = xstrndup(p, k);	/* node_link names it again */
+			n->namelen = k;
+			if (n->type == LOGS_STREAM) {
+				n->data_id = n->id;
+				n->loaded = 1;
+				n->last_ts = now;
+				n->indexed_sec = -1;
+			}
+			batch_inode(b, n, n->data_id);
+			batch_dirent(b, dir->id, p, k, n);
+			made[nmade++] = n;
+		} else if (slash != end && n->type != LOGS_DIR) {
+			rc = -ENOTDIR;
+			goto out;
+		} else if (slash == end && n->type != LOGS_STREAM) {
+			rc = -EISDIR;
+			goto out;
+		}
+		if (slash == end)
+			break;
+		dir = n;
+		p = slash + 1;
+	}
+	*id = n->id;
+	if (nmade == 0) {
+		rc = -EEXIST;
+		goto out;
+	}
+	batch_labels(b, n->id, ls);
+	batch_counter(b, next);
+	rc = engine_write(l->e, b, NULL);
+	if (rc != 0) {
+		rc = logs_errno(l, rc);
+		goto out;
+	}
+	l->next_id = next;
+	for (k = 0; k < nmade; k++) {
+		char *name = made[k]->name;
+
+		made[k]->name = NULL;
+		node_link(l, made[k], made[k]->parent, name, made[k]->namelen);
+		free(name);
+	}
+	if (ls != NULL && labels_count(ls) > 0)
+		n->labels = labels_dup(ls);
+	logs_changed(l, made[0]->parent);
+	nmade = 0;
+out:
+	/* not written: what was made goes, and the directory's time is back */
+	while (nmade > 0)
+		node_remove(l, made[--nmade]);
+	if (rc != 0 && touched != NULL)
+		touched->mtime_ns = saved;
+	pthread_rwlock_unlock(&l->ns);
+	if (b != NULL)
+		engine_batch_free(b);
+	return rc;
 }

@@ -41,14 +41,65 @@ struct logs_writer {
 
 /* ---- streams' state ---- */
 
-/* Read a stream's end and last timestamp from its last record. (n->lock) */
+/*
+ * The newest record time of data id d: the running maximum that appends
+ * keep in last_ts. Records may hold times below it (logs_push), so the
+ * last record's is not enough; but a new time index entry is written
+ * whenever that maximum enters another second, so it was at least the
+ * last entry's time when the entry's record was written, and only the
+ * records from there on can have raised it. For a stream appended in
+ * order those are the records of its last second. *max stays as given
+ * if no record is there.
+ */
+static int
+newest_time(struct logs *l, uint64_t d, int64_t *max)
+{
+	unsigned char lo[19], hi[19];
+	struct engine_iter *it;
+	const unsigned char *k, *v;
+	size_t klen, vlen;
+	uint64_t from = 0;
+	int rc;
+
+	key_id(lo, K_TIME, d);
+	key_id(hi, K_TIME, d + 1);
+	it = engine_iter_new(l->e, NULL, lo, 11, hi, 11);
+	engine_iter_seek_last(it);
+	if (engine_iter_valid(it)) {
+		k = engine_iter_key(it, &klen);
+		if (klen == 27) {
+			if ((int64_t)get_be64(k + 11) > *max)
+				*max = (int64_t)get_be64(k + 11);
+			from = get_be64(k + 19);
+		}
+	}
+	rc = engine_iter_status(it);
+	engine_iter_free(it);
+	if (rc != 0)
+		return rc;
+	key_record(lo, d, from);
+	key_record(hi, d + 1, 0);
+	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
+	for (engine_iter_seek_first(it); engine_iter_valid(it);
+	    engine_iter_next(it)) {
+		v = engine_iter_value(it, &vlen);
+		if (vlen >= TS_LEN && (int64_t)get_be64(v) > *max)
+			*max = (int64_t)get_be64(v);
+	}
+	rc = engine_iter_status(it);
+	engine_iter_free(it);
+	return rc;
+}
+
+/* Read a stream's end and newest time from its last records. (n->lock) */
 int
 stream_load(struct logs *l, struct node *n)
 {
 	unsigned char lo[19], hi[19];
 	struct engine_iter *it;
 	const unsigned char *k;
-	size_t klen, vlen;
+	size_t klen;
+	int64_t newest = INT64_MIN;
 	int rc;
 
 	if (n->loaded)
@@ -58,27 +109,28 @@ stream_load(struct logs *l, struct node *n)
 	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
 	engine_iter_seek_last(it);
 	__atomic_store_n(&n->end, 0, __ATOMIC_RELEASE);
-	n->last_ts = n->ctime_ns;
 	if (engine_iter_valid(it)) {
+		size_t vlen;
 		k = engine_iter_key(it, &klen);
-		const unsigned char *v = engine_iter_value(it, &vlen);
-		if (klen == 19 && vlen >= TS_LEN) {
+		(void)engine_iter_value(it, &vlen);
+		if (klen == 19 && vlen >= TS_LEN)
 			__atomic_store_n(&n->end, get_be64(k + 11) +
 			    (vlen - TS_LEN), __ATOMIC_RELEASE);
-			n->last_ts = (int64_t)get_be64(v);
-		}
 	}
 	rc = engine_iter_status(it);
 	engine_iter_free(it);
+	if (rc == 0 && n->end > 0)
+		rc = newest_time(l, n->data_id, &newest);
 	if (rc != 0)
 		return logs_errno(l, rc);
+	n->last_ts = newest != INT64_MIN ? newest : n->ctime_ns;
 	n->indexed_sec = n->last_ts / 1000000000;
 	n->loaded = 1;
 	return 0;
 }
 
 /* Tell data_fn that s holds `n1 + n2` new bytes from `off` on. (s->lock) */
-static void
+void
 data_changed(struct logs *l, struct node *s, uint64_t off, const void *p1,
     size_t n1, const void *p2, size_t n2)
 {

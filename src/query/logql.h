@@ -120,6 +120,18 @@ int	logql_is_log(const struct logql_expr *e);
 /* The query written back in LogQL. */
 int	logql_format(const struct logql_expr *e, struct buf *b);
 
+/*
+ * Which language n bytes at q are, where a query may be either (the
+ * mount's query views, shale query): 1 for LogQL, 0 for PromQL. A query
+ * that begins with '{' is LogQL; one that parses in one language only is
+ * of that one; one that parses in both (count_over_time({a="b"}[5m]))
+ * is LogQL when it has selectors and none names a metric, as log
+ * streams have no metric names (vector(1) is PromQL). One that parses in neither is LogQL when it has
+ * a '|' or begins with a name only LogQL has, so that its error is
+ * LogQL's.
+ */
+int	logql_detect(const char *q, size_t n);
+
 #define LOGQL_LIMIT_DEFAULT	100		/* entries of a log query */
 #define LOGQL_LIMIT_MAX		5000
 #define LOGQL_MAX_SERIES	500		/* series of a metric query */
@@ -152,6 +164,11 @@ struct logql_entry {
 	int64_t		 ts_ns;
 	char		*line;		/* NUL-terminated, without newline */
 	size_t		 len;
+	/*
+	 * The order the query read it in (a stream's file order): entries
+	 * of one time are written out in it, whatever their label sets.
+	 */
+	uint64_t	 seq;
 };
 
 /* Entries of one label set, in the query's direction. */
@@ -195,6 +212,24 @@ struct logql_result {
 int	logql_eval(struct logs *l, const struct logql_expr *e,
 	    const struct logql_opts *o, struct logql_result **out);
 void	logql_result_free(struct logql_result *r);
+
+/*
+ * Following a log query: the lines its streams get from now on, as they
+ * are appended. A tail remembers how far it has read each stream the
+ * selector picks (by offset, so that an entry counts once whatever its
+ * time, and none is missed for coming late); a stream made later is read
+ * from its start, one truncated from its new start. Each poll gives what
+ * came since the last as a FORWARD log query's result, entries of each
+ * stream in the order appended, with their times; at most limit of them
+ * (0: LOGQL_LIMIT_MAX), the rest left for the next poll. One thread at a
+ * time.
+ */
+struct logql_tail;
+int	logql_tail_new(struct logs *l, const struct logql_expr *e,
+	    struct logql_tail **out);
+int	logql_tail_poll(struct logql_tail *t, size_t limit,
+	    struct logql_result **out);
+void	logql_tail_free(struct logql_tail *t);
 
 /*
  * Results written out (logql_result.c):

@@ -85,6 +85,7 @@ enum promql_kind {
 	PROMQL_AGGREGATE,	/* agg */
 	PROMQL_CALL,		/* call */
 	PROMQL_PAREN,		/* paren */
+	PROMQL_EXTERNAL,	/* ext: a node of another language (promql_ext) */
 };
 
 /* Binary and unary operators, in the order of PROMQL_OP_NAMES. */
@@ -215,6 +216,10 @@ struct promql_node {
 		struct {
 			struct promql_node *expr;
 		} paren;
+		struct {
+			const struct promql_ext *x;
+			void	*node;		/* x's; freed by x->free */
+		} ext;
 	};
 };
 
@@ -223,6 +228,46 @@ struct promql_node {
  * with err_set() (Prometheus's words, above) and *out NULL.
  */
 int	promql_parse(const char *query, size_t n, struct promql_node **out);
+
+struct pq_eval;
+struct pq_matrix;
+
+/*
+ * Another language whose queries are PromQL's outer grammar over nodes
+ * of its own (LogQL's metric queries over its range aggregations): the
+ * parser hands it each call of a name it claims, and the evaluator asks
+ * it for such a node's value. Its nodes are instant vectors.
+ */
+struct promql_ext {
+	/*
+	 * At a name followed by "(" (at byte pos of q): 1 when the name is
+	 * not the language's (PromQL goes on), else parse the whole node
+	 * from pos, 0 with *node and *end the byte after it, or -EINVAL with
+	 * err_set() (the message alone) and *end where the error is.
+	 */
+	int	(*parse)(const char *q, size_t n, size_t pos, size_t *end,
+		    void **node);
+	void	(*free)(void *node);
+	int	(*format)(const void *node, struct buf *b);
+	/*
+	 * The node's series over the evaluation's steps (pq_steps), into
+	 * out, their sets pq_intern'ed and their points pq_account'ed; arg
+	 * is promql_opts' ext_arg.
+	 */
+	int	(*eval)(void *arg, struct pq_eval *ev, const void *node,
+		    struct pq_matrix *out);
+	/*
+	 * Names of PromQL's functions and aggregations that the language
+	 * has, NULL-terminated; NULL for all of them.
+	 */
+	const char *const *funcs;
+	/* Errors as "parse error at line L, col C: " and the message, not "L:C: parse error: " */
+	int	 loki_errors;
+};
+
+/* The same, for the language x. */
+int	promql_parse_ext(const char *query, size_t n, const struct promql_ext *x,
+	    struct promql_node **out);
 void	promql_free(struct promql_node *e);
 
 /* The type of e's value. */
@@ -281,6 +326,7 @@ struct promql_opts {
 	 */
 	int		(*cancelled)(void *arg);
 	void		*cancel_arg;
+	void		*ext_arg;	/* for promql_ext's eval */
 };
 
 struct promql_point {

@@ -56,6 +56,7 @@ struct pq_eval {
 	int		(*cancelled)(void *arg);
 	void		*cancel_arg;
 	int64_t		 polled_ns;		/* the last call of cancelled */
+	void		*ext_arg;		/* promql_opts' */
 	struct promql_stats stats;
 
 	/* interned label sets: open addressing by their hash */
@@ -99,6 +100,26 @@ pq_vector_push(struct pq_vector *v, const struct labels *ls, double x,
 	v->s[v->n].v = x;
 	v->s[v->n].drop_name = drop_name;
 	v->n++;
+}
+
+void
+pq_steps(const struct pq_eval *ev, int64_t *start, int64_t *end,
+    int64_t *step, size_t *n)
+{
+	*start = ev->start;
+	*end = ev->end;
+	*step = ev->interval;
+	*n = ev->nsteps;
+}
+
+void
+pq_series_push(struct pq_series *s, int64_t t, double v)
+{
+	if (s->n == s->cap)
+		s->p = xgrow(s->p, &s->cap, s->n + 1, sizeof(*s->p));
+	s->p[s->n].t = t;
+	s->p[s->n].v = v;
+	s->n++;
 }
 
 static void
@@ -180,6 +201,12 @@ steps_alloc(struct pq_eval *ev, double **out)
 	}
 	*out = xmalloc((ev->nsteps + 1) * sizeof(double));
 	return 0;
+}
+
+int
+pq_check_alive(struct pq_eval *ev)
+{
+	return check_alive(ev);
 }
 
 /* The clock and the client: 0, -ETIMEDOUT or -ECANCELED. */
@@ -1650,6 +1677,9 @@ eval(struct pq_eval *ev, const struct promql_node *e, struct pq_value *out)
 		return eval_aggregate(ev, e, out);
 	case PROMQL_BINARY:
 		return eval_binary(ev, e, out);
+	case PROMQL_EXTERNAL:
+		out->type = PROMQL_TYPE_VECTOR;
+		return e->ext.x->eval(ev->ext_arg, ev, e->ext.node, &out->m);
 	case PROMQL_MATRIX_SELECTOR:
 	case PROMQL_SUBQUERY:
 		break;
@@ -1858,6 +1888,7 @@ run(struct series *s, const struct promql_node *e, int64_t start, int64_t end,
 	if (o != NULL) {
 		ev.cancelled = o->cancelled;
 		ev.cancel_arg = o->cancel_arg;
+		ev.ext_arg = o->ext_arg;
 	}
 	ev.empty = intern_pairs(&ev, NULL, 0);
 

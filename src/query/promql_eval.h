@@ -72,6 +72,14 @@ struct pq_matrix {
 	size_t		 n, cap;
 };
 
+/* The steps being evaluated: start, end, interval (ms) and their count. */
+void	pq_steps(const struct pq_eval *ev, int64_t *start, int64_t *end,
+	    int64_t *step, size_t *n);
+/* The clock and the client, as the evaluator checks them: 0, -ETIMEDOUT or -ECANCELED. */
+int	pq_check_alive(struct pq_eval *ev);
+/* Append a point to s (grows it); t ascending. */
+void	pq_series_push(struct pq_series *s, int64_t t, double v);
+
 /* Append one sample to v (grows it). */
 void	pq_vector_push(struct pq_vector *v, const struct labels *ls, double x,
 	    int drop_name);

@@ -309,6 +309,9 @@ format(const struct promql_node *e, struct buf *b)
 		format(e->paren.expr, b);
 		buf_putc(b, ')');
 		return;
+	case PROMQL_EXTERNAL:
+		e->ext.x->format(e->ext.node, b);
+		return;
 	}
 }
 

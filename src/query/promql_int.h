@@ -62,6 +62,8 @@ struct lexer {
 };
 
 void	lexer_init(struct lexer *l, const char *in, size_t n);
+/* Go on lexing from byte pos, outside braces and brackets (the parenthesis depth kept). */
+void	lexer_seek(struct lexer *l, size_t pos);
 /* The next token; after T_EOF or T_ERROR, T_EOF again. */
 void	lexer_next(struct lexer *l, struct tok *t);
 

@@ -48,6 +48,15 @@ lexer_init(struct lexer *l, const char *in, size_t n)
 	l->n = n;
 }
 
+void
+lexer_seek(struct lexer *l, size_t pos)
+{
+	l->pos = pos;
+	l->brace_open = 0;
+	l->bracket_open = 0;
+	l->got_colon = 0;
+}
+
 /*
  * The next character as Go's lexer reads runes: ASCII as itself, any
  * other byte as a code point of its own above 0x7f (what matters is only

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model/labels.h"
 #include "model/matcher.h"
@@ -232,6 +233,7 @@ promql_type_of(const struct promql_node *e)
 	case PROMQL_AGGREGATE:		return PROMQL_TYPE_VECTOR;
 	case PROMQL_CALL:		return e->call.func->ret;
 	case PROMQL_PAREN:		return promql_type_of(e->paren.expr);
+	case PROMQL_EXTERNAL:		return PROMQL_TYPE_VECTOR;
 	}
 	return PROMQL_TYPE_NONE;
 }
@@ -363,6 +365,7 @@ struct parser {
 	int		 failed;
 	int		 depth;
 	struct buf	 err;		/* the first error */
+	const struct promql_ext *x;	/* another language's, or NULL */
 };
 
 /* "line:col: parse error: " for a byte offset, as ParseErr.Error(). */
@@ -388,8 +391,12 @@ fail_at(struct parser *p, uint32_t pos, const char *fmt, ...)
 			last_nl = i;
 			have_nl = 1;
 		}
-	buf_printf(&p->err, "%zu:%zu: parse error: ", line,
-	    have_nl ? pos - last_nl : (size_t)pos + 1);
+	if (p->x != NULL && p->x->loki_errors)
+		buf_printf(&p->err, "parse error at line %zu, col %zu: ", line,
+		    have_nl ? pos - last_nl : (size_t)pos + 1);
+	else
+		buf_printf(&p->err, "%zu:%zu: parse error: ", line,
+		    have_nl ? pos - last_nl : (size_t)pos + 1);
 	va_start(ap, fmt);
 	buf_vprintf(&p->err, fmt, ap);
 	va_end(ap);
@@ -519,6 +526,9 @@ promql_free(struct promql_node *e)
 		break;
 	case PROMQL_PAREN:
 		promql_free(e->paren.expr);
+		break;
+	case PROMQL_EXTERNAL:
+		e->ext.x->free(e->ext.node);
 		break;
 	}
 	free(e);
@@ -1196,6 +1206,61 @@ fail:
 	return NULL;
 }
 
+/* Whether the language x has PromQL's function or aggregation name. */
+static int
+ext_has(const struct promql_ext *x, const char *name, size_t len)
+{
+	if (x->funcs == NULL)
+		return 1;
+	for (const char *const *f = x->funcs; *f != NULL; f++)
+		if (strlen(*f) == len && strncasecmp(*f, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A call in another language's query: the language parses its own
+ * nodes from the name on, and the lexer goes on after them; PromQL's
+ * functions it has are PromQL calls.
+ */
+static struct promql_node *
+parse_external(struct parser *p, const struct tok *name)
+{
+	struct promql_node *e;
+	size_t end = 0;
+	void *node = NULL;
+	int rc;
+
+	rc = p->x->parse(p->in, p->n, name->pos, &end, &node);
+	if (rc < 0 && strncmp(err_detail(), "parse error", 11) == 0 &&
+	    !p->failed) {
+		/* placed already, by a parser of the language's own */
+		p->failed = 1;
+		buf_puts(&p->err, err_detail());
+		return NULL;
+	}
+	if (rc < 0) {
+		fail_at(p, (uint32_t)end, "%s", err_detail());
+		return NULL;
+	}
+	if (rc > 0) {
+		if (!ext_has(p->x, p->in + name->pos, name->len)) {
+			fail_at(p, name->pos, "syntax error: unexpected "
+			    "IDENTIFIER");
+			return NULL;
+		}
+		return parse_call(p, name);
+	}
+	e = node_new(PROMQL_EXTERNAL, name->pos);
+	e->ext.x = p->x;
+	e->ext.node = node;
+	/* the "(" peeked was counted open; the language read its ")" */
+	p->lx.paren_depth--;
+	lexer_seek(&p->lx, end);
+	p->have = 0;
+	return e;
+}
+
 static struct promql_node *
 parse_primary(struct parser *p)
 {
@@ -1245,11 +1310,20 @@ parse_primary(struct parser *p)
 		e->paren.expr = inner;
 		return e;
 	case T_LEFT_BRACE:
+		if (p->x != NULL)
+			break;
 		return parse_selector(p, "", 0, t.pos);
 	case T_IDENTIFIER:
 		advance(p);
-		if (peek(p)->type == T_LEFT_PAREN)
+		if (peek(p)->type == T_LEFT_PAREN) {
+			if (p->x != NULL)
+				return parse_external(p, &t);
 			return parse_call(p, &t);
+		}
+		if (p->x != NULL) {
+			fail_at(p, t.pos, "syntax error: unexpected IDENTIFIER");
+			return NULL;
+		}
 		return parse_selector(p, p->in + t.pos, t.len, t.pos);
 	case T_METRIC_IDENTIFIER: case T_BY: case T_LAND: case T_LOR:
 	case T_LUNLESS: case T_OFFSET: case T_WITHOUT: case T_START:
@@ -1262,6 +1336,11 @@ parse_primary(struct parser *p)
 	if (t.type >= T_AGG_FIRST && t.type <= T_AGG_LAST) {
 		enum tok_type next;
 
+		if (p->x != NULL && !ext_has(p->x, p->in + t.pos, t.len)) {
+			fail_at(p, t.pos, "syntax error: unexpected %.*s",
+			    (int)t.len, p->in + t.pos);
+			return NULL;
+		}
 		advance(p);
 		next = peek(p)->type;
 		if (next == T_LEFT_PAREN || next == T_BY || next == T_WITHOUT)
@@ -1598,12 +1677,21 @@ check(struct parser *p, struct promql_node *e)
 		return check_call(p, e);
 	case PROMQL_PAREN:
 		return check(p, e->paren.expr);
+	case PROMQL_EXTERNAL:
+		return 0;
 	}
 	return 0;
 }
 
 int
 promql_parse(const char *query, size_t n, struct promql_node **out)
+{
+	return promql_parse_ext(query, n, NULL, out);
+}
+
+int
+promql_parse_ext(const char *query, size_t n, const struct promql_ext *x,
+    struct promql_node **out)
 {
 	struct parser p;
 	struct promql_node *e = NULL;
@@ -1616,6 +1704,7 @@ promql_parse(const char *query, size_t n, struct promql_node **out)
 	memset(&p, 0, sizeof(p));
 	p.in = query;
 	p.n = n;
+	p.x = x;
 	buf_init(&p.err, 0);
 	lexer_init(&p.lx, query, n);
 	if (peek(&p)->type == T_EOF)

@@ -2,8 +2,8 @@
  * fuzz_logs.c - libFuzzer harness for the log stream model's decoding of
  * records from the store: logs_apply(), which a read-only mount calls for
  * every record the writer stored (directory entries, inodes, stream
- * records, the time index, the counter), followed by a walk of what it
- * built.
+ * records, the time index, the counter, the streams' labels), followed
+ * by a walk of what it built.
  *
  * The input is a list of records: a two-byte length (big-endian, at most
  * 510) and that many key bytes (after the two bytes 01 01 every key of
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "engine/lsm/engine.h"
+#include "model/labels.h"
 #include "model/logs.h"
 #include "util/log.h"
 
@@ -62,11 +63,34 @@ struct walk {
 static int	walk_dir(struct walk *w, uint64_t dir);
 
 static int
+scan_one(void *arg, uint64_t off, const void *data, size_t len, int64_t ts)
+{
+	(void)arg;
+	(void)off;
+	(void)data;
+	(void)len;
+	(void)ts;
+	return 0;
+}
+
+/* Every stream has a whole set, with stream= unless given one. */
+static int
+check_set(void *arg, uint64_t id, const struct labels *ls,
+    const struct logs_attr *a)
+{
+	(void)arg;
+	if (ls == NULL || a->id != id || a->type != LOGS_STREAM)
+		abort();
+	return 0;
+}
+
+static int
 walk_entry(void *arg, const char *name, size_t len, const struct logs_attr *a)
 {
 	struct walk *w = arg;
 	struct logs_attr b, c;
 	char copy[LOGS_NAME_MAX + 1];
+	struct labels *ls;
 	uint64_t off;
 
 	if (++w->seen > 100000)
@@ -88,6 +112,10 @@ walk_entry(void *arg, const char *name, size_t len, const struct logs_attr *a)
 	if (b.size > 0)
 		logs_read(w->l, a->id, b.size - 1, w->buf, 1);
 	logs_offset_at(w->l, a->id, 0, &off);
+	if (logs_labels_get(w->l, a->id, &ls) != 0)
+		abort();
+	labels_free(ls);
+	logs_scan_time(w->l, a->id, 0, INT64_MAX, scan_one, NULL);
 	return 0;
 }
 
@@ -157,6 +185,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		walk_dir(&w, LOGS_ROOT_ID);
 	}
 	logs_usage(w.l, &u);
+	if (logs_streams(w.l, check_set, NULL) != 0)
+		abort();
 	logs_close(w.l);
 	return 0;
 }

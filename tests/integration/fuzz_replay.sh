@@ -10,8 +10,10 @@
 
 harnesses="s3_xml uri sst wal manifest settings logs http"
 harnesses="$harnesses chunk labels expfmt remote_write"
+harnesses="$harnesses loki_push"
 harnesses="$harnesses scrape_config"
 harnesses="$harnesses promql promql_eval"
+harnesses="$harnesses logql_pipe"
 for d in "$top_srcdir"/tests/fuzz/corpus/*/; do
 	d=$(basename "$d")
 	case " $harnesses " in

@@ -28,7 +28,10 @@
  * record timestamps and after a reopen; mtime; change callbacks; and four
  * appending writer threads cutting lines while one thread follows the
  * stream and another reads at random offsets through the same reader:
- * every line whole, each writer's lines once and in order.
+ * every line whole, each writer's lines once and in order; labels of
+ * streams (set, whole sets, reopens, a follower, compaction); the path
+ * of a pushed label set; pushes with their time checks, and from four
+ * threads at once; scans by time over out-of-order entries.
  */
 #include "config.h"
 
@@ -52,11 +55,14 @@
 #include "engine/lsm/engine.h"
 #include "engine/objstore/objstore.h"
 #include "engine/lsm/settings.h"
+#include "model/labels.h"
 #include "model/logs.h"
 #include "tests/unit/scratch.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/error.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 #define ROOT		LOGS_ROOT_ID
@@ -2350,6 +2356,718 @@ test_concurrent(void **state)
 	buf_release(&cc.seen);
 }
 
+/* ---- labels, pushes and scans by time ---- */
+
+/* A set from "name", "value", ... NULL. */
+static struct labels *
+mkls(const char *name, ...)
+{
+	struct label pairs[LABELS_COUNT_MAX];
+	struct labels *ls;
+	const char *n = name;
+	size_t k = 0;
+	va_list ap;
+
+	va_start(ap, name);
+	while (n != NULL) {
+		pairs[k++] = label_str(n, va_arg(ap, const char *));
+		n = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	assert_int_equal(labels_new(pairs, k, LABELS_RESERVED, &ls), 0);
+	return ls;
+}
+
+/* The given labels of id in file-name form ("-" for none). */
+static char *
+given(struct logs *l, uint64_t id)
+{
+	struct labels *ls;
+	struct buf b;
+
+	assert_int_equal(logs_labels_get(l, id, &ls), 0);
+	if (ls == NULL)
+		return xstrdup("-");
+	buf_init(&b, 0);
+	assert_int_equal(labels_file_name(ls, &b), 0);
+	labels_free(ls);
+	return b.data;
+}
+
+static void
+assert_given(struct logs *l, uint64_t id, const char *want)
+{
+	char *s = given(l, id);
+
+	assert_string_equal(s, want);
+	free(s);
+}
+
+struct sets {
+	uint64_t	 id[16];
+	char		*set[16];
+	size_t		 n;
+};
+
+static int
+collect_set(void *arg, uint64_t id, const struct labels *ls,
+    const struct logs_attr *a)
+{
+	struct sets *ss = arg;
+	struct buf b;
+
+	assert_int_equal(a->id, id);
+	assert_int_equal(a->type, LOGS_STREAM);
+	assert_true(ss->n < 16);
+	buf_init(&b, 0);
+	assert_int_equal(labels_file_name(ls, &b), 0);
+	ss->id[ss->n] = id;
+	ss->set[ss->n++] = b.data;
+	return 0;
+}
+
+/* logs_streams gives id this whole set (file-name form). */
+static void
+assert_set(struct logs *l, uint64_t id, const char *want)
+{
+	struct sets ss = { .n = 0 };
+	int found = 0;
+
+	assert_int_equal(logs_streams(l, collect_set, &ss), 0);
+	for (size_t i = 0; i < ss.n; i++) {
+		if (ss.id[i] == id) {
+			assert_string_equal(ss.set[i], want);
+			found++;
+		}
+		free(ss.set[i]);
+	}
+	assert_int_equal(found, 1);
+}
+
+static size_t
+nstreams(struct logs *l)
+{
+	struct sets ss = { .n = 0 };
+
+	assert_int_equal(logs_streams(l, collect_set, &ss), 0);
+	for (size_t i = 0; i < ss.n; i++)
+		free(ss.set[i]);
+	return ss.n;
+}
+
+/*
+ * Labels: set, read back, replaced and cleared; refused on a directory,
+ * a missing stream and past LABELS_COUNT_MAX with stream=; logs_streams'
+ * whole sets with stream= following a rename and given way to a given
+ * stream label; kept across a writer and a reader reopen; a follower
+ * applying 'L' records (a set, a deletion, garbage); the compaction
+ * filter dropping them with their stream only.
+ */
+static void
+test_labels(void **state)
+{
+	struct label many[LABELS_COUNT_MAX];
+	char names[LABELS_COUNT_MAX][8];
+	unsigned char k[11] = { 0x01, 0x01, 'L' };
+	struct labels *ls, *big;
+	struct store s;
+	uint64_t a, b, d;
+	const void *enc;
+	size_t enclen;
+
+	(void)state;
+	store_new(&s);
+	a = mk(s.l, ROOT, "a", LOGS_STREAM);
+	d = mk(s.l, ROOT, "d", LOGS_DIR);
+	b = mk(s.l, d, "b", LOGS_STREAM);
+	assert_given(s.l, a, "-");
+	assert_set(s.l, a, "{stream=\"a\"}");
+	assert_set(s.l, b, "{stream=\"d%2Fb\"}");
+
+	ls = mkls("app", "api", "env", "prod", NULL);
+	assert_int_equal(logs_labels_set(s.l, a, ls), 0);
+	assert_given(s.l, a, "{app=\"api\",env=\"prod\"}");
+	assert_set(s.l, a, "{app=\"api\",env=\"prod\",stream=\"a\"}");
+	assert_int_equal(logs_labels_set(s.l, d, ls), -EISDIR);
+	assert_int_equal(logs_labels_set(s.l, NOID, ls), -ENOENT);
+	labels_free(ls);
+
+	/* stream= is the path, and follows a rename */
+	assert_int_equal(logs_rename(s.l, d, "b", ROOT, "c", 0), 0);
+	assert_set(s.l, b, "{stream=\"c\"}");
+	ls = mkls("stream", "mine", "k", "v", NULL);
+	assert_int_equal(logs_labels_set(s.l, b, ls), 0);
+	labels_free(ls);
+	assert_set(s.l, b, "{k=\"v\",stream=\"mine\"}");
+
+	/* LABELS_COUNT_MAX given: no room for stream= */
+	for (int i = 0; i < LABELS_COUNT_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "l%02d", i);
+		many[i] = label_str(names[i], "x");
+	}
+	assert_int_equal(labels_new(many, LABELS_COUNT_MAX, 0, &big), 0);
+	assert_int_equal(logs_labels_set(s.l, a, big), -EINVAL);
+	labels_free(big);
+	assert_given(s.l, a, "{app=\"api\",env=\"prod\"}");
+
+	/* kept across reopens, a reader's too */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_given(s.l, a, "{app=\"api\",env=\"prod\"}");
+	assert_given(s.l, b, "{k=\"v\",stream=\"mine\"}");
+	store_reopen(&s, ENGINE_READER);
+	assert_given(s.l, a, "{app=\"api\",env=\"prod\"}");
+	ls = mkls("x", "1", NULL);
+	assert_int_equal(logs_labels_set(s.l, a, ls), -EROFS);
+
+	/* what a follower applies */
+	for (int i = 0; i < 8; i++)
+		k[3 + i] = (unsigned char)(a >> (56 - 8 * i));
+	enc = labels_encoding(ls, &enclen);
+	logs_apply(s.l, k, 11, enc, enclen);
+	assert_given(s.l, a, "{x=\"1\"}");
+	logs_apply(s.l, k, 11, "junk", 4);
+	assert_given(s.l, a, "{x=\"1\"}");
+	logs_apply(s.l, k, 10, enc, enclen);
+	assert_given(s.l, a, "{x=\"1\"}");
+	logs_apply(s.l, k, 11, NULL, 0);
+	assert_given(s.l, a, "-");
+	labels_free(ls);
+
+	/* cleared, and dropped with the stream by compaction */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(count_keys(s.e, 'L', a), 1);
+	assert_int_equal(logs_labels_set(s.l, b, NULL), 0);
+	assert_given(s.l, b, "-");
+	assert_set(s.l, b, "{stream=\"c\"}");
+	assert_int_equal(logs_unlink(s.l, ROOT, "a"), 0);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'L', a), 0);
+	assert_int_equal(count_keys(s.e, 'L', b), 0);
+	assert_int_equal(nstreams(s.l), 1);
+	ls = mkls("y", "2", NULL);
+	assert_int_equal(logs_labels_set(s.l, b, ls), 0);
+	labels_free(ls);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'L', b), 1);
+	store_reopen(&s, ENGINE_WRITER);
+	assert_given(s.l, b, "{y=\"2\"}");
+	store_close(&s);
+}
+
+/* The path of a pushed set. */
+static char *
+push_path(struct labels *ls)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	assert_int_equal(logs_push_path(ls, &b), 0);
+	assert_int_equal(logs_path_check(b.data, b.len), 0);
+	labels_free(ls);
+	return b.data;
+}
+
+static void
+assert_push_path(struct labels *ls, const char *want)
+{
+	char *p = push_path(ls);
+
+	assert_string_equal(p, want);
+	free(p);
+}
+
+/*
+ * logs_push_path: the directory from the first of service_name, job,
+ * app, service ("_" with none), escaped; the file name of the whole
+ * set; hostile values ("../x", "a/b", "%", ".", ".."); names past 255
+ * bytes cut with the hash, never inside an escape; one path per set.
+ */
+static void
+test_push_path(void **state)
+{
+	char longv[1200];
+	char *p, *q, *slash;
+
+	(void)state;
+	assert_push_path(mkls("job", "api", "env", "x", NULL),
+	    "loki/api/{env=\"x\",job=\"api\"}");
+	assert_push_path(mkls("service", "s", "app", "a", "job", "j",
+	    "service_name", "sn", NULL),
+	    "loki/sn/{app=\"a\",job=\"j\",service=\"s\",service_name=\"sn\"}");
+	assert_push_path(mkls("service", "s", "app", "a", NULL),
+	    "loki/a/{app=\"a\",service=\"s\"}");
+	assert_push_path(mkls("service", "s", NULL),
+	    "loki/s/{service=\"s\"}");
+	assert_push_path(mkls("host", "h", NULL), "loki/_/{host=\"h\"}");
+	assert_push_path(mkls("job", "a/b", NULL),
+	    "loki/a%2Fb/{job=\"a%2Fb\"}");
+	assert_push_path(mkls("job", "../x", NULL),
+	    "loki/..%2Fx/{job=\"..%2Fx\"}");
+	assert_push_path(mkls("job", "..", NULL),
+	    "loki/%2E%2E/{job=\"..\"}");
+	assert_push_path(mkls("app", ".", NULL), "loki/%2E/{app=\".\"}");
+	assert_push_path(mkls("job", "%", NULL), "loki/%25/{job=\"%25\"}");
+	assert_push_path(mkls("x", "../../etc/passwd", NULL),
+	    "loki/_/{x=\"..%2F..%2Fetc%2Fpasswd\"}");
+	assert_push_path(mkls("job", "_", NULL), "loki/_/{job=\"_\"}");
+
+	/* too long: 200 bytes, '~', 16 hex digits */
+	memset(longv, 'a', 1000);
+	longv[1000] = '\0';
+	p = push_path(mkls("job", longv, NULL));
+	slash = strchr(p + 5, '/');
+	assert_int_equal(slash - (p + 5), 217);
+	assert_int_equal(p[5 + 200], '~');
+	assert_true(strlen(slash + 1) <= LOGS_NAME_MAX);
+	assert_int_equal(strlen(slash + 1), 217);
+	q = push_path(mkls("job", longv, "k", "v", NULL));
+	assert_memory_equal(p, q, 5 + 218);	/* the same directory */
+	assert_string_not_equal(p, q);
+	free(q);
+	free(p);
+	/* not cutting %25 */
+	memset(longv, '%', 500);
+	longv[500] = '\0';
+	p = push_path(mkls("job", longv, NULL));
+	slash = strchr(p + 5, '/');
+	assert_int_equal(p[5 + 198], '~');
+	assert_memory_equal(p + 5 + 195, "%25~", 4);
+	free(p);
+	/* deterministic */
+	p = push_path(mkls("b", "2", "a", "1", NULL));
+	q = push_path(mkls("a", "1", "b", "2", NULL));
+	assert_string_equal(p, q);
+	free(p);
+	free(q);
+}
+
+static uint64_t
+push_id(struct logs *l, struct labels *ls)
+{
+	struct logs_attr a;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	assert_int_equal(logs_push_path(ls, &b), 0);
+	rc = logs_resolve(l, b.data, b.len, 0, &a);
+	buf_release(&b);
+	return rc == 0 ? a.id : 0;
+}
+
+/* Push n entries of one set: logs_push's return. */
+static int
+push1(struct logs *l, const struct labels *ls, const struct logs_entry *e,
+    size_t n)
+{
+	struct logs_push_stream ps = { .ls = ls, .e = e, .n = n };
+	uint64_t seq = 0;
+	int rc = logs_push(l, &ps, 1, &seq);
+
+	assert_true(rc != 0 || seq > 0);
+	return rc;
+}
+
+/*
+ * logs_push: streams found or made at their path with their labels;
+ * entries of equal time sharing a record, multi-line entries, a long
+ * entry cut into records; a set without entries making nothing; out of
+ * order within the window accepted, too
+ * old and too new refused with Loki's messages, all or nothing (a
+ * fresh stream of a refused push not made); a path of other labels or
+ * a directory refused; the newest time exact after a reopen.
+ */
+static void
+test_push(void **state)
+{
+	struct labels *l1, *l2, *l3, *other;
+	struct logs_attr a;
+	struct store s;
+	int64_t now = clock_wall_ns();
+	uint64_t s1, s2, sz1, sz2;
+	char *big;
+
+	(void)state;
+	store_new(&s);
+	l1 = mkls("job", "api", "host", "h1", NULL);
+	l2 = mkls("job", "api", "host", "h2", NULL);
+	l3 = mkls("job", "web", NULL);
+	{
+		struct logs_entry e1[] = {
+			{ now - 10 * SEC, "a1", 2 },
+			{ now - 5 * SEC, "a2", 2 },
+			{ now - 5 * SEC, "a3", 2 },
+		};
+		struct logs_entry e2[] = { { now, "b1\nb2", 5 } };
+		struct logs_push_stream ps[] = {
+			{ l1, e1, 3 }, { l2, e2, 1 }, { l1, e1, 1 },
+		};
+		uint64_t seq = 0;
+
+		assert_int_equal(logs_push(s.l, ps, 3, &seq), 0);
+		assert_true(seq > 0);
+	}
+	s1 = push_id(s.l, l1);
+	s2 = push_id(s.l, l2);
+	assert_true(s1 != 0 && s2 != 0 && s1 != s2);
+	assert_str(s.l, s1, "a1\na2\na3\na1\n");
+	assert_str(s.l, s2, "b1\nb2\n");
+	assert_given(s.l, s1, "{host=\"h1\",job=\"api\"}");
+	assert_int_equal(count_keys(s.e, 'R', s1), 3);	/* a2 and a3 share */
+	assert_int_equal(logs_getattr(s.l, s1, &a), 0);
+	assert_int_equal(a.mtime_ns, now - 5 * SEC);
+
+	/* out of order within the window */
+	{
+		struct logs_entry e[] = { { now - 30 * 60 * SEC, "late", 4 } };
+		assert_int_equal(push1(s.l, l1, e, 1), 0);
+	}
+	assert_str(s.l, s1, "a1\na2\na3\na1\nlate\n");
+	sz1 = size_of(s.l, s1);
+	sz2 = size_of(s.l, s2);
+
+	/* too old: nothing of the push stored, no stream made */
+	{
+		struct logs_entry ok[] = { { now, "fine", 4 } };
+		struct logs_entry old[] = {
+			{ now, "fine", 4 }, { now - 2 * 3600 * SEC, "old", 3 },
+		};
+		struct logs_push_stream ps[] = {
+			{ l2, ok, 1 }, { l3, ok, 1 }, { l1, old, 2 },
+		};
+
+		assert_int_equal(logs_push(s.l, ps, 3, NULL), -ERANGE);
+		assert_non_null(strstr(err_detail(), "entry for stream "
+		    "'{host=\"h1\", job=\"api\"}' has timestamp too old: "));
+		assert_non_null(strstr(err_detail(),
+		    ", oldest acceptable timestamp is: "));
+	}
+	assert_int_equal(size_of(s.l, s1), sz1);
+	assert_int_equal(size_of(s.l, s2), sz2);
+	assert_int_equal(push_id(s.l, l3), 0);
+
+	/* too new */
+	{
+		struct logs_entry e[] = { { now + 20 * 60 * SEC, "soon", 4 } };
+		assert_int_equal(push1(s.l, l2, e, 1), -ERANGE);
+		assert_non_null(strstr(err_detail(), "has timestamp too new: "));
+	}
+	assert_int_equal(size_of(s.l, s2), sz2);
+
+	/* a fresh stream takes any past time, then the window */
+	{
+		struct logs_entry e[] = {
+			{ now - 30 * 3600 * SEC, "x", 1 },
+			{ now - 31 * 3600 * SEC - 1, "y", 1 },
+		};
+		assert_int_equal(push1(s.l, l3, e, 1), 0);
+		assert_int_equal(push1(s.l, l3, e + 1, 1), -ERANGE);
+		assert_str(s.l, push_id(s.l, l3), "x\n");
+	}
+
+	/* a set without entries makes nothing */
+	{
+		struct logs_push_stream ps[] = { { l3, NULL, 0 }, { l1, NULL, 0 } };
+		struct labels *none = mkls("job", "none", NULL);
+
+		ps[0].ls = none;
+		assert_int_equal(logs_push(s.l, ps, 2, NULL), 0);
+		assert_int_equal(push_id(s.l, none), 0);
+		labels_free(none);
+	}
+
+	/* a path of other labels, or of a directory */
+	{
+		struct logs_entry e[] = { { now, "z", 1 } };
+		struct buf b;
+
+		other = mkls("job", "o", NULL);
+		buf_init(&b, 0);
+		assert_int_equal(logs_push_path(other, &b), 0);
+		assert_int_equal(logs_resolve(s.l, b.data, b.len, 1, &a), 0);
+		assert_int_equal(push1(s.l, other, e, 1), -EINVAL);
+		assert_int_equal(logs_unlink(s.l, a.parent, strrchr(b.data,
+		    '/') + 1), 0);
+		assert_int_equal(logs_mkdir(s.l, a.parent, strrchr(b.data,
+		    '/') + 1, &a), 0);
+		assert_int_equal(push1(s.l, other, e, 1), -EINVAL);
+		buf_release(&b);
+		labels_free(other);
+		assert_int_equal(push1(s.l, NULL, e, 1), -EINVAL);
+	}
+
+	/* an entry longer than a record */
+	big = xmalloc(3 * LOGS_RECORD_MAX);
+	memset(big, 'q', 3 * LOGS_RECORD_MAX);
+	for (size_t i = 1000; i < 3 * LOGS_RECORD_MAX; i += 1000)
+		big[i] = '\n';
+	{
+		struct logs_entry e[] = { { now, big, 3 * LOGS_RECORD_MAX } };
+		struct buf want;
+
+		assert_int_equal(push1(s.l, l2, e, 1), 0);
+		buf_init(&want, 0);
+		buf_puts(&want, "b1\nb2\n");
+		buf_append(&want, big, 3 * LOGS_RECORD_MAX);
+		buf_putc(&want, '\n');
+		assert_content(s.l, s2, want.data, want.len);
+		assert_int_equal(count_keys(s.e, 'R', s2), 1 + 4);
+		buf_release(&want);
+	}
+	free(big);
+
+	/* the newest time after a reopen is the running maximum */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_getattr(s.l, s1, &a), 0);
+	assert_int_equal(a.mtime_ns, now - 5 * SEC);
+	{
+		struct logs_entry in[] = { { now - 5 * SEC - 59 * 60 * SEC,
+		    "in", 2 } };
+		struct logs_entry out[] = { { now - 5 * SEC - 61 * 60 * SEC,
+		    "out", 3 } };
+		assert_int_equal(push1(s.l, l1, out, 1), -ERANGE);
+		assert_int_equal(push1(s.l, l1, in, 1), 0);
+	}
+	assert_str(s.l, s1, "a1\na2\na3\na1\nlate\nin\n");
+	/* appends by the clock never go below the maximum */
+	puts_(s.l, s2, "w\n");
+	assert_int_equal(logs_getattr(s.l, s2, &a), 0);
+	assert_true(a.mtime_ns >= now);
+	labels_free(l1);
+	labels_free(l2);
+	labels_free(l3);
+	store_close(&s);
+}
+
+struct got_entries {
+	struct buf	 lines;
+	size_t		 n;
+};
+
+static int
+collect_entry(void *arg, uint64_t off, const void *data, size_t len,
+    int64_t ts)
+{
+	struct got_entries *g = arg;
+
+	(void)off;
+	(void)ts;
+	buf_append(&g->lines, data, len);
+	g->n++;
+	return 0;
+}
+
+static double
+records_scanned(void)
+{
+	return metric_value(metric_series(metrics_find(metrics_global(),
+	    "log_records_scanned_total")));
+}
+
+#define ST_N		3600
+#define ST_STEP		(10 * SEC)
+
+/*
+ * logs_scan_time over a stream of 10 h pushed with every 7th entry
+ * 40 min late: exactly the entries in range, in file order, for ranges
+ * inside, across the start, over everything and outside; and no more
+ * records read than the range and one window after it hold (also after
+ * a reopen).
+ */
+static void
+test_scan_time(void **state)
+{
+	struct logs_entry *e = xcalloc(ST_N, sizeof(*e));
+	char (*text)[32] = xcalloc(ST_N, sizeof(*text));
+	struct labels *ls = mkls("job", "t", NULL);
+	int64_t now = clock_wall_ns(), base = now - 10 * 3600 * SEC;
+	static const int64_t ranges[][2] = {
+		{ 5 * 3600, 5 * 3600 + 600 },
+		{ 0, 120 },
+		{ -3600, 3600 },
+		{ 9 * 3600, 11 * 3600 },
+		{ -7200, -3600 },
+		{ 3 * 3600 + 17, 3 * 3600 + 18 },
+	};
+	struct store s;
+	uint64_t id;
+
+	(void)state;
+	store_new(&s);
+	for (size_t i = 0; i < ST_N; i++) {
+		e[i].ts_ns = base + (int64_t)i * ST_STEP;
+		if (i % 7 == 3 && i > 300)
+			e[i].ts_ns -= 40 * 60 * SEC;
+		e[i].len = (size_t)snprintf(text[i], sizeof(text[i]), "e%zu", i);
+		e[i].line = text[i];
+	}
+	for (size_t i = 0; i < ST_N; i += 100)
+		assert_int_equal(push1(s.l, ls, e + i, 100), 0);
+	id = push_id(s.l, ls);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+			int64_t lo = base + ranges[r][0] * SEC;
+			int64_t hi = base + ranges[r][1] * SEC;
+			struct got_entries g;
+			struct buf want;
+			size_t nwant = 0, inwin, from = 0, to = 0;
+			int64_t max = INT64_MIN;
+			double before = records_scanned(), read;
+
+			buf_init(&want, 0);
+			buf_init(&g.lines, 0);
+			g.n = 0;
+			for (size_t i = 0; i < ST_N; i++) {
+				if (e[i].ts_ns >= lo && e[i].ts_ns < hi) {
+					buf_printf(&want, "%s\n", text[i]);
+					nwant++;
+				}
+				/*
+				 * the reach: from the last index entry at or
+				 * before lo (where the running maximum
+				 * entered a new second) to the first record
+				 * whose maximum is hi + window or more
+				 */
+				if (e[i].ts_ns > max) {
+					if (max == INT64_MIN || e[i].ts_ns / SEC !=
+					    max / SEC) {
+						if (e[i].ts_ns <= lo)
+							from = i;
+					}
+					max = e[i].ts_ns;
+				}
+				if (max < hi + LOGS_OOO_WINDOW_NS)
+					to = i + 1;
+			}
+			inwin = to + 1 - from;
+			assert_int_equal(logs_scan_time(s.l, id, lo, hi,
+			    collect_entry, &g), 0);
+			assert_int_equal(g.n, nwant);
+			assert_int_equal(g.lines.len, want.len);
+			if (want.len > 0)
+				assert_memory_equal(g.lines.data, want.data,
+				    want.len);
+			read = records_scanned() - before;
+			if (read > (double)inwin || read < (double)nwant)
+				fail_msg("range %zu: %.0f records read, %zu in "
+				    "reach", r, read, inwin);
+			buf_release(&want);
+			buf_release(&g.lines);
+		}
+		store_reopen(&s, ENGINE_WRITER);
+	}
+	/* stopping early */
+	{
+		struct got_entries g = { .n = 0 };
+
+		buf_init(&g.lines, 0);
+		assert_int_equal(logs_scan_time(s.l, id, base, now,
+		    collect_entry, &g), 0);
+		assert_int_equal(g.n, ST_N);
+		buf_release(&g.lines);
+		assert_int_equal(logs_scan_time(s.l, NOID, base, now,
+		    collect_entry, &g), -ENOENT);
+	}
+	labels_free(ls);
+	free(text);
+	free(e);
+	store_close(&s);
+}
+
+#define CP_THREADS	4
+#define CP_PUSHES	100
+
+struct cp {
+	struct logs	*l;
+	struct labels	*ls[2];
+	int64_t		 now;
+	int		 tid;
+	int		 rc;
+};
+
+static void *
+cp_push(void *arg)
+{
+	struct cp *c = arg;
+	char text[2][32];
+	struct logs_entry e[2];
+	struct logs_push_stream ps[2];
+
+	for (int i = 0; i < CP_PUSHES && c->rc == 0; i++) {
+		for (int k = 0; k < 2; k++) {
+			e[k].ts_ns = c->now - (int64_t)(CP_PUSHES - i) * SEC;
+			e[k].len = (size_t)snprintf(text[k], sizeof(text[k]),
+			    "t%d %d", c->tid, i);
+			e[k].line = text[k];
+			/* each thread its own order of the two streams */
+			ps[k].ls = c->ls[(k + c->tid) % 2];
+			ps[k].e = &e[k];
+			ps[k].n = 1;
+		}
+		c->rc = logs_push(c->l, ps, 2, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * Pushes from four threads at once into the same two label sets, each
+ * push touching both in its own order (the locks are taken in id order),
+ * the first ones racing to make the streams: every push taken, each
+ * stream made once with its labels, each thread's lines in each stream
+ * once and in order.
+ */
+static void
+test_push_concurrent(void **state)
+{
+	struct cp c[CP_THREADS];
+	pthread_t th[CP_THREADS];
+	struct labels *ls[2];
+	struct store s;
+	struct buf b;
+	int64_t now = clock_wall_ns();
+
+	(void)state;
+	store_new(&s);
+	ls[0] = mkls("job", "c", "n", "0", NULL);
+	ls[1] = mkls("job", "c", "n", "1", NULL);
+	for (int t = 0; t < CP_THREADS; t++) {
+		c[t] = (struct cp){ s.l, { ls[0], ls[1] }, now, t, 0 };
+		assert_int_equal(pthread_create(&th[t], NULL, cp_push, &c[t]),
+		    0);
+	}
+	for (int t = 0; t < CP_THREADS; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(c[t].rc, 0);
+	}
+	assert_int_equal(nstreams(s.l), 2);
+	buf_init(&b, 0);
+	for (int k = 0; k < 2; k++) {
+		uint64_t id = push_id(s.l, ls[k]);
+		int next[CP_THREADS] = { 0 };
+		char *p, *nl;
+
+		assert_true(id != 0);
+		assert_given(s.l, id, k == 0 ? "{job=\"c\",n=\"0\"}" :
+		    "{job=\"c\",n=\"1\"}");
+		read_all(s.l, id, &b);
+		buf_putc(&b, '\0');
+		for (p = b.data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+			int t, i;
+
+			assert_int_equal(sscanf(p, "t%d %d", &t, &i), 2);
+			assert_true(t >= 0 && t < CP_THREADS);
+			assert_int_equal(i, next[t]);
+			next[t]++;
+		}
+		for (int t = 0; t < CP_THREADS; t++)
+			assert_int_equal(next[t], CP_PUSHES);
+	}
+	buf_release(&b);
+	labels_free(ls[0]);
+	labels_free(ls[1]);
+	store_close(&s);
+}
+
 /* ---- main ---- */
 
 int
@@ -2377,6 +3095,11 @@ main(void)
 		cmocka_unit_test(test_mtime),
 		cmocka_unit_test(test_on_change),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_push_path),
+		cmocka_unit_test(test_push),
+		cmocka_unit_test(test_scan_time),
+		cmocka_unit_test(test_push_concurrent),
 	};
 	int rc;
 
