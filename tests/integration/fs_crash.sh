@@ -4,10 +4,11 @@
 # whose fsync returned is there exactly once and whole, no line is torn or
 # repeated, and the stale mount left by the killed daemon is cleared by
 # the next 'shale mount' with a message. 20 cycles on file://, 5 on RGW.
-# Then a bulk write (dd of 30 MB, whose data the WAL leaves to the L0
+# A bulk write (dd of 30 MB, whose data the WAL leaves to the L0
 # tables) killed midway, 3 times on each: what the stream holds after the
-# remount is a prefix of what dd wrote, read back whole. The file:// and
-# RGW parts run side by side: each waits mostly on its kill moments.
+# remount is a prefix of what dd wrote, read back whole. The parts (the
+# cycles and the bulk cycles on file://, those on RGW) run side by side:
+# each waits mostly on its kill moments.
 . "$top_srcdir/tests/lib/common.sh"
 need_fuse
 trap cleanup_mounts EXIT
@@ -138,18 +139,16 @@ bulk_cycles() {
 
 log_text "$TEST_TMP/big.src"
 
-# the file:// and RGW cycles side by side: each waits on its kill moments
-on_file() {
-	crash_cycles "file://$TEST_TMP/store" 20 file
-	bulk_cycles "file://$TEST_TMP/bstore" 3 file
-}
+# the file:// cycles, the file:// bulk cycles and the RGW ones side by
+# side, each on its own store: each waits on its kill moments
 on_rgw() {
 	local b
 	b=$(new_bucket) || { fail "create bucket"; return; }
 	crash_cycles "s3://$b/crash" 5 rgw
 	bulk_cycles "s3://$b/bulk" 3 rgw
 }
-part file on_file
+part file crash_cycles "file://$TEST_TMP/store" 20 file
+part bulk bulk_cycles "file://$TEST_TMP/bstore" 3 bulk
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
 	part rgw on_rgw
