@@ -2673,6 +2673,50 @@ push1(struct logs *l, const struct labels *ls, const struct logs_entry *e,
 }
 
 /*
+ * logs_push drops an entry equal (time and line) to the last its stream
+ * took, as Loki: one entry pushed again adds nothing, also when it ends
+ * a push; two pushed again are stored again; an append in between makes
+ * the same entry new again.
+ */
+static void
+test_push_dedup(void **state)
+{
+	struct labels *ls;
+	struct logs_attr a;
+	struct store s;
+	int64_t now = clock_wall_ns();
+	struct logs_entry one[] = { { now - 5 * SEC, "once", 4 } };
+	struct logs_entry two[] = { { now - 4 * SEC, "a", 1 },
+	    { now - 3 * SEC, "b", 1 } };
+	struct logs_entry same[] = { { now - 2 * SEC, "x", 1 },
+	    { now - 2 * SEC, "x", 1 } };
+	uint64_t id;
+
+	(void)state;
+	store_new(&s);
+	ls = mkls("job", "dedup", NULL);
+	assert_int_equal(push1(s.l, ls, one, 1), 0);
+	id = push_id(s.l, ls);
+	assert_int_not_equal(id, 0);
+	assert_int_equal(push1(s.l, ls, one, 1), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5);
+	assert_int_equal(push1(s.l, ls, two, 2), 0);
+	assert_int_equal(push1(s.l, ls, two, 2), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8);
+	assert_int_equal(push1(s.l, ls, same, 2), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8 + 2);
+	assert_int_equal(logs_append(s.l, id, "y\n", 2, NULL), 0);
+	assert_int_equal(push1(s.l, ls, same, 1), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8 + 2 + 2 + 2);
+	labels_free(ls);
+	store_close(&s);
+}
+
+/*
  * logs_push: streams found or made at their path with their labels;
  * entries of equal time sharing a record, multi-line entries, a long
  * entry cut into records; a set without entries making nothing; out of
@@ -3604,6 +3648,7 @@ main(void)
 		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_push_path),
 		cmocka_unit_test(test_push),
+		cmocka_unit_test(test_push_dedup),
 		cmocka_unit_test(test_scan_time),
 		cmocka_unit_test(test_scan_needles),
 		cmocka_unit_test(test_push_concurrent),
