@@ -172,6 +172,11 @@ logs_open(struct engine *e, struct logs **out)
 	l->e = e;
 	engine_status(e, &st);
 	l->ro = st.reader;
+	/* the records' lines get content filters: scans for rare strings */
+	key_head(k, K_RECORD);
+	if ((rc = engine_content_filter_prefix(e, k, 3)) != 0)
+		log_warn("logs: no content filters for records: %s",
+		    strerror(-rc));
 	pthread_rwlock_init(&l->ns, NULL);
 	pthread_rwlock_init(&l->data_lock, NULL);
 	pthread_mutex_init(&l->wait_lock, NULL);

@@ -383,6 +383,16 @@ int	logs_push_path(const struct labels *ls, struct buf *path);
  */
 int	logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
 	    int64_t end_ns, logs_scan_fn fn, void *arg);
+/*
+ * The same for a caller that wants only lines containing every one of
+ * needles[0 ... n-1] (NUL-terminated): records stored in tables whose
+ * content filters show that none of their lines can hold some needle
+ * may be left out, unread (engine_iter_set_needles); every other record
+ * is given as logs_scan_time gives it, and fn still tests its lines.
+ */
+int	logs_scan_time_needles(struct logs *l, uint64_t id, int64_t start_ns,
+	    int64_t end_ns, const char *const *needles, size_t n,
+	    logs_scan_fn fn, void *arg);
 
 /*
  * Retention (shale-mount(1), RETENTION): a record expires at its own time

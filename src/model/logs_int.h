@@ -114,6 +114,14 @@ struct node {
 	int64_t		 last_ts;		/* lock: the newest record time so far */
 	int64_t		 indexed_sec;		/* lock */
 	uint64_t	 last_seq;		/* lock: of the last append */
+	/*
+	 * lock: the last entry a push added (its time and the hash of its
+	 * line), so that a push sent again does not add it twice, as Loki
+	 * drops an entry equal to its stream's last; not stored
+	 */
+	int		 push_have;
+	int64_t		 push_ts;
+	uint64_t	 push_hash;
 	int		 writers;		/* lock: logs_writer_new's, not freed */
 	int		 cached;		/* lock: readers in the page cache */
 };

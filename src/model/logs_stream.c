@@ -541,6 +541,7 @@ commit(struct logs *l, struct node *s, const void *p1, size_t n1,
 	ck_note(s, off - total, ts);
 	s->last_ts = ts;
 	s->last_seq = *seq;
+	s->push_have = 0;	/* the last entry is not a push's now */
 	data_changed(l, s, off - total, p1, n1, p2, n2);
 	metric_add(l->m_app_records, (double)nrec);
 	metric_add(l->m_app_bytes, (double)total);

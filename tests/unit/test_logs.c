@@ -31,7 +31,9 @@
  * every line whole, each writer's lines once and in order; labels of
  * streams (set, whole sets, reopens, a follower, compaction); the path
  * of a pushed label set; pushes with their time checks, and from four
- * threads at once; scans by time over out-of-order entries.
+ * threads at once; scans by time over out-of-order entries, and with
+ * needles (the same lines as filtering every one, from the memtable and
+ * from tables, with the blocks the needles rule out left unread).
  */
 #include "config.h"
 
@@ -2671,6 +2673,50 @@ push1(struct logs *l, const struct labels *ls, const struct logs_entry *e,
 }
 
 /*
+ * logs_push drops an entry equal (time and line) to the last its stream
+ * took, as Loki: one entry pushed again adds nothing, also when it ends
+ * a push; two pushed again are stored again; an append in between makes
+ * the same entry new again.
+ */
+static void
+test_push_dedup(void **state)
+{
+	struct labels *ls;
+	struct logs_attr a;
+	struct store s;
+	int64_t now = clock_wall_ns();
+	struct logs_entry one[] = { { now - 5 * SEC, "once", 4 } };
+	struct logs_entry two[] = { { now - 4 * SEC, "a", 1 },
+	    { now - 3 * SEC, "b", 1 } };
+	struct logs_entry same[] = { { now - 2 * SEC, "x", 1 },
+	    { now - 2 * SEC, "x", 1 } };
+	uint64_t id;
+
+	(void)state;
+	store_new(&s);
+	ls = mkls("job", "dedup", NULL);
+	assert_int_equal(push1(s.l, ls, one, 1), 0);
+	id = push_id(s.l, ls);
+	assert_int_not_equal(id, 0);
+	assert_int_equal(push1(s.l, ls, one, 1), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5);
+	assert_int_equal(push1(s.l, ls, two, 2), 0);
+	assert_int_equal(push1(s.l, ls, two, 2), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8);
+	assert_int_equal(push1(s.l, ls, same, 2), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8 + 2);
+	assert_int_equal(logs_append(s.l, id, "y\n", 2, NULL), 0);
+	assert_int_equal(push1(s.l, ls, same, 1), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8 + 2 + 2 + 2);
+	labels_free(ls);
+	store_close(&s);
+}
+
+/*
  * logs_push: streams found or made at their path with their labels;
  * entries of equal time sharing a record, multi-line entries, a long
  * entry cut into records; a set without entries making nothing; out of
@@ -3413,6 +3459,167 @@ test_retention_ranges(void **state)
 
 /* ---- main ---- */
 
+#define NS_N		4000
+#define NS_BATCH	20
+
+/* Lines of a scan that hold every needle, each with its newline. */
+struct needle_lines {
+	const char *const *nv;
+	size_t		 nn;
+	struct buf	 out;
+	size_t		 records;
+};
+
+static int
+needle_entry(void *arg, uint64_t off, const void *data, size_t len,
+    int64_t ts)
+{
+	struct needle_lines *g = arg;
+	const char *p = data, *end = p + len, *nl;
+	size_t i;
+
+	(void)off;
+	(void)ts;
+	g->records++;
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		for (i = 0; i < g->nn; i++)
+			if (memmem(p, (size_t)(nl - p), g->nv[i],
+			    strlen(g->nv[i])) == NULL)
+				break;
+		if (i == g->nn) {
+			buf_append(&g->out, p, (size_t)(nl - p));
+			buf_append(&g->out, "\n", 1);
+		}
+	}
+	return 0;
+}
+
+static double
+blocks_skipped(void)
+{
+	return metric_value(metric_series(metrics_find(metrics_global(),
+	    "engine_blocks_skipped_total")));
+}
+
+/*
+ * Scan [lo, hi) of id for needles both ways: with them, and without
+ * them filtering each line; the same lines. The records each read in
+ * *with and *without.
+ */
+static void
+check_needles(struct logs *l, uint64_t id, int64_t lo, int64_t hi,
+    const char *const *nv, size_t nn, size_t *with, size_t *without)
+{
+	struct needle_lines a = { nv, nn, { 0 }, 0 }, b = { nv, nn, { 0 }, 0 };
+
+	buf_init(&a.out, 0);
+	buf_init(&b.out, 0);
+	assert_int_equal(logs_scan_time(l, id, lo, hi, needle_entry, &a), 0);
+	assert_int_equal(logs_scan_time_needles(l, id, lo, hi, nv, nn,
+	    needle_entry, &b), 0);
+	assert_int_equal(b.out.len, a.out.len);
+	if (a.out.len > 0)
+		assert_memory_equal(b.out.data, a.out.data, a.out.len);
+	*without = a.records;
+	*with = b.records;
+	buf_release(&a.out);
+	buf_release(&b.out);
+}
+
+/*
+ * logs_scan_time_needles gives the same lines as logs_scan_time filtered
+ * by memmem, for a needle in one line, one in every tenth line, one in
+ * none, two at once and a short one: from the memtable, from tables after
+ * a compaction (where a rare needle leaves most records out, unread, and
+ * engine_blocks_skipped_total counts the blocks), and from both at once.
+ */
+static void
+test_scan_needles(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "req=rare-0000beef", NULL },
+		{ "status=503", NULL },
+		{ "nowhere-to-be-seen", NULL },
+		{ "method=POST", "status=503" },
+		{ "=", NULL },
+	};
+	struct logs_entry *e = xcalloc(NS_N, sizeof(*e));
+	char (*text)[160] = xcalloc(NS_N, sizeof(*text));
+	struct labels *ls = mkls("job", "needles", NULL);
+	int64_t now = clock_wall_ns(), base = now - 3000 * SEC;
+	uint64_t rs = 0x1234567, id;
+	size_t with, without, i, k;
+	struct store s;
+	double skipped;
+
+	(void)state;
+	store_new(&s);
+	for (i = 0; i < NS_N; i++) {
+		e[i].ts_ns = base + (int64_t)i * (SEC / 2);
+		if (i == 2345)
+			e[i].len = (size_t)snprintf(text[i], sizeof(text[i]),
+			    "level=info method=GET path=/api/x status=200 "
+			    "req=rare-0000beef");
+		else
+			e[i].len = (size_t)snprintf(text[i], sizeof(text[i]),
+			    "level=info method=%s path=/api/v%d/items/%llu "
+			    "status=%d bytes=%llu req=%016llx",
+			    i % 3 ? "GET" : "POST", (int)(i % 4),
+			    (unsigned long long)(rnd(&rs) % 100000),
+			    i % 10 == 7 ? 503 : 200,
+			    (unsigned long long)(rnd(&rs) % 65536),
+			    (unsigned long long)rnd(&rs));
+		e[i].line = text[i];
+	}
+	for (i = 0; i < NS_N / 2; i += NS_BATCH)
+		assert_int_equal(push1(s.l, ls, e + i, NS_BATCH), 0);
+	id = push_id(s.l, ls);
+
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 1) {
+			/* into tables */
+			for (; i < NS_N; i += NS_BATCH)
+				assert_int_equal(push1(s.l, ls, e + i,
+				    NS_BATCH), 0);
+			assert_int_equal(engine_compact(s.e), 0);
+		}
+		if (pass == 2) {
+			/* and some more in the memtable */
+			struct logs_entry more = { now - SEC,
+			    "tail req=rare-0000beef", 22 };
+
+			assert_int_equal(push1(s.l, ls, &more, 1), 0);
+		}
+		for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			size_t nn = cases[k][1] != NULL ? 2 : 1;
+
+			skipped = blocks_skipped();
+			check_needles(s.l, id, base, now, cases[k], nn, &with,
+			    &without);
+			assert_true(with <= without);
+			if (pass == 0 || k == 4)
+				assert_int_equal(with, without);
+			if (pass > 0 && (k == 0 || k == 2)) {
+				/* a rare needle: most records unread */
+				if (with * 4 > without)
+					fail_msg("case %zu: %zu of %zu records "
+					    "read", k, with, without);
+				assert_true(blocks_skipped() > skipped);
+			}
+			/* a range inside */
+			check_needles(s.l, id, base + 700 * SEC,
+			    base + 1500 * SEC, cases[k], nn, &with, &without);
+			assert_true(with <= without);
+		}
+	}
+	labels_free(ls);
+	free(text);
+	free(e);
+	store_close(&s);
+}
+
 int
 main(void)
 {
@@ -3441,7 +3648,9 @@ main(void)
 		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_push_path),
 		cmocka_unit_test(test_push),
+		cmocka_unit_test(test_push_dedup),
 		cmocka_unit_test(test_scan_time),
+		cmocka_unit_test(test_scan_needles),
 		cmocka_unit_test(test_push_concurrent),
 		cmocka_unit_test(test_retention_filters),
 		cmocka_unit_test(test_retention_own),
