@@ -917,6 +917,14 @@ lq_range_eval(void *arg, struct pq_eval *ev, const void *node,
 	lo = a.start_ns - r->offset_ns - r->range_ns + 1;
 	hi = end * 1000000 - r->offset_ns + 1;
 	run = logql_run_new(r->log.pipe);
+	/* only the labels the samples are grouped by are needed */
+	if (r->grouped)
+		rc = logql_run_want(run, (const char *const *)r->grouping,
+		    r->ngrouping, r->without);
+	else if (r->pushed)
+		rc = logql_run_want(run,
+		    (const char *const *)r->pushed->agg.grouping.names,
+		    r->pushed->agg.grouping.n, r->pushed->agg.without);
 	for (size_t i = 0; i < p.n && rc == 0; i++) {
 		a.have_last = 0;
 		rc = scan_lines(c, r->log.pipe, run, &p.v[i], lo, hi,

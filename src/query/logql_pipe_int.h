@@ -117,17 +117,6 @@ int	lq_parse_bytes(const char *s, size_t n, double *out);
 /* strconv.ParseFloat of the whole string. */
 int	lq_parse_float(const char *s, size_t n, double *out);
 
-/*
- * What the caller will do with the labels (logql.h would be their
- * place): after logql_run_want(), a line's set holds only the labels
- * names[] (by, without false) or all but them (without), and
- * __error__ and __error_details__ always; and parsers leave out the
- * labels that neither that set nor a later stage reads. A range
- * aggregation grouped by a few labels then builds small sets, mostly
- * the same from line to line. 0, or -ENOMEM.
- */
-int	logql_run_want(struct logql_run *r, const char *const *names,
-	    size_t n, int without);
 
 /* ---- templates (logql_template.c) ---- */
 
