@@ -324,7 +324,9 @@ stream_cmp(const void *a, const void *b)
 static void
 logq_trim(struct logq *q)
 {
-	qsort(q->e, q->n, sizeof(*q->e), q->forward ? ent_cmp_fwd : ent_cmp_bwd);
+	if (q->n > 1)	/* none at all: no array either */
+		qsort(q->e, q->n, sizeof(*q->e), q->forward ? ent_cmp_fwd :
+		    ent_cmp_bwd);
 	for (size_t i = q->limit; i < q->n; i++)
 		free(q->e[i].line);
 	if (q->n > q->limit)
@@ -407,7 +409,9 @@ eval_log(struct ctx *c, const struct logql_expr *e, struct logql_result *r)
 			q.e[i].line = NULL;
 		}
 		free(at);
-		qsort(r->streams, r->nstreams, sizeof(*r->streams), stream_cmp);
+		if (r->nstreams > 1)
+			qsort(r->streams, r->nstreams, sizeof(*r->streams),
+			    stream_cmp);
 		c->stats->entries = q.n;
 	}
 	for (size_t i = 0; i < q.n; i++)
