@@ -114,6 +114,10 @@ struct qview {
 	int64_t		 last_ms;	/* the last evaluation; 0: none */
 	int64_t		 mtime_ns;
 	unsigned	 opens;		/* handles of the live file */
+	/* a LogQL log query's live file: what it follows, and its text */
+	struct logql_expr *tail_expr;
+	struct logql_tail *tail;
+	char		*tail_text;
 };
 
 struct adhoc {
@@ -866,12 +870,23 @@ static void live_trim(struct qview *qv);
 /*
  * The live file of a LogQL view. A log query's starts with the newest
  * QUERY_LOGQL_LIVE_FIRST lines of its range, then each evaluation (a
- * step, a second unless set, after the last) appends the lines of the
- * time since the last one, so tail -f follows the matching lines of
- * every stream as they come. Lines that come later than a second behind
- * their own time are not seen. A metric query appends its values as a
- * PromQL view's does. (qv->lock)
+ * step, a second unless set, after the last) appends the lines appended
+ * since to every stream the selector picks (logql_tail: by offset, so
+ * that a line pushed late is not missed), so tail -f follows them as
+ * they come. A metric query appends its values as a PromQL view's does.
+ * (qv->lock)
  */
+static void
+live_tail_free(struct qview *qv)
+{
+	logql_tail_free(qv->tail);
+	logql_free(qv->tail_expr);
+	free(qv->tail_text);
+	qv->tail = NULL;
+	qv->tail_expr = NULL;
+	qv->tail_text = NULL;
+}
+
 static void
 live_poll_logql(struct fs *fs, struct qview *qv, const struct view *vw,
     int force, int64_t now_ms)
@@ -885,38 +900,50 @@ live_poll_logql(struct fs *fs, struct qview *qv, const struct view *vw,
 
 	if (!force && now_ms - qv->last_ms < step)
 		return;
+	qv->last_ms = now_ms;
 	err_clear();
-	if ((rc = logql_parse(vw->expr, vw->expr_len, &e)) == 0) {
+	/* a new expression, or a first open: start again */
+	if (force || qv->tail_text == NULL ||
+	    strlen(qv->tail_text) != vw->expr_len ||
+	    memcmp(qv->tail_text, vw->expr, vw->expr_len) != 0) {
+		live_tail_free(qv);
+		force = 1;
+	}
+	if (qv->tail != NULL) {
+		rc = logql_tail_poll(qv->tail, 0, &r);
+	} else if ((rc = logql_parse(vw->expr, vw->expr_len, &e)) == 0) {
 		memset(&o, 0, sizeof(o));
 		o.end_ns = now_ms * 1000000;
 		if (!logql_is_log(e)) {
 			rc = logql_eval(fs->l, e, &o, &r);
-		} else if (force || qv->last_ms == 0) {
+			logql_free(e);
+		} else {
+			/* the newest lines of the range, then what comes */
+			o.end_ns += 1000000;
 			o.start_ns = o.end_ns - (vw->range_ms > 0 ?
 			    vw->range_ms : QUERY_LOGQL_RANGE_MS) * 1000000;
 			o.limit = QUERY_LOGQL_LIVE_FIRST;
 			o.dir = LOGQL_BACKWARD;
-			rc = logql_eval(fs->l, e, &o, &r);
-		} else {
-			o.start_ns = qv->last_ms * 1000000;
-			o.limit = SIZE_MAX;
-			o.dir = LOGQL_FORWARD;
-			rc = logql_eval(fs->l, e, &o, &r);
+			if ((rc = logql_tail_new(fs->l, e, &qv->tail)) == 0)
+				rc = logql_eval(fs->l, e, &o, &r);
+			qv->tail_expr = e;
+			qv->tail_text = xstrndup(vw->expr, vw->expr_len);
 		}
 	}
 	if (rc != 0) {
 		snprintf(what, sizeof(what), "view '%s' live", qv->name);
 		(void)query_failed(fs, what, vw->expr, rc);
-		logql_free(e);
-		qv->last_ms = now_ms;
+		live_tail_free(qv);
 		return;
 	}
-	qv->last_ms = now_ms;
-	if ((rc = logql_result_text(r, &qv->live)) != 0)
+	if (r->metric != NULL)
+		rc = render_live(r->metric, &qv->live);
+	else
+		rc = logql_result_text(r, &qv->live);
+	if (rc != 0)
 		log_warn("view '%s': live: %s", qv->name, err_message(rc));
 	qv->mtime_ns = clock_wall_ns();
 	logql_result_free(r);
-	logql_free(e);
 	live_trim(qv);
 }
 
@@ -1288,6 +1315,7 @@ fs_query_handle_close(struct fs *fs, struct fs_handle *h)
 		buf_release(&qv->live);
 		buf_init(&qv->live, 0);
 		qv->base = 0;
+		live_tail_free(qv);
 	}
 	pthread_mutex_unlock(&qv->lock);
 }
@@ -1318,6 +1346,7 @@ fs_query_release(struct fs *fs)
 	for (size_t i = 0; i < q->nviews; i++) {
 		free(q->views[i]->name);
 		buf_release(&q->views[i]->live);
+		live_tail_free(q->views[i]);
 		pthread_mutex_destroy(&q->views[i]->lock);
 		free(q->views[i]);
 	}

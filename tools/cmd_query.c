@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,64 @@ run_logql(struct logs *l, const struct logql_expr *e,
 	return 0;
 }
 
+static volatile sig_atomic_t tail_stop;
+
+static void
+on_tail_signal(int sig)
+{
+	(void)sig;
+	tail_stop = 1;
+}
+
+/*
+ * --tail: the newest lines of the range as without it, then, every
+ * second until SIGINT or SIGTERM, the lines appended since (the store
+ * followed as a reader follows it, a manifest poll behind the writer).
+ */
+static int
+tail_logql(struct logs *l, const struct logql_expr *e,
+    const struct logql_opts *o)
+{
+	struct logql_result *r = NULL;
+	struct logql_tail *t = NULL;
+	struct sigaction sa;
+	struct buf b;
+	int rc;
+
+	if ((rc = logql_tail_new(l, e, &t)) != 0 ||
+	    (rc = logql_eval(l, e, o, &r)) != 0) {
+		logql_tail_free(t);
+		return cmd_fail("%s: %s", promql_error_type(rc),
+		    err_message(rc));
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tail_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	buf_init(&b, 0);
+	for (;;) {
+		buf_reset(&b);
+		logql_result_text(r, &b);
+		logql_result_free(r);
+		r = NULL;
+		if (b.len > 0 && (fwrite(b.data, 1, b.len, stdout) != b.len ||
+		    fflush(stdout) != 0))
+			break;		/* the reader went away */
+		for (int i = 0; i < 10 && !tail_stop; i++)
+			clock_sleep_ms(100);
+		if (tail_stop)
+			break;
+		if ((rc = logql_tail_poll(t, 0, &r)) != 0) {
+			cmd_fail("%s: %s", promql_error_type(rc),
+			    err_message(rc));
+			break;
+		}
+	}
+	buf_release(&b);
+	logql_tail_free(t);
+	return rc != 0 ? 1 : 0;
+}
+
 /*
  * A LogQL query, its times in ms or -1 when not given: a log query over
  * [start or end - since (an hour), end or now], every line (or the
@@ -203,8 +262,8 @@ run_logql(struct logs *l, const struct logql_expr *e,
 static int
 cmd_query_logql(const char *store, const char *q, const char *config,
     int64_t t, int64_t start, int64_t end, int64_t step, int64_t since,
-    unsigned long long limit, int forward, const struct promql_opts *po,
-    int format)
+    unsigned long long limit, int forward, int tail,
+    const struct promql_opts *po, int format)
 {
 	struct engine_settings es;
 	struct logql_opts o;
@@ -217,6 +276,11 @@ cmd_query_logql(const char *store, const char *q, const char *config,
 
 	if ((rc = logql_parse(q, strlen(q), &e)) != 0)
 		return cmd_fail("bad_data: %s", err_message(rc));
+	if (tail && (!logql_is_log(e) || format != FMT_TEXT || end >= 0)) {
+		logql_free(e);
+		return cmd_usage("query", "--tail follows a log query, as "
+		    "text, from now on (no --end)");
+	}
 	memset(&o, 0, sizeof(o));
 	o.timeout_ms = po->timeout_ms;
 	if (logql_is_log(e)) {
@@ -230,6 +294,10 @@ cmd_query_logql(const char *store, const char *q, const char *config,
 		    (since > 0 ? since : 3600 * 1000) * 1000000;
 		o.limit = limit == 0 ? SIZE_MAX : (size_t)limit;
 		o.dir = forward || limit == 0 ? LOGQL_FORWARD : LOGQL_BACKWARD;
+		if (tail && limit == 0) {
+			o.limit = 10;	/* as tail -f starts */
+			o.dir = LOGQL_BACKWARD;
+		}
 	} else if (step != 0 || start >= 0 || since > 0) {
 		if (step == 0 || t >= 0) {
 			logql_free(e);
@@ -263,7 +331,7 @@ cmd_query_logql(const char *store, const char *q, const char *config,
 		    err_message(rc));
 		goto out;
 	}
-	ret = run_logql(l, e, &o, format);
+	ret = tail ? tail_logql(l, e, &o) : run_logql(l, e, &o, format);
 out:
 	if (l != NULL)
 		logs_close(l);
@@ -294,6 +362,7 @@ cmd_query(int argc, char **argv)
 		{ "since", required_argument, NULL, 'S' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "forward", no_argument, NULL, 'F' },
+		{ "tail", no_argument, NULL, 'T' },
 		{ "logql", no_argument, NULL, 'L' },
 		{ "promql", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -312,6 +381,7 @@ cmd_query(int argc, char **argv)
 	unsigned long long limit = 0;
 	int c, rc, ret = 1, format = FMT_TEXT, has_time = 0;
 	int has_start = 0, has_end = 0, lang = -1, forward = 0, has_since = 0;
+	int tail = 0;
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
@@ -377,6 +447,9 @@ cmd_query(int argc, char **argv)
 		case 'F':
 			forward = 1;
 			break;
+		case 'T':
+			tail = 1;
+			break;
 		case 'L':
 			lang = 1;
 			break;
@@ -398,10 +471,10 @@ cmd_query(int argc, char **argv)
 	if (lang == 1)
 		return cmd_query_logql(argv[optind], q, config, has_time ? t :
 		    -1, has_start ? start : -1, has_end ? end : -1, step,
-		    has_since ? since : -1, limit, forward, &o, format);
-	if (has_since || limit != 0 || forward)
-		return cmd_usage("query", "--since, --limit and --forward are "
-		    "for LogQL queries");
+		    has_since ? since : -1, limit, forward, tail, &o, format);
+	if (has_since || limit != 0 || forward || tail)
+		return cmd_usage("query", "--since, --limit, --forward and "
+		    "--tail are for LogQL queries");
 	if ((has_start || has_end || step != 0) &&
 	    (!has_start || !has_end || step == 0 || has_time))
 		return cmd_usage("query", "a range query takes --start, --end "

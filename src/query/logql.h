@@ -214,6 +214,24 @@ int	logql_eval(struct logs *l, const struct logql_expr *e,
 void	logql_result_free(struct logql_result *r);
 
 /*
+ * Following a log query: the lines its streams get from now on, as they
+ * are appended. A tail remembers how far it has read each stream the
+ * selector picks (by offset, so that an entry counts once whatever its
+ * time, and none is missed for coming late); a stream made later is read
+ * from its start, one truncated from its new start. Each poll gives what
+ * came since the last as a FORWARD log query's result, entries of each
+ * stream in the order appended, with their times; at most limit of them
+ * (0: LOGQL_LIMIT_MAX), the rest left for the next poll. One thread at a
+ * time.
+ */
+struct logql_tail;
+int	logql_tail_new(struct logs *l, const struct logql_expr *e,
+	    struct logql_tail **out);
+int	logql_tail_poll(struct logql_tail *t, size_t limit,
+	    struct logql_result **out);
+void	logql_tail_free(struct logql_tail *t);
+
+/*
  * Results written out (logql_result.c):
  * json	the "data" object of Loki's /loki/api/v1/query_range answer:
  *	{"resultType":"streams","result":[{"stream":{...},"values":

@@ -324,13 +324,59 @@ stream_cmp(const void *a, const void *b)
 static void
 logq_trim(struct logq *q)
 {
-	if (q->n > 1)	/* none at all: no array either */
+	if (q->n > 1)	/* q->e may be NULL, which qsort may not be given */
 		qsort(q->e, q->n, sizeof(*q->e), q->forward ? ent_cmp_fwd :
 		    ent_cmp_bwd);
 	for (size_t i = q->limit; i < q->n; i++)
 		free(q->e[i].line);
 	if (q->n > q->limit)
 		q->n = q->limit;
+}
+
+/* The entries q holds, grouped by set into r's streams, in their order. */
+static int
+logq_result(struct logq *q, struct logql_result *r)
+{
+	size_t *count, *at;
+
+	count = xcalloc(q->sets.n + 1, sizeof(*count));
+	at = xcalloc(q->sets.n + 1, sizeof(*at));
+	for (size_t i = 0; i < q->n; i++)
+		count[q->e[i].set]++;
+	r->streams = xcalloc(q->sets.n + 1, sizeof(*r->streams));
+	for (size_t k = 0; k < q->sets.n; k++) {
+		if (count[k] == 0)
+			continue;
+		at[k] = r->nstreams;
+		r->streams[r->nstreams].ls = labels_dup(q->sets.v[k]);
+		r->streams[r->nstreams].e = xcalloc(count[k],
+		    sizeof(struct logql_entry));
+		r->nstreams++;
+	}
+	for (size_t i = 0; i < q->n; i++) {
+		struct logql_stream *s = &r->streams[at[q->e[i].set]];
+
+		s->e[s->n].ts_ns = q->e[i].ts;
+		s->e[s->n].line = q->e[i].line;
+		s->e[s->n].len = q->e[i].len;
+		s->e[s->n].seq = q->e[i].seq;
+		s->n++;
+		q->e[i].line = NULL;
+	}
+	qsort(r->streams, r->nstreams, sizeof(*r->streams), stream_cmp);
+	r->stats.entries = q->n;
+	free(at);
+	free(count);
+	return 0;
+}
+
+static void
+logq_release(struct logq *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		free(q->e[i].line);
+	free(q->e);
+	sets_free(&q->sets);
 }
 
 static int
@@ -341,7 +387,6 @@ eval_log(struct ctx *c, const struct logql_expr *e, struct logql_result *r)
 	struct picks p;
 	struct logql_run *run;
 	int64_t lo, hi, slice;
-	size_t *count;
 	int rc;
 
 	q.limit = o->limit;
@@ -381,45 +426,174 @@ eval_log(struct ctx *c, const struct logql_expr *e, struct logql_result *r)
 	if (rc == 0)
 		logq_trim(&q);
 
-	/* group by set, each set's entries in the direction's order */
-	count = xcalloc(q.sets.n + 1, sizeof(*count));
-	for (size_t i = 0; rc == 0 && i < q.n; i++)
-		count[q.e[i].set]++;
-	if (rc == 0) {
-		size_t *at = xcalloc(q.sets.n + 1, sizeof(*at));
-
-		r->streams = xcalloc(q.sets.n + 1, sizeof(*r->streams));
-		for (size_t k = 0; k < q.sets.n; k++) {
-			if (count[k] == 0)
-				continue;
-			at[k] = r->nstreams;
-			r->streams[r->nstreams].ls = labels_dup(q.sets.v[k]);
-			r->streams[r->nstreams].e = xcalloc(count[k],
-			    sizeof(struct logql_entry));
-			r->nstreams++;
-		}
-		for (size_t i = 0; i < q.n; i++) {
-			struct logql_stream *s = &r->streams[at[q.e[i].set]];
-
-			s->e[s->n].ts_ns = q.e[i].ts;
-			s->e[s->n].line = q.e[i].line;
-			s->e[s->n].len = q.e[i].len;
-			s->e[s->n].seq = q.e[i].seq;
-			s->n++;
-			q.e[i].line = NULL;
-		}
-		free(at);
-		if (r->nstreams > 1)
-			qsort(r->streams, r->nstreams, sizeof(*r->streams),
-			    stream_cmp);
-		c->stats->entries = q.n;
-	}
-	for (size_t i = 0; i < q.n; i++)
-		free(q.e[i].line);
-	free(count);
-	free(q.e);
-	sets_free(&q.sets);
+	if (rc == 0)
+		rc = logq_result(&q, r);
+	logq_release(&q);
 	return rc;
+}
+
+/* ---- following ---- */
+
+struct tail_stream {
+	uint64_t	 id;
+	uint64_t	 off;		/* read up to here */
+};
+
+struct logql_tail {
+	struct logs	*l;
+	const struct logql_expr *e;
+	struct logql_run *run;
+	struct tail_stream *v;		/* by id */
+	size_t		 n, cap;
+	uint64_t	 seq;		/* of the entries given */
+};
+
+static struct tail_stream *
+tail_find(struct logql_tail *t, uint64_t id)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (t->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->n && t->v[lo].id == id)
+		return &t->v[lo];
+	if (t->n == t->cap)
+		t->v = xgrow(t->v, &t->cap, t->n + 1, sizeof(*t->v));
+	memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof(*t->v));
+	t->n++;
+	t->v[lo].id = id;
+	t->v[lo].off = 0;
+	return &t->v[lo];
+}
+
+int
+logql_tail_new(struct logs *l, const struct logql_expr *e,
+    struct logql_tail **out)
+{
+	struct logql_opts o = { 0 };
+	struct logql_stats st = { 0 };
+	struct ctx c = { .l = l, .o = &o, .stats = &st };
+	struct logql_tail *t;
+	struct logs_attr a;
+	struct picks p;
+	int rc;
+
+	*out = NULL;
+	if (!e->is_log)
+		return err_set(-EINVAL, "only log queries can be followed");
+	c.deadline_ns = clock_mono_ns() + (int64_t)LOGQL_TIMEOUT_MS * 1000000;
+	if ((rc = pick_streams(&c, e->log.sel, &p)) != 0) {
+		picks_free(&p);
+		return rc;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->l = l;
+	t->e = e;
+	t->run = logql_run_new(e->log.pipe);
+	for (size_t i = 0; i < p.n; i++)
+		if (logs_getattr(l, p.v[i].id, &a) == 0)
+			tail_find(t, p.v[i].id)->off = a.size;
+	picks_free(&p);
+	*out = t;
+	return 0;
+}
+
+struct tail_scan {
+	struct lines	 lines;
+	struct logq	*q;
+	uint64_t	 next;
+};
+
+/* A record's lines, whatever their times; stops past the limit. */
+static int
+tail_record(void *arg, uint64_t off, const void *data, size_t len,
+    int64_t ts)
+{
+	struct tail_scan *ts_ = arg;
+	int rc;
+
+	if ((rc = lines_record(&ts_->lines, off, data, len, ts)) != 0)
+		return rc;
+	ts_->next = off + len;
+	return ts_->q->n >= ts_->q->limit ? 1 : 0;
+}
+
+int
+logql_tail_poll(struct logql_tail *t, size_t limit, struct logql_result **out)
+{
+	struct logql_opts o = { 0 };
+	struct logql_result *r;
+	struct logq q = { 0 };
+	struct ctx c = { 0 };
+	struct logs_attr a;
+	struct picks p;
+	int64_t t0 = clock_mono_ns();
+	int rc;
+
+	*out = NULL;
+	r = xcalloc(1, sizeof(*r));
+	r->is_log = 1;
+	c.l = t->l;
+	c.o = &o;
+	c.stats = &r->stats;
+	c.deadline_ns = t0 + (int64_t)LOGQL_TIMEOUT_MS * 1000000;
+	q.c = &c;
+	q.limit = limit > 0 ? limit : LOGQL_LIMIT_MAX;
+	q.forward = 0;		/* the limit is taken a record at a time */
+	q.seq = t->seq;
+	if ((rc = pick_streams(&c, t->e->log.sel, &p)) != 0)
+		goto out;
+	for (size_t i = 0; i < p.n && rc == 0 && q.n < q.limit; i++) {
+		struct tail_stream *ts = tail_find(t, p.v[i].id);
+		struct tail_scan sc = { { &c, t->run, p.v[i].ls, INT64_MIN,
+		    INT64_MAX, logq_line, &q, 0, 0 }, &q, 0 };
+		uint64_t next;
+
+		if (logs_getattr(t->l, ts->id, &a) != 0)
+			continue;
+		if (a.size < ts->off)
+			ts->off = 0;		/* truncated: from its new start */
+		if (a.size == ts->off)
+			continue;
+		sc.next = ts->off;
+		q.stream_kept = 0;
+		rc = logs_scan(t->l, ts->id, ts->off, a.size, SIZE_MAX,
+		    SIZE_MAX, tail_record, &sc, &next);
+		if (sc.lines.rc < 0)
+			rc = sc.lines.rc;
+		if (rc == -ENOENT)
+			rc = 0;
+		ts->off = sc.next;
+	}
+	picks_free(&p);
+	t->seq = q.seq;
+out:
+	if (rc == 0)
+		rc = logq_result(&q, r);
+	logq_release(&q);
+	r->stats.exec_ns = clock_mono_ns() - t0;
+	if (rc != 0) {
+		logql_result_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+logql_tail_free(struct logql_tail *t)
+{
+	if (t == NULL)
+		return;
+	logql_run_free(t->run);
+	free(t->v);
+	free(t);
 }
 
 /* ---- range aggregations ---- */
@@ -450,7 +624,7 @@ struct ragg {
 	struct buf	 scratch;
 };
 
-/* The set a sample counts under: by/without applied, interned. */
+/* The set a sample of interned set ls counts under: by/without applied, interned. */
 static const struct labels *
 sample_set(struct ragg *a, const struct labels *ls)
 {
@@ -462,13 +636,13 @@ sample_set(struct ragg *a, const struct labels *ls)
 	if (r->pushed)
 		return pq_labels_subset(a->ev, ls, r->pushed->agg.grouping.names,
 		    r->pushed->agg.grouping.n, !r->pushed->agg.without);
-	return pq_intern(a->ev, labels_dup(ls));
+	return ls;
 }
 
 static int
 series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 {
-	const struct labels *ls;
+	const struct labels *ls, *in;
 	uintptr_t *slot;
 	int created, rc;
 
@@ -477,7 +651,9 @@ series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 		*idx = a->last;
 		return 0;
 	}
-	if ((ls = sample_set(a, out_ls)) == NULL)
+	/* what PromQL's label functions take: interned sets only */
+	in = pq_intern(a->ev, labels_dup(out_ls));
+	if ((ls = sample_set(a, in)) == NULL)
 		return -EINVAL;
 	slot = pq_pmap_get(&a->by_set, ls, &created);
 	if (created) {
@@ -498,7 +674,7 @@ series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 		}
 		*slot = ++a->n;
 	}
-	a->last_in = pq_intern(a->ev, labels_dup(out_ls));
+	a->last_in = in;
 	a->last = *slot - 1;
 	a->have_last = 1;
 	*idx = a->last;

@@ -8,12 +8,30 @@
 # the same lines as grep over their files (sorted: their order across
 # streams is by time); a metric query the counts awk makes; and
 # 'shale query' over the store, as a reader beside the mount, the same
-# lines as the view.
+# lines as the view. Then following: tail -f of a saved LogQL view's live
+# file and 'shale query --tail' print a line from before they started
+# once and then the lines appended afterwards to any stream the selector
+# picks (one made meanwhile too), each once.
 . "$top_srcdir/tests/lib/common.sh"
 
 need_fuse
-cleanup() { cleanup_mounts; }
+PIDS=""
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null && wait_gone "$p" 10
+	done
+	cleanup_mounts
+}
 trap cleanup EXIT
+
+lines_in() {	# SECONDS FILE LINES: wait until FILE has LINES lines
+	local i=0
+	while [ "$(grep -c '' "$2" 2>/dev/null)" -lt "$3" ]; do
+		i=$((i + 1))
+		[ $i -gt $(($1 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
 
 store="file://$TEST_TMP/store"
 mnt="$TEST_TMP/mnt"
@@ -126,6 +144,37 @@ while [ "$("$SHALE" query --logql "$store" "$S |= \"status=404\"" 2>&1)" != "$wa
 	sleep 0.1
 done
 [ $i -le 100 ] && ok "shale query gives the view's lines"
+
+# following: a saved view's live file and the command line's --tail; each
+# starts with the newest lines there are (the marker), then follows
+echo "FOLLOW status=500 n=0 before" >>"$mnt/logs/web/a"
+mkdir "$mnt/query/errors" || fail "mkdir a view"
+echo '{stream=~"(web|api)/.*"} |= "FOLLOW status=500"' >"$mnt/query/errors/expr" ||
+	fail "write the view's expression"
+tail -n +1 -f "$mnt/query/errors/live" >"$TEST_TMP/live.out" 2>&1 &
+PIDS="$!"
+"$SHALE" query --tail "$store" '{stream=~".+"} |= "FOLLOW"' \
+	>"$TEST_TMP/tail.out" 2>"$TEST_TMP/tail.err" &
+PIDS="$PIDS $!"
+lines_in 15 "$TEST_TMP/live.out" 1 || fail "live: no first line within 15 s"
+lines_in 15 "$TEST_TMP/tail.out" 1 || fail "--tail: no first line within 15 s"
+for n in 1 2 3; do
+	echo "FOLLOW status=500 n=$n" >>"$mnt/logs/web/a"
+	echo "FOLLOW status=200 n=$n" >>"$mnt/logs/api/b"
+done
+echo "FOLLOW status=500 n=4 new stream" >>"$mnt/logs/api/c"
+lines_in 15 "$TEST_TMP/live.out" 5 ||
+	fail "live: $(grep -c '' "$TEST_TMP/live.out") lines within 15 s"
+expect_eq "tail -f of a LogQL view's live: the matching lines, once" \
+	"$(printf 'FOLLOW status=500 n=0 before\nFOLLOW status=500 n=1\nFOLLOW status=500 n=2\nFOLLOW status=500 n=3\nFOLLOW status=500 n=4 new stream')" \
+	"$(cat "$TEST_TMP/live.out")"
+lines_in 15 "$TEST_TMP/tail.out" 8 ||
+	fail "--tail: $(grep -c '' "$TEST_TMP/tail.out") lines within 15 s"
+expect_eq "shale query --tail: every line, once" 8 \
+	"$(sort -u "$TEST_TMP/tail.out" | grep -c FOLLOW)"
+expect_eq "... and nothing else" 8 "$(grep -c '' "$TEST_TMP/tail.out")"
+expect_eq "... from the marker on" "FOLLOW status=500 n=0 before" \
+	"$(head -n 1 "$TEST_TMP/tail.out")"
 
 umount_shale "$mnt" || fail "unmount"
 finish
