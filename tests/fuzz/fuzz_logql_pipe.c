@@ -23,16 +23,18 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* a line with a NUL inside: its length is the array's, not strlen's */
+static const char nul_line[] = "bad \xff\xfe utf8 \xc3 and a NUL \0 inside";
 static const char *const lines[] = {
 	"{\"level\":\"error\",\"status\":500,\"req\":{\"path\":\"/a b\","
 	    "\"ms\":1.25},\"arr\":[1,{\"x\":2}],\"_entry\":\"inner\"}",
 	"level=info status=200 took=15ms size=2KiB msg=\"a \\\"quoted\\\" one\"",
 	"10.0.0.1 - - [10/Jun/2021:09:14:29 +0000] \"GET /x HTTP/1.1\" 404 12",
 	"\x1b[31mred\x1b[0m and \x1b]0;title\a plain",
-	"bad \xff\xfe utf8 \xc3 and a NUL \0 inside",
+	nul_line,
 	"",
 };
-static const size_t lens[] = { 0, 0, 0, 0, 34, 0 };
+static const size_t lens[] = { 0, 0, 0, 0, sizeof(nul_line) - 1, 0 };
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
