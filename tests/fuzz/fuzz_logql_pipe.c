@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,8 +67,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pos = 0;
 	if (logql_pipeline_parse(a.data, a.len, &pos, &back) != 0 ||
 	    pos != a.len || logql_pipeline_format(back, &b) != 0 ||
-	    a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+	    a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
+		fprintf(stderr, "printed\n\t%.*s\nread back at %zu: %s\n\t%.*s\n",
+		    (int)a.len, a.data, pos, err_detail(), (int)b.len,
+		    b.data != NULL ? b.data : "");
 		abort();
+	}
 	logql_pipeline_free(back);
 
 	l[0] = label_str("app", "api");
