@@ -2,14 +2,15 @@
 # store takes JSON pushes (POST /loki/api/v1/push) from three pushers,
 # one a label set, each push four numbered lines; each pusher notes a
 # push before sending it and again once it is answered 204. The server
-# is killed with SIGKILL while they push, and started again on the same
-# store. Then, read back through /loki/api/v1/query_range (forward, a
-# high limit) and through 'shale query --logql' opening the store as a
-# reader beside the running server: every acknowledged push is there
-# exactly once, each stream's lines are in the order pushed, no push is
-# there that was not sent, and a push that was not acknowledged is there
-# whole or not at all (logs_push stores a push in one batch). Two kills
-# in a row on the same store (one under SHALE_TEST_SANITIZED).
+# is killed with SIGKILL while they push. The store is read by 'shale
+# query --logql' as a reader, as the kill left it; then the server is
+# started again on it and the store read back through
+# /loki/api/v1/query_range (forward, a high limit) and by a reader beside
+# the server. Each time every acknowledged push is there exactly once,
+# each stream's lines are in the order pushed, no push is there that was
+# not sent, and a push that was not acknowledged is there whole or not
+# at all (logs_push stores a push in one batch). Three kills in a row on
+# the same store (one under SHALE_TEST_SANITIZED).
 . "$top_srcdir/tests/lib/common.sh"
 for t in curl jq; do
 	command -v $t >/dev/null 2>&1 || skip "$t not installed (apt-get install curl jq)"
@@ -26,7 +27,7 @@ trap cleanup EXIT
 
 streams="a b c"
 K=4			# lines a push
-rounds=2
+rounds=3
 [ "${SHALE_TEST_SANITIZED:-0}" = 1 ] && rounds=1
 store="file://$TEST_TMP/store"
 port=$(pick_port 1) || { fail "a free port"; finish; }
@@ -118,6 +119,16 @@ check() {
 	fi
 }
 
+# reader FILE: every line of the streams pushed, through 'shale query'
+# opening the store as a reader, in FILE
+reader() {
+	"$SHALE" query --logql --limit 0 --format json \
+		--start "$(((base - 1000000000) / 1000000000))" "$store" \
+		'{job="crash"}' >"$1" 2>"$TEST_TMP/cli.err" && return 0
+	fail "shale query: $(cat "$TEST_TMP/cli.err")"
+	return 1
+}
+
 next=1
 serve_shale "$store" "$port" || { fail "serve"; finish; }
 for r in $(seq 1 $rounds); do
@@ -128,12 +139,13 @@ for r in $(seq 1 $rounds); do
 		PUSHERS="$PUSHERS $!"
 		next=$((next + 100000))
 	done
-	# killed at a random point, once every pusher was answered a few times
-	want=$((2 + RANDOM % 8))
+	# killed at a random point, once every pusher was answered a few
+	# more times
+	want=$((3 + RANDOM % 20 + $(acked a)))
 	for i in $(seq 1 600); do
 		ready=1
 		for s in $streams; do
-			[ "$(acked "$s")" -ge $((want * r)) ] || ready=0
+			[ "$(acked "$s")" -ge "$want" ] || ready=0
 		done
 		[ $ready = 1 ] && break
 		sleep 0.02
@@ -147,6 +159,11 @@ for r in $(seq 1 $rounds); do
 	done
 	PUSHERS=""
 	echo "round $r: pushers stopped at $(date +%T.%N)"
+	# a reader of the store as the kill left it, before any writer
+	# opened it again
+	reader "$TEST_TMP/dead-$r.json" &&
+		check "round $r, shale query as a reader of the killed store" \
+			"$TEST_TMP/dead-$r.json"
 	serve_shale "$store" "$port" || { fail "round $r: restart"; finish; }
 	end=$(( $(date +%s%N) + 60000000000 ))
 	expect_eq "round $r: query_range" 200 "$(code "$u/loki/api/v1/query_range" -G \
@@ -157,10 +174,7 @@ for r in $(seq 1 $rounds); do
 	cp "$TEST_TMP/body" "$TEST_TMP/api-$r.json"
 	check "round $r, the API" "$TEST_TMP/api-$r.json"
 	# a reader opening the store beside the restarted server
-	"$SHALE" query --logql --limit 0 --format json \
-		--start "$(((base - 1000000000) / 1000000000))" "$store" '{job="crash"}' \
-		>"$TEST_TMP/cli-$r.json" 2>"$TEST_TMP/cli.err" ||
-		fail "round $r: shale query: $(cat "$TEST_TMP/cli.err")"
-	check "round $r, shale query as a reader" "$TEST_TMP/cli-$r.json"
+	reader "$TEST_TMP/cli-$r.json" &&
+		check "round $r, shale query as a reader" "$TEST_TMP/cli-$r.json"
 done
 finish
