@@ -168,6 +168,7 @@ logs_labels_set(struct logs *l, uint64_t id, const struct labels *ls)
 	}
 	labels_free(n->labels);
 	n->labels = ls != NULL ? labels_dup(ls) : NULL;
+	retention_changed(l);
 	logs_changed(l, id);
 out:
 	pthread_rwlock_unlock(&l->ns);
@@ -175,7 +176,7 @@ out:
 }
 
 /* Append n's path under /logs to b. (ns) */
-static void
+void
 node_path(struct logs *l, struct node *n, struct buf *b)
 {
 	struct node *up[LOGS_PATH_MAX / 2 + 1];
@@ -202,7 +203,7 @@ struct stream_copy {
 };
 
 /* The whole set of a stream: the given labels, and stream= unless given. */
-static int
+int
 whole_set(const struct labels *given, const char *path, size_t len,
     struct labels **out)
 {
@@ -439,6 +440,9 @@ struct pstream {
 	int		 rec_open;
 	size_t		 nrec;
 	size_t		 nent;		/* entries pushed to it */
+	int		 have_last;	/* the last entry added (node's push_*) */
+	int64_t		 last_ts;
+	uint64_t	 last_hash;
 };
 
 /* Is the stream at id of labels ls? 0, or -EINVAL saying it is not. */
@@ -523,12 +527,21 @@ add_entries(struct pstream *p, const struct logs_push_stream *ps,
 	int rc;
 
 	for (size_t i = 0; i < ps->n; i++) {
+		uint64_t h;
+
 		e = &ps->e[i];
 		/* checked against the maximum with the open record's time */
 		if (p->rec_open && p->rec_ts > newest)
 			newest = p->rec_ts;
 		if ((rc = check_time(ps->ls, e->ts_ns, now, &newest)) != 0)
 			return rc;
+		/* the stream's last entry again (a push retried): dropped */
+		h = XXH3_64bits(e->line, e->len);
+		if (p->have_last && e->ts_ns == p->last_ts && h == p->last_hash)
+			continue;
+		p->have_last = 1;
+		p->last_ts = e->ts_ns;
+		p->last_hash = h;
 		len = p->data.len - p->rec_at;
 		if (p->rec_open && (e->ts_ns != p->rec_ts ||
 		    len + e->len + 1 > LOGS_RECORD_MAX))
@@ -693,6 +706,9 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 		}
 		p->newest = s->end > 0 ? s->last_ts : INT64_MIN;
 		p->indexed_sec = s->end > 0 ? s->indexed_sec : -1;
+		p->have_last = s->push_have;
+		p->last_ts = s->push_ts;
+		p->last_hash = s->push_hash;
 		p->off = p->first_off = s->end;
 	}
 	val = xmalloc(TS_LEN + LOGS_RECORD_MAX);
@@ -705,6 +721,16 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 		if (ps[j].nent > 0)
 			close_record(&ps[j], b, val,
 			    ps[j].data.len - ps[j].rec_at);
+	if (engine_batch_count(b) == 0) {
+		/*
+		 * every entry was its stream's last again: nothing to write,
+		 * and the push is stored once those last appends are
+		 */
+		for (size_t j = 0; j < nlocked; j++)
+			if (order[j]->s->last_seq > *seq)
+				*seq = order[j]->s->last_seq;
+		goto out;
+	}
 	if ((rc = engine_write(l->e, b, seq)) != 0) {
 		rc = logs_errno(l, rc);
 		goto out;
@@ -715,7 +741,12 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 
 		if (p->data.len == 0)
 			continue;
+		s->push_have = p->have_last;
+		s->push_ts = p->last_ts;
+		s->push_hash = p->last_hash;
 		__atomic_store_n(&s->end, p->off, __ATOMIC_RELEASE);
+		if (p->first_off > 0)	/* else the maximum before is not known */
+			ck_note(s, p->first_off, s->last_ts);
 		s->last_ts = p->newest;
 		s->indexed_sec = p->indexed_sec;
 		s->last_seq = *seq;
@@ -771,17 +802,36 @@ int
 logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
     int64_t end_ns, logs_scan_fn fn, void *arg)
 {
+	return logs_scan_time_needles(l, id, start_ns, end_ns, NULL, 0, fn,
+	    arg);
+}
+
+/*
+ * Records are written once at their data id and offset, never rewritten
+ * nor deleted but with their stream (and then never read again), which
+ * is what lets the iterator pass over table blocks without the needles.
+ * A record left out does not raise the running maximum of times: the
+ * scan may then read on further than it would have, never less far.
+ */
+int
+logs_scan_time_needles(struct logs *l, uint64_t id, int64_t start_ns,
+    int64_t end_ns, const char *const *needles, size_t nneedles,
+    logs_scan_fn fn, void *arg)
+{
 	unsigned char lo[27], hi[27], key[27];
 	const unsigned char *k, *v;
 	struct engine_iter *it;
 	struct node *s;
 	uint64_t data_id, end, from = 0, records = 0, bytes = 0;
-	int64_t newest, max = INT64_MIN, stop, ts;
+	int64_t newest, max = INT64_MIN, stop, ts, cutoff;
 	size_t klen, vlen;
 	int rc;
 
 	if ((rc = stream_get(l, id, &s)) != 0)
 		return rc;
+	cutoff = stream_cutoff(l, s);
+	if (start_ns <= cutoff)
+		start_ns = cutoff + 1;		/* what is older has expired */
 	pthread_mutex_lock(&s->lock);
 	data_id = s->data_id;
 	end = s->end;
@@ -817,6 +867,8 @@ logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
 	key_record(lo, data_id, from);
 	key_record(hi, data_id, end);
 	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
+	if (nneedles > 0)
+		engine_iter_set_needles(it, needles, NULL, nneedles);
 	rc = 0;
 	for (engine_iter_seek_first(it); engine_iter_valid(it);
 	    engine_iter_next(it)) {
