@@ -113,16 +113,23 @@ lq_base_has(const struct lq_builder *b, const char *name, size_t nlen)
 	return b->base != NULL && labels_find(b->base, name, nlen) != NULL;
 }
 
+/* Where p is in the arena, or (size_t)-1 when elsewhere. */
+static size_t
+arena_offset(const struct lq_builder *b, const char *p)
+{
+	if (p == NULL || b->arena.data == NULL || p < b->arena.data ||
+	    p >= b->arena.data + b->arena.len)
+		return (size_t)-1;
+	return (size_t)(p - b->arena.data);
+}
+
 /* Append n bytes at p to the arena, p possibly inside it: the offset. */
 static int
 arena_put(struct lq_builder *b, const char *p, size_t n, uint32_t *off)
 {
-	size_t inside = (size_t)-1;
+	size_t inside = arena_offset(b, p);
 	int rc;
 
-	if (b->arena.data != NULL && p >= b->arena.data &&
-	    p < b->arena.data + b->arena.len)
-		inside = (size_t)(p - b->arena.data);
 	if ((rc = buf_reserve(&b->arena, n + 1)) != 0)
 		return rc;
 	if (inside != (size_t)-1)
@@ -140,13 +147,21 @@ put_mod(struct lq_builder *b, const char *name, size_t nlen,
     const char *value, size_t vlen, int del)
 {
 	struct lq_mod *m, nm;
-	size_t vin = (size_t)-1;
+	size_t nin, vin;
 	int rc;
 
-	/* a value copied from another label may be in the arena, which moves */
-	if (value != NULL && b->arena.data != NULL && value >= b->arena.data &&
-	    value < b->arena.data + b->arena.len)
-		vin = (size_t)(value - b->arena.data);
+	/*
+	 * Room for both first: a name or value taken from the arena (a
+	 * rename's) must not move between the two
+	 */
+	nin = arena_offset(b, name);
+	vin = arena_offset(b, value);
+	if ((rc = buf_reserve(&b->arena, nlen + vlen + 1)) != 0)
+		return rc;
+	if (nin != (size_t)-1)
+		name = b->arena.data + nin;
+	if (vin != (size_t)-1)
+		value = b->arena.data + vin;
 	memset(&nm, 0, sizeof(nm));
 	if ((m = find_mod(b, name, nlen)) != NULL)
 		nm.noff = m->noff;

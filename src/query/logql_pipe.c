@@ -300,6 +300,12 @@ lex(struct lp *p)
 		t->t = TK_STRING;
 		t->len = pt.len;
 		t->s = promql_unquote(q + i, pt.len, &t->slen);
+		/*
+		 * the stages keep their strings NUL-terminated (templates,
+		 * label names and values, the printed query)
+		 */
+		if (memchr(t->s, '\0', t->slen) != NULL)
+			return perr(p, st, "a string may not hold a NUL byte");
 	} else if (q[i] >= '0' && q[i] <= '9') {
 		while (i < n && (is_ident(q[i], 0) || q[i] == '.' ||
 		    (unsigned char)q[i] >= 0x80 || ((q[i] == '-' ||
