@@ -64,8 +64,12 @@ daemon_series_options(const struct engine_settings *es,
 int
 daemon_logs_options(const struct engine_settings *es, struct logs *l)
 {
-	return logs_set_retention(l, es->logs_retention_ms,
-	    es->logs_retention_filters);
+	int rc;
+
+	if ((rc = logs_set_retention(l, es->logs_retention_ms,
+	    es->logs_retention_filters)) != 0)
+		return rc;
+	return logs_set_push_path(l, es->logs_push_path);
 }
 
 void

@@ -304,6 +304,7 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		/* the models' strings stay the caller's: the engine reads none */
 		e->set.series_retention_filters = NULL;
 		e->set.logs_retention_filters = NULL;
+		e->set.logs_push_path = NULL;
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->commit_lock, NULL);

@@ -109,6 +109,8 @@ const struct setting settings_table[] = {
 	    0, 36500 * DAY, SF_NULLABLE },
 	{ "logs_options.retention_filters", ST_STRING,
 	    OFF(logs_retention_filters), 1, SETTINGS_STRING_MAX, SF_NULLABLE },
+	{ "logs_options.push_path", ST_STRING, OFF(logs_push_path), 1, 1024,
+	    SF_NULLABLE },
 	{ "query_options.timeout", ST_DURATION, OFF(query_timeout_ms),
 	    1, DAY, 0 },
 	{ "query_options.max_samples", ST_INT, OFF(query_max_samples),
@@ -283,6 +285,8 @@ settings_copy(struct engine_settings *dst, const struct engine_settings *src)
 	if (src->logs_retention_filters != NULL)
 		dst->logs_retention_filters =
 		    xstrdup(src->logs_retention_filters);
+	if (src->logs_push_path != NULL)
+		dst->logs_push_path = xstrdup(src->logs_push_path);
 }
 
 /*
@@ -355,6 +359,8 @@ engine_settings_release(struct engine_settings *s)
 	s->series_retention_filters = NULL;
 	free(s->logs_retention_filters);
 	s->logs_retention_filters = NULL;
+	free(s->logs_push_path);
+	s->logs_push_path = NULL;
 }
 
 /* Environment */

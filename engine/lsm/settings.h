@@ -66,6 +66,7 @@ struct engine_settings {
 	/* logs_options: log streams (src/model/logs.h) */
 	int64_t		 logs_retention_ms;		/* 0: records never expire */
 	char		*logs_retention_filters;	/* lines of SELECTOR:DURATION; NULL */
+	char		*logs_push_path;		/* the Loki push path rule; NULL */
 	/* query_options: PromQL (src/query/promql.h) */
 	int64_t		 query_timeout_ms;		/* default 2 min */
 	int		 query_max_samples;		/* default 50,000,000 */

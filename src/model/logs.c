@@ -288,6 +288,7 @@ logs_close(struct logs *l)
 	free(l->by_id.v);
 	free(l->by_name.v);
 	logs_retention_release(l);
+	free(l->push_rule);
 	pthread_rwlock_destroy(&l->ns);
 	pthread_rwlock_destroy(&l->data_lock);
 	pthread_mutex_destroy(&l->wait_lock);

@@ -369,10 +369,19 @@ int	logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 
 /*
  * The path under /logs of the stream of pushed labels ls, by the rule
- * of shale-mount(1), LOKI PUSH: deterministic, one path per label set,
- * valid for logs_path_check() whatever the values. 0 or -EINVAL.
+ * of shale-mount(1), LOKI PUSH, as l's logs_options.push_path sets it (l
+ * NULL: the default rule): deterministic, one path per label set, valid
+ * for logs_path_check() whatever the values. 0 or -EINVAL.
  */
-int	logs_push_path(const struct labels *ls, struct buf *path);
+int	logs_push_path(struct logs *l, const struct labels *ls,
+	    struct buf *path);
+/*
+ * The rule's directories (NULL or "": the default): levels separated by
+ * ',', each label names separated by '|', the first present naming the
+ * level ("namespace,app|job"); -EINVAL with err_set() for another text.
+ * Streams pushed before keep their paths.
+ */
+int	logs_set_push_path(struct logs *l, const char *rule);
 
 /*
  * The records of stream id that may hold entries of [start_ns, end_ns),

@@ -151,6 +151,7 @@ struct logs {
 	/* retention (logs_retention.c) */
 	int64_t		 ret_default_ms;	/* ns: logs_options.retention; 0: for ever */
 	struct logs_ret_filter *ret_filters;	/* ns: logs_options.retention_filters */
+	char		*push_rule;		/* ns: logs_options.push_path, or NULL */
 	size_t		 ret_nfilters;		/* ns */
 	/* bumped under ns (write) by whatever may change a stream's retention */
 	uint64_t	 ret_gen;		/* atomic */

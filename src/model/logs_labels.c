@@ -312,23 +312,69 @@ fit_name(struct buf *b, size_t start, uint64_t hash)
 	buf_printf(b, "~%016llx", (unsigned long long)hash);
 }
 
-/* The directory of a pushed stream: the first of these labels it has. */
-static const char *const push_dir_labels[] = {
-	"service_name", "job", "app", "service",
-};
+/*
+ * The directories of a pushed stream, when logs_options.push_path does
+ * not say: one level, the first of these labels it has.
+ */
+#define PUSH_PATH_DEFAULT	"service_name|job|app|service"
+#define PUSH_PATH_MAX		1024	/* bytes of the rule */
+#define PUSH_LEVELS_MAX		16
+
+/*
+ * A rule: levels separated by ',', each the names of labels separated by
+ * '|', whose first present names that level's directory. 0 or -EINVAL.
+ */
+static int
+push_rule_check(const char *rule)
+{
+	size_t levels = 1, len = 0;
+	const char *p;
+
+	if (strlen(rule) > PUSH_PATH_MAX)
+		return err_set(-EINVAL, "logs_options.push_path is longer than "
+		    "%d bytes", PUSH_PATH_MAX);
+	for (p = rule;; p++) {
+		if (*p == ',' || *p == '|' || *p == '\0') {
+			if (len == 0 || labels_check_name(p - len, len, 0) != 0)
+				return err_set(-EINVAL, "logs_options.push_path: "
+				    "'%s' is not a list of label names, such as "
+				    "'namespace,app|job'", rule);
+			if (*p == ',' && ++levels > PUSH_LEVELS_MAX)
+				return err_set(-EINVAL, "logs_options.push_path: "
+				    "more than %d levels", PUSH_LEVELS_MAX);
+			if (*p == '\0')
+				return 0;
+			len = 0;
+		} else
+			len++;
+	}
+}
 
 int
-logs_push_path(const struct labels *ls, struct buf *path)
+logs_set_push_path(struct logs *l, const char *rule)
 {
-	const char *v = NULL;
-	size_t start, n;
+	char *copy = NULL;
+	int rc;
+
+	if (rule != NULL && *rule != '\0') {
+		if ((rc = push_rule_check(rule)) != 0)
+			return rc;
+		copy = xstrdup(rule);
+	}
+	pthread_rwlock_wrlock(&l->ns);
+	free(l->push_rule);
+	l->push_rule = copy;
+	pthread_rwlock_unlock(&l->ns);
+	return 0;
+}
+
+/* One directory of a pushed stream's path: v escaped, "_" for none. */
+static int
+push_level(struct buf *path, const char *v)
+{
+	size_t start = path->len, n;
 	int rc = 0;
 
-	for (size_t i = 0; v == NULL && i < sizeof(push_dir_labels) /
-	    sizeof(push_dir_labels[0]); i++)
-		v = labels_get(ls, push_dir_labels[i]);
-	rc |= buf_puts(path, PUSH_DIR "/");
-	start = path->len;
 	if (v == NULL)
 		rc |= buf_putc(path, '_');
 	else if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
@@ -346,6 +392,44 @@ logs_push_path(const struct labels *ls, struct buf *path)
 		fit_name(path, start, XXH3_64bits(v, n));
 	}
 	rc |= buf_putc(path, '/');
+	return rc;
+}
+
+int
+logs_push_path(struct logs *l, const struct labels *ls, struct buf *path)
+{
+	char rule[PUSH_PATH_MAX + 1], name[LABELS_NAME_MAX + 1];
+	const char *v = NULL, *p;
+	size_t start, len = 0;
+	int rc = 0;
+
+	snprintf(rule, sizeof(rule), "%s", PUSH_PATH_DEFAULT);
+	if (l != NULL) {
+		pthread_rwlock_rdlock(&l->ns);
+		if (l->push_rule != NULL)
+			snprintf(rule, sizeof(rule), "%s", l->push_rule);
+		pthread_rwlock_unlock(&l->ns);
+	}
+	rc |= buf_puts(path, PUSH_DIR "/");
+	/* each level: the first of its names the set has */
+	for (p = rule;; p++) {
+		if (*p != ',' && *p != '|' && *p != '\0') {
+			len++;
+			continue;
+		}
+		if (v == NULL && len > 0 && len <= LABELS_NAME_MAX) {
+			memcpy(name, p - len, len);
+			name[len] = '\0';
+			v = labels_get(ls, name);
+		}
+		len = 0;
+		if (*p == '|')
+			continue;
+		rc |= push_level(path, v);
+		v = NULL;
+		if (*p == '\0')
+			break;
+	}
 	start = path->len;
 	rc |= labels_file_name(ls, path);
 	fit_name(path, start, labels_hash(ls));
@@ -620,7 +704,7 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 			goto out;
 		buf_init(&p->path, 0);
 		buf_init(&p->data, 0);
-		if ((rc = logs_push_path(v[i].ls, &p->path)) != 0) {
+		if ((rc = logs_push_path(l, v[i].ls, &p->path)) != 0) {
 			np++;
 			goto out;
 		}

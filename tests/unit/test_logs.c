@@ -2565,7 +2565,7 @@ push_path(struct labels *ls)
 	struct buf b;
 
 	buf_init(&b, 0);
-	assert_int_equal(logs_push_path(ls, &b), 0);
+	assert_int_equal(logs_push_path(NULL, ls, &b), 0);
 	assert_int_equal(logs_path_check(b.data, b.len), 0);
 	labels_free(ls);
 	return b.data;
@@ -2653,7 +2653,7 @@ push_id(struct logs *l, struct labels *ls)
 	int rc;
 
 	buf_init(&b, 0);
-	assert_int_equal(logs_push_path(ls, &b), 0);
+	assert_int_equal(logs_push_path(NULL, ls, &b), 0);
 	rc = logs_resolve(l, b.data, b.len, 0, &a);
 	buf_release(&b);
 	return rc == 0 ? a.id : 0;
@@ -2670,6 +2670,52 @@ push1(struct logs *l, const struct labels *ls, const struct logs_entry *e,
 
 	assert_true(rc != 0 || seq > 0);
 	return rc;
+}
+
+/*
+ * logs_options.push_path: levels of directories, the first present of
+ * each level's names, "_" for none; bad rules refused and the rule kept;
+ * NULL back to the default; a push lands where the rule says.
+ */
+static void
+test_push_path_rule(void **state)
+{
+	struct labels *ls;
+	struct logs_attr a;
+	struct store s;
+	struct buf b;
+	struct logs_entry e[] = { { clock_wall_ns(), "x", 1 } };
+
+	(void)state;
+	store_new(&s);
+	assert_int_equal(logs_set_push_path(s.l, "namespace,app|job"), 0);
+	ls = mkls("namespace", "prod", "job", "api", NULL);
+	buf_init(&b, 0);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b),
+	    "loki/prod/api/{job=\"api\",namespace=\"prod\"}");
+	assert_int_equal(push1(s.l, ls, e, 1), 0);
+	assert_int_equal(logs_resolve(s.l, b.data, b.len, 0, &a), 0);
+	labels_free(ls);
+	buf_reset(&b);
+	ls = mkls("app", "a/b", NULL);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b), "loki/_/a%2Fb/{app=\"a%2Fb\"}");
+	labels_free(ls);
+	assert_int_equal(logs_set_push_path(s.l, "a,,b"), -EINVAL);
+	assert_int_equal(logs_set_push_path(s.l, "a|b c"), -EINVAL);
+	assert_int_equal(logs_set_push_path(s.l, "|"), -EINVAL);
+	ls = mkls("namespace", "n", NULL);
+	buf_reset(&b);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b), "loki/n/_/{namespace=\"n\"}");
+	assert_int_equal(logs_set_push_path(s.l, NULL), 0);
+	buf_reset(&b);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b), "loki/_/{namespace=\"n\"}");
+	labels_free(ls);
+	buf_release(&b);
+	store_close(&s);
 }
 
 /*
@@ -2831,7 +2877,7 @@ test_push(void **state)
 
 		other = mkls("job", "o", NULL);
 		buf_init(&b, 0);
-		assert_int_equal(logs_push_path(other, &b), 0);
+		assert_int_equal(logs_push_path(NULL, other, &b), 0);
 		assert_int_equal(logs_resolve(s.l, b.data, b.len, 1, &a), 0);
 		assert_int_equal(push1(s.l, other, e, 1), -EINVAL);
 		assert_int_equal(logs_unlink(s.l, a.parent, strrchr(b.data,
@@ -3649,6 +3695,7 @@ main(void)
 		cmocka_unit_test(test_push_path),
 		cmocka_unit_test(test_push),
 		cmocka_unit_test(test_push_dedup),
+		cmocka_unit_test(test_push_path_rule),
 		cmocka_unit_test(test_scan_time),
 		cmocka_unit_test(test_scan_needles),
 		cmocka_unit_test(test_push_concurrent),
