@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "model/labels.h"
 #include "model/logs.h"
 #include "util/base64.h"
 #include "util/clock.h"
@@ -334,7 +335,7 @@ reply_errno(struct http_reply *r, int rc, const char *key, int create)
 
 static void
 do_append(struct http *h, struct logs *l, struct http_append *a,
-    struct http_reply *r)
+    const struct labels *ls, struct http_reply *r)
 {
 	struct logs_attr at;
 	const char *last = NULL;
@@ -353,6 +354,10 @@ do_append(struct http *h, struct logs *l, struct http_append *a,
 		if (last == NULL || strcmp(last, rec->key) != 0) {
 			if ((rc = logs_resolve(l, rec->key, rec->klen, 1,
 			    &at)) != 0)
+				break;
+			/* labels= gives the stream its labels, then appends */
+			if (ls != NULL && (rc = logs_labels_set(l, at.id,
+			    ls)) != 0)
 				break;
 			last = rec->key;
 		}
@@ -400,10 +405,17 @@ route_append(struct http *h, const struct http_req *req, struct http_reply *r)
 {
 	struct logs *l = atomic_load(&h->l);
 	struct http_append a;
+	struct labels *ls = NULL;
 	const char *key = http_arg(req, "key"), *s;
 	char msg[512];
 	int rc, d;
 
+	if ((s = http_arg(req, "labels")) != NULL &&
+	    (rc = logs_labels_parse(s, strlen(s), &ls)) != 0) {
+		snprintf(msg, sizeof(msg), "labels: %s", err_detail());
+		http_reply_error(r, 400, msg);
+		return;
+	}
 	if (key != NULL)
 		rc = http_parse_append_text(key, req->body, req->body_len, &a,
 		    msg, sizeof(msg));
@@ -420,11 +432,13 @@ route_append(struct http *h, const struct http_req *req, struct http_reply *r)
 			a.await_durable |= d;
 	}
 	if (rc != 0) {
+		labels_free(ls);
 		http_reply_error(r, 400, msg);
 		return;
 	}
-	do_append(h, l, &a, r);
+	do_append(h, l, &a, ls, r);
 	http_append_release(&a);
+	labels_free(ls);
 }
 
 struct scan_out {

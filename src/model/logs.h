@@ -312,6 +312,14 @@ struct labels;
 int	logs_labels_get(struct logs *l, uint64_t id, struct labels **out);
 /* Give stream id the set ls (NULL or empty: none), replacing what it had. */
 int	logs_labels_set(struct logs *l, uint64_t id, const struct labels *ls);
+/*
+ * Given labels as text, for the xattr and the HTTP API: a PromQL label
+ * set, {a="b", c="d"} (selector syntax, '=' only); {} or blank for none
+ * (*out NULL). Parse: 0 or -EINVAL with err_set(). Format: sorted, as
+ * parse reads it back.
+ */
+int	logs_labels_parse(const char *s, size_t n, struct labels **out);
+void	logs_labels_format(const struct labels *ls, struct buf *b);
 
 /*
  * Each stream, in no particular order, with its whole label set (given

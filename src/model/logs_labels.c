@@ -39,6 +39,7 @@
 #include "model/labels.h"
 #include "model/labels_int.h"
 #include "model/logs_int.h"
+#include "model/matcher.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/coding.h"
@@ -106,6 +107,85 @@ load_labels(struct logs *l, const struct engine_snapshot *snap)
 }
 
 /* ---- labels of streams ---- */
+
+/* Append v as a PromQL string: "...", with \\, \" and \n escaped. */
+static void
+quote(struct buf *b, const char *v, size_t n)
+{
+	buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '\\' || v[i] == '"')
+			buf_putc(b, '\\');
+		if (v[i] == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_putc(b, v[i]);
+	}
+	buf_putc(b, '"');
+}
+
+void
+logs_labels_format(const struct labels *ls, struct buf *b)
+{
+	buf_putc(b, '{');
+	for (size_t i = 0; i < labels_count(ls); i++) {
+		const struct label *p = labels_at(ls, i);
+
+		if (i > 0)
+			buf_puts(b, ", ");
+		buf_append(b, p->name, p->name_len);
+		buf_putc(b, '=');
+		quote(b, p->value, p->value_len);
+	}
+	buf_putc(b, '}');
+}
+
+/* Whether n bytes at s are only white space and at most one pair of {}. */
+static int
+empty_set(const char *s, size_t n)
+{
+	int open = 0, close = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '{' && !open && !close)
+			open = 1;
+		else if (s[i] == '}' && open && !close)
+			close = 1;
+		else if (strchr(" \t\r\n", s[i]) == NULL || s[i] == '\0')
+			return 0;
+	}
+	return open == close;
+}
+
+int
+logs_labels_parse(const char *s, size_t n, struct labels **out)
+{
+	struct label pairs[SELECTOR_MATCHERS_MAX];
+	struct selector *sel;
+	size_t k;
+	int rc;
+
+	*out = NULL;
+	if (empty_set(s, n))
+		return 0;
+	if ((rc = selector_parse(s, n, &sel)) != 0)
+		return rc;
+	k = selector_count(sel);
+	for (size_t i = 0; i < k; i++) {
+		const struct matcher *m = selector_at(sel, i);
+
+		if (matcher_op(m) != MATCHER_EQ) {
+			selector_free(sel);
+			return err_set(-EINVAL, "labels take '=' only");
+		}
+		pairs[i].name = matcher_name(m);
+		pairs[i].name_len = strlen(pairs[i].name);
+		pairs[i].value = matcher_value(m, &pairs[i].value_len);
+	}
+	rc = labels_new(pairs, k, LABELS_RESERVED, out);
+	selector_free(sel);
+	return rc;
+}
 
 int
 logs_labels_get(struct logs *l, uint64_t id, struct labels **out)

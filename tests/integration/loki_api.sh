@@ -246,5 +246,24 @@ else
 	ok "tail over a WebSocket not tried: python3 not installed"
 fi
 
+# ---- labels given through the log API's append ----
+lq=$(jq -rn --arg q '{team="ops", tier="cache"}' '$q | @uri')
+expect_eq "append with labels=" 200 "$(code "$u/api/v1/log/append?key=other/cache&labels=$lq" \
+	-X POST --data-binary 'evicted')"
+lq=$(jq -rn --arg q '{team=~"ops"}' '$q | @uri')
+expect_eq "bad labels=: 400" 400 "$(code "$u/api/v1/log/append?key=other/cache2&labels=$lq" \
+	-X POST --data-binary 'never')"
+expect_match "... saying why" "labels: .*'='" "$(cat "$TEST_TMP/body")"
+now=$(( $(date +%s%N) + 60000000000 ))
+expect_eq "a query by a given label" 200 "$(code "$l/query_range" -G \
+	--data-urlencode 'query={team="ops"}' --data-urlencode "start=$start" \
+	--data-urlencode "end=$now")"
+expect_eq "... finds the stream, its labels and stream=" \
+	'{"stream":"other/cache","team":"ops","tier":"cache"} evicted' \
+	"$(jq -c -r '.data.result[] | [(.stream | tostring), .values[0][1]] | join(" ")' "$TEST_TMP/body")"
+expect_eq "the refused append made no stream" 0 "$(code "$l/query_range" -G \
+	--data-urlencode 'query={stream="other/cache2"}' --data-urlencode "start=$start" \
+	--data-urlencode "end=$now" >/dev/null; jq '.data.result | length' "$TEST_TMP/body")"
+
 stop_serves
 finish
