@@ -867,7 +867,7 @@ go_duration(double v)
 		const char	*unit;
 		int64_t		 ns;
 	} small[] = { { "ms", 1000000 }, { "\xc2\xb5s", 1000 }, { "ns", 1 } };
-	char tmp[96], frac[16];
+	char tmp[96], frac[32];
 	int64_t d, h, m, sec, rest;
 	const char *sign;
 	size_t k;
