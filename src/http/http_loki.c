@@ -897,7 +897,8 @@ walk_run(struct logs *l, struct walk *w)
 	w->l = l;
 	if ((rc = logs_streams(l, on_stream, w)) != 0)
 		return rc;
-	qsort(w->s, w->n, sizeof(*w->s), str_cmp);
+	if (w->n > 1)
+		qsort(w->s, w->n, sizeof(*w->s), str_cmp);
 	for (size_t i = 0; i < w->n; i++) {
 		if (k > 0 && strcmp(w->s[k - 1], w->s[i]) == 0) {
 			free(w->s[i]);

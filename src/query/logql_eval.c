@@ -324,7 +324,9 @@ stream_cmp(const void *a, const void *b)
 static void
 logq_trim(struct logq *q)
 {
-	qsort(q->e, q->n, sizeof(*q->e), q->forward ? ent_cmp_fwd : ent_cmp_bwd);
+	if (q->n > 1)	/* q->e may be NULL, which qsort may not be given */
+		qsort(q->e, q->n, sizeof(*q->e), q->forward ? ent_cmp_fwd :
+		    ent_cmp_bwd);
 	for (size_t i = q->limit; i < q->n; i++)
 		free(q->e[i].line);
 	if (q->n > q->limit)

@@ -1632,7 +1632,8 @@ build_labels(struct logql_run *r, const struct labels *base,
 	buf_reset(&r->vals);
 	if ((rc = lq_each(&r->b, pair_add, r)) != 0)
 		return rc;
-	qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_cmp);
+	if (r->npairs > 1)
+		qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_cmp);
 	buf_reset(&r->enc);
 	for (i = 0; i < r->npairs && n < LABELS_COUNT_MAX; i++) {
 		struct pair_ref pr = r->pairs[i];
