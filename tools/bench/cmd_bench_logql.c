@@ -361,6 +361,7 @@ load(const char *dir, const char *uri, struct engine_settings *es,
 	g.nstreams = nstreams;
 	g.span = (int64_t)llround(hours * 3600) * NS;
 	g.t0 = (clock_wall_ns() - g.span) / HOUR_NS * HOUR_NS;
+	/* a line's length does not depend on n: any will do to measure it */
 	g.n = 1;
 	g.n = (uint64_t)llround((double)bytes / mean_line(&g));
 	if (g.n == 0)
@@ -435,10 +436,11 @@ load(const char *dir, const char *uri, struct engine_settings *es,
 	engine_status(e, &est);
 	m.lines = g.n;
 	m.table_bytes = est.table_bytes;
-	printf("shale load: %" PRIu64 " lines, %" PRIu64 " raw bytes pushed "
-	    "in %.1f s (%.1f MB/s, batches of %d entries, in process, "
-	    "synced), flushed and compacted in %.1f s: %" PRIu64 " bytes of "
-	    "tables, %.3f stored bytes per raw byte\n", g.n, m.raw_bytes,
+	printf("shale load: %" PRIu64 " lines, %" PRIu64 " raw bytes made, "
+	    "written to files and pushed in %.1f s (%.1f MB/s, batches of %d "
+	    "entries, in process, synced), flushed and compacted in %.1f s: %"
+	    PRIu64 " bytes of tables, %.3f stored bytes per raw byte\n", g.n,
+	    m.raw_bytes,
 	    secs(ingest), (double)m.raw_bytes / 1e6 / secs(ingest), BATCH,
 	    secs(compact), est.table_bytes,
 	    (double)est.table_bytes / (double)m.raw_bytes);
