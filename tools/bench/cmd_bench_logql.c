@@ -130,9 +130,12 @@ line_make(const struct gen *g, uint64_t i, struct buf *b)
 {
 	static const char *const methods[] = { "GET", "GET", "GET", "GET",
 	    "GET", "GET", "GET", "POST", "POST", "PUT", "DELETE", "HEAD" };
-	static const char *const paths[] = { "/api/v1/users/%u",
-	    "/api/v1/orders/%u", "/api/v1/items/%u/reviews", "/static/app.%u.js",
-	    "/login", "/api/v1/search?q=item%u", "/healthz", "/cart/%u" };
+	/* a path is pre, then a number when num, then post */
+	static const struct { const char *pre, *post; int num; } paths[] = {
+	    { "/api/v1/users/", "", 1 }, { "/api/v1/orders/", "", 1 },
+	    { "/api/v1/items/", "/reviews", 1 }, { "/static/app.", ".js", 1 },
+	    { "/login", "", 0 }, { "/api/v1/search?q=item", "", 1 },
+	    { "/healthz", "", 0 }, { "/cart/", "", 1 } };
 	static const char *const agents[] = {
 	    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
 	    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
@@ -158,9 +161,11 @@ line_make(const struct gen *g, uint64_t i, struct buf *b)
 		}
 	if (mix(i ^ 0xadULL) % RARE_EVERY == 0)
 		snprintf(path, sizeof(path), RARE "?id=%u", (unsigned)(h >> 40));
+	else if (paths[(h >> 8) % 8].num)
+		snprintf(path, sizeof(path), "%s%u%s", paths[(h >> 8) % 8].pre,
+		    (unsigned)((h >> 16) % 100000), paths[(h >> 8) % 8].post);
 	else
-		snprintf(path, sizeof(path), paths[(h >> 8) % 8],
-		    (unsigned)((h >> 16) % 100000));
+		snprintf(path, sizeof(path), "%s", paths[(h >> 8) % 8].pre);
 	request_id(i, rid);
 	buf_printf(b, "ts=%s.%09" PRId64 "Z method=%s path=%s status=%u "
 	    "latency_ms=%.3f bytes=%u request_id=%s client=10.%u.%u.%u "
