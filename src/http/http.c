@@ -355,18 +355,117 @@ method_of(const char *m, struct request *rq)
 	}
 }
 
+/* A connection taken over by a route (http_upgrade_fn). */
+struct upgrade {
+	struct http	*h;
+	http_upgrade_fn	 fn;
+	void		*arg;
+	void		(*done)(void *arg);
+	int		 fd;
+	char		*extra;
+	size_t		 extra_len;
+	struct MHD_UpgradeResponseHandle *urh;
+};
+
+static void *
+upgrade_main(void *p)
+{
+	struct upgrade *u = p;
+	struct http *h = u->h;
+
+	u->fn(h, u->arg, u->fd, u->extra, u->extra_len);
+	MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+	if (u->done != NULL)
+		u->done(u->arg);
+	free(u->extra);
+	free(u);
+	/* last: http_stop() waits for this before it frees h */
+	atomic_fetch_sub(&h->upgraded, 1);
+	return NULL;
+}
+
+/*
+ * libmicrohttpd hands the socket over: the route's function runs on a
+ * thread of its own, for a pool thread must not be held.
+ */
+static void
+on_upgrade(void *cls, struct MHD_Connection *c, void *req_cls,
+    const char *extra_in, size_t extra_in_size, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct upgrade *u = cls;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	(void)c;
+	(void)req_cls;
+	u->fd = (int)sock;
+	u->urh = urh;
+	u->extra = xmalloc(extra_in_size + 1);
+	memcpy(u->extra, extra_in, extra_in_size);
+	u->extra_len = extra_in_size;
+	atomic_fetch_add(&u->h->upgraded, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, HTTP_STACK_SIZE);
+	if (pthread_create(&t, &attr, upgrade_main, u) != 0) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		if (u->done != NULL)
+			u->done(u->arg);
+		atomic_fetch_sub(&u->h->upgraded, 1);
+		free(u->extra);
+		free(u);
+	}
+	pthread_attr_destroy(&attr);
+}
+
 static enum MHD_Result
 send_reply(struct http *h, struct MHD_Connection *c, struct request *rq,
     struct http_reply *r)
 {
 	struct MHD_Response *resp;
+	struct upgrade *u = NULL;
 	enum MHD_Result ret;
 	char allow[32];
 	size_t len;
 	char *body;
 
-	body = buf_detach(&r->body, &len);
 	rq->stopping = __atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST);
+	if (r->upgrade != NULL && !rq->stopping) {
+		u = xcalloc(1, sizeof(*u));
+		u->h = h;
+		u->fn = r->upgrade;
+		u->arg = r->upgrade_arg;
+		u->done = r->upgrade_done;
+		if ((resp = MHD_create_response_for_upgrade(on_upgrade,
+		    u)) == NULL) {
+			if (u->done != NULL)
+				u->done(u->arg);
+			free(u);
+			return MHD_NO;
+		}
+		for (size_t i = 0; i < r->nheaders; i++)
+			MHD_add_response_header(resp, r->headers[i].name,
+			    r->headers[i].value);
+		rq->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+		ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+		MHD_destroy_response(resp);
+		if (ret != MHD_YES) {
+			if (u->done != NULL)
+				u->done(u->arg);
+			free(u);
+		}
+		return ret;
+	}
+	if (r->upgrade != NULL && r->upgrade_done != NULL) {
+		/* stopping: no connection is taken over now */
+		r->upgrade_done(r->upgrade_arg);
+		r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		r->content_type = "text/plain; charset=utf-8";
+		buf_reset(&r->body);
+		buf_puts(&r->body, "shutting down\n");
+	}
+	body = buf_detach(&r->body, &len);
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(body);
@@ -589,6 +688,39 @@ check_head(struct http *h, struct MHD_Connection *c, struct request *rq,
 	return 0;
 }
 
+/* Does the token list s (a header's value) hold tok, in any case? */
+static int
+has_token(const char *s, const char *tok)
+{
+	size_t n = strlen(tok);
+
+	while (s != NULL && *s != '\0') {
+		s += strspn(s, " \t,");
+		if (strncasecmp(s, tok, n) == 0 && strchr(" \t,", s[n]) != NULL)
+			return 1;
+		s += strcspn(s, ",");
+	}
+	return 0;
+}
+
+/* The Sec-WebSocket-Key of a WebSocket handshake (RFC 6455), or NULL. */
+static const char *
+websocket_key(struct MHD_Connection *c)
+{
+	const char *up, *conn, *key;
+
+	up = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_UPGRADE);
+	conn = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONNECTION);
+	key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Sec-WebSocket-Key");
+	if (up == NULL || !has_token(up, "websocket") ||
+	    !has_token(conn, "upgrade") || key == NULL || *key == '\0')
+		return NULL;
+	return key;
+}
+
 static void
 dispatch(struct http *h, struct MHD_Connection *c, const char *url,
     struct request *rq, struct http_reply *r)
@@ -632,6 +764,7 @@ dispatch(struct http *h, struct MHD_Connection *c, const char *url,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	req.content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_ENCODING);
+	req.ws_key = websocket_key(c);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	req.fd = ci != NULL ? ci->connect_fd : -1;
 	r->status = MHD_HTTP_OK;
@@ -863,6 +996,7 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	h->dropped_slow = metric_series(closed, "slow_head");
 	h->dropped_full = metric_series(closed, "full");
 	http_write_register();
+	http_loki_push_register();
 	raise_fd_limit();
 	if ((pool = getenv("SHALE_HTTP_POOL")) != NULL && atoi(pool) > 0) {
 		/*
@@ -870,7 +1004,8 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 		 * long poll or an awaitDurable append holds a pool thread.
 		 */
 		h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-		    MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+		    MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+		    MHD_ALLOW_UPGRADE, 0, NULL,
 		    NULL, on_request, h,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)atoi(pool),
@@ -884,7 +1019,8 @@ http_start(const struct http_options *o, struct logs *l, struct http **out)
 	} else
 		h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 		    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
-		    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+		    MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
+		    on_request, h,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_STACK_SIZE,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
@@ -949,6 +1085,9 @@ http_stop(struct http *h)
 	if (atomic_load(&h->in_flight) > 0)
 		log_warn("http: stopping with %d requests unanswered",
 		    atomic_load(&h->in_flight));
+	/* connections taken over see stopping within their poll */
+	while (atomic_load(&h->upgraded) > 0)
+		clock_sleep_ms(10);
 	pthread_mutex_lock(&h->conns_lock);
 	h->reaper_stop = 1;
 	pthread_cond_signal(&h->reaper_cond);

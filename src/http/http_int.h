@@ -48,6 +48,7 @@ struct http_req {
 	const char	*content_type;		/* the header's value, or NULL */
 	const char	*content_encoding;	/* the header's value, or NULL */
 	int		 fd;		/* the client's socket (to poll), or -1 */
+	const char	*ws_key;	/* Sec-WebSocket-Key of an Upgrade: websocket */
 };
 
 #define HTTP_REPLY_HEADERS_MAX	4
@@ -59,8 +60,18 @@ struct http_header {
 };
 
 /*
+ * A reply that takes the connection over (status 101, a WebSocket): fn
+ * runs on a thread of its own with the socket and the bytes the client
+ * sent after its request, until the client goes or the server stops
+ * (http->stopping); the server closes the socket after it and frees arg
+ * with done. done alone is called when the upgrade does not happen.
+ */
+typedef void (*http_upgrade_fn)(struct http *h, void *arg, int fd,
+	    const char *extra, size_t extra_len);
+
+/*
  * What it fills in: a status, a body and its type (static strings), and
- * headers of its own (http_reply_header()).
+ * headers of its own (http_reply_header()); or an upgrade.
  */
 struct http_reply {
 	int		 status;
@@ -68,6 +79,9 @@ struct http_reply {
 	struct buf	 body;
 	struct http_header headers[HTTP_REPLY_HEADERS_MAX];
 	size_t		 nheaders;
+	http_upgrade_fn	 upgrade;
+	void		*upgrade_arg;
+	void		(*upgrade_done)(void *arg);
 };
 
 typedef void (*http_route_fn)(struct http *h, const struct http_req *req,
@@ -103,6 +117,8 @@ void	http_route_query_exemplars(struct http *h, const struct http_req *req,
 /* POST /loki/api/v1/push (http_loki_push.c), in http_routes[]. */
 void	http_route_loki_push(struct http *h, const struct http_req *req,
 	    struct http_reply *r);
+/* Register the loki_push_* metrics (http_loki_push.c); once is enough. */
+void	http_loki_push_register(void);
 /* Register the remote_write_* metrics (http_write.c); once is enough. */
 void	http_write_register(void);
 
@@ -116,6 +132,7 @@ struct http {
 	_Atomic(struct series *) s;		/* set with l */
 	int			 stopping;	/* atomic: long polls end now */
 	atomic_int		 in_flight;
+	atomic_int		 upgraded;	/* connections taken over, running */
 	struct metric		*requests;	/* http_requests_total */
 	struct metric		*duration;	/* http_request_duration_seconds */
 	struct metric_series	*in_flight_gauge;

@@ -15,6 +15,10 @@
  *					start, end, since
  *	/loki/api/v1/index/stats	streams, chunks, entries and bytes a
  *					query would read: query, start, end
+ *	/loki/api/v1/index/volume	bytes by label: query, start, end,
+ *					limit, targetLabels
+ *	/loki/api/v1/tail		a WebSocket following new entries:
+ *					query, start, limit, delay_for
  *	/loki/api/v1/status/buildinfo	the version of Loki's API spoken
  *	/ready				"ready" once the store is open
  *
@@ -42,12 +46,12 @@
  * they were appended to after start (less the grace an entry may be
  * ahead of the clock) and made before end (plus the window an entry may
  * be behind the newest, logs.h); their labels are what logs_streams()
- * gives. Everything is built whole in memory (http.c sends a buffer),
- * bounded by LOGQL_LIMIT_MAX entries and LOGQL_MAX_SERIES series.
+ * gives. Answers are built whole in memory (http.c sends a buffer),
+ * bounded by LOGQL_LIMIT_MAX entries and LOGQL_MAX_SERIES series; a tail
+ * sends a message a batch on its own thread.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -56,14 +60,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
+#include "http/http.h"
 #include "http/http_int.h"
 #include "model/labels.h"
 #include "model/logs.h"
 #include "model/matcher.h"
 #include "query/logql.h"
 #include "query/promql.h"
+#include "util/base64.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/jsonw.h"
@@ -406,6 +416,11 @@ http_loki_time(const char *v, int64_t def, int64_t *ns, struct buf *msg)
 			*ns = n;
 			return 0;
 		}
+		/* past int64 nanoseconds (the year 2262): the last second */
+		if (n > INT64_MAX / 1000000000)
+			n = INT64_MAX / 1000000000;
+		if (n < INT64_MIN / 1000000000)
+			n = INT64_MIN / 1000000000;
 		*ns = n * 1000000000;
 		return 0;
 	}
@@ -794,6 +809,8 @@ struct walk {
 	uint64_t	 streams, bytes;
 	int		 series;	/* collect label sets as JSON */
 	int		 count;		/* collect nothing, count */
+	char		**group;	/* volume: "{labels}\tbytes" by these */
+	size_t		 ngroup;
 };
 
 static void
@@ -805,6 +822,9 @@ walk_release(struct walk *w)
 	for (size_t i = 0; i < w->n; i++)
 		free(w->s[i]);
 	free(w->s);
+	for (size_t i = 0; i < w->ngroup; i++)
+		free(w->group[i]);
+	free(w->group);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -834,6 +854,43 @@ json_labels(struct buf *b, const struct labels *ls)
 }
 
 static int
+name_in(const char *name, char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* A stream's bytes under the JSON of its labels that w->group names. */
+static int
+volume_add(struct walk *w, uint64_t id, const struct labels *ls)
+{
+	struct logs_attr full;
+	const struct label *l;
+	struct buf b;
+	int rc, k = 0;
+
+	if ((rc = logs_getattr(w->l, id, &full)) != 0)
+		return rc == -ENOENT ? 0 : rc;
+	buf_init(&b, 0);
+	buf_putc(&b, '{');
+	for (size_t i = 0; i < labels_count(ls); i++) {
+		l = labels_at(ls, i);
+		if (!name_in(l->name, w->group, w->ngroup))
+			continue;
+		if (k++ > 0)
+			buf_putc(&b, ',');
+		jw_string_raw(&b, l->name, l->name_len);
+		buf_putc(&b, ':');
+		jw_string_raw(&b, l->value, l->value_len);
+	}
+	buf_printf(&b, "}\t%" PRIu64, full.size);
+	walk_add(w, buf_detach(&b, NULL));
+	return 0;
+}
+
+static int
 on_stream(void *arg, uint64_t id, const struct labels *ls,
     const struct logs_attr *a)
 {
@@ -860,6 +917,8 @@ on_stream(void *arg, uint64_t id, const struct labels *ls,
 	if (!hit)
 		return 0;
 	w->streams++;
+	if (w->group != NULL)
+		return volume_add(w, id, ls);
 	if (w->count) {
 		/* a listing's size may not be read yet: ask the stream */
 		if ((rc = logs_getattr(w->l, id, &full)) == 0)
@@ -1078,6 +1137,471 @@ out:
 	params_release(&p);
 }
 
+struct vol {
+	char		*metric;	/* JSON, the walk's */
+	uint64_t	 bytes;
+};
+
+static int
+vol_cmp(const void *pa, const void *pb)
+{
+	const struct vol *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	return strcmp(a->metric, b->metric);
+}
+
+/*
+ * GET or POST /loki/api/v1/index/volume: the bytes of the streams the
+ * query's selectors pick in the range, summed by the labels those
+ * selectors name (or by targetLabels), biggest first, at most limit
+ * (100 by default), as an instant vector at end; what Grafana's Logs
+ * Drilldown asks. Bytes are whole streams', as for index/stats.
+ */
+static void
+route_index_volume(struct http *h, const struct http_req *req,
+    struct http_reply *r)
+{
+	struct vol *v = NULL;
+	struct params p;
+	struct walk w;
+	size_t cap = 0, nv = 0, limit, gcap = 0;
+	const char *t;
+	char *tab;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	if (params_read(req, &p, r) != 0 || walk_query(&p, &w, r) != 0 ||
+	    read_limit(&p, &limit, r) != 0)
+		goto out;
+	if ((t = param(&p, "targetLabels")) != NULL)
+		while (*t != '\0') {
+			size_t n = strcspn(t, ",");
+
+			if (n > 0) {
+				w.group = xgrow(w.group, &gcap, w.ngroup + 1,
+				    sizeof(*w.group));
+				w.group[w.ngroup++] = xstrndup(t, n);
+			}
+			t += n + (t[n] == ',');
+		}
+	else
+		for (size_t i = 0; i < w.nsel; i++)
+			for (size_t k = 0; k < selector_count(w.sel[i]); k++) {
+				const char *n = matcher_name(
+				    selector_at(w.sel[i], k));
+
+				if (name_in(n, w.group, w.ngroup))
+					continue;
+				w.group = xgrow(w.group, &gcap, w.ngroup + 1,
+				    sizeof(*w.group));
+				w.group[w.ngroup++] = xstrdup(n);
+			}
+	if (w.group == NULL)
+		w.group = xcalloc(1, sizeof(*w.group));
+	w.l = atomic_load(&h->l);
+	if ((rc = logs_streams(w.l, on_stream, &w)) != 0) {
+		reply_errno(r, rc);
+		goto out;
+	}
+	if (w.n > 1)
+		qsort(w.s, w.n, sizeof(*w.s), str_cmp);
+	for (size_t i = 0; i < w.n; i++) {
+		tab = strrchr(w.s[i], '\t');
+		*tab = '\0';
+		if (nv > 0 && strcmp(v[nv - 1].metric, w.s[i]) == 0) {
+			v[nv - 1].bytes += strtoull(tab + 1, NULL, 10);
+			continue;
+		}
+		v = xgrow(v, &cap, nv + 1, sizeof(*v));
+		v[nv].metric = w.s[i];
+		v[nv].bytes = strtoull(tab + 1, NULL, 10);
+		nv++;
+	}
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), vol_cmp);
+	if (nv > limit)
+		nv = limit;
+	r->content_type = "application/json; charset=UTF-8";
+	buf_puts(&r->body, "{\"status\":\"success\",\"data\":{\"resultType\":"
+	    "\"vector\",\"result\":[");
+	for (size_t i = 0; i < nv; i++) {
+		buf_printf(&r->body, "%s{\"metric\":%s,\"value\":[",
+		    i > 0 ? "," : "", v[i].metric);
+		jw_format_float(&r->body, (double)(w.end / 1000000) / 1000.0,
+		    'f');
+		buf_printf(&r->body, ",\"%" PRIu64 "\"]}", v[i].bytes);
+	}
+	buf_puts(&r->body, "]}}\n");
+out:
+	free(v);
+	walk_release(&w);
+	params_release(&p);
+}
+
+/* ---- tail: a WebSocket following new entries ---- */
+
+#define TAIL_POLL_MS		250	/* between looks for new entries */
+#define TAIL_DELAY_MAX		5	/* delay_for, seconds, as Loki */
+#define TAIL_FRAME_MAX		4096	/* of a frame from the client */
+#define WS_GUID			"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+struct tail {
+	struct logs	*l;
+	struct logql_expr *e;
+	size_t		 limit;
+	int64_t		 start;
+	/* frames from the client, as they come */
+	unsigned char	 in[TAIL_FRAME_MAX + 14];
+	size_t		 inlen;
+};
+
+static void
+tail_done(void *arg)
+{
+	struct tail *t = arg;
+
+	logql_free(t->e);
+	free(t);
+}
+
+/*
+ * Send all of p, waiting for the socket at most HTTP_TIMEOUT_S without
+ * progress, and not past the server's stop: 0 or -EIO.
+ */
+static int
+send_all(struct http *h, int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	int64_t idle = 0;
+	struct pollfd pfd;
+	ssize_t k;
+
+	while (n > 0) {
+		k = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			c += k;
+			n -= (size_t)k;
+			idle = 0;
+			continue;
+		}
+		if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return -EIO;
+		if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST) ||
+		    idle >= (int64_t)HTTP_TIMEOUT_S * 1000)
+			return -EIO;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		poll(&pfd, 1, 100);
+		idle += 100;
+	}
+	return 0;
+}
+
+/* One unmasked frame, as a server sends them (RFC 6455, 5.2). */
+static int
+ws_send(struct http *h, int fd, int opcode, const void *p, size_t n)
+{
+	unsigned char hd[10];
+	size_t hl = 2;
+
+	hd[0] = (unsigned char)(0x80 | opcode);
+	if (n < 126)
+		hd[1] = (unsigned char)n;
+	else if (n <= 0xffff) {
+		hd[1] = 126;
+		hd[2] = (unsigned char)(n >> 8);
+		hd[3] = (unsigned char)n;
+		hl = 4;
+	} else {
+		hd[1] = 127;
+		for (int i = 0; i < 8; i++)
+			hd[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+		hl = 10;
+	}
+	if (send_all(h, fd, hd, hl) != 0)
+		return -EIO;
+	return n > 0 ? send_all(h, fd, p, n) : 0;
+}
+
+/* A close frame with a status code and a reason cut to fit. */
+static void
+ws_close(struct http *h, int fd, unsigned code, const char *why)
+{
+	unsigned char b[125];
+	size_t n = strlen(why);
+
+	if (n > sizeof(b) - 2)
+		n = sizeof(b) - 2;
+	b[0] = (unsigned char)(code >> 8);
+	b[1] = (unsigned char)code;
+	memcpy(b + 2, why, n);
+	ws_send(h, fd, 0x8, b, n + 2);
+}
+
+/*
+ * The client's frames in t->in: pings answered, data ignored. 0 to go
+ * on, 1 once the client closed (answered), -EIO on a bad frame.
+ */
+static int
+ws_read(struct http *h, int fd, struct tail *t)
+{
+	unsigned char *b = t->in, *pl;
+	uint64_t len;
+	size_t hl;
+	int op;
+
+	for (;;) {
+		if (t->inlen < 2)
+			return 0;
+		op = b[0] & 0x0f;
+		len = b[1] & 0x7f;
+		hl = 2;
+		if (len == 126) {
+			if (t->inlen < 4)
+				return 0;
+			len = (uint64_t)b[2] << 8 | b[3];
+			hl = 4;
+		} else if (len == 127) {
+			if (t->inlen < 10)
+				return 0;
+			len = 0;
+			for (int i = 0; i < 8; i++)
+				len = len << 8 | b[2 + i];
+			hl = 10;
+		}
+		if (b[1] & 0x80)
+			hl += 4;
+		if (len > TAIL_FRAME_MAX) {
+			ws_close(h, fd, 1009, "frame too big");
+			return -EIO;
+		}
+		if (t->inlen < hl + len)
+			return 0;
+		pl = b + hl;
+		if (b[1] & 0x80)
+			for (uint64_t i = 0; i < len; i++)
+				pl[i] ^= b[hl - 4 + i % 4];
+		if (op == 0x8) {
+			ws_send(h, fd, 0x8, pl, len >= 2 ? 2 : 0);
+			return 1;
+		}
+		if (op == 0x9)
+			ws_send(h, fd, 0xa, pl, (size_t)len);
+		memmove(b, b + hl + len, t->inlen - hl - (size_t)len);
+		t->inlen -= hl + (size_t)len;
+	}
+}
+
+/* Loki's tail message: {"streams":[{"stream":{...},"values":[...]}]}. */
+static size_t
+tail_message(const struct logql_result *res, struct buf *b, int64_t *last)
+{
+	const struct logql_stream *s;
+	size_t n = 0;
+
+	buf_puts(b, "{\"streams\":[");
+	for (size_t i = 0; i < res->nstreams; i++) {
+		s = &res->streams[i];
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_puts(b, "{\"stream\":");
+		json_labels(b, s->ls);
+		buf_puts(b, ",\"values\":[");
+		for (size_t k = 0; k < s->n; k++) {
+			if (k > 0)
+				buf_putc(b, ',');
+			buf_printf(b, "[\"%" PRId64 "\",", s->e[k].ts_ns);
+			jw_string(b, s->e[k].line, s->e[k].len);
+			buf_putc(b, ']');
+			if (s->e[k].ts_ns > *last)
+				*last = s->e[k].ts_ns;
+			n++;
+		}
+		buf_puts(b, "]}");
+	}
+	buf_puts(b, "]}");
+	return n;
+}
+
+/* Send what a result holds as one message; 0, or -EIO. */
+static int
+tail_send(struct http *h, int fd, const struct logql_result *res,
+    struct buf *msg, size_t *n)
+{
+	int64_t last = INT64_MIN;
+
+	buf_reset(msg);
+	*n = tail_message(res, msg, &last);
+	if (*n == 0)
+		return 0;
+	return ws_send(h, fd, 0x1, msg->data, msg->len);
+}
+
+/*
+ * The tail's life on its own thread: the entries from start to now (at
+ * most limit, the oldest), then every TAIL_POLL_MS what the streams got
+ * since (logql_tail: by offset, so an entry pushed late with an older
+ * time is sent too), each batch a text frame, until the client closes or
+ * goes, or the server stops. The follow starts before the first query,
+ * so an entry appended meanwhile may come twice, never not at all.
+ */
+static void
+tail_run(struct http *h, void *arg, int fd, const char *extra,
+    size_t extra_len)
+{
+	struct tail *t = arg;
+	struct cancel c = { h, fd };
+	struct logql_tail *follow = NULL;
+	struct logql_result *res = NULL;
+	struct logql_opts o;
+	struct pollfd pfd;
+	struct buf msg;
+	ssize_t k;
+	size_t n = 0;
+	int rc;
+
+	buf_init(&msg, 0);
+	if (extra_len > sizeof(t->in))
+		extra_len = sizeof(t->in);
+	memcpy(t->in, extra, extra_len);
+	t->inlen = extra_len;
+	if ((rc = logql_tail_new(t->l, t->e, &follow)) != 0) {
+		ws_close(h, fd, 1011, err_message(rc));
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.start_ns = t->start;
+	o.end_ns = clock_wall_ns();
+	o.limit = t->limit;
+	o.dir = LOGQL_FORWARD;
+	o.cancelled = cancelled;
+	o.cancel_arg = &c;
+	if (o.end_ns > o.start_ns) {
+		if ((rc = logql_eval(t->l, t->e, &o, &res)) != 0) {
+			if (rc != -ECANCELED)
+				ws_close(h, fd, 1011, err_message(rc));
+			goto out;
+		}
+		rc = tail_send(h, fd, res, &msg, &n);
+		logql_result_free(res);
+		if (rc != 0)
+			goto out;
+	}
+	for (;;) {
+		if (__atomic_load_n(&h->stopping, __ATOMIC_SEQ_CST)) {
+			ws_close(h, fd, 1001, "the server is stopping");
+			break;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN | POLLRDHUP;
+		pfd.revents = 0;
+		/* a batch cut at the limit goes on at once */
+		if (poll(&pfd, 1, n >= t->limit ? 0 : TAIL_POLL_MS) > 0) {
+			if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+				break;
+			k = recv(fd, t->in + t->inlen, sizeof(t->in) -
+			    t->inlen, MSG_DONTWAIT);
+			if (k == 0 || (k < 0 && errno != EAGAIN &&
+			    errno != EINTR))
+				break;
+			if (k > 0) {
+				t->inlen += (size_t)k;
+				if (ws_read(h, fd, t) != 0)
+					break;
+			}
+		}
+		if ((rc = logql_tail_poll(follow, t->limit, &res)) != 0) {
+			ws_close(h, fd, 1011, err_message(rc));
+			break;
+		}
+		rc = tail_send(h, fd, res, &msg, &n);
+		logql_result_free(res);
+		if (rc != 0)
+			break;
+	}
+out:
+	logql_tail_free(follow);
+	buf_release(&msg);
+}
+
+/*
+ * GET /loki/api/v1/tail: query, limit, start, delay_for, as Loki's;
+ * a WebSocket handshake (RFC 6455) is answered 101 and the connection
+ * goes to tail_run().
+ */
+static void
+route_tail(struct http *h, const struct http_req *req, struct http_reply *r)
+{
+	unsigned char digest[SHA_DIGEST_LENGTH];
+	struct logql_expr *e = NULL;
+	struct tail *t;
+	struct params p;
+	struct buf msg, key;
+	const char *v;
+	int64_t delay = 0;
+	size_t limit;
+
+	buf_init(&msg, 0);
+	buf_init(&key, 0);
+	if (params_read(req, &p, r) != 0 || read_query(&p, &e, r) != 0 ||
+	    read_limit(&p, &limit, r) != 0)
+		goto out;
+	if (!logql_is_log(e)) {
+		reply_error(r, 400, "tail is for log queries only");
+		goto out;
+	}
+	if (check_limit(e, limit, r) != 0)
+		goto out;
+	t = xcalloc(1, sizeof(*t));
+	if (http_loki_time(param(&p, "start"), clock_wall_ns() -
+	    LOKI_SINCE_NS, &t->start, &msg) != 0) {
+		free(t);
+		reply_error(r, 400, "%s", buf_str(&msg));
+		goto out;
+	}
+	if ((v = param(&p, "delay_for")) != NULL &&
+	    (parse_int(v, &delay) != 0 || delay < 0)) {
+		free(t);
+		reply_error(r, 400, "strconv.Atoi: parsing \"%s\": invalid "
+		    "syntax", v);
+		goto out;
+	}
+	if (delay > TAIL_DELAY_MAX) {
+		free(t);
+		reply_error(r, 400, "delay_for can't be greater than %d",
+		    TAIL_DELAY_MAX);
+		goto out;
+	}
+	if (req->ws_key == NULL) {
+		free(t);
+		reply_error(r, 400, "Bad Request");
+		goto out;
+	}
+	t->l = atomic_load(&h->l);
+	t->e = e;
+	e = NULL;
+	t->limit = limit;
+	buf_puts(&key, req->ws_key);
+	buf_puts(&key, WS_GUID);
+	SHA1((const unsigned char *)key.data, key.len, digest);
+	buf_reset(&msg);
+	base64_append(&msg, digest, sizeof(digest));
+	http_reply_header(r, "Upgrade", "websocket");
+	http_reply_header(r, "Sec-WebSocket-Accept", "%s", buf_str(&msg));
+	r->status = 101;
+	r->upgrade = tail_run;
+	r->upgrade_arg = t;
+	r->upgrade_done = tail_done;
+out:
+	logql_free(e);
+	buf_release(&key);
+	buf_release(&msg);
+	params_release(&p);
+}
+
 /* ---- status ---- */
 
 /* GET /loki/api/v1/status/buildinfo */
@@ -1134,6 +1658,9 @@ const struct http_route http_loki_routes[] = {
 	    route_series },
 	{ "/loki/api/v1/index/stats", HTTP_GET | HTTP_POST | HTTP_STORE,
 	    route_index_stats },
+	{ "/loki/api/v1/index/volume", HTTP_GET | HTTP_POST | HTTP_STORE,
+	    route_index_volume },
+	{ "/loki/api/v1/tail", HTTP_GET | HTTP_STORE, route_tail },
 	{ "/loki/api/v1/status/buildinfo", HTTP_GET, route_buildinfo },
 	{ "/ready", HTTP_GET | HTTP_PUBLIC, route_ready },
 };

@@ -48,7 +48,7 @@
  */
 #define PUSH_MAX_SIZE		(64 * 1024 * 1024)	/* uncompressed */
 #define PUSH_MAX_ENTRIES	1000000
-#define PUSH_MAX_MEMORY		(256 * 1024 * 1024)	/* the parser's */
+#define PUSH_MAX_MEMORY		(256 * 1024 * 1024)	/* the parsers' */
 #define SYNC_SLICE_MS		100
 
 /* The families; registered once, valid for the life of the process. */
@@ -78,6 +78,12 @@ lm_register(void)
 	    "loki_push_entries_failed_total",
 	    "Entries of decoded Loki push requests refused: too old or too "
 	    "new, bad labels, the store failing.", NULL));
+}
+
+void
+http_loki_push_register(void)
+{
+	pthread_once(&lm_once, lm_register);
 }
 
 /*
@@ -177,7 +183,7 @@ http_route_loki_push(struct http *h, const struct http_req *req,
 	char msg[1024];
 	int rc, sync_rc = 0, status;
 
-	pthread_once(&lm_once, lm_register);
+	http_loki_push_register();
 	err_clear();	/* no detail of this thread's last request */
 	memset(&p, 0, sizeof(p));
 	if (loki_push_encoding(req->content_encoding) < 0) {

@@ -1,8 +1,7 @@
 /*
- * labels_int.h - what labels.c shares with matcher.c and remote_write.c
- * alone: the short form of a name or value in an error, and the quoted
- * form of a value. Pure functions: any
- * thread.
+ * labels_int.h - what labels.c shares with matcher.c, remote_write.c and
+ * logs_labels.c alone: the short form of a name or value in an error,
+ * and the quoted form of a value. Pure functions: any thread.
  */
 #ifndef SHALE_LABELS_INT_H
 #define SHALE_LABELS_INT_H

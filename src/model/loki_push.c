@@ -466,13 +466,61 @@ json_stream(struct acc *a, size_t i, json_t *s)
 	return 0;
 }
 
+/*
+ * What jansson allocates for a body, bounded from above before it
+ * parses: each string (keys too), array, object and number is a piece of
+ * about JSON_VALUE_COST bytes, and the text of the strings is copied.
+ * Counting takes one pass over the bytes, outside strings and inside
+ * them, where only the closing quote matters.
+ */
+#define JSON_VALUE_COST	112
+
+static size_t
+json_cost(const unsigned char *p, size_t len)
+{
+	size_t values = 0;
+	int in_str = 0, in_num = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if ((c >= '0' && c <= '9') || c == '-' || c == '+' ||
+		    c == '.' || c == 'e' || c == 'E') {
+			values += !in_num;
+			in_num = 1;
+			continue;
+		}
+		in_num = 0;
+		if (c == '"') {
+			in_str = 1;
+			values++;
+		} else if (c == '[' || c == '{')
+			values++;
+	}
+	return values > (SIZE_MAX - len) / JSON_VALUE_COST ? SIZE_MAX :
+	    values * JSON_VALUE_COST + len;
+}
+
 static int
 decode_json(struct acc *a, const void *body, size_t len)
 {
 	json_error_t jerr;
 	json_t *root, *streams;
+	size_t cost;
 	int rc;
 
+	/* a gzip body of a megabyte may unpack to millions of tiny values */
+	if ((cost = json_cost(body, len)) > a->lim->max_memory)
+		return err_set(-EFBIG, "decoding the JSON body needs more than "
+		    "%zu bytes of memory (about %zu)", a->lim->max_memory,
+		    cost);
 	/* a line may hold \u0000: it is bytes like any other */
 	if ((root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr)) == NULL)
 		return err_set(-EINVAL, "the body is not JSON: %s at line %d, "

@@ -35,7 +35,9 @@
  *		entries, an unknown Content-Encoding
  *	-EFBIG	past a struct loki_push_limits bound; the uncompressed
  *		size is checked as it grows (gzip) or before anything is
- *		allocated (snappy's length header), so a bomb costs little
+ *		allocated (snappy's length header), and what a JSON body
+ *		would cost to parse before it is parsed, so a bomb costs
+ *		little
  *
  * Memory: a decoded push owns everything it points to (the lines point
  * into the decoded body) until loki_push_release(). Threading: no state;
@@ -65,7 +67,11 @@ enum loki_push_encoding {
 struct loki_push_limits {
 	size_t	max_size;	/* bytes of the body once uncompressed */
 	size_t	max_entries;	/* entries in the request, all streams */
-	size_t	max_memory;	/* bytes the protobuf parser may allocate */
+	/*
+	 * bytes the parser may allocate: protobuf-c's are counted as they
+	 * are made; jansson's are bounded from the body before it parses
+	 */
+	size_t	max_memory;
 };
 
 /*

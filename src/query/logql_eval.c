@@ -624,7 +624,7 @@ struct ragg {
 	struct buf	 scratch;
 };
 
-/* The set a sample counts under: by/without applied, interned. */
+/* The set a sample of interned set ls counts under: by/without applied, interned. */
 static const struct labels *
 sample_set(struct ragg *a, const struct labels *ls)
 {
@@ -636,13 +636,13 @@ sample_set(struct ragg *a, const struct labels *ls)
 	if (r->pushed)
 		return pq_labels_subset(a->ev, ls, r->pushed->agg.grouping.names,
 		    r->pushed->agg.grouping.n, !r->pushed->agg.without);
-	return pq_intern(a->ev, labels_dup(ls));
+	return ls;
 }
 
 static int
 series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 {
-	const struct labels *ls;
+	const struct labels *ls, *in;
 	uintptr_t *slot;
 	int created, rc;
 
@@ -651,7 +651,9 @@ series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 		*idx = a->last;
 		return 0;
 	}
-	if ((ls = sample_set(a, out_ls)) == NULL)
+	/* what PromQL's label functions take: interned sets only */
+	in = pq_intern(a->ev, labels_dup(out_ls));
+	if ((ls = sample_set(a, in)) == NULL)
 		return -EINVAL;
 	slot = pq_pmap_get(&a->by_set, ls, &created);
 	if (created) {
@@ -672,7 +674,7 @@ series_of(struct ragg *a, const struct labels *out_ls, size_t *idx)
 		}
 		*slot = ++a->n;
 	}
-	a->last_in = pq_intern(a->ev, labels_dup(out_ls));
+	a->last_in = in;
 	a->last = *slot - 1;
 	a->have_last = 1;
 	*idx = a->last;

@@ -14,6 +14,7 @@ harnesses="$harnesses loki_push"
 harnesses="$harnesses scrape_config"
 harnesses="$harnesses promql promql_eval"
 harnesses="$harnesses logql_pipe"
+harnesses="$harnesses loki_params"
 for d in "$top_srcdir"/tests/fuzz/corpus/*/; do
 	d=$(basename "$d")
 	case " $harnesses " in

@@ -6,11 +6,16 @@
 #   match[]; a log query with start/end in nanoseconds, limit and both
 #   directions, and with a line filter; a metric range query with step
 #   "<n>ms"; the logs-volume query sum by (level) (count_over_time(...));
-#   index/stats;
+#   index/stats; index/volume (Grafana's Logs Drilldown) over streams
+#   pushed with labels, by the selector's labels and by targetLabels;
 #   the errors as Loki writes them (text, status 400): a query that does
 #   not parse (with its line and column), a log query at an instant, a
 #   limit past 5000, a bad limit, step, direction and time, end before
-#   start, too many points.
+#   start, too many points;
+#   live tail: a WebSocket on /loki/api/v1/tail (a small client in
+#   python3; not tried without it) gets the entries since start, then an
+#   entry appended after it connected, and its close is answered; a
+#   request without the handshake is 400; /loki/api/v2alpha/tail is 404.
 # Streams are appended through the log API, so their entries carry the
 # time of the append. shale is stopped by PID. Skips without curl or jq.
 . "$top_srcdir/tests/lib/common.sh"
@@ -123,6 +128,19 @@ expect_eq "index/stats: two streams" 2 "$(jq -r .streams "$TEST_TMP/body")"
 expect_eq "index/stats: their bytes" "$(cat "$TEST_TMP/api" "$TEST_TMP/web" | wc -c)" \
 	"$(jq -r .bytes "$TEST_TMP/body")"
 
+# ---- pushed streams: the volume Grafana's Logs Drilldown asks ----
+now=$(date +%s%N)
+expect_eq "a Loki push" 204 "$(code "$l/push" -H 'Content-Type: application/json' --data \
+	"{\"streams\":[{\"stream\":{\"service_name\":\"api\",\"level\":\"info\"},\"values\":[[\"$now\",\"aaaa\"]]},
+	{\"stream\":{\"service_name\":\"api\",\"level\":\"error\"},\"values\":[[\"$now\",\"bb\"]]},
+	{\"stream\":{\"service_name\":\"web\"},\"values\":[[\"$now\",\"c\"]]}]}")"
+expect_eq "index/volume by the selector's label" "api=8 web=2" "$(curl -s "$l/index/volume" -G \
+	--data-urlencode 'query={service_name=~".+"}' --data-urlencode "start=$start" --data-urlencode "end=$end" |
+	jq -r '[.data.result[] | "\(.metric.service_name)=\(.value[1])"] | join(" ")')"
+expect_eq "index/volume by targetLabels, limit 2" "api/info=5 api/error=3" "$(curl -s "$l/index/volume" -G \
+	--data-urlencode 'query={service_name=~".+"}' --data-urlencode targetLabels=service_name,level \
+	--data-urlencode limit=2 | jq -r '[.data.result[] | "\(.metric.service_name)/\(.metric.level)=\(.value[1])"] | join(" ")')"
+
 # ---- errors, as Loki words them ----
 expect_eq "a bad query" 400 "$(code "$l/query_range" -G --data-urlencode 'query={stream="app/api"} |= ')"
 expect_match "its message" '^parse error at line 1, col [0-9]+: ' "$(cat "$TEST_TMP/body")"
@@ -154,6 +172,79 @@ expect_eq "an RFC 3339 time" 200 "$(code "$l/query_range" -G --data-urlencode 'q
 	--data-urlencode "start=2023-11-14T22:13:20.5Z" --data-urlencode "end=2023-11-14T23:13:20Z")"
 expect_eq "a float time" 200 "$(code "$l/query_range" -G --data-urlencode 'query={stream="app/api"}' \
 	--data-urlencode "start=1700000000.5" --data-urlencode "end=1700003600")"
+
+# ---- live tail over a WebSocket ----
+expect_eq "v2alpha tail (Grafana's probe)" 404 "$(code "$u/loki/api/v2alpha/tail")"
+expect_eq "tail without the handshake" 400 "$(code "$l/tail" -G --data-urlencode 'query={stream="app/api"}')"
+if command -v python3 >/dev/null 2>&1; then
+	cat >"$TEST_TMP/ws.py" <<'EOF'
+# ws.py HOST PORT PATH N: a WebSocket client printing the lines of Loki's
+# tail messages until N, then closing
+import base64, os, socket, sys, json
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Key: %s\r\n\r\n" % (sys.argv[3],
+           base64.b64encode(os.urandom(16)).decode())).encode())
+buf = b""
+while b"\r\n\r\n" not in buf:
+    d = s.recv(4096)
+    if not d:
+        sys.exit("closed in the handshake")
+    buf += d
+head, buf = buf.split(b"\r\n\r\n", 1)
+print(head.split(b"\r\n")[0].decode().strip(), flush=True)
+def frame():
+    global buf
+    while True:
+        if len(buf) >= 2:
+            n, hl = buf[1] & 0x7f, 2
+            if n == 126:
+                n, hl = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                n, hl = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) >= hl + n:
+                op, pl, buf = buf[0] & 0xf, buf[hl:hl + n], buf[hl + n:]
+                return op, pl
+        d = s.recv(65536)
+        if not d:
+            return None, b""
+        buf += d
+got = 0
+while got < int(sys.argv[4]):
+    op, pl = frame()
+    if op != 1:
+        print("unexpected frame", op, pl, flush=True)
+        sys.exit(1)
+    for st in json.loads(pl)["streams"]:
+        for ts, line in st["values"]:
+            print(line, flush=True)
+            got += 1
+mask = os.urandom(4)
+s.sendall(bytes([0x88, 0x82]) + mask +
+          bytes(b ^ mask[i] for i, b in enumerate((1000).to_bytes(2, "big"))))
+op, pl = frame()
+print("closed", op, int.from_bytes(pl[:2], "big"), flush=True)
+EOF
+	q=$(jq -rn --arg q '{stream="app/web"}' '$q | @uri')
+	python3 "$TEST_TMP/ws.py" 127.0.0.1 "$port" "/loki/api/v1/tail?query=$q&start=$start" 3 \
+		>"$TEST_TMP/tail.out" 2>&1 &
+	ws_pid=$!
+	i=0
+	until [ "$(grep -c 'msg="GET' "$TEST_TMP/tail.out")" -ge 2 ] || [ $i -ge 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	expect_eq "tail: 101, then the entries since start" \
+		"HTTP/1.1 101 Switching Protocols|level=info msg=\"GET /\"|level=info msg=\"GET /x\"" \
+		"$(paste -sd'|' "$TEST_TMP/tail.out")"
+	curl -s -o /dev/null "$u/api/v1/log/append?key=app/web" -X POST --data-binary 'tailed line'
+	wait_gone "$ws_pid" 10 || { kill "$ws_pid" 2>/dev/null; fail "the tail client did not end"; }
+	expect_eq "tail: the new entry, then the close answered" "tailed line|closed 8 1000" \
+		"$(tail -n 2 "$TEST_TMP/tail.out" | paste -sd'|')"
+else
+	ok "tail over a WebSocket not tried: python3 not installed"
+fi
 
 stop_serves
 finish

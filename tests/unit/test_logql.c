@@ -410,6 +410,14 @@ test_metric_instant(void **state)
 	assert_float_equal(value_of(r, "env", "prod"), 12.0 / 600, 1e-12);
 	logql_result_free(r);
 
+	/* a sum by a label of the streams groups from the start */
+	r = run("sum by (stream) (count_over_time({env=~\".+\"}[10m]))", &o);
+	assert_int_equal(r->metric->n, 2);
+	logql_result_free(r);
+	r = run("sum(rate({env=~\".+\"}[10m])) by (app)", &o);
+	assert_float_equal(value_of(r, "app", "api"), 59.0 / 600, 1e-12);
+	logql_result_free(r);
+
 	r = run("bytes_over_time({app=\"api\"} |= \"path=/a/1 \" [10m])", &o);
 	assert_float_equal(value_of(r, "app", "api"),
 	    strlen("level=info status=200 path=/a/1 size=101"), 0);

@@ -423,6 +423,13 @@ test_limits(void **state)
 	    b.len, &small, &p), 0);
 	assert_int_equal(p.entries, 3);
 	loki_push_release(&p);
+	/* what jansson would allocate, bounded before it parses */
+	small.max_memory = 1000;
+	assert_refused(loki_push_decode("application/json", NULL, b.data,
+	    b.len, &small, &p), -EFBIG, &p, "decoding the JSON body needs "
+	    "more than 1000 bytes");
+	loki_push_release(&p);
+	small.max_memory = limits.max_memory;
 	/* size */
 	small.max_size = 16;
 	assert_refused(loki_push_decode("application/json", NULL, b.data,
