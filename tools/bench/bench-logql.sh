@@ -25,7 +25,7 @@
 # Prints one table with every figure in ms, both sides' counts (they must
 # agree: the lines matched; for query 3 the shell's is grep's output cut
 # to the hour by the lines' times; for query 5 the lines counted and the
-# (status, 5 min) points that have any), the ratios against the goals of
+# (status, 5 min) points that have any), the ratios against the goals
 # LogQL was given (shell ms / shale ms: at least 0.5 for 1 and 2, 20 for 3, 10
 # for 4 and 5), the bytes and records each query read, and the stored
 # bytes per raw byte. Dropping the page cache needs root; without it,
