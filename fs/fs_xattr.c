@@ -1,7 +1,7 @@
 /*
- * fs_xattr.c - the one extended attribute of the mount: user.shale.labels
- * on a stream file, the labels given to the stream (logs_labels_get and
- * _set), as a PromQL label set:
+ * fs_xattr.c - the extended attributes of the mount, on stream files:
+ * user.shale.retention (below) and user.shale.labels, the labels given
+ * to the stream (logs_labels_get and _set), as a PromQL label set:
  *
  *	{app="api", env="prod"}
  *
@@ -9,7 +9,13 @@
  * setxattr takes the same syntax, as selector_parse() reads it (any
  * quoting and spacing it knows, '=' only, no name twice); "{}" or an
  * empty value clears, as removexattr does. A bad value is EINVAL and
- * changes nothing. Every other name is ENODATA to read and ENOTSUP to
+ * changes nothing.
+ *
+ * user.shale.retention is the stream's own retention (logs_retention_get
+ * and _set), which wins over logs_options: a duration as the settings
+ * write them ("7d", "12h", "500ms"; "0" keeps for ever), read back in
+ * the largest unit that divides it; an empty value clears it, as
+ * removexattr does. Every other name is ENODATA to read and ENOTSUP to
  * set, and directories and the virtual files have none: the kernel
  * asks for security.capability before writes, and that answer costs
  * no lookup.
@@ -31,6 +37,7 @@
 #include "util/error.h"
 
 #define XATTR_LABELS	"user.shale.labels"
+#define XATTR_RETENTION	"user.shale.retention"
 
 /* Is ino a stored stream? 0, or the errno for an xattr there. */
 static int
@@ -126,6 +133,58 @@ parse(const char *s, size_t n, struct labels **out)
 	return rc;
 }
 
+/*
+ * Reply with a value or a list of names as getxattr(2) and listxattr(2)
+ * do: its length when asked with size 0, ERANGE when it does not fit.
+ */
+static void
+reply_value(fuse_req_t req, const struct buf *b, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, b->len);
+	else if (size < b->len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b->len > 0 ? b->data : "", b->len);
+}
+
+static void
+get_retention(fuse_req_t req, struct fs *fs, fuse_ino_t ino, size_t size)
+{
+	struct buf b;
+	int64_t ms;
+	int rc;
+
+	if ((rc = logs_retention_get(fs->l, ino, &ms)) != 0 || ms < 0) {
+		fuse_reply_err(req, rc != 0 ? -rc : ENODATA);
+		return;
+	}
+	buf_init(&b, 0);
+	logs_retention_format(ms, &b);
+	reply_value(req, &b, size);
+	buf_release(&b);
+}
+
+static int
+set_retention(struct fs *fs, fuse_ino_t ino, const char *value, size_t size,
+    int flags)
+{
+	int64_t ms, had;
+	int rc;
+
+	if (logs_retention_parse(value, size, &ms) != 0)
+		return -EINVAL;
+	if (flags & (XATTR_CREATE | XATTR_REPLACE)) {
+		if ((rc = logs_retention_get(fs->l, ino, &had)) != 0)
+			return rc;
+		if ((flags & XATTR_CREATE) && had >= 0)
+			return -EEXIST;
+		if ((flags & XATTR_REPLACE) && had < 0)
+			return -ENODATA;
+	}
+	return logs_retention_set(fs->l, ino, ms);
+}
+
 void
 op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
@@ -135,12 +194,17 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	int rc;
 	OP_TIMED("getxattr");
 
-	if (strcmp(name, XATTR_LABELS) != 0) {
+	if (strcmp(name, XATTR_LABELS) != 0 &&
+	    strcmp(name, XATTR_RETENTION) != 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
 	if ((rc = stream_ino(fs, ino)) != 0) {
 		fuse_reply_err(req, rc == ENOTSUP ? ENODATA : rc);
+		return;
+	}
+	if (strcmp(name, XATTR_RETENTION) == 0) {
+		get_retention(req, fs, ino, size);
 		return;
 	}
 	if ((rc = logs_labels_get(fs->l, ino, &ls)) != 0 || ls == NULL) {
@@ -150,12 +214,7 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	buf_init(&b, 0);
 	format(ls, &b);
 	labels_free(ls);
-	if (size == 0)
-		fuse_reply_xattr(req, b.len);
-	else if (size < b.len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, b.data, b.len);
+	reply_value(req, &b, size);
 	buf_release(&b);
 }
 
@@ -168,7 +227,8 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	int rc;
 	OP_TIMED("setxattr");
 
-	if (strcmp(name, XATTR_LABELS) != 0) {
+	if (strcmp(name, XATTR_LABELS) != 0 &&
+	    strcmp(name, XATTR_RETENTION) != 0) {
 		fuse_reply_err(req, ENOTSUP);
 		return;
 	}
@@ -178,6 +238,10 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	if (fs->o.read_only || logs_read_only(fs->l)) {
 		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (strcmp(name, XATTR_RETENTION) == 0) {
+		fuse_reply_err(req, -set_retention(fs, ino, value, size, flags));
 		return;
 	}
 	if (parse(value, size, &ls) != 0) {
@@ -206,7 +270,8 @@ op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct fs *fs = fs_of(req);
 	struct labels *ls = NULL;
-	size_t len = 0;
+	struct buf b;
+	int64_t ms = -1;
 	int rc;
 	OP_TIMED("listxattr");
 
@@ -214,19 +279,20 @@ op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, rc);
 		return;
 	}
-	if (rc == 0 && (rc = -logs_labels_get(fs->l, ino, &ls)) != 0) {
+	if (rc == 0 && ((rc = -logs_labels_get(fs->l, ino, &ls)) != 0 ||
+	    (rc = -logs_retention_get(fs->l, ino, &ms)) != 0)) {
+		labels_free(ls);
 		fuse_reply_err(req, rc);
 		return;
 	}
-	if (ls != NULL)
-		len = sizeof(XATTR_LABELS);	/* with its NUL */
+	buf_init(&b, 0);
+	if (ls != NULL)		/* each name with its NUL */
+		buf_append(&b, XATTR_LABELS, sizeof(XATTR_LABELS));
+	if (ms >= 0)
+		buf_append(&b, XATTR_RETENTION, sizeof(XATTR_RETENTION));
 	labels_free(ls);
-	if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, XATTR_LABELS, len);
+	reply_value(req, &b, size);
+	buf_release(&b);
 }
 
 void
@@ -237,7 +303,8 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int rc;
 	OP_TIMED("removexattr");
 
-	if (strcmp(name, XATTR_LABELS) != 0) {
+	if (strcmp(name, XATTR_LABELS) != 0 &&
+	    strcmp(name, XATTR_RETENTION) != 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -247,6 +314,14 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	}
 	if (fs->o.read_only || logs_read_only(fs->l)) {
 		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (strcmp(name, XATTR_RETENTION) == 0) {
+		int64_t ms;
+
+		if ((rc = logs_retention_get(fs->l, ino, &ms)) == 0)
+			rc = ms < 0 ? -ENODATA : logs_retention_set(fs->l, ino, -1);
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	if ((rc = logs_labels_get(fs->l, ino, &had)) == 0)

@@ -4,7 +4,8 @@
  * Opens the store as its writer (a running writer is fenced: this is for
  * a store nothing is mounted on), writes what the WAL still holds as
  * tables, merges every table into one sorted run through the log streams'
- * filter (so the records of removed and truncated streams go), and says
+ * filter (so the records of removed and truncated streams go, and those
+ * past their retention, logs_options and user.shale.retention), and says
  * what the store's tables were before and after. The tables it replaced
  * stay until the garbage collector finds them old enough. Settings as
  * for 'shale mount' (cmd_settings_load).
@@ -19,6 +20,7 @@
 #include "engine/lsm/settings.h"
 #include "model/logs.h"
 #include "tools/cmd.h"
+#include "tools/daemon.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -73,6 +75,10 @@ cmd_compact(int argc, char **argv)
 	if ((rc = logs_open(e, &l)) != 0) {
 		cmd_fail("cannot read the streams of '%s': %s", argv[optind],
 		    err_message(rc));
+		goto out;
+	}
+	if ((rc = daemon_logs_options(&es, l)) != 0) {
+		cmd_fail("%s", err_message(rc));
 		goto out;
 	}
 	engine_status(e, &st);

@@ -331,6 +331,10 @@ cmd_query_logql(const char *store, const char *q, const char *config,
 		    err_message(rc));
 		goto out;
 	}
+	if ((rc = daemon_logs_options(&es, l)) != 0) {	/* what expired is skipped */
+		cmd_fail("%s", err_message(rc));
+		goto out;
+	}
 	ret = tail ? tail_logql(l, e, &o) : run_logql(l, e, &o, format);
 out:
 	if (l != NULL)

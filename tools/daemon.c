@@ -61,6 +61,17 @@ daemon_series_options(const struct engine_settings *es,
 	so->retention_filters = es->series_retention_filters;
 }
 
+int
+daemon_logs_options(const struct engine_settings *es, struct logs *l)
+{
+	int rc;
+
+	if ((rc = logs_set_retention(l, es->logs_retention_ms,
+	    es->logs_retention_filters)) != 0)
+		return rc;
+	return logs_set_push_path(l, es->logs_push_path);
+}
+
 void
 daemon_query_options(const struct engine_settings *es)
 {
@@ -101,6 +112,8 @@ daemon_open(struct daemon *d)
 	if ((rc = logs_open(d->e, &d->l)) != 0)
 		return cmd_fail("cannot read the streams of '%s': %s",
 		    d->store, err_message(rc));
+	if ((rc = daemon_logs_options(&d->es, d->l)) != 0)
+		return cmd_fail("%s", err_message(rc));
 	if ((rc = series_open(d->e, &so, &d->s)) != 0)
 		return cmd_fail("cannot read the series of '%s': %s",
 		    d->store, err_message(rc));

@@ -65,6 +65,8 @@ void	daemon_series_options(const struct engine_settings *es,
 	    struct series_options *so);
 /* The settings' query_options as every PromQL query's defaults. */
 void	daemon_query_options(const struct engine_settings *es);
+/* The settings' logs_options given to l: 0, or -EINVAL with a detail. */
+int	daemon_logs_options(const struct engine_settings *es, struct logs *l);
 
 /*
  * Stop the scraper, then the HTTP endpoint, if any (also done by

@@ -352,8 +352,7 @@ job_sources(struct engine *e, const struct job *j, size_t *np)
 static int
 job_run(struct engine *e, struct job *j)
 {
-	struct sst_options so = { e->set.block_size, e->set.zstd_level,
-	    e->set.bloom_bits_per_key };
+	struct sst_options so;
 	const struct manifest *m = &j->v->m;
 	size_t i, k, n, nc = 0, nmoved = 0, mi = 0;
 	struct src *s = job_sources(e, j, &n);
@@ -372,6 +371,7 @@ job_run(struct engine *e, struct job *j)
 	unsigned char cut[CUT_PREFIX];
 	size_t cutlen = 0;
 
+	engine_sst_options(e, &so);
 	buf_init(&prev, 0);
 	/*
 	 * The merged: each L0 table by itself; the tables of a run that are

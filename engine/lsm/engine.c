@@ -173,6 +173,49 @@ metrics_init(struct engine *e)
 	e->m.checkpoint_writes = metric_series(metrics_counter(r,
 	    "engine_checkpoint_writes_total", "A reader: manifest versions it "
 	    "wrote to add, refresh or remove its checkpoints.", NULL));
+	e->m.blocks_skipped = metric_series(metrics_counter(r,
+	    "engine_blocks_skipped_total", "Table data blocks scans passed "
+	    "over unread: their content filters ruled out a string every "
+	    "record wanted must contain.", NULL));
+}
+
+int
+engine_content_filter_prefix(struct engine *e, const void *prefix,
+    size_t len)
+{
+	size_t n;
+	int rc = 0;
+
+	if (len > SST_CF_PREFIX_MAX || (prefix == NULL && len != 0))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	n = atomic_load(&e->cf_n);
+	for (size_t i = 0; i < n; i++)
+		if (e->cf_prefix[i].len == len &&
+		    memcmp(e->cf_prefix[i].p, prefix, len) == 0)
+			goto out;
+	if (n == ENGINE_CF_PREFIX_MAX) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	if (len > 0)
+		memcpy(e->cf_prefix[n].p, prefix, len);
+	e->cf_prefix[n].len = len;
+	atomic_store_explicit(&e->cf_n, n + 1, memory_order_release);
+out:
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+void
+engine_sst_options(struct engine *e, struct sst_options *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->block_size = e->set.block_size;
+	so->zstd_level = e->set.zstd_level;
+	so->bloom_bits_per_key = e->set.bloom_bits_per_key;
+	so->cf_prefix = e->cf_prefix;
+	so->cf_nprefix = atomic_load_explicit(&e->cf_n, memory_order_acquire);
 }
 
 void
@@ -258,6 +301,10 @@ engine_open(const char *uri, const struct objstore_opts *so,
 		e->set = *es;
 		e->set.cache_root_folder = es->cache_root_folder ?
 		    xstrdup(es->cache_root_folder) : NULL;
+		/* the models' strings stay the caller's: the engine reads none */
+		e->set.series_retention_filters = NULL;
+		e->set.logs_retention_filters = NULL;
+		e->set.logs_push_path = NULL;
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->commit_lock, NULL);

@@ -154,6 +154,32 @@ int	engine_iter_status(const struct engine_iter *it);
 void	engine_iter_free(struct engine_iter *it);
 
 /*
+ * Content filters. A model names, before it writes, key prefixes whose
+ * records' values tables should index by their trigrams, per group of
+ * data blocks (sst.h): at most ENGINE_CF_PREFIX_MAX of at most
+ * 16 bytes each (-ENOSPC, -EINVAL; naming one again is 0).
+ * Tables built after the call have them; older ones are read as before.
+ */
+#define ENGINE_CF_PREFIX_MAX	4
+int	engine_content_filter_prefix(struct engine *e, const void *prefix,
+	    size_t len);
+/*
+ * Before the first seek: the caller wants only records whose value
+ * contains every one of needles[0 ... n-1] (lens NULL: NUL-terminated),
+ * and promises that every key in the iterator's range is written once,
+ * never overwritten nor deleted. The iterator may then leave out the
+ * records of table blocks whose content filters prove that none of their
+ * values contains some needle, without reading those blocks; it gives
+ * every other record as before, so the caller still tests each value.
+ * Memtable records are always given. Needles shorter than 3 bytes rule
+ * nothing out.
+ */
+void	engine_iter_set_needles(struct engine_iter *it,
+	    const char *const *needles, const size_t *lens, size_t n);
+/* Table blocks the iterator passed over so far. */
+uint64_t engine_iter_blocks_skipped(const struct engine_iter *it);
+
+/*
  * A reader calls fn(arg, key, klen, val, vlen) for each record it applies
  * while following (val NULL for a delete), from its follow thread, after
  * the record is readable; it must be quick and must not call the engine.

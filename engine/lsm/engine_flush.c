@@ -109,8 +109,7 @@ static int
 build_tables(struct engine *e, struct memtable *mem,
     struct manifest_run *pieces, struct buf *tbl)
 {
-	struct sst_options so = { e->set.block_size, e->set.zstd_level,
-	    e->set.bloom_bits_per_key };
+	struct sst_options so;
 	struct iter *it = memtable_iter_new(mem);
 	struct sst_builder *sb = NULL;
 	const struct kv_entry *x;
@@ -118,6 +117,7 @@ build_tables(struct engine *e, struct memtable *mem,
 	size_t cutlen = 0;
 	int rc = 0;
 
+	engine_sst_options(e, &so);
 	memset(pieces, 0, sizeof(*pieces));
 	for (iter_seek_first(it); iter_valid(it) && rc == 0; iter_next(it)) {
 		x = iter_entry(it);

@@ -116,6 +116,7 @@ struct engine_metrics {
 	struct metric_series *compactions, *compaction_moved, *compact_in, *compact_out;
 	struct metric_series *compact_time, *runs, *expired_tables, *l0_stalls;
 	struct metric_series *checkpoints, *checkpoint_writes;
+	struct metric_series *blocks_skipped;
 };
 
 #define COMPACTORS_MAX	8	/* compactor threads at most */
@@ -256,6 +257,13 @@ struct engine {
 	struct engine_metrics	 m;
 	struct block_cache	*bcache;	/* data blocks; NULL: none */
 	uint64_t		 epoch;
+	/*
+	 * engine.c: prefixes whose records get content filters; an entry
+	 * is written under the engine lock before cf_n (release) counts it,
+	 * and never changes after
+	 */
+	struct sst_prefix	 cf_prefix[ENGINE_CF_PREFIX_MAX];
+	_Atomic size_t		 cf_n;
 
 	/*
 	 * engine.c: the engine lock, and the state every stage shares
@@ -388,6 +396,8 @@ void	*follow_main(void *arg);
 /* engine_read.c: iterators the compactor merges with */
 struct iter *merge_iter_new(struct iter **c, size_t n);
 /* The tables of one sorted run, one open at a time (fill: sst_iter_new_fill). */
+/* The options tables are built with: the settings', and the prefixes. */
+void	engine_sst_options(struct engine *e, struct sst_options *so);
 struct iter *run_iter_new(struct table **t, const struct manifest_run *r,
 	    int fill);
 

@@ -13,6 +13,10 @@
  *                 hidden; keeps a copy of the current key and value
  *   merge         the union of its children in kv order, both directions
  *   children      memtable and table iterators
+ *
+ * An iterator given needles (engine_iter_set_needles) hands them to every
+ * table iterator under it, which passes over the blocks the content
+ * filters rule out (sst_iter.c); the memtables are read whole.
  */
 #include "config.h"
 
@@ -361,8 +365,11 @@ merge_iter_new(struct iter **c, size_t n)
 	return &m->it;
 }
 
+static struct iter *run_iter_needles(struct iter *it,
+    const struct sst_needles *nd);
+
 static struct iter *
-merge_new(const struct view *v)
+merge_new(const struct view *v, const struct sst_needles *nd)
 {
 	const struct manifest *mf = &v->ver->m;
 	const struct version *ver = v->ver;
@@ -374,10 +381,12 @@ merge_new(const struct view *v)
 	/* L0 by chains of tables that do not overlap, one open at a time */
 	for (i = 0; i < ver->l0_depth; i++)
 		c[k++] = ver->chains[i].ntables == 1 ?
-		    sst_iter_new(ver->chain_t[i][0]->sst) :
-		    run_iter_new(ver->chain_t[i], &ver->chains[i], 1);
+		    sst_iter_new_needles(ver->chain_t[i][0]->sst, 1, nd) :
+		    run_iter_needles(run_iter_new(ver->chain_t[i],
+		    &ver->chains[i], 1), nd);
 	for (i = 0; i < mf->nruns; i++)
-		c[k++] = run_iter_new(v->ver->runs[i], &mf->runs[i], 1);
+		c[k++] = run_iter_needles(run_iter_new(v->ver->runs[i],
+		    &mf->runs[i], 1), nd);
 	return merge_iter_new(c, n);
 }
 
@@ -389,6 +398,7 @@ struct run_iter {
 	const struct manifest_run *r;
 	ssize_t		 cur;		/* table of sub, or -1 */
 	int		 fill;		/* sst_iter_new_fill */
+	const struct sst_needles *nd;	/* sst_iter_new_needles */
 	struct iter	*sub;
 	int		 err;
 };
@@ -407,7 +417,8 @@ run_open(struct run_iter *ri, ssize_t i)
 	if (i != ri->cur || ri->sub == NULL) {
 		if (ri->sub != NULL)
 			iter_free(ri->sub);
-		ri->sub = sst_iter_new_fill(ri->t[i]->sst, ri->fill);
+		ri->sub = sst_iter_new_needles(ri->t[i]->sst, ri->fill,
+		    ri->nd);
 		ri->cur = i;
 	}
 	return 0;
@@ -549,9 +560,19 @@ run_iter_new(struct table **t, const struct manifest_run *r, int fill)
 	return &ri->it;
 }
 
+/* Give a run iterator's tables needles. */
+static struct iter *
+run_iter_needles(struct iter *it, const struct sst_needles *nd)
+{
+	((struct run_iter *)it)->nd = nd;
+	return it;
+}
+
 /* ---- the user's iterator ---- */
 
 struct engine_iter {
+	struct engine	*e;
+	struct sst_needles nd;		/* the table iterators' */
 	struct view	 v;
 	struct iter	*m;
 	struct buf	 lo, hi;
@@ -572,8 +593,10 @@ engine_iter_new(struct engine *e, const struct engine_snapshot *snap,
 {
 	struct engine_iter *it = xcalloc(1, sizeof(*it));
 
+	it->e = e;
+	sst_needles_init(&it->nd);
 	view_take(e, &it->v, snap);
-	it->m = merge_new(&it->v);
+	it->m = merge_new(&it->v, &it->nd);
 	buf_init(&it->lo, 0);
 	buf_init(&it->hi, 0);
 	buf_init(&it->key, 0);
@@ -592,12 +615,29 @@ engine_iter_free(struct engine_iter *it)
 	if (it == NULL)
 		return;
 	iter_free(it->m);
+	if (atomic_load(&it->nd.skipped) > 0)
+		metric_add(it->e->m.blocks_skipped,
+		    (double)atomic_load(&it->nd.skipped));
+	sst_needles_release(&it->nd);
 	view_release(&it->v);
 	buf_release(&it->lo);
 	buf_release(&it->hi);
 	buf_release(&it->key);
 	buf_release(&it->val);
 	free(it);
+}
+
+void
+engine_iter_set_needles(struct engine_iter *it, const char *const *needles,
+    const size_t *lens, size_t n)
+{
+	sst_needles_add(&it->nd, needles, lens, n);
+}
+
+uint64_t
+engine_iter_blocks_skipped(const struct engine_iter *it)
+{
+	return atomic_load(&((struct engine_iter *)it)->nd.skipped);
 }
 
 static int

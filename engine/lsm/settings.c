@@ -13,7 +13,8 @@
  *
  * Rules, beside each row's range and the syntax of its type
  * (settings_value.c; shale-settings(5) lists them):
- *   - null is accepted only where a row says so (default_ttl, root_folder);
+ *   - null is accepted only where a row says so (default_ttl, root_folder,
+ *     the retentions and their filters);
  *   - l0_sst_size_bytes must not be more than max_unflushed_bytes (rules[]).
  *
  * A load works on a copy and replaces *s only when everything checked, so
@@ -104,6 +105,12 @@ const struct setting settings_table[] = {
 	    OFF(series_ooo_window_ms), 0, 36500 * DAY, 0 },
 	{ "series_options.retention_filters", ST_STRING,
 	    OFF(series_retention_filters), 1, SETTINGS_STRING_MAX, SF_NULLABLE },
+	{ "logs_options.retention", ST_DURATION, OFF(logs_retention_ms),
+	    0, 36500 * DAY, SF_NULLABLE },
+	{ "logs_options.retention_filters", ST_STRING,
+	    OFF(logs_retention_filters), 1, SETTINGS_STRING_MAX, SF_NULLABLE },
+	{ "logs_options.push_path", ST_STRING, OFF(logs_push_path), 1, 1024,
+	    SF_NULLABLE },
 	{ "query_options.timeout", ST_DURATION, OFF(query_timeout_ms),
 	    1, DAY, 0 },
 	{ "query_options.max_samples", ST_INT, OFF(query_max_samples),
@@ -275,6 +282,11 @@ settings_copy(struct engine_settings *dst, const struct engine_settings *src)
 	if (src->series_retention_filters != NULL)
 		dst->series_retention_filters =
 		    xstrdup(src->series_retention_filters);
+	if (src->logs_retention_filters != NULL)
+		dst->logs_retention_filters =
+		    xstrdup(src->logs_retention_filters);
+	if (src->logs_push_path != NULL)
+		dst->logs_push_path = xstrdup(src->logs_push_path);
 }
 
 /*
@@ -345,6 +357,10 @@ engine_settings_release(struct engine_settings *s)
 	s->cache_root_folder = NULL;
 	free(s->series_retention_filters);
 	s->series_retention_filters = NULL;
+	free(s->logs_retention_filters);
+	s->logs_retention_filters = NULL;
+	free(s->logs_push_path);
+	s->logs_push_path = NULL;
 }
 
 /* Environment */

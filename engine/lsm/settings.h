@@ -63,6 +63,10 @@ struct engine_settings {
 	int		 series_max;			/* series in a store; default 1,000,000 */
 	int64_t		 series_ooo_window_ms;		/* out-of-order window; default 0 */
 	char		*series_retention_filters;	/* lines of SELECTOR:DURATION; NULL */
+	/* logs_options: log streams (src/model/logs.h) */
+	int64_t		 logs_retention_ms;		/* 0: records never expire */
+	char		*logs_retention_filters;	/* lines of SELECTOR:DURATION; NULL */
+	char		*logs_push_path;		/* the Loki push path rule; NULL */
 	/* query_options: PromQL (src/query/promql.h) */
 	int64_t		 query_timeout_ms;		/* default 2 min */
 	int		 query_max_samples;		/* default 50,000,000 */

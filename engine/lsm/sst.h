@@ -6,13 +6,16 @@
  * time. The byte format is in sst_format.h and shale-format(5): data blocks
  * of prefix-compressed records, each compressed with zstd and checked with
  * CRC-32C; an index block with the last key and place of every data block;
- * a bloom filter over the user keys (xxhash); a properties block; and a
+ * a bloom filter over the user keys (xxhash); content filters, bloom
+ * filters of the trigrams of the values of groups of data blocks, for the
+ * records under prefixes the caller names; a properties block; and a
  * fixed-size footer with a magic number and the format version.
  *
  * A table opened with a block cache (block_cache.h) looks there for a data
  * block before reading it, and puts every data block it reads and checks
- * there; closing it drops its blocks. The index and filter stay decoded in
- * the table as long as it is open, cache or not.
+ * there; closing it drops its blocks. The index and filter stay decoded
+ * in the table as long as it is open, cache or not; so do the content
+ * filters, from the first scan with needles on.
  *
  * Errors: a block that fails its checksum, will not decompress or does not
  * parse is SHALE_ECORRUPT with a detail naming the object and the block's
@@ -25,6 +28,7 @@
 #ifndef SHALE_SST_H
 #define SHALE_SST_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,11 +36,34 @@
 #include "engine/objstore/objstore.h"
 #include "util/buf.h"
 
+/* A key prefix whose records' values get content filters. */
+#define SST_CF_PREFIX_MAX	16
+struct sst_prefix {
+	uint8_t	 p[SST_CF_PREFIX_MAX];
+	size_t	 len;
+};
+
 struct sst_options {
 	size_t	 block_size;		/* uncompressed bytes a data block aims for; default 4096 */
 	int	 zstd_level;		/* default 3 */
 	int	 bloom_bits_per_key;	/* default 10; 0 writes no filter */
+	/*
+	 * Content filters (none without prefixes): for records whose key
+	 * starts with one of cf_prefix[0 ... cf_nprefix-1]. One filter
+	 * covers data blocks of about cf_group uncompressed bytes (default
+	 * SST_CF_GROUP), with cf_bits bits per distinct trigram (default
+	 * SST_CF_BITS) and cf_k probes (default SST_CF_K).
+	 */
+	const struct sst_prefix *cf_prefix;
+	size_t	 cf_nprefix;
+	size_t	 cf_group;
+	unsigned cf_bits;
+	unsigned cf_k;
 };
+
+#define SST_CF_GROUP	(16 * 1024)
+#define SST_CF_BITS	2
+#define SST_CF_K	1
 
 /* What a table holds; filled by sst_builder_finish() and sst_open(). */
 struct sst_info {
@@ -136,6 +163,37 @@ int	sst_may_contain(const struct sst *t, const void *key, size_t klen);
  */
 int	sst_get(struct sst *t, const void *key, size_t klen, uint64_t max_seq,
 	    struct kv_entry *out, struct buf *scratch);
+/*
+ * Strings every record a scan wants holds in its value (needles), each
+ * kept as the hashes of its distinct trigrams; shorter than a trigram,
+ * it is dropped: it rules nothing out. `skipped` counts the data blocks
+ * that iterators given it passed over (atomic: several read at once).
+ */
+struct sst_needle {
+	uint64_t	*h;
+	size_t		 nh;
+};
+struct sst_needles {
+	struct sst_needle *v;
+	size_t		 n;
+	_Atomic uint64_t skipped;
+};
+
+void	sst_needles_init(struct sst_needles *nd);
+/* Add strings s[0 ... n-1] of lens[i] bytes (lens NULL: NUL-terminated). */
+void	sst_needles_add(struct sst_needles *nd, const char *const *s,
+	    const size_t *lens, size_t n);
+void	sst_needles_release(struct sst_needles *nd);
+/*
+ * Whether the content filters show that data block i holds no value
+ * containing one of the needles (1), or cannot tell (0: also when they
+ * cannot be read). The first call reads them.
+ */
+int	sst_block_excluded(struct sst *t, size_t i,
+	    const struct sst_needles *nd);
+/* Whether the table has content filters; bytes of their block in *bytes. */
+int	sst_has_cfilter(const struct sst *t, uint64_t *bytes);
+
 /* An iterator over every record; the table must outlive it. */
 struct iter *sst_iter_new(struct sst *t);
 /*
@@ -144,5 +202,13 @@ struct iter *sst_iter_new(struct sst *t);
  * ones), though it uses those already there.
  */
 struct iter *sst_iter_new_fill(struct sst *t, int fill);
+/*
+ * The same, passing over every data block that sst_block_excluded() rules
+ * out for `nd` (NULL or empty: none) as if it were not there: for keys
+ * that are written once and never deleted, where a block without the
+ * needles holds nothing the caller wants. nd must outlive the iterator.
+ */
+struct iter *sst_iter_new_needles(struct sst *t, int fill,
+	    const struct sst_needles *nd);
 
 #endif

@@ -4,8 +4,10 @@
  * The builder fills one data block at a time (a bwriter, sst_block.c),
  * closes it before a record would take it past the block size, compresses
  * it and appends it with its trailer to the table, and adds its last key
- * to the index block (another bwriter). finish() writes the index, the
- * bloom filter, the properties and the footer (sst_format.h). With a
+ * to the index block (another bwriter), and tells the content filters
+ * (sst_cfilter.c) of each record and block. finish() writes the content
+ * filters, the index, the bloom filter, the properties and the footer
+ * (sst_format.h). With a
  * block cache (sst_builder_cache), each data block also goes there as it
  * is closed, in the form a read keeps (sst_read.c: data_use), under a
  * table id of the builder's own that sst_open_built() takes over.
@@ -66,6 +68,8 @@ struct sst_builder {
 	int			 error;		/* sticky: it failed, unusable */
 	struct block_cache	*cache;		/* data blocks go there, as */
 	uint64_t		 cache_id;	/* the blocks of this table id */
+	struct sst_prefix	*cf_prefix;	/* o.cf_prefix's copy */
+	struct cf_builder	 cf;
 };
 
 struct sst_builder *
@@ -93,6 +97,28 @@ sst_builder_new(const struct sst_options *o)
 		b->o.bloom_bits_per_key = 0;
 	if (b->o.bloom_bits_per_key > SST_BLOOM_BITS_MAX)
 		b->o.bloom_bits_per_key = SST_BLOOM_BITS_MAX;
+	if (b->o.cf_nprefix > 0) {
+		size_t n = 0;
+
+		b->cf_prefix = xcalloc(b->o.cf_nprefix, sizeof(*b->cf_prefix));
+		for (size_t i = 0; i < b->o.cf_nprefix; i++)
+			if (b->o.cf_prefix[i].len <= SST_CF_PREFIX_MAX)
+				b->cf_prefix[n++] = b->o.cf_prefix[i];
+		b->o.cf_prefix = b->cf_prefix;
+		b->o.cf_nprefix = n;
+	} else
+		b->o.cf_prefix = NULL;
+	if (b->o.cf_group == 0)
+		b->o.cf_group = SST_CF_GROUP;
+	if (b->o.cf_bits == 0)
+		b->o.cf_bits = SST_CF_BITS;
+	if (b->o.cf_bits > SST_BLOOM_BITS_MAX)
+		b->o.cf_bits = SST_BLOOM_BITS_MAX;
+	if (b->o.cf_k == 0)
+		b->o.cf_k = SST_CF_K;
+	if (b->o.cf_k > SST_CF_K_MAX)
+		b->o.cf_k = SST_CF_K_MAX;
+	cfb_init(&b->cf, &b->o);
 	buf_init(&b->tbl, 0);
 	bw_init(&b->data);
 	bw_init(&b->index);
@@ -117,6 +143,8 @@ sst_builder_free(struct sst_builder *b)
 	buf_release(&b->first_key);
 	buf_release(&b->last_key);
 	free(b->hashes);
+	cfb_release(&b->cf);
+	free(b->cf_prefix);
 	free(b);
 }
 
@@ -179,6 +207,8 @@ flush_data(struct sst_builder *b)
 	if ((rc = write_block(b, b->data.data.data, b->data.data.len, 1, &off,
 	    &size)) != 0)
 		return rc;
+	if ((rc = cfb_block(&b->cf, b->data.data.len)) != 0)
+		return rc;
 	if (b->cache != NULL) {
 		/* as data_use keeps a block read: decompressed, checked */
 		struct cblock *cb = cblock_new(b->data.data.len);
@@ -230,6 +260,7 @@ sst_builder_add(struct sst_builder *b, const struct kv_entry *e)
 	if ((rc = bw_add(&b->data, key, e->klen, e->seq, e->kind, e->expire,
 	    val, vlen)) != 0)
 		goto fail;
+	cfb_add(&b->cf, key, e->klen, e->kind, val, vlen);
 
 	if (b->o.bloom_bits_per_key > 0 && (b->entries == 0 ||
 	    kv_key_cmp(buf_bytes(&b->last_key), b->last_key.len, key,
@@ -290,6 +321,7 @@ sst_builder_size(const struct sst_builder *b)
 	n += bw_size(&b->index) + 2 * SST_VARINT_MAX + b->last_key.len;
 	n += (uint64_t)b->nhashes * (unsigned)b->o.bloom_bits_per_key / 8 + 1;
 	n += 5 * SST_VARINT_MAX + b->first_key.len + b->last_key.len;
+	n += cfb_size(&b->cf);
 	return n;
 }
 
@@ -343,7 +375,8 @@ buf_varint(struct buf *b, uint64_t v)
 
 
 static int
-props_encode(const struct sst_builder *b, struct buf *out)
+props_encode(const struct sst_builder *b, uint64_t cfoff, uint64_t cfsize,
+    struct buf *out)
 {
 	int rc;
 
@@ -356,7 +389,9 @@ props_encode(const struct sst_builder *b, struct buf *out)
 	    (rc = buf_varint(out, b->first_key.len)) != 0 ||
 	    (rc = buf_append(out, b->first_key.data, b->first_key.len)) != 0 ||
 	    (rc = buf_varint(out, b->last_key.len)) != 0 ||
-	    (rc = buf_append(out, b->last_key.data, b->last_key.len)) != 0)
+	    (rc = buf_append(out, b->last_key.data, b->last_key.len)) != 0 ||
+	    (rc = buf_varint(out, cfoff)) != 0 ||
+	    (rc = buf_varint(out, cfsize)) != 0)
 		return rc;
 	return 0;
 }
@@ -367,6 +402,7 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 {
 	uint8_t footer[SST_FOOTER_SIZE];
 	uint64_t ioff, isize, foff = 0, fsize = 0, poff, psize;
+	uint64_t cfoff = 0, cfsize = 0;
 	struct buf tmp;
 	int rc;
 
@@ -379,6 +415,13 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 
 	if (b->data.nrecs > 0 && (rc = flush_data(b)) != 0)
 		goto fail;
+	/* after the data, before the index: an open does not read it */
+	if ((rc = cfb_finish(&b->cf, &tmp)) != 0)
+		goto fail;
+	if (tmp.len > 0 && (rc = write_block(b, tmp.data, tmp.len, 0, &cfoff,
+	    &cfsize)) != 0)
+		goto fail;
+	buf_reset(&tmp);
 	if ((rc = bw_finish(&b->index)) != 0)
 		goto fail;
 	if (b->index.data.len > SST_META_RAW_MAX) {
@@ -396,7 +439,7 @@ sst_builder_finish(struct sst_builder *b, struct buf *out,
 			goto fail;
 	}
 	buf_reset(&tmp);
-	if ((rc = props_encode(b, &tmp)) != 0)
+	if ((rc = props_encode(b, cfoff, cfsize, &tmp)) != 0)
 		goto fail;
 	if ((rc = write_block(b, tmp.data, tmp.len, 1, &poff, &psize)) != 0)
 		goto fail;

@@ -20,6 +20,9 @@
  *	+----------------------+
  *	| data block N-1       |
  *	| trailer              |
+ *	+----------------------+  props.cf_offset (version 2; absent: no block)
+ *	| content filter block |
+ *	| trailer              |
  *	+----------------------+  footer.index.offset
  *	| index block          |
  *	| trailer              |
@@ -34,7 +37,9 @@
  *	+----------------------+
  *
  * Every part follows the one before it with no gap, and the footer ends the
- * object. A block handle (offset, size) names the stored bytes of a block;
+ * object. The content filters come before the index so that an open,
+ * which reads the end of the object, does not read them; they are read at
+ * the first scan that can use them. A block handle (offset, size) names the stored bytes of a block;
  * its trailer follows them, so the block takes size + SST_TRAILER_SIZE
  * bytes of the object.
  *
@@ -99,7 +104,37 @@
  *	first_klen	varint	then the smallest user key
  *	last_klen	varint	then the largest user key
  *
- * with nothing after the last key.
+ * with nothing after the last key in version 1. Version 2 adds
+ *
+ *	cf_offset	varint	handle of the content filter block; both
+ *	cf_size		varint	0 when there is none
+ *
+ * and nothing after them.
+ *
+ * The content filter block (version 2, stored uncompressed) tells which
+ * 3-byte strings (trigrams) may occur in the values of a group of
+ * consecutive data blocks, so that a scan for a string can pass over the
+ * blocks that cannot hold it without reading them. A writer gives a group
+ * a filter only if every record of its blocks is a put whose key starts
+ * with one of the prefixes it was asked to filter (for logs: their
+ * records); other groups have none and are always read.
+ *
+ *	k		1 byte	probes, 1 ... SST_CF_K_MAX
+ *	groups		varint	count of groups, at least 1
+ *	then for each group, in table order:
+ *	blocks		varint	data blocks it covers, at least 1; the
+ *				groups' sum is the table's data blocks
+ *	bytes		varint	bytes of its filter, 0 for none, else
+ *				at least 8
+ *	bits		bytes	bit j is bits[j / 8] >> (j % 8) & 1
+ *
+ * with nothing after the last group. A filter of m = 8 * bytes bits holds
+ * every distinct trigram t of the group's values: with h = XXH3_64bits(t,
+ * 3), h1 and h2 as for the key filter, bits (h1 + i * h2) mod m are set for
+ * i = 0 ... k-1. A string of 3 bytes or more occurs in no value of the
+ * group if one of its trigrams misses a bit; shorter ones tell nothing.
+ * A writer with b bits per trigram and n distinct trigrams uses m =
+ * max(64, n*b) rounded up to a multiple of 8.
  *
  * Footer (SST_FOOTER_SIZE bytes, the end of the object):
  *
@@ -109,7 +144,8 @@
  *	24	filter size	LE64
  *	32	props offset	LE64
  *	40	props size	LE64
- *	48	version		LE32	SST_FORMAT_VERSION
+ *	48	version		LE32	SST_FORMAT_VERSION (2), or 1: a
+ *					table with no content filters
  *	52	crc		LE32	CRC-32C of bytes 0 ... 51
  *	56	magic		8 bytes	SST_MAGIC
  */
@@ -118,7 +154,8 @@
 
 #include "engine/lsm/kv.h"
 
-#define SST_FORMAT_VERSION	1
+#define SST_FORMAT_VERSION	2		/* the one written */
+#define SST_FORMAT_VERSION_MIN	1		/* the oldest read */
 #define SST_MAGIC		"shaleSST"	/* 8 bytes, no NUL */
 #define SST_MAGIC_SIZE		8
 #define SST_FOOTER_SIZE		64
@@ -132,6 +169,8 @@ enum sst_comp {
 
 #define SST_RESTART_INTERVAL	16
 #define SST_BLOOM_K_MAX		30
+#define SST_CF_K_MAX		8
+#define SST_CF_GRAM		3		/* bytes of a trigram */
 #define SST_VARINT_MAX		10		/* bytes of a 64-bit varint */
 /* Bytes of a record besides its key and value, at most. */
 #define SST_RECORD_OVERHEAD	(3 * 5 + SST_VARINT_MAX + 1 + SST_VARINT_MAX)
@@ -139,8 +178,8 @@ enum sst_comp {
 /*
  * Ceilings a reader enforces before it allocates. A data block holds
  * records up to the block size (at most SST_BLOCK_SIZE_MAX) or a single
- * record, so it cannot pass SST_DATA_RAW_MAX; the index, filter and
- * properties blocks stay under SST_META_RAW_MAX (a writer fails with
+ * record, so it cannot pass SST_DATA_RAW_MAX; the index, filter,
+ * content filter and properties blocks stay under SST_META_RAW_MAX (a writer fails with
  * -EFBIG rather than make a bigger one).
  */
 #define SST_BLOCK_SIZE_MAX	((size_t)64 << 20)

@@ -7,11 +7,13 @@
  *
  * Threading: a bwriter, a biter and a struct block belong to the thread
  * that uses them. A struct sst does not change once opened, but for
- * `cached` (atomic), and is read by any number of threads at once.
+ * `cached` (atomic) and its content filters (loaded once, under a lock),
+ * and is read by any number of threads at once.
  */
 #ifndef SHALE_SST_INT_H
 #define SHALE_SST_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -154,7 +156,68 @@ struct sst {
 	uint8_t			*filter;	/* bloom bits; NULL for none */
 	uint64_t		 filter_bits;
 	unsigned		 filter_k;
+	unsigned		 version;	/* of the format */
+	uint64_t		 cf_off;	/* content filter block's handle; */
+	uint64_t		 cf_size;	/* 0, 0 for none */
+	/*
+	 * The content filters, loaded by sst_cf_load under cf_lock; read
+	 * only once cf_state is 1 (acquire), and unchanged after
+	 */
+	pthread_mutex_t		 cf_lock;
+	_Atomic int		 cf_state;
+	struct cf_group		*cfg;
+	size_t			 ncfg;
+	uint32_t		*cf_of;		/* each data block's group */
+	uint8_t			*cf;		/* every group's bits */
+	unsigned		 cf_k;
 };
+
+/* A group of data blocks' content filter: bits [off*8, off*8 + m) of cf. */
+struct cf_group {
+	size_t		 off;
+	uint64_t	 m;		/* 0: none, never excluded */
+};
+
+/*
+ * Building content filters (sst_cfilter.c): the distinct trigrams of the
+ * values of the group of data blocks being filled, found with a bitmap of
+ * every trigram (2 MiB, allocated at the first record that needs it) and
+ * listed; the list's own bits are cleared when the group closes.
+ */
+struct cf_builder {
+	const struct sst_options *o;
+	uint64_t	*seen;		/* bitmap of 2^24 trigrams */
+	uint32_t	*tri;		/* trigrams of the group, distinct */
+	size_t		 ntri, tri_cap;
+	int		 ok;		/* the group's records all filtered */
+	uint64_t	 blocks;	/* closed in the group */
+	size_t		 raw;		/* their bytes */
+	uint64_t	 groups;
+	int		 any;		/* some group has a filter */
+	struct buf	 out;		/* the groups written so far */
+};
+
+void	cfb_init(struct cf_builder *c, const struct sst_options *o);
+void	cfb_release(struct cf_builder *c);
+/* A record joins the data block being filled. */
+void	cfb_add(struct cf_builder *c, const uint8_t *key, size_t klen,
+	    uint8_t kind, const uint8_t *val, size_t vlen);
+/* The data block being filled closed with `raw` bytes. */
+int	cfb_block(struct cf_builder *c, size_t raw);
+/*
+ * After the last block: the content filter block's contents in out, or
+ * out empty when no group has a filter (then the table has none).
+ */
+int	cfb_finish(struct cf_builder *c, struct buf *out);
+/* Bytes the filters would take if finished now (approximate). */
+uint64_t cfb_size(const struct cf_builder *c);
+/* Decode the content filter block (at off) of t. */
+int	cf_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n);
+/* Read and decode t's content filters if not done yet: 0 or an error. */
+int	sst_cf_load(struct sst *t);
+/* sst_block_excluded, once loaded (0 before). */
+int	cf_excluded(const struct sst *t, size_t i,
+	    const struct sst_needles *nd);
 
 /* A block's contents, read and decompressed, or from the cache. */
 struct block {

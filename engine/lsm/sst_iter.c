@@ -13,6 +13,11 @@
  * scan costs one GET per megabyte instead of one per block. A block in the
  * cache is taken from there first, read-ahead or not.
  *
+ * Needles (sst_iter_new_needles): a block the content filters rule out
+ * is passed over as if the table did not have it, in both directions and
+ * by seeks, and is never read, read ahead nor decompressed; a read-ahead
+ * stops before it.
+ *
  * Not here: reading, checking and caching one block (sst_read.c: data_*),
  * walking its records (sst_block.c).
  *
@@ -24,6 +29,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -49,7 +55,64 @@ struct sst_iter {
 	int		 fill;		/* blocks read go into the cache */
 	struct buf	 ra;		/* blocks [ra_first, ra_end) as stored */
 	size_t		 ra_first, ra_end;
+	const struct sst_needles *nd;	/* NULL: no block is passed over */
+	int		 cf_ready;	/* the table's filters are loaded */
 };
+
+/* Is block i passed over? */
+static int
+si_excluded(const struct sst_iter *si, size_t i)
+{
+	return si->cf_ready && cf_excluded(si->t, i, si->nd);
+}
+
+/*
+ * From block i on in direction dir (1 or -1), the first one not passed
+ * over, counting those that are; SIZE_MAX if none.
+ */
+static size_t
+si_kept(struct sst_iter *si, size_t i, int dir)
+{
+	struct sst_needles *nd = (struct sst_needles *)si->nd;
+
+	while (i < si->t->nidx && si_excluded(si, i)) {
+		atomic_fetch_add_explicit(&nd->skipped, 1,
+		    memory_order_relaxed);
+		if (dir < 0 && i == 0)
+			return SIZE_MAX;
+		i = dir > 0 ? i + 1 : i - 1;
+	}
+	return i < si->t->nidx ? i : SIZE_MAX;
+}
+
+/*
+ * Before a seek: with needles, the content filters must be loaded; a
+ * failure stops the iterator as a block that cannot be read does.
+ */
+static int
+si_cf(struct sst_iter *si)
+{
+	int rc;
+
+	if (si->cf_ready || si->nd == NULL || si->nd->n == 0)
+		return 0;
+	if ((rc = sst_cf_load(si->t)) != 0) {
+		if (si->status == 0)
+			si->status = rc;
+		bi_clear(&si->bi);
+		return rc;
+	}
+	si->cf_ready = 1;
+	return 0;
+}
+
+/* Not on any record (nothing is left that way). */
+static void
+si_none(struct sst_iter *si)
+{
+	bi_clear(&si->bi);
+	si->blk = SIZE_MAX;
+}
 
 static void
 si_fail(struct sst_iter *si, int rc)
@@ -106,7 +169,8 @@ si_readahead(struct sst_iter *si, size_t i)
 		return 0;
 	for (j = i + 1; j < t->nidx; j++) {
 		end = t->idx[j].off + t->idx[j].size + SST_TRAILER_SIZE;
-		if (end - off > SST_READAHEAD || t->idx[j].off < off)
+		if (end - off > SST_READAHEAD || t->idx[j].off < off ||
+		    si_excluded(si, j))
 			break;
 	}
 	end = t->idx[j - 1].off + t->idx[j - 1].size + SST_TRAILER_SIZE;
@@ -173,6 +237,7 @@ static void
 si_settle(struct sst_iter *si, int bad, int dir)
 {
 	struct sst *t = si->t;
+	size_t i;
 
 	for (;;) {
 		if (bad == 0 && bi_valid(&si->bi) &&
@@ -187,7 +252,10 @@ si_settle(struct sst_iter *si, int bad, int dir)
 			return;
 		if (dir > 0 ? si->blk + 1 >= t->nidx : si->blk == 0)
 			return;
-		if (si_load(si, dir > 0 ? si->blk + 1 : si->blk - 1) != 0)
+		i = si_kept(si, dir > 0 ? si->blk + 1 : si->blk - 1, dir);
+		if (i == SIZE_MAX)
+			return;		/* the biter stays at its block's end */
+		if (si_load(si, i) != 0)
 			return;
 		bad = dir > 0 ? bi_seek_first(&si->bi) : bi_seek_last(&si->bi);
 	}
@@ -209,9 +277,22 @@ si_seek_ge(struct sst_iter *si, const uint8_t *key, size_t klen, uint64_t seq)
 
 	if (si->status != 0)
 		return;
+	if (si_cf(si) != 0)
+		return;
 	if ((i = idx_search(si->t, key, klen, seq)) == si->t->nidx) {
 		if (si->blk != SIZE_MAX)
 			si->bi.cur = si->bi.n;
+		return;
+	}
+	if (si_excluded(si, i)) {
+		/* what it holds past key is gone: start at the next kept */
+		if ((i = si_kept(si, i, 1)) == SIZE_MAX) {
+			si_none(si);
+			return;
+		}
+		if (si_load(si, i) != 0)
+			return;
+		si_settle(si, bi_seek_first(&si->bi), 1);
 		return;
 	}
 	if (si_load(si, i) != 0)
@@ -231,10 +312,15 @@ static void
 si_seek_first(struct iter *it)
 {
 	struct sst_iter *si = (struct sst_iter *)it;
+	size_t i;
 
-	if (si->status != 0 || si->t->nidx == 0)
+	if (si->status != 0 || si->t->nidx == 0 || si_cf(si) != 0)
 		return;
-	if (si_load(si, 0) != 0)
+	if ((i = si_kept(si, 0, 1)) == SIZE_MAX) {
+		si_none(si);
+		return;
+	}
+	if (si_load(si, i) != 0)
 		return;
 	si_settle(si, bi_seek_first(&si->bi), 1);
 }
@@ -243,10 +329,15 @@ static void
 si_seek_last(struct iter *it)
 {
 	struct sst_iter *si = (struct sst_iter *)it;
+	size_t i;
 
-	if (si->status != 0 || si->t->nidx == 0)
+	if (si->status != 0 || si->t->nidx == 0 || si_cf(si) != 0)
 		return;
-	if (si_load(si, si->t->nidx - 1) != 0)
+	if ((i = si_kept(si, si->t->nidx - 1, -1)) == SIZE_MAX) {
+		si_none(si);
+		return;
+	}
+	if (si_load(si, i) != 0)
 		return;
 	si_settle(si, bi_seek_last(&si->bi), -1);
 }
@@ -349,12 +440,19 @@ sst_iter_new(struct sst *t)
 struct iter *
 sst_iter_new_fill(struct sst *t, int fill)
 {
+	return sst_iter_new_needles(t, fill, NULL);
+}
+
+struct iter *
+sst_iter_new_needles(struct sst *t, int fill, const struct sst_needles *nd)
+{
 	struct sst_iter *si = xcalloc(1, sizeof(*si));
 
 	si->it.ops = &sst_iter_ops;
 	si->t = t;
 	si->fill = fill;
 	si->blk = SIZE_MAX;
+	si->nd = t->cf_size != 0 ? nd : NULL;
 	block_init(&si->b);
 	bi_init(&si->bi);
 	buf_init(&si->ra, 0);

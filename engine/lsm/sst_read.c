@@ -5,10 +5,12 @@
  * The reader reads through a function pointer (read_mem, read_store) so a
  * table in memory and one in the object store share every decoder. Opening
  * reads the last SST_OPEN_READ bytes in one request, and the rest of the
- * index, filter and properties in a second one only when they do not fit;
+ * index, filters and properties in a second one only when they do not fit;
  * it checks the footer, the layout, every checksum and the whole index
  * (keys strictly increasing, data blocks end to end from offset 0) and
- * keeps the index decoded in an array. Data blocks are read one at a time
+ * keeps the index decoded in an array. The content filters, between the
+ * data blocks and the index, wait for the first scan that wants them
+ * (sst_cf_load). Data blocks are read one at a time
  * when needed and walked once in full before use (data_check): a record
  * that does not parse, keys out of order or outside the block's range of
  * the index, a restart point inside a record are SHALE_ECORRUPT. Walking
@@ -37,6 +39,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -424,10 +427,44 @@ fail:
 	return rc;
 }
 
+/*
+ * Content filters, read and decoded at the first scan with needles, not
+ * at open: they are about a tenth of the table, which an open that read
+ * them would read and keep for every table. Once loaded (cf_state 1,
+ * release) they stay until the table closes. A failure is the caller's
+ * error, and the next call tries again.
+ */
+int
+sst_cf_load(struct sst *t)
+{
+	struct block b;
+	int rc = 0;
+
+	if (t->cf_size == 0 || atomic_load_explicit(&t->cf_state,
+	    memory_order_acquire) == 1)
+		return 0;
+	pthread_mutex_lock(&t->cf_lock);
+	if (atomic_load_explicit(&t->cf_state, memory_order_relaxed) == 1)
+		goto out;
+	block_init(&b);
+	if ((rc = block_read(t, t->cf_off, t->cf_size, SST_META_RAW_MAX,
+	    &b)) == 0 && (rc = cf_decode(t, t->cf_off, b.p, b.n)) == 0)
+		atomic_store_explicit(&t->cf_state, 1, memory_order_release);
+	block_release(&b);
+out:
+	pthread_mutex_unlock(&t->cf_lock);
+	return rc;
+}
+
 /* Opening. */
 
+/*
+ * The properties; a version 2 table's handle of its content filter block
+ * in cfh (0, 0 for none).
+ */
 static int
-props_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n)
+props_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n,
+    uint64_t cfh[2])
 {
 	struct sst_info *in = &t->info;
 	uint64_t v[5], kl;
@@ -448,9 +485,15 @@ props_decode(struct sst *t, uint64_t off, const uint8_t *p, size_t n)
 	buf_append(&in->first_key, p + pos, (size_t)kl);
 	pos += (size_t)kl;
 	if (varint_get(p, n, &pos, &kl) != 0 || kl > KV_KEY_MAX ||
-	    kl != n - pos)
+	    kl > n - pos || (t->version == 1 && kl != n - pos))
 		goto bad;
 	buf_append(&in->last_key, p + pos, (size_t)kl);
+	pos += (size_t)kl;
+	cfh[0] = cfh[1] = 0;
+	if (t->version >= 2 && (varint_get(p, n, &pos, &cfh[0]) != 0 ||
+	    varint_get(p, n, &pos, &cfh[1]) != 0 || pos != n ||
+	    (cfh[1] == 0 && cfh[0] != 0)))
+		goto bad;
 
 	if (in->min_seq > in->max_seq || in->max_seq > KV_SEQ_MAX)
 		goto bad;
@@ -547,7 +590,8 @@ sst_load(struct sst *t)
 	struct buf tail, more;
 	struct block blk;
 	const uint8_t *f, *meta;
-	uint64_t ih[2], fh[2], ph[2], end, iend, fend, pend, tail_off;
+	uint64_t ih[2], fh[2], ph[2], cfh[2] = { 0, 0 }, end, iend, fend, pend;
+	uint64_t cfend, data_end, tail_off;
 	size_t tn;
 	int rc;
 
@@ -584,9 +628,11 @@ sst_load(struct sst *t)
 		goto fail;
 	}
 #endif
-	if (get_le32(f + 48) != SST_FORMAT_VERSION) {
+	t->version = get_le32(f + 48);
+	if (t->version < SST_FORMAT_VERSION_MIN ||
+	    t->version > SST_FORMAT_VERSION) {
 		rc = err_set(SHALE_ECORRUPT, "'%s': footer: unknown format "
-		    "version %u", t->name, get_le32(f + 48));
+		    "version %u", t->name, t->version);
 		goto fail;
 	}
 	ih[0] = get_le64(f);
@@ -601,11 +647,11 @@ sst_load(struct sst *t)
 	    ih[1] > SST_META_RAW_MAX || ph[1] > SST_META_RAW_MAX ||
 	    fh[1] > SST_META_RAW_MAX)
 		goto badfooter;
-	if (fh[0] == 0 && fh[1] == 0) {
-		if (iend != ph[0])
-			goto badfooter;
-	} else if (fh[1] == 0 || !handle_ok(fh[0], fh[1], end, &fend) ||
-	    iend != fh[0] || fend != ph[0])
+	if ((fh[0] != 0 || fh[1] != 0) && (fh[1] == 0 ||
+	    !handle_ok(fh[0], fh[1], end, &fend) || iend != fh[0] ||
+	    fend != ph[0]))
+		goto badfooter;
+	if (fh[0] == 0 && fh[1] == 0 && iend != ph[0])
 		goto badfooter;
 
 	/* one more request if the tail did not hold them all */
@@ -622,8 +668,18 @@ sst_load(struct sst *t)
 
 	if ((rc = block_decode(t, ph[0], meta + (ph[0] - ih[0]),
 	    (size_t)ph[1], SST_META_RAW_MAX, &blk)) != 0 ||
-	    (rc = props_decode(t, ph[0], blk.p, blk.n)) != 0)
+	    (rc = props_decode(t, ph[0], blk.p, blk.n, cfh)) != 0)
 		goto fail;
+	/* the content filters, if any, between the data and the index */
+	data_end = ih[0];
+	if (cfh[1] != 0) {
+		if (cfh[1] > SST_META_RAW_MAX ||
+		    !handle_ok(cfh[0], cfh[1], end, &cfend) || cfend != ih[0])
+			goto badfooter;
+		data_end = cfh[0];
+		t->cf_off = cfh[0];
+		t->cf_size = cfh[1];
+	}
 	if (fh[1] != 0 &&
 	    ((rc = block_decode(t, fh[0], meta + (fh[0] - ih[0]),
 	    (size_t)fh[1], SST_META_RAW_MAX, &blk)) != 0 ||
@@ -631,7 +687,7 @@ sst_load(struct sst *t)
 		goto fail;
 	if ((rc = block_decode(t, ih[0], meta, (size_t)ih[1],
 	    SST_META_RAW_MAX, &blk)) != 0 ||
-	    (rc = index_decode(t, ih[0], blk.p, blk.n, ih[0])) != 0)
+	    (rc = index_decode(t, ih[0], blk.p, blk.n, data_end)) != 0)
 		goto fail;
 
 	/* what the properties say must agree with the index */
@@ -687,6 +743,10 @@ sst_close(struct sst *t)
 	buf_release(&t->ikeys);
 	free(t->idx);
 	free(t->filter);
+	free(t->cfg);
+	free(t->cf_of);
+	free(t->cf);
+	pthread_mutex_destroy(&t->cf_lock);
 	free(t->name);
 	free(t);
 }
@@ -720,6 +780,7 @@ sst_open_built(struct objstore *os, const char *key, uint64_t size,
 		size = meta.size;
 	}
 	t = xcalloc(1, sizeof(*t));
+	pthread_mutex_init(&t->cf_lock, NULL);
 	t->name = xstrdup(key);
 	t->read = read_store;
 	t->os = os;
@@ -746,6 +807,7 @@ sst_open_mem(const void *data, size_t n, const char *name, struct sst **out)
 	if (data == NULL && n != 0)
 		return -EINVAL;
 	t = xcalloc(1, sizeof(*t));
+	pthread_mutex_init(&t->cf_lock, NULL);
 	t->name = xstrdup(name != NULL ? name : "(memory)");
 	t->read = read_mem;
 	t->mem = data != NULL ? data : sst_empty_key;

@@ -5,9 +5,9 @@
  * failure becomes for the caller.
  *
  * logs_open() reads the namespace from one snapshot (every inode, then
- * every directory entry, then the streams' labels: three range reads; an
- * entry that would break the tree is skipped with a warning, an inode
- * nothing names is not shown), writes the root's
+ * every directory entry, then the streams' labels and retentions: four
+ * range reads; an entry that would break the tree is skipped with a
+ * warning, an inode nothing names is not shown), writes the root's
  * inode once per store, and registers the follower or the compaction
  * filter (logs_apply.c). Not here: the namespace's operations
  * (logs_ns.c), the streams' (logs_stream.c).
@@ -172,6 +172,11 @@ logs_open(struct engine *e, struct logs **out)
 	l->e = e;
 	engine_status(e, &st);
 	l->ro = st.reader;
+	/* the records' lines get content filters: scans for rare strings */
+	key_head(k, K_RECORD);
+	if ((rc = engine_content_filter_prefix(e, k, 3)) != 0)
+		log_warn("logs: no content filters for records: %s",
+		    strerror(-rc));
 	pthread_rwlock_init(&l->ns, NULL);
 	pthread_rwlock_init(&l->data_lock, NULL);
 	pthread_mutex_init(&l->wait_lock, NULL);
@@ -182,6 +187,7 @@ logs_open(struct engine *e, struct logs **out)
 	ntable_init(&l->by_id);
 	ntable_init(&l->by_name);
 	l->next_id = LOGS_ROOT_ID + 1;
+	l->ret_gen = 1;			/* a new node's 0 is never current */
 	l->m_app_records = metric_series(metrics_counter(m,
 	    "log_append_records_total", "Records appended to log streams.",
 	    NULL));
@@ -214,6 +220,8 @@ logs_open(struct engine *e, struct logs **out)
 		rc = load_dirents(l, snap);
 	if (rc == 0)
 		rc = load_labels(l, snap);
+	if (rc == 0)
+		rc = load_retentions(l, snap);
 	engine_snapshot_free(snap);
 	/* inodes nothing names (a torn history) are not shown */
 	for (size_t i = 0; rc == 0 && i < l->by_id.cap; i++) {
@@ -279,6 +287,8 @@ logs_close(struct logs *l)
 	}
 	free(l->by_id.v);
 	free(l->by_name.v);
+	logs_retention_release(l);
+	free(l->push_rule);
 	pthread_rwlock_destroy(&l->ns);
 	pthread_rwlock_destroy(&l->data_lock);
 	pthread_mutex_destroy(&l->wait_lock);

@@ -369,10 +369,19 @@ int	logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 
 /*
  * The path under /logs of the stream of pushed labels ls, by the rule
- * of shale-mount(1), LOKI PUSH: deterministic, one path per label set,
- * valid for logs_path_check() whatever the values. 0 or -EINVAL.
+ * of shale-mount(1), LOKI PUSH, as l's logs_options.push_path sets it (l
+ * NULL: the default rule): deterministic, one path per label set, valid
+ * for logs_path_check() whatever the values. 0 or -EINVAL.
  */
-int	logs_push_path(const struct labels *ls, struct buf *path);
+int	logs_push_path(struct logs *l, const struct labels *ls,
+	    struct buf *path);
+/*
+ * The rule's directories (NULL or "": the default): levels separated by
+ * ',', each label names separated by '|', the first present naming the
+ * level ("namespace,app|job"); -EINVAL with err_set() for another text.
+ * Streams pushed before keep their paths.
+ */
+int	logs_set_push_path(struct logs *l, const char *rule);
 
 /*
  * The records of stream id that may hold entries of [start_ns, end_ns),
@@ -383,5 +392,33 @@ int	logs_push_path(const struct labels *ls, struct buf *path);
  */
 int	logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
 	    int64_t end_ns, logs_scan_fn fn, void *arg);
+/*
+ * The same for a caller that wants only lines containing every one of
+ * needles[0 ... n-1] (NUL-terminated): records stored in tables whose
+ * content filters show that none of their lines can hold some needle
+ * may be left out, unread (engine_iter_set_needles); every other record
+ * is given as logs_scan_time gives it, and fn still tests its lines.
+ */
+int	logs_scan_time_needles(struct logs *l, uint64_t id, int64_t start_ns,
+	    int64_t end_ns, const char *const *needles, size_t n,
+	    logs_scan_fn fn, void *arg);
+
+/*
+ * Retention (shale-mount(1), RETENTION): a record expires at its own time
+ * plus its stream's retention, and reads skip it from then on (its bytes
+ * read as newlines, so offsets stay); compaction drops it. The store's
+ * (logs_options): retention_ms (0: for ever) and filters, NULL or lines
+ * of SELECTOR:DURATION over the streams' label sets, the first match
+ * winning; -EINVAL with err_set() naming a bad line. A stream's own wins
+ * over both: ms, 0 for ever, -1 none given (logs_retention_set's -1
+ * clears it).
+ */
+int	logs_set_retention(struct logs *l, int64_t retention_ms,
+	    const char *filters);
+int	logs_retention_get(struct logs *l, uint64_t id, int64_t *ms);
+int	logs_retention_set(struct logs *l, uint64_t id, int64_t ms);
+/* A stream's own as text: "7d", "0" for ever, "" none (-1); and back. */
+int	logs_retention_parse(const char *s, size_t n, int64_t *ms);
+void	logs_retention_format(int64_t ms, struct buf *b);
 
 #endif

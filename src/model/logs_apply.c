@@ -5,7 +5,7 @@
  * the writer's WAL; memory follows, as the writer's own calls made it
  * follow there, and whatever the bytes the tree stays a tree. The
  * compaction filter answers the writer's compactor: which records and
- * time index entries still belong to a stream.
+ * time index entries still belong to a stream, and which have expired.
  *
  * Not here: registering either (logs_open), the tables' operations
  * (logs_key.c).
@@ -22,6 +22,7 @@
 
 #include "model/labels.h"
 #include "model/logs_int.h"
+#include "util/clock.h"
 #include "util/coding.h"
 #include "util/log.h"
 
@@ -124,6 +125,7 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 		if (n->linked)
 			node_unlink(l, n);	/* renamed */
 		node_link(l, n, dir, (const char *)k + 11, klen - 11);
+		retention_changed(l);
 		break;
 	case K_LABELS:
 		if (klen != 11 || (n = node_find(l, get_be64(k + 3))) == NULL ||
@@ -137,6 +139,14 @@ apply_record(struct logs *l, const unsigned char *k, size_t klen,
 			n->labels = ls;
 		} else
 			log_warn("skipping a malformed label record");
+		retention_changed(l);
+		id = n->id;
+		break;
+	case K_RETENTION:
+		if (klen != 11 || (n = node_find(l, get_be64(k + 3))) == NULL ||
+		    n->type != LOGS_STREAM)
+			break;
+		apply_retention(l, n, v, vlen);
 		id = n->id;
 		break;
 	default:
@@ -163,12 +173,22 @@ logs_apply(void *arg, const void *key, size_t klen, const void *val,
 
 /* ---- the compaction filter ---- */
 
+/* Is k the key of a kind kept by the stream's or data's id? */
+static int
+per_stream(const unsigned char *k)
+{
+	return k[2] == K_RECORD || k[2] == K_TIME || k[2] == K_LABELS ||
+	    k[2] == K_RETENTION;
+}
+
 /*
  * The compactor's question: keep this record? A stream's records and time
  * index entries stay while some node, named or removed but still open,
- * has their data id; those of removed and truncated streams go. Its
- * labels ('L', by the stream's own id, which a truncation keeps) stay
- * while the node does.
+ * has their data id, and while they have not expired (logs_retention.c):
+ * those of removed and truncated streams go, and a record goes once its
+ * own time is a retention old, as does an index entry whose time is. Its
+ * labels and retention ('L', 'E', by the stream's own id, which a
+ * truncation keeps) stay while the node does.
  */
 int
 logs_keep(void *arg, const void *key, size_t klen, const void *val,
@@ -176,41 +196,72 @@ logs_keep(void *arg, const void *key, size_t klen, const void *val,
 {
 	struct logs *l = arg;
 	const unsigned char *k = key;
+	struct node *n;
+	int64_t ms, ts;
 	int keep;
 
-	(void)val;
-	(void)vlen;
 	if (klen < 11 || k[0] != KEY_LOGS || k[1] != KEY_VERSION ||
-	    (k[2] != K_RECORD && k[2] != K_TIME && k[2] != K_LABELS))
+	    !per_stream(k))
 		return 1;
 	pthread_rwlock_rdlock(&l->ns);
-	if (k[2] == K_LABELS)
+	if (k[2] == K_LABELS || k[2] == K_RETENTION)
 		keep = node_find(l, get_be64(k + 3)) != NULL;
-	else
-		keep = data_find(l, get_be64(k + 3)) != NULL;
+	else if ((n = data_find(l, get_be64(k + 3))) == NULL)
+		keep = 0;
+	else if ((ms = stream_retention(l, n)) == 0)
+		keep = 1;
+	else {
+		if (k[2] == K_RECORD)
+			ts = val != NULL && vlen >= TS_LEN ?
+			    (int64_t)get_be64(val) : INT64_MAX;
+		else
+			ts = klen == 27 ? (int64_t)get_be64(k + 11) : INT64_MAX;
+		keep = ts > retention_cutoff(ms, clock_wall_ns());
+	}
 	pthread_rwlock_unlock(&l->ns);
 	return keep;
 }
 
 /*
  * The compactor's other question: does logs_keep keep every key in
- * [lo, hi]? Yes when both are of one kind that is neither records, time
- * index nor labels (it keeps all those), or records (or index entries,
- * or labels) of one id that it keeps: every key between has the same
- * prefix.
+ * [lo, hi]? Yes when both are of one kind that is not kept by id (it
+ * keeps all those), or labels or retentions of one id that it keeps, or
+ * records or index entries of one data id it keeps that cannot have
+ * expired: every key between has the same prefix. Index entries are in
+ * time order, so lo's time tells for them all; records are not, but
+ * the checkpoints of the appends since the stream was opened bound the
+ * times from an offset on (ck_after); records older than those are read.
  */
 int
 logs_keep_range(void *arg, const void *lo, size_t lolen, const void *hi,
     size_t hilen)
 {
+	struct logs *l = arg;
 	const unsigned char *a = lo, *b = hi;
+	struct node *n;
+	int64_t ms;
+	int keep;
 
 	if (lolen < 3 || hilen < 3 || memcmp(a, b, 3) != 0 ||
 	    a[0] != KEY_LOGS || a[1] != KEY_VERSION)
 		return 0;
-	if (a[2] != K_RECORD && a[2] != K_TIME && a[2] != K_LABELS)
+	if (!per_stream(a))
 		return 1;
 	if (lolen < 11 || hilen < 11 || memcmp(a, b, 11) != 0)
 		return 0;
-	return logs_keep(arg, lo, lolen, NULL, 0);
+	pthread_rwlock_rdlock(&l->ns);
+	if (a[2] == K_LABELS || a[2] == K_RETENTION)
+		keep = node_find(l, get_be64(a + 3)) != NULL;
+	else if ((n = data_find(l, get_be64(a + 3))) == NULL)
+		keep = 0;
+	else if ((ms = stream_retention(l, n)) == 0)
+		keep = 1;
+	else if (a[2] == K_TIME)
+		keep = lolen == 27 && (int64_t)get_be64(a + 11) >
+		    retention_cutoff(ms, clock_wall_ns());
+	else
+		keep = lolen == 19 && ck_after(n, get_be64(a + 11),
+		    retention_cutoff(ms, clock_wall_ns()));
+	pthread_rwlock_unlock(&l->ns);
+	return keep;
 }

@@ -10,6 +10,8 @@
  *	logs_scan.c	for the HTTP API: paths, scans, times, waits
  *	logs_labels.c	labels of streams, pushes of timed entries, scans
  *			by time (LogQL, Loki push)
+ *	logs_retention.c	how long a stream's records are kept: the
+ *			settings' retention and filters, the 'E' records
  *
  * The namespace lives in memory: logs_open() reads every directory entry
  * and inode once, and every change is written through to the engine in
@@ -27,6 +29,8 @@
  *			indexed_sec, loaded
  *	data_lock, wait_lock	the data callback, logs_wait()'s generation:
  *			taken last, nothing of this module's under them
+ *	node->ck_lock	a stream's checkpoints of appends (logs_retention.c):
+ *			taken last too, under ns or the stream's lock
  * Fields are marked with what protects them, and a function's comment
  * with what its caller holds: (ns), (ns, write), (s->lock)...
  */
@@ -39,10 +43,13 @@
 
 #include "model/logs.h"
 
+struct buf;
 struct engine_batch;
 struct engine_snapshot;
 struct labels;
 struct metric_series;
+struct logs_ret_filter;
+struct ret_ck;
 
 #define KEY_LOGS	0x01
 #define KEY_VERSION	0x01
@@ -52,6 +59,7 @@ struct metric_series;
 #define K_TIME		'T'
 #define K_COUNTER	'C'
 #define K_LABELS	'L'
+#define K_RETENTION	'E'
 
 #define INODE_LEN	33	/* type, data_id, parent, ctime, mtime */
 #define TS_LEN		8	/* a record value starts with its timestamp */
@@ -65,6 +73,24 @@ struct node {
 	int64_t		 ctime_ns;
 	int64_t		 mtime_ns;		/* ns (directories) */
 	struct labels	*labels;		/* ns: a stream's given labels, or NULL */
+	int64_t		 ret_given_ms;		/* ns: its own retention ('E'); -1: none */
+	/*
+	 * The retention in force (ms, 0: for ever), worked out under ns
+	 * (read) for l->ret_gen and stored with atomics, ms before gen, so
+	 * that a read can use it without ns (logs_retention.c)
+	 */
+	int64_t		 ret_ms;
+	uint64_t	 ret_gen;
+	/*
+	 * Checkpoints of the appends made since the stream was opened: from
+	 * ck[i].off on, every record's time is at least ck[i].m - the
+	 * out-of-order window (m: the running maximum before that append),
+	 * which tells the compaction filter when a run of records cannot
+	 * have expired (logs_keep_range). ck_lock is taken last.
+	 */
+	pthread_mutex_t	 ck_lock;
+	struct ret_ck	*ck;			/* ck_lock: NULL until an append */
+	size_t		 nck;			/* ck_lock */
 	int		 refs;			/* atomic, under ns: the namespace's + users' */
 	int		 linked;		/* ns: reachable by name */
 	int		 gone;			/* ns: removed; forgotten at the last put */
@@ -88,6 +114,14 @@ struct node {
 	int64_t		 last_ts;		/* lock: the newest record time so far */
 	int64_t		 indexed_sec;		/* lock */
 	uint64_t	 last_seq;		/* lock: of the last append */
+	/*
+	 * lock: the last entry a push added (its time and the hash of its
+	 * line), so that a push sent again does not add it twice, as Loki
+	 * drops an entry equal to its stream's last; not stored
+	 */
+	int		 push_have;
+	int64_t		 push_ts;
+	uint64_t	 push_hash;
 	int		 writers;		/* lock: logs_writer_new's, not freed */
 	int		 cached;		/* lock: readers in the page cache */
 };
@@ -113,6 +147,14 @@ struct logs {
 	logs_data_fn	 data_fn;
 	void		*data_arg;
 	int		 fenced_said;
+
+	/* retention (logs_retention.c) */
+	int64_t		 ret_default_ms;	/* ns: logs_options.retention; 0: for ever */
+	struct logs_ret_filter *ret_filters;	/* ns: logs_options.retention_filters */
+	char		*push_rule;		/* ns: logs_options.push_path, or NULL */
+	size_t		 ret_nfilters;		/* ns */
+	/* bumped under ns (write) by whatever may change a stream's retention */
+	uint64_t	 ret_gen;		/* atomic */
 
 	/* logs_wait(): woken by every change while someone waits */
 	pthread_mutex_t	 wait_lock;
@@ -172,6 +214,47 @@ void	batch_labels(struct engine_batch *b, uint64_t id,
 	    const struct labels *ls);
 /* Read every 'L' record of snap into the nodes it names. (ns, write) */
 int	load_labels(struct logs *l, const struct engine_snapshot *snap);
+/* Append n's path under /logs to b. (ns) */
+void	node_path(struct logs *l, struct node *n, struct buf *b);
+/* The whole set of a stream: the given labels, and stream= unless given. */
+int	whole_set(const struct labels *given, const char *path, size_t len,
+	    struct labels **out);
+
+/* logs_retention.c */
+/* Free the filters (logs_close). */
+void	logs_retention_release(struct logs *l);
+/* A follower's 'E' record for n: val NULL for a deletion. (ns, write) */
+void	apply_retention(struct logs *l, struct node *n, const void *val,
+	    size_t vlen);
+/* Put the 'E' record of stream id into b: ms, or a deletion for ms < 0. */
+void	batch_retention(struct engine_batch *b, uint64_t id, int64_t ms);
+/* Read every 'E' record of snap into the nodes it names. (ns, write) */
+int	load_retentions(struct logs *l, const struct engine_snapshot *snap);
+/* Something that may change a stream's retention changed. (ns, write) */
+void	retention_changed(struct logs *l);
+/* Stream n's retention in ms, 0 for ever. (ns) */
+int64_t	stream_retention(struct logs *l, struct node *n);
+/*
+ * The same without ns, for reads that must not wait for it: worked out
+ * if ns can be had at once, else the last value worked out.
+ */
+int64_t	stream_retention_nowait(struct logs *l, struct node *n);
+/*
+ * The newest record time that has expired for a stream kept ret_ms (0:
+ * for ever) at wall time now_ns: INT64_MIN when nothing expires. A
+ * record of time ts has expired when ts <= the value.
+ */
+int64_t	retention_cutoff(int64_t ret_ms, int64_t now_ns);
+/* retention_cutoff of stream n now; takes ns (read). */
+int64_t	stream_cutoff(struct logs *l, struct node *n);
+/*
+ * An append to n at off, with m its running maximum before (INT64_MIN:
+ * not known); ck_clear when its records go (truncation). (n->lock)
+ */
+void	ck_note(struct node *n, uint64_t off, int64_t m);
+void	ck_clear(struct node *n);
+/* Do n's records from off on all have times above cutoff? */
+int	ck_after(struct node *n, uint64_t off, int64_t cutoff);
 
 /* logs_stream.c */
 int	stream_load(struct logs *l, struct node *n);

@@ -177,7 +177,9 @@ node_new(struct logs *l, uint64_t id, enum logs_type type)
 	n->id = id;
 	n->type = type;
 	n->refs = 1;
+	n->ret_given_ms = -1;
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->ck_lock, NULL);
 	if (l->by_id.n + 1 > l->by_id.cap)
 		table_grow(&l->by_id, 0);
 	*id_slot(&l->by_id, id) = n;
@@ -191,6 +193,8 @@ node_unref(struct node *n)
 	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->ck_lock);
+	free(n->ck);
 	labels_free(n->labels);
 	free(n->name);
 	free(n);

@@ -168,6 +168,7 @@ logs_labels_set(struct logs *l, uint64_t id, const struct labels *ls)
 	}
 	labels_free(n->labels);
 	n->labels = ls != NULL ? labels_dup(ls) : NULL;
+	retention_changed(l);
 	logs_changed(l, id);
 out:
 	pthread_rwlock_unlock(&l->ns);
@@ -175,7 +176,7 @@ out:
 }
 
 /* Append n's path under /logs to b. (ns) */
-static void
+void
 node_path(struct logs *l, struct node *n, struct buf *b)
 {
 	struct node *up[LOGS_PATH_MAX / 2 + 1];
@@ -202,7 +203,7 @@ struct stream_copy {
 };
 
 /* The whole set of a stream: the given labels, and stream= unless given. */
-static int
+int
 whole_set(const struct labels *given, const char *path, size_t len,
     struct labels **out)
 {
@@ -311,23 +312,69 @@ fit_name(struct buf *b, size_t start, uint64_t hash)
 	buf_printf(b, "~%016llx", (unsigned long long)hash);
 }
 
-/* The directory of a pushed stream: the first of these labels it has. */
-static const char *const push_dir_labels[] = {
-	"service_name", "job", "app", "service",
-};
+/*
+ * The directories of a pushed stream, when logs_options.push_path does
+ * not say: one level, the first of these labels it has.
+ */
+#define PUSH_PATH_DEFAULT	"service_name|job|app|service"
+#define PUSH_PATH_MAX		1024	/* bytes of the rule */
+#define PUSH_LEVELS_MAX		16
+
+/*
+ * A rule: levels separated by ',', each the names of labels separated by
+ * '|', whose first present names that level's directory. 0 or -EINVAL.
+ */
+static int
+push_rule_check(const char *rule)
+{
+	size_t levels = 1, len = 0;
+	const char *p;
+
+	if (strlen(rule) > PUSH_PATH_MAX)
+		return err_set(-EINVAL, "logs_options.push_path is longer than "
+		    "%d bytes", PUSH_PATH_MAX);
+	for (p = rule;; p++) {
+		if (*p == ',' || *p == '|' || *p == '\0') {
+			if (len == 0 || labels_check_name(p - len, len, 0) != 0)
+				return err_set(-EINVAL, "logs_options.push_path: "
+				    "'%s' is not a list of label names, such as "
+				    "'namespace,app|job'", rule);
+			if (*p == ',' && ++levels > PUSH_LEVELS_MAX)
+				return err_set(-EINVAL, "logs_options.push_path: "
+				    "more than %d levels", PUSH_LEVELS_MAX);
+			if (*p == '\0')
+				return 0;
+			len = 0;
+		} else
+			len++;
+	}
+}
 
 int
-logs_push_path(const struct labels *ls, struct buf *path)
+logs_set_push_path(struct logs *l, const char *rule)
 {
-	const char *v = NULL;
-	size_t start, n;
+	char *copy = NULL;
+	int rc;
+
+	if (rule != NULL && *rule != '\0') {
+		if ((rc = push_rule_check(rule)) != 0)
+			return rc;
+		copy = xstrdup(rule);
+	}
+	pthread_rwlock_wrlock(&l->ns);
+	free(l->push_rule);
+	l->push_rule = copy;
+	pthread_rwlock_unlock(&l->ns);
+	return 0;
+}
+
+/* One directory of a pushed stream's path: v escaped, "_" for none. */
+static int
+push_level(struct buf *path, const char *v)
+{
+	size_t start = path->len, n;
 	int rc = 0;
 
-	for (size_t i = 0; v == NULL && i < sizeof(push_dir_labels) /
-	    sizeof(push_dir_labels[0]); i++)
-		v = labels_get(ls, push_dir_labels[i]);
-	rc |= buf_puts(path, PUSH_DIR "/");
-	start = path->len;
 	if (v == NULL)
 		rc |= buf_putc(path, '_');
 	else if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
@@ -345,6 +392,44 @@ logs_push_path(const struct labels *ls, struct buf *path)
 		fit_name(path, start, XXH3_64bits(v, n));
 	}
 	rc |= buf_putc(path, '/');
+	return rc;
+}
+
+int
+logs_push_path(struct logs *l, const struct labels *ls, struct buf *path)
+{
+	char rule[PUSH_PATH_MAX + 1], name[LABELS_NAME_MAX + 1];
+	const char *v = NULL, *p;
+	size_t start, len = 0;
+	int rc = 0;
+
+	snprintf(rule, sizeof(rule), "%s", PUSH_PATH_DEFAULT);
+	if (l != NULL) {
+		pthread_rwlock_rdlock(&l->ns);
+		if (l->push_rule != NULL)
+			snprintf(rule, sizeof(rule), "%s", l->push_rule);
+		pthread_rwlock_unlock(&l->ns);
+	}
+	rc |= buf_puts(path, PUSH_DIR "/");
+	/* each level: the first of its names the set has */
+	for (p = rule;; p++) {
+		if (*p != ',' && *p != '|' && *p != '\0') {
+			len++;
+			continue;
+		}
+		if (v == NULL && len > 0 && len <= LABELS_NAME_MAX) {
+			memcpy(name, p - len, len);
+			name[len] = '\0';
+			v = labels_get(ls, name);
+		}
+		len = 0;
+		if (*p == '|')
+			continue;
+		rc |= push_level(path, v);
+		v = NULL;
+		if (*p == '\0')
+			break;
+	}
 	start = path->len;
 	rc |= labels_file_name(ls, path);
 	fit_name(path, start, labels_hash(ls));
@@ -439,6 +524,9 @@ struct pstream {
 	int		 rec_open;
 	size_t		 nrec;
 	size_t		 nent;		/* entries pushed to it */
+	int		 have_last;	/* the last entry added (node's push_*) */
+	int64_t		 last_ts;
+	uint64_t	 last_hash;
 };
 
 /* Is the stream at id of labels ls? 0, or -EINVAL saying it is not. */
@@ -523,12 +611,21 @@ add_entries(struct pstream *p, const struct logs_push_stream *ps,
 	int rc;
 
 	for (size_t i = 0; i < ps->n; i++) {
+		uint64_t h;
+
 		e = &ps->e[i];
 		/* checked against the maximum with the open record's time */
 		if (p->rec_open && p->rec_ts > newest)
 			newest = p->rec_ts;
 		if ((rc = check_time(ps->ls, e->ts_ns, now, &newest)) != 0)
 			return rc;
+		/* the stream's last entry again (a push retried): dropped */
+		h = XXH3_64bits(e->line, e->len);
+		if (p->have_last && e->ts_ns == p->last_ts && h == p->last_hash)
+			continue;
+		p->have_last = 1;
+		p->last_ts = e->ts_ns;
+		p->last_hash = h;
 		len = p->data.len - p->rec_at;
 		if (p->rec_open && (e->ts_ns != p->rec_ts ||
 		    len + e->len + 1 > LOGS_RECORD_MAX))
@@ -607,7 +704,7 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 			goto out;
 		buf_init(&p->path, 0);
 		buf_init(&p->data, 0);
-		if ((rc = logs_push_path(v[i].ls, &p->path)) != 0) {
+		if ((rc = logs_push_path(l, v[i].ls, &p->path)) != 0) {
 			np++;
 			goto out;
 		}
@@ -693,6 +790,9 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 		}
 		p->newest = s->end > 0 ? s->last_ts : INT64_MIN;
 		p->indexed_sec = s->end > 0 ? s->indexed_sec : -1;
+		p->have_last = s->push_have;
+		p->last_ts = s->push_ts;
+		p->last_hash = s->push_hash;
 		p->off = p->first_off = s->end;
 	}
 	val = xmalloc(TS_LEN + LOGS_RECORD_MAX);
@@ -705,6 +805,16 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 		if (ps[j].nent > 0)
 			close_record(&ps[j], b, val,
 			    ps[j].data.len - ps[j].rec_at);
+	if (engine_batch_count(b) == 0) {
+		/*
+		 * every entry was its stream's last again: nothing to write,
+		 * and the push is stored once those last appends are
+		 */
+		for (size_t j = 0; j < nlocked; j++)
+			if (order[j]->s->last_seq > *seq)
+				*seq = order[j]->s->last_seq;
+		goto out;
+	}
 	if ((rc = engine_write(l->e, b, seq)) != 0) {
 		rc = logs_errno(l, rc);
 		goto out;
@@ -715,7 +825,12 @@ logs_push(struct logs *l, const struct logs_push_stream *v, size_t n,
 
 		if (p->data.len == 0)
 			continue;
+		s->push_have = p->have_last;
+		s->push_ts = p->last_ts;
+		s->push_hash = p->last_hash;
 		__atomic_store_n(&s->end, p->off, __ATOMIC_RELEASE);
+		if (p->first_off > 0)	/* else the maximum before is not known */
+			ck_note(s, p->first_off, s->last_ts);
 		s->last_ts = p->newest;
 		s->indexed_sec = p->indexed_sec;
 		s->last_seq = *seq;
@@ -771,17 +886,36 @@ int
 logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
     int64_t end_ns, logs_scan_fn fn, void *arg)
 {
+	return logs_scan_time_needles(l, id, start_ns, end_ns, NULL, 0, fn,
+	    arg);
+}
+
+/*
+ * Records are written once at their data id and offset, never rewritten
+ * nor deleted but with their stream (and then never read again), which
+ * is what lets the iterator pass over table blocks without the needles.
+ * A record left out does not raise the running maximum of times: the
+ * scan may then read on further than it would have, never less far.
+ */
+int
+logs_scan_time_needles(struct logs *l, uint64_t id, int64_t start_ns,
+    int64_t end_ns, const char *const *needles, size_t nneedles,
+    logs_scan_fn fn, void *arg)
+{
 	unsigned char lo[27], hi[27], key[27];
 	const unsigned char *k, *v;
 	struct engine_iter *it;
 	struct node *s;
 	uint64_t data_id, end, from = 0, records = 0, bytes = 0;
-	int64_t newest, max = INT64_MIN, stop, ts;
+	int64_t newest, max = INT64_MIN, stop, ts, cutoff;
 	size_t klen, vlen;
 	int rc;
 
 	if ((rc = stream_get(l, id, &s)) != 0)
 		return rc;
+	cutoff = stream_cutoff(l, s);
+	if (start_ns <= cutoff)
+		start_ns = cutoff + 1;		/* what is older has expired */
 	pthread_mutex_lock(&s->lock);
 	data_id = s->data_id;
 	end = s->end;
@@ -817,6 +951,8 @@ logs_scan_time(struct logs *l, uint64_t id, int64_t start_ns,
 	key_record(lo, data_id, from);
 	key_record(hi, data_id, end);
 	it = engine_iter_new(l->e, NULL, lo, 19, hi, 19);
+	if (nneedles > 0)
+		engine_iter_set_needles(it, needles, NULL, nneedles);
 	rc = 0;
 	for (engine_iter_seek_first(it); engine_iter_valid(it);
 	    engine_iter_next(it)) {

@@ -379,6 +379,7 @@ logs_rename(struct logs *l, uint64_t parent, const char *name,
 		node_remove(l, old);
 	node_unlink(l, n);
 	node_link(l, n, newparent, newname, newlen);
+	retention_changed(l);		/* stream= of the paths moved */
 	logs_changed(l, parent);
 	if (newparent != parent)
 		logs_changed(l, newparent);

@@ -147,11 +147,13 @@ logs_scan(struct logs *l, uint64_t id, uint64_t start, uint64_t end,
 	struct node *s;
 	uint64_t data_id, len, roff, records = 0, bytes = 0, skip;
 	size_t klen, vlen;
+	int64_t cutoff;
 	int rc;
 
 	*next = start;
 	if ((rc = stream_get(l, id, &s)) != 0)
 		return rc;
+	cutoff = stream_cutoff(l, s);
 	pthread_mutex_lock(&s->lock);
 	data_id = s->data_id;
 	if (end > s->end)
@@ -178,7 +180,7 @@ logs_scan(struct logs *l, uint64_t id, uint64_t start, uint64_t end,
 		len = vlen - TS_LEN;
 		if (roff >= end)
 			break;
-		if (roff + len <= start)
+		if (roff + len <= start || (int64_t)get_be64(v) <= cutoff)
 			continue;
 		/* the part of the record inside [start, end) */
 		skip = roff < start ? start - roff : 0;

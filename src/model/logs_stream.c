@@ -301,21 +301,31 @@ reader_seek(struct logs_reader *r, uint64_t data_id, uint64_t end,
 	r->pos = off;
 }
 
+/*
+ * Bytes of a stream that are gone (records expired, dropped by the
+ * compaction filter or not yet) read as newlines, as many as they were:
+ * blank lines, so that the size and every offset stay as they were and
+ * line tools read on to the lines that are left.
+ */
+#define EXPIRED_BYTE	'\n'
+
 ssize_t
 logs_reader_read(struct logs_reader *r, uint64_t off, void *buf, size_t n)
 {
 	struct logs *l = r->l;
 	struct node *s = r->n;
 	const unsigned char *k, *v;
-	size_t klen, vlen, got = 0, len, skip;
+	size_t klen, vlen, got = 0, len, skip, gap;
 	uint64_t data_id, end, roff, records = 0;
+	int64_t cutoff;
 	int rc;
 
 	/*
 	 * Not under s->lock: a commit holds it while the data callback
 	 * runs, and that may wait for the page the kernel locked for the
 	 * read this serves (the end first: a truncation changes data_id
-	 * first, so a read racing one finds no bytes rather than old ones)
+	 * first, so a read racing one finds no bytes rather than old ones).
+	 * Nor under ns, which a truncation holds over that callback too.
 	 */
 	end = __atomic_load_n(&s->end, __ATOMIC_ACQUIRE);
 	data_id = __atomic_load_n(&s->data_id, __ATOMIC_ACQUIRE);
@@ -323,6 +333,8 @@ logs_reader_read(struct logs_reader *r, uint64_t off, void *buf, size_t n)
 		return 0;
 	if (n > end - off)
 		n = (size_t)(end - off);
+	cutoff = retention_cutoff(stream_retention_nowait(l, s),
+	    clock_wall_ns());
 
 	pthread_mutex_lock(&r->lock);
 	if (r->it == NULL || r->data_id != data_id || r->pos != off ||
@@ -335,22 +347,43 @@ logs_reader_read(struct logs_reader *r, uint64_t off, void *buf, size_t n)
 			continue;
 		roff = get_be64(k + 11);
 		len = vlen - TS_LEN;
-		if (roff > off + got)
-			break;		/* a hole: should not happen */
 		if (roff + len <= off + got)
 			continue;
+		if (roff > off + got) {
+			/* records gone before this one */
+			gap = roff - (off + got) < n - got ?
+			    (size_t)(roff - (off + got)) : n - got;
+			memset((char *)buf + got, EXPIRED_BYTE, gap);
+			got += gap;
+			if (got == n)
+				break;	/* stay on the record */
+		}
 		skip = (size_t)(off + got - roff);
 		len -= skip;
 		if (len > n - got)
 			len = n - got;
-		memcpy((char *)buf + got, v + TS_LEN + skip, len);
+		if ((int64_t)get_be64(v) <= cutoff)
+			memset((char *)buf + got, EXPIRED_BYTE, len);
+		else
+			memcpy((char *)buf + got, v + TS_LEN + skip, len);
 		got += len;
 		records++;
 		if (skip + len < vlen - TS_LEN)
 			break;		/* stay on a record not read to its end */
 	}
-	r->pos = off + got;
 	rc = engine_iter_status(r->it);
+	/*
+	 * No record left where the end says there are bytes: the last ones
+	 * are gone too, unless a truncation (a fresh data id, then end 0)
+	 * is what the iterator missed
+	 */
+	if (rc == 0 && got < n && !engine_iter_valid(r->it) &&
+	    __atomic_load_n(&s->data_id, __ATOMIC_ACQUIRE) == data_id &&
+	    __atomic_load_n(&s->end, __ATOMIC_ACQUIRE) >= off + n) {
+		memset((char *)buf + got, EXPIRED_BYTE, n - got);
+		got = n;
+	}
+	r->pos = off + got;
 	if (rc != 0 || r->pos >= r->seen || got == 0) {
 		/*
 		 * At the end of what it can see the iterator is of no more use,
@@ -421,6 +454,7 @@ logs_truncate(struct logs *l, uint64_t id, uint64_t size)
 		__atomic_store_n(&s->end, 0, __ATOMIC_RELEASE);
 		s->last_ts = clock_wall_ns();
 		s->indexed_sec = -1;
+		ck_clear(s);
 		node_moved(l, s);
 		data_changed(l, s, 0, NULL, 0, NULL, 0);
 	} else
@@ -504,8 +538,10 @@ commit(struct logs *l, struct node *s, const void *p1, size_t n1,
 	if (ts / 1000000000 != s->indexed_sec)
 		s->indexed_sec = ts / 1000000000;
 	__atomic_store_n(&s->end, off, __ATOMIC_RELEASE);
+	ck_note(s, off - total, ts);
 	s->last_ts = ts;
 	s->last_seq = *seq;
+	s->push_have = 0;	/* the last entry is not a push's now */
 	data_changed(l, s, off - total, p1, n1, p2, n2);
 	metric_add(l->m_app_records, (double)nrec);
 	metric_add(l->m_app_bytes, (double)total);

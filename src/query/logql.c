@@ -560,9 +560,51 @@ fail_at(const char *q, size_t pos, int rc)
 	    msg);
 }
 
+/*
+ * The first of PromQL's own selectors (or subqueries) in e outside the
+ * range aggregations, or NULL.
+ */
+static const struct promql_node *
+metric_selector(const struct promql_node *e)
+{
+	const struct promql_node *a;
+
+	if (e == NULL)
+		return NULL;
+	switch (e->kind) {
+	case PROMQL_VECTOR_SELECTOR:
+	case PROMQL_MATRIX_SELECTOR:
+	case PROMQL_SUBQUERY:
+		return e;
+	case PROMQL_UNARY:
+		return metric_selector(e->un.expr);
+	case PROMQL_BINARY:
+		if ((a = metric_selector(e->bin.lhs)) != NULL)
+			return a;
+		return metric_selector(e->bin.rhs);
+	case PROMQL_AGGREGATE:
+		if ((a = metric_selector(e->agg.param)) != NULL)
+			return a;
+		return metric_selector(e->agg.expr);
+	case PROMQL_CALL:
+		for (size_t i = 0; i < e->call.nargs; i++)
+			if ((a = metric_selector(e->call.args[i])) != NULL)
+				return a;
+		return NULL;
+	case PROMQL_PAREN:
+		return metric_selector(e->paren.expr);
+	case PROMQL_NUMBER:
+	case PROMQL_STRING:
+	case PROMQL_EXTERNAL:
+		return NULL;
+	}
+	return NULL;
+}
+
 int
 logql_parse(const char *q, size_t n, struct logql_expr **out)
 {
+	const struct promql_node *sel;
 	struct logql_expr *e;
 	struct scan s = { q, n, 0 };
 	size_t err_pos = 0;
@@ -606,6 +648,23 @@ logql_parse(const char *q, size_t n, struct logql_expr **out)
 		return rc;
 	}
 	push_sums(e->metric);
+	if ((sel = metric_selector(e->metric)) != NULL) {
+		/*
+		 * PromQL's selectors parse, but LogQL has no metric series to
+		 * select: a stream selector belongs in a range aggregation
+		 */
+		if (sel->kind == PROMQL_VECTOR_SELECTOR &&
+		    selector_metric(sel->vs.sel) != NULL)
+			rc = err_set(-EINVAL, "syntax error: unexpected "
+			    "IDENTIFIER");
+		else if (sel->kind == PROMQL_SUBQUERY)
+			rc = err_set(-EINVAL, "syntax error: unexpected [, "
+			    "LogQL has no subqueries");
+		else
+			rc = err_set(-EINVAL, "syntax error: unexpected {");
+		err_pos = sel->pos;
+		goto fail;
+	}
 	if (promql_type_of(e->metric) != PROMQL_TYPE_VECTOR &&
 	    promql_type_of(e->metric) != PROMQL_TYPE_SCALAR) {
 		logql_free(e);

@@ -107,6 +107,16 @@ void	logql_run_free(struct logql_run *r);
  */
 int	logql_run_line(struct logql_run *r, const struct labels *ls,
 	    const char *line, size_t len, int64_t ts_ns, struct logql_out *out);
+/*
+ * What the caller will do with the labels: after logql_run_want(), a
+ * line's set holds only the labels names[] (without false) or all but
+ * them (without), and __error__ and __error_details__ always; and
+ * parsers leave out the labels that neither that set nor a later stage
+ * reads. A range aggregation grouped by a few labels then builds small
+ * sets, mostly the same from line to line. 0, or -ENOMEM.
+ */
+int	logql_run_want(struct logql_run *r, const char *const *names,
+	    size_t n, int without);
 
 /* ---- queries (logql.c) ---- */
 

@@ -181,16 +181,26 @@ lines_record(void *arg, uint64_t off, const void *data, size_t len,
 	return 0;
 }
 
+/*
+ * The lines of stream pk in [lo, hi) through run, of pipeline pipe: its
+ * needles let the scan leave out the table blocks that hold none.
+ */
 static int
-scan_lines(struct ctx *c, struct logql_run *run, const struct pick *pk,
-    int64_t lo, int64_t hi, line_fn fn, void *arg)
+scan_lines(struct ctx *c, const struct logql_pipeline *pipe,
+    struct logql_run *run, const struct pick *pk, int64_t lo, int64_t hi,
+    line_fn fn, void *arg)
 {
 	struct lines s = { c, run, pk->ls, lo, hi, fn, arg, 0, 0 };
+	const char *const *nv = NULL;
+	size_t nn = 0;
 	int rc;
 
 	if (lo >= hi)
 		return 0;
-	rc = logs_scan_time(c->l, pk->id, lo, hi, lines_record, &s);
+	if (pipe != NULL)
+		logql_pipeline_needles(pipe, &nv, &nn);
+	rc = logs_scan_time_needles(c->l, pk->id, lo, hi, nv, nn,
+	    lines_record, &s);
 	if (s.rc != 0)
 		return s.rc < 0 ? s.rc : 0;
 	if (rc == -ENOENT)
@@ -399,8 +409,8 @@ eval_log(struct ctx *c, const struct logql_expr *e, struct logql_result *r)
 	if (q.forward || q.limit == SIZE_MAX) {
 		for (size_t i = 0; i < p.n && rc == 0; i++) {
 			q.stream_kept = 0;
-			rc = scan_lines(c, run, &p.v[i], o->start_ns, o->end_ns,
-			    logq_line, &q);
+			rc = scan_lines(c, e->log.pipe, run, &p.v[i],
+			    o->start_ns, o->end_ns, logq_line, &q);
 			if (rc == 0 && q.n > q.limit)
 				logq_trim(&q);
 		}
@@ -412,8 +422,8 @@ eval_log(struct ctx *c, const struct logql_expr *e, struct logql_result *r)
 			lo = hi - o->start_ns <= slice ? o->start_ns :
 			    hi - slice;
 			for (size_t i = 0; i < p.n && rc == 0; i++)
-				rc = scan_lines(c, run, &p.v[i], lo, hi,
-				    logq_line, &q);
+				rc = scan_lines(c, e->log.pipe, run, &p.v[i],
+				    lo, hi, logq_line, &q);
 			if (rc != 0 || q.n >= q.limit)
 				break;
 			hi = lo;
@@ -907,9 +917,18 @@ lq_range_eval(void *arg, struct pq_eval *ev, const void *node,
 	lo = a.start_ns - r->offset_ns - r->range_ns + 1;
 	hi = end * 1000000 - r->offset_ns + 1;
 	run = logql_run_new(r->log.pipe);
+	/* only the labels the samples are grouped by are needed */
+	if (r->grouped)
+		rc = logql_run_want(run, (const char *const *)r->grouping,
+		    r->ngrouping, r->without);
+	else if (r->pushed)
+		rc = logql_run_want(run,
+		    (const char *const *)r->pushed->agg.grouping.names,
+		    r->pushed->agg.grouping.n, r->pushed->agg.without);
 	for (size_t i = 0; i < p.n && rc == 0; i++) {
 		a.have_last = 0;
-		rc = scan_lines(c, run, &p.v[i], lo, hi, ragg_line, &a);
+		rc = scan_lines(c, r->log.pipe, run, &p.v[i], lo, hi,
+		    ragg_line, &a);
 	}
 	logql_run_free(run);
 	picks_free(&p);

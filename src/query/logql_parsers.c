@@ -1,7 +1,7 @@
 /*
  * logql_parsers.c - the label builder of a pipeline run and the stages
  * that read a line into labels: json (whole or by paths), unpack,
- * logfmt, pattern; decolorize; and the conversions of label filters and
+ * logfmt, pattern; ip(); and the conversions of label filters and
  * unwrap (numbers, Go durations, humanized bytes).
  *
  * JSON goes through jansson: a line is decoded whole, its objects
@@ -12,11 +12,13 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -40,6 +42,27 @@ lq_builder_release(struct lq_builder *b)
 {
 	free(b->mod);
 	buf_release(&b->arena);
+}
+
+int
+lq_builder_copy(struct lq_builder *dst, const struct lq_builder *src)
+{
+	int rc;
+
+	dst->base = src->base;
+	dst->nmod = 0;
+	buf_reset(&dst->arena);
+	if (src->arena.len > 0 &&
+	    (rc = buf_append(&dst->arena, src->arena.data, src->arena.len)) != 0)
+		return rc;
+	if (src->nmod > dst->capmod) {
+		dst->capmod = src->capmod;
+		dst->mod = xrealloc(dst->mod, dst->capmod * sizeof(*dst->mod));
+	}
+	if (src->nmod > 0)
+		memcpy(dst->mod, src->mod, src->nmod * sizeof(*dst->mod));
+	dst->nmod = src->nmod;
+	return 0;
 }
 
 void
@@ -90,16 +113,23 @@ lq_base_has(const struct lq_builder *b, const char *name, size_t nlen)
 	return b->base != NULL && labels_find(b->base, name, nlen) != NULL;
 }
 
+/* Where p is in the arena, or (size_t)-1 when elsewhere. */
+static size_t
+arena_offset(const struct lq_builder *b, const char *p)
+{
+	if (p == NULL || b->arena.data == NULL || p < b->arena.data ||
+	    p >= b->arena.data + b->arena.len)
+		return (size_t)-1;
+	return (size_t)(p - b->arena.data);
+}
+
 /* Append n bytes at p to the arena, p possibly inside it: the offset. */
 static int
 arena_put(struct lq_builder *b, const char *p, size_t n, uint32_t *off)
 {
-	size_t inside = (size_t)-1;
+	size_t inside = arena_offset(b, p);
 	int rc;
 
-	if (b->arena.data != NULL && p >= b->arena.data &&
-	    p < b->arena.data + b->arena.len)
-		inside = (size_t)(p - b->arena.data);
 	if ((rc = buf_reserve(&b->arena, n + 1)) != 0)
 		return rc;
 	if (inside != (size_t)-1)
@@ -117,13 +147,28 @@ put_mod(struct lq_builder *b, const char *name, size_t nlen,
     const char *value, size_t vlen, int del)
 {
 	struct lq_mod *m, nm;
+	size_t nin, vin;
 	int rc;
 
+	/*
+	 * Room for both first: a name or value taken from the arena (a
+	 * rename's) must not move between the two
+	 */
+	nin = arena_offset(b, name);
+	vin = arena_offset(b, value);
+	if ((rc = buf_reserve(&b->arena, nlen + vlen + 1)) != 0)
+		return rc;
+	if (nin != (size_t)-1)
+		name = b->arena.data + nin;
+	if (vin != (size_t)-1)
+		value = b->arena.data + vin;
 	memset(&nm, 0, sizeof(nm));
 	if ((m = find_mod(b, name, nlen)) != NULL)
 		nm.noff = m->noff;
 	else if ((rc = arena_put(b, name, nlen, &nm.noff)) != 0)
 		return rc;
+	if (vin != (size_t)-1)
+		value = b->arena.data + vin;
 	nm.nlen = (uint32_t)nlen;
 	nm.del = del;
 	if (!del && (rc = arena_put(b, value, vlen, &nm.voff)) != 0)
@@ -213,20 +258,44 @@ lq_sanitize_name(const char *s, size_t n, struct buf *out)
 	size_t i;
 	int rc;
 
+	size_t at;
+
 	buf_reset(out);
 	if (n > 0 && s[0] >= '0' && s[0] <= '9' &&
 	    (rc = buf_putc(out, '_')) != 0)
+		return rc;
+	at = out->len;
+	if ((rc = buf_append(out, s, n)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '_'))
-			c = '_';
-		if ((rc = buf_putc(out, c)) != 0)
-			return rc;
+			out->data[at + i] = '_';
 	}
+	if (out->data == NULL)
+		return buf_puts(out, "");
 	return 0;
+}
+
+/*
+ * Whether a parsed value may be a label's: UTF-8 without NUL and
+ * without U+FFFD (what Go puts for bad bytes); Loki takes any other as
+ * empty. ASCII, the common case, is one pass.
+ */
+static int
+plain_value(const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == '\0' || (unsigned char)v[i] >= 0x80)
+			break;
+	if (i == n)
+		return 1;
+	return utf8_valid(v, n) == n && memchr(v, '\0', n) == NULL &&
+	    memmem(v, n, "\xef\xbf\xbd", 3) == NULL;
 }
 
 int
@@ -244,9 +313,10 @@ lq_set_parsed(struct lq_builder *b, struct buf *scratch, const char *name,
 	if (lq_base_has(b, scratch->data, scratch->len) &&
 	    (rc = buf_puts(scratch, LQ_DUP_SUFFIX)) != 0)
 		return rc;
-	/* a value that is not UTF-8 (or holds U+FFFD) is taken as empty, as Loki does */
-	if (utf8_valid(value, vlen) != vlen || memchr(value, '\0', vlen) ||
-	    memmem(value, vlen, "\xef\xbf\xbd", 3) != NULL)
+	if (b->want != NULL && !b->want(b->want_arg, scratch->data,
+	    scratch->len))
+		return 0;
+	if (!plain_value(value, vlen))
 		vlen = 0;
 	return lq_set(b, scratch->data, scratch->len, value, vlen);
 }
@@ -300,8 +370,11 @@ json_line(struct lq_builder *b, const char *line, size_t len, int *rc)
 	json_t *root;
 
 	*rc = 0;
-	root = json_loadb(line, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL |
-	    JSON_ALLOW_NUL, &jerr);
+	root = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	/* integers past 64 bits are read as floats rather than refused */
+	if (root == NULL && strstr(jerr.text, "too big") != NULL)
+		root = json_loadb(line, len, JSON_DECODE_ANY |
+		    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
 	if (root == NULL || !json_is_object(root)) {
 		char det[256];
 
@@ -533,38 +606,97 @@ is_space(char c)
 	    c == '\v';
 }
 
-/* Unquote a logfmt value's "..." into out: 0, or -1 when unterminated. */
+/* A logfmt separator: any byte up to the space, as go-logfmt has it. */
 static int
-logfmt_quoted(const char *s, size_t n, size_t *i, struct buf *out)
+is_sep(char c)
 {
-	size_t j = *i + 1;
-
-	buf_reset(out);
-	while (j < n && s[j] != '"') {
-		char c = s[j];
-
-		if (c == '\\' && j + 1 < n) {
-			j++;
-			switch (s[j]) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			default: c = s[j]; break;
-			}
-		}
-		if (buf_putc(out, c) != 0)
-			return -1;
-		j++;
-	}
-	if (j >= n)
-		return -1;
-	*i = j + 1;
-	return 0;
+	return (unsigned char)c <= ' ';
 }
 
 static int
-logfmt_wanted(char *const *names, char *const *keys, size_t nk,
-    const char *k, size_t klen)
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Unquote a quoted value, s[0] and s[n - 1] its quotes, with JSON's
+ * escapes (\" \\ \/ \b \f \n \r \t \uXXXX): 0, or -1 for a bad one.
+ */
+static int
+logfmt_unquote(const char *s, size_t n, struct buf *out)
+{
+	size_t i;
+
+	buf_reset(out);
+	for (i = 1; i + 1 < n; i++) {
+		char c = s[i];
+		unsigned long cp = 0;
+		char u[4];
+		int k;
+
+		if (c != '\\') {
+			if (buf_putc(out, c) != 0)
+				return -1;
+			continue;
+		}
+		if (++i + 1 >= n)
+			return -1;
+		switch (s[i]) {
+		case '"': case '\\': case '/': c = s[i]; break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			if (i + 4 > n - 2)
+				return -1;
+			for (k = 1; k <= 4; k++) {
+				if (hexval(s[i + k]) < 0)
+					return -1;
+				cp = cp << 4 | (unsigned long)hexval(s[i + k]);
+			}
+			i += 4;
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp = 0xfffd;
+			if (cp < 0x80) {
+				c = (char)cp;
+				break;
+			}
+			if (cp < 0x800) {
+				u[0] = (char)(0xc0 | (cp >> 6));
+				u[1] = (char)(0x80 | (cp & 0x3f));
+				k = 2;
+			} else {
+				u[0] = (char)(0xe0 | (cp >> 12));
+				u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				u[2] = (char)(0x80 | (cp & 0x3f));
+				k = 3;
+			}
+			if (buf_append(out, u, (size_t)k) != 0)
+				return -1;
+			continue;
+		default:
+			return -1;
+		}
+		if (buf_putc(out, c) != 0)
+			return -1;
+	}
+	if (out->data == NULL && buf_puts(out, "") != 0)
+		return -1;
+	return 0;
+}
+
+/* Which of the nk keys wanted is k: its index, or -1. */
+static int
+logfmt_wanted(char *const *keys, size_t nk, const char *k, size_t klen)
 {
 	size_t i;
 
@@ -572,7 +704,99 @@ logfmt_wanted(char *const *names, char *const *keys, size_t nk,
 		if (strlen(keys[i]) == klen && memcmp(keys[i], k, klen) == 0)
 			return (int)i;
 	return -1;
-	(void)names;
+}
+
+/*
+ * One pair from line + *i: 1 with *k and *v (v NULL for a key alone), 0
+ * at the end, or -1 for a pair that does not parse (why in err, *i past
+ * it).
+ */
+static int
+logfmt_next(const char *line, size_t len, size_t *i, struct buf *val,
+    const char **k, size_t *klen, const char **v, size_t *vlen, char *err,
+    size_t errlen)
+{
+	size_t p = *i, st;
+
+	while (p < len && is_sep(line[p]))
+		p++;
+	if (p >= len) {
+		*i = p;
+		return 0;
+	}
+	st = p;
+	while (p < len && !is_sep(line[p]) && line[p] != '=' && line[p] != '"')
+		p++;
+	if (p < len && (line[p] == '"' || (line[p] == '=' && p == st))) {
+		snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+		    "unexpected '%c'", p + 1, line[p]);
+		goto skip;
+	}
+	*k = line + st;
+	*klen = p - st;
+	*v = NULL;
+	*vlen = 0;
+	if (p >= len || line[p] != '=') {
+		*i = p;
+		return 1;
+	}
+	p++;
+	if (p >= len || is_sep(line[p])) {
+		*v = "";
+		*i = p;
+		return 1;
+	}
+	if (line[p] == '"') {
+		size_t q = p + 1;
+		int esc = 0, has_esc = 0;
+
+		for (; q < len; q++) {
+			if (esc)
+				esc = 0;
+			else if (line[q] == '\\')
+				esc = has_esc = 1;
+			else if (line[q] == '"')
+				break;
+		}
+		if (q >= len) {
+			snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+			    "unterminated quoted value", len + 1);
+			*i = len;
+			return -1;
+		}
+		if (!has_esc) {
+			*v = line + p + 1;
+			*vlen = q - p - 1;
+		} else if (logfmt_unquote(line + p, q - p + 1, val) != 0) {
+			snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+			    "invalid quoted value", q + 2);
+			p = q + 1;
+			goto skip;
+		} else {
+			*v = val->data;
+			*vlen = val->len;
+		}
+		*i = q + 1;
+		return 1;
+	}
+	st = p;
+	while (p < len && !is_sep(line[p])) {
+		if (line[p] == '=' || line[p] == '"') {
+			snprintf(err, errlen, "logfmt syntax error at pos %zu : "
+			    "unexpected '%c'", p + 1, line[p]);
+			goto skip;
+		}
+		p++;
+	}
+	*v = line + st;
+	*vlen = p - st;
+	*i = p;
+	return 1;
+skip:
+	while (p < len && !is_sep(line[p]))
+		p++;
+	*i = p;
+	return -1;
 }
 
 int
@@ -582,66 +806,33 @@ lq_logfmt(struct lq_builder *b, struct buf *scratch, const char *line,
 {
 	struct buf val;
 	size_t i = 0;
-	int rc = 0;
+	int rc = 0, r;
 
-	(void)keep_empty;	/* an empty value is no label in a set */
+	/* an empty value is no label in a set, so keep_empty changes nothing */
+	(void)keep_empty;
 	buf_init(&val, 0);
-	while (i < len) {
+	for (;;) {
 		const char *k, *v;
-		size_t klen, vlen, ks;
-		int bad = 0, w;
+		size_t klen, vlen;
+		char err[128];
+		int w;
 
-		while (i < len && is_space(line[i]))
-			i++;
-		if (i >= len)
+		r = logfmt_next(line, len, &i, &val, &k, &klen, &v, &vlen, err,
+		    sizeof(err));
+		if (r == 0)
 			break;
-		ks = i;
-		while (i < len && !is_space(line[i]) && line[i] != '=') {
-			if (line[i] == '"')
-				bad = 1;
-			i++;
-		}
-		k = line + ks;
-		klen = i - ks;
-		v = "";
-		vlen = 0;
-		if (klen == 0)
-			bad = 1;
-		if (i < len && line[i] == '=') {
-			i++;
-			if (i < len && line[i] == '"') {
-				if (logfmt_quoted(line, len, &i, &val) != 0) {
-					bad = 1;
-					i = len;
-				} else {
-					v = val.data ? val.data : "";
-					vlen = val.len;
-				}
-			} else {
-				size_t vs = i;
-
-				while (i < len && !is_space(line[i])) {
-					if (line[i] == '"' || line[i] == '=')
-						bad = 1;
-					i++;
-				}
-				v = line + vs;
-				vlen = i - vs;
-			}
-		}
-		if (bad) {
+		if (r < 0) {
+			/* --strict stops at the first error and says so */
 			if (strict) {
-				char det[128];
-
-				snprintf(det, sizeof(det), "logfmt syntax error "
-				    "at pos %zu", ks + 1);
-				rc = lq_set_err(b, "LogfmtParserErr", det);
+				rc = lq_set_err(b, "LogfmtParserErr", err);
 				break;
 			}
 			continue;
 		}
+		if (v == NULL)
+			v = "";
 		if (nk > 0) {
-			if ((w = logfmt_wanted(names, keys, nk, k, klen)) < 0)
+			if ((w = logfmt_wanted(keys, nk, k, klen)) < 0)
 				continue;
 			k = names[w];
 			klen = strlen(names[w]);
@@ -845,49 +1036,146 @@ lq_pattern_matches(const struct lq_pattern *p, const char *line, size_t len)
 	return pattern_walk(p, line, len, NULL, NULL, &rc);
 }
 
-/* ---- decolorize ---- */
+/* ---- ip() ---- */
+
+struct lq_ip {
+	int		 family;	/* AF_INET or AF_INET6 */
+	size_t		 len;		/* 4 or 16 */
+	unsigned char	 lo[16], hi[16];
+};
+
+void
+lq_ip_free(struct lq_ip *ip)
+{
+	free(ip);
+}
+
+/* An address of n bytes at s: its family and bytes, or 0. */
+static int
+ip_addr(const char *s, size_t n, unsigned char *out)
+{
+	char tmp[64];
+
+	if (n == 0 || n >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, tmp, out) == 1)
+		return AF_INET6;
+	return 0;
+}
 
 int
-lq_decolorize(const char *line, size_t len, struct buf *out)
+lq_ip_parse(const char *s, size_t n, struct lq_ip **out)
 {
-	size_t i = 0, j;
-	int rc;
+	struct lq_ip *ip = xcalloc(1, sizeof(*ip));
+	const char *slash = memchr(s, '/', n), *dash = memchr(s, '-', n);
+	unsigned char b[16];
+	int f;
 
-	buf_reset(out);
-	while (i < len) {
-		const char *esc = memchr(line + i, '\x1b', len - i);
+	*out = NULL;
+	if (slash != NULL) {
+		char *end;
+		unsigned long bits;
+		size_t i;
 
-		j = esc ? (size_t)(esc - line) : len;
-		if ((rc = buf_append(out, line + i, j - i)) != 0)
-			return rc;
-		if (esc == NULL)
-			break;
-		i = j + 1;
-		if (i < len && line[i] == '[') {
-			/* CSI: parameters, intermediates, one final byte */
-			i++;
-			while (i < len && (unsigned char)line[i] >= 0x30 &&
-			    (unsigned char)line[i] <= 0x3f)
-				i++;
-			while (i < len && (unsigned char)line[i] >= 0x20 &&
-			    (unsigned char)line[i] <= 0x2f)
-				i++;
-			if (i < len && (unsigned char)line[i] >= 0x40 &&
-			    (unsigned char)line[i] <= 0x7e)
-				i++;
-		} else if (i < len && line[i] == ']') {
-			/* OSC: up to BEL or ESC backslash */
-			while (i < len && line[i] != '\a' && line[i] != '\x1b')
-				i++;
-			if (i < len && line[i] == '\a')
-				i++;
-			else if (i + 1 < len && line[i + 1] == '\\')
-				i += 2;
-		} else if (i < len)
-			i++;
+		ip->family = ip_addr(s, (size_t)(slash - s), ip->lo);
+		ip->len = ip->family == AF_INET ? 4 : 16;
+		bits = strtoul(slash + 1, &end, 10);
+		if (ip->family == 0 || end != s + n || end == slash + 1 ||
+		    bits > ip->len * 8 || slash[1] == '+' || slash[1] == '-')
+			goto bad;
+		for (i = 0; i < ip->len; i++) {
+			unsigned keep = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ?
+			    (unsigned)(bits - i * 8) : 0;
+			unsigned char mask = (unsigned char)(keep ? 0xff << (8 -
+			    keep) : 0);
+
+			ip->hi[i] = (unsigned char)(ip->lo[i] | (unsigned char)~mask);
+			ip->lo[i] &= mask;
+		}
+	} else if (dash != NULL) {
+		ip->family = ip_addr(s, (size_t)(dash - s), ip->lo);
+		f = ip_addr(dash + 1, (size_t)(s + n - dash - 1), ip->hi);
+		ip->len = ip->family == AF_INET ? 4 : 16;
+		if (ip->family == 0 || f != ip->family ||
+		    memcmp(ip->lo, ip->hi, ip->len) > 0)
+			goto bad;
+	} else {
+		if ((ip->family = ip_addr(s, n, b)) == 0)
+			goto bad;
+		ip->len = ip->family == AF_INET ? 4 : 16;
+		memcpy(ip->lo, b, ip->len);
+		memcpy(ip->hi, b, ip->len);
 	}
-	if (out->data == NULL)
-		return buf_puts(out, "");
+	*out = ip;
+	return 0;
+bad:
+	free(ip);
+	return err_set(-EINVAL, "ip: invalid pattern: \"%.*s\"",
+	    (int)(n > 100 ? 100 : n), s);
+}
+
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+static size_t
+span(const char *s, size_t n, const char *set)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] != '\0' && strchr(set, s[i]) != NULL; i++)
+		;
+	return i;
+}
+
+/* Whether the address of n bytes at s is in ip; *len its length. */
+static int
+ip_in(const struct lq_ip *ip, const char *s, size_t n, const char *set,
+    size_t *len)
+{
+	unsigned char b[16];
+	int f;
+
+	*len = span(s, n, set);
+	f = ip_addr(s, *len, b);
+	return f == ip->family && memcmp(b, ip->lo, ip->len) >= 0 &&
+	    memcmp(b, ip->hi, ip->len) <= 0;
+}
+
+int
+lq_ip_find(const struct lq_ip *ip, const char *s, size_t n)
+{
+	size_t i, l;
+
+	/* where an address may start: a digit then a dot within three, or hex then a colon */
+	for (i = 0; i < n; i++) {
+		if (i + 3 < n && s[i] >= '0' && s[i] <= '9' &&
+		    (s[i + 1] == '.' || s[i + 2] == '.' || s[i + 3] == '.')) {
+			if (ip_in(ip, s + i, n - i, "0123456789.", &l))
+				return 1;
+			if (l > 0)
+				i += l;
+			continue;
+		}
+		if (i + 4 < n && ((s[i] == ':' && s[i + 1] == ':' &&
+		    is_hex(s[i + 2])) || (is_hex(s[i]) && (s[i + 1] == ':' ||
+		    (is_hex(s[i + 1]) && (s[i + 2] == ':' || (is_hex(s[i + 2]) &&
+		    (s[i + 3] == ':' || (is_hex(s[i + 3]) &&
+		    s[i + 4] == ':'))))))))) {
+			if (ip_in(ip, s + i, n - i, "0123456789abcdefABCDEF:.",
+			    &l))
+				return 1;
+			if (l > 0)
+				i += l;
+		}
+	}
 	return 0;
 }
 
@@ -896,7 +1184,7 @@ lq_decolorize(const char *line, size_t len, struct buf *out)
 int
 lq_parse_float(const char *s, size_t n, double *out)
 {
-	char tmp[64], *end;
+	char tmp[512], *end;
 	size_t i;
 
 	if (n == 0 || n >= sizeof(tmp))
@@ -938,24 +1226,24 @@ lq_parse_duration(const char *s, size_t n, double *out)
 	if (i >= n)
 		return -EINVAL;
 	while (i < n) {
-		double v = 0, frac = 0, scale = 1;
-		int digits = 0;
-		size_t best = 0, bi = 0;
+		char num[64];
+		double v;
+		int digits = 0, dots = 0;
+		size_t best = 0, bi = 0, st = i;
 
-		while (i < n && s[i] >= '0' && s[i] <= '9') {
-			v = v * 10 + (s[i++] - '0');
-			digits++;
-		}
-		if (i < n && s[i] == '.') {
-			i++;
-			while (i < n && s[i] >= '0' && s[i] <= '9') {
-				frac = frac * 10 + (s[i++] - '0');
-				scale *= 10;
+		/* the number read by strtod(), so that it rounds once */
+		while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) {
+			if (s[i] == '.')
+				dots++;
+			else
 				digits++;
-			}
+			i++;
 		}
-		if (digits == 0)
+		if (digits == 0 || dots > 1 || i - st >= sizeof(num))
 			return -EINVAL;
+		memcpy(num, s + st, i - st);
+		num[i - st] = '\0';
+		v = strtod(num, NULL);
 		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
 			size_t ul = strlen(units[k].u);
 
@@ -967,7 +1255,7 @@ lq_parse_duration(const char *s, size_t n, double *out)
 		}
 		if (best == 0)
 			return -EINVAL;
-		total += (v + frac / scale) * units[bi].mul;
+		total += v * units[bi].mul;
 		i += best;
 	}
 	*out = sign * total;

@@ -104,9 +104,11 @@ struct lf_alt {
 	int		 literal;	/* found with memmem() */
 	pcre2_code	*re;
 	struct lq_pattern *pat;
+	struct lq_ip	*ip;		/* ip("...") */
 };
 
-enum lb_kind { LB_STRING, LB_NUMBER, LB_DURATION, LB_BYTES, LB_AND, LB_OR };
+enum lb_kind { LB_STRING, LB_NUMBER, LB_DURATION, LB_BYTES, LB_IP, LB_AND,
+	LB_OR };
 enum lb_cmp { CMP_EQ, CMP_NE, CMP_GT, CMP_GE, CMP_LT, CMP_LE };
 
 struct lbf {
@@ -116,7 +118,8 @@ struct lbf {
 	size_t		 nlen;
 	enum lb_cmp	 cmp;
 	double		 v;
-	char		*text;		/* the literal as written */
+	char		*text;		/* the literal as written; ip's pattern */
+	struct lq_ip	*ip;
 	struct lbf	*l, *r;
 };
 
@@ -162,6 +165,7 @@ struct logql_pipeline {
 	char		**needle;
 	size_t		 nneedle;
 	int		 unwraps;
+	const char	*unwrap_label;	/* the unwrap stage's */
 };
 
 /* ---- errors ---- */
@@ -296,13 +300,26 @@ lex(struct lp *p)
 		t->t = TK_STRING;
 		t->len = pt.len;
 		t->s = promql_unquote(q + i, pt.len, &t->slen);
+		/*
+		 * the stages keep their strings NUL-terminated (templates,
+		 * label names and values, the printed query)
+		 */
+		if (memchr(t->s, '\0', t->slen) != NULL)
+			return perr(p, st, "a string may not hold a NUL byte");
 	} else if (q[i] >= '0' && q[i] <= '9') {
 		while (i < n && (is_ident(q[i], 0) || q[i] == '.' ||
-		    (unsigned char)q[i] >= 0x80))
+		    (unsigned char)q[i] >= 0x80 || ((q[i] == '-' ||
+		    q[i] == '+') && (q[i - 1] == 'e' || q[i - 1] == 'E') &&
+		    i + 1 < n && q[i + 1] >= '0' && q[i + 1] <= '9')))
 			i++;
 		t->len = i - st;
-		if (lq_parse_float(q + st, t->len, &t->v) == 0)
+		if (lq_parse_float(q + st, t->len, &t->v) == 0) {
+			if (!isfinite(t->v))
+				return perr(p, st, "syntax error: number out "
+				    "of range '%.*s'", (int)(t->len > 40 ? 40 :
+				    t->len), q + st);
 			t->t = TK_NUMBER;
+		}
 		else if (lq_parse_duration(q + st, t->len, &t->v) == 0)
 			t->t = TK_DURATION;
 		else if (lq_parse_bytes(q + st, t->len, &t->v) == 0)
@@ -343,6 +360,7 @@ lbf_free(struct lbf *f)
 	if (f == NULL)
 		return;
 	matcher_free(f->m);
+	lq_ip_free(f->ip);
 	free(f->name);
 	free(f->text);
 	lbf_free(f->l);
@@ -360,6 +378,7 @@ stage_release(struct stage *s)
 		if (s->alt[i].re)
 			pcre2_code_free(s->alt[i].re);
 		lq_pattern_free(s->alt[i].pat);
+		lq_ip_free(s->alt[i].ip);
 	}
 	free(s->alt);
 	for (i = 0; i < s->n; i++) {
@@ -437,7 +456,7 @@ compile_re(const struct lp *p, size_t at, const char *s, size_t n,
 		return perr(p, at, "error parsing regexp: %s", err_detail());
 	matcher_free(m);
 	*out = pcre2_compile((PCRE2_SPTR)s, n, PCRE2_UTF |
-	    PCRE2_MATCH_INVALID_UTF | PCRE2_DOTALL * 0, &e, &off, rc->compile);
+	    PCRE2_MATCH_INVALID_UTF, &e, &off, rc->compile);
 	if (*out == NULL) {
 		pcre2_get_error_message(e, msg, sizeof(msg));
 		return perr(p, at, "error parsing regexp: %s at offset %zu",
@@ -467,6 +486,39 @@ expect(struct lp *p, enum tk t)
 	return lex(p);
 }
 
+/* ip("pattern") at the current token: *out, the pattern kept in *text. */
+static int
+parse_ip(struct lp *p, struct lq_ip **out, char **text, size_t *tlen)
+{
+	int rc;
+
+	if ((rc = lex(p)) != 0 || (rc = expect(p, TK_LPAREN)) != 0)
+		return rc;
+	if (p->tok.t != TK_STRING)
+		return unexpected(p, "STRING");
+	if (lq_ip_parse(p->tok.s, p->tok.slen, out) != 0)
+		return perr(p, p->tok.pos, "%s", err_detail());
+	*text = xstrndup(p->tok.s, p->tok.slen);
+	*tlen = p->tok.slen;
+	if ((rc = lex(p)) != 0)
+		return rc;
+	return expect(p, TK_RPAREN);
+}
+
+/* |= ip("...") and != ip("..."): a line that holds an address in it. */
+static int
+parse_ip_filter(struct lp *p, struct stage *s)
+{
+	struct lf_alt *a;
+
+	if (s->op != LF_CONTAINS && s->op != LF_NOT_CONTAINS)
+		return perr(p, p->tok.pos, "ip: invalid operation");
+	s->alt = xcalloc(1, sizeof(*s->alt));
+	s->nalt = 1;
+	a = &s->alt[0];
+	return parse_ip(p, &a->ip, &a->s, &a->n);
+}
+
 static int
 parse_line_filter(struct lp *p, struct logql_pipeline *pl)
 {
@@ -483,9 +535,8 @@ parse_line_filter(struct lp *p, struct logql_pipeline *pl)
 	for (;;) {
 		struct lf_alt *a;
 
-		if (p->tok.t == TK_IP)
-			return perr(p, p->tok.pos, "ip() line filters are not "
-			    "supported");
+		if (p->tok.t == TK_IP && s->nalt == 0)
+			return parse_ip_filter(p, s);
 		if (p->tok.t != TK_STRING)
 			return unexpected(p, "STRING");
 		s->alt = xrealloc(s->alt, (s->nalt + 1) * sizeof(*s->alt));
@@ -526,6 +577,16 @@ static char *
 tok_ident(const struct lp *p)
 {
 	return xstrndup(p->q + p->tok.pos, p->tok.len);
+}
+
+/* A string that becomes a C string (a template, a key): no NUL in it. */
+static int
+string_no_nul(const struct lp *p)
+{
+	if (memchr(p->tok.s, '\0', p->tok.slen) != NULL)
+		return perr(p, p->tok.pos, "a NUL byte is not allowed in this "
+		    "string");
+	return 0;
 }
 
 /* An identifier, where Loki's lexer may have made a keyword of it. */
@@ -575,6 +636,10 @@ parse_json_logfmt(struct lp *p, struct stage *s)
 				free(name);
 				return rc;
 			}
+			if ((rc = string_no_nul(p)) != 0) {
+				free(name);
+				return rc;
+			}
 			key = xstrndup(p->tok.s, p->tok.slen);
 			at = p->tok.pos;
 			if ((rc = lex(p)) != 0) {
@@ -582,11 +647,8 @@ parse_json_logfmt(struct lp *p, struct stage *s)
 				free(key);
 				return rc;
 			}
-		} else if (s->kind == S_LOGFMT) {
-			key = xstrdup(name);
-			at = 0;
 		} else {
-			/* json name alone: the key of that name */
+			/* a name alone: the key of that name */
 			key = xstrdup(name);
 			at = 0;
 		}
@@ -672,6 +734,8 @@ parse_label_fmt(struct lp *p, struct stage *s)
 		f = &s->fi[s->nfi++];
 		memset(f, 0, sizeof(*f));
 		f->name = tok_ident(p);
+		if (strcmp(f->name, LQ_ERROR) == 0)
+			return perr(p, at, "%s cannot be formatted", f->name);
 		for (i = 0; i + 1 < s->nfi; i++)
 			if (strcmp(s->fi[i].name, f->name) == 0)
 				return perr(p, at, "multiple label name '%s' "
@@ -683,10 +747,12 @@ parse_label_fmt(struct lp *p, struct stage *s)
 			f->rename = 1;
 			f->value = tok_ident(p);
 		} else if (p->tok.t == TK_STRING) {
+			if ((rc = string_no_nul(p)) != 0)
+				return rc;
 			f->value = xstrndup(p->tok.s, p->tok.slen);
 			if (lq_tmpl_parse(p->tok.s, p->tok.slen, &f->t) != 0)
-				return perr(p, p->tok.pos, "invalid label "
-				    "template for %s: %s", f->name,
+				return perr(p, p->tok.pos, "invalid template "
+				    "for label '%s': %s", f->name,
 				    err_detail());
 		} else
 			return unexpected(p, "STRING");
@@ -746,6 +812,111 @@ parse_keep_drop(struct lp *p, struct stage *s)
 	return 0;
 }
 
+/* strconv.FormatFloat(v, 'f', -1, 64): the shortest digits, no exponent. */
+static char *
+go_float(double v)
+{
+	char e[40], digits[24];
+	struct buf b;
+	size_t nd = 0, i;
+	int p, exp;
+	char *mant;
+
+	if (isinf(v))
+		return xstrdup(v > 0 ? "+Inf" : "-Inf");
+	if (isnan(v))
+		return xstrdup("NaN");
+	for (p = 1; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	/* e is [-]d[.ddd]e±x: the digits, then where the point goes */
+	mant = e[0] == '-' ? e + 1 : e;
+	for (i = 0; mant[i] != 'e'; i++)
+		if (mant[i] != '.')
+			digits[nd++] = mant[i];
+	exp = atoi(mant + i + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	buf_init(&b, 0);
+	if (e[0] == '-')
+		buf_putc(&b, '-');
+	if (exp < 0) {
+		buf_puts(&b, "0.");
+		for (i = 0; i < (size_t)(-exp - 1); i++)
+			buf_putc(&b, '0');
+		buf_append(&b, digits, nd);
+	} else if ((size_t)exp + 1 >= nd) {
+		buf_append(&b, digits, nd);
+		for (i = nd; i < (size_t)exp + 1; i++)
+			buf_putc(&b, '0');
+	} else {
+		buf_append(&b, digits, (size_t)exp + 1);
+		buf_putc(&b, '.');
+		buf_append(&b, digits + exp + 1, nd - (size_t)exp - 1);
+	}
+	return buf_detach(&b, NULL);
+}
+
+/* Go's time.Duration String() of v seconds: 1h2m3.5s, 1.5ms, 0s. */
+static char *
+go_duration(double v)
+{
+	static const struct {
+		const char	*unit;
+		int64_t		 ns;
+	} small[] = { { "ms", 1000000 }, { "\xc2\xb5s", 1000 }, { "ns", 1 } };
+	char tmp[96], frac[16];
+	int64_t d, h, m, sec, rest;
+	const char *sign;
+	size_t k;
+	int w;
+
+	if (!(fabs(v) < 9.2e9))
+		return xasprintf("%.0fs", v);
+	d = (int64_t)llround(v * 1e9);
+	sign = d < 0 ? "-" : "";
+	if (d < 0)
+		d = -d;
+	if (d == 0)
+		return xstrdup("0s");
+	if (d < 1000000000) {
+		for (k = 0; k < 3 && d < small[k].ns; k++)
+			;
+		rest = d % small[k].ns;
+		w = small[k].ns == 1000000 ? 6 : small[k].ns == 1000 ? 3 : 0;
+		frac[0] = '\0';
+		if (rest != 0 && w > 0) {
+			snprintf(frac, sizeof(frac), ".%0*lld", w, (long long)rest);
+			for (w = (int)strlen(frac); frac[w - 1] == '0'; w--)
+				frac[w - 1] = '\0';
+		}
+		return xasprintf("%s%lld%s%s", sign, (long long)(d /
+		    small[k].ns), frac, small[k].unit);
+	}
+	h = d / 3600000000000LL;
+	m = d / 60000000000LL % 60;
+	sec = d / 1000000000 % 60;
+	rest = d % 1000000000;
+	frac[0] = '\0';
+	if (rest != 0) {
+		snprintf(frac, sizeof(frac), ".%09lld", (long long)rest);
+		for (w = (int)strlen(frac); frac[w - 1] == '0'; w--)
+			frac[w - 1] = '\0';
+	}
+	if (h > 0)
+		snprintf(tmp, sizeof(tmp), "%s%lldh%lldm%lld%ss", sign,
+		    (long long)h, (long long)m, (long long)sec, frac);
+	else if (m > 0)
+		snprintf(tmp, sizeof(tmp), "%s%lldm%lld%ss", sign, (long long)m,
+		    (long long)sec, frac);
+	else
+		snprintf(tmp, sizeof(tmp), "%s%lld%ss", sign, (long long)sec,
+		    frac);
+	return xstrdup(tmp);
+}
+
 static int parse_lbf_or(struct lp *p, struct lbf **out, int depth);
 
 /* name op value */
@@ -754,7 +925,7 @@ parse_lbf_prim(struct lp *p, struct lbf **out, int depth)
 {
 	struct lbf *f;
 	enum tk op;
-	size_t at;
+	size_t at, vl;
 	int rc, neg = 0;
 
 	*out = NULL;
@@ -786,8 +957,13 @@ parse_lbf_prim(struct lp *p, struct lbf **out, int depth)
 	if ((rc = lex(p)) != 0)
 		return rc;
 	at = p->tok.pos;
-	if (p->tok.t == TK_IP)
-		return perr(p, at, "ip() label filters are not supported");
+	if (p->tok.t == TK_IP) {
+		if (op != TK_EQ && op != TK_NEQ)
+			return perr(p, at, "ip: invalid operation");
+		f->kind = LB_IP;
+		f->cmp = op == TK_EQ ? CMP_EQ : CMP_NE;
+		return parse_ip(p, &f->ip, &f->text, &vl);
+	}
 	if (p->tok.t == TK_STRING && (op == TK_EQ || op == TK_NEQ ||
 	    op == TK_RE || op == TK_NRE)) {
 		enum matcher_op mo = op == TK_EQ ? MATCHER_EQ : op == TK_NEQ ?
@@ -814,8 +990,14 @@ parse_lbf_prim(struct lp *p, struct lbf **out, int depth)
 		return unexpected(p, NULL);
 	}
 	f->v = neg ? -p->tok.v : p->tok.v;
-	f->text = xasprintf("%s%.*s", neg ? "-" : "", (int)p->tok.len,
-	    p->q + p->tok.pos);
+	/* written back as Loki writes it; a size as it was given */
+	if (f->kind == LB_NUMBER)
+		f->text = go_float(f->v);
+	else if (f->kind == LB_DURATION)
+		f->text = go_duration(f->v);
+	else
+		f->text = xasprintf("%s%.*s", neg ? "-" : "", (int)p->tok.len,
+		    p->q + p->tok.pos);
 	f->cmp = op == TK_EQ || op == TK_CMP_EQ ? CMP_EQ : op == TK_NEQ ?
 	    CMP_NE : op == TK_GT ? CMP_GT : op == TK_GTE ? CMP_GE :
 	    op == TK_LT ? CMP_LT : CMP_LE;
@@ -903,6 +1085,30 @@ parse_unwrap(struct lp *p, struct stage *s)
 	}
 }
 
+/*
+ * The escape sequences decolorize removes: Loki's expression (from
+ * stripansi), ESC or CSI, then either an OSC-like run ending in BEL or
+ * parameters and a final byte.
+ */
+static const char ansi_re[] =
+    "[\\x{1b}\\x{9b}][[\\]()#;?]*(?:(?:(?:[a-zA-Z\\d]*(?:;[a-zA-Z\\d]*)*)?"
+    "\\x{07})|(?:(?:\\d{1,4}(?:;\\d{0,4})*)?[\\dA-PRZcf-ntqry=><~]))";
+
+static int
+parse_decolorize(struct lp *p, struct stage *s)
+{
+	PCRE2_SIZE off;
+	int e;
+
+	s->re = pcre2_compile((PCRE2_SPTR)ansi_re, sizeof(ansi_re) - 1,
+	    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &e, &off,
+	    re_contexts()->compile);
+	if (s->re == NULL)
+		abort();
+	(void)pcre2_jit_compile(s->re, PCRE2_JIT_COMPLETE);
+	return lex(p);
+}
+
 /* After '|': one stage. */
 static int
 parse_stage(struct lp *p, struct logql_pipeline *pl)
@@ -927,8 +1133,7 @@ parse_stage(struct lp *p, struct logql_pipeline *pl)
 		new_stage(pl, S_UNPACK);
 		return lex(p);
 	case TK_DECOLORIZE:
-		new_stage(pl, S_DECOLORIZE);
-		return lex(p);
+		return parse_decolorize(p, new_stage(pl, S_DECOLORIZE));
 	case TK_LABEL_FMT:
 		return parse_label_fmt(p, new_stage(pl, S_LABEL_FMT));
 	case TK_DROP:
@@ -937,7 +1142,10 @@ parse_stage(struct lp *p, struct logql_pipeline *pl)
 		return parse_keep_drop(p, new_stage(pl, S_KEEP));
 	case TK_UNWRAP:
 		pl->unwraps = 1;
-		return parse_unwrap(p, new_stage(pl, S_UNWRAP));
+		s = new_stage(pl, S_UNWRAP);
+		if ((rc = parse_unwrap(p, s)) == 0)
+			pl->unwrap_label = s->label;
+		return rc;
 	case TK_IDENT:
 	case TK_LPAREN:
 		s = new_stage(pl, S_LABEL);
@@ -1063,6 +1271,10 @@ format_lbf(const struct lbf *f, struct buf *b)
 		if ((rc = format_lbf(f->r, b)) != 0)
 			return rc;
 		return buf_puts(b, " )");
+	case LB_IP:
+		buf_printf(b, "%s%sip(", f->name, f->cmp == CMP_EQ ? "=" : "!=");
+		promql_quote(f->text, strlen(f->text), b);
+		return buf_putc(b, ')');
 	default:
 		return buf_printf(b, "%s%s%s", f->name, cmp_str[f->cmp],
 		    f->text);
@@ -1086,7 +1298,11 @@ logql_pipeline_format(const struct logql_pipeline *p, struct buf *b)
 			for (k = 0; k < s->nalt; k++) {
 				if (k > 0)
 					buf_puts(b, " or ");
+				if (s->alt[k].ip)
+					buf_puts(b, "ip(");
 				promql_quote(s->alt[k].s, s->alt[k].n, b);
+				if (s->alt[k].ip)
+					buf_putc(b, ')');
 			}
 			break;
 		case S_JSON:
@@ -1180,10 +1396,26 @@ struct pair_ref {
 	size_t		 nlen, vlen;
 };
 
+/* Names, looked up linearly: a few at most. */
+struct name_set {
+	char		**v;
+	size_t		 n;
+	int		 all;
+};
+
 struct logql_run {
 	const struct logql_pipeline *p;
+	/* logql_run_want(): 0 none, else which labels the caller keeps */
+	enum { WANT_ALL, WANT_BY, WANT_WITHOUT } want;
+	struct name_set	 out;		/* by or without these */
+	struct name_set	*need;		/* per stage: what the later ones read */
+	size_t		 stage;		/* the stage running */
+	struct labels	*base_out;	/* the stream's set as the caller wants it */
+	const struct labels *base_in;
+	uint64_t	 base_hash;
 	pcre2_match_data *md;
 	struct lq_builder b;
+	struct lq_builder snap;		/* label_format's templates read this */
 	struct buf	 line[2];	/* line_format and decolorize alternate */
 	struct buf	 scratch, enc, vals;
 	struct pair_ref	*pairs;
@@ -1214,6 +1446,7 @@ logql_run_new(const struct logql_pipeline *p)
 	if (r->md == NULL)
 		abort();
 	lq_builder_init(&r->b);
+	lq_builder_init(&r->snap);
 	buf_init(&r->line[0], 0);
 	buf_init(&r->line[1], 0);
 	buf_init(&r->scratch, 0);
@@ -1223,6 +1456,124 @@ logql_run_new(const struct logql_pipeline *p)
 	return r;
 }
 
+static void
+names_release(struct name_set *ns)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int
+names_has(const struct name_set *ns, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		if (strlen(ns->v[i]) == len && memcmp(ns->v[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+names_add(void *arg, const char *name)
+{
+	struct name_set *ns = arg;
+
+	if (names_has(ns, name, strlen(name)))
+		return;
+	ns->v = xrealloc(ns->v, (ns->n + 1) * sizeof(char *));
+	ns->v[ns->n++] = xstrdup(name);
+}
+
+static void
+lbf_names(const struct lbf *f, struct name_set *ns)
+{
+	if (f == NULL)
+		return;
+	if (f->name != NULL)
+		names_add(ns, f->name);
+	lbf_names(f->l, ns);
+	lbf_names(f->r, ns);
+}
+
+/* What stage s reads of the labels, added to ns. */
+static void
+stage_reads(const struct stage *s, struct name_set *ns)
+{
+	size_t k;
+
+	switch (s->kind) {
+	case S_LABEL:
+		lbf_names(s->lf, ns);
+		break;
+	case S_LINE_FMT:
+		ns->all |= lq_tmpl_fields(s->tmpl, names_add, ns);
+		break;
+	case S_LABEL_FMT:
+		for (k = 0; k < s->nfi; k++) {
+			if (s->fi[k].rename)
+				names_add(ns, s->fi[k].value);
+			else
+				ns->all |= lq_tmpl_fields(s->fi[k].t, names_add,
+				    ns);
+		}
+		break;
+	case S_UNWRAP:
+		names_add(ns, s->label);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Whether a parser of the running stage should set a label. */
+static int
+want_parsed(void *arg, const char *name, size_t len)
+{
+	struct logql_run *r = arg;
+	const struct name_set *need = &r->need[r->stage];
+
+	if (need->all || names_has(need, name, len))
+		return 1;
+	return names_has(&r->out, name, len) == (r->want == WANT_BY);
+}
+
+int
+logql_run_want(struct logql_run *r, const char *const *names, size_t n,
+    int without)
+{
+	const struct logql_pipeline *p = r->p;
+	size_t i;
+
+	names_release(&r->out);
+	for (i = 0; i < n; i++)
+		names_add(&r->out, names[i]);
+	r->want = without ? WANT_WITHOUT : WANT_BY;
+	if (r->need == NULL) {
+		r->need = xcalloc(p->n + 1, sizeof(*r->need));
+		/* each stage's set: what every stage after it reads */
+		for (i = p->n; i-- > 0;) {
+			size_t k;
+
+			r->need[i].all = r->need[i + 1].all;
+			for (k = 0; k < r->need[i + 1].n; k++)
+				names_add(&r->need[i], r->need[i + 1].v[k]);
+			if (i + 1 < p->n)
+				stage_reads(&p->st[i + 1], &r->need[i]);
+		}
+	}
+	r->b.want = want_parsed;
+	r->b.want_arg = r;
+	labels_free(r->base_out);
+	r->base_out = NULL;
+	r->base_in = NULL;
+	return 0;
+}
+
 void
 logql_run_free(struct logql_run *r)
 {
@@ -1230,8 +1581,15 @@ logql_run_free(struct logql_run *r)
 
 	if (r == NULL)
 		return;
+	names_release(&r->out);
+	if (r->need != NULL)
+		for (i = 0; i <= r->p->n; i++)
+			names_release(&r->need[i]);
+	free(r->need);
+	labels_free(r->base_out);
 	pcre2_match_data_free(r->md);
 	lq_builder_release(&r->b);
+	lq_builder_release(&r->snap);
 	buf_release(&r->line[0]);
 	buf_release(&r->line[1]);
 	buf_release(&r->scratch);
@@ -1269,7 +1627,9 @@ line_filter(struct logql_run *r, const struct stage *s, const char *line,
 	for (k = 0; k < s->nalt && !hit; k++) {
 		const struct lf_alt *a = &s->alt[k];
 
-		if (a->literal)
+		if (a->ip)
+			hit = lq_ip_find(a->ip, line, len);
+		else if (a->literal)
 			hit = a->n == 0 || memmem(line, len, a->s, a->n) != NULL;
 		else if (a->pat)
 			hit = lq_pattern_matches(a->pat, line, len);
@@ -1282,6 +1642,29 @@ line_filter(struct logql_run *r, const struct stage *s, const char *line,
 	    s->op == LF_NOT_PATTERN)
 		return !hit;
 	return hit;
+}
+
+/* The line without its escape sequences, into out. */
+static int
+decolorize(struct logql_run *r, const struct stage *s, const char *line,
+    size_t len, struct buf *out)
+{
+	PCRE2_SIZE olen;
+	int rc;
+
+	buf_reset(out);
+	if ((rc = buf_reserve(out, len + 1)) != 0)
+		return rc;
+	olen = out->cap;
+	rc = pcre2_substitute(s->re, (PCRE2_SPTR)line, len, 0,
+	    PCRE2_SUBSTITUTE_GLOBAL, r->md, re_contexts()->match,
+	    (PCRE2_SPTR)"", 0, (PCRE2_UCHAR *)out->data, &olen);
+	if (rc < 0)
+		return err_set(-ERANGE, "decolorize gave up on a line (pcre2 "
+		    "error %d)", rc);
+	out->len = olen;
+	out->data[olen] = '\0';
+	return 0;
 }
 
 static int
@@ -1344,6 +1727,13 @@ label_filter(struct logql_run *r, const struct lbf *f)
 	case LB_STRING:
 		v = lq_get(&r->b, f->name, f->nlen, &vl);
 		return matcher_matches(f->m, v, v ? vl : 0);
+	case LB_IP:
+		/* as Loki: a line with an error passes, one without the label not */
+		if (lq_has_err(&r->b))
+			return 1;
+		if ((v = lq_get(&r->b, f->name, f->nlen, &vl)) == NULL)
+			return 0;
+		return lq_ip_find(f->ip, v, vl) == (f->cmp == CMP_EQ);
 	default:
 		break;
 	}
@@ -1395,7 +1785,7 @@ label_fmt(struct logql_run *r, const struct stage *s, const char *line,
 {
 	size_t k, vl;
 	const char *v;
-	int rc;
+	int rc, snapped = 0;
 
 	for (k = 0; k < s->nfi; k++) {
 		const struct fmt_item *f = &s->fi[k];
@@ -1412,8 +1802,16 @@ label_fmt(struct logql_run *r, const struct stage *s, const char *line,
 				return rc;
 			continue;
 		}
+		/*
+		 * The templates of a stage all see the labels as the first
+		 * of them found them: what one sets is not another's field.
+		 */
+		if (!snapped && (rc = lq_builder_copy(&r->snap, &r->b)) != 0)
+			return rc;
+		snapped = 1;
 		buf_reset(&r->scratch);
-		if (lq_tmpl_exec(f->t, &r->b, line, len, ts, &r->scratch) != 0) {
+		if (lq_tmpl_exec(f->t, &r->snap, line, len, ts,
+		    &r->scratch) != 0) {
 			if ((rc = lq_set_err(&r->b, "TemplateFormatErr",
 			    err_detail())) != 0)
 				return rc;
@@ -1459,6 +1857,12 @@ kd_collect(void *arg, const char *name, size_t nlen, const char *v,
 	int named = kd_names(a->s, name, nlen, v, vl);
 
 	if (named == a->keep)
+		return 0;
+	/* keep never takes the error away: only a filter or drop does */
+	if (a->keep && ((nlen == strlen(LQ_ERROR) &&
+	    memcmp(name, LQ_ERROR, nlen) == 0) ||
+	    (nlen == strlen(LQ_ERROR_DETAILS) &&
+	    memcmp(name, LQ_ERROR_DETAILS, nlen) == 0)))
 		return 0;
 	/* to drop: remember the name, the builder cannot change mid-walk */
 	if (buf_append(&r->vals, name, nlen) != 0 || buf_putc(&r->vals, 0) != 0)
@@ -1526,9 +1930,6 @@ unwrap(struct logql_run *r, const struct stage *s, struct logql_out *out)
 			return rc;
 	}
 	out->has_value = 1;
-	/* the unwrapped label names no series: it is the value */
-	if ((rc = lq_del(&r->b, s->label, strlen(s->label))) != 0)
-		return rc;
 	return 1;
 }
 
@@ -1552,6 +1953,13 @@ pair_add(void *arg, const char *name, size_t nlen, const char *v, size_t vl)
 	struct logql_run *r = arg;
 
 	if (vl == 0)
+		return 0;
+	/* the caller's choice of labels; errors always stay */
+	if (r->want != WANT_ALL && names_has(&r->out, name, nlen) !=
+	    (r->want == WANT_BY) && !(nlen == strlen(LQ_ERROR) &&
+	    memcmp(name, LQ_ERROR, nlen) == 0) && !(nlen ==
+	    strlen(LQ_ERROR_DETAILS) && memcmp(name, LQ_ERROR_DETAILS,
+	    nlen) == 0))
 		return 0;
 	if (r->npairs == r->cappairs) {
 		r->cappairs = r->cappairs ? 2 * r->cappairs : 32;
@@ -1581,9 +1989,15 @@ mend_value(struct logql_run *r, const char *v, size_t n, size_t *off,
 
 	*off = 0;
 	*len = n;
-	if (n <= LABELS_VALUE_MAX && memchr(v, '\0', n) == NULL &&
-	    utf8_valid(v, n) == n)
-		return 0;
+	if (n <= LABELS_VALUE_MAX) {
+		for (i = 0; i < n && v[i] != '\0' &&
+		    (unsigned char)v[i] < 0x80; i++)
+			;
+		if (i == n || (memchr(v, '\0', n) == NULL &&
+		    utf8_valid(v, n) == n))
+			return 0;
+		i = 0;
+	}
 	while (i < n) {
 		const char *nul;
 
@@ -1611,6 +2025,23 @@ mend_value(struct logql_run *r, const char *v, size_t n, size_t *off,
 	return 0;
 }
 
+/*
+ * A line no stage changed gave set ls: so will the next lines of the
+ * stream, which take the copy kept here. The set to give back.
+ */
+static const struct labels *
+remember_base(struct logql_run *r, const struct labels *base,
+    const struct labels *ls)
+{
+	if (r->b.nmod != 0 || r->want == WANT_ALL)
+		return ls;
+	labels_free(r->base_out);
+	r->base_out = labels_dup(ls);
+	r->base_in = base;
+	r->base_hash = labels_hash(base);
+	return r->base_out;
+}
+
 static int
 build_labels(struct logql_run *r, const struct labels *base,
     const struct labels **out)
@@ -1624,8 +2055,14 @@ build_labels(struct logql_run *r, const struct labels *base,
 	uint64_t h;
 	int rc;
 
-	if (r->b.nmod == 0) {
+	if (r->b.nmod == 0 && r->want == WANT_ALL) {
 		*out = base;
+		return 0;
+	}
+	/* the stream's set as the caller wants it, made once a stream */
+	if (r->b.nmod == 0 && r->base_out != NULL && r->base_in == base &&
+	    r->base_hash == labels_hash(base)) {
+		*out = r->base_out;
 		return 0;
 	}
 	r->npairs = 0;
@@ -1639,6 +2076,10 @@ build_labels(struct logql_run *r, const struct labels *base,
 		struct pair_ref pr = r->pairs[i];
 
 		if (i > 0 && pair_cmp(&r->pairs[i - 1], &pr) == 0)
+			continue;
+		/* a set names a metric only by a valid name: another is left out */
+		if (pr.nlen == 8 && memcmp(pr.name, LABELS_METRIC_NAME, 8) == 0 &&
+		    labels_check_metric_name(pr.value, pr.vlen) != 0)
 			continue;
 		if ((rc = mend_value(r, pr.value, pr.vlen, &offs[n],
 		    &pr.vlen)) != 0)
@@ -1665,7 +2106,7 @@ build_labels(struct logql_run *r, const struct labels *base,
 		return rc;
 	be = labels_encoding(base, &bl);
 	if (bl == r->enc.len && memcmp(be, r->enc.data, bl) == 0) {
-		*out = base;
+		*out = remember_base(r, base, base);
 		return 0;
 	}
 	h = XXH3_64bits(r->enc.data, r->enc.len);
@@ -1673,7 +2114,7 @@ build_labels(struct logql_run *r, const struct labels *base,
 	if (e->ls != NULL && e->h == h) {
 		be = labels_encoding(e->ls, &bl);
 		if (bl == r->enc.len && memcmp(be, r->enc.data, bl) == 0) {
-			*out = e->ls;
+			*out = remember_base(r, base, e->ls);
 			return 0;
 		}
 	}
@@ -1682,7 +2123,7 @@ build_labels(struct logql_run *r, const struct labels *base,
 	if ((rc = labels_new(lab, n, LABELS_RESERVED, &e->ls)) != 0)
 		return rc;
 	e->h = h;
-	*out = e->ls;
+	*out = remember_base(r, base, e->ls);
 	return 0;
 }
 
@@ -1702,6 +2143,7 @@ logql_run_line(struct logql_run *r, const struct labels *ls,
 		const struct stage *s = &p->st[i];
 		struct buf *nb = &r->line[cur];
 
+		r->stage = i;
 		switch (s->kind) {
 		case S_LINE:
 			if ((rc = line_filter(r, s, line, len)) <= 0)
@@ -1768,9 +2210,10 @@ logql_run_line(struct logql_run *r, const struct labels *ls,
 				return rc;
 			break;
 		case S_DECOLORIZE:
-			if (memchr(line, '\x1b', len) == NULL)
+			if (memchr(line, '\x1b', len) == NULL &&
+			    memmem(line, len, "\xc2\x9b", 2) == NULL)
 				break;
-			if ((rc = lq_decolorize(line, len, nb)) != 0)
+			if ((rc = decolorize(r, s, line, len, nb)) != 0)
 				return rc;
 			line = nb->data;
 			len = nb->len;
@@ -1782,6 +2225,13 @@ logql_run_line(struct logql_run *r, const struct labels *ls,
 			break;
 		}
 	}
+	/*
+	 * The unwrapped label names no series, it is the value: gone from
+	 * the set, once the filters after unwrap have seen it.
+	 */
+	if (out->has_value && (rc = lq_del(&r->b, p->unwrap_label,
+	    strlen(p->unwrap_label))) != 0)
+		return rc;
 	if ((rc = build_labels(r, ls, &out->ls)) != 0)
 		return rc;
 	out->line = line;

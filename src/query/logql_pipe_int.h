@@ -18,6 +18,7 @@
 #include "util/buf.h"
 
 struct labels;
+struct logql_run;
 
 #define LQ_ERROR		"__error__"
 #define LQ_ERROR_DETAILS	"__error_details__"
@@ -35,11 +36,16 @@ struct lq_builder {
 	struct lq_mod	*mod;
 	size_t		 nmod, capmod;
 	struct buf	 arena;
+	/* which parsed labels to keep (NULL: all); lq_set_parsed asks */
+	int		(*want)(void *arg, const char *name, size_t len);
+	void		*want_arg;
 };
 
 void	lq_builder_init(struct lq_builder *b);
 void	lq_builder_release(struct lq_builder *b);
 void	lq_builder_reset(struct lq_builder *b, const struct labels *base);
+/* Make dst the same labels as src (dst initialized). */
+int	lq_builder_copy(struct lq_builder *dst, const struct lq_builder *src);
 /* The value of a label now (not NUL-terminated), or NULL; valid until the next change. */
 const char *lq_get(const struct lq_builder *b, const char *name, size_t nlen,
 	    size_t *vlen);
@@ -95,14 +101,22 @@ int	lq_pattern_extract(const struct lq_pattern *p, struct lq_builder *b,
 int	lq_pattern_matches(const struct lq_pattern *p, const char *line,
 	    size_t len);
 
-/* Strip ANSI colour sequences from the line into out. */
-int	lq_decolorize(const char *line, size_t len, struct buf *out);
+/*
+ * ip("..."): one address, a CIDR prefix (192.168.0.0/16) or a range
+ * (10.0.0.1-10.0.0.9), IPv4 or IPv6. lq_ip_find says whether any address
+ * written in s (found as Loki finds them) is in it.
+ */
+struct lq_ip;
+int	lq_ip_parse(const char *s, size_t n, struct lq_ip **out);
+void	lq_ip_free(struct lq_ip *ip);
+int	lq_ip_find(const struct lq_ip *ip, const char *s, size_t n);
 
 /* Go's time.ParseDuration, in seconds; humanize's ParseBytes. 0 or -EINVAL. */
 int	lq_parse_duration(const char *s, size_t n, double *out);
 int	lq_parse_bytes(const char *s, size_t n, double *out);
 /* strconv.ParseFloat of the whole string. */
 int	lq_parse_float(const char *s, size_t n, double *out);
+
 
 /* ---- templates (logql_template.c) ---- */
 
@@ -117,5 +131,8 @@ void	lq_tmpl_free(struct lq_tmpl *t);
  */
 int	lq_tmpl_exec(const struct lq_tmpl *t, const struct lq_builder *b,
 	    const char *line, size_t len, int64_t ts_ns, struct buf *out);
+/* Call fn with each field t reads: 1 if it reads them all (.), else 0. */
+int	lq_tmpl_fields(const struct lq_tmpl *t, void (*fn)(void *, const char *),
+	    void *arg);
 
 #endif

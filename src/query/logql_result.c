@@ -316,7 +316,8 @@ oldest_first(const struct logql_result *r, size_t *n)
 			k++;
 		}
 	}
-	qsort(v, total, sizeof(*v), at_cmp);
+	if (total > 1)
+		qsort(v, total, sizeof(*v), at_cmp);
 	*n = total;
 	return v;
 }

@@ -144,12 +144,16 @@ val_bool(int b)
 	return v;
 }
 
-/* Go's %g-like shortest form of a float, as fmt's %v. */
+/*
+ * A float as Go's fmt prints it with %v: the shortest digits that read
+ * back to it, in %e form when the exponent is below -4 or 6 and above,
+ * else plainly.
+ */
 static void
 put_float(struct buf *b, double f)
 {
 	char tmp[64];
-	int p;
+	int p, exp;
 
 	if (isinf(f)) {
 		buf_puts(b, f > 0 ? "+Inf" : "-Inf");
@@ -160,12 +164,16 @@ put_float(struct buf *b, double f)
 		return;
 	}
 	for (p = 1; p <= 17; p++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", p, f);
+		snprintf(tmp, sizeof(tmp), "%.*e", p - 1, f);
 		if (strtod(tmp, NULL) == f)
 			break;
 	}
-	/* Go writes exponents with at least two digits, as C does */
-	buf_puts(b, tmp);
+	exp = atoi(strchr(tmp, 'e') + 1);
+	if (exp < -4 || exp >= 6) {
+		buf_puts(b, tmp);
+		return;
+	}
+	buf_printf(b, "%.*f", p - 1 - exp > 0 ? p - 1 - exp : 0, f);
 }
 
 /* Go's time.Time String() in UTC. */
@@ -243,6 +251,29 @@ truthy(const struct val *v)
 	return 0;
 }
 
+/* Integer arithmetic wraps around, as Go's does. */
+static int64_t
+wrap(uint64_t u)
+{
+	int64_t i;
+
+	memcpy(&i, &u, sizeof(i));
+	return i;
+}
+
+/* A float as an int64, without C's undefined cases: NaN 0, out of range clamped. */
+static int64_t
+f2i(double f)
+{
+	if (isnan(f))
+		return 0;
+	if (f >= 9223372036854775807.0)
+		return INT64_MAX;
+	if (f <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)f;
+}
+
 /* cast.ToInt64 / ToFloat64 as sprig's arithmetic takes them: 0 when not a number. */
 static int64_t
 to_int(const struct val *v)
@@ -252,14 +283,14 @@ to_int(const struct val *v)
 
 	switch (v->kind) {
 	case V_INT:	return v->i;
-	case V_FLOAT:	return (int64_t)v->f;
+	case V_FLOAT:	return f2i(v->f);
 	case V_BOOL:	return v->b;
 	case V_TIME:	return v->i;
 	case V_STR:
 		i = strtoll(v->s, &end, 10);
 		if (*end == '\0' && end != v->s)
 			return i;
-		return (int64_t)strtod(v->s, NULL);
+		return f2i(strtod(v->s, NULL));
 	}
 	return 0;
 }
@@ -436,32 +467,343 @@ FN(f_hasSuffix)
 	return 0;
 }
 
+/* The byte offset of rune k of s (k past the end: its length). */
+static size_t
+rune_off(const struct val *v, int64_t k)
+{
+	size_t i = 0;
+
+	while (k > 0 && i < v->n) {
+		i++;
+		while (i < v->n && ((unsigned char)v->s[i] & 0xc0) == 0x80)
+			i++;
+		k--;
+	}
+	return i;
+}
+
+static int64_t
+rune_count(const struct val *v)
+{
+	int64_t c = 0;
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (((unsigned char)v->s[i] & 0xc0) != 0x80)
+			c++;
+	return c;
+}
+
+/* Loki's substr over runes: start < 0 takes [:end], end < 0 [start:]. */
 FN(f_substr)
 {
-	int64_t s = to_int(&a[0]), e = to_int(&a[1]), n2 = (int64_t)a[2].n;
+	int64_t st = to_int(&a[0]), e = to_int(&a[1]), l = rune_count(&a[2]);
+	size_t bs, be;
 
 	UNUSED;
-	if (s < 0)
-		s = 0;
-	if (e < 0 || e > n2)
-		e = n2;
-	if (s > e)
-		s = e;
-	*out = val_str(a[2].s + s, (size_t)(e - s));
+	if (e > l)
+		e = l;
+	if (st > l)
+		st = l;
+	if (st < 0) {
+		if (e < 0) {
+			*out = val_str("", 0);
+			return 0;
+		}
+		st = 0;
+	} else if (e < 0)
+		e = l;
+	if (st > e) {
+		*out = val_str("", 0);
+		return 0;
+	}
+	bs = rune_off(&a[2], st);
+	be = rune_off(&a[2], e);
+	*out = val_str(a[2].s + bs, be - bs);
 	return 0;
 }
 
+/* The first c runes, or with c < 0 the last -c. */
 FN(f_trunc)
 {
-	int64_t k = to_int(&a[0]), n2 = (int64_t)a[1].n;
+	int64_t k = to_int(&a[0]), l = rune_count(&a[1]);
+	size_t o;
 
 	UNUSED;
-	if (k >= 0 && k < n2)
-		*out = val_str(a[1].s, (size_t)k);
-	else if (k < 0 && -k < n2)
-		*out = val_str(a[1].s + n2 + k, (size_t)-k);
+	if (k < 0 && l + k > 0) {
+		o = rune_off(&a[1], l + k);
+		*out = val_str(a[1].s + o, a[1].n - o);
+	} else if (k >= 0 && l > k)
+		*out = val_str(a[1].s, rune_off(&a[1], k));
 	else
 		*out = val_str(a[1].s, a[1].n);
+	return 0;
+}
+
+/* count regex s: how many times the regex matches. */
+FN(f_count)
+{
+	const struct re_contexts *rc = re_contexts();
+	pcre2_code *re = args[0].re;
+	pcre2_match_data *md;
+	PCRE2_SIZE off = 0, *ov;
+	int64_t k = 0;
+	int r, own = 0;
+
+	UNUSED;
+	if (re == NULL) {
+		int e;
+		PCRE2_SIZE eo;
+
+		re = pcre2_compile((PCRE2_SPTR)a[0].s, a[0].n, PCRE2_UTF |
+		    PCRE2_MATCH_INVALID_UTF, &e, &eo, rc->compile);
+		if (re == NULL)
+			return err_set(-EINVAL, "error parsing regexp");
+		own = 1;
+	}
+	md = pcre2_match_data_create_from_pattern(re, rc->general);
+	while (off <= a[1].n) {
+		r = pcre2_match(re, (PCRE2_SPTR)a[1].s, a[1].n, off, 0, md,
+		    rc->match);
+		if (r < 0)
+			break;
+		ov = pcre2_get_ovector_pointer(md);
+		k++;
+		off = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+	}
+	pcre2_match_data_free(md);
+	if (own)
+		pcre2_code_free(re);
+	*out = val_int(k);
+	return 0;
+}
+
+FN(f_urldecode)
+{
+	struct buf b;
+	size_t i;
+
+	UNUSED;
+	buf_init(&b, 0);
+	for (i = 0; i < a[0].n; i++) {
+		char ch = a[0].s[i];
+
+		if (ch == '+')
+			ch = ' ';
+		else if (ch == '%') {
+			unsigned x;
+
+			if (i + 2 >= a[0].n + 0 || sscanf(a[0].s + i + 1, "%2x",
+			    &x) != 1 || !isxdigit((unsigned char)a[0].s[i + 1]) ||
+			    !isxdigit((unsigned char)a[0].s[i + 2])) {
+				buf_release(&b);
+				return err_set(-EINVAL, "invalid URL escape");
+			}
+			ch = (char)x;
+			i += 2;
+		}
+		buf_putc(&b, ch);
+	}
+	*out = val_take(&b);
+	return 0;
+}
+
+FN(f_bytes)
+{
+	double v;
+
+	UNUSED;
+	if (lq_parse_bytes(a[0].s, a[0].n, &v) != 0)
+		return err_set(-EINVAL, "strconv.ParseFloat: parsing \"%.*s\": "
+		    "invalid syntax", (int)(a[0].n > 100 ? 100 : a[0].n), a[0].s);
+	*out = val_float(v);
+	return 0;
+}
+
+FN(f_duration)
+{
+	double v;
+
+	UNUSED;
+	if (lq_parse_duration(a[0].s, a[0].n, &v) != 0)
+		return err_set(-EINVAL, "time: invalid duration \"%.*s\"",
+		    (int)(a[0].n > 100 ? 100 : a[0].n), a[0].s);
+	*out = val_float(v);
+	return 0;
+}
+
+static int
+minmax(struct val *a, size_t n, struct val *out, int isfloat, int max)
+{
+	size_t i;
+
+	if (isfloat) {
+		double m = to_float(&a[0]);
+
+		for (i = 1; i < n; i++)
+			if (max ? to_float(&a[i]) > m : to_float(&a[i]) < m)
+				m = to_float(&a[i]);
+		*out = val_float(m);
+	} else {
+		int64_t m = to_int(&a[0]);
+
+		for (i = 1; i < n; i++)
+			if (max ? to_int(&a[i]) > m : to_int(&a[i]) < m)
+				m = to_int(&a[i]);
+		*out = val_int(m);
+	}
+	return 0;
+}
+
+FN(f_max) { UNUSED; return minmax(a, n, out, 0, 1); }
+FN(f_min) { UNUSED; return minmax(a, n, out, 0, 0); }
+FN(f_maxf) { UNUSED; return minmax(a, n, out, 1, 1); }
+FN(f_minf) { UNUSED; return minmax(a, n, out, 1, 0); }
+
+/* indent n s: every line of s after n spaces; nindent also a newline first. */
+static int
+indent(struct val *out, const struct val *w, const struct val *s, int nl)
+{
+	int64_t k = to_int(w), j;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 1 << 20);
+	if (nl)
+		buf_putc(&b, '\n');
+	for (i = 0; i <= s->n; i++) {
+		if (i == 0 || s->s[i - 1] == '\n')
+			for (j = 0; j < k && j < 4096; j++)
+				buf_putc(&b, ' ');
+		if (i < s->n)
+			buf_putc(&b, s->s[i]);
+	}
+	*out = val_take(&b);
+	return 0;
+}
+
+FN(f_indent) { UNUSED; return indent(out, &a[0], &a[1], 0); }
+FN(f_nindent) { UNUSED; return indent(out, &a[0], &a[1], 1); }
+
+/* Go's reference-time layout, in UTC: date FORMAT TIME. */
+static void
+go_layout(struct buf *b, const char *l, size_t n, int64_t ns)
+{
+	static const char *const mon[] = { "January", "February", "March",
+	    "April", "May", "June", "July", "August", "September", "October",
+	    "November", "December" };
+	static const char *const day[] = { "Sunday", "Monday", "Tuesday",
+	    "Wednesday", "Thursday", "Friday", "Saturday" };
+	time_t t = (time_t)(ns / 1000000000);
+	int64_t frac = ns % 1000000000;
+	struct tm tm;
+	size_t i = 0, k;
+
+	if (frac < 0) {
+		frac += 1000000000;
+		t--;
+	}
+	gmtime_r(&t, &tm);
+#define AT(s) (n - i >= sizeof(s) - 1 && memcmp(l + i, s, sizeof(s) - 1) == 0 \
+	    && (i += sizeof(s) - 1, 1))
+	while (i < n) {
+		if (AT("January"))
+			buf_puts(b, mon[tm.tm_mon]);
+		else if (AT("Jan"))
+			buf_printf(b, "%.3s", mon[tm.tm_mon]);
+		else if (AT("Monday"))
+			buf_puts(b, day[tm.tm_wday]);
+		else if (AT("Mon"))
+			buf_printf(b, "%.3s", day[tm.tm_wday]);
+		else if (AT("MST"))
+			buf_puts(b, "UTC");
+		else if (AT("2006"))
+			buf_printf(b, "%04d", tm.tm_year + 1900);
+		else if (AT("Z07:00") || AT("Z0700") || AT("Z07"))
+			buf_putc(b, 'Z');
+		else if (AT("-07:00"))
+			buf_puts(b, "+00:00");
+		else if (AT("-0700"))
+			buf_puts(b, "+0000");
+		else if (AT("-07"))
+			buf_puts(b, "+00");
+		else if (AT("01"))
+			buf_printf(b, "%02d", tm.tm_mon + 1);
+		else if (AT("02"))
+			buf_printf(b, "%02d", tm.tm_mday);
+		else if (AT("_2"))
+			buf_printf(b, "%2d", tm.tm_mday);
+		else if (AT("03"))
+			buf_printf(b, "%02d", tm.tm_hour % 12 ? tm.tm_hour % 12 : 12);
+		else if (AT("04"))
+			buf_printf(b, "%02d", tm.tm_min);
+		else if (AT("05"))
+			buf_printf(b, "%02d", tm.tm_sec);
+		else if (AT("06"))
+			buf_printf(b, "%02d", tm.tm_year % 100);
+		else if (AT("15"))
+			buf_printf(b, "%02d", tm.tm_hour);
+		else if (AT("PM"))
+			buf_puts(b, tm.tm_hour >= 12 ? "PM" : "AM");
+		else if (AT("pm"))
+			buf_puts(b, tm.tm_hour >= 12 ? "pm" : "am");
+		else if ((l[i] == '.' || l[i] == ',') && i + 1 < n &&
+		    (l[i + 1] == '0' || l[i + 1] == '9')) {
+			char d = l[i + 1], sep = l[i];
+			char digits[16];
+
+			for (k = i + 1; k < n && l[k] == d; k++)
+				;
+			if (k < n && l[k] >= '0' && l[k] <= '9') {
+				buf_putc(b, l[i++]);
+				continue;
+			}
+			snprintf(digits, sizeof(digits), "%09lld",
+			    (long long)frac);
+			k -= i + 1;
+			if (k > 9)
+				k = 9;
+			if (d == '9') {
+				size_t m = k;
+
+				while (m > 0 && digits[m - 1] == '0')
+					m--;
+				if (m > 0) {
+					buf_putc(b, sep);
+					buf_append(b, digits, m);
+				}
+			} else {
+				buf_putc(b, sep);
+				buf_append(b, digits, k);
+			}
+			i += k + 1;
+		} else if (AT("1"))
+			buf_printf(b, "%d", tm.tm_mon + 1);
+		else if (AT("2"))
+			buf_printf(b, "%d", tm.tm_mday);
+		else if (AT("3"))
+			buf_printf(b, "%d", tm.tm_hour % 12 ? tm.tm_hour % 12 : 12);
+		else if (AT("4"))
+			buf_printf(b, "%d", tm.tm_min);
+		else if (AT("5"))
+			buf_printf(b, "%d", tm.tm_sec);
+		else
+			buf_putc(b, l[i++]);
+	}
+#undef AT
+}
+
+FN(f_date)
+{
+	struct buf b;
+
+	UNUSED;
+	if (a[0].kind != V_STR)
+		return err_set(-EINVAL, "wrong type for value; expected string");
+	buf_init(&b, 0);
+	go_layout(&b, a[0].s, a[0].n, a[1].kind == V_TIME ? a[1].i :
+	    wrap((uint64_t)to_int(&a[1]) * 1000000000u));
+	*out = val_take(&b);
 	return 0;
 }
 
@@ -564,16 +906,36 @@ FN(f_le) { UNUSED; return cmp_fn(a, n, out, 3); }
 FN(f_gt) { UNUSED; return cmp_fn(a, n, out, 4); }
 FN(f_ge) { UNUSED; return cmp_fn(a, n, out, 5); }
 
-FN(f_add) { UNUSED; *out = val_int(to_int(&a[0]) + to_int(&a[1])); return 0; }
-FN(f_sub) { UNUSED; *out = val_int(to_int(&a[0]) - to_int(&a[1])); return 0; }
-FN(f_mul) { UNUSED; *out = val_int(to_int(&a[0]) * to_int(&a[1])); return 0; }
+FN(f_add)
+{
+	UNUSED;
+	*out = val_int(wrap((uint64_t)to_int(&a[0]) + (uint64_t)to_int(&a[1])));
+	return 0;
+}
+
+FN(f_sub)
+{
+	UNUSED;
+	*out = val_int(wrap((uint64_t)to_int(&a[0]) - (uint64_t)to_int(&a[1])));
+	return 0;
+}
+
+FN(f_mul)
+{
+	UNUSED;
+	*out = val_int(wrap((uint64_t)to_int(&a[0]) * (uint64_t)to_int(&a[1])));
+	return 0;
+}
 
 FN(f_div)
 {
 	UNUSED;
 	if (to_int(&a[1]) == 0)
 		return err_set(-EINVAL, "integer divide by zero");
-	*out = val_int(to_int(&a[0]) / to_int(&a[1]));
+	if (to_int(&a[1]) == -1)
+		*out = val_int(wrap(0 - (uint64_t)to_int(&a[0])));
+	else
+		*out = val_int(to_int(&a[0]) / to_int(&a[1]));
 	return 0;
 }
 
@@ -582,7 +944,7 @@ FN(f_mod)
 	UNUSED;
 	if (to_int(&a[1]) == 0)
 		return err_set(-EINVAL, "integer divide by zero");
-	*out = val_int(to_int(&a[0]) % to_int(&a[1]));
+	*out = val_int(to_int(&a[1]) == -1 ? 0 : to_int(&a[0]) % to_int(&a[1]));
 	return 0;
 }
 
@@ -612,7 +974,7 @@ FN(f_repeat)
 
 	UNUSED;
 	buf_init(&b, 1 << 20);
-	for (k = to_int(&a[0]); k > 0; k--)
+	for (k = a[1].n > 0 ? to_int(&a[0]) : 0; k > 0; k--)
 		if (buf_append(&b, a[1].s, a[1].n) != 0)
 			return err_set(-EINVAL, "repeat: result too long");
 	*out = val_take(&b);
@@ -627,6 +989,8 @@ align(struct val *out, const struct val *w, const struct val *s, int left)
 
 	if (k < 0)
 		return err_set(-EINVAL, "alignment must be positive");
+	if (k > 1 << 20)
+		return err_set(-EINVAL, "alignment too wide");
 	buf_init(&b, 0);
 	if ((size_t)k <= s->n) {
 		if (left)
@@ -809,13 +1173,24 @@ static const struct func {
 	{ "b64enc", 1, 1, f_b64enc }, { "b64dec", 1, 1, f_b64dec },
 	{ "urlencode", 1, 1, f_urlencode },
 	{ "unixEpoch", 1, 1, f_unixEpoch },
+	{ "count", 2, 2, f_count }, { "urldecode", 1, 1, f_urldecode },
+	{ "bytes", 1, 1, f_bytes }, { "duration", 1, 1, f_duration },
+	{ "duration_seconds", 1, 1, f_duration },
+	{ "max", 1, -1, f_max }, { "min", 1, -1, f_min },
+	{ "maxf", 1, -1, f_maxf }, { "minf", 1, -1, f_minf },
+	{ "indent", 2, 2, f_indent }, { "nindent", 2, 2, f_nindent },
+	{ "date", 2, 2, f_date },
 	{ "unixEpochMillis", 1, 1, f_unixEpochMillis },
 	{ "unixEpochNanos", 1, 1, f_unixEpochNanos },
 	{ "__line__", 0, 0, f_line }, { "__timestamp__", 0, 0, f_timestamp },
 };
 #define NFUNCS	(sizeof(funcs) / sizeof(funcs[0]))
 
-/* Which functions take strings (the rest take values as they are). */
+/*
+ * Which functions take their arguments as they are (numbers, booleans,
+ * times); every other one gets strings, numbers written as Go prints
+ * them, and reads a count from a string where it wants one.
+ */
 static int
 wants_values(tfunc fn)
 {
@@ -825,10 +1200,10 @@ wants_values(tfunc fn)
 	    fn == f_add || fn == f_sub || fn == f_mul || fn == f_div ||
 	    fn == f_mod || fn == f_addf || fn == f_subf || fn == f_mulf ||
 	    fn == f_divf || fn == f_int || fn == f_float64 || fn == f_ceil ||
-	    fn == f_floor || fn == f_round || fn == f_repeat ||
-	    fn == f_trunc || fn == f_substr || fn == f_alignLeft ||
-	    fn == f_alignRight || fn == f_Replace || fn == f_unixEpoch ||
-	    fn == f_unixEpochMillis || fn == f_unixEpochNanos || fn == f_len;
+	    fn == f_floor || fn == f_round || fn == f_unixEpoch ||
+	    fn == f_unixEpochMillis || fn == f_unixEpochNanos || fn == f_len ||
+	    fn == f_max || fn == f_min || fn == f_maxf || fn == f_minf ||
+	    fn == f_date;
 }
 
 /*
@@ -842,13 +1217,15 @@ static int
 f_printf(const struct ctx *c, struct val *a, size_t n, const struct arg *args,
     struct val *out)
 {
-	const char *f = a[0].s, *end = a[0].s + a[0].n;
+	const char *f, *end;
 	struct buf b;
 	size_t ai = 1;
 
 	(void)c; (void)args;
 	if (a[0].kind != V_STR)
-		return err_set(-EINVAL, "printf: the format is not a string");
+		return err_set(-EINVAL, "wrong type for value; expected string");
+	f = a[0].s;
+	end = a[0].s + a[0].n;
 	buf_init(&b, 0);
 	while (f < end) {
 		char spec[32], verb, tmp[512];
@@ -945,12 +1322,19 @@ f_printf(const struct ctx *c, struct val *a, size_t n, const struct arg *args,
 		val_print(&b, v);
 		buf_putc(&b, ')');
 	}
-	while (ai < n) {
-		buf_puts(&b, ai == 1 || 1 ? "%!(EXTRA " : "");
-		buf_puts(&b, a[ai].kind == V_STR ? "string=" : "int64=");
-		val_print(&b, &a[ai]);
+	/* arguments no verb used: Go lists them after the text */
+	if (ai < n) {
+		buf_puts(&b, "%!(EXTRA ");
+		for (; ai < n; ai++) {
+			buf_printf(&b, "%s=", a[ai].kind == V_STR ? "string" :
+			    a[ai].kind == V_INT ? "int64" : a[ai].kind ==
+			    V_FLOAT ? "float64" : a[ai].kind == V_BOOL ? "bool" :
+			    "time.Time");
+			val_print(&b, &a[ai]);
+			if (ai + 1 < n)
+				buf_puts(&b, ", ");
+		}
 		buf_putc(&b, ')');
-		ai++;
 	}
 	*out = val_take(&b);
 	return 0;
@@ -1477,7 +1861,8 @@ precompile(struct tp *p, struct pipe *pp)
 		if (c->arg[0].kind == A_FUNC && c->narg > 1 &&
 		    c->arg[1].kind == A_STR &&
 		    (funcs[c->arg[0].fn].fn == f_regexReplaceAll ||
-		    funcs[c->arg[0].fn].fn == f_regexReplaceAllLiteral)) {
+		    funcs[c->arg[0].fn].fn == f_regexReplaceAllLiteral ||
+		    funcs[c->arg[0].fn].fn == f_count)) {
 			PCRE2_SIZE off;
 
 			c->arg[1].re = pcre2_compile((PCRE2_SPTR)c->arg[1].s,
@@ -1528,6 +1913,55 @@ lq_tmpl_parse(const char *s, size_t n, struct lq_tmpl **out)
 	}
 	*out = t;
 	return 0;
+}
+
+/* ---- the fields a template reads ---- */
+
+static int
+fields_pipe(const struct pipe *pp, void (*fn)(void *, const char *),
+    void *arg)
+{
+	size_t i, k;
+	int all = 0;
+
+	if (pp == NULL)
+		return 0;
+	for (i = 0; i < pp->ncmd; i++)
+		for (k = 0; k < pp->cmd[i].narg; k++) {
+			const struct arg *a = &pp->cmd[i].arg[k];
+
+			if (a->kind == A_FIELD)
+				fn(arg, a->s);
+			else if (a->kind == A_DOT)
+				all = 1;
+			else if (a->kind == A_PIPE)
+				all |= fields_pipe(a->sub, fn, arg);
+		}
+	return all;
+}
+
+static int
+fields_list(const struct list *l, void (*fn)(void *, const char *),
+    void *arg)
+{
+	size_t i;
+	int all = 0;
+
+	if (l == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++) {
+		all |= fields_pipe(l->node[i].pipe, fn, arg);
+		all |= fields_list(l->node[i].then, fn, arg);
+		all |= fields_list(l->node[i].els, fn, arg);
+	}
+	return all;
+}
+
+int
+lq_tmpl_fields(const struct lq_tmpl *t, void (*fn)(void *, const char *),
+    void *arg)
+{
+	return fields_list(t->root, fn, arg);
 }
 
 /* ---- running ---- */

@@ -7,7 +7,9 @@
  * reader returns must hold together: records strictly in kv order both
  * ways, the same number both ways when neither walk failed, a failure
  * always SHALE_ECORRUPT, and a get that succeeds returns the key asked for
- * at a seq no greater than asked. Anything else aborts.
+ * at a seq no greater than asked. Walks with needles, which pass over
+ * the blocks the content filters rule out, give as many records both
+ * ways and no more than the walks without. Anything else aborts.
  *
  * Build the library with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION defined
  * so that checksum mismatches are ignored and the fuzzer reaches the
@@ -45,11 +47,15 @@ check_status(int rc)
 		abort();
 }
 
-/* Walk one way; keep a few keys; the number of records seen. */
+/*
+ * Walk one way (with needles nd, may be NULL); keep a few keys; the
+ * number of records seen.
+ */
 static size_t
-walk(struct sst *t, int forward, struct probe *p, int *rcp)
+walk(struct sst *t, int forward, struct probe *p,
+    const struct sst_needles *nd, int *rcp)
 {
-	struct iter *it = sst_iter_new(t);
+	struct iter *it = sst_iter_new_needles(t, 1, nd);
 	const struct kv_entry *e;
 	struct buf prev;
 	uint64_t prev_seq = 0;
@@ -166,10 +172,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (in->size != size || in->min_seq > in->max_seq)
 		abort();
 
-	nf = walk(t, 1, p, &rcf);
-	nb = walk(t, 0, NULL, &rcb);
+	nf = walk(t, 1, p, NULL, &rcf);
+	nb = walk(t, 0, NULL, NULL, &rcb);
 	if (rcf == 0 && rcb == 0 && nf != nb && nf < WALK_MAX)
 		abort();
+	/* content filters: blocks passed over the same way both ways */
+	{
+		static const char *const nv[] = { "level=", "req=" };
+		struct sst_needles nd;
+		size_t mf, mb;
+		int whole = rcf == 0 && rcb == 0;
+
+		sst_needles_init(&nd);
+		sst_needles_add(&nd, nv, NULL, 2);
+		mf = walk(t, 1, NULL, &nd, &rcf);
+		mb = walk(t, 0, NULL, &nd, &rcb);
+		if (whole && rcf == 0 && rcb == 0 && (mf != mb || mf > nf) &&
+		    nf < WALK_MAX)
+			abort();
+		sst_needles_release(&nd);
+	}
 
 	probe(t, in->first_key.data, in->first_key.len, KV_SEQ_MAX);
 	probe(t, in->last_key.data, in->last_key.len, 0);

@@ -7,6 +7,7 @@
 # meanwhile. On file://, then 10 times on RGW; then 6 and 3 times with a
 # bulk write (big values written as fast as they go, durable every 16th
 # batch), whose values the WAL holds as stubs and only L0 tables store.
+# The file:// and RGW loops run side by side, each on its own store.
 . "$top_srcdir/tests/lib/common.sh"
 
 drv="$top_builddir/tests/integration/engine_driver"
@@ -18,18 +19,18 @@ export SHALE_GARBAGE_COLLECTOR_OPTIONS_MANIFEST_OPTIONS_INTERVAL=100ms
 export SHALE_GARBAGE_COLLECTOR_OPTIONS_WAL_OPTIONS_INTERVAL=100ms
 export SHALE_GARBAGE_COLLECTOR_OPTIONS_COMPACTED_OPTIONS_INTERVAL=100ms
 crash_loop() {	# URI ROUNDS [bulk]
-	local uri=$1 rounds=$2 mode=${3:-} log="$TEST_TMP/acked-$RANDOM" pid out
-	local stubbed=0
+	local uri=$1 rounds=$2 mode=${3:-} log="$TEST_TMP/acked-$BASHPID-$RANDOM" pid out
+	local stubbed=0 child="$TEST_TMP/child-$BASHPID-$RANDOM.out"
 	: >"$log"
 	for r in $(seq 1 "$rounds"); do
-		"$drv" crashwrite "$uri" "$log" $((r * 1000000)) $mode >"$TEST_TMP/child.out" 2>&1 &
+		"$drv" crashwrite "$uri" "$log" $((r * 1000000)) $mode >"$child" 2>&1 &
 		pid=$!
 		if [ "$mode" = bulk ]; then
 			# killed during a bulk write, once values went out of
 			# the WAL (at a random time after; a sanitizer build
 			# takes longer to get there)
 			i=0
-			while ! grep -q "^stubs by batch" "$TEST_TMP/child.out" &&
+			while ! grep -q "^stubs by batch" "$child" &&
 				kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
 				sleep 0.05
 				i=$((i + 1))
@@ -42,11 +43,11 @@ crash_loop() {	# URI ROUNDS [bulk]
 		wait "$pid" 2>/dev/null
 		if ! out=$("$drv" crashcheck "$uri" "$log" 2>&1); then
 			fail "round $r on $uri: $out"
-			cat "$TEST_TMP/child.out"
+			cat "$child"
 			return
 		fi
 		echo "round $r: $out"
-		grep -q "^stubs by batch" "$TEST_TMP/child.out" && stubbed=$((stubbed + 1))
+		grep -q "^stubs by batch" "$child" && stubbed=$((stubbed + 1))
 	done
 	if [ "$mode" = bulk ]; then
 		# otherwise this loop did not test what it is for
@@ -58,12 +59,20 @@ crash_loop() {	# URI ROUNDS [bulk]
 		fail "no batch was ever acknowledged on $uri${mode:+ ($mode)}"
 }
 
-crash_loop "file://$TEST_TMP/store" 20
-crash_loop "file://$TEST_TMP/bulk" 6 bulk
-if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
-	need_rgw
-	b=$(new_bucket) || { fail "create bucket"; finish; }
+on_file() {
+	crash_loop "file://$TEST_TMP/store" 20
+	crash_loop "file://$TEST_TMP/bulk" 6 bulk
+}
+on_rgw() {
+	local b
+	b=$(new_bucket) || { fail "create bucket"; return; }
 	crash_loop "s3://$b/crash" 10
 	crash_loop "s3://$b/bulk" 3 bulk
+}
+part file on_file
+if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
+	need_rgw
+	part rgw on_rgw
 fi
+parts_wait
 finish

@@ -4,9 +4,11 @@
 # whose fsync returned is there exactly once and whole, no line is torn or
 # repeated, and the stale mount left by the killed daemon is cleared by
 # the next 'shale mount' with a message. 20 cycles on file://, 5 on RGW.
-# Then a bulk write (dd of 30 MB, whose data the WAL leaves to the L0
+# A bulk write (dd of 30 MB, whose data the WAL leaves to the L0
 # tables) killed midway, 3 times on each: what the stream holds after the
-# remount is a prefix of what dd wrote, read back whole.
+# remount is a prefix of what dd wrote, read back whole. The parts (the
+# cycles and the bulk cycles on file://, those on RGW) run side by side:
+# each waits mostly on its kill moments.
 . "$top_srcdir/tests/lib/common.sh"
 need_fuse
 trap cleanup_mounts EXIT
@@ -47,13 +49,14 @@ check() {
 		}' "$1"
 }
 
-crash_cycles() {	# STORE CYCLES
-	local store=$1 cycles=$2 mnt="$TEST_TMP/mnt" c wpid out
+crash_cycles() {	# STORE CYCLES TAG
+	local store=$1 cycles=$2 mnt="$TEST_TMP/mnt-$3" acked="$TEST_TMP/acked-$3" c wpid out
+	local log="$TEST_TMP/mount-$3.log"
 	mkdir -p "$mnt"
-	: >"$TEST_TMP/acked"
+	: >"$acked"
 	c=1
 	while [ $c -le "$cycles" ]; do
-		out=$("$SHALE" mount --log-file "$TEST_TMP/mount.log" "$store" "$mnt" 2>&1)
+		out=$("$SHALE" mount --log-file "$log" "$store" "$mnt" 2>&1)
 		if [ $? -ne 0 ]; then
 			fail "cycle $c: mount: $out"
 			return
@@ -65,10 +68,10 @@ crash_cycles() {	# STORE CYCLES
 		MOUNT_PIDS="$MOUNT_PIDS $(mount_pid "$mnt")"
 		MOUNT_DIRS="$MOUNT_DIRS $mnt"
 		if [ $c -gt 1 ]; then
-			out=$(check "$mnt/logs/crash" "$TEST_TMP/acked") ||
+			out=$(check "$mnt/logs/crash" "$acked") ||
 				fail "cycle $c: after the crash: $out"
 		fi
-		writer "$mnt/logs/crash" "$c" >>"$TEST_TMP/acked" &
+		writer "$mnt/logs/crash" "$c" >>"$acked" &
 		wpid=$!
 		sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.2 }')"
 		kill -KILL "$(mount_pid "$mnt")"
@@ -76,10 +79,10 @@ crash_cycles() {	# STORE CYCLES
 		# leave the dead mount for the next 'shale mount' to find
 		c=$((c + 1))
 	done
-	"$SHALE" mount --log-file "$TEST_TMP/mount.log" "$store" "$mnt" >/dev/null 2>&1 ||
+	"$SHALE" mount --log-file "$log" "$store" "$mnt" >/dev/null 2>&1 ||
 		{ fail "final mount"; return; }
 	MOUNT_PIDS="$MOUNT_PIDS $(mount_pid "$mnt")"
-	if out=$(check "$mnt/logs/crash" "$TEST_TMP/acked"); then
+	if out=$(check "$mnt/logs/crash" "$acked"); then
 		ok "$store: after $cycles kills: $out"
 	else
 		fail "$store: after $cycles kills: $out"
@@ -87,14 +90,15 @@ crash_cycles() {	# STORE CYCLES
 	umount_shale "$mnt" || fail "unmount"
 }
 
-# bulk_cycles STORE CYCLES: kill -9 during a dd of big.src into a fresh
-# stream each cycle; after the remount each stream is a prefix of it
+# bulk_cycles STORE CYCLES TAG: kill -9 during a dd of big.src into a
+# fresh stream each cycle; after the remount each stream is a prefix of it
 bulk_cycles() {
-	local store=$1 cycles=$2 mnt="$TEST_TMP/bmnt" c n prefixes=0 some=0 stubbed=0
+	local store=$1 cycles=$2 mnt="$TEST_TMP/bmnt-$3" c n prefixes=0 some=0 stubbed=0
+	local log="$TEST_TMP/mount-$3.log"
 	mkdir -p "$mnt"
 	for c in $(seq 1 "$cycles"); do
 		# a bulk write from 2.6 MB/s, which even a sanitizer build reaches
-		SHALE_WAL_MAX_BYTES=256KiB "$SHALE" mount --log-file "$TEST_TMP/mount.log" \
+		SHALE_WAL_MAX_BYTES=256KiB "$SHALE" mount --log-file "$log" \
 			"$store" "$mnt" >/dev/null 2>&1 ||
 			{ fail "$store: bulk cycle $c: mount"; return; }
 		MOUNT_PIDS="$MOUNT_PIDS $(mount_pid "$mnt")"
@@ -107,7 +111,7 @@ bulk_cycles() {
 		kill -KILL "$(mount_pid "$mnt")"
 		wait
 	done
-	"$SHALE" mount --log-file "$TEST_TMP/mount.log" "$store" "$mnt" >/dev/null 2>&1 ||
+	"$SHALE" mount --log-file "$log" "$store" "$mnt" >/dev/null 2>&1 ||
 		{ fail "$store: bulk: final mount"; return; }
 	MOUNT_PIDS="$MOUNT_PIDS $(mount_pid "$mnt")"
 	for c in $(seq 1 "$cycles"); do
@@ -135,14 +139,21 @@ bulk_cycles() {
 
 log_text "$TEST_TMP/big.src"
 
-crash_cycles "file://$TEST_TMP/store" 20
-bulk_cycles "file://$TEST_TMP/bstore" 3
+# the file:// cycles, the file:// bulk cycles and the RGW ones side by
+# side, each on its own store: each waits on its kill moments
+on_rgw() {
+	local b
+	b=$(new_bucket) || { fail "create bucket"; return; }
+	crash_cycles "s3://$b/crash" 5 rgw
+	bulk_cycles "s3://$b/bulk" 3 rgw
+}
+part file crash_cycles "file://$TEST_TMP/store" 20 file
+part bulk bulk_cycles "file://$TEST_TMP/bstore" 3 bulk
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
-	b=$(new_bucket) || { fail "create bucket"; finish; }
-	crash_cycles "s3://$b/crash" 5
-	bulk_cycles "s3://$b/bulk" 3
+	part rgw on_rgw
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi
+parts_wait
 finish

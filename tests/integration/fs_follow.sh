@@ -5,13 +5,18 @@
 # refuses changes with EROFS, makes no PUTs and never fences the writer;
 # streams made while the writer flushes a table every few writes all show;
 # tail -f on the follower shows a bulk write (dd of 30 MB, whose values the
-# writer's WAL holds only as stubs) byte for byte. On file:// and RGW.
+# writer's WAL holds only as stubs) byte for byte. On file:// and RGW,
+# side by side.
 . "$top_srcdir/tests/lib/common.sh"
 need_fuse
 trap cleanup_mounts EXIT
 
+# The followers poll the store every POLL (the default is 1 s): each
+# change below shows within a poll or two, whatever the interval.
+POLL=200ms
+
 # wait_for WHAT SECONDS COMMAND...: until the command succeeds. The
-# limits are far above a poll interval (1 s): they only bound a failure,
+# limits are far above a poll interval: they only bound a failure,
 # on a sanitizer build on a busy machine too
 wait_for() {
 	local what=$1 limit=$2 i=0
@@ -41,7 +46,7 @@ follow_pair() {	# STORE
 	mkdir -p "$w/logs/app"
 	echo "before the follower" >>"$w/logs/app/s"
 	sync "$w/logs/app/s"
-	mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
+	SHALE_MANIFEST_POLL_INTERVAL=$POLL mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
 	expect_eq "$store: the follower sees what was stored before it" \
 		"before the follower" "$(cat "$r/logs/app/s")"
 
@@ -103,7 +108,7 @@ flushing_pair() {	# STORE
 	local store=$1 w="$TEST_TMP/w2" r="$TEST_TMP/r2" i n
 	SHALE_L0_SST_SIZE_BYTES=128KiB mount_shale "$store" "$w" ||
 		{ fail "$store: writer mount"; return; }
-	mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
+	SHALE_MANIFEST_POLL_INTERVAL=$POLL mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
 	for i in $(seq 1 20); do
 		head -c 200000 /dev/urandom | base64 >>"$w/logs/bulk"
 		echo "stream $i" >>"$w/logs/s$i"
@@ -130,12 +135,12 @@ bulk_pair() {	# STORE
 		{ fail "$store: writer mount"; return; }
 	echo "first line" >>"$w/logs/big"
 	sync "$w/logs/big"
-	mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
+	SHALE_MANIFEST_POLL_INTERVAL=$POLL mount_shale "$store" "$r" --read-only || { fail "$store: read-only mount"; return; }
 	tail -c +1 -f "$r/logs/big" >"$TEST_TMP/bigtail.out" 2>"$TEST_TMP/bigtail.err" &
 	tpid=$!
-	dd if="$TEST_TMP/big.src" of="$w/logs/big" bs=1M oflag=append conv=notrunc status=none ||
+	dd if="$BIG" of="$w/logs/big" bs=1M oflag=append conv=notrunc status=none ||
 		fail "$store: dd to the writer"
-	(echo "first line"; cat "$TEST_TMP/big.src") >"$TEST_TMP/big.want"
+	(echo "first line"; cat "$BIG") >"$TEST_TMP/big.want"
 	wait_for "$store: tail -f on the follower shows the 30 MB bulk write" 180 \
 		cmp -s "$TEST_TMP/bigtail.out" "$TEST_TMP/big.want"
 	kill "$tpid" 2>/dev/null
@@ -157,17 +162,27 @@ bulk_pair() {	# STORE
 	umount_shale "$w" || fail "$store: unmount the writer"
 }
 
-log_text "$TEST_TMP/big.src"
+BIG="$TEST_TMP/big.src"
+log_text "$BIG"
 
-follow_pair "file://$TEST_TMP/store"
-flushing_pair "file://$TEST_TMP/store2"
-bulk_pair "file://$TEST_TMP/store3"
-if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
-	need_rgw
-	b=$(new_bucket) || { fail "create bucket"; finish; }
+# file:// and RGW side by side, each in a directory of its own
+on_file() {
+	follow_pair "file://$TEST_TMP/store"
+	flushing_pair "file://$TEST_TMP/store2"
+	bulk_pair "file://$TEST_TMP/store3"
+}
+on_rgw() {
+	local b
+	b=$(new_bucket) || { fail "create bucket"; return; }
 	follow_pair "s3://$b/follow"
 	bulk_pair "s3://$b/bulk"
+}
+part -d file on_file
+if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
+	need_rgw
+	part -d rgw on_rgw
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi
+parts_wait
 finish

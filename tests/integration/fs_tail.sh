@@ -4,8 +4,9 @@
 # order within 15 s (GNU tail polls a FUSE file each second, and the mount
 # drops the kernel's cached size after every append). tail -F also follows
 # the stream through a copytruncate (: >) and through a rename with a new
-# stream made under the old name. tail -n 5 and tail -c of a stream of
-# 200,000 lines are right. On file://.
+# stream made under the old name (tail -f and tail -F side by side, on
+# streams of their own). tail -n 5 and tail -c of a stream of 200,000
+# lines are right. On file://.
 . "$top_srcdir/tests/lib/common.sh"
 
 need_fuse
@@ -86,7 +87,11 @@ lag() {
 }
 
 # ---- tail -f ----
-for mode in -f -F; do
+# tail_mode MODE: tail MODE follows appends (and, with -F, a
+# copytruncate and a rename); -f and -F run side by side, each on its
+# own stream of the mount
+tail_mode() {
+	local mode=$1 s out
 	s="$L/app/follow$mode.log"
 	out="$TEST_TMP/out$mode"
 	printf 'before 1\nbefore 2\n' >>"$s" || fail "tail $mode: first lines"
@@ -146,7 +151,10 @@ for mode in -f -F; do
 		fail "tail $mode complained: $(cat "$TEST_TMP/err$mode")"
 	fi
 	echo "tail $mode said: $(tr '\n' ';' <"$TEST_TMP/err$mode")"
-done
+}
+part f tail_mode -f
+part F tail_mode -F
+parts_wait
 
 # ---- tail -n 5 on a long stream ----
 seq -f 'entry %06g of the long stream' 1 200000 >"$TEST_TMP/long"

@@ -15,6 +15,7 @@ harnesses="$harnesses scrape_config"
 harnesses="$harnesses promql promql_eval"
 harnesses="$harnesses logql_pipe"
 harnesses="$harnesses loki_params"
+harnesses="$harnesses logql"
 for d in "$top_srcdir"/tests/fuzz/corpus/*/; do
 	d=$(basename "$d")
 	case " $harnesses " in

@@ -8,7 +8,7 @@
 # metric); 404, 405 with Allow, a path with ../, a body over 1 MiB (413);
 # 300 connections open at once all answered; a taken port is an error at
 # start that fences nobody; the listener is gone once the daemon stops.
-# On file://, and on RGW.
+# On file://, and on RGW; the parts side by side.
 . "$top_srcdir/tests/lib/common.sh"
 need_fuse
 for t in curl promtool prometheus; do
@@ -208,8 +208,7 @@ ready_states() {
 	touch "$TEST_TMP/outage"
 	wait_body "ready: 503 during an outage" 10 "$u/-/ready" '^the object store has failed for [0-9]+ s$'
 	expect_eq "ready: the outage is 503" 503 "$(code "$u/-/ready")"
-	sleep 2
-	expect_match "ready: it counts the seconds" 'failed for [1-9][0-9]* s' "$(curl -s "$u/-/ready")"
+	wait_body "ready: it counts the seconds" 10 "$u/-/ready" '^the object store has failed for [1-9][0-9]* s$'
 	rm "$TEST_TMP/outage"
 	wait_body "ready: 200 once the store answers again" 10 "$u/-/ready" '^OK$'
 	umount_shale "$m" || fail "unmount the fault: mount"
@@ -246,15 +245,24 @@ EOC
 	umount_shale "$m" || fail "prometheus: unmount"
 }
 
-endpoint "file://$TEST_TMP/store"
-token
-ready_states
-prometheus_scrape
+# the parts side by side, each in a directory of its own
+on_file() {
+	endpoint "file://$TEST_TMP/store"
+	token
+}
+on_rgw() {
+	local bucket
+	bucket=$(new_bucket) || { fail "create bucket"; return; }
+	endpoint "s3://$bucket/http"
+}
+part -d file on_file
+part -d ready ready_states
+part -d prometheus prometheus_scrape
 if [ -z "${SHALE_TEST_RGW_MISSING:-}" ]; then
 	need_rgw
-	bucket=$(new_bucket) || { fail "create bucket"; finish; }
-	endpoint "s3://$bucket/http"
+	part -d rgw on_rgw
 else
 	echo "RGW part skipped: $SHALE_TEST_RGW_MISSING"
 fi
+parts_wait
 finish

@@ -99,7 +99,7 @@ path(const char *labels)
 		return 1;
 	}
 	buf_init(&b, 0);
-	if ((rc = logs_push_path(ls, &b)) != 0) {
+	if ((rc = logs_push_path(NULL, ls, &b)) != 0) {
 		fprintf(stderr, "loki_push_send: %s\n", err_message(rc));
 		return 1;
 	}

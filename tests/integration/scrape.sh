@@ -20,7 +20,8 @@
 #   own metrics as job "shale", and --no-self-scrape does not;
 #   'shale mount --scrape-config' (where FUSE works) scrapes, and its
 #   unmount marks its series stale.
-# Every process is stopped by PID. Skips without the exporter,
+# The file_sd and self-scrape parts run beside the comparison with
+# Prometheus. Every process is stopped by PID. Skips without the exporter,
 # prometheus, curl or jq.
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -53,8 +54,8 @@ wait_for() {
 	done
 }
 
-ports=$(pick_port 3) || { fail "free ports"; finish; }
-ne=$ports sp=$((ports + 1)) pp=$((ports + 2))
+ports=$(pick_port 5) || { fail "free ports"; finish; }
+ne=$ports sp=$((ports + 1)) pp=$((ports + 2)) fp=$((ports + 3)) xp=$((ports + 4))
 store="file://$TEST_TMP/store"
 S="$SHALE"
 
@@ -112,6 +113,98 @@ out=$("$S" serve --port "$sp" --scrape-config "$TEST_TMP/bad.yml" "file://$TEST_
 	fail "a bad config accepted"
 expect_match "a bad config names file, line and key" \
 	"bad.yml:7: unknown key 'static_config' in scrape config 'node'" "$out"
+
+# file_sd: the server scrapes itself through a target file, refreshed
+# every second; __meta_filepath is there for relabelling; a target's
+# own job and instance labels become exported_*; a broken file keeps
+# its targets; an emptied one ends its target, which writes its stale
+# markers two intervals and a tenth later
+file_sd() {	# PORT
+	local sp=$1
+	sd="file://$TEST_TMP/sd"
+	mkdir -p "$TEST_TMP/sdfiles"
+	cat >"$TEST_TMP/sd.yml" <<EOC
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: files
+    file_sd_configs:
+      - files: ['$TEST_TMP/sdfiles/*.json']
+        refresh_interval: 1s
+    relabel_configs:
+      - source_labels: [__meta_filepath]
+        regex: '.*/([^/]+)\.json'
+        target_label: from
+  - job_name: honor
+    honor_labels: true
+    static_configs:
+      - targets: ['127.0.0.1:$sp']
+        labels: {honor: 'yes'}
+EOC
+	printf '[{"targets": ["127.0.0.1:%s"], "labels": {"role": "self"}}]\n' "$sp" \
+		>"$TEST_TMP/sdfiles/a.json"
+	SHALE_LOG_LEVEL=info SERVE_LOG=sd.log serve_shale "$sd" "$sp" \
+		--scrape-config "$TEST_TMP/sd.yml" || { fail "serve (file_sd)"; return; }
+	sd_up() { "$S" series "$sd" dump '{job="files",__name__="up"}' 2>/dev/null; }
+	sd_up_n() { sd_up | awk '$NF == "1" { n++ } END { print n + 0 }'; }
+	sd_scraped() { [ "$(sd_up_n)" -ge 1 ]; }
+	wait_for 20 sd_scraped || fail "the file_sd target is not scraped: $(tail -3 "$TEST_TMP/sd.log")"
+	expect_eq "the file_sd target's labels" \
+		"up{from=\"a\",instance=\"127.0.0.1:$sp\",job=\"files\",role=\"self\"}" \
+		"$("$S" series "$sd" list '{job="files",__name__="up"}')"
+	expect_eq "its own job and instance labels as exported_*" \
+		"scrape_scrapes_total{exported_instance=\"127.0.0.1:$sp\",exported_job=\"files\",from=\"a\",instance=\"127.0.0.1:$sp\",job=\"files\",role=\"self\"}" \
+		"$("$S" series "$sd" list '{job="files",from="a",exported_job="files",__name__="scrape_scrapes_total"}')"
+	honor_seen() {
+		"$S" series "$sd" list '{honor="yes",__name__="scrape_scrapes_total"}' |
+			grep -q "^scrape_scrapes_total{honor=\"yes\",instance=\"127.0.0.1:$sp\",job=\"files\"}$"
+	}
+	wait_for 20 honor_seen && ok "honor_labels: the exposed job and instance are kept" ||
+		fail "honor_labels: $("$S" series "$sd" list '{honor="yes",__name__="scrape_scrapes_total"}')"
+	echo '[{"targets": [' >"$TEST_TMP/sdfiles/a.json.tmp"
+	mv "$TEST_TMP/sdfiles/a.json.tmp" "$TEST_TMP/sdfiles/a.json"
+	sd_broken() { grep -q "cannot read targets from '.*a.json'" "$TEST_TMP/sd.log"; }
+	wait_for 10 sd_broken || fail "a broken target file is not reported"
+	n0=$(sd_up_n)
+	sd_more() { [ "$(sd_up_n)" -ge $((n0 + 2)) ]; }
+	wait_for 10 sd_more && ok "a broken target file keeps its targets" ||
+		fail "scrapes stopped with a broken target file: $(sd_up | tail -2)"
+	echo '[]' >"$TEST_TMP/sdfiles/a.json.tmp"
+	mv "$TEST_TMP/sdfiles/a.json.tmp" "$TEST_TMP/sdfiles/a.json"
+	sd_stale() { sd_up | tail -1 | grep -q ' stale$'; }
+	wait_for 15 sd_stale && ok "a target gone from its file is marked stale" ||
+		fail "no stale marker for a target gone: $(sd_up | tail -2)"
+	expect_match "and so are its series" ' stale$' \
+		"$("$S" series "$sd" dump '{job="files",from="a",exported_job="files",__name__="scrape_scrapes_total"}' | tail -1)"
+	kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve (file_sd)"
+}
+
+# the self-scrape: no config, an endpoint: our own metrics as job shale
+self_scrape() {	# PORT
+	local sp=$1
+	self="file://$TEST_TMP/self"
+	SELF_SCRAPE=1 SHALE_LOG_LEVEL=info SERVE_LOG=self.log serve_shale "$self" "$sp" || { fail "serve (self-scrape)"; return; }
+	self_up() { "$S" series "$self" list '{job="shale"}' 2>/dev/null | grep -q '^up{'; }
+	# its first scrape is at an offset within its 15 s interval
+	wait_for 40 self_up && ok "the self-scrape stores job shale" ||
+		fail "no job=\"shale\" series after 40 s: $(tail -3 "$TEST_TMP/self.log")"
+	expect_eq "its up" "up{instance=\"127.0.0.1:$sp\",job=\"shale\"}" \
+		"$("$S" series "$self" list '{job="shale",__name__="up"}')"
+	expect_match "shale's own metrics among them" '^http_requests_total\{' \
+		"$("$S" series "$self" list '{job="shale"}' | grep '^http_requests_total' | head -1)"
+	kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve (self)"
+	SHALE_LOG_LEVEL=info SERVE_LOG=noself.log serve_shale "file://$TEST_TMP/noself" "$sp" --no-self-scrape ||
+		fail "serve --no-self-scrape"
+	grep -q 'scraping our own metrics' "$TEST_TMP/self.log" ||
+		fail "the self-scrape is not logged"
+	grep -q 'scraping' "$TEST_TMP/noself.log" &&
+		fail "--no-self-scrape scrapes: $(grep scraping "$TEST_TMP/noself.log")"
+}
+
+# Those two wait on scrape intervals (the self-scrape's first comes
+# at a random offset within 15 s): they run beside the comparison with
+# Prometheus, each on its own store and port.
+part file_sd file_sd "$fp"
+part self self_scrape "$xp"
 
 SHALE_LOG_LEVEL=info serve_shale "$store" "$sp" --scrape-config "$TEST_TMP/prometheus.yml" ||
 	{ fail "serve"; finish; }
@@ -224,85 +317,7 @@ grep -q 'everything written is stored' "$TEST_TMP/serve.log" ||
 kill "$PROM_PID" && wait_gone "$PROM_PID" 30 || fail "stop prometheus"
 PROM_PID=""
 
-# file_sd: the server scrapes itself through a target file, refreshed
-# every second; __meta_filepath is there for relabelling; a target's
-# own job and instance labels become exported_*; a broken file keeps
-# its targets; an emptied one ends its target, which writes its stale
-# markers two intervals and a tenth later
-sd="file://$TEST_TMP/sd"
-mkdir -p "$TEST_TMP/sdfiles"
-cat >"$TEST_TMP/sd.yml" <<EOC
-global: {scrape_interval: 1s}
-scrape_configs:
-  - job_name: files
-    file_sd_configs:
-      - files: ['$TEST_TMP/sdfiles/*.json']
-        refresh_interval: 1s
-    relabel_configs:
-      - source_labels: [__meta_filepath]
-        regex: '.*/([^/]+)\.json'
-        target_label: from
-  - job_name: honor
-    honor_labels: true
-    static_configs:
-      - targets: ['127.0.0.1:$sp']
-        labels: {honor: 'yes'}
-EOC
-printf '[{"targets": ["127.0.0.1:%s"], "labels": {"role": "self"}}]\n' "$sp" \
-	>"$TEST_TMP/sdfiles/a.json"
-SHALE_LOG_LEVEL=info SERVE_LOG=sd.log serve_shale "$sd" "$sp" \
-	--scrape-config "$TEST_TMP/sd.yml" || { fail "serve (file_sd)"; finish; }
-sd_up() { "$S" series "$sd" dump '{job="files",__name__="up"}' 2>/dev/null; }
-sd_up_n() { sd_up | awk '$NF == "1" { n++ } END { print n + 0 }'; }
-sd_scraped() { [ "$(sd_up_n)" -ge 1 ]; }
-wait_for 20 sd_scraped || fail "the file_sd target is not scraped: $(tail -3 "$TEST_TMP/sd.log")"
-expect_eq "the file_sd target's labels" \
-	"up{from=\"a\",instance=\"127.0.0.1:$sp\",job=\"files\",role=\"self\"}" \
-	"$("$S" series "$sd" list '{job="files",__name__="up"}')"
-expect_eq "its own job and instance labels as exported_*" \
-	"scrape_scrapes_total{exported_instance=\"127.0.0.1:$sp\",exported_job=\"files\",from=\"a\",instance=\"127.0.0.1:$sp\",job=\"files\",role=\"self\"}" \
-	"$("$S" series "$sd" list '{job="files",from="a",exported_job="files",__name__="scrape_scrapes_total"}')"
-honor_seen() {
-	"$S" series "$sd" list '{honor="yes",__name__="scrape_scrapes_total"}' |
-		grep -q "^scrape_scrapes_total{honor=\"yes\",instance=\"127.0.0.1:$sp\",job=\"files\"}$"
-}
-wait_for 20 honor_seen && ok "honor_labels: the exposed job and instance are kept" ||
-	fail "honor_labels: $("$S" series "$sd" list '{honor="yes",__name__="scrape_scrapes_total"}')"
-echo '[{"targets": [' >"$TEST_TMP/sdfiles/a.json.tmp"
-mv "$TEST_TMP/sdfiles/a.json.tmp" "$TEST_TMP/sdfiles/a.json"
-sd_broken() { grep -q "cannot read targets from '.*a.json'" "$TEST_TMP/sd.log"; }
-wait_for 10 sd_broken || fail "a broken target file is not reported"
-n0=$(sd_up_n)
-sd_more() { [ "$(sd_up_n)" -ge $((n0 + 2)) ]; }
-wait_for 10 sd_more && ok "a broken target file keeps its targets" ||
-	fail "scrapes stopped with a broken target file: $(sd_up | tail -2)"
-echo '[]' >"$TEST_TMP/sdfiles/a.json.tmp"
-mv "$TEST_TMP/sdfiles/a.json.tmp" "$TEST_TMP/sdfiles/a.json"
-sd_stale() { sd_up | tail -1 | grep -q ' stale$'; }
-wait_for 15 sd_stale && ok "a target gone from its file is marked stale" ||
-	fail "no stale marker for a target gone: $(sd_up | tail -2)"
-expect_match "and so are its series" ' stale$' \
-	"$("$S" series "$sd" dump '{job="files",from="a",exported_job="files",__name__="scrape_scrapes_total"}' | tail -1)"
-kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve (file_sd)"
-
-# the self-scrape: no config, an endpoint: our own metrics as job shale
-self="file://$TEST_TMP/self"
-SELF_SCRAPE=1 SHALE_LOG_LEVEL=info SERVE_LOG=self.log serve_shale "$self" "$sp" || { fail "serve (self-scrape)"; finish; }
-self_up() { "$S" series "$self" list '{job="shale"}' 2>/dev/null | grep -q '^up{'; }
-# its first scrape is at an offset within its 15 s interval
-wait_for 40 self_up && ok "the self-scrape stores job shale" ||
-	fail "no job=\"shale\" series after 40 s: $(tail -3 "$TEST_TMP/self.log")"
-expect_eq "its up" "up{instance=\"127.0.0.1:$sp\",job=\"shale\"}" \
-	"$("$S" series "$self" list '{job="shale",__name__="up"}')"
-expect_match "shale's own metrics among them" '^http_requests_total\{' \
-	"$("$S" series "$self" list '{job="shale"}' | grep '^http_requests_total' | head -1)"
-kill -TERM "$SERVE_PID" && wait_gone "$SERVE_PID" 30 || fail "stop serve (self)"
-SHALE_LOG_LEVEL=info SERVE_LOG=noself.log serve_shale "file://$TEST_TMP/noself" "$sp" --no-self-scrape ||
-	fail "serve --no-self-scrape"
-grep -q 'scraping our own metrics' "$TEST_TMP/self.log" ||
-	fail "the self-scrape is not logged"
-grep -q 'scraping' "$TEST_TMP/noself.log" &&
-	fail "--no-self-scrape scrapes: $(grep scraping "$TEST_TMP/noself.log")"
+parts_wait
 stop_serves
 
 # a mount takes --scrape-config too, and its stop marks its series stale

@@ -1,7 +1,8 @@
 # common.sh - sourced by every shell test: paths, skips, checks, RGW access.
 #
 # The harness exports top_srcdir, top_builddir, SHALE (the binary), TEST_TMP
-# (a fresh directory for this test) and, when the RGW test server runs, the
+# (a fresh directory for this test), TEST_SHM (another, in memory where
+# /dev/shm is) and, when the RGW test server runs, the
 # SHALE_TEST_S3_* variables; otherwise SHALE_TEST_RGW_MISSING says why.
 # Exit 77 skips a test, with the reason as its last line.
 
@@ -9,6 +10,7 @@ set -u
 : "${top_srcdir:?run tests through tests/harness.sh}"
 : "${SHALE:=$top_builddir/shale}"
 : "${TEST_TMP:=$(mktemp -d)}"
+: "${TEST_SHM:=$TEST_TMP/shm}"
 
 failures=0
 . "$top_srcdir/tests/lib/ports.sh"
@@ -45,16 +47,20 @@ expect_match() {
 	fi
 }
 
-finish() {
-	# daemons log to files: a sanitizer's report there fails the test too
+# daemons log to files: a sanitizer's report there fails the test too
+sanitizer_reports() {	# DIR
 	local f
-	for f in "$TEST_TMP"/*.log; do
+	for f in "$1"/*.log; do
 		[ -f "$f" ] || continue
 		if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$f"; then
 			fail "a sanitizer reported in $(basename "$f"):"
 			grep -E -A20 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$f" | head -40
 		fi
 	done
+}
+
+finish() {
+	sanitizer_reports "$TEST_TMP"
 	if [ "$failures" -ne 0 ]; then
 		echo "$failures check(s) failed"
 		exit 1
@@ -242,4 +248,57 @@ stop_serves() {
 	for p in $SERVE_PIDS; do
 		wait_gone "$p" 30 || kill -KILL "$p" 2>/dev/null
 	done
+}
+
+# ---- parts side by side ----
+# Parts of a test that wait more than they compute (kills at random
+# moments, scrape intervals, the same checks on file:// and on RGW) may
+# run at the same time, each on its own store, mount points and files.
+#   part [-d] NAME COMMAND...
+#                          runs COMMAND in a subshell in the background,
+#                          its output in $TEST_TMP/part.NAME, with its own
+#                          failure count, mounts and serves (stopped when
+#                          it ends, whatever happens); with -d, in a
+#                          $TEST_TMP of its own ($TEST_TMP/NAME), whose
+#                          logs it checks for sanitizer reports
+#   parts_wait             waits for every part, in the order started,
+#                          prints its output and adds its failures
+PARTS=""
+part() {
+	local own=0 name
+	[ "$1" = -d ] && { own=1; shift; }
+	name=$1
+	shift
+	(
+		MOUNT_PIDS="" MOUNT_DIRS="" SERVE_PIDS="" failures=0
+		if [ "$own" = 1 ]; then
+			TEST_TMP="$TEST_TMP/$name"
+			mkdir -p "$TEST_TMP"
+		fi
+		trap 'stop_serves; cleanup_mounts' EXIT
+		"$@"
+		# the daemons have stopped: their logs are whole
+		stop_serves
+		cleanup_mounts
+		[ "$own" = 1 ] && sanitizer_reports "$TEST_TMP"
+		[ "$failures" -gt 100 ] && failures=100
+		exit "$failures"
+	) >"$TEST_TMP/part.$name" 2>&1 &
+	PARTS="$PARTS $!:$name"
+}
+
+parts_wait() {
+	local p rc
+	for p in $PARTS; do
+		wait "${p%%:*}"
+		rc=$?
+		echo "-- ${p#*:}"
+		cat "$TEST_TMP/part.${p#*:}"
+		if [ "$rc" -gt 100 ]; then
+			fail "${p#*:}: ended with status $rc"
+		else
+			failures=$((failures + rc))
+		fi
+	done
+	PARTS=""
 }

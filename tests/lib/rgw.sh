@@ -3,7 +3,7 @@
 #
 #   rgw.sh start DIR    start mon, memstore OSD and radosgw under DIR; write
 #                       DIR/env (endpoint and keys) and DIR/{mon,osd,rgw}.pid
-#   rgw.sh stop DIR     stop them by PID (rgw, then osd, then mon)
+#   rgw.sh stop DIR     kill them by PID (rgw, then osd, then mon)
 #
 # Everything binds to 127.0.0.1, on ports picked free at start. cephx is off
 # and the OSD keeps its data in memory: nothing survives stop.
@@ -15,18 +15,21 @@ D=${2:?usage: rgw.sh start|stop DIR}
 
 . "$(dirname "$0")/ports.sh"
 
+# SIGKILL: each daemon takes 2 s to exit on SIGTERM, 6 s a run, and
+# nothing they hold is kept (the OSD's store is in memory)
 stop() {
 	local n f p
 	for n in rgw osd mon; do
 		f="$D/$n.pid"
 		[ -f "$f" ] || continue
 		p=$(cat "$f")
-		kill "$p" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
 		kill -9 "$p" 2>/dev/null || true
+		# gone, or a zombie (its parent, not us, reaps it)
+		for _ in $(seq 1 100); do
+			[ -e "/proc/$p" ] || break
+			grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && break
+			sleep 0.05
+		done
 		rm -f "$f"
 	done
 }

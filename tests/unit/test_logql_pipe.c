@@ -22,6 +22,7 @@
 
 #include "model/labels.h"
 #include "query/logql.h"
+#include "query/logql_pipe_int.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -107,6 +108,19 @@ static const struct rcase cases[] = {
 	{ "|> \"<_> error <_>\"", "app=a", "an error here", 1, NULL, NULL, NOV },
 	{ "!> \"<_> error <_>\"", "app=a", "an error here", 0, NULL, NULL, NOV },
 	{ "|> \"an <_>\"", "app=a", "the error", 0, NULL, NULL, NOV },
+	{ "|= ip(\"192.168.4.5/16\")", "app=a", "from 10.0.0.1 and 192.168.9.9:80",
+	    1, NULL, NULL, NOV },
+	{ "|= ip(\"192.168.4.5-192.168.4.10\")", "app=a", "from 192.168.4.11", 0,
+	    NULL, NULL, NOV },
+	{ "!= ip(\"::1\")", "app=a", "addr ::1 here", 0, NULL, NULL, NOV },
+	{ "|= ip(\"2001:db8::/32\")", "app=a", "c=2001:db8:1::5 x", 1, NULL,
+	    NULL, NOV },
+	{ "| logfmt | addr = ip(\"10.0.0.0/8\")", "app=a", "addr=10.1.2.3", 1,
+	    NULL, "*", NOV },
+	{ "| logfmt | addr != ip(\"10.0.0.0/8\")", "app=a", "addr=10.1.2.3", 0,
+	    NULL, NULL, NOV },
+	{ "| logfmt | addr = ip(\"10.0.0.0/8\")", "app=a", "other=1", 0, NULL,
+	    NULL, NOV },
 	/* json */
 	{ "| json", "app=a", JSON_LINE, 1, NULL,
 	    "app=a,protocol=HTTP/2.0,request_headers_Accept=*/*,"
@@ -124,6 +138,10 @@ static const struct rcase cases[] = {
 	    "app=a,protocol=HTTP/2.0", NOV },
 	{ "| json", "app=a", "{\"app\":\"b\",\"n\":1.5,\"ok\":true,\"1x\":\"y\"}",
 	    1, NULL, "_1x=y,app=a,app_extracted=b,n=1.5,ok=true", NOV },
+	{ "| json", "app=a", "{\"i\":-9007199254740993,\"f\":0.1,\"n\":null}",
+	    1, NULL, "app=a,f=0.1,i=-9007199254740993", NOV },
+	{ "| json", "app=a", "{\"big\":123456789012345678901}", 1, NULL,
+	    "app=a,big=1.2345678901234568e+20", NOV },
 	{ "| json", "app=a", "not json", 1, NULL,
 	    "__error__=JSONParserErr,__error_details__=*,app=a", NOV },
 	{ "| json | __error__=\"\"", "app=a", "not json", 0, NULL, NULL, NOV },
@@ -140,6 +158,11 @@ static const struct rcase cases[] = {
 	{ "| logfmt --strict", "app=a", "a=1 b==2 c=3", 1, NULL,
 	    "__error__=LogfmtParserErr,__error_details__=*,a=1,app=a", NOV },
 	{ "| logfmt", "app=a", "a=1 b==2 c=3", 1, NULL, "a=1,app=a,c=3", NOV },
+	{ "| logfmt", "app=a", "u=\"\\u00e9\\t\\/\" bad=\"\\q\" k\x01v=1 =x", 1,
+	    NULL, "app=a,u=\xc3\xa9\t/,v=1", NOV },
+	{ "| logfmt --strict | line_format `{{.__error_details__}}`", "app=a",
+	    "a=1 b=\"open", 1, "logfmt syntax error at pos 12 : unterminated "
+	    "quoted value", "*", NOV },
 	/* regexp and pattern */
 	{ "| regexp \"(?P<method>\\\\w+) (?P<path>[\\\\w|/]+) \\\\((?P<status>\\\\d+?)\\\\) (?P<duration>.*)\"",
 	    "app=a", "POST /api/prom/api/v1/query_range (200) 1.5s", 1, NULL,
@@ -196,11 +219,27 @@ static const struct rcase cases[] = {
 	    " a a", NULL, NOV },
 	{ "| line_format `{{ div .app 0 }}`", "app=5", "ABC", 1, "ABC",
 	    "__error__=TemplateFormatErr,__error_details__=*,app=5", NOV },
+	{ "| line_format `{{ __timestamp__ | date \"2006-01-02T15:04:05.000Z07:00 Mon Jan _2 3PM\" }}`",
+	    "app=a", "x", 1, "2021-06-10T09:14:29.500Z Thu Jun 10 9AM", NULL,
+	    NOV },
+	{ "| line_format `{{ substr 1 3 .app }}|{{ trunc -2 .app }}|{{ trunc 2 .app }}|{{ substr -1 2 .app }}`",
+	    "app=h\xc3\xa9llo", "x", 1, "\xc3\xa9l|lo|h\xc3\xa9|h\xc3\xa9", NULL,
+	    NOV },
+	{ "| line_format `{{ count \"l\" .app }} {{ max 3 9 4 }} {{ urldecode \"a%20b+c\" }} {{ bytes \"2KiB\" }} {{ duration \"1m30s\" }}`",
+	    "app=hello", "x", 1, "2 9 a b c 2048 90", NULL, NOV },
+	{ "| line_format `{{ regexReplaceAll \"(l+)\" .app \"<${1}>\" }} {{ __timestamp__ | unixEpoch }}`",
+	    "app=hello", "x", 1, "he<ll>o 1623316469", NULL, NOV },
 	/* label_format */
+	{ "| label_format app=\"x\", b=\"{{.app}}\"", "app=a", "x", 1, NULL,
+	    "app=x,b=a", NOV },
 	{ "| logfmt | label_format verb=method", "app=a", "method=GET", 1,
 	    NULL, "app=a,verb=GET", NOV },
 	{ "| logfmt | label_format x=\"{{.method}}-{{.app}}\", app=\"z\"",
 	    "app=a", "method=GET", 1, NULL, "app=z,method=GET,x=GET-a", NOV },
+	{ "| label_format __name__=\"not a name\", ok=\"1\"", "app=a", "x", 1,
+	    NULL, "app=a,ok=1", NOV },
+	{ "| json", "app=a", "{\"__name__\":\"up\"}", 1, NULL,
+	    "__name__=up,app=a", NOV },
 	/* drop, keep */
 	{ "| logfmt | drop method, at", "app=a", LOGFMT_LINE, 1, NULL,
 	    "app=a,fwd=124.133.124.161,host=grafana.net,path=/,service=8ms,"
@@ -211,18 +250,26 @@ static const struct rcase cases[] = {
 	    "a=b,app=a", NOV },
 	{ "| json | drop __error__, __error_details__", "app=a", "oops", 1,
 	    NULL, "app=a", NOV },
+	{ "| json | keep x", "app=a", "oops", 1, NULL,
+	    "__error__=JSONParserErr,__error_details__=*", NOV },
 	/* decolorize */
 	{ "| decolorize", "app=a", "\x1b[31mred\x1b[0m plain", 1, "red plain",
 	    NULL, NOV },
+	{ "| decolorize", "app=a", "\x1b[1;32mok\x1b[K \x1b]0;title\x07t \x1b[?25l", 1,
+	    "ok t ", NULL, NOV },
 	/* unwrap */
 	{ "| logfmt | unwrap status", "app=a", LOGFMT_LINE, 1, NULL, "*",
 	    200 },
 	{ "| logfmt | unwrap duration(service)", "app=a", LOGFMT_LINE, 1, NULL,
 	    "*", 0.008 },
 	{ "| logfmt | unwrap bytes(size) | size != \"\"", "app=a", "size=1.5MiB",
-	    0, NULL, NULL, NOV },
+	    1, NULL, "app=a", 1572864 },
 	{ "| logfmt | unwrap bytes(size)", "app=a", "size=1.5MiB", 1, NULL,
 	    "app=a", 1572864 },
+	{ "| logfmt | unwrap bytes(size) | size > 1MB", "app=a", "size=1.5MiB",
+	    1, NULL, "app=a", 1572864 },
+	{ "| logfmt | unwrap bytes(size) | size > 1MB", "app=a", "size=1KiB",
+	    0, NULL, NULL, NOV },
 	{ "| logfmt | unwrap latency", "app=a", "latency=fast", 1, NULL,
 	    "__error__=SampleExtractionErr,__error_details__=*,app=a", 0 },
 	{ "| logfmt | unwrap latency", "app=a", "other=1", 0, NULL, NULL, NOV },
@@ -327,6 +374,14 @@ static const struct ecase errors[] = {
 	{ "| json a=\"b[\"", "cannot parse JSON expression" },
 	{ "|= \"unterminated", "col 4: unterminated quoted string" },
 	{ "| a =~ \"(\"", "col 8:" },
+	{ "| a > 1e999", "col 7: syntax error: number out of range" },
+	{ "|~ ip(\"1.2.3.4\")", "col 4: ip: invalid operation" },
+	{ "|= ip(\"1.2.3\")", "col 7: ip: invalid pattern: \"1.2.3\"" },
+	{ "| a > ip(\"1.2.3.4\")", "col 7: ip: invalid operation" },
+	{ "| label_format __error__=\"x\"", "col 16: __error__ cannot be "
+	    "formatted" },
+	{ "| label_format a=\"{{ end }}\"", "col 18: invalid template for "
+	    "label 'a': template: line:1: unexpected {{end}}" },
 };
 
 static void
@@ -378,10 +433,19 @@ static const char *const formats[][2] = {
 	    "decolorize" },
 	{ "| a=\"b\" and c > 1 or d <= 5s, e != 1KB",
 	    " | ( ( a=\"b\" , c>1 ) or ( d<=5s , e!=1KB ) )" },
+	{ "| a > 1.000888E77 | b < 1e-7 | c == -12.5e2",
+	    " | a>100088800000000000000000000000000000000000000000000000000000000000000000000000"
+	    " | b<0.0000001 | c==-1250" },
+	{ "| a > 1e3 | b < -0.25 | c >= 90s | d == 1.5ms | e != 1d | f < 250us | g > 3h0m0.1s",
+	    " | a>1000 | b<-0.25 | c>=1m30s | d==1.5ms | e!=24h0m0s | "
+	    "f<250\xc2\xb5s | g>3h0m0.1s" },
 	{ "| line_format \"{{.a}}\" | label_format a=b,c=\"{{.d}}\"",
 	    " | line_format \"{{.a}}\" | label_format a=b,c=\"{{.d}}\"" },
 	{ "| drop a, b=\"c\" | keep d=~\"e\"",
 	    " | drop a,b=\"c\" | keep d=~\"e\"" },
+	{ "|= ip(\"1.2.3.4\") != ip(`::/0`) | a=ip(\"10.0.0.0/8\") | b != ip(\"1.1.1.1-1.1.1.9\")",
+	    " |= ip(\"1.2.3.4\") != ip(\"::/0\") | a=ip(\"10.0.0.0/8\") | "
+	    "b!=ip(\"1.1.1.1-1.1.1.9\")" },
 	{ "| unwrap duration_seconds(x) | __error__=\"\"",
 	    " | unwrap duration_seconds(x) | __error__=\"\"" },
 	{ "", "" },
@@ -471,6 +535,69 @@ test_label_cache(void **state)
 	labels_free(ls);
 }
 
+/* logql_run_want(): the caller's labels only, parsers skip the rest. */
+static void
+test_want(void **state)
+{
+	static const struct {
+		const char	*pipe;
+		const char	*line;
+		const char	*names[2];
+		size_t		 n;
+		int		 without;
+		const char	*line_out;
+		const char	*labels_out;
+	} w[] = {
+		{ "| logfmt", "status=200 method=GET", { "status" }, 1, 0, NULL,
+		    "status=200" },
+		{ "| logfmt | method=\"GET\"", "status=200 method=GET",
+		    { "status" }, 1, 0, NULL, "status=200" },
+		{ "| logfmt | line_format `{{.method}}`", "status=200 method=GET",
+		    { NULL }, 0, 0, "GET", "" },
+		{ "| json", "nope", { "app" }, 1, 0, NULL,
+		    "__error__=JSONParserErr,__error_details__=*,app=a" },
+		{ "| logfmt | unwrap took", "took=5 x=1", { "x" }, 1, 0, NULL,
+		    "x=1" },
+		{ "|= \"s\"", "status=200", { "app" }, 1, 1, NULL, "env=p" },
+		{ "| logfmt | label_format m=method", "method=GET z=1",
+		    { "m", "z" }, 2, 0, NULL, "m=GET,z=1" },
+	};
+	struct labels *ls = mk_labels("app=a,env=p");
+	struct buf b;
+	size_t i;
+
+	(void)state;
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		struct logql_pipeline *p;
+		struct logql_run *r;
+		struct logql_out o, o2;
+		size_t pos = 0;
+
+		assert_int_equal(logql_pipeline_parse(w[i].pipe,
+		    strlen(w[i].pipe), &pos, &p), 0);
+		r = logql_run_new(p);
+		assert_int_equal(logql_run_want(r, w[i].names, w[i].n,
+		    w[i].without), 0);
+		assert_int_equal(logql_run_line(r, ls, w[i].line,
+		    strlen(w[i].line), 0, &o), 1);
+		show(o.ls, &b);
+		if (!labels_like(w[i].labels_out, b.data))
+			fail_msg("%s: labels %s", w[i].pipe, b.data);
+		if (w[i].line_out != NULL && (o.len != strlen(w[i].line_out) ||
+		    memcmp(o.line, w[i].line_out, o.len) != 0))
+			fail_msg("%s: line %.*s", w[i].pipe, (int)o.len, o.line);
+		/* the same line again: the same set */
+		assert_int_equal(logql_run_line(r, ls, w[i].line,
+		    strlen(w[i].line), 0, &o2), 1);
+		assert_ptr_equal(o.ls, o2.ls);
+		logql_run_free(r);
+		logql_pipeline_free(p);
+	}
+	buf_release(&b);
+	labels_free(ls);
+}
+
 int
 main(void)
 {
@@ -481,6 +608,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_needles),
 		cmocka_unit_test(test_label_cache),
+		cmocka_unit_test(test_want),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

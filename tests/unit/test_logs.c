@@ -31,7 +31,9 @@
  * every line whole, each writer's lines once and in order; labels of
  * streams (set, whole sets, reopens, a follower, compaction); the path
  * of a pushed label set; pushes with their time checks, and from four
- * threads at once; scans by time over out-of-order entries.
+ * threads at once; scans by time over out-of-order entries, and with
+ * needles (the same lines as filtering every one, from the memtable and
+ * from tables, with the blocks the needles rule out left unread).
  */
 #include "config.h"
 
@@ -1424,7 +1426,7 @@ test_compaction_filter(void **state)
 
 /*
  * default_ttl: the records of a stream expire, its name, size and
- * offsets stay; a read in the expired part returns 0, after it the bytes;
+ * offsets stay; the expired part reads as newlines, after it the bytes;
  * a stream whose every record expired is empty once opened again.
  */
 static void
@@ -1442,7 +1444,8 @@ test_expiry(void **state)
 	assert_int_equal(logs_append(s.l, id, "old\n", 4, NULL), 0);
 	clock_sleep_ms(1100);
 	assert_int_equal(logs_append(s.l, id, "new\n", 4, NULL), 0);
-	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 0);
+	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 8);
+	assert_memory_equal(got, "\n\n\n\nnew\n", 8);
 	assert_int_equal(logs_read(s.l, id, 4, got, sizeof(got)), 4);
 	assert_memory_equal(got, "new\n", 4);
 	assert_int_equal(logs_getattr(s.l, id, &a), 0);
@@ -1452,7 +1455,8 @@ test_expiry(void **state)
 	store_reopen(&s, ENGINE_WRITER);
 	assert_int_equal(logs_lookup(s.l, ROOT, "s", &a), 0);
 	assert_int_equal(a.size, 8);
-	assert_int_equal(logs_read(s.l, id, 0, got, sizeof(got)), 0);
+	assert_int_equal(logs_read(s.l, id, 0, got, 2), 2);
+	assert_memory_equal(got, "\n\n", 2);
 	assert_int_equal(logs_read(s.l, id, 4, got, sizeof(got)), 4);
 	assert_memory_equal(got, "new\n", 4);
 	/*
@@ -2561,7 +2565,7 @@ push_path(struct labels *ls)
 	struct buf b;
 
 	buf_init(&b, 0);
-	assert_int_equal(logs_push_path(ls, &b), 0);
+	assert_int_equal(logs_push_path(NULL, ls, &b), 0);
 	assert_int_equal(logs_path_check(b.data, b.len), 0);
 	labels_free(ls);
 	return b.data;
@@ -2649,7 +2653,7 @@ push_id(struct logs *l, struct labels *ls)
 	int rc;
 
 	buf_init(&b, 0);
-	assert_int_equal(logs_push_path(ls, &b), 0);
+	assert_int_equal(logs_push_path(NULL, ls, &b), 0);
 	rc = logs_resolve(l, b.data, b.len, 0, &a);
 	buf_release(&b);
 	return rc == 0 ? a.id : 0;
@@ -2666,6 +2670,96 @@ push1(struct logs *l, const struct labels *ls, const struct logs_entry *e,
 
 	assert_true(rc != 0 || seq > 0);
 	return rc;
+}
+
+/*
+ * logs_options.push_path: levels of directories, the first present of
+ * each level's names, "_" for none; bad rules refused and the rule kept;
+ * NULL back to the default; a push lands where the rule says.
+ */
+static void
+test_push_path_rule(void **state)
+{
+	struct labels *ls;
+	struct logs_attr a;
+	struct store s;
+	struct buf b;
+	struct logs_entry e[] = { { clock_wall_ns(), "x", 1 } };
+
+	(void)state;
+	store_new(&s);
+	assert_int_equal(logs_set_push_path(s.l, "namespace,app|job"), 0);
+	ls = mkls("namespace", "prod", "job", "api", NULL);
+	buf_init(&b, 0);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b),
+	    "loki/prod/api/{job=\"api\",namespace=\"prod\"}");
+	assert_int_equal(push1(s.l, ls, e, 1), 0);
+	assert_int_equal(logs_resolve(s.l, b.data, b.len, 0, &a), 0);
+	labels_free(ls);
+	buf_reset(&b);
+	ls = mkls("app", "a/b", NULL);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b), "loki/_/a%2Fb/{app=\"a%2Fb\"}");
+	labels_free(ls);
+	assert_int_equal(logs_set_push_path(s.l, "a,,b"), -EINVAL);
+	assert_int_equal(logs_set_push_path(s.l, "a|b c"), -EINVAL);
+	assert_int_equal(logs_set_push_path(s.l, "|"), -EINVAL);
+	ls = mkls("namespace", "n", NULL);
+	buf_reset(&b);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b), "loki/n/_/{namespace=\"n\"}");
+	assert_int_equal(logs_set_push_path(s.l, NULL), 0);
+	buf_reset(&b);
+	assert_int_equal(logs_push_path(s.l, ls, &b), 0);
+	assert_string_equal(buf_str(&b), "loki/_/{namespace=\"n\"}");
+	labels_free(ls);
+	buf_release(&b);
+	store_close(&s);
+}
+
+/*
+ * logs_push drops an entry equal (time and line) to the last its stream
+ * took, as Loki: one entry pushed again adds nothing, also when it ends
+ * a push; two pushed again are stored again; an append in between makes
+ * the same entry new again.
+ */
+static void
+test_push_dedup(void **state)
+{
+	struct labels *ls;
+	struct logs_attr a;
+	struct store s;
+	int64_t now = clock_wall_ns();
+	struct logs_entry one[] = { { now - 5 * SEC, "once", 4 } };
+	struct logs_entry two[] = { { now - 4 * SEC, "a", 1 },
+	    { now - 3 * SEC, "b", 1 } };
+	struct logs_entry same[] = { { now - 2 * SEC, "x", 1 },
+	    { now - 2 * SEC, "x", 1 } };
+	uint64_t id;
+
+	(void)state;
+	store_new(&s);
+	ls = mkls("job", "dedup", NULL);
+	assert_int_equal(push1(s.l, ls, one, 1), 0);
+	id = push_id(s.l, ls);
+	assert_int_not_equal(id, 0);
+	assert_int_equal(push1(s.l, ls, one, 1), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5);
+	assert_int_equal(push1(s.l, ls, two, 2), 0);
+	assert_int_equal(push1(s.l, ls, two, 2), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8);
+	assert_int_equal(push1(s.l, ls, same, 2), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8 + 2);
+	assert_int_equal(logs_append(s.l, id, "y\n", 2, NULL), 0);
+	assert_int_equal(push1(s.l, ls, same, 1), 0);
+	assert_int_equal(logs_getattr(s.l, id, &a), 0);
+	assert_int_equal(a.size, 5 + 8 + 2 + 2 + 2);
+	labels_free(ls);
+	store_close(&s);
 }
 
 /*
@@ -2783,7 +2877,7 @@ test_push(void **state)
 
 		other = mkls("job", "o", NULL);
 		buf_init(&b, 0);
-		assert_int_equal(logs_push_path(other, &b), 0);
+		assert_int_equal(logs_push_path(NULL, other, &b), 0);
 		assert_int_equal(logs_resolve(s.l, b.data, b.len, 1, &a), 0);
 		assert_int_equal(push1(s.l, other, e, 1), -EINVAL);
 		assert_int_equal(logs_unlink(s.l, a.parent, strrchr(b.data,
@@ -3068,7 +3162,509 @@ test_push_concurrent(void **state)
 	store_close(&s);
 }
 
+/* ---- retention ---- */
+
+#define HOUR_MS		(3600LL * 1000)
+#define HOUR_NS		(3600LL * SEC)
+
+/*
+ * Push three entries to the stream of job=name: 50 h old, 30 h old and
+ * now, "<name> old", "<name> mid", "<name> new": the stream's id.
+ */
+static uint64_t
+push_aged(struct logs *l, const char *name, int64_t now)
+{
+	char t[3][32];
+	struct logs_entry e[3];
+	struct labels *ls = mkls("job", name, NULL);
+	uint64_t id;
+
+	snprintf(t[0], sizeof(t[0]), "%s old", name);
+	snprintf(t[1], sizeof(t[1]), "%s mid", name);
+	snprintf(t[2], sizeof(t[2]), "%s new", name);
+	e[0] = (struct logs_entry){ now - 50 * HOUR_NS, t[0], strlen(t[0]) };
+	e[1] = (struct logs_entry){ now - 30 * HOUR_NS, t[1], strlen(t[1]) };
+	e[2] = (struct logs_entry){ now, t[2], strlen(t[2]) };
+	assert_int_equal(push1(l, ls, e, 3), 0);
+	id = push_id(l, ls);
+	assert_true(id != 0);
+	labels_free(ls);
+	return id;
+}
+
+/* The stream's bytes with the expired part's newlines left out. */
+static void
+live_text(struct logs *l, uint64_t id, struct buf *out)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	read_all(l, id, &b);
+	buf_reset(out);
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] != '\n' || (i > 0 && b.data[i - 1] != '\n'))
+			buf_putc(out, b.data[i]);
+	buf_putc(out, '\0');
+	buf_release(&b);
+}
+
+static void
+assert_live(struct logs *l, uint64_t id, const char *want)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	live_text(l, id, &b);
+	assert_string_equal(b.data, want);
+	buf_release(&b);
+}
+
+static int
+count_scan(void *arg, uint64_t off, const void *data, size_t len, int64_t ts)
+{
+	(void)off;
+	(void)data;
+	(void)len;
+	(void)ts;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Records a scan by offsets and one by time give of stream id. */
+static void
+assert_scans(struct logs *l, uint64_t id, int want)
+{
+	uint64_t next;
+	int n = 0;
+
+	assert_int_equal(logs_scan(l, id, 0, UINT64_MAX, 100, SIZE_MAX,
+	    count_scan, &n, &next), 0);
+	assert_int_equal(n, want);
+	n = 0;
+	assert_int_equal(logs_scan_time(l, id, 0, INT64_MAX, count_scan, &n),
+	    0);
+	assert_int_equal(n, want);
+}
+
+/*
+ * logs_options: the first filter that matches a stream's whole label set
+ * wins, else the default; a record expires at its own time plus that:
+ * reads give its bytes as newlines at once, scans skip it, and the
+ * compaction drops it and its index entries while the others stay.
+ */
+static void
+test_retention_filters(void **state)
+{
+	struct store s;
+	struct logs_attr a;
+	uint64_t ja, jk, jz, ka, kz;
+	int64_t now = clock_wall_ns();
+	char got[8];
+
+	(void)state;
+	store_new(&s);
+	assert_int_equal(logs_set_retention(s.l, 0, "{job=}:1d"), -EINVAL);
+	assert_int_equal(logs_set_retention(s.l, 0, "{job=\"a\"}"), -EINVAL);
+	assert_int_equal(logs_set_retention(s.l, 0, "{job=\"a\"}:soon"),
+	    -EINVAL);
+	ja = push_aged(s.l, "a", now);
+	jk = push_aged(s.l, "k", now);
+	jz = push_aged(s.l, "z", now);
+	assert_int_equal(engine_compact(s.e), 0);	/* nothing set: all kept */
+	assert_int_equal(count_keys(s.e, 'R', ja), 3);
+	assert_live(s.l, ja, "a old\na mid\na new\n");
+	ka = count_keys(s.e, 'T', ja);
+	kz = count_keys(s.e, 'T', jz);
+	assert_true(ka >= 3 && kz >= 3);
+
+	assert_int_equal(logs_set_retention(s.l, 48 * HOUR_MS,
+	    "# job a: a day\n"
+	    "  {job=\"a\"}:1d\n"
+	    "\n"
+	    "{job=~\"a|k\"}:0\n"
+	    "{stream=~\"loki/.*\", job=\"z\"}:100h\n"), 0);
+	/* read at once: a's old and mid (1 d), none of k's (for ever) */
+	assert_live(s.l, ja, "a new\n");
+	assert_live(s.l, jk, "k old\nk mid\nk new\n");
+	assert_live(s.l, jz, "z old\nz mid\nz new\n");	/* 100 h */
+	assert_int_equal(logs_read(s.l, ja, 0, got, 6), 6);
+	assert_memory_equal(got, "\n\n\n\n\n\n", 6);
+	assert_int_equal(size_of(s.l, ja), 18);
+	assert_scans(s.l, ja, 1);
+	assert_scans(s.l, jk, 3);
+
+	/* the third line no more: z falls to the default, 48 h */
+	assert_int_equal(logs_set_retention(s.l, 48 * HOUR_MS,
+	    "{job=\"a\"}:1d\n{job=~\"a|k\"}:0\n"), 0);
+	assert_live(s.l, jz, "z mid\nz new\n");
+	assert_scans(s.l, jz, 2);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', ja), 1);
+	assert_int_equal(count_keys(s.e, 'R', jk), 3);
+	assert_int_equal(count_keys(s.e, 'R', jz), 2);
+	assert_true(count_keys(s.e, 'T', ja) < ka);
+	assert_true(count_keys(s.e, 'T', ja) >= 1);
+	assert_true(count_keys(s.e, 'T', jz) < kz);
+	assert_live(s.l, ja, "a new\n");
+	assert_live(s.l, jz, "z mid\nz new\n");
+	assert_int_equal(size_of(s.l, ja), 18);
+
+	/* opened again: sizes and offsets as they were; appends go on */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_set_retention(s.l, 48 * HOUR_MS,
+	    "{job=\"a\"}:1d\n{job=~\"a|k\"}:0\n"), 0);
+	assert_int_equal(logs_getattr(s.l, ja, &a), 0);
+	assert_int_equal(a.size, 18);
+	assert_live(s.l, ja, "a new\n");
+	puts_(s.l, ja, "a newer\n");
+	assert_live(s.l, ja, "a new\na newer\n");
+	assert_scans(s.l, ja, 2);
+	store_close(&s);
+}
+
+/*
+ * A stream's own retention (user.shale.retention) wins over the filters,
+ * is kept with the stream, and cleared gives the filters back; a rename
+ * changes stream= and so the filter that matches.
+ */
+static void
+test_retention_own(void **state)
+{
+	struct store s;
+	uint64_t jk, ja, id, dir;
+	int64_t now = clock_wall_ns(), ms;
+
+	(void)state;
+	store_new(&s);
+	jk = push_aged(s.l, "k", now);
+	ja = push_aged(s.l, "a", now);
+	assert_int_equal(logs_set_retention(s.l, HOUR_MS, "{job=\"k\"}:0\n"),
+	    0);
+	assert_int_equal(logs_retention_get(s.l, jk, &ms), 0);
+	assert_int_equal(ms, -1);
+	assert_int_equal(logs_retention_set(s.l, jk, 40 * HOUR_MS), 0);
+	assert_int_equal(logs_retention_set(s.l, ja, 0), 0);	/* for ever */
+	assert_int_equal(logs_retention_set(s.l, ROOT, HOUR_MS), -EISDIR);
+	assert_int_equal(logs_retention_set(s.l, NOID, HOUR_MS), -ENOENT);
+	assert_live(s.l, jk, "k mid\nk new\n");
+	assert_live(s.l, ja, "a old\na mid\na new\n");
+
+	/* kept with the stream */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_set_retention(s.l, HOUR_MS, "{job=\"k\"}:0\n"),
+	    0);
+	assert_int_equal(logs_retention_get(s.l, jk, &ms), 0);
+	assert_int_equal(ms, 40 * HOUR_MS);
+	assert_int_equal(logs_retention_get(s.l, ja, &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', jk), 2);
+	assert_int_equal(count_keys(s.e, 'R', ja), 3);
+
+	/* a follower sees it too */
+	{
+		struct store f = s;
+		unsigned char k[11] = { 0x01, 0x01, 'E' }, v[8] = { 0 };
+
+		store_open(&f, ENGINE_READER);
+		assert_int_equal(logs_retention_get(f.l, jk, &ms), 0);
+		assert_int_equal(ms, 40 * HOUR_MS);
+		assert_live(f.l, ja, "a old\na mid\na new\n");
+		assert_int_equal(logs_retention_set(f.l, ja, HOUR_MS), -EROFS);
+		/* what it applies: a value, junk (skipped), a deletion */
+		for (int i = 0; i < 8; i++)
+			k[3 + i] = (unsigned char)(ja >> (56 - 8 * i));
+		v[7] = 1;				/* 1 ms */
+		logs_apply(f.l, k, 11, v, 8);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, 1);
+		assert_live(f.l, ja, "");
+		logs_apply(f.l, k, 11, "junk", 4);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, 1);
+		logs_apply(f.l, k, 11, NULL, 0);
+		assert_int_equal(logs_retention_get(f.l, ja, &ms), 0);
+		assert_int_equal(ms, -1);
+		/* none set on this side: for ever */
+		assert_live(f.l, ja, "a old\na mid\na new\n");
+		store_close(&f);
+	}
+
+	/* cleared: the filter again (for ever) for what is left */
+	assert_int_equal(logs_retention_set(s.l, jk, -1), 0);
+	assert_int_equal(logs_retention_get(s.l, jk, &ms), 0);
+	assert_int_equal(ms, -1);
+	assert_live(s.l, jk, "k mid\nk new\n");
+	/* cleared on a, the default (1 h) drops all but the newest */
+	assert_int_equal(logs_retention_set(s.l, ja, -1), 0);
+	assert_live(s.l, ja, "a new\n");
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', ja), 1);
+
+	/* stream= follows renames */
+	dir = mk(s.l, ROOT, "keep", LOGS_DIR);
+	id = mk(s.l, dir, "x", LOGS_STREAM);
+	puts_(s.l, id, "x line\n");
+	assert_int_equal(logs_set_retention(s.l, 1,
+	    "{stream=~\"keep/.*\"}:0\n"), 0);
+	clock_sleep_ms(5);
+	assert_live(s.l, id, "x line\n");
+	assert_int_equal(logs_rename(s.l, dir, "x", ROOT, "x", 0), 0);
+	assert_live(s.l, id, "");
+	assert_int_equal(size_of(s.l, id), 7);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'R', id), 0);
+	assert_int_equal(count_keys(s.e, 'T', id), 0);
+	/* every record gone: empty once opened again, offsets from 0 */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(size_of(s.l, id), 0);
+	puts_(s.l, id, "again\n");
+	assert_str(s.l, id, "again\n");
+	/* removed streams take their retention record with them */
+	assert_int_equal(logs_retention_set(s.l, id, HOUR_MS), 0);
+	assert_int_equal(count_keys(s.e, 'E', id), 1);
+	assert_int_equal(logs_unlink(s.l, ROOT, "x"), 0);
+	assert_int_equal(engine_compact(s.e), 0);
+	assert_int_equal(count_keys(s.e, 'E', id), 0);
+	store_close(&s);
+}
+
+int	logs_keep_range(void *arg, const void *lo, size_t lolen,
+	    const void *hi, size_t hilen);
+
+/* Does the filter keep every record of data id d in [lo, hi]? */
+static int
+keeps_records(struct logs *l, uint64_t d, uint64_t lo, uint64_t hi)
+{
+	unsigned char a[19] = { 0x01, 0x01, 'R' }, b[19] = { 0x01, 0x01, 'R' };
+
+	for (int i = 0; i < 8; i++) {
+		a[3 + i] = b[3 + i] = (unsigned char)(d >> (56 - 8 * i));
+		a[11 + i] = (unsigned char)(lo >> (56 - 8 * i));
+		b[11 + i] = (unsigned char)(hi >> (56 - 8 * i));
+	}
+	return logs_keep_range(l, a, 19, b, 19);
+}
+
+/*
+ * Whole runs of records may move in compaction (logs_keep_range) when
+ * they cannot have expired: with no retention always; with one, from
+ * the offsets the appends since opening vouch for, and not before them
+ * or once the retention is too short for the out-of-order window.
+ */
+static void
+test_retention_ranges(void **state)
+{
+	struct store s;
+	struct labels *ls = mkls("job", "p", NULL);
+	struct logs_entry e[2];
+	uint64_t id, p, end;
+	int64_t now = clock_wall_ns();
+
+	(void)state;
+	store_new(&s);
+	id = mk(s.l, ROOT, "s", LOGS_STREAM);
+	puts_(s.l, id, "one\n");
+	puts_(s.l, id, "two\n");
+	assert_true(keeps_records(s.l, id, 0, 8));
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_true(keeps_records(s.l, id, 0, 8));
+	assert_true(keeps_records(s.l, id, 4, 8));
+	assert_int_equal(logs_set_retention(s.l, HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id, 0, 8));	/* within the window */
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id + 1000, 0, 8));	/* no such data */
+	/* opened again: nothing vouches for what was stored before */
+	store_reopen(&s, ENGINE_WRITER);
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, id, 0, 8));
+	puts_(s.l, id, "three\n");
+	assert_false(keeps_records(s.l, id, 0, 14));
+	assert_true(keeps_records(s.l, id, 8, 14));
+
+	/* a push's first entries may be of any age: only what follows */
+	e[0] = (struct logs_entry){ now - 20 * HOUR_NS, "old", 3 };
+	assert_int_equal(push1(s.l, ls, e, 1), 0);
+	p = push_id(s.l, ls);
+	end = size_of(s.l, p);
+	assert_false(keeps_records(s.l, p, 0, end));
+	e[0] = (struct logs_entry){ now - 19 * HOUR_NS - 30 * SEC, "o2", 2 };
+	e[1] = (struct logs_entry){ now, "new", 3 };
+	assert_int_equal(push1(s.l, ls, e, 2), 0);
+	/* from the second push on: times from 20 h - 1 h back, within 24 h */
+	assert_true(keeps_records(s.l, p, end, size_of(s.l, p)));
+	assert_int_equal(logs_set_retention(s.l, 20 * HOUR_MS, NULL), 0);
+	assert_false(keeps_records(s.l, p, end, size_of(s.l, p)));
+	/* a truncation forgets them */
+	assert_int_equal(logs_set_retention(s.l, 24 * HOUR_MS, NULL), 0);
+	assert_int_equal(logs_truncate(s.l, id, 0), 0);
+	assert_false(keeps_records(s.l, id, 8, 14));
+	labels_free(ls);
+	store_close(&s);
+}
+
 /* ---- main ---- */
+
+#define NS_N		4000
+#define NS_BATCH	20
+
+/* Lines of a scan that hold every needle, each with its newline. */
+struct needle_lines {
+	const char *const *nv;
+	size_t		 nn;
+	struct buf	 out;
+	size_t		 records;
+};
+
+static int
+needle_entry(void *arg, uint64_t off, const void *data, size_t len,
+    int64_t ts)
+{
+	struct needle_lines *g = arg;
+	const char *p = data, *end = p + len, *nl;
+	size_t i;
+
+	(void)off;
+	(void)ts;
+	g->records++;
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		for (i = 0; i < g->nn; i++)
+			if (memmem(p, (size_t)(nl - p), g->nv[i],
+			    strlen(g->nv[i])) == NULL)
+				break;
+		if (i == g->nn) {
+			buf_append(&g->out, p, (size_t)(nl - p));
+			buf_append(&g->out, "\n", 1);
+		}
+	}
+	return 0;
+}
+
+static double
+blocks_skipped(void)
+{
+	return metric_value(metric_series(metrics_find(metrics_global(),
+	    "engine_blocks_skipped_total")));
+}
+
+/*
+ * Scan [lo, hi) of id for needles both ways: with them, and without
+ * them filtering each line; the same lines. The records each read in
+ * *with and *without.
+ */
+static void
+check_needles(struct logs *l, uint64_t id, int64_t lo, int64_t hi,
+    const char *const *nv, size_t nn, size_t *with, size_t *without)
+{
+	struct needle_lines a = { nv, nn, { 0 }, 0 }, b = { nv, nn, { 0 }, 0 };
+
+	buf_init(&a.out, 0);
+	buf_init(&b.out, 0);
+	assert_int_equal(logs_scan_time(l, id, lo, hi, needle_entry, &a), 0);
+	assert_int_equal(logs_scan_time_needles(l, id, lo, hi, nv, nn,
+	    needle_entry, &b), 0);
+	assert_int_equal(b.out.len, a.out.len);
+	if (a.out.len > 0)
+		assert_memory_equal(b.out.data, a.out.data, a.out.len);
+	*without = a.records;
+	*with = b.records;
+	buf_release(&a.out);
+	buf_release(&b.out);
+}
+
+/*
+ * logs_scan_time_needles gives the same lines as logs_scan_time filtered
+ * by memmem, for a needle in one line, one in every tenth line, one in
+ * none, two at once and a short one: from the memtable, from tables after
+ * a compaction (where a rare needle leaves most records out, unread, and
+ * engine_blocks_skipped_total counts the blocks), and from both at once.
+ */
+static void
+test_scan_needles(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "req=rare-0000beef", NULL },
+		{ "status=503", NULL },
+		{ "nowhere-to-be-seen", NULL },
+		{ "method=POST", "status=503" },
+		{ "=", NULL },
+	};
+	struct logs_entry *e = xcalloc(NS_N, sizeof(*e));
+	char (*text)[160] = xcalloc(NS_N, sizeof(*text));
+	struct labels *ls = mkls("job", "needles", NULL);
+	int64_t now = clock_wall_ns(), base = now - 3000 * SEC;
+	uint64_t rs = 0x1234567, id;
+	size_t with, without, i, k;
+	struct store s;
+	double skipped;
+
+	(void)state;
+	store_new(&s);
+	for (i = 0; i < NS_N; i++) {
+		e[i].ts_ns = base + (int64_t)i * (SEC / 2);
+		if (i == 2345)
+			e[i].len = (size_t)snprintf(text[i], sizeof(text[i]),
+			    "level=info method=GET path=/api/x status=200 "
+			    "req=rare-0000beef");
+		else
+			e[i].len = (size_t)snprintf(text[i], sizeof(text[i]),
+			    "level=info method=%s path=/api/v%d/items/%llu "
+			    "status=%d bytes=%llu req=%016llx",
+			    i % 3 ? "GET" : "POST", (int)(i % 4),
+			    (unsigned long long)(rnd(&rs) % 100000),
+			    i % 10 == 7 ? 503 : 200,
+			    (unsigned long long)(rnd(&rs) % 65536),
+			    (unsigned long long)rnd(&rs));
+		e[i].line = text[i];
+	}
+	for (i = 0; i < NS_N / 2; i += NS_BATCH)
+		assert_int_equal(push1(s.l, ls, e + i, NS_BATCH), 0);
+	id = push_id(s.l, ls);
+
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 1) {
+			/* into tables */
+			for (; i < NS_N; i += NS_BATCH)
+				assert_int_equal(push1(s.l, ls, e + i,
+				    NS_BATCH), 0);
+			assert_int_equal(engine_compact(s.e), 0);
+		}
+		if (pass == 2) {
+			/* and some more in the memtable */
+			struct logs_entry more = { now - SEC,
+			    "tail req=rare-0000beef", 22 };
+
+			assert_int_equal(push1(s.l, ls, &more, 1), 0);
+		}
+		for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			size_t nn = cases[k][1] != NULL ? 2 : 1;
+
+			skipped = blocks_skipped();
+			check_needles(s.l, id, base, now, cases[k], nn, &with,
+			    &without);
+			assert_true(with <= without);
+			if (pass == 0 || k == 4)
+				assert_int_equal(with, without);
+			if (pass > 0 && (k == 0 || k == 2)) {
+				/* a rare needle: most records unread */
+				if (with * 4 > without)
+					fail_msg("case %zu: %zu of %zu records "
+					    "read", k, with, without);
+				assert_true(blocks_skipped() > skipped);
+			}
+			/* a range inside */
+			check_needles(s.l, id, base + 700 * SEC,
+			    base + 1500 * SEC, cases[k], nn, &with, &without);
+			assert_true(with <= without);
+		}
+	}
+	labels_free(ls);
+	free(text);
+	free(e);
+	store_close(&s);
+}
 
 int
 main(void)
@@ -3098,8 +3694,14 @@ main(void)
 		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_push_path),
 		cmocka_unit_test(test_push),
+		cmocka_unit_test(test_push_dedup),
+		cmocka_unit_test(test_push_path_rule),
 		cmocka_unit_test(test_scan_time),
+		cmocka_unit_test(test_scan_needles),
 		cmocka_unit_test(test_push_concurrent),
+		cmocka_unit_test(test_retention_filters),
+		cmocka_unit_test(test_retention_own),
+		cmocka_unit_test(test_retention_ranges),
 	};
 	int rc;
 

@@ -24,6 +24,15 @@
  * second get of a key and a second scan make no GET and count as hits;
  * two opens of one object keep apart; closing drops the table's blocks;
  * four threads read a cached table while its blocks are evicted.
+ *
+ * Content filters: built only for the records under the prefix named,
+ * beside a key filter that still finds every key;
+ * an iterator given needles leaves out only records of the prefix that
+ * lack one, keeps order both ways and under seeks, and leaves out every
+ * block but the needle's when one block holds it, all of the prefix's
+ * when none does, none for needles too short; a group with a delete is
+ * kept; damaged filters fail only a scan with needles; a version 1 table
+ * (no filters) reads as before.
  */
 #include "config.h"
 
@@ -46,6 +55,8 @@
 #include "engine/lsm/sst_format.h"
 #include "tests/unit/scratch.h"
 #include "util/buf.h"
+#include "util/coding.h"
+#include "util/crc32c.h"
 #include "util/error.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"
@@ -1502,6 +1513,328 @@ test_garbage(void **state)
 	assert_int_equal(sst_open_mem(NULL, 0, "nothing", &t), SHALE_ECORRUPT);
 }
 
+/* ---- content filters ---- */
+
+#define CF_LINES	600
+
+/* The records of a content filter table, in order. */
+struct cfrec {
+	char	 key[16];
+	char	 val[96];
+};
+
+/*
+ * Keys "A000".."A019" (outside the prefix), "R00000".."R00599" (log-like
+ * lines, one of which holds "NEEDLE-42x"), "Z000".."Z019"; 256-byte
+ * blocks, a filter per block (cf_group 1) of 12 bits a trigram, so that
+ * false positives are too rare to matter to the counts below.
+ */
+static size_t
+cf_records(struct cfrec **out)
+{
+	struct cfrec *r = xcalloc(40 + CF_LINES, sizeof(*r));
+	size_t n = 0;
+
+	for (int i = 0; i < 20; i++, n++) {
+		snprintf(r[n].key, sizeof(r[n].key), "A%03d", i);
+		snprintf(r[n].val, sizeof(r[n].val), "meta %d", i);
+	}
+	for (int i = 0; i < CF_LINES; i++, n++) {
+		snprintf(r[n].key, sizeof(r[n].key), "R%05d", i);
+		snprintf(r[n].val, sizeof(r[n].val),
+		    "level=info method=GET path=/api/%d id=%016llx%s", i % 7,
+		    (unsigned long long)rnd(), i == 321 ? " NEEDLE-42x" : "");
+	}
+	for (int i = 0; i < 20; i++, n++) {
+		snprintf(r[n].key, sizeof(r[n].key), "Z%03d", i);
+		snprintf(r[n].val, sizeof(r[n].val), "meta %d", i);
+	}
+	*out = r;
+	return n;
+}
+
+static void
+cf_build(const struct cfrec *r, size_t n, const char *prefix, size_t del,
+    struct buf *tbl)
+{
+	struct sst_prefix pf;
+	struct sst_options o = { .block_size = 256, .bloom_bits_per_key = 10,
+	    .cf_prefix = &pf, .cf_nprefix = prefix != NULL, .cf_group = 1,
+	    .cf_bits = 12, .cf_k = 6 };
+	struct sst_builder *b;
+	struct sst_info info;
+
+	memset(&pf, 0, sizeof(pf));
+	if (prefix != NULL) {
+		pf.len = strlen(prefix);
+		memcpy(pf.p, prefix, pf.len);
+	}
+	b = sst_builder_new(&o);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(add(b, r[i].key, strlen(r[i].key), 1,
+		    i == del ? KV_DELETE : KV_PUT, r[i].val,
+		    i == del ? 0 : strlen(r[i].val)), 0);
+	sst_info_init(&info);
+	buf_init(tbl, 0);
+	assert_int_equal(sst_builder_finish(b, tbl, &info), 0);
+	sst_info_release(&info);
+	sst_builder_free(b);
+}
+
+/*
+ * Walk t with needle nd both ways: the records given are some of r, in
+ * order, the same backwards, and include every record outside the
+ * prefix "R" and every one whose value holds each needle. Their number
+ * in *given; seeks to every key land on the first record given at or
+ * after it, seek_for_prev on the last at or before.
+ */
+static void
+cf_walk(struct sst *t, const struct cfrec *r, size_t n, size_t del,
+    const struct sst_needles *nd, const char *const *s, size_t ns,
+    size_t *given)
+{
+	struct iter *it = sst_iter_new_needles(t, 1, nd);
+	size_t *got = xcalloc(n + 1, sizeof(*got)), ng = 0, j = 0, i, k;
+	const struct kv_entry *e;
+
+	for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+		e = iter_entry(it);
+		while (j < n && (strlen(r[j].key) != e->klen ||
+		    memcmp(r[j].key, e->key, e->klen) != 0)) {
+			/* left out: in the prefix, without some needle */
+			int has_all = 1;
+
+			assert_int_equal(r[j].key[0], 'R');
+			assert_true(j != del);
+			for (k = 0; k < ns; k++)
+				if (strlen(s[k]) >= 3 &&
+				    strstr(r[j].val, s[k]) == NULL)
+					has_all = 0;
+			assert_false(has_all);
+			j++;
+		}
+		assert_true(j < n);
+		if (j != del) {
+			assert_int_equal(e->vlen, strlen(r[j].val));
+			assert_memory_equal(e->val, r[j].val, e->vlen);
+		}
+		got[ng++] = j++;
+	}
+	assert_int_equal(iter_status(it), 0);
+	/* backwards: the same, reversed */
+	k = ng;
+	for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
+		assert_true(k > 0);
+		e = iter_entry(it);
+		k--;
+		assert_memory_equal(e->key, r[got[k]].key, e->klen);
+	}
+	assert_int_equal(k, 0);
+	/* seeks */
+	for (i = 0, k = 0; i < n; i++) {
+		while (k < ng && got[k] < i)
+			k++;
+		iter_seek(it, r[i].key, strlen(r[i].key));
+		if (k == ng)
+			assert_false(iter_valid(it));
+		else {
+			assert_true(iter_valid(it));
+			assert_memory_equal(iter_entry(it)->key, r[got[k]].key,
+			    strlen(r[got[k]].key));
+		}
+		iter_seek_for_prev(it, r[i].key, strlen(r[i].key));
+		if (k < ng && got[k] == i)
+			assert_memory_equal(iter_entry(it)->key, r[i].key,
+			    strlen(r[i].key));
+		else if (k == 0)
+			assert_false(iter_valid(it));
+		else {
+			assert_true(iter_valid(it));
+			assert_memory_equal(iter_entry(it)->key,
+			    r[got[k - 1]].key, strlen(r[got[k - 1]].key));
+		}
+	}
+	assert_int_equal(iter_status(it), 0);
+	iter_free(it);
+	free(got);
+	*given = ng;
+}
+
+/* Make a version 1 table of a version 2 one without content filters. */
+static void
+to_v1(struct buf *tbl)
+{
+	uint8_t *f, *tr, type;
+	uint64_t poff, psize;
+	uint32_t crc;
+
+	f = (uint8_t *)tbl->data + tbl->len - SST_FOOTER_SIZE;
+	poff = get_le64(f + 32);
+	psize = get_le64(f + 40);
+	/* the properties, uncompressed, end in two zero varints */
+	tr = (uint8_t *)tbl->data + poff + psize;
+	assert_int_equal(tr[0], 0);
+	assert_int_equal(tr[-1], 0);
+	assert_int_equal(tr[-2], 0);
+	psize -= 2;
+	tr -= 2;
+	type = 0;
+	crc = crc32c(0, tbl->data + poff, (size_t)psize);
+	crc = crc32c(crc, &type, 1);
+	tr[0] = type;
+	put_le32(tr + 1, crc);
+	memmove(tr + SST_TRAILER_SIZE, f, SST_FOOTER_SIZE);
+	tbl->len -= 2;
+	f = (uint8_t *)tbl->data + tbl->len - SST_FOOTER_SIZE;
+	put_le64(f + 40, psize);
+	put_le32(f + 48, 1);
+	put_le32(f + SST_FOOTER_CRC_OFF, crc32c(0, f, SST_FOOTER_CRC_OFF));
+}
+
+/*
+ * Content filters: built for the prefix only; a needle in one block
+ * leaves out every other block of the prefix, one in none leaves them all
+ * out, a short one none; a delete keeps its group; version 1 tables read
+ * as before, with no filters.
+ */
+static void
+test_content_filter(void **state)
+{
+	const char *present[] = { "NEEDLE-42x" }, *absent[] = { "QQQzzz" };
+	const char *shortn[] = { "NE" }, *two[] = { "NEEDLE", "level=info" };
+	struct sst_needles nd;
+	struct cfrec *r;
+	struct buf tbl;
+	struct sst *t;
+	size_t n, given, excluded, blocks;
+	uint64_t cfbytes;
+
+	(void)state;
+	n = cf_records(&r);
+	cf_build(r, n, "R", SIZE_MAX, &tbl);
+	t = open_mem(&tbl, "cf");
+	blocks = sst_blocks(t);
+	assert_true(blocks > 50);
+	assert_true(sst_has_cfilter(t, &cfbytes));
+	assert_true(cfbytes > 0);
+	/* the key filter and gets are as without content filters */
+	{
+		struct buf scratch;
+		struct kv_entry e;
+
+		buf_init(&scratch, 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(sst_get(t, r[i].key, strlen(r[i].key),
+			    KV_SEQ_MAX, &e, &scratch), 0);
+			assert_int_equal(e.vlen, strlen(r[i].val));
+			assert_memory_equal(e.val, r[i].val, e.vlen);
+		}
+		buf_release(&scratch);
+	}
+
+	/* present in one block: all the prefix's other blocks go */
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, present, NULL, 1);
+	excluded = 0;
+	for (size_t i = 0; i < blocks; i++)
+		excluded += (size_t)sst_block_excluded(t, i, &nd);
+	cf_walk(t, r, n, SIZE_MAX, &nd, present, 1, &given);
+	/* A and Z records, and the needle's block (a few lines) */
+	assert_true(given >= 41);
+	assert_true(given < 41 + 10);
+	assert_true(excluded >= blocks - 8);
+	assert_true(atomic_load(&nd.skipped) > 0);
+	sst_needles_release(&nd);
+
+	/* two needles: both must be there */
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, two, NULL, 2);
+	cf_walk(t, r, n, SIZE_MAX, &nd, two, 2, &given);
+	assert_true(given >= 41 && given < 41 + 10);
+	sst_needles_release(&nd);
+
+	/* absent: only the records outside the prefix */
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, absent, NULL, 1);
+	cf_walk(t, r, n, SIZE_MAX, &nd, absent, 1, &given);
+	assert_true(given >= 40 && given < 40 + 6);
+	sst_needles_release(&nd);
+
+	/* too short to tell: everything */
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, shortn, NULL, 1);
+	assert_int_equal(nd.n, 0);
+	cf_walk(t, r, n, SIZE_MAX, &nd, shortn, 1, &given);
+	assert_int_equal(given, n);
+	sst_needles_release(&nd);
+	sst_close(t);
+	buf_release(&tbl);
+
+	/* a delete keeps its block: leaving it out would be seen */
+	cf_build(r, n, "R", 200, &tbl);
+	t = open_mem(&tbl, "cf-del");
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, absent, NULL, 1);
+	cf_walk(t, r, n, 200, &nd, absent, 1, &given);
+	assert_true(given > 40);
+	sst_needles_release(&nd);
+	sst_close(t);
+	buf_release(&tbl);
+
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/*
+	 * damaged content filters: the open, which does not read them, and
+	 * a scan without needles go on; one with needles fails
+	 */
+	cf_build(r, n, "R", SIZE_MAX, &tbl);
+	tbl.data[get_le64((uint8_t *)tbl.data + tbl.len - SST_FOOTER_SIZE) -
+	    SST_TRAILER_SIZE - 3] ^= 0x10;
+	t = open_mem(&tbl, "cf-bad");
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, absent, NULL, 1);
+	{
+		struct iter *it = sst_iter_new_needles(t, 1, NULL);
+		size_t k = 0;
+
+		for (iter_seek_first(it); iter_valid(it); iter_next(it))
+			k++;
+		assert_int_equal(iter_status(it), 0);
+		assert_int_equal(k, n);
+		iter_free(it);
+		it = sst_iter_new_needles(t, 1, &nd);
+		iter_seek_first(it);
+		assert_false(iter_valid(it));
+		assert_int_equal(iter_status(it), SHALE_ECORRUPT);
+		iter_free(it);
+		assert_int_equal(sst_block_excluded(t, 5, &nd), 0);
+	}
+	sst_needles_release(&nd);
+	sst_close(t);
+	buf_release(&tbl);
+#endif
+
+	/* no record under the prefix: no filters at all */
+	cf_build(r, n, "X", SIZE_MAX, &tbl);
+	t = open_mem(&tbl, "cf-none");
+	assert_false(sst_has_cfilter(t, NULL));
+	sst_needles_init(&nd);
+	sst_needles_add(&nd, absent, NULL, 1);
+	cf_walk(t, r, n, SIZE_MAX, &nd, absent, 1, &given);
+	assert_int_equal(given, n);
+	sst_close(t);
+
+	/* version 1: the same table read as it was written before */
+	to_v1(&tbl);
+	t = open_mem(&tbl, "cf-v1");
+	assert_false(sst_has_cfilter(t, NULL));
+	cf_walk(t, r, n, SIZE_MAX, &nd, absent, 1, &given);
+	assert_int_equal(given, n);
+	sst_needles_release(&nd);
+	sst_close(t);
+	buf_release(&tbl);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -1524,6 +1857,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_threads, scratch_setup,
 		    scratch_teardown),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_content_filter),
 		cmocka_unit_test_setup_teardown(test_cache_reads,
 		    scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_threads,
