@@ -29,6 +29,7 @@ int	cmd_bench_memfs(int argc, char **argv);
 int	cmd_bench_lsm(int argc, char **argv);
 int	cmd_bench_series(int argc, char **argv);
 int	cmd_bench_query(int argc, char **argv);
+int	cmd_bench_logql(int argc, char **argv);
 int	cmd_mount(int argc, char **argv);
 int	cmd_compact(int argc, char **argv);
 int	cmd_fsck(int argc, char **argv);

@@ -13,7 +13,9 @@ const struct cmd cmd_table[] = {
 	    "[--template FILE] [--openmetrics FILE] DIR | "
 	    "query [--series N] [--hours H] [--interval S] "
 	    "[--openmetrics FILE] [--load] [--runs N] [--query K] [--url URL] "
-	    "[--drop-caches] DIR",
+	    "[--drop-caches] DIR | "
+	    "logql [--load] [--query] [--bytes N] [--streams N] [--hours H] "
+	    "[--runs N] [--only K] [--drop-caches] DIR",
 	    "measure the engine, or the mount against other file systems",
 	    cmd_bench },
 	{ "compact", "[--config FILE] STORE",

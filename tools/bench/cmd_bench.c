@@ -206,6 +206,8 @@ cmd_bench(int argc, char **argv)
 		return cmd_bench_series(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "query") == 0)
 		return cmd_bench_query(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "logql") == 0)
+		return cmd_bench_logql(argc - 1, argv + 1);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
