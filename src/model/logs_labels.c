@@ -1007,10 +1007,10 @@ logs_scan_time_needles(struct logs *l, uint64_t id, int64_t start_ns,
 	stop = end_ns > INT64_MAX - LOGS_OOO_WINDOW_NS ? INT64_MAX :
 	    end_ns + LOGS_OOO_WINDOW_NS;
 
+	key_id(lo, K_TIME, data_id);
+	key_id(hi, K_TIME, data_id + 1);
+	it = engine_iter_new(l->e, NULL, lo, 11, hi, 11);
 	if (start_ns > 0) {
-		key_id(lo, K_TIME, data_id);
-		key_id(hi, K_TIME, data_id + 1);
-		it = engine_iter_new(l->e, NULL, lo, 11, hi, 11);
 		key_id(key, K_TIME, data_id);
 		put_be64(key + 11, (uint64_t)start_ns);
 		put_be64(key + 19, UINT64_MAX);
@@ -1022,11 +1022,30 @@ logs_scan_time_needles(struct logs *l, uint64_t id, int64_t start_ns,
 				from = get_be64(k + 19);
 			}
 		}
-		rc = engine_iter_status(it);
-		engine_iter_free(it);
-		if (rc != 0)
-			return logs_errno(l, rc);
 	}
+	/*
+	 * The records from the first index entry at or past stop on were
+	 * written with the maximum at or past stop: none can be in range
+	 * (see above), so the scan ends there, whether or not it meets a
+	 * record to say so (content filters may skip every block between).
+	 */
+	if (stop < INT64_MAX) {
+		key_id(key, K_TIME, data_id);
+		put_be64(key + 11, (uint64_t)stop);
+		put_be64(key + 19, 0);
+		engine_iter_seek(it, key, 27);
+		if (engine_iter_valid(it)) {
+			k = engine_iter_key(it, &klen);
+			if (klen == 27 && get_be64(k + 19) < end)
+				end = get_be64(k + 19);
+		}
+	}
+	rc = engine_iter_status(it);
+	engine_iter_free(it);
+	if (rc != 0)
+		return logs_errno(l, rc);
+	if (end <= from)
+		return 0;
 
 	key_record(lo, data_id, from);
 	key_record(hi, data_id, end);
