@@ -632,6 +632,10 @@ engine_iter_set_needles(struct engine_iter *it, const char *const *needles,
     const size_t *lens, size_t n)
 {
 	sst_needles_add(&it->nd, needles, lens, n);
+	if (it->has_hi) {
+		it->nd.hi = it->hi.data;
+		it->nd.hilen = it->hi.len;
+	}
 }
 
 uint64_t

@@ -177,6 +177,13 @@ struct sst_needles {
 	struct sst_needle *v;
 	size_t		 n;
 	_Atomic uint64_t skipped;
+	/*
+	 * The keys the scan wants end before hi (hilen bytes; NULL: no
+	 * end): passing over blocks forward stops at the first block past
+	 * it, rather than walking the rest of the table's index
+	 */
+	const void	*hi;
+	size_t		 hilen;
 };
 
 void	sst_needles_init(struct sst_needles *nd);

@@ -326,6 +326,8 @@ sst_needles_init(struct sst_needles *nd)
 	nd->v = NULL;
 	nd->n = 0;
 	atomic_init(&nd->skipped, 0);
+	nd->hi = NULL;
+	nd->hilen = 0;
 }
 
 static int

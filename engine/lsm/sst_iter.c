@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/lsm/block_cache.h"
 #include "engine/lsm/kv.h"
@@ -66,9 +67,27 @@ si_excluded(const struct sst_iter *si, size_t i)
 	return si->cf_ready && cf_excluded(si->t, i, si->nd);
 }
 
+/* Do block i's keys all come at or after the needles' hi? */
+static int
+si_past(const struct sst_iter *si, size_t i)
+{
+	const struct idx_entry *prev;
+	size_t n;
+	int c;
+
+	if (i == 0)
+		return 0;
+	/* block i starts after block i - 1's last key */
+	prev = &si->t->idx[i - 1];
+	n = prev->klen < si->nd->hilen ? prev->klen : si->nd->hilen;
+	c = memcmp(si->t->ikeys.data + prev->koff, si->nd->hi, n);
+	return c > 0 || (c == 0 && prev->klen >= si->nd->hilen);
+}
+
 /*
  * From block i on in direction dir (1 or -1), the first one not passed
- * over, counting those that are; SIZE_MAX if none.
+ * over, counting those that are; SIZE_MAX if none (or none before the
+ * needles' hi).
  */
 static size_t
 si_kept(struct sst_iter *si, size_t i, int dir)
@@ -76,6 +95,9 @@ si_kept(struct sst_iter *si, size_t i, int dir)
 	struct sst_needles *nd = (struct sst_needles *)si->nd;
 
 	while (i < si->t->nidx && si_excluded(si, i)) {
+		/* forward past the scan's end: no block after it counts */
+		if (dir > 0 && nd->hi != NULL && si_past(si, i))
+			return SIZE_MAX;
 		atomic_fetch_add_explicit(&nd->skipped, 1,
 		    memory_order_relaxed);
 		if (dir < 0 && i == 0)
