@@ -798,22 +798,29 @@ window_series(struct ragg *a, struct rseries *s, const struct pq_funcdef *fd,
     struct pq_series *outs)
 {
 	const struct lq_range *r = a->r;
-	struct pq_point *pts;
+	struct pq_point *pts, *ms;
 	size_t lo = 0, hi = 0;
 	int rc = 0;
 
-	/* samples as points in ns for the windows; ms for the function */
+	/*
+	 * The samples by time, in ns for the windows' edges (pts) and in ms
+	 * for the function (ms, the same order): a window is a slice of both
+	 */
 	pts = xmalloc((s->n + 1) * sizeof(*pts));
+	ms = xmalloc((s->n + 1) * sizeof(*ms));
 	for (size_t i = 0; i < s->n; i++) {
 		pts[i].t = s->ts[i];
 		pts[i].v = s->v[i];
 	}
 	if (!s->sorted)
 		qsort(pts, s->n, sizeof(*pts), sample_cmp);
+	for (size_t i = 0; i < s->n; i++) {
+		ms[i].t = pts[i].t / 1000000;
+		ms[i].v = pts[i].v;
+	}
 	for (size_t i = 0; i < a->nsteps; i++) {
 		int64_t T = a->start_ns + (int64_t)i * a->step_ns - r->offset_ns;
 		struct pq_window w = { 0 };
-		struct pq_point *win;
 		double v;
 
 		while (lo < s->n && pts[lo].t <= T - r->range_ns)
@@ -824,12 +831,7 @@ window_series(struct ragg *a, struct rseries *s, const struct pq_funcdef *fd,
 			hi++;
 		if (hi == lo)
 			continue;
-		win = xmalloc((hi - lo) * sizeof(*win));
-		for (size_t k = lo; k < hi; k++) {
-			win[k - lo].t = pts[k].t / 1000000;
-			win[k - lo].v = pts[k].v;
-		}
-		w.p = win;
+		w.p = ms + lo;
 		w.n = hi - lo;
 		w.start = (T - r->range_ns) / 1000000;
 		w.end = T / 1000000;
@@ -837,7 +839,6 @@ window_series(struct ragg *a, struct rseries *s, const struct pq_funcdef *fd,
 		w.s[0] = r->param;
 		w.ls = s->ls;
 		rc = fd->window(a->ev, &w, &v);
-		free(win);
 		if (rc < 0)
 			break;
 		if (rc > 0) {
@@ -848,6 +849,7 @@ window_series(struct ragg *a, struct rseries *s, const struct pq_funcdef *fd,
 		rc = 0;
 	}
 	free(pts);
+	free(ms);
 	return rc;
 }
 

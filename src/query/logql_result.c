@@ -44,22 +44,6 @@
 #include "util/jsonw.h"
 #include "util/xmalloc.h"
 
-/* Milliseconds as Prometheus's model.Time prints them: float seconds. */
-static void
-json_time(struct buf *b, int64_t ms)
-{
-	jw_format_float(b, (double)ms / 1000.0, 'f');
-}
-
-/* A value as model.SampleValue prints it, quoted. */
-static void
-json_value(struct buf *b, double v)
-{
-	buf_putc(b, '"');
-	jw_format_float(b, v, 'f');
-	buf_putc(b, '"');
-}
-
 static void
 json_labels(struct buf *b, const struct labels *ls)
 {
@@ -114,68 +98,6 @@ metric_type(const struct promql_result *m)
 	case PROMQL_TYPE_NONE:		break;
 	}
 	return "vector";
-}
-
-static void
-json_metric(const struct promql_result *m, struct buf *b)
-{
-	const struct promql_series *s;
-
-	switch (m->type) {
-	case PROMQL_TYPE_SCALAR:
-	case PROMQL_TYPE_STRING:
-		buf_putc(b, '[');
-		json_time(b, m->t);
-		buf_putc(b, ',');
-		if (m->type == PROMQL_TYPE_STRING)
-			jw_string_raw(b, m->str != NULL ? m->str : "",
-			    m->str != NULL ? strlen(m->str) : 0);
-		else
-			json_value(b, m->scalar);
-		buf_putc(b, ']');
-		return;
-	case PROMQL_TYPE_VECTOR:
-		buf_putc(b, '[');
-		for (size_t i = 0; i < m->n; i++) {
-			s = &m->series[i];
-			if (i > 0)
-				buf_putc(b, ',');
-			buf_puts(b, "{\"metric\":");
-			json_labels(b, s->ls);
-			buf_puts(b, ",\"value\":[");
-			json_time(b, s->n > 0 ? s->pts[0].t : m->t);
-			buf_putc(b, ',');
-			json_value(b, s->n > 0 ? s->pts[0].v : 0);
-			buf_puts(b, "]}");
-		}
-		buf_putc(b, ']');
-		return;
-	case PROMQL_TYPE_MATRIX:
-		buf_putc(b, '[');
-		for (size_t i = 0; i < m->n; i++) {
-			s = &m->series[i];
-			if (i > 0)
-				buf_putc(b, ',');
-			buf_puts(b, "{\"metric\":");
-			json_labels(b, s->ls);
-			buf_puts(b, ",\"values\":[");
-			for (size_t k = 0; k < s->n; k++) {
-				if (k > 0)
-					buf_putc(b, ',');
-				buf_putc(b, '[');
-				json_time(b, s->pts[k].t);
-				buf_putc(b, ',');
-				json_value(b, s->pts[k].v);
-				buf_putc(b, ']');
-			}
-			buf_puts(b, "]}");
-		}
-		buf_putc(b, ']');
-		return;
-	case PROMQL_TYPE_NONE:
-		break;
-	}
-	buf_puts(b, "[]");
 }
 
 /* Per second of t nanoseconds, as Loki's int64 rates (0 for no time). */
@@ -255,7 +177,7 @@ logql_result_json(const struct logql_result *r, struct buf *b)
 		buf_printf(b, "{\"resultType\":\"%s\",\"result\":",
 		    r->metric != NULL ? metric_type(r->metric) : "vector");
 		if (r->metric != NULL)
-			json_metric(r->metric, b);
+			promql_result_json_loki(r->metric, b);
 		else
 			buf_puts(b, "[]");
 	}

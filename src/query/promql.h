@@ -416,6 +416,13 @@ void	promql_get_defaults(struct promql_opts *o);
  *	in seconds, the series as in text, quoted as RFC 4180
  */
 int	promql_result_json(const struct promql_result *r, struct buf *b);
+/*
+ * The "result" value alone, the same shapes as Loki's query API writes
+ * them for a metric query (logql_result.c): times and values in plain
+ * decimals, never with an exponent, strings unescaped past JSON's own
+ * escapes, and "values":[] for a series without points.
+ */
+int	promql_result_json_loki(const struct promql_result *r, struct buf *b);
 int	promql_result_text(const struct promql_result *r, struct buf *b);
 int	promql_result_csv(const struct promql_result *r, struct buf *b);
 

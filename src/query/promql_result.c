@@ -76,6 +76,22 @@ json_labels(struct buf *b, const struct labels *ls)
 	buf_putc(b, '}');
 }
 
+/* A point's time and value: Prometheus's forms, or Loki's plain decimals. */
+static void
+json_point(struct buf *b, int64_t t, double v, int loki)
+{
+	if (!loki) {
+		timestamp(b, t);
+		buf_putc(b, ',');
+		json_value(b, v);
+		return;
+	}
+	jw_format_float(b, (double)t / 1000.0, 'f');
+	buf_puts(b, ",\"");
+	jw_format_float(b, v, 'f');
+	buf_putc(b, '"');
+}
+
 static const char *
 result_type(enum promql_type t)
 {
@@ -89,21 +105,29 @@ result_type(enum promql_type t)
 	return "none";
 }
 
-int
-promql_result_json(const struct promql_result *r, struct buf *b)
+/*
+ * The "result" value in a dialect: Prometheus's (loki 0) or Loki's
+ * (loki 1), which differ only in how times, values and strings print.
+ */
+static void
+json_result(const struct promql_result *r, int loki, struct buf *b)
 {
 	const struct promql_series *s;
 
-	buf_printf(b, "{\"resultType\":\"%s\",\"result\":",
-	    result_type(r->type));
 	switch (r->type) {
 	case PROMQL_TYPE_SCALAR:
 	case PROMQL_TYPE_STRING:
 		/* Go's float64 of the seconds, then the value as a string */
 		buf_putc(b, '[');
-		jw_float(b, (double)r->t / 1000.0);
+		if (loki)
+			jw_format_float(b, (double)r->t / 1000.0, 'f');
+		else
+			jw_float(b, (double)r->t / 1000.0);
 		buf_putc(b, ',');
-		if (r->type == PROMQL_TYPE_STRING)
+		if (r->type == PROMQL_TYPE_STRING && loki)
+			jw_string_raw(b, r->str != NULL ? r->str : "",
+			    r->str != NULL ? strlen(r->str) : 0);
+		else if (r->type == PROMQL_TYPE_STRING)
 			jw_string(b, r->str != NULL ? r->str : "",
 			    r->str != NULL ? strlen(r->str) : 0);
 		else {
@@ -122,9 +146,8 @@ promql_result_json(const struct promql_result *r, struct buf *b)
 			buf_puts(b, "{\"metric\":");
 			json_labels(b, s->ls);
 			buf_puts(b, ",\"value\":[");
-			timestamp(b, s->n > 0 ? s->pts[0].t : r->t);
-			buf_putc(b, ',');
-			json_value(b, s->n > 0 ? s->pts[0].v : 0);
+			json_point(b, s->n > 0 ? s->pts[0].t : r->t,
+			    s->n > 0 ? s->pts[0].v : 0, loki);
 			buf_puts(b, "]}");
 		}
 		buf_putc(b, ']');
@@ -137,22 +160,37 @@ promql_result_json(const struct promql_result *r, struct buf *b)
 				buf_putc(b, ',');
 			buf_puts(b, "{\"metric\":");
 			json_labels(b, s->ls);
+			if (loki || s->n > 0)
+				buf_puts(b, ",\"values\":[");
 			for (size_t k = 0; k < s->n; k++) {
-				buf_puts(b, k == 0 ? ",\"values\":[[" : ",[");
-				timestamp(b, s->pts[k].t);
-				buf_putc(b, ',');
-				json_value(b, s->pts[k].v);
+				buf_puts(b, k == 0 ? "[" : ",[");
+				json_point(b, s->pts[k].t, s->pts[k].v, loki);
 				buf_putc(b, ']');
 			}
-			buf_puts(b, s->n > 0 ? "]}" : "}");
+			buf_puts(b, loki || s->n > 0 ? "]}" : "}");
 		}
 		buf_putc(b, ']');
 		break;
 	case PROMQL_TYPE_NONE:
-		buf_puts(b, "null");
+		buf_puts(b, loki ? "[]" : "null");
 		break;
 	}
+}
+
+int
+promql_result_json(const struct promql_result *r, struct buf *b)
+{
+	buf_printf(b, "{\"resultType\":\"%s\",\"result\":",
+	    result_type(r->type));
+	json_result(r, 0, b);
 	return buf_putc(b, '}');
+}
+
+int
+promql_result_json_loki(const struct promql_result *r, struct buf *b)
+{
+	json_result(r, 1, b);
+	return 0;
 }
 
 /* metric{a="b"}, as the exposition format names a series */
